@@ -1,0 +1,63 @@
+/**
+ * RFC 6962 / RFC 9162 §2.1.1 hashing with SHA-256.
+ *
+ * leaf  = SHA-256(0x00 ‖ data)
+ * node  = SHA-256(0x01 ‖ left ‖ right)
+ * empty = SHA-256("")
+ *
+ * The domain-separation prefixes stop a leaf from being passed off as an
+ * interior node (second-preimage attack). Pairs are never sorted: order is
+ * what makes consistency proofs possible.
+ */
+import { createHash } from "node:crypto";
+import { assertArgument } from "./errors";
+
+export const LEAF_PREFIX = 0x00;
+export const NODE_PREFIX = 0x01;
+export const HASH_SIZE = 32;
+
+const LEAF_PREFIX_BYTES = Uint8Array.of(LEAF_PREFIX);
+const NODE_PREFIX_BYTES = Uint8Array.of(NODE_PREFIX);
+
+export function sha256(...parts: Uint8Array[]): Uint8Array {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p);
+  // Copy out of the Buffer pool so callers get a plain, unshared Uint8Array.
+  return new Uint8Array(h.digest());
+}
+
+/** The root of the empty tree: SHA-256 of the empty string. */
+export const EMPTY_ROOT: Uint8Array = sha256();
+
+/** MTH({d}) = SHA-256(0x00 ‖ d). */
+export function hashLeaf(data: Uint8Array): Uint8Array {
+  return sha256(LEAF_PREFIX_BYTES, data);
+}
+
+/** SHA-256(0x01 ‖ left ‖ right). Requires both to be 32 bytes. */
+export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
+  assertArgument(left.length === HASH_SIZE && right.length === HASH_SIZE, "child hashes must be 32 bytes");
+  return sha256(NODE_PREFIX_BYTES, left, right);
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+export function toHex(b: Uint8Array): string {
+  let s = "";
+  for (const x of b) s += x.toString(16).padStart(2, "0");
+  return s;
+}
+
+/** Parses lowercase or uppercase hex, with an optional 0x prefix. */
+export function fromHex(hex: string): Uint8Array {
+  const h = hex.startsWith("0x") || hex.startsWith("0X") ? hex.slice(2) : hex;
+  assertArgument(h.length % 2 === 0 && /^[0-9a-fA-F]*$/.test(h), "invalid hex string");
+  const out = new Uint8Array(h.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
