@@ -61,7 +61,10 @@ export class EncodingError extends Error {
 
 export type CheckpointErrorCode =
   | "MALFORMED"
+  | "ENCODING_INVALID"
+  | "TOO_LARGE"
   | "ORIGIN_INVALID"
+  | "ORIGIN_MISMATCH"
   | "SIZE_INVALID"
   | "ROOT_INVALID"
   | "EXTENSION_INVALID"

@@ -9,3 +9,4 @@ export * from "./encoding";
 export * from "./tree";
 export * from "./verify";
 export { MemoryTree } from "./memory-tree";
+export * from "./checkpoint";
