@@ -16,11 +16,25 @@ export const ENTRY_FORMAT_VERSION = 1;
 /** Any value JCS can encode. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-/** A log entry: a JSON object carrying its format version in `v`. */
+/**
+ * A log entry: a JSON object carrying its format version in `v`. The static
+ * type only requires `v`; that the rest is JSON JCS can encode is checked at
+ * run time, so typed records (with readonly arrays and nested interfaces) can
+ * be passed as they are.
+ */
 export interface LogEntry {
   readonly v: number;
-  readonly [key: string]: JsonValue;
 }
+
+/** A decoded entry: its fields are plain JSON values. */
+export type DecodedEntry = LogEntry & { readonly [key: string]: JsonValue };
+
+/**
+ * How deep arrays and objects may nest. Both this check and the encoder
+ * recurse, so deeper input (a few kilobytes of "[[[[…" is enough) would
+ * otherwise overflow the stack with a RangeError instead of an EncodingError.
+ */
+export const MAX_NESTING_DEPTH = 256;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -43,6 +57,9 @@ function check(value: unknown, path: string, ancestors: Set<object>): void {
   }
   if (value === null) return;
   if (ancestors.has(value)) throw new EncodingError("NOT_JSON_VALUE", "value contains a cycle", path);
+  // `ancestors` holds exactly the arrays and objects enclosing this one.
+  if (ancestors.size >= MAX_NESTING_DEPTH)
+    throw new EncodingError("NOT_JSON_VALUE", `value nests more than ${MAX_NESTING_DEPTH} arrays or objects deep`, path);
   ancestors.add(value);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
@@ -101,7 +118,7 @@ export function entryLeafHash(entry: LogEntry): Uint8Array {
  * Parses leaf data back into an entry, and checks that the bytes are exactly
  * the canonical encoding (so a re-encoded entry hashes to the same leaf).
  */
-export function decodeEntry(bytes: Uint8Array): LogEntry {
+export function decodeEntry(bytes: Uint8Array): DecodedEntry {
   let text: string;
   let parsed: unknown;
   try {
@@ -115,8 +132,9 @@ export function decodeEntry(bytes: Uint8Array): LogEntry {
     throw new EncodingError("NOT_JSON_VALUE", "entry bytes are not JSON", "$");
   }
   assertEntry(parsed);
+  assertJsonValue(parsed);
   const again = canonicalBytes(parsed);
   if (again.length !== bytes.length || again.some((b, i) => b !== bytes[i]))
     throw new EncodingError("NOT_JSON_VALUE", "entry bytes are JSON but not in RFC 8785 canonical form", "$");
-  return parsed;
+  return parsed as DecodedEntry;
 }

@@ -25,7 +25,9 @@ function checkProof(proof: unknown, want: number): asserts proof is Uint8Array[]
   if (!Array.isArray(proof)) throw new VerificationError("PROOF_LENGTH_INVALID", "proof must be an array of hashes");
   if (proof.length !== want)
     throw new VerificationError("PROOF_LENGTH_INVALID", `proof has ${proof.length} hashes, the sizes imply ${want}`);
-  proof.forEach((p, i) => checkHash(p, `proof[${i}]`));
+  // An indexed loop, not forEach: forEach skips the holes of a sparse array,
+  // which would then reach the hashing loop as undefined (a TypeError).
+  for (let i = 0; i < proof.length; i++) checkHash(proof[i], `proof[${i}]`);
 }
 
 function odd(n: number): boolean {
@@ -108,7 +110,8 @@ export function verifyConsistency(size1: number, size2: number, root1: Uint8Arra
         expected: root1,
         calculated: root2,
       });
-    return;
+    // Two empty trees fall through: root1 must still be the empty-tree root.
+    if (size1 > 0) return;
   }
   if (size1 === 0) {
     if (!equalBytes(root1, EMPTY_ROOT)) throw mismatch("root of the empty tree", EMPTY_ROOT, root1);
