@@ -1,0 +1,599 @@
+/**
+ * Business rules: turns a parsed, authenticated request into a log entry and
+ * the state changes it causes, or a {@link RuleViolation}. Nothing is written
+ * here; the sequencer appends the result atomically, or nothing at all.
+ *
+ * Calendar dates (programme open/close, payout date) are dates in China
+ * Standard Time (UTC+8, no daylight saving), the jurisdiction's civil
+ * calendar; a request recorded at 2026-11-30T17:00:00Z falls on 2026-12-01.
+ */
+import type { JsonValue } from "../log";
+import { regionType } from "./identifiers";
+import { commitPrivate, LEDGER_ENTRY_VERSION, type Actor, type LedgerEntry, type Openings } from "./entry";
+import type {
+  ApplicationRequest,
+  ConfirmationRequest,
+  CorrectionRequest,
+  DecisionRequest,
+  EntryKind,
+  PayoutRequest,
+  ProgrammeRequest,
+} from "./schemas";
+import type {
+  ApplicationState,
+  DecisionState,
+  EntryState,
+  PayoutState,
+  ProgrammeState,
+  StateDoc,
+  StateKey,
+  StateReader,
+} from "./state";
+
+/** The names of the business rules, as reported in problem+json `rule`. */
+export type RuleName =
+  | "programme-code-unique"
+  | "programme-dates-ordered"
+  | "programme-budget-positive"
+  | "reference-exists"
+  | "reference-kind"
+  | "programme-open"
+  | "amount-positive"
+  | "application-pending"
+  | "decider-not-recorder"
+  | "approved-within-requested"
+  | "rejection-approves-nothing"
+  | "budget-not-exceeded"
+  | "decision-approved"
+  | "payout-within-approved"
+  | "payout-date-not-future"
+  | "payout-needs-confirmation"
+  | "confirmer-not-recorder"
+  | "clawback-within-paid"
+  | "correction-fields"
+  | "revocation-allowed"
+  | "entry-revoked";
+
+/** A business rule refused the request. Nothing was appended. */
+export class RuleViolation extends Error {
+  override readonly name = "RuleViolation";
+  constructor(
+    readonly rule: RuleName,
+    /** 409 when the ledger's current state conflicts, 422 when the request can never be valid as sent. */
+    readonly status: 409 | 422,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type Command =
+  | { kind: "programme"; body: ProgrammeRequest }
+  | { kind: "application"; body: ApplicationRequest }
+  | { kind: "decision"; body: DecisionRequest }
+  | { kind: "payout"; body: PayoutRequest }
+  | { kind: "confirmation"; body: ConfirmationRequest }
+  | { kind: "correction"; body: CorrectionRequest };
+
+/** A secondary index entry: (name, value) → this entry, in log order. */
+export interface IndexRef {
+  readonly name: "enterprise" | "programme" | "kind";
+  readonly value: string;
+}
+
+export interface Applied {
+  readonly entry: LedgerEntry;
+  readonly openings: Openings | null;
+  readonly writes: ReadonlyMap<StateKey, StateDoc>;
+  readonly indexes: readonly IndexRef[];
+}
+
+export interface RuleContext {
+  readonly state: StateReader;
+  readonly actor: Actor;
+  /** RFC 3339 UTC. */
+  readonly now: string;
+  readonly newId: (kind: EntryKind) => string;
+  readonly randomBytes: (n: number) => Uint8Array;
+}
+
+const CST_OFFSET_MS = 8 * 3600 * 1000;
+
+/** The civil date in China Standard Time of an RFC 3339 UTC instant. */
+export function cstDate(instant: string): string {
+  return new Date(Date.parse(instant) + CST_OFFSET_MS).toISOString().slice(0, 10);
+}
+
+// Amounts reaching these helpers are canonical fen strings: request amounts
+// were validated by the schemas, stored ones were written by these helpers.
+// Sums may exceed the request maximum (approved + requested near the budget
+// cap) and are only compared, never stored past the budget.
+const add = (a: string, b: string) => (BigInt(a) + BigInt(b)).toString();
+const sub = (a: string, b: string) => {
+  const r = BigInt(a) - BigInt(b);
+  if (r < 0n) throw new LedgerStateError(`amount ${a} − ${b} would be negative`);
+  return r.toString();
+};
+const gt = (a: string, b: string) => BigInt(a) > BigInt(b);
+
+/** Derived state contradicts itself: a bug, never the caller's fault. */
+export class LedgerStateError extends Error {
+  override readonly name = "LedgerStateError";
+}
+
+function violation(rule: RuleName, status: 409 | 422, message: string): never {
+  throw new RuleViolation(rule, status, message);
+}
+
+/** Collects state changes; reads see earlier writes of the same command. */
+class Tx {
+  readonly writes = new Map<StateKey, StateDoc>();
+  constructor(private readonly reader: StateReader) {}
+
+  async get(key: StateKey): Promise<StateDoc | undefined> {
+    return this.writes.get(key) ?? (await this.reader.get(key));
+  }
+
+  put(key: StateKey, doc: StateDoc): void {
+    this.writes.set(key, doc);
+  }
+
+  /** A copy of the referenced entry's state, checked to be of the expected kind. */
+  async entry<K extends EntryState["kind"]>(id: string, kind: K, field: string): Promise<Extract<EntryState, { kind: K }>> {
+    const doc = await this.get(`e:${id}`);
+    if (doc === undefined || doc.kind === "code") violation("reference-exists", 422, `${field}: no entry ${id}`);
+    if (doc.kind !== kind) violation("reference-kind", 422, `${field}: entry ${id} is a ${doc.kind}, not a ${kind}`);
+    return structuredClone(doc) as Extract<EntryState, { kind: K }>;
+  }
+
+  save(doc: EntryState): void {
+    this.put(`e:${doc.id}`, doc);
+  }
+}
+
+function entryOf(ctx: RuleContext, kind: EntryKind, id: string, refs: string[], body: LedgerEntry["body"], commitments?: Record<string, string>): LedgerEntry {
+  return {
+    v: LEDGER_ENTRY_VERSION,
+    id,
+    kind,
+    recordedAt: ctx.now,
+    actor: { official: ctx.actor.official, agency: ctx.actor.agency, role: ctx.actor.role },
+    refs,
+    body,
+    ...(commitments ? { commitments } : {}),
+  };
+}
+
+function live<T extends { revoked: boolean; id: string; kind: string }>(doc: T, field: string): T {
+  if (doc.revoked) violation("entry-revoked", 409, `${field}: ${doc.kind} ${doc.id} has been revoked`);
+  return doc;
+}
+
+async function programme(ctx: RuleContext, tx: Tx, b: ProgrammeRequest): Promise<Applied> {
+  if ((await tx.get(`code:${b.code}`)) !== undefined) violation("programme-code-unique", 409, `programme code ${b.code} is already in use`);
+  if (b.opensOn > b.closesOn) violation("programme-dates-ordered", 422, `opensOn ${b.opensOn} is after closesOn ${b.closesOn}`);
+  if (!gt(b.budgetFen, "0")) violation("programme-budget-positive", 422, "budgetFen must be greater than 0");
+  const id = ctx.newId("programme");
+  const zero = () => ({ applications: 0, approvedFen: "0", paidFen: "0" });
+  tx.save({
+    kind: "programme",
+    id,
+    code: b.code,
+    recordedAt: ctx.now,
+    name: b.name,
+    agency: b.agency,
+    budgetFen: b.budgetFen,
+    fourEyesThresholdFen: b.fourEyesThresholdFen,
+    opensOn: b.opensOn,
+    closesOn: b.closesOn,
+    approvedFen: "0",
+    paidFen: "0",
+    applications: 0,
+    byRegion: { "urban-district": zero(), "rural-county": zero(), "county-level-city": zero() },
+    revoked: false,
+  });
+  tx.put(`code:${b.code}`, { kind: "code", id });
+  const entry = entryOf(ctx, "programme", id, [], { ...b, policyDocument: { ...b.policyDocument } });
+  return { entry, openings: null, writes: tx.writes, indexes: [{ name: "programme", value: id }] };
+}
+
+async function application(ctx: RuleContext, tx: Tx, b: ApplicationRequest): Promise<Applied> {
+  const prg = live(await tx.entry(b.programmeId, "programme", "programmeId"), "programmeId");
+  const today = cstDate(ctx.now);
+  if (today < prg.opensOn || today > prg.closesOn)
+    violation("programme-open", 422, `programme ${prg.code} is open ${prg.opensOn} to ${prg.closesOn}; today is ${today} (UTC+8)`);
+  if (!gt(b.requestedFen, "0")) violation("amount-positive", 422, "requestedFen must be greater than 0");
+  const id = ctx.newId("application");
+  const { commitments, openings } = commitPrivate(b.private, ctx.randomBytes);
+  const region = regionType(b.region);
+  prg.applications += 1;
+  prg.byRegion[region].applications += 1;
+  tx.save(prg);
+  tx.save({
+    kind: "application",
+    id,
+    programmeId: prg.id,
+    creditCode: b.creditCode,
+    recordedBy: ctx.actor.official,
+    recordedAt: ctx.now,
+    requestedFen: b.requestedFen,
+    enterpriseName: b.enterpriseName,
+    region: b.region,
+    decisionId: null,
+    decisions: [],
+    corrections: [],
+    revoked: false,
+  });
+  const { private: _omitted, ...publicBody } = b;
+  const entry = entryOf(ctx, "application", id, [prg.id], publicBody, commitments);
+  return {
+    entry,
+    openings,
+    writes: tx.writes,
+    indexes: [
+      { name: "enterprise", value: b.creditCode },
+      { name: "programme", value: prg.id },
+    ],
+  };
+}
+
+async function decision(ctx: RuleContext, tx: Tx, b: DecisionRequest): Promise<Applied> {
+  const app = live(await tx.entry(b.applicationId, "application", "applicationId"), "applicationId");
+  if (app.decisionId !== null) violation("application-pending", 409, `application ${app.id} already has decision ${app.decisionId}`);
+  if (app.recordedBy === ctx.actor.official)
+    violation("decider-not-recorder", 422, `official ${ctx.actor.official} recorded application ${app.id} and cannot decide it`);
+  const prg = live(await tx.entry(app.programmeId, "programme", "programme"), "programme");
+  if (b.outcome === "rejected") {
+    if (b.approvedFen !== "0") violation("rejection-approves-nothing", 422, "a rejection must have approvedFen \"0\"");
+  } else {
+    if (!gt(b.approvedFen, "0")) violation("amount-positive", 422, "approvedFen must be greater than 0 for an approval");
+    if (gt(b.approvedFen, app.requestedFen))
+      violation("approved-within-requested", 422, `approvedFen ${b.approvedFen} exceeds requestedFen ${app.requestedFen}`);
+    const after = add(prg.approvedFen, b.approvedFen);
+    if (gt(after, prg.budgetFen))
+      violation("budget-not-exceeded", 409, `approving ${b.approvedFen} would bring programme ${prg.code} to ${after} of its ${prg.budgetFen} budget`);
+    prg.approvedFen = after;
+    const tally = prg.byRegion[regionType(app.region)];
+    tally.approvedFen = add(tally.approvedFen, b.approvedFen);
+    tx.save(prg);
+  }
+  const id = ctx.newId("decision");
+  app.decisionId = id;
+  app.decisions.push(id);
+  tx.save(app);
+  tx.save({
+    kind: "decision",
+    id,
+    applicationId: app.id,
+    programmeId: prg.id,
+    outcome: b.outcome,
+    approvedFen: b.approvedFen,
+    decidedBy: ctx.actor.official,
+    recordedAt: ctx.now,
+    committedFen: "0",
+    paidFen: "0",
+    payouts: [],
+    revoked: false,
+  });
+  const entry = entryOf(ctx, "decision", id, [app.id], { ...b });
+  return {
+    entry,
+    openings: null,
+    writes: tx.writes,
+    indexes: [
+      { name: "enterprise", value: app.creditCode },
+      { name: "programme", value: prg.id },
+    ],
+  };
+}
+
+/**
+ * Adds `fen` to (or with `op` = sub, takes it from) the paid totals of a
+ * decision, its programme and the programme's region tally.
+ */
+async function addPaid(tx: Tx, dec: DecisionState, fen: string, op: typeof add = add): Promise<void> {
+  const prg = await tx.entry(dec.programmeId, "programme", "programme");
+  const app = await tx.entry(dec.applicationId, "application", "application");
+  dec.paidFen = op(dec.paidFen, fen);
+  prg.paidFen = op(prg.paidFen, fen);
+  const tally = prg.byRegion[regionType(app.region)];
+  tally.paidFen = op(tally.paidFen, fen);
+  tx.save(dec);
+  tx.save(prg);
+}
+
+async function payout(ctx: RuleContext, tx: Tx, b: PayoutRequest): Promise<Applied> {
+  const dec = live(await tx.entry(b.decisionId, "decision", "decisionId"), "decisionId");
+  if (dec.outcome !== "approved") violation("decision-approved", 409, `decision ${dec.id} rejected the application`);
+  if (!gt(b.amountFen, "0")) violation("amount-positive", 422, "amountFen must be greater than 0");
+  const committed = add(dec.committedFen, b.amountFen);
+  if (gt(committed, dec.approvedFen))
+    violation("payout-within-approved", 409, `payouts on decision ${dec.id} would total ${committed} of ${dec.approvedFen} approved`);
+  if (b.paidOn > cstDate(ctx.now)) violation("payout-date-not-future", 422, `paidOn ${b.paidOn} is in the future`);
+  const prg = await tx.entry(dec.programmeId, "programme", "programme");
+  const app = await tx.entry(dec.applicationId, "application", "application");
+  const needsConfirmation = !gt(prg.fourEyesThresholdFen, b.amountFen); // amount ≥ threshold
+  const id = ctx.newId("payout");
+  dec.committedFen = committed;
+  dec.payouts.push(id);
+  tx.save(dec);
+  if (!needsConfirmation) await addPaid(tx, dec, b.amountFen);
+  tx.save({
+    kind: "payout",
+    id,
+    decisionId: dec.id,
+    applicationId: dec.applicationId,
+    programmeId: dec.programmeId,
+    amountFen: b.amountFen,
+    recordedBy: ctx.actor.official,
+    recordedAt: ctx.now,
+    paidOn: b.paidOn,
+    needsConfirmation,
+    confirmationId: null,
+    clawedBackFen: "0",
+    revoked: false,
+  });
+  const { commitments, openings } = commitPrivate(b.private, ctx.randomBytes);
+  const { private: _omitted, ...publicBody } = b;
+  const entry = entryOf(ctx, "payout", id, [dec.id], { ...publicBody, needsConfirmation }, commitments);
+  return {
+    entry,
+    openings,
+    writes: tx.writes,
+    indexes: [
+      { name: "enterprise", value: app.creditCode },
+      { name: "programme", value: prg.id },
+    ],
+  };
+}
+
+async function confirmation(ctx: RuleContext, tx: Tx, b: ConfirmationRequest): Promise<Applied> {
+  const pay = live(await tx.entry(b.payoutId, "payout", "payoutId"), "payoutId");
+  if (!pay.needsConfirmation || pay.confirmationId !== null)
+    violation("payout-needs-confirmation", 409, pay.needsConfirmation ? `payout ${pay.id} is already confirmed by ${pay.confirmationId}` : `payout ${pay.id} is below the four-eyes threshold`);
+  if (pay.recordedBy === ctx.actor.official)
+    violation("confirmer-not-recorder", 422, `official ${ctx.actor.official} recorded payout ${pay.id}; a second official must confirm it`);
+  const dec = await tx.entry(pay.decisionId, "decision", "decision");
+  const app = await tx.entry(pay.applicationId, "application", "application");
+  const id = ctx.newId("confirmation");
+  pay.confirmationId = id;
+  tx.save(pay);
+  await addPaid(tx, dec, sub(pay.amountFen, pay.clawedBackFen));
+  tx.save({ kind: "confirmation", id, payoutId: pay.id });
+  const entry = entryOf(ctx, "confirmation", id, [pay.id], { ...b });
+  return {
+    entry,
+    openings: null,
+    writes: tx.writes,
+    indexes: [
+      { name: "enterprise", value: app.creditCode },
+      { name: "programme", value: pay.programmeId },
+    ],
+  };
+}
+
+/** Which replacement fields a correction may change on each kind of entry. */
+const CORRECTABLE: Readonly<Partial<Record<EntryKind, readonly string[]>>> = {
+  programme: ["name", "agency", "policyDocument"],
+  application: ["enterpriseName", "region", "private.contactPerson", "private.phone", "private.bankAccount"],
+  decision: ["reason"],
+  payout: ["paidOn", "private.bankTransactionRef"],
+};
+
+function replacementFields(r: NonNullable<CorrectionRequest["replacement"]>): string[] {
+  const fields = Object.keys(r).filter((k) => k !== "private");
+  for (const k of Object.keys(r.private ?? {})) fields.push(`private.${k}`);
+  return fields;
+}
+
+async function correction(ctx: RuleContext, tx: Tx, b: CorrectionRequest): Promise<Applied> {
+  const doc = await tx.get(`e:${b.targetId}`);
+  if (doc === undefined || doc.kind === "code") violation("reference-exists", 422, `targetId: no entry ${b.targetId}`);
+  const target = structuredClone(doc);
+  const id = ctx.newId("correction");
+  let openings: Openings | null = null;
+  let commitments: Record<string, string> | undefined;
+  const wantsReplacement = b.reasonCode === "data-entry-error" || b.reasonCode === "superseded";
+  if (wantsReplacement !== (b.replacement !== undefined))
+    violation("correction-fields", 422, wantsReplacement ? `${b.reasonCode} needs replacement values` : `${b.reasonCode} takes no replacement values`);
+  if ((b.reasonCode === "clawback") !== (b.clawbackFen !== undefined))
+    violation("correction-fields", 422, b.reasonCode === "clawback" ? "clawback needs clawbackFen" : "only a clawback takes clawbackFen");
+
+  const creditCode = await enterpriseOf(tx, target);
+  const programmeId = await programmeOf(tx, target);
+
+  switch (b.reasonCode) {
+    case "data-entry-error":
+    case "superseded": {
+      const r = b.replacement!;
+      const allowed = CORRECTABLE[target.kind] ?? [];
+      const fields = replacementFields(r);
+      // The schema counts `private` itself as a field, so `{ private: {} }` gets past it while changing nothing.
+      if (fields.length === 0) violation("correction-fields", 422, "replacement must change at least one field");
+      const bad = fields.filter((f) => !allowed.includes(f));
+      if (bad.length > 0) violation("correction-fields", 422, `a ${target.kind} cannot have ${bad.join(", ")} corrected`);
+      if ("revoked" in target) live(target, "targetId");
+      if (target.kind === "application") {
+        if (r.enterpriseName !== undefined) target.enterpriseName = r.enterpriseName;
+        if (r.region !== undefined && r.region !== target.region) await moveRegion(tx, target, r.region);
+      } else if (target.kind === "programme") {
+        if (r.name !== undefined) target.name = r.name;
+        if (r.agency !== undefined) target.agency = r.agency;
+      } else if (target.kind === "payout") {
+        if (r.paidOn !== undefined) {
+          if (r.paidOn > cstDate(ctx.now)) violation("payout-date-not-future", 422, `paidOn ${r.paidOn} is in the future`);
+          target.paidOn = r.paidOn;
+        }
+      }
+      if (r.private !== undefined) ({ commitments, openings } = commitPrivate(r.private as Record<string, string>, ctx.randomBytes));
+      break;
+    }
+    case "clawback": {
+      if (target.kind !== "payout") violation("reference-kind", 422, `targetId: a clawback targets a payout, not a ${target.kind}`);
+      live(target, "targetId");
+      const effective = !target.needsConfirmation || target.confirmationId !== null;
+      const paid = effective ? sub(target.amountFen, target.clawedBackFen) : "0";
+      if (!gt(b.clawbackFen!, "0")) violation("amount-positive", 422, "clawbackFen must be greater than 0");
+      if (gt(b.clawbackFen!, paid)) violation("clawback-within-paid", 409, `clawback ${b.clawbackFen} exceeds the ${paid} paid on payout ${target.id}`);
+      target.clawedBackFen = add(target.clawedBackFen, b.clawbackFen!);
+      const dec = await tx.entry(target.decisionId, "decision", "decision");
+      dec.committedFen = sub(dec.committedFen, b.clawbackFen!);
+      tx.save(dec);
+      await addPaid(tx, dec, b.clawbackFen!, sub);
+      break;
+    }
+    case "revoked":
+      await revoke(tx, target);
+      break;
+  }
+  if (target.kind === "application") target.corrections.push(id);
+  tx.save(target);
+  tx.save({ kind: "correction", id, targetId: target.id, reasonCode: b.reasonCode });
+  const { replacement, ...rest } = b;
+  const body: Record<string, JsonValue> = { ...rest };
+  if (replacement !== undefined) {
+    const { private: _omitted, ...publicReplacement } = replacement;
+    body["replacement"] = publicReplacement;
+  }
+  const entry = entryOf(ctx, "correction", id, [target.id], body, commitments);
+  const indexes: IndexRef[] = [];
+  if (creditCode !== null) indexes.push({ name: "enterprise", value: creditCode });
+  if (programmeId !== null) indexes.push({ name: "programme", value: programmeId });
+  return { entry, openings, writes: tx.writes, indexes };
+}
+
+async function moveRegion(tx: Tx, app: ApplicationState, region: string): Promise<void> {
+  const prg = await tx.entry(app.programmeId, "programme", "programme");
+  const from = prg.byRegion[regionType(app.region)];
+  const to = prg.byRegion[regionType(region)];
+  from.applications -= 1;
+  to.applications += 1;
+  if (app.decisionId !== null) {
+    const dec = await tx.entry(app.decisionId, "decision", "decision");
+    from.approvedFen = sub(from.approvedFen, dec.approvedFen);
+    to.approvedFen = add(to.approvedFen, dec.approvedFen);
+    from.paidFen = sub(from.paidFen, dec.paidFen);
+    to.paidFen = add(to.paidFen, dec.paidFen);
+  }
+  app.region = region;
+  tx.save(prg);
+}
+
+/**
+ * Revocation undoes an entry's effect on the totals. It is refused while
+ * money still depends on the entry: a payout must be clawed back first, a
+ * decision's payouts revoked or clawed back first, and so on up.
+ */
+async function revoke(tx: Tx, target: EntryState): Promise<void> {
+  switch (target.kind) {
+    case "payout": {
+      live(target, "targetId");
+      const effective = !target.needsConfirmation || target.confirmationId !== null;
+      const outstanding = sub(target.amountFen, target.clawedBackFen);
+      if (effective && gt(outstanding, "0"))
+        violation("revocation-allowed", 409, `payout ${target.id} has ${outstanding} paid; claw it back before revoking`);
+      const dec = await tx.entry(target.decisionId, "decision", "decision");
+      dec.committedFen = sub(dec.committedFen, outstanding);
+      tx.save(dec);
+      break;
+    }
+    case "decision": {
+      live(target, "targetId");
+      if (gt(target.committedFen, "0"))
+        violation("revocation-allowed", 409, `decision ${target.id} has ${target.committedFen} in payouts; revoke or claw them back first`);
+      const app = await tx.entry(target.applicationId, "application", "application");
+      app.decisionId = null;
+      tx.save(app);
+      if (target.outcome === "approved") {
+        const prg = await tx.entry(target.programmeId, "programme", "programme");
+        prg.approvedFen = sub(prg.approvedFen, target.approvedFen);
+        const tally = prg.byRegion[regionType(app.region)];
+        tally.approvedFen = sub(tally.approvedFen, target.approvedFen);
+        tx.save(prg);
+      }
+      break;
+    }
+    case "application": {
+      live(target, "targetId");
+      if (target.decisionId !== null)
+        violation("revocation-allowed", 409, `application ${target.id} has decision ${target.decisionId}; revoke it first`);
+      const prg = await tx.entry(target.programmeId, "programme", "programme");
+      prg.applications -= 1;
+      prg.byRegion[regionType(target.region)].applications -= 1;
+      tx.save(prg);
+      break;
+    }
+    case "programme": {
+      live(target, "targetId");
+      if (target.applications > 0)
+        violation("revocation-allowed", 409, `programme ${target.code} has ${target.applications} live applications; revoke them first`);
+      break;
+    }
+    default:
+      violation("revocation-allowed", 422, `a ${target.kind} cannot be revoked`);
+  }
+  (target as { revoked: boolean }).revoked = true;
+}
+
+async function enterpriseOf(tx: Tx, target: EntryState): Promise<string | null> {
+  switch (target.kind) {
+    case "application":
+      return target.creditCode;
+    case "decision":
+    case "payout":
+      return (await tx.entry(target.applicationId, "application", "application")).creditCode;
+    case "confirmation":
+    case "correction": {
+      const next = await tx.get(`e:${target.kind === "confirmation" ? target.payoutId : target.targetId}`);
+      return next && next.kind !== "code" ? enterpriseOf(tx, next) : null;
+    }
+    default:
+      return null;
+  }
+}
+
+async function programmeOf(tx: Tx, target: EntryState): Promise<string | null> {
+  switch (target.kind) {
+    case "programme":
+      return target.id;
+    case "application":
+    case "decision":
+    case "payout":
+      return target.programmeId;
+    case "confirmation":
+    case "correction": {
+      const next = await tx.get(`e:${target.kind === "confirmation" ? target.payoutId : target.targetId}`);
+      return next && next.kind !== "code" ? programmeOf(tx, next) : null;
+    }
+  }
+}
+
+/**
+ * Checks `cmd` against the ledger's state and builds its entry. Throws
+ * RuleViolation when a rule refuses it; reads only, writes nothing.
+ */
+export async function applyCommand(ctx: RuleContext, cmd: Command): Promise<Applied> {
+  const tx = new Tx(ctx.state);
+  let applied: Applied;
+  switch (cmd.kind) {
+    case "programme":
+      applied = await programme(ctx, tx, cmd.body);
+      break;
+    case "application":
+      applied = await application(ctx, tx, cmd.body);
+      break;
+    case "decision":
+      applied = await decision(ctx, tx, cmd.body);
+      break;
+    case "payout":
+      applied = await payout(ctx, tx, cmd.body);
+      break;
+    case "confirmation":
+      applied = await confirmation(ctx, tx, cmd.body);
+      break;
+    case "correction":
+      applied = await correction(ctx, tx, cmd.body);
+      break;
+  }
+  return { ...applied, indexes: [...applied.indexes, { name: "kind", value: cmd.kind }] };
+}

@@ -1,0 +1,142 @@
+/**
+ * Request bodies for the admin API, one strict zod schema per entry kind.
+ *
+ * Strict: unknown fields are rejected, not stripped, so a typo in a field
+ * name is an error rather than a silently lost value. Handlers only ever see
+ * the parsed output. The same schemas generate the OpenAPI document.
+ */
+import { z } from "zod";
+import { CreditCode, DivisionCode, Fen, HttpUrl, IsoDate, Sha256Hex } from "./zod-types";
+
+/** Server-assigned entry ids: a kind prefix and 24 hex digits of randomness. */
+export const EntryId = z.string().regex(/^(prg|app|dec|pay|cnf|cor)_[0-9a-f]{24}$/, "not an entry id");
+
+const Text = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => s.trim() === s && !/[\u0000-\u001f\u007f]/.test(s), "no leading/trailing spaces or control characters");
+
+export const ProgrammeCode = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "letters, digits, '.', '_' or '-', up to 64");
+
+export const ProgrammeRequest = z.strictObject({
+  code: ProgrammeCode,
+  name: Text(200),
+  agency: Text(200),
+  budgetFen: Fen,
+  currency: z.literal("CNY"),
+  policyDocument: z.strictObject({ sha256: Sha256Hex, url: HttpUrl }),
+  opensOn: IsoDate,
+  closesOn: IsoDate,
+  fourEyesThresholdFen: Fen,
+});
+
+/** Private fields: committed in the log, stored off-log. */
+export const ApplicationPrivate = z.strictObject({
+  contactPerson: Text(100),
+  phone: z.string().regex(/^\+?[0-9][0-9 -]{4,30}$/, "a phone number"),
+  bankAccount: z.string().regex(/^[0-9]{8,32}$/, "8 to 32 digits"),
+});
+
+export const ApplicationRequest = z.strictObject({
+  programmeId: EntryId,
+  creditCode: CreditCode,
+  enterpriseName: Text(200),
+  region: DivisionCode,
+  requestedFen: Fen,
+  private: ApplicationPrivate,
+});
+
+export const DecisionRequest = z.strictObject({
+  applicationId: EntryId,
+  outcome: z.enum(["approved", "rejected"]),
+  approvedFen: Fen,
+  reason: Text(2000),
+});
+
+export const PayoutPrivate = z.strictObject({
+  bankTransactionRef: Text(100),
+});
+
+export const PayoutRequest = z.strictObject({
+  decisionId: EntryId,
+  amountFen: Fen,
+  paidOn: IsoDate,
+  private: PayoutPrivate,
+});
+
+/** The second official's sign-off on a payout at or above the programme's four-eyes threshold. */
+export const ConfirmationRequest = z.strictObject({
+  payoutId: EntryId,
+});
+
+export const CorrectionReason = z.enum(["data-entry-error", "revoked", "clawback", "superseded"]);
+
+/**
+ * Replacement values a correction may carry. Only fields whose change keeps
+ * the ledger's invariants checkable are correctable; amounts are corrected by
+ * revoking and re-recording, or by a clawback.
+ */
+export const CorrectionReplacement = z
+  .strictObject({
+    enterpriseName: Text(200).optional(),
+    region: DivisionCode.optional(),
+    reason: Text(2000).optional(),
+    name: Text(200).optional(),
+    agency: Text(200).optional(),
+    paidOn: IsoDate.optional(),
+    policyDocument: z.strictObject({ sha256: Sha256Hex, url: HttpUrl }).optional(),
+    private: z
+      .strictObject({
+        contactPerson: Text(100).optional(),
+        phone: ApplicationPrivate.shape.phone.optional(),
+        bankAccount: ApplicationPrivate.shape.bankAccount.optional(),
+        bankTransactionRef: Text(100).optional(),
+      })
+      .optional(),
+  })
+  .refine((r) => Object.keys(r).length > 0, "replacement must change at least one field");
+
+export const CorrectionRequest = z.strictObject({
+  targetId: EntryId,
+  reasonCode: CorrectionReason,
+  reasonText: Text(2000),
+  /** Required for data-entry-error and superseded; absent otherwise. */
+  replacement: CorrectionReplacement.optional(),
+  /** Required for clawback: the amount recovered. */
+  clawbackFen: Fen.optional(),
+});
+
+export type ProgrammeRequest = z.infer<typeof ProgrammeRequest>;
+export type ApplicationRequest = z.infer<typeof ApplicationRequest>;
+export type DecisionRequest = z.infer<typeof DecisionRequest>;
+export type PayoutRequest = z.infer<typeof PayoutRequest>;
+export type ConfirmationRequest = z.infer<typeof ConfirmationRequest>;
+export type CorrectionRequest = z.infer<typeof CorrectionRequest>;
+export type CorrectionReplacement = z.infer<typeof CorrectionReplacement>;
+
+export const EntryKind = z.enum(["programme", "application", "decision", "payout", "confirmation", "correction"]);
+export type EntryKind = z.infer<typeof EntryKind>;
+
+export const Role = z.enum(["clerk", "approver", "payer", "admin"]);
+export type Role = z.infer<typeof Role>;
+
+/** Which roles may record which kinds. `admin` also manages tokens and may read private values. */
+export const KIND_ROLES: Readonly<Record<EntryKind, readonly Role[]>> = {
+  programme: ["admin"],
+  application: ["clerk"],
+  decision: ["approver"],
+  payout: ["payer"],
+  confirmation: ["approver"],
+  correction: ["approver"],
+};
+
+export const REQUEST_SCHEMAS = {
+  programme: ProgrammeRequest,
+  application: ApplicationRequest,
+  decision: DecisionRequest,
+  payout: PayoutRequest,
+  confirmation: ConfirmationRequest,
+  correction: CorrectionRequest,
+} as const;

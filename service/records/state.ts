@@ -1,0 +1,111 @@
+/**
+ * Derived state: what the business rules need to know about earlier entries.
+ *
+ * State is a cache of a left fold over the log, written in the same atomic
+ * batch as the entry that changed it. It is never a source of truth for
+ * verification: the auditor recomputes the same invariants from public
+ * entries alone. Amounts are integer fen as decimal strings.
+ */
+import type { RegionType } from "./identifiers";
+
+export interface RegionTally {
+  applications: number;
+  approvedFen: string;
+  paidFen: string;
+}
+
+export interface ProgrammeState {
+  readonly kind: "programme";
+  readonly id: string;
+  readonly code: string;
+  readonly recordedAt: string;
+  name: string;
+  agency: string;
+  readonly budgetFen: string;
+  readonly fourEyesThresholdFen: string;
+  readonly opensOn: string;
+  readonly closesOn: string;
+  /** Sum of approvedFen over non-revoked approved decisions. */
+  approvedFen: string;
+  /** Sum of effective (confirmed where needed) payouts, net of clawbacks. */
+  paidFen: string;
+  applications: number;
+  byRegion: Record<RegionType, RegionTally>;
+  revoked: boolean;
+}
+
+export interface ApplicationState {
+  readonly kind: "application";
+  readonly id: string;
+  readonly programmeId: string;
+  readonly creditCode: string;
+  readonly recordedBy: string;
+  readonly recordedAt: string;
+  readonly requestedFen: string;
+  enterpriseName: string;
+  region: string;
+  /** The current, non-revoked decision. */
+  decisionId: string | null;
+  /** Every decision ever recorded, revoked ones included, oldest first. */
+  decisions: string[];
+  corrections: string[];
+  revoked: boolean;
+}
+
+export interface DecisionState {
+  readonly kind: "decision";
+  readonly id: string;
+  readonly applicationId: string;
+  readonly programmeId: string;
+  readonly outcome: "approved" | "rejected";
+  readonly approvedFen: string;
+  readonly decidedBy: string;
+  readonly recordedAt: string;
+  /** Non-revoked payouts, awaiting confirmation included, net of clawbacks: what approvedFen still has to cover. */
+  committedFen: string;
+  /** Effective payouts net of clawbacks. */
+  paidFen: string;
+  payouts: string[];
+  revoked: boolean;
+}
+
+export interface PayoutState {
+  readonly kind: "payout";
+  readonly id: string;
+  readonly decisionId: string;
+  readonly applicationId: string;
+  readonly programmeId: string;
+  readonly amountFen: string;
+  readonly recordedBy: string;
+  readonly recordedAt: string;
+  paidOn: string;
+  readonly needsConfirmation: boolean;
+  confirmationId: string | null;
+  clawedBackFen: string;
+  revoked: boolean;
+}
+
+export interface ConfirmationState {
+  readonly kind: "confirmation";
+  readonly id: string;
+  readonly payoutId: string;
+}
+
+export interface CorrectionState {
+  readonly kind: "correction";
+  readonly id: string;
+  readonly targetId: string;
+  readonly reasonCode: string;
+}
+
+export type EntryState = ProgrammeState | ApplicationState | DecisionState | PayoutState | ConfirmationState | CorrectionState;
+
+/** A key in the state space: one per entry, plus the programme-code uniqueness index. */
+export type StateKey = `e:${string}` | `code:${string}`;
+
+export type StateDoc = EntryState | { readonly kind: "code"; readonly id: string };
+
+/** Reads derived state. Returns undefined, never throws, for a missing key. */
+export interface StateReader {
+  get(key: StateKey): Promise<StateDoc | undefined>;
+}
