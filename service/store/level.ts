@@ -1,0 +1,460 @@
+/**
+ * The LevelDB store: {@link LedgerStore} on `level` (classic-level), one
+ * database per data directory, binary keys and values.
+ *
+ * Key layout. Every key starts with a one-byte table tag, so each table is a
+ * contiguous, ordered key range. `u64` is an 8-byte big-endian unsigned
+ * integer (so byte order is numeric order), `str` is UTF-8, `u8`/`u16` are
+ * big-endian length prefixes.
+ *
+ *   tag   key after the tag                          value
+ *   0x01  "head"                                     u64 size ‖ compact range hashes (32 bytes each, left to right)
+ *   0x02  u8 level ‖ u64 index                       32-byte node hash (level 0 = leaf hashes)
+ *   0x03  u64 leaf index                             u16 len ‖ id ‖ u16 len ‖ recordedAt ‖ leaf bytes (the rest)
+ *   0x04  str entry id                               u64 leaf index
+ *   0x05  str state key                              JSON state doc
+ *   0x06  u8 len ‖ name ‖ u16 len ‖ value ‖ u64 idx  empty (secondary index, scanned in order)
+ *   0x07  str entry id                               JSON openings
+ *   0x08  str scoped idempotency key                 JSON idempotency record
+ *   0x09  str createdAt ‖ 0x00 ‖ str scoped key      empty (expiry order)
+ *   0x0a  str token hash                             JSON token record
+ *
+ * The length prefixes in 0x06 keep (name, value) pairs apart: ("enterprise",
+ * "91") never scans into ("enterprise", "911"). In 0x09 the createdAt comes
+ * first and unprefixed, so a range scan below `cutoff ‖ 0x00` is exactly the
+ * records with createdAt < cutoff (string order; RFC 3339 UTC times never
+ * contain NUL). An expiry key whose record was since overwritten is stale:
+ * expiry checks the record's own createdAt before deleting it, so no read is
+ * needed in `commit`.
+ *
+ * Memory: the head (O(log n) hashes) is cached; nothing else is. Writes are
+ * serialised through one queue, so the size check in `commit` and the
+ * read-then-delete in `expireIdempotency` cannot interleave with another write.
+ */
+import { mkdir } from "node:fs/promises";
+import { resolve } from "node:path";
+import { Level } from "level";
+import { HASH_SIZE, rangeNodes, type NodeId } from "../log";
+import type { Openings } from "../records/entry";
+import type { IndexRef } from "../records/rules";
+import type { StateDoc, StateKey } from "../records/state";
+import {
+  StoreLockedError,
+  StoreUnavailableError,
+  type CommitBatch,
+  type IdempotencyRecord,
+  type LedgerStore,
+  type StoredLeaf,
+  type TokenRecord,
+  type TreeHead,
+} from "./store";
+
+type Bytes = Uint8Array;
+type Db = Level<Bytes, Bytes>;
+type Op = { type: "put"; key: Bytes; value: Bytes } | { type: "del"; key: Bytes };
+
+const T_META = 0x01;
+const T_NODE = 0x02;
+const T_LEAF = 0x03;
+const T_ID = 0x04;
+const T_STATE = 0x05;
+const T_INDEX = 0x06;
+const T_OPENINGS = 0x07;
+const T_IDEM = 0x08;
+const T_IDEM_BY_TIME = 0x09;
+const T_TOKEN = 0x0a;
+
+const EMPTY = new Uint8Array(0);
+const U64_MAX_BYTES = new Uint8Array(8).fill(0xff);
+/** Expiry deletes in chunks of this many keys, so its memory does not grow with the backlog. */
+const EXPIRY_CHUNK = 1024;
+
+/** UTF-8 bytes. Buffer.from is several times faster than TextEncoder for the short strings of keys. */
+const utf8 = (s: string): Bytes => Buffer.from(s, "utf8");
+const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+function concat(...parts: Bytes[]): Bytes {
+  return Buffer.concat(parts);
+}
+
+/** Requires 0 ≤ n < 2^53 (a safe integer). */
+function u64(n: number): Bytes {
+  const out = new Uint8Array(8);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, Math.floor(n / 2 ** 32));
+  v.setUint32(4, n % 2 ** 32);
+  return out;
+}
+
+function readU64(b: Bytes, offset = 0): number {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return v.getUint32(offset) * 2 ** 32 + v.getUint32(offset + 4);
+}
+
+function u16(n: number, what: string): Bytes {
+  if (n > 0xffff) throw new RangeError(`${what} is longer than 65535 bytes`);
+  return Uint8Array.of(n >>> 8, n & 0xff);
+}
+
+function isIndex(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+const tagged = (tag: number, rest: Bytes): Bytes => concat(Uint8Array.of(tag), rest);
+const strKey = (tag: number, s: string): Bytes => {
+  const out = Buffer.allocUnsafe(1 + Buffer.byteLength(s, "utf8"));
+  out[0] = tag;
+  out.write(s, 1, "utf8");
+  return out;
+};
+
+const HEAD_KEY = strKey(T_META, "head");
+const nodeKeyBytes = (id: NodeId): Bytes => concat(Uint8Array.of(T_NODE, id.level), u64(id.index));
+const leafKey = (index: number): Bytes => tagged(T_LEAF, u64(index));
+
+function indexPrefix(ref: IndexRef): Bytes {
+  const name = utf8(ref.name);
+  const value = utf8(ref.value);
+  if (name.length > 0xff) throw new RangeError("index name is longer than 255 bytes");
+  return concat(Uint8Array.of(T_INDEX, name.length), name, u16(value.length, "index value"), value);
+}
+
+const idemTimeKey = (createdAt: string, scopedKey: string): Bytes =>
+  concat(Uint8Array.of(T_IDEM_BY_TIME), utf8(createdAt), Uint8Array.of(0), utf8(scopedKey));
+
+function json(value: unknown): Bytes {
+  const s = JSON.stringify(value);
+  if (typeof s !== "string") throw new TypeError("value is not JSON-serialisable");
+  return utf8(s);
+}
+
+const parseJson = <T>(b: Bytes): T => JSON.parse(fromUtf8.decode(b)) as T;
+
+/** A plain Uint8Array view (classic-level hands back Buffers). */
+const view = (b: Bytes): Bytes => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
+function encodeLeaf(leaf: StoredLeaf): Bytes {
+  const id = utf8(leaf.id);
+  const at = utf8(leaf.recordedAt);
+  return concat(u16(id.length, "entry id"), id, u16(at.length, "recordedAt"), at, leaf.bytes);
+}
+
+function decodeLeaf(index: number, b: Bytes): StoredLeaf {
+  const idLen = (b[0]! << 8) | b[1]!;
+  const id = fromUtf8.decode(b.subarray(2, 2 + idLen));
+  const o = 2 + idLen;
+  const atLen = (b[o]! << 8) | b[o + 1]!;
+  const recordedAt = fromUtf8.decode(b.subarray(o + 2, o + 2 + atLen));
+  return { index, id, recordedAt, bytes: view(b.subarray(o + 2 + atLen)) };
+}
+
+function encodeHead(head: TreeHead): Bytes {
+  return concat(u64(head.size), ...head.compact);
+}
+
+function decodeHead(b: Bytes): TreeHead {
+  if (b.length < 8 || (b.length - 8) % HASH_SIZE !== 0) throw new Error(`head record has a bad length ${b.length}`);
+  const size = readU64(b);
+  const compact: Bytes[] = [];
+  for (let o = 8; o < b.length; o += HASH_SIZE) compact.push(new Uint8Array(b.subarray(o, o + HASH_SIZE)));
+  checkHead({ size, compact });
+  return { size, compact };
+}
+
+/** Throws unless `compact` has exactly the hashes of planRoot(size), 32 bytes each. */
+function checkHead(head: TreeHead): void {
+  if (!isIndex(head.size)) throw new Error(`head size ${String(head.size)} is not a non-negative safe integer`);
+  const want = rangeNodes(0, head.size).length;
+  if (head.compact.length !== want) throw new Error(`a head of size ${head.size} has ${want} compact hashes, got ${head.compact.length}`);
+  if (head.compact.some((h) => h.length !== HASH_SIZE)) throw new Error("compact range hashes must be 32 bytes");
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function isLocked(e: unknown): boolean {
+  // classic-level: LEVEL_DATABASE_NOT_OPEN whose cause is LEVEL_LOCKED
+  // ("IO error: lock <dir>/LOCK: already held by process").
+  const code = (x: unknown): unknown => (typeof x === "object" && x !== null ? (x as { code?: unknown }).code : undefined);
+  return code(e) === "LEVEL_LOCKED" || (e instanceof Error && code(e.cause) === "LEVEL_LOCKED");
+}
+
+export class LevelStore implements LedgerStore {
+  private _head: TreeHead;
+  /** The tail of the write queue: every write runs after the one before it settles. */
+  private _writes: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly _db: Db,
+    /** The absolute data directory, for messages. */
+    readonly dir: string,
+    head: TreeHead,
+  ) {
+    this._head = head;
+  }
+
+  /**
+   * Opens (creating if missing) the store in `dir`. Rejects with
+   * {@link StoreLockedError} when another process or instance holds it, and
+   * with {@link StoreUnavailableError} when it cannot be read.
+   */
+  static async open(dir: string): Promise<LevelStore> {
+    const abs = resolve(dir);
+    try {
+      await mkdir(abs, { recursive: true });
+    } catch (cause) {
+      throw new StoreUnavailableError(`cannot create the data directory ${abs}: ${messageOf(cause)}`, { cause });
+    }
+    const db: Db = new Level<Bytes, Bytes>(abs, { keyEncoding: "view", valueEncoding: "view" });
+    try {
+      await db.open();
+    } catch (cause) {
+      if (isLocked(cause))
+        throw new StoreLockedError(`the data directory ${abs} is in use by another ledger process (LevelDB lock held); only one may open it`, {
+          cause,
+        });
+      throw new StoreUnavailableError(`cannot open the data directory ${abs}: ${messageOf(cause)}`, { cause });
+    }
+    let head: TreeHead;
+    try {
+      const raw = (await db.get(HEAD_KEY)) as Bytes | undefined;
+      head = raw === undefined ? { size: 0, compact: [] } : decodeHead(raw);
+    } catch (cause) {
+      await db.close().catch(() => {});
+      throw new StoreUnavailableError(`cannot read the tree head in ${abs}: ${messageOf(cause)}`, { cause });
+    }
+    return new LevelStore(db, abs, head);
+  }
+
+  async head(): Promise<TreeHead> {
+    this._assertOpen();
+    return this._head;
+  }
+
+  /**
+   * Writes the whole batch in one LevelDB write batch with `sync: true`:
+   * atomic, and durable once this resolves. Rejects with
+   * {@link StoreUnavailableError}, storing nothing, when the batch does not
+   * start at the stored size, is not contiguous, its head does not match its
+   * leaves, a value cannot be encoded, or LevelDB fails.
+   */
+  commit(batch: CommitBatch): Promise<void> {
+    return this._serialised(async () => {
+      const ops = this._encodeBatch(batch);
+      await this._write(ops, "commit");
+      this._head = { size: batch.head.size, compact: [...batch.head.compact] };
+    });
+  }
+
+  private _encodeBatch(batch: CommitBatch): Op[] {
+    const size = this._head.size;
+    const refuse = (why: string): never => {
+      throw new StoreUnavailableError(`batch refused, nothing stored: ${why}`);
+    };
+    batch.leaves.forEach((leaf, i) => {
+      if (leaf.index !== size + i) refuse(`leaf ${i} of the batch has index ${leaf.index}, expected ${size + i} (stored size ${size})`);
+    });
+    if (batch.head.size !== size + batch.leaves.length)
+      refuse(`head size ${batch.head.size} is not the stored size ${size} plus ${batch.leaves.length} leaves`);
+    try {
+      checkHead(batch.head);
+    } catch (e) {
+      refuse(messageOf(e));
+    }
+
+    const ops: Op[] = [];
+    const put = (key: Bytes, value: Bytes): void => void ops.push({ type: "put", key, value });
+    try {
+      for (const leaf of batch.leaves) {
+        put(leafKey(leaf.index), encodeLeaf(leaf));
+        put(strKey(T_ID, leaf.id), u64(leaf.index));
+        for (const n of leaf.nodes) {
+          if (n.hash.length !== HASH_SIZE || !isIndex(n.id.index) || !(n.id.level >= 0 && n.id.level <= 63))
+            throw new RangeError(`node ${n.id.level}/${n.id.index} is malformed`);
+          put(nodeKeyBytes(n.id), n.hash);
+        }
+        for (const ref of leaf.indexes) put(concat(indexPrefix(ref), u64(leaf.index)), EMPTY);
+        if (leaf.openings) put(strKey(T_OPENINGS, leaf.id), json(leaf.openings));
+      }
+      for (const [k, doc] of batch.state) put(strKey(T_STATE, k), json(doc));
+      for (const [k, rec] of batch.idempotency) {
+        put(strKey(T_IDEM, k), json(rec));
+        put(idemTimeKey(rec.createdAt, k), EMPTY);
+      }
+      put(HEAD_KEY, encodeHead(batch.head));
+    } catch (cause) {
+      throw new StoreUnavailableError(`batch refused, nothing stored: cannot encode it: ${messageOf(cause)}`, { cause });
+    }
+    return ops;
+  }
+
+  async leaf(index: number): Promise<StoredLeaf | undefined> {
+    if (!isIndex(index) || index >= this._head.size) return undefined;
+    const raw = await this._read(() => this._db.get(leafKey(index)) as Promise<Bytes | undefined>);
+    return raw === undefined ? undefined : decodeLeaf(index, raw);
+  }
+
+  async leaves(start: number, end: number): Promise<StoredLeaf[]> {
+    // Same clipping as Array.prototype.slice on [0, size).
+    const lo = Math.max(0, Math.trunc(start) || 0);
+    const hi = Math.min(this._head.size, Math.max(0, Math.trunc(end) || 0));
+    if (lo >= hi) return [];
+    return this._read(async () => {
+      const out: StoredLeaf[] = [];
+      for await (const [k, v] of this._db.iterator({ gte: leafKey(lo), lt: leafKey(hi) })) out.push(decodeLeaf(readU64(k, 1), v));
+      return out;
+    });
+  }
+
+  async indexOf(entryId: string): Promise<number | undefined> {
+    const raw = await this._read(() => this._db.get(strKey(T_ID, entryId)) as Promise<Bytes | undefined>);
+    return raw === undefined ? undefined : readU64(raw);
+  }
+
+  async nodes(ids: readonly NodeId[]): Promise<(Uint8Array | undefined)[]> {
+    const valid = ids.map((id) => isIndex(id.index) && Number.isInteger(id.level) && id.level >= 0 && id.level <= 63);
+    const keys = ids.filter((_, i) => valid[i]).map(nodeKeyBytes);
+    if (keys.length === 0) return ids.map(() => undefined);
+    const got = await this._read(() => this._db.getMany(keys) as Promise<(Bytes | undefined)[]>);
+    let j = 0;
+    return ids.map((_, i) => {
+      if (!valid[i]) return undefined;
+      const h = got[j++];
+      return h === undefined ? undefined : view(h);
+    });
+  }
+
+  async state(key: StateKey): Promise<StateDoc | undefined> {
+    return this._getJson<StateDoc>(strKey(T_STATE, key));
+  }
+
+  async indexed(ref: IndexRef, options: { after?: number; limit?: number } = {}): Promise<number[]> {
+    const after = options.after ?? -1;
+    const limit = options.limit ?? Infinity;
+    if (Number.isNaN(after) || !(limit >= 1)) return [];
+    let prefix: Bytes;
+    try {
+      prefix = indexPrefix(ref);
+    } catch {
+      return []; // a name or value too long to be stored is not stored
+    }
+    // Leaf indexes are integers, so i > after ⟺ i > ⌊after⌋.
+    const from = after < 0 ? { gte: concat(prefix, u64(0)) } : { gt: concat(prefix, u64(Math.min(Math.floor(after), Number.MAX_SAFE_INTEGER))) };
+    return this._read(async () => {
+      const out: number[] = [];
+      const it = this._db.keys({ ...from, lte: concat(prefix, U64_MAX_BYTES), ...(limit === Infinity ? {} : { limit: Math.floor(limit) }) });
+      for await (const k of it) out.push(readU64(k, k.length - 8));
+      return out;
+    });
+  }
+
+  async openings(entryId: string): Promise<Openings | undefined> {
+    return this._getJson<Openings>(strKey(T_OPENINGS, entryId));
+  }
+
+  eraseOpenings(entryId: string): Promise<void> {
+    return this._serialised(() => this._write([{ type: "del", key: strKey(T_OPENINGS, entryId) }], "erase openings"));
+  }
+
+  async idempotency(scopedKey: string): Promise<IdempotencyRecord | undefined> {
+    return this._getJson<IdempotencyRecord>(strKey(T_IDEM, scopedKey));
+  }
+
+  /** Walks the createdAt-ordered keys below `cutoff`, in chunks; never scans records at or after it. */
+  expireIdempotency(cutoff: string): Promise<number> {
+    return this._serialised(async () => {
+      const bound = concat(Uint8Array.of(T_IDEM_BY_TIME), utf8(cutoff), Uint8Array.of(0));
+      const start = Uint8Array.of(T_IDEM_BY_TIME);
+      let expired = 0;
+      for (;;) {
+        const timeKeys = await this._read(() => this._db.keys({ gte: start, lt: bound, limit: EXPIRY_CHUNK }).all());
+        if (timeKeys.length === 0) return expired;
+        const scoped = timeKeys.map((k) => fromUtf8.decode(k.subarray(k.indexOf(0) + 1)));
+        const records = await this._read(() => this._db.getMany(scoped.map((s) => strKey(T_IDEM, s))) as Promise<(Bytes | undefined)[]>);
+        const ops: Op[] = timeKeys.map((key) => ({ type: "del", key }));
+        const seen = new Set<string>();
+        scoped.forEach((s, i) => {
+          const raw = records[i];
+          if (raw === undefined || seen.has(s)) return;
+          // A stale expiry key (the record was overwritten later) must not delete the newer record.
+          if (parseJson<IdempotencyRecord>(raw).createdAt < cutoff) {
+            seen.add(s);
+            ops.push({ type: "del", key: strKey(T_IDEM, s) });
+            expired++;
+          }
+        });
+        await this._write(ops, "expire idempotency records");
+        if (timeKeys.length < EXPIRY_CHUNK) return expired;
+      }
+    });
+  }
+
+  putToken(token: TokenRecord): Promise<void> {
+    return this._serialised(() => this._write([{ type: "put", key: strKey(T_TOKEN, token.hash), value: json(token) }], "store token"));
+  }
+
+  async tokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    return this._getJson<TokenRecord>(strKey(T_TOKEN, hash));
+  }
+
+  /** Every token, ordered by hash. */
+  async tokens(): Promise<TokenRecord[]> {
+    return this._read(async () => {
+      const out: TokenRecord[] = [];
+      for await (const v of this._db.values({ gte: Uint8Array.of(T_TOKEN), lt: Uint8Array.of(T_TOKEN + 1) })) out.push(parseJson<TokenRecord>(v));
+      return out;
+    });
+  }
+
+  /** Waits for queued writes, then closes the database and releases the directory lock. */
+  async close(): Promise<void> {
+    await this._writes.catch(() => {});
+    await this._db.close();
+  }
+
+  private _assertOpen(): void {
+    if (this._db.status !== "open") throw new StoreUnavailableError(`the store in ${this.dir} is ${this._db.status}`);
+  }
+
+  private _serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this._writes.then(fn);
+    this._writes = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * One LevelDB WriteBatch, synced: atomic and durable once it resolves. The
+   * chained form is used because it is several times faster than the array
+   * form of `db.batch` for thousands of small operations (about 11 ms against
+   * 80 ms for 2,300 puts here), and it is the same single WriteBatch.
+   */
+  private async _write(ops: Op[], what: string): Promise<void> {
+    let batch: ReturnType<Db["batch"]> | undefined;
+    try {
+      batch = this._db.batch();
+      for (const op of ops) {
+        if (op.type === "put") batch.put(op.key, op.value);
+        else batch.del(op.key);
+      }
+      await batch.write({ sync: true });
+    } catch (cause) {
+      // write() closes the batch itself; close one that failed while being filled.
+      if (batch !== undefined) await batch.close().catch(() => {});
+      throw new StoreUnavailableError(`${what} failed in ${this.dir}, nothing stored: ${messageOf(cause)}`, { cause });
+    }
+  }
+
+  private async _read<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (cause) {
+      throw new StoreUnavailableError(`read failed in ${this.dir}: ${messageOf(cause)}`, { cause });
+    }
+  }
+
+  private async _getJson<T>(key: Bytes): Promise<T | undefined> {
+    const raw = await this._read(() => this._db.get(key) as Promise<Bytes | undefined>);
+    return raw === undefined ? undefined : parseJson<T>(raw);
+  }
+}
