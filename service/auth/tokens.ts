@@ -1,0 +1,156 @@
+/**
+ * API tokens for officials: creation, listing, revocation and authentication.
+ *
+ * A token is `sl_` followed by the unpadded base64url encoding of 32 random
+ * bytes (43 characters). Only its SHA-256 is stored ({@link TokenRecord}); the
+ * token itself is returned once, by {@link createToken}, and never stored,
+ * listed or logged. Authentication hashes the presented token and looks the
+ * hash up, so the lookup never compares secrets and leaks nothing through
+ * timing that an attacker could use.
+ *
+ * Every function takes the store (and the clock, where time is recorded);
+ * nothing here holds state of its own.
+ */
+import { createHash, randomBytes as nodeRandomBytes } from "node:crypto";
+import { z } from "zod";
+import { Role } from "../records/schemas";
+import type { Clock } from "../ledger/ledger";
+import type { LedgerStore, TokenRecord } from "../store/store";
+
+export const TOKEN_PREFIX = "sl_";
+
+/** `sl_` and 43 base64url characters (32 bytes, unpadded). */
+export const TOKEN_PATTERN = /^sl_[A-Za-z0-9_-]{43}$/;
+
+/** Public token ids: `tok_` and 16 hex digits. */
+export const TOKEN_ID_PATTERN = /^tok_[0-9a-f]{16}$/;
+
+const Name = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => s.trim() === s && !/[\u0000-\u001f\u007f]/.test(s), "no leading/trailing spaces or control characters");
+
+/** The body of a token-creation request. Strict: unknown fields are rejected. */
+export const TokenRequest = z.strictObject({
+  official: Name(100),
+  agency: Name(200),
+  role: Role,
+});
+export type TokenRequest = z.infer<typeof TokenRequest>;
+
+export type AuthErrorCode = "TOKEN_MISSING" | "TOKEN_MALFORMED" | "TOKEN_UNKNOWN" | "TOKEN_REVOKED";
+
+/** The caller did not present a usable token. The message never echoes the presented value. */
+export class AuthError extends Error {
+  override readonly name = "AuthError";
+  constructor(
+    readonly code: AuthErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** No token has the given id. */
+export class TokenNotFoundError extends Error {
+  override readonly name = "TokenNotFoundError";
+}
+
+/** Revoking the token would leave no active admin token, locking everyone out of token management. */
+export class LastAdminTokenError extends Error {
+  override readonly name = "LastAdminTokenError";
+}
+
+/** What a token listing shows: everything but the hash. */
+export interface TokenInfo {
+  readonly id: string;
+  readonly official: string;
+  readonly agency: string;
+  readonly role: TokenRecord["role"];
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+}
+
+/** Hex SHA-256 of a token's UTF-8 bytes: the only form the store ever sees. */
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+/** A record without its hash, built field by field so a new TokenRecord field is never listed by accident. */
+export function tokenInfo(t: TokenRecord): TokenInfo {
+  return { id: t.id, official: t.official, agency: t.agency, role: t.role, createdAt: t.createdAt, revokedAt: t.revokedAt };
+}
+
+/**
+ * Creates a token for an official and stores its hash. Returns the token,
+ * which is not kept anywhere: the caller must hand it over now or lose it.
+ * Throws a ZodError if `request` is not a valid {@link TokenRequest}.
+ */
+export async function createToken(
+  store: LedgerStore,
+  clock: Clock,
+  request: TokenRequest,
+  randomBytes: (n: number) => Uint8Array = (n) => new Uint8Array(nodeRandomBytes(n)),
+): Promise<{ token: string; info: TokenInfo }> {
+  const r = TokenRequest.parse(request);
+  const token = TOKEN_PREFIX + Buffer.from(randomBytes(32)).toString("base64url");
+  const id = `tok_${Buffer.from(randomBytes(8)).toString("hex")}`;
+  const record: TokenRecord = {
+    id,
+    hash: hashToken(token),
+    official: r.official,
+    agency: r.agency,
+    role: r.role,
+    createdAt: clock.now(),
+    revokedAt: null,
+  };
+  await store.putToken(record);
+  return { token, info: tokenInfo(record) };
+}
+
+/** Every token, active and revoked, oldest first, without hashes. */
+export async function listTokens(store: LedgerStore): Promise<TokenInfo[]> {
+  const all = await store.tokens();
+  return all
+    .slice()
+    .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1))
+    .map(tokenInfo);
+}
+
+/**
+ * Revokes the token with public id `id`. Revoking an already revoked token
+ * changes nothing and returns it as it is. Throws TokenNotFoundError for an
+ * unknown id and LastAdminTokenError when `id` is the last active admin token.
+ */
+export async function revokeToken(store: LedgerStore, clock: Clock, id: string): Promise<TokenInfo> {
+  const all = await store.tokens();
+  const target = all.find((t) => t.id === id);
+  if (target === undefined) throw new TokenNotFoundError(`no token ${id}`);
+  if (target.revokedAt !== null) return tokenInfo(target);
+  if (target.role === "admin" && !all.some((t) => t.id !== id && t.role === "admin" && t.revokedAt === null))
+    throw new LastAdminTokenError(`token ${id} is the last active admin token; create another admin token first`);
+  const revoked: TokenRecord = { ...target, revokedAt: clock.now() };
+  await store.putToken(revoked);
+  return tokenInfo(revoked);
+}
+
+/**
+ * Authenticates an `Authorization` header value of the form `Bearer <token>`
+ * (scheme case-insensitive, RFC 9110 §11.1). Returns the token's record, or
+ * throws AuthError: TOKEN_MISSING without a header, TOKEN_MALFORMED for
+ * another scheme or a value that cannot be a token, TOKEN_UNKNOWN for a token
+ * that was never issued, TOKEN_REVOKED for a revoked one.
+ */
+export async function authenticate(store: LedgerStore, authorization: string | undefined): Promise<TokenRecord> {
+  if (authorization === undefined || authorization === "") throw new AuthError("TOKEN_MISSING", "an Authorization: Bearer token is required");
+  const m = /^Bearer +(\S+) *$/i.exec(authorization);
+  if (m === null) throw new AuthError("TOKEN_MALFORMED", "the Authorization header must be 'Bearer <token>'");
+  const token = m[1]!;
+  if (!TOKEN_PATTERN.test(token)) throw new AuthError("TOKEN_MALFORMED", "the bearer token is not a subsidy-ledger token");
+  const record = await store.tokenByHash(hashToken(token));
+  if (record === undefined) throw new AuthError("TOKEN_UNKNOWN", "the bearer token is not valid");
+  if (record.revokedAt !== null) throw new AuthError("TOKEN_REVOKED", "the bearer token has been revoked");
+  return record;
+}

@@ -1,0 +1,131 @@
+/**
+ * Admin routes: recording entries, token management, and reading an entry's
+ * private values. Every route here needs a bearer token with the right role
+ * and passes the admin rate limit first.
+ *
+ * Recording an entry, in order: rate limit → token (401) → role from
+ * KIND_ROLES (403) → Idempotency-Key (400) → Content-Type (415) → JSON body
+ * (400 malformed, 413 too large) → strict schema (400 listing every issue) →
+ * request hash → the sequencer (201, replay, 409/422 rule, 422 key reuse,
+ * 503 store). Nothing is appended unless every step before the sequencer
+ * passed and the sequencer's batch is durable.
+ */
+import express, { type Request, type RequestHandler, type Response } from "express";
+import type { z } from "zod";
+import { createToken, listTokens, revokeToken, TokenRequest } from "../auth/tokens";
+import { scopedIdempotencyKey, type Accepted, type Clock, type Ledger } from "../ledger/ledger";
+import { canonicalBytes, sha256, toHex } from "../log";
+import type { Command } from "../records/rules";
+import {
+  ApplicationRequest,
+  ConfirmationRequest,
+  CorrectionRequest,
+  DecisionRequest,
+  KIND_ROLES,
+  PayoutRequest,
+  ProgrammeRequest,
+  type EntryKind,
+  type Role,
+} from "../records/schemas";
+import type { LedgerStore } from "../store/store";
+import { allowRoles, authenticated, idempotencyKeyOf, noStore, requireIdempotencyKey, requireJson, tokenOf } from "./middleware";
+import { EntryIdParam, parseParams, TokenIdParam } from "./params";
+import { HttpProblem, validationProblem } from "./problem";
+import { privateView, publicEntry, publicLeaf, tokenView, type AcceptedView } from "./views";
+
+export interface AdminRouteDeps {
+  readonly ledger: Ledger;
+  readonly store: LedgerStore;
+  readonly clock: Clock;
+  readonly limiter: RequestHandler;
+  readonly jsonBody: RequestHandler;
+}
+
+/** The admin POST route of each entry kind. */
+export const ENTRY_PATHS: Readonly<Record<EntryKind, string>> = {
+  programme: "/v1/programmes",
+  application: "/v1/applications",
+  decision: "/v1/decisions",
+  payout: "/v1/payouts",
+  confirmation: "/v1/confirmations",
+  correction: "/v1/corrections",
+};
+
+/** Roles that may read private values. */
+export const PRIVATE_READER_ROLES: readonly Role[] = ["admin", "approver", "payer"];
+
+/**
+ * The request hash an Idempotency-Key is bound to: hex SHA-256 of
+ * `METHOD SP path LF` followed by the RFC 8785 canonical bytes of the parsed
+ * body. Throws EncodingError (a 400) for a body JCS cannot encode, such as a
+ * string with a lone surrogate.
+ */
+export function requestHash(method: string, path: string, body: unknown): string {
+  return toHex(sha256(new TextEncoder().encode(`${method} ${path}\n`), canonicalBytes(body)));
+}
+
+function acceptedView(a: Accepted): AcceptedView {
+  return { id: a.body.id, kind: a.body.kind, leafIndex: a.body.leafIndex, entry: publicEntry(a.body.entry) };
+}
+
+export function adminRouter(deps: AdminRouteDeps): express.Router {
+  const { ledger, store, clock, limiter, jsonBody } = deps;
+  const router = express.Router({ caseSensitive: true, strict: true });
+  const auth = authenticated(store);
+
+  /** One typed route per kind, so the command is built without a cast. */
+  function entryRoute<S extends z.ZodType>(kind: EntryKind, schema: S, command: (body: z.output<S>) => Command): void {
+    const path = ENTRY_PATHS[kind];
+    router.post(path, limiter, noStore, auth, allowRoles(KIND_ROLES[kind]), requireIdempotencyKey, requireJson, jsonBody, async (req: Request, res: Response) => {
+      const token = tokenOf(res);
+      const parsed = schema.safeParse(req.body);
+      if (!parsed.success) throw validationProblem("body", parsed.error);
+      const accepted = await ledger.submit({
+        command: command(parsed.data),
+        actor: { official: token.official, agency: token.agency, role: token.role },
+        idempotencyKey: scopedIdempotencyKey(token.id, idempotencyKeyOf(res)),
+        requestHash: requestHash("POST", path, parsed.data),
+      });
+      const view = acceptedView(accepted);
+      if (accepted.replayed) res.setHeader("Idempotent-Replayed", "true");
+      res.status(accepted.status).location(`/v1/entries/${view.id}`).json(view);
+    });
+  }
+
+  entryRoute("programme", ProgrammeRequest, (body) => ({ kind: "programme", body }));
+  entryRoute("application", ApplicationRequest, (body) => ({ kind: "application", body }));
+  entryRoute("decision", DecisionRequest, (body) => ({ kind: "decision", body }));
+  entryRoute("payout", PayoutRequest, (body) => ({ kind: "payout", body }));
+  entryRoute("confirmation", ConfirmationRequest, (body) => ({ kind: "confirmation", body }));
+  entryRoute("correction", CorrectionRequest, (body) => ({ kind: "correction", body }));
+
+  router.get("/v1/entries/:id/private", limiter, noStore, auth, allowRoles(PRIVATE_READER_ROLES), async (req, res) => {
+    const { id } = parseParams(req, EntryIdParam);
+    const index = await store.indexOf(id);
+    const leaf = index === undefined ? undefined : await store.leaf(index);
+    if (leaf === undefined) throw new HttpProblem(404, "not-found", "Not found", `no entry ${id}`);
+    const { entry } = publicLeaf(leaf);
+    res.json(privateView(entry, await store.openings(id)));
+  });
+
+  // Token creation takes no Idempotency-Key: a stored response would have to
+  // keep the secret token, which must exist only in this one response. A
+  // client that loses the response revokes the token and creates another.
+  router.post("/v1/admin/tokens", limiter, noStore, auth, allowRoles(["admin"]), requireJson, jsonBody, async (req, res) => {
+    const parsed = TokenRequest.safeParse(req.body);
+    if (!parsed.success) throw validationProblem("body", parsed.error);
+    const { token, info } = await createToken(store, clock, parsed.data);
+    res.status(201).json({ ...tokenView(info), token });
+  });
+
+  router.get("/v1/admin/tokens", limiter, noStore, auth, allowRoles(["admin"]), async (_req, res) => {
+    res.json({ tokens: (await listTokens(store)).map(tokenView) });
+  });
+
+  router.delete("/v1/admin/tokens/:id", limiter, noStore, auth, allowRoles(["admin"]), async (req, res) => {
+    const { id } = parseParams(req, TokenIdParam);
+    res.json(tokenView(await revokeToken(store, clock, id)));
+  });
+
+  return router;
+}

@@ -1,0 +1,155 @@
+/**
+ * The HTTP service: `createApp(deps)` builds the Express app from its
+ * dependencies and never listens (only main.ts does).
+ *
+ * Layers, outermost first: request id and access log → helmet → admin
+ * routes (admin rate limit, bearer token, role) and public routes (public
+ * rate limit) → 404 → the error handler, which turns every error into RFC
+ * 9457 problem+json without a stack trace.
+ *
+ * The access log records method, URL, status, duration, request id and the
+ * token's public id. It never records headers (so never Authorization) or
+ * bodies (so never private values or a created token).
+ */
+import { randomUUID } from "node:crypto";
+import express, { type ErrorRequestHandler, type RequestHandler } from "express";
+import { rateLimit } from "express-rate-limit";
+import helmet from "helmet";
+import type pino from "pino";
+import type { Clock, Ledger } from "../ledger/ledger";
+import type { LedgerStore, TokenRecord } from "../store/store";
+import { adminRouter } from "./admin";
+import { openApiDocument } from "./openapi";
+import { HttpProblem, sendProblem, toProblem } from "./problem";
+import { publicRouter } from "./public";
+
+export interface AppConfig {
+  /** Largest accepted JSON body, in body-parser's syntax ("64kb"). Default "64kb". */
+  readonly bodyLimit?: string;
+  readonly rateLimit: {
+    /** Requests per minute per client IP on public routes. */
+    readonly publicPerMinute: number;
+    /** Requests per minute per client IP on admin routes. */
+    readonly adminPerMinute: number;
+  };
+}
+
+export interface AppDeps {
+  readonly ledger: Ledger;
+  readonly store: LedgerStore;
+  readonly clock: Clock;
+  readonly logger: pino.Logger;
+  /** The latest signed C2SP checkpoint, as note text. */
+  readonly signedCheckpoint: () => Promise<string>;
+  /** Health report; `ok: false` answers 503. Default: ok with the tree size. */
+  readonly health?: () => Promise<Record<string, unknown> & { ok: boolean }>;
+  readonly config: AppConfig;
+}
+
+/** Thrown by createApp for a configuration it cannot run with. */
+export class AppConfigError extends Error {
+  override readonly name = "AppConfigError";
+}
+
+const BODY_LIMIT = /^[1-9][0-9]*(b|kb|mb)$/;
+
+function checkConfig(config: AppConfig): Required<AppConfig> {
+  const bodyLimit = config.bodyLimit ?? "64kb";
+  if (!BODY_LIMIT.test(bodyLimit)) throw new AppConfigError(`bodyLimit ${JSON.stringify(bodyLimit)} is not a size like "64kb"`);
+  for (const [k, v] of Object.entries(config.rateLimit))
+    if (!Number.isSafeInteger(v) || v < 1) throw new AppConfigError(`rateLimit.${k} must be a positive integer, got ${String(v)}`);
+  return { bodyLimit, rateLimit: config.rateLimit };
+}
+
+/** Replaces anything that looks like a token in a URL, in case a client put one in a query string. */
+export function redactUrl(url: string): string {
+  const cut = url.length > 2048 ? `${url.slice(0, 2048)}…` : url;
+  return cut.replace(/sl_[A-Za-z0-9_-]+/g, "sl_[redacted]");
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const config = checkConfig(deps.config);
+  const log = deps.logger.child({ component: "http" });
+
+  const limiter = (perMinute: number, scope: "public" | "admin"): RequestHandler =>
+    rateLimit({
+      windowMs: 60_000,
+      limit: perMinute,
+      standardHeaders: "draft-7",
+      legacyHeaders: false,
+      logger: {
+        error: (e: unknown, message?: string) => log.error({ err: errorSummary(e) }, message ?? "rate limiter error"),
+        warn: (e: unknown, message?: string) => log.warn({ err: errorSummary(e) }, message ?? "rate limiter warning"),
+      },
+      handler: (_req, _res, next) =>
+        next(new HttpProblem(429, "rate-limited", "Too many requests", `the ${scope} rate limit is ${perMinute} requests per minute; retry after the Retry-After seconds`)),
+    });
+  const publicLimit = limiter(config.rateLimit.publicPerMinute, "public");
+  const adminLimit = limiter(config.rateLimit.adminPerMinute, "admin");
+
+  const app = express();
+  app.set("query parser", "simple");
+  app.set("x-powered-by", false);
+
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    const requestId = randomUUID();
+    res.locals["requestId"] = requestId;
+    res.setHeader("X-Request-Id", requestId);
+    res.on("finish", () => {
+      const token = res.locals["token"] as TokenRecord | undefined;
+      log.info(
+        {
+          requestId,
+          method: req.method,
+          url: redactUrl(req.originalUrl),
+          status: res.statusCode,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+          ...(token ? { tokenId: token.id, role: token.role } : {}),
+          ...(typeof res.locals["problemType"] === "string" ? { problem: res.locals["problemType"] } : {}),
+        },
+        "request",
+      );
+    });
+    next();
+  });
+  app.use(helmet());
+
+  const jsonBody = express.json({ limit: config.bodyLimit, strict: true, type: "application/json" });
+  app.use(adminRouter({ ledger: deps.ledger, store: deps.store, clock: deps.clock, limiter: adminLimit, jsonBody }));
+  app.use(
+    publicRouter({
+      ledger: deps.ledger,
+      store: deps.store,
+      limiter: publicLimit,
+      signedCheckpoint: deps.signedCheckpoint,
+      ...(deps.health ? { health: deps.health } : {}),
+      openApi: openApiDocument,
+    }),
+  );
+
+  app.use(publicLimit, (req, _res, next) => {
+    next(new HttpProblem(404, "not-found", "Not found", `no route ${req.method} ${redactUrl(req.path)}`));
+  });
+
+  const errorHandler: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
+    const requestId = String(res.locals["requestId"] ?? "");
+    const { problem, headers, unexpected } = toProblem(err);
+    if (unexpected) log.error({ requestId, err: errorSummary(err) }, "request failed");
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.locals["problemType"] = problem.type;
+    sendProblem(res, { ...problem, ...(requestId ? { instance: `urn:uuid:${requestId}` } : {}) }, headers);
+  };
+  app.use(errorHandler);
+
+  return app;
+}
+
+/** What the log keeps of an unexpected error: its class, message and stack, never other properties (which may hold request data). */
+function errorSummary(e: unknown): { type: string; message: string; stack?: string } {
+  if (e instanceof Error) return { type: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}) };
+  return { type: typeof e, message: "non-Error thrown" };
+}

@@ -1,0 +1,351 @@
+/**
+ * The OpenAPI 3.1 document served at GET /v1/openapi.json.
+ *
+ * Schemas come from the same zod schemas the service parses requests with
+ * (records/schemas.ts, auth/tokens.ts) and builds responses with (views.ts),
+ * through zod's own `z.toJSONSchema` (JSON Schema 2020-12, the dialect of
+ * OpenAPI 3.1). Paths, parameters and prose are written by hand below.
+ */
+import { z } from "zod";
+import { TokenRequest } from "../auth/tokens";
+import { KIND_ROLES, REQUEST_SCHEMAS, type EntryKind } from "../records/schemas";
+import { ENTRY_PATHS, PRIVATE_READER_ROLES } from "./admin";
+import { MAX_PAGE } from "./params";
+import { PROBLEM_CONTENT_TYPE } from "./problem";
+import {
+  AcceptedView,
+  ApplicationStatus,
+  ApplicationSummaryView,
+  ConsistencyProofView,
+  EnterpriseView,
+  EntryView,
+  HealthView,
+  InclusionProofView,
+  LogEntriesView,
+  LogEntryView,
+  PrivateView,
+  ProblemView,
+  ProgrammeListView,
+  ProgrammeView,
+  PublicEntryView,
+  TokenCreatedView,
+  TokenInfoView,
+  TokenListView,
+} from "./views";
+
+const COMPONENT_URI = (id: string) => `#/components/schemas/${id}`;
+
+/**
+ * JSON Schemas for OpenAPI `components.schemas`, one per named zod schema.
+ * A named schema used inside another becomes a `$ref` to its component.
+ */
+export function componentSchemas(named: Readonly<Record<string, z.ZodType>>, io: "input" | "output"): Record<string, Record<string, unknown>> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
+  const { schemas } = z.toJSONSchema(registry, { target: "draft-2020-12", io, unrepresentable: "any", uri: COMPONENT_URI });
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [id, schema] of Object.entries(schemas)) {
+    const { $schema: _dialect, $id: _uri, id: _id, ...rest } = schema as Record<string, unknown>;
+    out[id] = rest;
+  }
+  return out;
+}
+
+const REQUEST_SCHEMA_NAMES: Readonly<Record<EntryKind, string>> = {
+  programme: "ProgrammeRequest",
+  application: "ApplicationRequest",
+  decision: "DecisionRequest",
+  payout: "PayoutRequest",
+  confirmation: "ConfirmationRequest",
+  correction: "CorrectionRequest",
+};
+
+const ENTRY_DESCRIPTIONS: Readonly<Record<EntryKind, string>> = {
+  programme: "Records a subsidy programme (惠企政策): its budget, open and close dates (China Standard Time) and the four-eyes threshold for payouts.",
+  application:
+    "Records an enterprise's application to a programme. `private` values (contact, phone, bank account) are committed in the log as salted SHA-256 and stored off-log.",
+  decision: "Records the approval or rejection of an application. The deciding official must not be the one who recorded the application.",
+  payout:
+    "Records a payout on an approved decision. A payout at or above the programme's four-eyes threshold counts as paid only once a second official confirms it.",
+  confirmation: "The second official's sign-off on a payout at or above the programme's four-eyes threshold (four-eyes rule).",
+  correction:
+    "Corrects an earlier entry without changing it: replacement values (data-entry-error, superseded), a revocation, or a clawback of a payout. The log stays append-only.",
+};
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (name: string) => ({ "application/json": { schema: ref(name) } });
+const problem = (description: string) => ({ description, content: { [PROBLEM_CONTENT_TYPE]: { schema: ref("Problem") } } });
+
+const COMMON_ERRORS = {
+  "400": problem("Invalid path or query parameter"),
+  "429": problem("Rate limit exceeded"),
+};
+const AUTH_ERRORS = {
+  "401": problem("No token, a malformed, unknown or revoked token"),
+  "403": problem("The token's role may not do this"),
+};
+const BODY_ERRORS = {
+  "400": problem("Malformed JSON, or the body fails the schema (`errors` lists every issue); or a missing or invalid Idempotency-Key"),
+  "413": problem("Body larger than the configured limit"),
+  "415": problem("Content-Type is not application/json"),
+};
+
+const pageParams = [
+  { name: "after", in: "query", required: false, schema: { type: "string", pattern: "^(0|[1-9][0-9]*)$" }, description: "Leaf index to continue after (the `next` of the previous page)" },
+  { name: "limit", in: "query", required: false, schema: { type: "string", pattern: "^[1-9][0-9]*$" }, description: `Page size, 1 to ${MAX_PAGE}, default 100` },
+];
+const intQuery = (name: string, required: boolean, description: string) => ({
+  name,
+  in: "query",
+  required,
+  schema: { type: "string", pattern: "^(0|[1-9][0-9]*)$" },
+  description,
+});
+const pathParam = (name: string, description: string, pattern: string) => ({ name, in: "path", required: true, schema: { type: "string", pattern }, description });
+const ENTRY_ID_PATTERN = "^(prg|app|dec|pay|cnf|cor)_[0-9a-f]{24}$";
+
+function entryPaths(): Record<string, unknown> {
+  const paths: Record<string, unknown> = {};
+  for (const kind of Object.keys(ENTRY_PATHS) as EntryKind[]) {
+    paths[ENTRY_PATHS[kind]] = {
+      post: {
+        operationId: `record${kind[0]!.toUpperCase()}${kind.slice(1)}`,
+        tags: ["record"],
+        summary: `Record a ${kind}`,
+        description: `${ENTRY_DESCRIPTIONS[kind]}\n\nRoles: ${KIND_ROLES[kind].join(", ")}.`,
+        security: [{ bearer: [] }],
+        parameters: [
+          {
+            name: "Idempotency-Key",
+            in: "header",
+            required: true,
+            schema: { type: "string", minLength: 1, maxLength: 255, pattern: "^[\\x20-\\x7e]+$" },
+            description:
+              "Scoped to the token. The same key with the same request (method, path and RFC 8785 canonical body) returns the first response with `Idempotent-Replayed: true`; with a different request it is a 422.",
+          },
+        ],
+        requestBody: { required: true, content: json(REQUEST_SCHEMA_NAMES[kind]) },
+        responses: {
+          "201": {
+            description: "Recorded; durable in the log. A replay has the header `Idempotent-Replayed: true`.",
+            headers: {
+              Location: { schema: { type: "string" }, description: "/v1/entries/{id}" },
+              "Idempotent-Replayed": { schema: { type: "string", enum: ["true"] } },
+            },
+            content: json("Accepted"),
+          },
+          ...BODY_ERRORS,
+          ...AUTH_ERRORS,
+          "409": problem("A business rule refused the request given the ledger's current state (`rule` names it)"),
+          "422": problem("A business rule refused the request as sent (`rule` names it), or the Idempotency-Key was used with a different request"),
+          "429": problem("Rate limit exceeded"),
+          "503": problem("The store could not record the entry; nothing was recorded, retry with the same Idempotency-Key"),
+        },
+      },
+    };
+  }
+  return paths;
+}
+
+function buildDocument(): Record<string, unknown> {
+  const requests: Record<string, z.ZodType> = { TokenRequest };
+  for (const kind of Object.keys(REQUEST_SCHEMAS) as EntryKind[]) requests[REQUEST_SCHEMA_NAMES[kind]] = REQUEST_SCHEMAS[kind];
+  const responses: Record<string, z.ZodType> = {
+    PublicEntry: PublicEntryView,
+    Accepted: AcceptedView,
+    ApplicationStatus,
+    Entry: EntryView,
+    LogEntry: LogEntryView,
+    LogEntries: LogEntriesView,
+    ApplicationSummary: ApplicationSummaryView,
+    Enterprise: EnterpriseView,
+    Programme: ProgrammeView,
+    ProgrammeList: ProgrammeListView,
+    InclusionProof: InclusionProofView,
+    ConsistencyProof: ConsistencyProofView,
+    TokenInfo: TokenInfoView,
+    TokenCreated: TokenCreatedView,
+    TokenList: TokenListView,
+    PrivateValues: PrivateView,
+    Health: HealthView,
+    Problem: ProblemView,
+  };
+  const schemas = { ...componentSchemas(requests, "input"), ...componentSchemas(responses, "output") };
+
+  const paths: Record<string, unknown> = {
+    ...entryPaths(),
+    "/v1/entries/{id}": {
+      get: {
+        operationId: "getEntry",
+        tags: ["public"],
+        summary: "A public entry",
+        description: "The entry as it is in the log (private values appear only as commitments), its leaf index, whether it was revoked, and the derived status of the application or programme it is about.",
+        parameters: [pathParam("id", "Entry id", ENTRY_ID_PATTERN)],
+        responses: { "200": { description: "The entry", content: json("Entry") }, ...COMMON_ERRORS, "404": problem("No such entry") },
+      },
+    },
+    "/v1/entries/{id}/private": {
+      get: {
+        operationId: "getPrivateValues",
+        tags: ["admin"],
+        summary: "An entry's private values and salts",
+        description: `The off-log openings of an entry's commitments. Roles: ${PRIVATE_READER_ROLES.join(", ")}.`,
+        security: [{ bearer: [] }],
+        parameters: [pathParam("id", "Entry id", ENTRY_ID_PATTERN)],
+        responses: { "200": { description: "The private values", content: json("PrivateValues") }, ...COMMON_ERRORS, ...AUTH_ERRORS, "404": problem("No such entry") },
+      },
+    },
+    "/v1/enterprises/{creditCode}": {
+      get: {
+        operationId: "getEnterprise",
+        tags: ["public"],
+        summary: "Everything recorded about an enterprise",
+        description:
+          "Every entry filed under the enterprise's unified social credit code (paginated), and for each of its applications: the programme, the derived status, requested/approved/paid totals and the corrections with their reasons. An enterprise with no entries gets empty lists.",
+        parameters: [pathParam("creditCode", "Unified social credit code (GB 32100-2015), check character verified", "^[0-9A-Z]{18}$"), ...pageParams],
+        responses: { "200": { description: "The enterprise's records", content: json("Enterprise") }, ...COMMON_ERRORS },
+      },
+    },
+    "/v1/programmes": {
+      ...(entryPaths()["/v1/programmes"] as object),
+      get: {
+        operationId: "listProgrammes",
+        tags: ["public"],
+        summary: "Programmes in log order",
+        description: "Budgets, approved and paid totals, and counts and amounts by region type (urban-district, rural-county, county-level-city).",
+        parameters: pageParams,
+        responses: { "200": { description: "A page of programmes", content: json("ProgrammeList") }, ...COMMON_ERRORS },
+      },
+    },
+    "/v1/programmes/{id}": {
+      get: {
+        operationId: "getProgramme",
+        tags: ["public"],
+        summary: "A programme's budget and totals",
+        parameters: [pathParam("id", "Programme id", "^prg_[0-9a-f]{24}$")],
+        responses: { "200": { description: "The programme", content: json("Programme") }, ...COMMON_ERRORS, "404": problem("No such programme") },
+      },
+    },
+    "/v1/log/checkpoint": {
+      get: {
+        operationId: "getCheckpoint",
+        tags: ["log"],
+        summary: "The latest signed checkpoint",
+        description: "A C2SP signed checkpoint (signed note) of the durable tree: origin, size and root hash, with an Ed25519 signature.",
+        responses: { "200": { description: "Signed note text", content: { "text/plain": { schema: { type: "string" } } } }, ...COMMON_ERRORS },
+      },
+    },
+    "/v1/log/entries": {
+      get: {
+        operationId: "getLogEntries",
+        tags: ["log"],
+        summary: "Log entries in order",
+        description: `Entries [start, end): each with its leaf index, the exact leaf data as a string (hash it to check proofs) and the parsed entry. end defaults to the tree size and is clipped to it and to at most ${MAX_PAGE} entries.`,
+        parameters: [intQuery("start", false, "First leaf index, default 0; at most the tree size"), intQuery("end", false, "One past the last leaf index")],
+        responses: { "200": { description: "The entries", content: json("LogEntries") }, ...COMMON_ERRORS },
+      },
+    },
+    "/v1/log/proof/inclusion": {
+      get: {
+        operationId: "getInclusionProof",
+        tags: ["log"],
+        summary: "Inclusion proof of a leaf",
+        description: "Requires 0 ≤ index < size ≤ the tree size; size defaults to the tree size.",
+        parameters: [intQuery("index", true, "Leaf index"), intQuery("size", false, "Tree size the proof is for")],
+        responses: { "200": { description: "The proof", content: json("InclusionProof") }, ...COMMON_ERRORS },
+      },
+    },
+    "/v1/log/proof/consistency": {
+      get: {
+        operationId: "getConsistencyProof",
+        tags: ["log"],
+        summary: "Consistency proof between two tree sizes",
+        description: "Requires 0 ≤ from ≤ to ≤ the tree size; to defaults to the tree size.",
+        parameters: [intQuery("from", true, "Earlier tree size"), intQuery("to", false, "Later tree size")],
+        responses: { "200": { description: "The proof", content: json("ConsistencyProof") }, ...COMMON_ERRORS },
+      },
+    },
+    "/v1/health": {
+      get: {
+        operationId: "getHealth",
+        tags: ["public"],
+        summary: "Service health",
+        responses: { "200": { description: "Healthy", content: json("Health") }, "503": { description: "Unhealthy", content: json("Health") }, "429": COMMON_ERRORS["429"] },
+      },
+    },
+    "/v1/openapi.json": {
+      get: {
+        operationId: "getOpenApi",
+        tags: ["public"],
+        summary: "This document",
+        responses: { "200": { description: "OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object" } } } }, "429": COMMON_ERRORS["429"] },
+      },
+    },
+    "/v1/admin/tokens": {
+      post: {
+        operationId: "createToken",
+        tags: ["admin"],
+        summary: "Create a token for an official",
+        description:
+          "Returns the bearer token once; only its SHA-256 is stored. Takes no Idempotency-Key: a stored response would have to keep the secret. Role: admin.",
+        security: [{ bearer: [] }],
+        requestBody: { required: true, content: json("TokenRequest") },
+        responses: { "201": { description: "The new token", content: json("TokenCreated") }, ...BODY_ERRORS, ...AUTH_ERRORS, "429": COMMON_ERRORS["429"] },
+      },
+      get: {
+        operationId: "listTokens",
+        tags: ["admin"],
+        summary: "List tokens (never their secrets or hashes)",
+        security: [{ bearer: [] }],
+        responses: { "200": { description: "Every token, oldest first", content: json("TokenList") }, ...AUTH_ERRORS, "429": COMMON_ERRORS["429"] },
+      },
+    },
+    "/v1/admin/tokens/{id}": {
+      delete: {
+        operationId: "revokeToken",
+        tags: ["admin"],
+        summary: "Revoke a token",
+        description: "Takes effect at once. Revoking a revoked token changes nothing. The last active admin token cannot be revoked (409). Role: admin.",
+        security: [{ bearer: [] }],
+        parameters: [pathParam("id", "Token id", "^tok_[0-9a-f]{16}$")],
+        responses: {
+          "200": { description: "The revoked token", content: json("TokenInfo") },
+          ...COMMON_ERRORS,
+          ...AUTH_ERRORS,
+          "404": problem("No such token"),
+          "409": problem("It is the last active admin token"),
+        },
+      },
+    },
+  };
+
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "subsidy-ledger",
+      version: "1",
+      description:
+        "Transparent public-subsidy records (惠企政策兑现). Every record is an entry in an append-only RFC 6962 Merkle log; anyone can read records and fetch inclusion and consistency proofs against signed checkpoints. Errors are RFC 9457 problem details.",
+    },
+    jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
+    tags: [
+      { name: "record", description: "Recording entries (bearer token, role per kind)" },
+      { name: "public", description: "Public reads, no token" },
+      { name: "log", description: "The Merkle log: checkpoints, entries, proofs" },
+      { name: "admin", description: "Tokens and private values" },
+    ],
+    paths,
+    components: {
+      schemas,
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "An `sl_…` token from POST /v1/admin/tokens" } },
+    },
+  };
+}
+
+let cached: Record<string, unknown> | undefined;
+
+/** The OpenAPI document; built once, on first use. */
+export function openApiDocument(): Record<string, unknown> {
+  cached ??= buildDocument();
+  return cached;
+}

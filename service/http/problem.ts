@@ -1,0 +1,160 @@
+/**
+ * RFC 9457 problem details: the only shape of an error response.
+ *
+ * Routes throw {@link HttpProblem} (or let a typed core error through); the
+ * error handler maps everything to a problem with {@link toProblem}. The
+ * mapping builds each problem field by field from known error classes, so a
+ * stack trace, an error's `cause` or an echoed request body can never reach a
+ * response. Unknown errors become a bare 500 whose detail says nothing.
+ */
+import type { Response } from "express";
+import { z } from "zod";
+import { AuthError, LastAdminTokenError, TokenNotFoundError } from "../auth/tokens";
+import { IdempotencyConflict } from "../ledger/ledger";
+import { EncodingError, LogArgumentError } from "../log";
+import { RuleViolation } from "../records/rules";
+import { StoreUnavailableError } from "../store/store";
+
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+
+/** Problem `type` URIs: non-dereferenceable URNs naming the kind of problem (RFC 9457 §3.1.1). */
+export const PROBLEM_TYPE_PREFIX = "urn:subsidy-ledger:problem:";
+export const RULE_TYPE_PREFIX = "urn:subsidy-ledger:rule:";
+
+/** One validation issue: where (a JSON-pointer-like path) and what. */
+export interface ValidationIssue {
+  readonly path: string;
+  readonly message: string;
+  readonly code: string;
+}
+
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly instance?: string;
+  /** For business-rule violations: the rule's name. */
+  readonly rule?: string;
+  /** For validation failures: every issue found. */
+  readonly errors?: readonly ValidationIssue[];
+}
+
+/** An error a route throws to answer with a given problem. */
+export class HttpProblem extends Error {
+  override readonly name = "HttpProblem";
+  constructor(
+    readonly status: number,
+    readonly slug: string,
+    readonly title: string,
+    readonly detail: string,
+    readonly extra: { readonly errors?: readonly ValidationIssue[]; readonly headers?: Readonly<Record<string, string>> } = {},
+  ) {
+    super(detail);
+  }
+}
+
+/** The zod issues of a failed parse, as client-safe issues: path, message and code only (never the input). */
+export function issuesOf(error: z.ZodError, prefix = ""): ValidationIssue[] {
+  return error.issues.map((i) => {
+    const params = (i as { params?: { code?: unknown } }).params;
+    const code = i.code === "custom" && typeof params?.code === "string" ? params.code : i.code;
+    const keys = i.code === "unrecognized_keys" ? i.keys.map(String) : [];
+    const message = keys.length > 0 ? `unknown field${keys.length > 1 ? "s" : ""}: ${keys.join(", ")}` : i.message;
+    return { path: prefix + i.path.map((p) => `/${String(p)}`).join(""), message, code };
+  });
+}
+
+/** A 400 problem for a request part (body, query, path) that failed its schema. */
+export function validationProblem(where: "body" | "query" | "path", error: z.ZodError): HttpProblem {
+  const errors = issuesOf(error, where === "body" ? "" : `${where}:`);
+  const first = errors[0];
+  return new HttpProblem(
+    400,
+    "validation-failed",
+    "Request validation failed",
+    `the request ${where} is invalid${first ? `: ${first.path || "/"} ${first.message}` : ""}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ""}`,
+    { errors },
+  );
+}
+
+/** body-parser errors carry a `type` and a 4xx `status`. */
+function bodyParserProblem(e: unknown): HttpProblem | undefined {
+  if (typeof e !== "object" || e === null) return undefined;
+  const { type, status } = e as { type?: unknown; status?: unknown };
+  if (typeof type !== "string" || typeof status !== "number") return undefined;
+  switch (type) {
+    case "entity.parse.failed":
+      return new HttpProblem(400, "malformed-json", "Malformed JSON", "the request body is not valid JSON (or not a JSON object)");
+    case "entity.too.large":
+      return new HttpProblem(413, "body-too-large", "Request body too large", "the request body exceeds the size limit");
+    case "encoding.unsupported":
+    case "charset.unsupported":
+      return new HttpProblem(415, "unsupported-media-type", "Unsupported media type", "the request body must be UTF-8 JSON without content encoding");
+    case "request.aborted":
+    case "request.size.invalid":
+    case "stream.encoding.set":
+    case "stream.not.readable":
+      return new HttpProblem(400, "bad-request", "Bad request", "the request body could not be read");
+    default:
+      return status >= 400 && status < 500 ? new HttpProblem(status, "bad-request", "Bad request", "the request could not be processed") : undefined;
+  }
+}
+
+/** Maps any thrown value to a problem. `unexpected` is true when it is a 500 the server should log as a bug. */
+export function toProblem(e: unknown): { problem: Omit<Problem, "instance">; headers: Record<string, string>; unexpected: boolean } {
+  const p = (problem: Omit<Problem, "instance">, headers: Record<string, string> = {}) => ({ problem, headers, unexpected: false });
+  if (e instanceof HttpProblem) {
+    return p(
+      { type: PROBLEM_TYPE_PREFIX + e.slug, title: e.title, status: e.status, detail: e.detail, ...(e.extra.errors ? { errors: e.extra.errors } : {}) },
+      { ...e.extra.headers },
+    );
+  }
+  if (e instanceof z.ZodError) {
+    const v = validationProblem("body", e);
+    return toProblem(v);
+  }
+  if (e instanceof RuleViolation) {
+    return p({ type: RULE_TYPE_PREFIX + e.rule, title: "Business rule violated", status: e.status, detail: e.message, rule: e.rule });
+  }
+  if (e instanceof IdempotencyConflict) {
+    return p({ type: PROBLEM_TYPE_PREFIX + "idempotency-key-reused", title: "Idempotency-Key reused", status: 422, detail: e.message });
+  }
+  if (e instanceof AuthError) {
+    return p(
+      { type: PROBLEM_TYPE_PREFIX + "unauthenticated", title: "Authentication required", status: 401, detail: e.message },
+      { "WWW-Authenticate": e.code === "TOKEN_MISSING" ? 'Bearer realm="subsidy-ledger"' : 'Bearer realm="subsidy-ledger", error="invalid_token"' },
+    );
+  }
+  if (e instanceof TokenNotFoundError) {
+    return p({ type: PROBLEM_TYPE_PREFIX + "not-found", title: "Not found", status: 404, detail: e.message });
+  }
+  if (e instanceof LastAdminTokenError) {
+    return p({ type: PROBLEM_TYPE_PREFIX + "last-admin-token", title: "Last admin token", status: 409, detail: e.message });
+  }
+  if (e instanceof StoreUnavailableError) {
+    return p(
+      { type: PROBLEM_TYPE_PREFIX + "store-unavailable", title: "Storage unavailable", status: 503, detail: "the ledger could not write or read its store; nothing was recorded, retry later" },
+      { "Retry-After": "5" },
+    );
+  }
+  if (e instanceof LogArgumentError) {
+    return p({ type: PROBLEM_TYPE_PREFIX + "bad-range", title: "Invalid range", status: 400, detail: e.message });
+  }
+  if (e instanceof EncodingError) {
+    return p({ type: PROBLEM_TYPE_PREFIX + "unencodable-json", title: "JSON cannot be canonicalised", status: 400, detail: e.message });
+  }
+  const parser = bodyParserProblem(e);
+  if (parser !== undefined) return toProblem(parser);
+  return {
+    problem: { type: PROBLEM_TYPE_PREFIX + "internal", title: "Internal server error", status: 500, detail: "the server failed to process the request" },
+    headers: {},
+    unexpected: true,
+  };
+}
+
+/** Sends a problem response. */
+export function sendProblem(res: Response, problem: Problem, headers: Record<string, string> = {}): void {
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+}

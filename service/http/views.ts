@@ -1,0 +1,391 @@
+/**
+ * What the API shows: response schemas (zod, so the OpenAPI document is
+ * generated from them) and the functions that build each response.
+ *
+ * Every view is built from an explicit ALLOW-LIST of fields, copied one by
+ * one. Nothing here spreads a stored or internal object into a response, so a
+ * field added to the state, the store or an entry later stays private until
+ * someone adds it here on purpose.
+ *
+ * Entries are checked twice: {@link publicEntry} copies only allow-listed
+ * fields, and {@link publicLeaf} then requires the canonical bytes of that
+ * copy to equal the stored leaf bytes. If a leaf ever held a field outside
+ * the allow-list, the read fails loudly (a LogInvariantError, served as 500)
+ * instead of shipping bytes the allow-list has not vetted.
+ */
+import { z } from "zod";
+import { canonicalBytes, decodeEntry, equalBytes, LogInvariantError, type JsonValue } from "../log";
+import type { Openings } from "../records/entry";
+import { regionType, REGION_TYPES, type RegionType } from "../records/identifiers";
+import { EntryKind, Role } from "../records/schemas";
+import type { ApplicationState, DecisionState, ProgrammeState } from "../records/state";
+import type { StoredLeaf } from "../store/store";
+import type { TokenInfo } from "../auth/tokens";
+
+// ---------------------------------------------------------------------------
+// Allow-lists
+
+/**
+ * Public body fields per entry kind: the request fields minus `private`
+ * (whose values are committed, never logged), plus what the rules add
+ * (`needsConfirmation` on payouts). test/http/views.test.ts checks these
+ * against the request schemas, so a new request field fails a test until it
+ * is deliberately listed here (or deliberately kept out).
+ */
+export const PUBLIC_BODY_FIELDS: Readonly<Record<EntryKind, readonly string[]>> = {
+  programme: ["code", "name", "agency", "budgetFen", "currency", "policyDocument", "opensOn", "closesOn", "fourEyesThresholdFen"],
+  application: ["programmeId", "creditCode", "enterpriseName", "region", "requestedFen"],
+  decision: ["applicationId", "outcome", "approvedFen", "reason"],
+  payout: ["decisionId", "amountFen", "paidOn", "needsConfirmation"],
+  confirmation: ["payoutId"],
+  correction: ["targetId", "reasonCode", "reasonText", "replacement", "clawbackFen"],
+};
+
+/** Public fields of a correction's replacement values (the `private` part is committed instead). */
+export const PUBLIC_REPLACEMENT_FIELDS: readonly string[] = ["enterpriseName", "region", "reason", "name", "agency", "paidOn", "policyDocument"];
+
+const POLICY_DOCUMENT_FIELDS: readonly string[] = ["sha256", "url"];
+
+/** Which nested objects are copied, and with which fields. Any other non-scalar value is refused. */
+const NESTED: Readonly<Record<string, readonly string[]>> = {
+  policyDocument: POLICY_DOCUMENT_FIELDS,
+  replacement: PUBLIC_REPLACEMENT_FIELDS,
+};
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+// ---------------------------------------------------------------------------
+// Response schemas
+
+const Fen = z.string().regex(/^(0|[1-9][0-9]*)$/).meta({ description: "Amount in fen as a decimal string" });
+const LeafIndex = z.number().int().min(0);
+
+export const PublicEntryView = z
+  .object({
+    v: z.number().int(),
+    id: z.string(),
+    kind: EntryKind,
+    recordedAt: z.string(),
+    actor: z.object({ official: z.string(), agency: z.string(), role: Role }),
+    refs: z.array(z.string()),
+    body: z.record(z.string(), z.unknown()).meta({ description: "The public fields of the request (see the request schemas), without `private`" }),
+    commitments: z
+      .record(z.string(), z.string().regex(HEX64))
+      .optional()
+      .meta({ description: "Private field name → hex SHA-256(salt ‖ JCS(value)); the values are kept off-log" }),
+  })
+  .meta({ description: "A ledger entry as it is in the log (RFC 8785 canonical JSON is the leaf data)" });
+export type PublicEntryView = z.infer<typeof PublicEntryView>;
+
+export const AcceptedView = z
+  .object({ id: z.string(), kind: EntryKind, leafIndex: LeafIndex, entry: PublicEntryView })
+  .meta({ description: "The recorded entry and its position in the log" });
+export type AcceptedView = z.infer<typeof AcceptedView>;
+
+export const ApplicationStatus = z
+  .enum(["pending", "approved", "rejected", "paid", "partially-paid", "corrected"])
+  .meta({
+    description:
+      "pending: no decision; approved: approved, nothing paid yet; rejected; partially-paid / paid: effective payouts (confirmed where the four-eyes rule applies, net of clawbacks) below / at the approved amount; corrected: the application was revoked, or its decision was revoked and no new decision has been recorded",
+  });
+export type ApplicationStatus = z.infer<typeof ApplicationStatus>;
+
+export const ProgrammeStatus = z.enum(["active", "revoked"]);
+
+export const BelongsToView = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("application"), id: z.string(), status: ApplicationStatus }),
+  z.object({ kind: z.literal("programme"), id: z.string(), status: ProgrammeStatus }),
+]);
+export type BelongsToView = z.infer<typeof BelongsToView>;
+
+export const EntryView = z
+  .object({
+    id: z.string(),
+    kind: EntryKind,
+    leafIndex: LeafIndex,
+    revoked: z.boolean().meta({ description: "Whether a later correction revoked this entry" }),
+    belongsTo: BelongsToView.nullable().meta({ description: "The application or programme this entry is about, with its derived status" }),
+    entry: PublicEntryView,
+  });
+export type EntryView = z.infer<typeof EntryView>;
+
+export const LogEntryView = z
+  .object({
+    leafIndex: LeafIndex,
+    leaf: z.string().meta({ description: "The exact leaf data as a UTF-8 string: SHA-256(0x00 ‖ UTF-8(leaf)) is the RFC 6962 leaf hash" }),
+    entry: PublicEntryView,
+  });
+export type LogEntryView = z.infer<typeof LogEntryView>;
+
+export const LogEntriesView = z
+  .object({ treeSize: LeafIndex, start: LeafIndex, end: LeafIndex, entries: z.array(LogEntryView) })
+  .meta({ description: "Entries [start, end) in log order; end is clipped to the tree size and the page size" });
+
+export const CorrectionSummaryView = z.object({
+  id: z.string(),
+  leafIndex: LeafIndex,
+  recordedAt: z.string(),
+  targetId: z.string(),
+  targetKind: EntryKind,
+  reasonCode: z.string(),
+  reasonText: z.string(),
+  clawbackFen: Fen.optional(),
+});
+export type CorrectionSummaryView = z.infer<typeof CorrectionSummaryView>;
+
+export const ApplicationSummaryView = z
+  .object({
+    id: z.string(),
+    programme: z.object({ id: z.string(), code: z.string(), name: z.string() }),
+    enterpriseName: z.string(),
+    region: z.string(),
+    regionType: z.enum(REGION_TYPES as [RegionType, ...RegionType[]]),
+    status: ApplicationStatus,
+    requestedFen: Fen,
+    approvedFen: Fen,
+    paidFen: Fen,
+    decisionId: z.string().nullable(),
+    corrections: z.array(CorrectionSummaryView),
+  });
+export type ApplicationSummaryView = z.infer<typeof ApplicationSummaryView>;
+
+export const EnterpriseView = z
+  .object({
+    creditCode: z.string(),
+    totals: z.object({ applications: z.number().int(), requestedFen: Fen, approvedFen: Fen, paidFen: Fen }),
+    applications: z.array(ApplicationSummaryView),
+    applicationsComplete: z.boolean().meta({ description: "False if the enterprise has more entries than one summary pass reads" }),
+    entries: z.array(z.object({ leafIndex: LeafIndex, entry: PublicEntryView })),
+    next: LeafIndex.nullable().meta({ description: "Pass as `after` for the next page of entries; null on the last page" }),
+  });
+export type EnterpriseView = z.infer<typeof EnterpriseView>;
+
+const RegionTallyView = z.object({ applications: z.number().int(), approvedFen: Fen, paidFen: Fen });
+
+export const ProgrammeView = z
+  .object({
+    id: z.string(),
+    leafIndex: LeafIndex,
+    code: z.string(),
+    name: z.string(),
+    agency: z.string(),
+    status: ProgrammeStatus,
+    opensOn: z.string(),
+    closesOn: z.string(),
+    fourEyesThresholdFen: Fen,
+    budgetFen: Fen,
+    approvedFen: Fen,
+    paidFen: Fen,
+    remainingFen: Fen.meta({ description: "budgetFen − approvedFen" }),
+    applications: z.number().int(),
+    byRegion: z.object({ "urban-district": RegionTallyView, "rural-county": RegionTallyView, "county-level-city": RegionTallyView }),
+  });
+export type ProgrammeView = z.infer<typeof ProgrammeView>;
+
+export const ProgrammeListView = z.object({ programmes: z.array(ProgrammeView), next: LeafIndex.nullable() });
+
+export const InclusionProofView = z
+  .object({
+    index: LeafIndex,
+    size: LeafIndex,
+    leafHash: z.string().regex(HEX64),
+    rootHash: z.string().regex(HEX64),
+    proof: z.array(z.string().regex(HEX64)),
+  })
+  .meta({ description: "RFC 9162 §2.1.3 inclusion proof, hashes in hex" });
+
+export const ConsistencyProofView = z
+  .object({
+    from: LeafIndex,
+    to: LeafIndex,
+    fromRootHash: z.string().regex(HEX64),
+    toRootHash: z.string().regex(HEX64),
+    proof: z.array(z.string().regex(HEX64)),
+  })
+  .meta({ description: "RFC 9162 §2.1.4 consistency proof, hashes in hex" });
+
+export const TokenInfoView = z
+  .object({ id: z.string(), official: z.string(), agency: z.string(), role: Role, createdAt: z.string(), revokedAt: z.string().nullable() })
+  .meta({ description: "A token without its secret or hash" });
+export const TokenCreatedView = TokenInfoView.extend({
+  token: z.string().meta({ description: "The bearer token. Shown once; only its SHA-256 is stored" }),
+});
+export const TokenListView = z.object({ tokens: z.array(TokenInfoView) });
+
+export const PrivateView = z
+  .object({
+    id: z.string(),
+    kind: EntryKind,
+    commitments: z.record(z.string(), z.string()),
+    openings: z
+      .record(z.string(), z.object({ value: z.string(), salt: z.string().regex(HEX64) }))
+      .nullable()
+      .meta({ description: "Null when the entry has no private values or they were erased" }),
+  })
+  .meta({ description: "The private values of an entry and the salts that open its commitments" });
+export type PrivateView = z.infer<typeof PrivateView>;
+
+export const HealthView = z.object({ ok: z.boolean() }).catchall(z.unknown());
+
+export const ProblemView = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().optional(),
+    rule: z.string().optional().meta({ description: "The business rule that refused the request" }),
+    errors: z.array(z.object({ path: z.string(), message: z.string(), code: z.string() })).optional(),
+  })
+  .meta({ description: "RFC 9457 problem details" });
+
+// ---------------------------------------------------------------------------
+// Builders
+
+function fail(message: string): never {
+  throw new LogInvariantError(message);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function copyScalar(v: unknown, where: string): string | number | boolean | null {
+  if (v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean") return v;
+  return fail(`${where} is not a scalar`);
+}
+
+/** Copies the allow-listed fields of `source`; nested objects only where {@link NESTED} says so. */
+function pick(source: unknown, fields: readonly string[], where: string): { [k: string]: JsonValue } {
+  if (!isRecord(source)) fail(`${where} is not an object`);
+  const out: { [k: string]: JsonValue } = {};
+  for (const f of fields) {
+    if (!Object.prototype.hasOwnProperty.call(source, f)) continue;
+    const v = source[f];
+    const nested = NESTED[f];
+    out[f] = nested !== undefined && isRecord(v) ? pick(v, nested, `${where}.${f}`) : copyScalar(v, `${where}.${f}`);
+  }
+  return out;
+}
+
+/** The allow-listed copy of a decoded log entry. */
+export function publicEntry(decoded: unknown): PublicEntryView {
+  if (!isRecord(decoded)) fail("entry is not an object");
+  const kind = EntryKind.safeParse(decoded["kind"]);
+  if (!kind.success) fail("entry has no known kind");
+  const actor = decoded["actor"];
+  const refs = decoded["refs"];
+  if (!isRecord(actor) || !Array.isArray(refs)) fail("entry has no actor or refs");
+  const role = Role.safeParse(actor["role"]);
+  if (!role.success) fail("entry actor has no known role");
+  const view: PublicEntryView = {
+    v: Number(decoded["v"]),
+    id: String(decoded["id"]),
+    kind: kind.data,
+    recordedAt: String(decoded["recordedAt"]),
+    actor: { official: String(actor["official"]), agency: String(actor["agency"]), role: role.data },
+    refs: refs.map((r) => String(r)),
+    body: pick(decoded["body"], PUBLIC_BODY_FIELDS[kind.data], "body"),
+  };
+  const commitments = decoded["commitments"];
+  if (commitments !== undefined) {
+    if (!isRecord(commitments)) fail("entry commitments are not an object");
+    const c: Record<string, string> = {};
+    for (const [k, v] of Object.entries(commitments)) {
+      if (typeof v !== "string" || !HEX64.test(v)) fail(`commitment ${k} is not a hex SHA-256`);
+      c[k] = v;
+    }
+    view.commitments = c;
+  }
+  return view;
+}
+
+/**
+ * The public view of a stored leaf and its exact text. Throws LogInvariantError
+ * if the leaf holds anything the allow-list does not copy.
+ */
+export function publicLeaf(leaf: StoredLeaf): { entry: PublicEntryView; text: string } {
+  const entry = publicEntry(decodeEntry(leaf.bytes));
+  if (!equalBytes(canonicalBytes(entry), leaf.bytes)) fail(`leaf ${leaf.index} holds fields outside the public allow-list`);
+  return { entry, text: new TextDecoder().decode(leaf.bytes) };
+}
+
+/** The derived status of an application; `decision` is its current decision's state, if any. */
+export function applicationStatus(app: ApplicationState, decision: DecisionState | undefined): ApplicationStatus {
+  if (app.revoked) return "corrected";
+  if (app.decisionId === null || decision === undefined) return app.decisions.length > 0 ? "corrected" : "pending";
+  if (decision.outcome === "rejected") return "rejected";
+  const paid = BigInt(decision.paidFen);
+  if (paid === 0n) return "approved";
+  return paid >= BigInt(decision.approvedFen) ? "paid" : "partially-paid";
+}
+
+export function applicationSummary(
+  app: ApplicationState,
+  decision: DecisionState | undefined,
+  programme: ProgrammeState | undefined,
+  corrections: readonly CorrectionSummaryView[],
+): ApplicationSummaryView {
+  const current = app.decisionId !== null && decision !== undefined ? decision : undefined;
+  return {
+    id: app.id,
+    programme: { id: app.programmeId, code: programme?.code ?? "", name: programme?.name ?? "" },
+    enterpriseName: app.enterpriseName,
+    region: app.region,
+    regionType: regionType(app.region),
+    status: applicationStatus(app, decision),
+    requestedFen: app.requestedFen,
+    approvedFen: current?.outcome === "approved" ? current.approvedFen : "0",
+    paidFen: current?.paidFen ?? "0",
+    decisionId: app.decisionId,
+    corrections: corrections.map((c) => ({
+      id: c.id,
+      leafIndex: c.leafIndex,
+      recordedAt: c.recordedAt,
+      targetId: c.targetId,
+      targetKind: c.targetKind,
+      reasonCode: c.reasonCode,
+      reasonText: c.reasonText,
+      ...(c.clawbackFen !== undefined ? { clawbackFen: c.clawbackFen } : {}),
+    })),
+  };
+}
+
+export function programmeView(p: ProgrammeState, leafIndex: number): ProgrammeView {
+  const tally = (r: RegionType) => ({
+    applications: p.byRegion[r].applications,
+    approvedFen: p.byRegion[r].approvedFen,
+    paidFen: p.byRegion[r].paidFen,
+  });
+  const remaining = BigInt(p.budgetFen) - BigInt(p.approvedFen);
+  return {
+    id: p.id,
+    leafIndex,
+    code: p.code,
+    name: p.name,
+    agency: p.agency,
+    status: p.revoked ? "revoked" : "active",
+    opensOn: p.opensOn,
+    closesOn: p.closesOn,
+    fourEyesThresholdFen: p.fourEyesThresholdFen,
+    budgetFen: p.budgetFen,
+    approvedFen: p.approvedFen,
+    paidFen: p.paidFen,
+    remainingFen: (remaining < 0n ? 0n : remaining).toString(),
+    applications: p.applications,
+    byRegion: { "urban-district": tally("urban-district"), "rural-county": tally("rural-county"), "county-level-city": tally("county-level-city") },
+  };
+}
+
+export function tokenView(t: TokenInfo): z.infer<typeof TokenInfoView> {
+  return { id: t.id, official: t.official, agency: t.agency, role: t.role, createdAt: t.createdAt, revokedAt: t.revokedAt };
+}
+
+export function privateView(entry: PublicEntryView, openings: Openings | undefined): PrivateView {
+  let o: PrivateView["openings"] = null;
+  if (openings !== undefined) {
+    o = {};
+    for (const [field, opening] of Object.entries(openings)) o[field] = { value: opening.value, salt: opening.salt };
+  }
+  return { id: entry.id, kind: entry.kind, commitments: { ...entry.commitments }, openings: o };
+}

@@ -1,0 +1,204 @@
+/**
+ * A test world for the HTTP API: createApp over a MemoryStore (or any store),
+ * a real Ledger, a fake clock, a real checkpoint signer, a token per role, and
+ * the pino output captured line by line.
+ */
+import { Writable } from "node:stream";
+import { expect } from "chai";
+import pino from "pino";
+import request from "supertest";
+import type { Response } from "supertest";
+import type express from "express";
+import { createToken } from "../../service/auth/tokens";
+import { createApp, type AppConfig } from "../../service/http/app";
+import { CheckpointSigner } from "../../service/ledger/checkpoints";
+import { Ledger, type Clock } from "../../service/ledger/ledger";
+import { noteKeyFromSeed, parseSignerKey, parseVerifierKey, type NoteVerifier } from "../../service/log";
+import { creditCodeCheckChar } from "../../service/records/identifiers";
+import type { Role } from "../../service/records/schemas";
+import { MemoryStore } from "../../service/store/memory";
+import type { LedgerStore } from "../../service/store/store";
+
+export const ORIGIN = "ledger.test.example/log";
+
+/** A clock the test sets; starts on 2026-03-10 at 10:00 China Standard Time. */
+export class FakeClock implements Clock {
+  private _t = Date.parse("2026-03-10T02:00:00.000Z");
+  now(): string {
+    return new Date(this._t).toISOString();
+  }
+  set(iso: string): void {
+    this._t = Date.parse(iso);
+  }
+  advanceDays(days: number): void {
+    this._t += days * 86_400_000;
+  }
+}
+
+/** Who holds which token. Two officials hold approver tokens under the names of the clerk and the payer, to exercise the separation-of-duty rules. */
+export const OFFICIALS = {
+  admin: { official: "admin.wang", agency: "市财政局", role: "admin" },
+  clerk: { official: "clerk.li", agency: "市工信局", role: "clerk" },
+  approver: { official: "approver.zhao", agency: "市工信局", role: "approver" },
+  approver2: { official: "approver.qian", agency: "市工信局", role: "approver" },
+  payer: { official: "payer.sun", agency: "市财政局", role: "payer" },
+  payer2: { official: "payer.zhou", agency: "市财政局", role: "payer" },
+  approverWhoIsClerk: { official: "clerk.li", agency: "市工信局", role: "approver" },
+  approverWhoIsPayer: { official: "payer.sun", agency: "市财政局", role: "approver" },
+} as const satisfies Record<string, { official: string; agency: string; role: Role }>;
+export type Holder = keyof typeof OFFICIALS;
+
+export interface World {
+  readonly app: express.Express;
+  readonly store: LedgerStore;
+  readonly ledger: Ledger;
+  readonly clock: FakeClock;
+  readonly tokens: Record<Holder, string>;
+  readonly tokenIds: Record<Holder, string>;
+  readonly verifier: NoteVerifier;
+  /** Every line pino wrote. */
+  readonly logLines: string[];
+}
+
+export interface WorldOptions {
+  readonly store?: LedgerStore;
+  readonly config?: Partial<AppConfig>;
+  readonly signedCheckpoint?: () => Promise<string>;
+  readonly health?: () => Promise<Record<string, unknown> & { ok: boolean }>;
+}
+
+export async function createWorld(options: WorldOptions = {}): Promise<World> {
+  const store = options.store ?? new MemoryStore();
+  const clock = new FakeClock();
+  const ledger = await Ledger.open({ store, clock });
+  const keys = noteKeyFromSeed(ORIGIN, new Uint8Array(32).fill(7));
+  const signer = new CheckpointSigner(ledger, parseSignerKey(keys.signerKey), ORIGIN);
+  const logLines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logLines.push(...chunk.toString("utf8").split("\n").filter((l) => l.length > 0));
+      cb();
+    },
+  });
+  const logger = pino({ level: "trace" }, sink);
+  const tokens = {} as Record<Holder, string>;
+  const tokenIds = {} as Record<Holder, string>;
+  for (const holder of Object.keys(OFFICIALS) as Holder[]) {
+    const created = await createToken(store, clock, OFFICIALS[holder]);
+    tokens[holder] = created.token;
+    tokenIds[holder] = created.info.id;
+  }
+  const app = createApp({
+    ledger,
+    store,
+    clock,
+    logger,
+    signedCheckpoint: options.signedCheckpoint ?? (async () => signer.latest()),
+    ...(options.health ? { health: options.health } : {}),
+    config: {
+      bodyLimit: options.config?.bodyLimit ?? "64kb",
+      rateLimit: options.config?.rateLimit ?? { publicPerMinute: 100_000, adminPerMinute: 100_000 },
+    },
+  });
+  return { app, store, ledger, clock, tokens, tokenIds, verifier: parseVerifierKey(keys.verifierKey), logLines };
+}
+
+let keyCounter = 0;
+/** A fresh Idempotency-Key. */
+export function newKey(): string {
+  keyCounter += 1;
+  return `test-key-${keyCounter}-${Math.random().toString(36).slice(2)}`;
+}
+
+/** POSTs JSON with a token and an Idempotency-Key (a fresh one unless given; `null` sends none). */
+export function post(w: World, path: string, token: string | null, body: unknown, key: string | null = newKey()): request.Test {
+  let r = request(w.app).post(path).set("Content-Type", "application/json");
+  if (token !== null) r = r.set("Authorization", `Bearer ${token}`);
+  if (key !== null) r = r.set("Idempotency-Key", key);
+  return r.send(JSON.stringify(body));
+}
+
+export function get(w: World, path: string, token: string | null = null): request.Test {
+  let r = request(w.app).get(path);
+  if (token !== null) r = r.set("Authorization", `Bearer ${token}`);
+  return r;
+}
+
+/** A valid credit code numbered `n`. */
+export function creditCode(n: number): string {
+  const first17 = `91110101${String(n).padStart(9, "0")}`;
+  return first17 + creditCodeCheckChar(first17);
+}
+
+let programmeCounter = 0;
+export function programmeBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  programmeCounter += 1;
+  return {
+    code: `SME-DIGI-${programmeCounter}`,
+    name: "中小企业数字化转型补贴",
+    agency: "市工业和信息化局",
+    budgetFen: "100000000",
+    currency: "CNY",
+    policyDocument: { sha256: "ab".repeat(32), url: "https://www.gov.cn/zhengce/content/2026-01/05/content_0000001.htm" },
+    opensOn: "2026-01-01",
+    closesOn: "2026-12-31",
+    fourEyesThresholdFen: "5000000",
+    ...overrides,
+  };
+}
+
+export function applicationBody(programmeId: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    programmeId,
+    creditCode: creditCode(1),
+    enterpriseName: "北京示例科技有限公司",
+    region: "110101",
+    requestedFen: "3000000",
+    private: { contactPerson: "张三", phone: "+86 138 0000 0000", bankAccount: "6222020200112233" },
+    ...overrides,
+  };
+}
+
+export function decisionBody(applicationId: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { applicationId, outcome: "approved", approvedFen: "3000000", reason: "符合申报条件", ...overrides };
+}
+
+export function payoutBody(decisionId: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { decisionId, amountFen: "1000000", paidOn: "2026-03-09", private: { bankTransactionRef: "TXN-0001" }, ...overrides };
+}
+
+/** Records an entry and returns its id; fails the test unless the answer is 201. */
+export async function record(w: World, path: string, holder: Holder, body: unknown): Promise<string> {
+  const res = await post(w, path, w.tokens[holder], body);
+  expect(res.status, `${path} as ${holder}: ${JSON.stringify(res.body)}`).to.equal(201);
+  return (res.body as { id: string }).id;
+}
+
+/** programme → application → approved decision; returns the ids. */
+export async function approvedApplication(
+  w: World,
+  opts: { programme?: Record<string, unknown>; application?: Record<string, unknown>; decision?: Record<string, unknown> } = {},
+): Promise<{ programmeId: string; applicationId: string; decisionId: string }> {
+  const programmeId = await record(w, "/v1/programmes", "admin", programmeBody(opts.programme));
+  const applicationId = await record(w, "/v1/applications", "clerk", applicationBody(programmeId, opts.application));
+  const decisionId = await record(w, "/v1/decisions", "approver", decisionBody(applicationId, opts.decision));
+  return { programmeId, applicationId, decisionId };
+}
+
+/** Asserts an RFC 9457 problem with the given status and no trace of a stack. */
+export function expectProblem(res: Response, status: number): Record<string, unknown> {
+  expect(res.status, JSON.stringify(res.body)).to.equal(status);
+  expect(res.headers["content-type"]).to.match(/^application\/problem\+json/);
+  const body = JSON.parse(res.text) as Record<string, unknown>;
+  expect(body).to.include.keys("type", "title", "status", "detail");
+  expect(body["status"]).to.equal(status);
+  expect(body).to.not.have.any.keys("stack", "cause");
+  expectNoStack(res.text);
+  return body;
+}
+
+/** No V8 stack frame ("    at fn (file:1:2)") and no source path in a response text. */
+export function expectNoStack(text: string): void {
+  expect(text).to.not.match(/\bat [^\s]+ \(|\bat [^\s()]+:\d+:\d+|\n\s+at /);
+  expect(text).to.not.match(/\.ts:\d+|node_modules|node:internal/);
+}

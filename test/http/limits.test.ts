@@ -1,0 +1,91 @@
+/**
+ * Rate limits (public and admin counted apart), the body size limit, and
+ * the configuration createApp refuses to run with.
+ */
+import { expect } from "chai";
+import pino from "pino";
+import request from "supertest";
+import { createToken } from "../../service/auth/tokens";
+import { AppConfigError, createApp } from "../../service/http/app";
+import { Ledger } from "../../service/ledger/ledger";
+import { MemoryStore } from "../../service/store/memory";
+import { createWorld, expectProblem, get, post, programmeBody } from "./helpers";
+
+describe("HTTP API, limits", () => {
+  describe("when a client exceeds the public rate limit", () => {
+    it("answers 429 problem+json with Retry-After, while admin routes still answer", async () => {
+      const w = await createWorld({ config: { rateLimit: { publicPerMinute: 3, adminPerMinute: 100 } } });
+      for (let i = 0; i < 3; i++) expect((await get(w, "/v1/programmes")).status).to.equal(200);
+      const res = await get(w, "/v1/log/entries");
+      const problem = expectProblem(res, 429);
+      expect(problem["type"]).to.equal("urn:subsidy-ledger:problem:rate-limited");
+      expect(Number(res.headers["retry-after"])).to.be.greaterThan(0);
+      expectProblem(await get(w, "/v1/nope"), 429);
+      expect((await get(w, "/v1/admin/tokens", w.tokens.admin)).status).to.equal(200);
+      expect((await post(w, "/v1/programmes", w.tokens.admin, programmeBody())).status).to.equal(201);
+    });
+  });
+
+  describe("when a client exceeds the admin rate limit", () => {
+    it("answers 429 before authentication, while public routes still answer", async () => {
+      const w = await createWorld({ config: { rateLimit: { publicPerMinute: 100, adminPerMinute: 2 } } });
+      expectProblem(await get(w, "/v1/admin/tokens", "sl_guess"), 401);
+      expect((await get(w, "/v1/admin/tokens", w.tokens.admin)).status).to.equal(200);
+      const size = w.ledger.size;
+      expectProblem(await post(w, "/v1/programmes", w.tokens.admin, programmeBody()), 429);
+      expect(w.ledger.size).to.equal(size);
+      expect((await get(w, "/v1/programmes")).status).to.equal(200);
+    });
+  });
+
+  describe("when the body limit is configured", () => {
+    it("answers 413 above it and records below it", async () => {
+      const w = await createWorld({ config: { bodyLimit: "1kb" } });
+      expectProblem(await post(w, "/v1/programmes", w.tokens.admin, programmeBody({ name: "长".repeat(400) })), 413);
+      expect((await post(w, "/v1/programmes", w.tokens.admin, programmeBody())).status).to.equal(201);
+    });
+  });
+
+  describe("when createApp gets a bad configuration", () => {
+    const build = async (config: Parameters<typeof createApp>[0]["config"]) => {
+      const store = new MemoryStore();
+      const ledger = await Ledger.open({ store });
+      return () =>
+        createApp({ ledger, store, clock: ledger.clock, logger: pino({ level: "silent" }), signedCheckpoint: async () => "", config });
+    };
+    for (const [desc, config] of [
+      ["a zero public rate", { rateLimit: { publicPerMinute: 0, adminPerMinute: 10 } }],
+      ["a fractional admin rate", { rateLimit: { publicPerMinute: 10, adminPerMinute: 1.5 } }],
+      ["a body limit without a unit", { bodyLimit: "64", rateLimit: { publicPerMinute: 10, adminPerMinute: 10 } }],
+      ["a negative body limit", { bodyLimit: "-1kb", rateLimit: { publicPerMinute: 10, adminPerMinute: 10 } }],
+    ] as const) {
+      it(`throws AppConfigError for ${desc}`, async () => {
+        expect(await build(config)).to.throw(AppConfigError);
+      });
+    }
+
+    it("defaults the body limit to 64kb", async () => {
+      const store = new MemoryStore();
+      const ledger = await Ledger.open({ store });
+      const app = createApp({
+        ledger,
+        store,
+        clock: ledger.clock,
+        logger: pino({ level: "silent" }),
+        signedCheckpoint: async () => "",
+        config: { rateLimit: { publicPerMinute: 10, adminPerMinute: 10 } },
+      });
+      const { token } = await createToken(store, ledger.clock, { official: "a", agency: "b", role: "admin" });
+      const send = (bytes: number) =>
+        request(app)
+          .post("/v1/programmes")
+          .set("Authorization", `Bearer ${token}`)
+          .set("Idempotency-Key", `k${bytes}`)
+          .set("Content-Type", "application/json")
+          .send(JSON.stringify(programmeBody({ agency: "x".repeat(bytes) })));
+      expectProblem(await send(66 * 1024), 413);
+      // Just under the limit the body is read, and refused by the schema instead (agency is at most 200 characters).
+      expectProblem(await send(63 * 1024), 400);
+    });
+  });
+});
