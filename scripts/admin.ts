@@ -1,0 +1,181 @@
+/**
+ * Administration CLI.
+ *
+ *   npm run admin -- token create --official <id> --agency <code> --role <clerk|approver|payer|admin>
+ *   npm run admin -- token list
+ *   npm run admin -- token revoke <token id>
+ *
+ * By default it opens the data directory (LEDGER_DATA_DIR or ./data) directly,
+ * which works while the service is stopped. While the service runs it holds
+ * the directory's lock; then pass --service <url> --token <admin token> (or
+ * LEDGER_ADMIN_TOKEN) to go through the admin API instead.
+ *
+ * `token create` prints the new token alone on one line of stdout, so it can
+ * be captured; everything else goes to stderr. Exit codes: 0 done, 1 the
+ * operation failed, 2 usage or connection error.
+ */
+import path from "node:path";
+import { Command, CommanderError, Option } from "commander";
+import { ZodError } from "zod";
+import { createToken, LastAdminTokenError, listTokens, revokeToken, TokenNotFoundError, type TokenInfo } from "../service/auth/tokens";
+import { systemClock } from "../service/ledger/ledger";
+import { LevelStore } from "../service/store/level";
+import { StoreLockedError, type LedgerStore } from "../service/store/store";
+
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2,
+  ) {
+    super(message);
+  }
+}
+
+interface Target {
+  dataDir: string;
+  service?: string;
+  token?: string;
+}
+
+function target(cmd: Command): Target {
+  const o = cmd.optsWithGlobals<{ dataDir?: string; service?: string; token?: string }>();
+  const t: Target = { dataDir: path.resolve(o.dataDir ?? process.env.LEDGER_DATA_DIR ?? "./data") };
+  if (o.service !== undefined) t.service = o.service.replace(/\/+$/, "");
+  const token = o.token ?? process.env.LEDGER_ADMIN_TOKEN;
+  if (token !== undefined) t.token = token;
+  if (t.service !== undefined && t.token === undefined) throw new CliError("--service needs an admin token: --token or LEDGER_ADMIN_TOKEN", 2);
+  return t;
+}
+
+async function withStore<T>(dataDir: string, f: (store: LedgerStore) => Promise<T>): Promise<T> {
+  let store: LedgerStore;
+  try {
+    store = await LevelStore.open(dataDir);
+  } catch (e) {
+    if (e instanceof StoreLockedError)
+      throw new CliError(`${e.message}\nThe service is probably running: stop it, or use --service <url> --token <admin token>.`, 1);
+    throw e;
+  }
+  try {
+    return await f(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function api(t: Target, method: string, route: string, body?: unknown): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(`${t.service}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${t.token}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (e) {
+    throw new CliError(`cannot reach ${t.service}: ${(e as Error).message}`, 2);
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  if (!res.ok) {
+    const p = json as { title?: string; detail?: string };
+    throw new CliError(`${method} ${route}: ${res.status} ${p.title ?? ""}${p.detail ? `: ${p.detail}` : ""}`, 1);
+  }
+  return json;
+}
+
+function printTokens(tokens: readonly TokenInfo[]): void {
+  if (tokens.length === 0) {
+    process.stderr.write("no tokens\n");
+    return;
+  }
+  for (const t of tokens)
+    process.stdout.write(`${t.id}\t${t.role}\t${t.official}\t${t.agency}\t${t.createdAt}\t${t.revokedAt ? `revoked ${t.revokedAt}` : "active"}\n`);
+}
+
+export function buildCli(): Command {
+  const program = new Command("admin")
+    .description("subsidy-ledger administration")
+    .option("--data-dir <dir>", "data directory (default LEDGER_DATA_DIR or ./data)")
+    .option("--service <url>", "use a running service's admin API instead of the data directory")
+    .option("--token <token>", "admin token for --service (default LEDGER_ADMIN_TOKEN)")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const token = program.command("token").description("create, list and revoke API tokens").exitOverride();
+
+  token
+    .command("create")
+    .description("create a token; prints it once on one line")
+    .requiredOption("--official <id>", "the official's id")
+    .requiredOption("--agency <code>", "the official's agency")
+    .addOption(new Option("--role <role>", "what the token may record").choices(["clerk", "approver", "payer", "admin"]).makeOptionMandatory())
+    .exitOverride()
+    .action(async (o: { official: string; agency: string; role: "clerk" | "approver" | "payer" | "admin" }, cmd: Command) => {
+      const t = target(cmd);
+      const request = { official: o.official, agency: o.agency, role: o.role };
+      let created: { token: string; info: TokenInfo };
+      if (t.service !== undefined) {
+        const { token, ...info } = (await api(t, "POST", "/v1/admin/tokens", request)) as TokenInfo & { token: string };
+        created = { token, info };
+      } else created = await withStore(t.dataDir, (store) => createToken(store, systemClock, request));
+      process.stderr.write(`created ${created.info.id} (${o.role} for ${o.official}, ${o.agency}); it is shown only now:\n`);
+      process.stdout.write(`${created.token}\n`);
+    });
+
+  token
+    .command("list")
+    .description("list tokens (never shows secrets)")
+    .exitOverride()
+    .action(async (_o: unknown, cmd: Command) => {
+      const t = target(cmd);
+      if (t.service !== undefined) printTokens(((await api(t, "GET", "/v1/admin/tokens")) as { tokens: TokenInfo[] }).tokens);
+      else printTokens(await withStore(t.dataDir, (store) => listTokens(store)));
+    });
+
+  token
+    .command("revoke")
+    .description("revoke a token by its id")
+    .argument("<id>", "token id, as shown by token list")
+    .exitOverride()
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const t = target(cmd);
+      if (t.service !== undefined) await api(t, "DELETE", `/v1/admin/tokens/${encodeURIComponent(id)}`);
+      else await withStore(t.dataDir, (store) => revokeToken(store, systemClock, id));
+      process.stderr.write(`revoked ${id}\n`);
+    });
+
+  return program;
+}
+
+/** Runs the CLI and returns its exit code. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  try {
+    await buildCli().parseAsync([...argv], { from: "user" });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.code === "commander.helpDisplayed" || e.code === "commander.version" ? 0 : 2;
+    if (e instanceof CliError) {
+      process.stderr.write(`admin: ${e.message}\n`);
+      return e.exitCode;
+    }
+    if (e instanceof ZodError) {
+      process.stderr.write(`admin: ${e.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}\n`);
+      return 2;
+    }
+    if (e instanceof TokenNotFoundError || e instanceof LastAdminTokenError) {
+      process.stderr.write(`admin: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`admin: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2)).then((code) => process.exit(code));
+}
