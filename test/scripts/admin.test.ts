@@ -1,0 +1,102 @@
+import { expect } from "chai";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { runCli } from "../../scripts/admin";
+import { hashToken } from "../../service/auth/tokens";
+import { LevelStore } from "../../service/store/level";
+
+/** Runs the CLI with stdout and stderr captured. */
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const o = process.stdout.write.bind(process.stdout);
+  const e = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((s: string | Uint8Array) => ((out += String(s)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((s: string | Uint8Array) => ((err += String(s)), true)) as typeof process.stderr.write;
+  try {
+    const code = await runCli(args);
+    return { code, out, err };
+  } finally {
+    process.stdout.write = o;
+    process.stderr.write = e;
+  }
+}
+
+describe("the admin CLI", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "ledger-admin-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  describe("token create", () => {
+    it("prints the token alone on one line of stdout and stores only its hash", async () => {
+      const r = await run(["--data-dir", dir, "token", "create", "--official", "o-1", "--agency", "110101", "--role", "clerk"]);
+      expect(r.code).to.equal(0);
+      expect(r.out).to.match(/^sl_[A-Za-z0-9_-]{43}\n$/);
+      const token = r.out.trim();
+      const store = await LevelStore.open(dir);
+      try {
+        const stored = await store.tokenByHash(hashToken(token));
+        expect(stored?.official).to.equal("o-1");
+        expect(JSON.stringify(await store.tokens())).not.to.include(token);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it("exits 2 with a message for a role that does not exist, creating nothing", async () => {
+      const r = await run(["--data-dir", dir, "token", "create", "--official", "o-1", "--agency", "a", "--role", "banana"]);
+      expect(r.code).to.equal(2);
+      expect(r.err).to.include("banana");
+      expect((await run(["--data-dir", dir, "token", "list"])).out).to.equal("");
+    });
+
+    it("exits 2 when --service is given without an admin token", async () => {
+      const saved = process.env.LEDGER_ADMIN_TOKEN;
+      delete process.env.LEDGER_ADMIN_TOKEN;
+      try {
+        const r = await run(["--service", "http://127.0.0.1:1", "token", "list"]);
+        expect(r.code).to.equal(2);
+        expect(r.err).to.include("--token");
+      } finally {
+        if (saved !== undefined) process.env.LEDGER_ADMIN_TOKEN = saved;
+      }
+    });
+  });
+
+  describe("token list and revoke", () => {
+    it("lists tokens without secrets and revokes one by id", async () => {
+      const token = (await run(["--data-dir", dir, "token", "create", "--official", "o-2", "--agency", "a", "--role", "payer"])).out.trim();
+      const list = await run(["--data-dir", dir, "token", "list"]);
+      expect(list.out).to.match(/^tok_[0-9a-f]{16}\tpayer\to-2\ta\t\S+\tactive\n$/);
+      expect(list.out).not.to.include(token);
+      expect(list.out).not.to.include(hashToken(token));
+      const id = list.out.split("\t")[0]!;
+      expect((await run(["--data-dir", dir, "token", "revoke", id])).code).to.equal(0);
+      expect((await run(["--data-dir", dir, "token", "list"])).out).to.match(/\trevoked \S+\n$/);
+    });
+
+    it("exits 1 for an unknown token id", async () => {
+      const r = await run(["--data-dir", dir, "token", "revoke", "tok_0000000000000000"]);
+      expect(r.code).to.equal(1);
+      expect(r.err).to.include("tok_0000000000000000");
+    });
+  });
+
+  describe("when the service holds the data directory", () => {
+    it("exits 1 and says to stop it or use --service", async () => {
+      const held = await LevelStore.open(dir);
+      try {
+        const r = await run(["--data-dir", dir, "token", "list"]);
+        expect(r.code).to.equal(1);
+        expect(r.err).to.include("--service");
+      } finally {
+        await held.close();
+      }
+    });
+  });
+});
