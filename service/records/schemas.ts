@@ -94,6 +94,7 @@ export const CorrectionReplacement = z
         bankAccount: ApplicationPrivate.shape.bankAccount.optional(),
         bankTransactionRef: Text(100).optional(),
       })
+      .refine((p) => Object.keys(p).length > 0, "private replacement must change at least one field")
       .optional(),
   })
   .refine((r) => Object.keys(r).length > 0, "replacement must change at least one field");
