@@ -184,6 +184,7 @@ export class LevelStore implements LedgerStore {
   private _head: TreeHead;
   /** The tail of the write queue: every write runs after the one before it settles. */
   private _writes: Promise<unknown> = Promise.resolve();
+  private _tokens: Promise<Map<string, TokenRecord>> | undefined;
 
   private constructor(
     private readonly _db: Db,
@@ -391,20 +392,40 @@ export class LevelStore implements LedgerStore {
   }
 
   putToken(token: TokenRecord): Promise<void> {
-    return this._serialised(() => this._write([{ type: "put", key: strKey(T_TOKEN, token.hash), value: json(token) }], "store token"));
+    return this._serialised(async () => {
+      await this._write([{ type: "put", key: strKey(T_TOKEN, token.hash), value: json(token) }], "store token");
+      (await this._tokenCache()).set(token.hash, { ...token });
+    });
+  }
+
+  /**
+   * Every request authenticates, so tokens are served from memory: loaded
+   * once, updated by putToken. This process is the only writer (it holds
+   * the directory lock), so the cache cannot go stale.
+   */
+  private _tokenCache(): Promise<Map<string, TokenRecord>> {
+    this._tokens ??= this._read(async () => {
+      const map = new Map<string, TokenRecord>();
+      for await (const v of this._db.values({ gte: Uint8Array.of(T_TOKEN), lt: Uint8Array.of(T_TOKEN + 1) })) {
+        const t = parseJson<TokenRecord>(v);
+        map.set(t.hash, t);
+      }
+      return map;
+    });
+    // A failed load is not cached: the next call tries again.
+    this._tokens.catch(() => (this._tokens = undefined));
+    return this._tokens;
   }
 
   async tokenByHash(hash: string): Promise<TokenRecord | undefined> {
-    return this._getJson<TokenRecord>(strKey(T_TOKEN, hash));
+    const t = (await this._tokenCache()).get(hash);
+    return t === undefined ? undefined : { ...t };
   }
 
   /** Every token, ordered by hash. */
   async tokens(): Promise<TokenRecord[]> {
-    return this._read(async () => {
-      const out: TokenRecord[] = [];
-      for await (const v of this._db.values({ gte: Uint8Array.of(T_TOKEN), lt: Uint8Array.of(T_TOKEN + 1) })) out.push(parseJson<TokenRecord>(v));
-      return out;
-    });
+    const map = await this._tokenCache();
+    return [...map.values()].sort((a, b) => (a.hash < b.hash ? -1 : 1)).map((t) => ({ ...t }));
   }
 
   /** Waits for queued writes, then closes the database and releases the directory lock. */
