@@ -8,10 +8,15 @@
  * new requests queue for the next one, so concurrent clients share fsyncs
  * (group commit) and the order of the log is the order of sequencing.
  *
- * A request is acknowledged only after its batch is durable. If the commit
- * fails, every request in the batch fails and the in-memory head is left as
- * it was, so nothing acknowledged is ever lost and nothing unacknowledged is
- * ever assumed stored.
+ * Pipelining: while one batch is being written, the next is already checked
+ * against the rules, reading an overlay of the state the batch in flight will
+ * write. Commits still happen strictly in order, and a batch is committed
+ * only after the one before it is durable.
+ *
+ * A request is acknowledged only after its batch is durable. If a commit
+ * fails, every request in that batch and in every batch built on top of it
+ * fails, and the head is reloaded from the store, so nothing acknowledged is
+ * ever lost and nothing unacknowledged is ever assumed stored.
  */
 import { randomBytes as nodeRandomBytes } from "node:crypto";
 import { CompactRange, encodeEntry, hashLeaf, toHex } from "../log";
@@ -19,7 +24,7 @@ import type { Actor, LedgerEntry } from "../records/entry";
 import { applyCommand, type Command } from "../records/rules";
 import type { EntryKind } from "../records/schemas";
 import type { StateDoc, StateKey, StateReader } from "../records/state";
-import type { CommitBatch, IdempotencyRecord, LeafWrite, LedgerStore } from "../store/store";
+import { StoreUnavailableError, type CommitBatch, type IdempotencyRecord, type LeafWrite, type LedgerStore } from "../store/store";
 
 export interface Clock {
   /** The current time, RFC 3339 UTC with milliseconds. */
@@ -79,8 +84,10 @@ export interface LedgerOptions {
   readonly store: LedgerStore;
   readonly clock?: Clock;
   readonly randomBytes?: (n: number) => Uint8Array;
-  /** Most requests in one commit. */
+  /** Most requests in one commit (default 256). */
   readonly maxBatch?: number;
+  /** Most batches checked ahead of the store: 1 disables pipelining (default 2). */
+  readonly maxInFlight?: number;
   /** Called after each durable commit with the new tree size. */
   readonly onCommit?: (size: number) => void;
 }
@@ -90,8 +97,17 @@ export class Ledger {
   private readonly _clock: Clock;
   private readonly _random: (n: number) => Uint8Array;
   private readonly _maxBatch: number;
+  private readonly _maxInFlight: number;
   private readonly _onCommit: (size: number) => void;
-  private _range: CompactRange;
+  /** The durable tree: what the store holds. */
+  private _durable: CompactRange;
+  /** The durable tree plus every batch in flight. */
+  private _tip: CompactRange;
+  private readonly _inFlight: InFlight[] = [];
+  /** Resolves true once the newest batch in flight is durable, false if it (or one before it) failed. */
+  private _lastCommit: Promise<boolean> = Promise.resolve(true);
+  /** Set when a commit failed: the tip is wrong until the in-flight batches drain and the head is reloaded. */
+  private _broken = false;
   private _queue: Pending[] = [];
   private _running = false;
   private _closed = false;
@@ -101,8 +117,12 @@ export class Ledger {
     this._clock = opts.clock ?? systemClock;
     this._random = opts.randomBytes ?? ((n) => new Uint8Array(nodeRandomBytes(n)));
     this._maxBatch = opts.maxBatch ?? 256;
+    this._maxInFlight = opts.maxInFlight ?? 2;
+    if (!Number.isSafeInteger(this._maxBatch) || this._maxBatch < 1) throw new RangeError("maxBatch must be a positive integer");
+    if (!Number.isSafeInteger(this._maxInFlight) || this._maxInFlight < 1) throw new RangeError("maxInFlight must be a positive integer");
     this._onCommit = opts.onCommit ?? (() => {});
-    this._range = range;
+    this._durable = range;
+    this._tip = range;
   }
 
   static async open(opts: LedgerOptions): Promise<Ledger> {
@@ -112,12 +132,12 @@ export class Ledger {
 
   /** The size of the durable tree. */
   get size(): number {
-    return this._range.size;
+    return this._durable.size;
   }
 
   /** The root of the durable tree. */
   root(): Uint8Array {
-    return this._range.root();
+    return this._durable.root();
   }
 
   get clock(): Clock {
@@ -137,10 +157,11 @@ export class Ledger {
     });
   }
 
-  /** Waits for queued work, then refuses new submissions. */
+  /** Waits for queued and in-flight work, then refuses new submissions. */
   async close(): Promise<void> {
     this._closed = true;
     while (this._running || this._queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    await this._lastCommit;
   }
 
   private async _drain(): Promise<void> {
@@ -148,6 +169,15 @@ export class Ledger {
     this._running = true;
     try {
       while (this._queue.length > 0) {
+        while (this._inFlight.length >= this._maxInFlight) await this._inFlight[0]!.done;
+        if (this._broken) {
+          // Every batch built on the failed one fails with it; wait for them,
+          // then start again from what the store really holds.
+          await this._lastCommit;
+          await this._reloadHead();
+          this._lastCommit = Promise.resolve(true);
+          this._broken = false;
+        }
         const batch = this._queue.splice(0, this._maxBatch);
         await this._process(batch);
       }
@@ -156,36 +186,58 @@ export class Ledger {
     }
   }
 
-  private async _reloadHead(): Promise<void> {
+  /** Takes the durable head from the store, which is the truth after a failed commit. */
+  private async _reloadDurable(): Promise<void> {
     try {
       const head = await this._store.head();
-      this._range = new CompactRange(head.size, head.compact);
+      this._durable = new CompactRange(head.size, head.compact);
     } catch {
-      // Keep the last known head; the next commit will fail the same way
-      // until the store recovers, and nothing is acknowledged meanwhile.
+      // Keep the last known durable head; the next commit will fail the same
+      // way until the store recovers, and nothing is acknowledged meanwhile.
     }
   }
 
+  private async _reloadHead(): Promise<void> {
+    await this._reloadDurable();
+    this._tip = this._durable;
+  }
+
+  /** Reads `key` as it will be once every batch in flight is durable. */
+  private async _read<K extends string, T>(
+    key: K,
+    own: ReadonlyMap<K, T>,
+    pick: (f: InFlight) => ReadonlyMap<K, T>,
+    fromStore: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
+    const mine = own.get(key);
+    if (mine !== undefined) return mine;
+    for (let i = this._inFlight.length - 1; i >= 0; i--) {
+      const v = pick(this._inFlight[i]!).get(key);
+      if (v !== undefined) return v;
+    }
+    return fromStore();
+  }
+
   private async _process(batch: Pending[]): Promise<void> {
-    const range = this._range.clone();
+    const range = this._tip.clone();
     const state = new Map<StateKey, StateDoc>();
     const idempotency = new Map<string, IdempotencyRecord>();
     const leaves: LeafWrite[] = [];
     const accepted: { p: Pending; result: Accepted }[] = [];
     const store = this._store;
-    const reader: StateReader = { get: async (key) => state.get(key) ?? (await store.state(key)) };
+    const reader: StateReader = {
+      get: (key) => this._read(key, state, (f) => f.state, () => store.state(key)),
+    };
 
     for (const p of batch) {
       const s = p.submission;
       try {
-        const earlier = idempotency.get(s.idempotencyKey) ?? (await store.idempotency(s.idempotencyKey));
+        const earlier = await this._read(s.idempotencyKey, idempotency, (f) => f.idempotency, () => store.idempotency(s.idempotencyKey));
         if (earlier !== undefined) {
           if (earlier.requestHash !== s.requestHash)
             throw new IdempotencyConflict("this Idempotency-Key was already used with a different request");
-          const replay = { status: earlier.status, body: earlier.body as AcceptedBody, replayed: true };
-          // A replay of a request in this very batch must wait for the batch to be durable.
-          if (idempotency.has(s.idempotencyKey)) accepted.push({ p, result: replay });
-          else p.resolve(replay);
+          // Answered once this batch is durable: the earlier request may still be in flight.
+          accepted.push({ p, result: { status: earlier.status, body: earlier.body as AcceptedBody, replayed: true } });
           continue;
         }
         const now = this._clock.now();
@@ -211,22 +263,49 @@ export class Ledger {
         p.reject(e);
       }
     }
+    if (accepted.length === 0) return;
 
-    if (leaves.length > 0) {
-      const commit: CommitBatch = { head: { size: range.size, compact: range.hashes }, leaves, state, idempotency };
-      try {
-        await store.commit(commit);
-      } catch (e) {
+    const previous = this._lastCommit;
+    const commit: CommitBatch = { head: { size: range.size, compact: range.hashes }, leaves, state, idempotency };
+    const done = (async (): Promise<boolean> => {
+      const fail = (e: unknown) => {
         for (const { p } of accepted) p.reject(e);
-        // The store may or may not hold the batch (a write can fail after it
-        // reached the disk). Its head is the truth: a client that retries with
-        // the same Idempotency-Key gets the stored response if it was kept.
-        await this._reloadHead();
-        return;
+        this._broken = true;
+        return false;
+      };
+      if (!(await previous)) return fail(new StoreUnavailableError("an earlier batch this one depends on was not stored"));
+      if (leaves.length > 0) {
+        try {
+          await store.commit(commit);
+        } catch (e) {
+          // The store may or may not hold the batch (a write can fail after it
+          // reached the disk). Its head is the truth, reloaded before the next
+          // batch: a client that retries with the same Idempotency-Key gets the
+          // stored response if it was kept.
+          fail(e);
+          await this._reloadDurable();
+          return false;
+        }
+        this._durable = range;
+        try {
+          this._onCommit(range.size);
+        } catch {
+          // A listener's failure must not strand the batch's clients.
+        }
       }
-      this._range = range;
-      this._onCommit(range.size);
-    }
-    for (const { p, result } of accepted) p.resolve(result);
+      for (const { p, result } of accepted) p.resolve(result);
+      return true;
+    })();
+    const entry: InFlight = { state, idempotency, done };
+    this._inFlight.push(entry);
+    this._tip = range;
+    this._lastCommit = done;
+    void done.then(() => this._inFlight.splice(this._inFlight.indexOf(entry), 1));
   }
+}
+
+interface InFlight {
+  readonly state: ReadonlyMap<StateKey, StateDoc>;
+  readonly idempotency: ReadonlyMap<string, IdempotencyRecord>;
+  readonly done: Promise<boolean>;
 }

@@ -17,7 +17,7 @@ import { RuleViolation, type Command, type RuleName } from "../../service/record
 import { REQUEST_SCHEMAS, type EntryKind } from "../../service/records/schemas";
 import type { EntryState } from "../../service/records/state";
 import { MemoryStore } from "../../service/store/memory";
-import type { CommitBatch } from "../../service/store/store";
+import { StoreUnavailableError, type CommitBatch } from "../../service/store/store";
 
 // ---------------------------------------------------------------- clock
 
@@ -248,7 +248,27 @@ export class TestStore extends MemoryStore {
     return release;
   }
 
+  private _gate: Promise<void> | null = null;
+
+  /**
+   * Holds the next commit before anything is stored; `release` lets it
+   * store and resolve, `fail` rejects it with StoreUnavailableError and
+   * stores nothing. For tests of batches checked while one is in flight.
+   */
+  holdNextCommitBeforeStoring(): { release: () => void; fail: () => void } {
+    let release!: () => void;
+    let fail!: () => void;
+    this._gate = new Promise<void>((resolve, reject) => {
+      release = resolve;
+      fail = () => reject(new StoreUnavailableError("held commit failed"));
+    });
+    return { release, fail };
+  }
+
   override async commit(batch: CommitBatch): Promise<void> {
+    const gate = this._gate;
+    this._gate = null;
+    if (gate !== null) await gate;
     const hold = this._hold;
     this._hold = null;
     const commitsBefore = this.commits;
@@ -268,6 +288,7 @@ export interface HarnessOptions {
   readonly clock?: FakeClock;
   readonly seed?: number;
   readonly maxBatch?: number;
+  readonly maxInFlight?: number;
 }
 
 export class Harness {
@@ -285,6 +306,7 @@ export class Harness {
       clock,
       randomBytes: seededRandomBytes(options.seed ?? 1),
       ...(options.maxBatch !== undefined ? { maxBatch: options.maxBatch } : {}),
+      ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
     });
     return new Harness(store, ledger, clock);
   }

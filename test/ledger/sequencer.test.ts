@@ -64,7 +64,9 @@ function tracked<T>(order: string[], name: string, p: Promise<T>): Promise<T> {
 describe("The sequencer", () => {
   let h: Harness;
   beforeEach(async () => {
-    h = await Harness.open();
+    // One batch at a time, so that inOneBatch's held commit gathers the
+    // queued requests into one batch; pipelining has its own tests below.
+    h = await Harness.open({ maxInFlight: 1 });
   });
 
   describe("given a body its request schema refuses", () => {
@@ -352,6 +354,69 @@ describe("The sequencer", () => {
       expect(next.body.leafIndex).to.equal(sizeBefore + 3);
       const leaves = await h.store.leaves(0, h.ledger.size);
       expect(new MemoryTree(leaves.map((l) => hashLeaf(l.bytes))).root()).to.deep.equal(h.ledger.root());
+    });
+  });
+
+  describe("when a batch is checked while the one before it is being written", () => {
+    let p: Harness;
+    let programmeId: string;
+    let apps: string[];
+    beforeEach(async () => {
+      p = await Harness.open(); // the default: two batches in flight
+      programmeId = await p.programme({ budgetFen: "5000000" });
+      apps = [await p.application(programmeId), await p.application(programmeId, { creditCode: creditCode(2) })];
+    });
+
+    it("reads the state the batch in flight will write: a decision over the remaining budget is refused before the first is durable", async () => {
+      const gate = p.store.holdNextCommitBeforeStoring();
+      const order: string[] = [];
+      const first = tracked(order, "first", p.submit(ACTORS.approverC, "decision", decisionRequest(apps[0]!, { approvedFen: "3000000" })));
+      await tick();
+      const commitsWhileHeld = p.store.commits;
+      const second = tracked(order, "second", p.submit(ACTORS.approverC, "decision", decisionRequest(apps[1]!, { approvedFen: "2500000" })));
+      const e = await rejection(second);
+      expect((e as RuleViolation).rule).to.equal("budget-not-exceeded");
+      expect(p.store.commits, "the first batch is still held").to.equal(commitsWhileHeld);
+      gate.release();
+      await first;
+      expect(order).to.deep.equal(["second refused", "first accepted"]);
+      expect((await p.state(programmeId, "programme")).approvedFen).to.equal("3000000");
+    });
+
+    it("acknowledges the next batch only after the one before it is durable, in log order", async () => {
+      const gate = p.store.holdNextCommitBeforeStoring();
+      const order: string[] = [];
+      const sizeBefore = p.ledger.size;
+      const first = tracked(order, "first", p.submit(ACTORS.approverC, "decision", decisionRequest(apps[0]!)));
+      await tick();
+      const second = tracked(order, "second", p.submit(ACTORS.approverC, "decision", decisionRequest(apps[1]!, { approvedFen: "1000000" })));
+      for (let i = 0; i < 5; i++) await tick();
+      expect(order, "nothing acknowledged while the first batch is held").to.deep.equal([]);
+      expect(p.ledger.size).to.equal(sizeBefore);
+      gate.release();
+      const [a, b] = await Promise.all([first, second]);
+      expect(order).to.deep.equal(["first accepted", "second accepted"]);
+      expect([a.body.leafIndex, b.body.leafIndex]).to.deep.equal([sizeBefore, sizeBefore + 1]);
+      expect(p.ledger.size).to.equal(sizeBefore + 2);
+    });
+
+    it("fails the batch built on one whose commit fails, stores neither, and carries on from the same index", async () => {
+      const gate = p.store.holdNextCommitBeforeStoring();
+      const sizeBefore = p.ledger.size;
+      const rootBefore = p.ledger.root();
+      const first = p.submit(ACTORS.approverC, "decision", decisionRequest(apps[0]!));
+      await tick();
+      const second = p.submit(ACTORS.approverC, "decision", decisionRequest(apps[1]!, { approvedFen: "1000000" }));
+      for (let i = 0; i < 5; i++) await tick();
+      gate.fail();
+      expect(await rejection(first)).to.be.instanceOf(StoreUnavailableError);
+      expect(await rejection(second)).to.be.instanceOf(StoreUnavailableError);
+      expect(p.ledger.size).to.equal(sizeBefore);
+      expect(p.ledger.root()).to.deep.equal(rootBefore);
+      expect((await p.store.head()).size).to.equal(sizeBefore);
+      expect((await p.state(programmeId, "programme")).approvedFen, "no state from either batch").to.equal("0");
+      const again = await p.submit(ACTORS.approverC, "decision", decisionRequest(apps[1]!, { approvedFen: "1000000" }));
+      expect(again.body.leafIndex).to.equal(sizeBefore);
     });
   });
 
