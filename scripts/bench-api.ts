@@ -27,14 +27,16 @@ const program = new Command()
   .option("--proofs <n>", "inclusion proofs to time", (v) => parseInt(v, 10), 2_000)
   .option("--grow-to <n>", "grow the log to this many entries before timing proofs and RSS", (v) => parseInt(v, 10), 0)
   .option("--port <n>", "port for the service", (v) => parseInt(v, 10), 18_080)
-  .option("--keep", "keep the data directory");
+  .option("--keep", "keep the data directory")
+  .option("--profile <dir>", "write a V8 CPU profile of the service into <dir>");
 program.parse();
-const opts = program.opts<{ entries: number; clients: number; proofs: number; growTo: number; port: number; keep?: boolean }>();
+const opts = program.opts<{ entries: number; clients: number; proofs: number; growTo: number; port: number; keep?: boolean; profile?: string }>();
 
 const base = `http://127.0.0.1:${opts.port}`;
 
 function startService(dataDir: string): Promise<{ child: ChildProcess; adminToken: string }> {
-  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "service/main.ts"], {
+  const profile = opts.profile ? ["--cpu-prof", `--cpu-prof-dir=${opts.profile}`] : [];
+  const child = spawn(process.execPath, [...profile, "-r", "ts-node/register/transpile-only", "service/main.ts"], {
     env: {
       ...process.env,
       PORT: String(opts.port),
