@@ -115,7 +115,7 @@ export class Ledger {
   private constructor(opts: LedgerOptions, range: CompactRange) {
     this._store = opts.store;
     this._clock = opts.clock ?? systemClock;
-    this._random = opts.randomBytes ?? ((n) => new Uint8Array(nodeRandomBytes(n)));
+    this._random = opts.randomBytes ?? pooledRandomBytes();
     this._maxBatch = opts.maxBatch ?? 256;
     this._maxInFlight = opts.maxInFlight ?? 2;
     if (!Number.isSafeInteger(this._maxBatch) || this._maxBatch < 1) throw new RangeError("maxBatch must be a positive integer");
@@ -302,6 +302,27 @@ export class Ledger {
     this._lastCommit = done;
     void done.then(() => this._inFlight.splice(this._inFlight.indexOf(entry), 1));
   }
+}
+
+/**
+ * CSPRNG bytes served from a 4 KiB pool: each request needs an id and a
+ * 32-byte salt per private field, and one getrandom call per pool refill is
+ * much cheaper than one per value. Bytes are handed out once and never reused.
+ */
+function pooledRandomBytes(poolSize = 4096): (n: number) => Uint8Array {
+  let pool = new Uint8Array(0);
+  let offset = 0;
+  return (n) => {
+    if (n > poolSize) return new Uint8Array(nodeRandomBytes(n));
+    if (offset + n > pool.length) {
+      pool = new Uint8Array(nodeRandomBytes(poolSize));
+      offset = 0;
+    }
+    const out = pool.slice(offset, offset + n);
+    pool.fill(0, offset, offset + n);
+    offset += n;
+    return out;
+  };
 }
 
 interface InFlight {
