@@ -1,0 +1,82 @@
+/**
+ * Chain settings, read from the environment once at start-up and validated,
+ * in the same style as service/config.ts (which should absorb this schema
+ * when the service wires anchoring in; nothing else reads process.env).
+ *
+ * With no LEDGER_RPC_URL the service runs a local anvil under the data
+ * directory (see local-chain.ts). With one, LEDGER_CHAIN_ID and
+ * LEDGER_ANCHOR_ADDRESS are required too.
+ */
+import path from "node:path";
+import { z } from "zod";
+import { ConfigError } from "../config";
+
+const PositiveInt = z.coerce.number().int().positive();
+const Address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address: 0x and 40 hex digits");
+const HttpUrl = z.string().refine((s) => {
+  try {
+    const u = new URL(s);
+    return u.protocol === "http:" || u.protocol === "https:";
+  } catch {
+    return false;
+  }
+}, "an http(s) URL");
+
+export const ChainEnvSchema = z.object({
+  /** JSON-RPC endpoint of the chain (Besu, GoQuorum, …). Absent: run a local anvil. */
+  LEDGER_RPC_URL: HttpUrl.optional(),
+  LEDGER_CHAIN_ID: PositiveInt.optional(),
+  LEDGER_ANCHOR_ADDRESS: Address.optional(),
+  /** The contract's deployment block: where event searches start. */
+  LEDGER_ANCHOR_FROM_BLOCK: z.coerce.number().int().min(0).default(0),
+  LEDGER_RECORDER_KEY_FILE: z.string().min(1).optional(),
+  LEDGER_ANCHOR_EVERY_ENTRIES: PositiveInt.default(1000),
+  LEDGER_ANCHOR_EVERY_MS: PositiveInt.default(1000),
+  LEDGER_ANCHOR_CONFIRMATIONS: PositiveInt.default(1),
+  LEDGER_ANCHOR_REPLACE_AFTER_MS: PositiveInt.default(60_000),
+  /** Never pay more than this gas price (wei, decimal). */
+  LEDGER_ANCHOR_MAX_GAS_PRICE_WEI: z.string().regex(/^[0-9]+$/, "a decimal number of wei").optional(),
+  /** Health turns bad when an entry has waited longer than this for its anchor. */
+  LEDGER_ANCHOR_MAX_DELAY_MS: PositiveInt.default(300_000),
+  /** "1": on the local chain, deploy a new contract if the recorded one is gone. */
+  LEDGER_LOCAL_CHAIN_REDEPLOY: z.enum(["0", "1"]).default("0"),
+});
+
+export interface ChainConfig {
+  /** Undefined: the local anvil. */
+  readonly remote: { readonly rpcUrl: string; readonly chainId: number; readonly address: string; readonly fromBlock: number } | undefined;
+  readonly recorderKeyFile: string;
+  readonly everyEntries: number;
+  readonly everyMs: number;
+  readonly confirmations: number;
+  readonly replaceAfterMs: number;
+  readonly maxGasPrice: bigint | undefined;
+  readonly maxDelayMs: number;
+  readonly redeployLocal: boolean;
+}
+
+/** Parses the chain settings; throws ConfigError naming every bad variable on one line. */
+export function loadChainConfig(env: NodeJS.ProcessEnv, dataDir: string): ChainConfig {
+  const parsed = ChainEnvSchema.safeParse(env);
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+  if (parsed.success && parsed.data.LEDGER_RPC_URL !== undefined) {
+    if (parsed.data.LEDGER_CHAIN_ID === undefined) problems.push("LEDGER_CHAIN_ID: required with LEDGER_RPC_URL");
+    if (parsed.data.LEDGER_ANCHOR_ADDRESS === undefined) problems.push("LEDGER_ANCHOR_ADDRESS: required with LEDGER_RPC_URL");
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
+  const e = parsed.data;
+  return {
+    remote:
+      e.LEDGER_RPC_URL === undefined
+        ? undefined
+        : { rpcUrl: e.LEDGER_RPC_URL, chainId: e.LEDGER_CHAIN_ID!, address: e.LEDGER_ANCHOR_ADDRESS!, fromBlock: e.LEDGER_ANCHOR_FROM_BLOCK },
+    recorderKeyFile: path.resolve(e.LEDGER_RECORDER_KEY_FILE ?? path.join(dataDir, "keys", "recorder.key")),
+    everyEntries: e.LEDGER_ANCHOR_EVERY_ENTRIES,
+    everyMs: e.LEDGER_ANCHOR_EVERY_MS,
+    confirmations: e.LEDGER_ANCHOR_CONFIRMATIONS,
+    replaceAfterMs: e.LEDGER_ANCHOR_REPLACE_AFTER_MS,
+    maxGasPrice: e.LEDGER_ANCHOR_MAX_GAS_PRICE_WEI === undefined ? undefined : BigInt(e.LEDGER_ANCHOR_MAX_GAS_PRICE_WEI),
+    maxDelayMs: e.LEDGER_ANCHOR_MAX_DELAY_MS,
+    redeployLocal: e.LEDGER_LOCAL_CHAIN_REDEPLOY === "1",
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * Chain anchoring, wired: the recorder key, the chain (a configured node, or
+ * a local anvil with LedgerAnchor deployed once), the client and the
+ * anchorer. The service calls {@link startChain} after opening the ledger and
+ * forwards the ledger's commits to `anchorer.notify()`:
+ *
+ *   let anchorer: Anchorer | undefined;
+ *   const ledger = await Ledger.open({ store, clock, onCommit: () => anchorer?.notify() });
+ *   const chain = await startChain({ config: loadChainConfig(process.env, dataDir), dataDir, ledger, store, ... });
+ *   anchorer = chain.anchorer;
+ *
+ * Start-up fails on configuration errors (wrong chain id, no contract at the
+ * address, a lost local chain without the redeploy flag). A configured node
+ * that is merely unreachable does not stop the service: the anchorer keeps
+ * retrying in the background while entries are accepted.
+ */
+import path from "node:path";
+import type { Logger } from "pino";
+import type { NoteSigner } from "../log";
+import type { LedgerStore } from "../store/store";
+import { Anchorer } from "./anchorer";
+import { ChainClient, ChainError, HttpJsonRpc, type Eip1193 } from "./client";
+import type { ChainConfig } from "./config";
+import { anvilDevAccount, chainFiles, deployOnce, startLocalChain, type LocalChain } from "./local-chain";
+import { loadOrCreateRecorderKey } from "./recorder-key";
+import { FileAnchorStateStore } from "./state";
+
+export { Anchorer, type AnchorStatus } from "./anchorer";
+export { ChainClient, ChainError } from "./client";
+export { loadChainConfig, type ChainConfig } from "./config";
+
+export interface StartChainOptions {
+  readonly config: ChainConfig;
+  readonly dataDir: string;
+  readonly ledger: { readonly size: number; root(): Uint8Array };
+  readonly store: LedgerStore;
+  readonly noteSigner: NoteSigner;
+  readonly origin: string;
+  readonly logger: Logger;
+}
+
+export interface RunningChain {
+  readonly anchorer: Anchorer;
+  readonly client: ChainClient;
+  readonly recorderAddress: string;
+  /** The local anvil, when no chain is configured. */
+  readonly local: LocalChain | undefined;
+  /** Stops the anchorer, then the local chain (which then writes its state). */
+  close(): Promise<void>;
+}
+
+export async function startChain(options: StartChainOptions): Promise<RunningChain> {
+  const { config, dataDir, logger } = options;
+  const log = logger.child({ component: "chain" });
+  const { key, created } = await loadOrCreateRecorderKey(config.recorderKeyFile);
+  if (created) log.info({ file: config.recorderKeyFile, recorder: key.address }, "created a new recorder key");
+
+  let local: LocalChain | undefined;
+  let transport: Eip1193;
+  let address: string;
+  let chainId: number;
+  let fromBlock: number;
+  if (config.remote === undefined) {
+    local = await startLocalChain({ dataDir, logger });
+    try {
+      transport = local.transport();
+      const deployment = await deployOnce({
+        dataDir,
+        transport,
+        deployer: anvilDevAccount(),
+        recorder: key.address,
+        redeploy: config.redeployLocal,
+        redeployHint: "restart with LEDGER_LOCAL_CHAIN_REDEPLOY=1",
+        logger,
+      });
+      ({ address, chainId, deployBlock: fromBlock } = deployment);
+    } catch (e) {
+      await local.stop();
+      throw e;
+    }
+  } else {
+    transport = new HttpJsonRpc(config.remote.rpcUrl);
+    ({ address, chainId, fromBlock } = config.remote);
+  }
+
+  const client = new ChainClient({ transport, address, chainId });
+  try {
+    await client.verify();
+    const role = await client.role("RECORDER_ROLE");
+    if (!(await client.hasRole(role, key.address)))
+      log.error({ recorder: key.address, contract: address }, "the recorder lacks RECORDER_ROLE: anchoring waits until an admin grants it");
+  } catch (e) {
+    if (!(e instanceof ChainError && e.code === "UNAVAILABLE")) {
+      await local?.stop();
+      throw e;
+    }
+    log.warn({ contract: address }, "the chain is unreachable at start; the anchorer will keep trying");
+  }
+
+  const anchorer = new Anchorer({
+    ledger: options.ledger,
+    store: options.store,
+    chain: client,
+    recorder: key,
+    stateStore: new FileAnchorStateStore(path.join(chainFiles(dataDir).dir, "anchor-state.json")),
+    noteSigner: options.noteSigner,
+    origin: options.origin,
+    logger,
+    recordedAtOf: async (i) => (await options.store.leaf(i))?.recordedAt,
+    everyEntries: config.everyEntries,
+    everyMs: config.everyMs,
+    confirmations: config.confirmations,
+    replaceAfterMs: config.replaceAfterMs,
+    ...(config.maxGasPrice !== undefined ? { maxGasPrice: config.maxGasPrice } : {}),
+    fromBlock,
+  });
+  anchorer.start();
+  log.info({ contract: address, chainId, recorder: key.address, local: local !== undefined }, "anchoring started");
+  return {
+    anchorer,
+    client,
+    recorderAddress: key.address,
+    local,
+    async close() {
+      await anchorer.stop();
+      await local?.stop();
+    },
+  };
+}
