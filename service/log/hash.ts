@@ -47,17 +47,31 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+const HEX_VALUES = new Map<string, number>();
+for (let i = 0; i < 256; i++) {
+  HEX_VALUES.set(HEX_PAIRS[i]!, i);
+  HEX_VALUES.set(HEX_PAIRS[i]!.toUpperCase(), i);
+  HEX_VALUES.set(HEX_PAIRS[i]![0]!.toUpperCase() + HEX_PAIRS[i]![1]!, i);
+  HEX_VALUES.set(HEX_PAIRS[i]![0]! + HEX_PAIRS[i]![1]!.toUpperCase(), i);
+}
+
+/** Lowercase hex. Table-driven: this runs several times per recorded entry. */
 export function toHex(b: Uint8Array): string {
   let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
+  for (let i = 0; i < b.length; i++) s += HEX_PAIRS[b[i]!]!;
   return s;
 }
 
 /** Parses lowercase or uppercase hex, with an optional 0x prefix. */
 export function fromHex(hex: string): Uint8Array {
   const h = hex.startsWith("0x") || hex.startsWith("0X") ? hex.slice(2) : hex;
-  assertArgument(h.length % 2 === 0 && /^[0-9a-fA-F]*$/.test(h), "invalid hex string");
+  assertArgument(h.length % 2 === 0, "invalid hex string");
   const out = new Uint8Array(h.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0; i < out.length; i++) {
+    const v = HEX_VALUES.get(h.slice(2 * i, 2 * i + 2));
+    assertArgument(v !== undefined, "invalid hex string");
+    out[i] = v;
+  }
   return out;
 }

@@ -45,7 +45,11 @@ export type Openings = Readonly<Record<string, Opening>>;
 
 /** SHA-256(salt ‖ JCS(value)), hex. */
 export function commitment(value: string, saltHex: string): string {
-  return toHex(sha256(fromHex(saltHex), canonicalBytes(value)));
+  return commitmentWithSalt(value, fromHex(saltHex));
+}
+
+function commitmentWithSalt(value: string, salt: Uint8Array): string {
+  return toHex(sha256(salt, canonicalBytes(value)));
 }
 
 /** Whether an opening matches a commitment. */
@@ -65,9 +69,9 @@ export function commitPrivate(
   const openings: Record<string, Opening> = {};
   for (const field of Object.keys(values).sort()) {
     const value = values[field]!;
-    const salt = toHex(randomBytes(32));
-    commitments[field] = commitment(value, salt);
-    openings[field] = { value, salt };
+    const salt = randomBytes(32);
+    commitments[field] = commitmentWithSalt(value, salt);
+    openings[field] = { value, salt: toHex(salt) };
   }
   return { commitments, openings };
 }

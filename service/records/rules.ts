@@ -143,7 +143,9 @@ class Tx {
     const doc = await this.get(`e:${id}`);
     if (doc === undefined || doc.kind === "code") violation("reference-exists", 422, `${field}: no entry ${id}`);
     if (doc.kind !== kind) violation("reference-kind", 422, `${field}: entry ${id} is a ${doc.kind}, not a ${kind}`);
-    return structuredClone(doc) as Extract<EntryState, { kind: K }>;
+    // A private copy: the caller mutates it, and the original may be shared
+    // with other requests of the batch. State docs are plain JSON.
+    return JSON.parse(JSON.stringify(doc)) as Extract<EntryState, { kind: K }>;
   }
 
   save(doc: EntryState): void {
