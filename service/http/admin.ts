@@ -18,6 +18,7 @@ import { canonicalBytes, sha256, toHex } from "../log";
 import type { Command } from "../records/rules";
 import {
   ApplicationRequest,
+  BatchRequest,
   ConfirmationRequest,
   CorrectionRequest,
   DecisionRequest,
@@ -50,6 +51,9 @@ export const ENTRY_PATHS: Readonly<Record<EntryKind, string>> = {
   confirmation: "/v1/confirmations",
   correction: "/v1/corrections",
 };
+
+/** The batch route: several records, appended atomically. */
+export const BATCH_PATH = "/v1/batch";
 
 /** Roles that may read private values. */
 export const PRIVATE_READER_ROLES: readonly Role[] = ["admin", "approver", "payer"];
@@ -98,6 +102,28 @@ export function adminRouter(deps: AdminRouteDeps): express.Router {
   entryRoute("payout", PayoutRequest, (body) => ({ kind: "payout", body }));
   entryRoute("confirmation", ConfirmationRequest, (body) => ({ kind: "confirmation", body }));
   entryRoute("correction", CorrectionRequest, (body) => ({ kind: "correction", body }));
+
+  /** Roles that may record at least one kind: anyone else can never use the batch route. */
+  const recorders = [...new Set(Object.values(KIND_ROLES).flat())];
+  router.post(BATCH_PATH, limiter, noStore, auth, allowRoles(recorders), requireIdempotencyKey, requireJson, jsonBody, async (req: Request, res: Response) => {
+    const token = tokenOf(res);
+    const parsed = BatchRequest.safeParse(req.body);
+    if (!parsed.success) throw validationProblem("body", parsed.error);
+    parsed.data.records.forEach((r, i) => {
+      if (!KIND_ROLES[r.kind].includes(token.role))
+        throw new HttpProblem(403, "forbidden", "Forbidden", `record ${i}: a ${token.role} token may not record a ${r.kind}`);
+    });
+    const accepted = await ledger.submitBatch({
+      commands: parsed.data.records.map((r) => r as Command),
+      actor: { official: token.official, agency: token.agency, role: token.role },
+      idempotencyKey: scopedIdempotencyKey(token.id, idempotencyKeyOf(res)),
+      requestHash: requestHash("POST", BATCH_PATH, parsed.data),
+    });
+    if (accepted.replayed) res.setHeader("Idempotent-Replayed", "true");
+    res.status(accepted.status).json({
+      results: accepted.body.results.map((b) => ({ id: b.id, kind: b.kind, leafIndex: b.leafIndex, entry: publicEntry(b.entry) })),
+    });
+  });
 
   router.get("/v1/entries/:id/private", limiter, noStore, auth, allowRoles(PRIVATE_READER_ROLES), async (req, res) => {
     const { id } = parseParams(req, EntryIdParam);

@@ -8,12 +8,13 @@
  */
 import { z } from "zod";
 import { TokenRequest } from "../auth/tokens";
-import { KIND_ROLES, REQUEST_SCHEMAS, type EntryKind } from "../records/schemas";
-import { ENTRY_PATHS, PRIVATE_READER_ROLES } from "./admin";
+import { BatchRequest, KIND_ROLES, MAX_BATCH_RECORDS, REQUEST_SCHEMAS, type EntryKind } from "../records/schemas";
+import { BATCH_PATH, ENTRY_PATHS, PRIVATE_READER_ROLES } from "./admin";
 import { MAX_PAGE } from "./params";
 import { PROBLEM_CONTENT_TYPE } from "./problem";
 import {
   AcceptedView,
+  BatchAcceptedView,
   ApplicationStatus,
   ApplicationSummaryView,
   ConsistencyProofView,
@@ -144,15 +145,33 @@ function entryPaths(): Record<string, unknown> {
       },
     };
   }
+  const single = paths[ENTRY_PATHS.application] as { post: Record<string, unknown> };
+  paths[BATCH_PATH] = {
+    post: {
+      ...single.post,
+      operationId: "recordBatch",
+      summary: `Record up to ${MAX_BATCH_RECORDS} entries atomically`,
+      description:
+        "Records are checked in order, each seeing the ones before it, and appended together in one durable commit, or not at all: " +
+        "a refused record refuses the whole batch, and the problem's `record` gives its index. Each record's kind must be one the token's role may record. " +
+        "For bulk loading, this amortises the per-request HTTP cost.",
+      requestBody: { required: true, content: json("BatchRequest") },
+      responses: {
+        ...(single.post["responses"] as Record<string, unknown>),
+        "201": { description: "Every record is durable in the log, in order.", content: json("BatchAccepted") },
+      },
+    },
+  };
   return paths;
 }
 
 function buildDocument(): Record<string, unknown> {
-  const requests: Record<string, z.ZodType> = { TokenRequest };
+  const requests: Record<string, z.ZodType> = { TokenRequest, BatchRequest };
   for (const kind of Object.keys(REQUEST_SCHEMAS) as EntryKind[]) requests[REQUEST_SCHEMA_NAMES[kind]] = REQUEST_SCHEMAS[kind];
   const responses: Record<string, z.ZodType> = {
     PublicEntry: PublicEntryView,
     Accepted: AcceptedView,
+    BatchAccepted: BatchAcceptedView,
     ApplicationStatus,
     Entry: EntryView,
     LogEntry: LogEntryView,

@@ -10,7 +10,7 @@
 import type { Response } from "express";
 import { z } from "zod";
 import { AuthError, LastAdminTokenError, TokenNotFoundError } from "../auth/tokens";
-import { IdempotencyConflict } from "../ledger/ledger";
+import { BatchRecordRejected, IdempotencyConflict } from "../ledger/ledger";
 import { EncodingError, LogArgumentError } from "../log";
 import { RuleViolation } from "../records/rules";
 import { StoreUnavailableError } from "../store/store";
@@ -38,6 +38,8 @@ export interface Problem {
   readonly rule?: string;
   /** For validation failures: every issue found. */
   readonly errors?: readonly ValidationIssue[];
+  /** For a refused batch: the index of the record that was refused. */
+  readonly record?: number;
 }
 
 /** An error a route throws to answer with a given problem. */
@@ -113,6 +115,14 @@ export function toProblem(e: unknown): { problem: Omit<Problem, "instance">; hea
   if (e instanceof z.ZodError) {
     const v = validationProblem("body", e);
     return toProblem(v);
+  }
+  if (e instanceof BatchRecordRejected) {
+    // The refused record's own problem, saying which record it was.
+    const inner = toProblem(e.cause);
+    return {
+      ...inner,
+      problem: { ...inner.problem, detail: `record ${e.index}: ${inner.problem.detail}`, record: e.index },
+    };
   }
   if (e instanceof RuleViolation) {
     return p({ type: RULE_TYPE_PREFIX + e.rule, title: "Business rule violated", status: e.status, detail: e.message, rule: e.rule });

@@ -236,8 +236,13 @@ export const ProblemView = z
     instance: z.string().optional(),
     rule: z.string().optional().meta({ description: "The business rule that refused the request" }),
     errors: z.array(z.object({ path: z.string(), message: z.string(), code: z.string() })).optional(),
+    record: z.number().int().optional().meta({ description: "For a refused batch: the index of the refused record; nothing of the batch was recorded" }),
   })
   .meta({ description: "RFC 9457 problem details" });
+
+export const BatchAcceptedView = z
+  .object({ results: z.array(AcceptedView) })
+  .meta({ description: "Every record of the batch, in order, as recorded; all are durable in the log" });
 
 // ---------------------------------------------------------------------------
 // Builders

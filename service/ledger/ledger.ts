@@ -65,6 +65,28 @@ export interface AcceptedBody {
   readonly entry: LedgerEntry;
 }
 
+export interface BatchSubmission extends Omit<Submission, "command"> {
+  /** Applied in order, atomically: all are appended, or none. */
+  readonly commands: readonly Command[];
+}
+
+export interface AcceptedBatch {
+  readonly status: number;
+  readonly body: { readonly results: readonly AcceptedBody[] };
+  readonly replayed: boolean;
+}
+
+/** A record of a batch was refused; `cause` says why (a RuleViolation, say). Nothing of the batch was appended. */
+export class BatchRecordRejected extends Error {
+  override readonly name = "BatchRecordRejected";
+  constructor(
+    readonly index: number,
+    override readonly cause: unknown,
+  ) {
+    super(`record ${index} of the batch was refused: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
 /** The same Idempotency-Key was used before with a different request. */
 export class IdempotencyConflict extends Error {
   override readonly name = "IdempotencyConflict";
@@ -75,8 +97,11 @@ export function scopedIdempotencyKey(scope: string, key: string): string {
 }
 
 interface Pending {
-  readonly submission: Submission;
-  readonly resolve: (a: Accepted) => void;
+  readonly submission: Omit<Submission, "command">;
+  readonly commands: readonly Command[];
+  /** A batch answers with every result; a single request with its one. */
+  readonly batch: boolean;
+  readonly resolve: (a: { status: number; body: unknown; replayed: boolean }) => void;
   readonly reject: (e: unknown) => void;
 }
 
@@ -150,9 +175,23 @@ export class Ledger {
    * RuleViolation, IdempotencyConflict or a store error, with nothing stored.
    */
   submit(submission: Submission): Promise<Accepted> {
+    return this._enqueue(submission, [submission.command], false) as Promise<Accepted>;
+  }
+
+  /**
+   * Sequences several records as one request: they are checked in order,
+   * each seeing the ones before it, and appended together or not at all.
+   * Rejects with BatchRecordRejected naming the first refused record.
+   */
+  submitBatch(submission: BatchSubmission): Promise<AcceptedBatch> {
+    if (submission.commands.length === 0) return Promise.reject(new RangeError("a batch needs at least one record"));
+    return this._enqueue(submission, submission.commands, true) as Promise<AcceptedBatch>;
+  }
+
+  private _enqueue(submission: Omit<Submission, "command">, commands: readonly Command[], batch: boolean): Promise<unknown> {
     if (this._closed) return Promise.reject(new Error("ledger is closed"));
-    return new Promise<Accepted>((resolve, reject) => {
-      this._queue.push({ submission, resolve, reject });
+    return new Promise((resolve, reject) => {
+      this._queue.push({ submission, commands, batch, resolve, reject });
       void this._drain();
     });
   }
@@ -219,11 +258,11 @@ export class Ledger {
   }
 
   private async _process(batch: Pending[]): Promise<void> {
-    const range = this._tip.clone();
+    let range = this._tip.clone();
     const state = new Map<StateKey, StateDoc>();
     const idempotency = new Map<string, IdempotencyRecord>();
     const leaves: LeafWrite[] = [];
-    const accepted: { p: Pending; result: Accepted }[] = [];
+    const accepted: { p: Pending; result: { status: number; body: unknown; replayed: boolean } }[] = [];
     const store = this._store;
     const reader: StateReader = {
       get: (key) => this._read(key, state, (f) => f.state, () => store.state(key)),
@@ -237,27 +276,44 @@ export class Ledger {
           if (earlier.requestHash !== s.requestHash)
             throw new IdempotencyConflict("this Idempotency-Key was already used with a different request");
           // Answered once this batch is durable: the earlier request may still be in flight.
-          accepted.push({ p, result: { status: earlier.status, body: earlier.body as AcceptedBody, replayed: true } });
+          accepted.push({ p, result: { status: earlier.status, body: earlier.body, replayed: true } });
           continue;
         }
+        // The request's own overlay, range and leaves: merged only if every record is accepted.
+        const own = new Map<StateKey, StateDoc>();
+        const ownReader: StateReader = { get: async (key) => own.get(key) ?? (await reader.get(key)) };
+        const ownRange = p.commands.length === 1 ? range : range.clone();
+        const ownLeaves: LeafWrite[] = [];
+        const bodies: AcceptedBody[] = [];
         const now = this._clock.now();
-        const applied = await applyCommand(
-          {
-            state: reader,
-            actor: s.actor,
-            now,
-            newId: (kind) => `${ID_PREFIX[kind]}_${toHex(this._random(12))}`,
-            randomBytes: this._random,
-          },
-          s.command,
-        );
-        const bytes = encodeEntry(applied.entry);
-        const index = range.size;
-        const nodes = range.append(hashLeaf(bytes));
-        for (const [k, v] of applied.writes) state.set(k, v);
-        const body: AcceptedBody = { id: applied.entry.id, kind: applied.entry.kind, leafIndex: index, entry: applied.entry };
+        for (let i = 0; i < p.commands.length; i++) {
+          let applied;
+          try {
+            applied = await applyCommand(
+              {
+                state: ownReader,
+                actor: s.actor,
+                now,
+                newId: (kind) => `${ID_PREFIX[kind]}_${toHex(this._random(12))}`,
+                randomBytes: this._random,
+              },
+              p.commands[i]!,
+            );
+          } catch (e) {
+            throw p.batch ? new BatchRecordRejected(i, e) : e;
+          }
+          const bytes = encodeEntry(applied.entry);
+          const index = ownRange.size;
+          const nodes = ownRange.append(hashLeaf(bytes));
+          for (const [k, v] of applied.writes) own.set(k, v);
+          bodies.push({ id: applied.entry.id, kind: applied.entry.kind, leafIndex: index, entry: applied.entry });
+          ownLeaves.push({ index, id: applied.entry.id, bytes, recordedAt: now, nodes, indexes: applied.indexes, openings: applied.openings });
+        }
+        for (const [k, v] of own) state.set(k, v);
+        range = ownRange;
+        leaves.push(...ownLeaves);
+        const body = p.batch ? { results: bodies } : bodies[0]!;
         idempotency.set(s.idempotencyKey, { requestHash: s.requestHash, status: 201, body, createdAt: now });
-        leaves.push({ index, id: applied.entry.id, bytes, recordedAt: now, nodes, indexes: applied.indexes, openings: applied.openings });
         accepted.push({ p, result: { status: 201, body, replayed: false } });
       } catch (e) {
         p.reject(e);

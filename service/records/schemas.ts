@@ -141,3 +141,29 @@ export const REQUEST_SCHEMAS = {
   confirmation: ConfirmationRequest,
   correction: CorrectionRequest,
 } as const;
+
+/** The most records one batch request may carry. */
+export const MAX_BATCH_RECORDS = 100;
+
+/**
+ * Several records in one request, appended atomically in order: each record
+ * sees the ones before it (an application and its decision can share a
+ * batch), and if any is refused none is appended. Each record's kind must be
+ * one the caller's role may record.
+ */
+export const BatchRequest = z.strictObject({
+  records: z
+    .array(
+      z.discriminatedUnion("kind", [
+        z.strictObject({ kind: z.literal("programme"), body: ProgrammeRequest }),
+        z.strictObject({ kind: z.literal("application"), body: ApplicationRequest }),
+        z.strictObject({ kind: z.literal("decision"), body: DecisionRequest }),
+        z.strictObject({ kind: z.literal("payout"), body: PayoutRequest }),
+        z.strictObject({ kind: z.literal("confirmation"), body: ConfirmationRequest }),
+        z.strictObject({ kind: z.literal("correction"), body: CorrectionRequest }),
+      ]),
+    )
+    .min(1)
+    .max(MAX_BATCH_RECORDS),
+});
+export type BatchRequest = z.infer<typeof BatchRequest>;
