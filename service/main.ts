@@ -13,6 +13,7 @@ import { loadOrCreateLogKey, KeyFileError } from "./keys";
 import { LevelStore } from "./store/level";
 import { StoreLockedError } from "./store/store";
 import { createToken } from "./auth/tokens";
+import { loadChainConfig, startChain, type ChainConfig, type RunningChain } from "./chain";
 
 export interface RunningService {
   readonly url: string;
@@ -21,16 +22,27 @@ export interface RunningService {
   readonly verifierKey: string;
   /** Set when no token existed yet and a first admin token was created; printed once, never logged. */
   readonly firstAdminToken: string | undefined;
+  /** The anchoring side, unless started without a chain. */
+  readonly chain: RunningChain | undefined;
   close(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** Chain settings (see service/chain/config.ts); false runs the ledger without anchoring, for tests. */
+  readonly chain: ChainConfig | false;
+}
+
 /** Opens the store, keys and ledger, and listens. Throws on any start-up failure. */
-export async function startService(config: Config, logger = pino({ level: config.logLevel })): Promise<RunningService> {
+export async function startService(config: Config, logger = pino({ level: config.logLevel }), options: StartOptions): Promise<RunningService> {
   const store = await LevelStore.open(config.dataDir);
+  let chain: RunningChain | undefined;
   try {
     const key = await loadOrCreateLogKey(config.logKeyFile, config.origin);
     if (key.created) logger.info({ file: config.logKeyFile }, "created a new log signing key");
-    const ledger = await Ledger.open({ store, clock: systemClock });
+    const ledger = await Ledger.open({ store, clock: systemClock, onCommit: () => chain?.anchorer.notify() });
+    if (options.chain !== false)
+      chain = await startChain({ config: options.chain, dataDir: config.dataDir, ledger, store, noteSigner: key.signer, origin: config.origin, logger });
+    const maxDelayMs = options.chain === false ? 0 : options.chain.maxDelayMs;
     const checkpoints = new CheckpointSigner(ledger, key.signer, config.origin);
 
     let firstAdminToken: string | undefined;
@@ -45,7 +57,24 @@ export async function startService(config: Config, logger = pino({ level: config
       clock: systemClock,
       logger,
       signedCheckpoint: async () => checkpoints.latest(),
-      health: async () => ({ ok: true, treeSize: ledger.size }),
+      health: async () => {
+        if (chain === undefined) return { ok: true, treeSize: ledger.size, anchoring: "off" };
+        const st = await chain.anchorer.status();
+        const waitedMs = st.oldestUnanchoredAt === null ? 0 : Date.now() - Date.parse(st.oldestUnanchoredAt);
+        return {
+          ok: st.fatal === null && waitedMs <= maxDelayMs,
+          treeSize: ledger.size,
+          anchoring: {
+            anchoredSize: st.anchoredSize,
+            lagEntries: st.lagEntries,
+            oldestUnanchoredAt: st.oldestUnanchoredAt,
+            lagSeconds: Math.round(waitedMs / 1000),
+            maxDelaySeconds: Math.round(maxDelayMs / 1000),
+            lastError: st.lastError,
+            fatal: st.fatal,
+          },
+        };
+      },
       config: { bodyLimit: config.bodyLimit, rateLimit: config.rateLimit },
     });
     const server = await new Promise<Server>((resolve, reject) => {
@@ -67,15 +96,18 @@ export async function startService(config: Config, logger = pino({ level: config
       ledger,
       verifierKey: key.verifierKey,
       firstAdminToken,
+      chain,
       async close() {
         clearInterval(expiry);
         await new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections?.();
         await ledger.close();
+        await chain?.close();
         await store.close();
       },
     };
   } catch (e) {
+    await chain?.close();
     await store.close();
     throw e;
   }
@@ -83,8 +115,10 @@ export async function startService(config: Config, logger = pino({ level: config
 
 async function main(): Promise<void> {
   let config: Config;
+  let chainConfig: ChainConfig | false;
   try {
     config = loadConfig();
+    chainConfig = process.env.LEDGER_CHAIN === "off" ? false : loadChainConfig(process.env, config.dataDir);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`subsidy-ledger: ${e.message}\n`);
@@ -95,7 +129,7 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel });
   let service: RunningService;
   try {
-    service = await startService(config, logger);
+    service = await startService(config, logger, { chain: chainConfig });
   } catch (e) {
     if (e instanceof StoreLockedError || e instanceof KeyFileError) {
       process.stderr.write(`subsidy-ledger: ${e.message}\n`);
@@ -109,6 +143,9 @@ async function main(): Promise<void> {
     `  API:        ${service.url}/v1/health   (OpenAPI: ${service.url}/v1/openapi.json)`,
     `  data:       ${config.dataDir}   (tree size ${service.ledger.size})`,
     `  log key:    ${service.verifierKey}`,
+    service.chain
+      ? `  chain:      ${service.chain.local ? "local anvil (state under the data directory)" : "configured node"}, contract ${service.chain.client.address}, recorder ${service.chain.recorderAddress}`
+      : "  chain:      off (LEDGER_CHAIN=off): entries are not anchored",
   ];
   if (service.firstAdminToken)
     lines.push(`  first admin token (shown once; create more with npm run admin -- token create):`, `    ${service.firstAdminToken}`);

@@ -6,7 +6,8 @@ import pino from "pino";
 import { loadConfig, ConfigError } from "../../service/config";
 import { startService } from "../../service/main";
 import { StoreLockedError } from "../../service/store/store";
-import { verifyCheckpoint, parseVerifierKey } from "../../service/log";
+import { verifyCheckpoint, parseVerifierKey, toHex } from "../../service/log";
+import { loadChainConfig } from "../../service/chain";
 
 const silent = pino({ level: "silent" });
 
@@ -37,7 +38,7 @@ describe("the service entry point", () => {
   describe("startService", () => {
     it("creates a 0600 log key and a first admin token once, keeps entries across restarts, and refuses a second process", async () => {
       const config = loadConfig({ PORT: "0", LEDGER_DATA_DIR: dir, LOG_LEVEL: "silent" });
-      const first = await startService(config, silent);
+      const first = await startService(config, silent, { chain: false });
       let second;
       try {
         expect(first.firstAdminToken).to.match(/^sl_/);
@@ -62,7 +63,7 @@ describe("the service entry point", () => {
         expect(verifyCheckpoint(note, parseVerifierKey(first.verifierKey), config.origin).size).to.equal(1);
         let locked: unknown;
         try {
-          second = await startService(config, silent);
+          second = await startService(config, silent, { chain: false });
         } catch (e) {
           locked = e;
         }
@@ -70,7 +71,7 @@ describe("the service entry point", () => {
       } finally {
         await first.close();
       }
-      const again = await startService(config, silent);
+      const again = await startService(config, silent, { chain: false });
       try {
         expect(again.firstAdminToken).to.equal(undefined);
         expect(again.ledger.size).to.equal(1);
@@ -78,6 +79,57 @@ describe("the service entry point", () => {
       } finally {
         await again.close();
         await second?.close();
+      }
+    });
+  });
+
+  describe("with the default chain: a local anvil under the data directory", () => {
+    it("deploys the contract once, anchors what is recorded, and keeps contract and anchors across a restart", async function () {
+      this.timeout(120_000);
+      const env = { PORT: "0", LEDGER_DATA_DIR: dir, LOG_LEVEL: "silent", LEDGER_ANCHOR_EVERY_MS: "200" };
+      const config = loadConfig(env);
+      const chainConfig = loadChainConfig(env, config.dataDir);
+      const waitAnchored = async (url: string, size: number) => {
+        for (let i = 0; i < 200; i++) {
+          const h = (await (await fetch(`${url}/v1/health`)).json()) as { anchoring: { anchoredSize: number } };
+          if (h.anchoring.anchoredSize >= size) return h;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        throw new Error(`not anchored to ${size}`);
+      };
+      const first = await startService(config, silent, { chain: chainConfig });
+      let contract: string;
+      try {
+        expect(first.chain?.local, "a local chain was started").to.not.equal(undefined);
+        contract = first.chain!.client.address;
+        const res = await fetch(`${first.url}/v1/programmes`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${first.firstAdminToken}`, "idempotency-key": "p1", "content-type": "application/json" },
+          body: JSON.stringify({
+            code: "P1",
+            name: "Programme",
+            agency: "Agency",
+            budgetFen: "100",
+            currency: "CNY",
+            policyDocument: { sha256: "a".repeat(64), url: "https://example.gov.cn/p.pdf" },
+            opensOn: "2020-01-01",
+            closesOn: "2099-12-31",
+            fourEyesThresholdFen: "50",
+          }),
+        });
+        expect(res.status).to.equal(201);
+        const health = await waitAnchored(first.url, 1);
+        expect(health).to.have.property("ok", true);
+        expect(await first.chain!.client.isAnchored(1, "0x" + toHex(first.ledger.root()))).to.equal(true);
+      } finally {
+        await first.close();
+      }
+      const again = await startService(config, silent, { chain: chainConfig });
+      try {
+        expect(again.chain!.client.address).to.equal(contract);
+        expect(await again.chain!.client.isAnchored(1, "0x" + toHex(again.ledger.root()))).to.equal(true);
+      } finally {
+        await again.close();
       }
     });
   });
