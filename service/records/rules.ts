@@ -166,6 +166,14 @@ function entryOf(ctx: RuleContext, kind: EntryKind, id: string, refs: string[], 
   };
 }
 
+/** The result of a command: its entry, and the secondary indexes it is filed under (enterprise, programme). */
+function applied(tx: Tx, entry: LedgerEntry, openings: Openings | null, enterprise: string | null, programme: string | null): Applied {
+  const indexes: IndexRef[] = [];
+  if (enterprise !== null) indexes.push({ name: "enterprise", value: enterprise });
+  if (programme !== null) indexes.push({ name: "programme", value: programme });
+  return { entry, openings, writes: tx.writes, indexes };
+}
+
 function live<T extends { revoked: boolean; id: string; kind: string }>(doc: T, field: string): T {
   if (doc.revoked) violation("entry-revoked", 409, `${field}: ${doc.kind} ${doc.id} has been revoked`);
   return doc;
@@ -196,7 +204,7 @@ async function programme(ctx: RuleContext, tx: Tx, b: ProgrammeRequest): Promise
   });
   tx.put(`code:${b.code}`, { kind: "code", id });
   const entry = entryOf(ctx, "programme", id, [], { ...b, policyDocument: { ...b.policyDocument } });
-  return { entry, openings: null, writes: tx.writes, indexes: [{ name: "programme", value: id }] };
+  return applied(tx, entry, null, null, id);
 }
 
 async function application(ctx: RuleContext, tx: Tx, b: ApplicationRequest): Promise<Applied> {
@@ -228,15 +236,7 @@ async function application(ctx: RuleContext, tx: Tx, b: ApplicationRequest): Pro
   });
   const { private: _omitted, ...publicBody } = b;
   const entry = entryOf(ctx, "application", id, [prg.id], publicBody, commitments);
-  return {
-    entry,
-    openings,
-    writes: tx.writes,
-    indexes: [
-      { name: "enterprise", value: b.creditCode },
-      { name: "programme", value: prg.id },
-    ],
-  };
+  return applied(tx, entry, openings, b.creditCode, prg.id);
 }
 
 async function decision(ctx: RuleContext, tx: Tx, b: DecisionRequest): Promise<Applied> {
@@ -278,15 +278,7 @@ async function decision(ctx: RuleContext, tx: Tx, b: DecisionRequest): Promise<A
     revoked: false,
   });
   const entry = entryOf(ctx, "decision", id, [app.id], { ...b });
-  return {
-    entry,
-    openings: null,
-    writes: tx.writes,
-    indexes: [
-      { name: "enterprise", value: app.creditCode },
-      { name: "programme", value: prg.id },
-    ],
-  };
+  return applied(tx, entry, null, app.creditCode, prg.id);
 }
 
 /**
@@ -338,15 +330,7 @@ async function payout(ctx: RuleContext, tx: Tx, b: PayoutRequest): Promise<Appli
   const { commitments, openings } = commitPrivate(b.private, ctx.randomBytes);
   const { private: _omitted, ...publicBody } = b;
   const entry = entryOf(ctx, "payout", id, [dec.id], { ...publicBody, needsConfirmation }, commitments);
-  return {
-    entry,
-    openings,
-    writes: tx.writes,
-    indexes: [
-      { name: "enterprise", value: app.creditCode },
-      { name: "programme", value: prg.id },
-    ],
-  };
+  return applied(tx, entry, openings, app.creditCode, prg.id);
 }
 
 async function confirmation(ctx: RuleContext, tx: Tx, b: ConfirmationRequest): Promise<Applied> {
@@ -363,15 +347,7 @@ async function confirmation(ctx: RuleContext, tx: Tx, b: ConfirmationRequest): P
   await addPaid(tx, dec, sub(pay.amountFen, pay.clawedBackFen));
   tx.save({ kind: "confirmation", id, payoutId: pay.id });
   const entry = entryOf(ctx, "confirmation", id, [pay.id], { ...b });
-  return {
-    entry,
-    openings: null,
-    writes: tx.writes,
-    indexes: [
-      { name: "enterprise", value: app.creditCode },
-      { name: "programme", value: pay.programmeId },
-    ],
-  };
+  return applied(tx, entry, null, app.creditCode, pay.programmeId);
 }
 
 /** Which replacement fields a correction may change on each kind of entry. */
@@ -458,10 +434,7 @@ async function correction(ctx: RuleContext, tx: Tx, b: CorrectionRequest): Promi
     body["replacement"] = publicReplacement;
   }
   const entry = entryOf(ctx, "correction", id, [target.id], body, commitments);
-  const indexes: IndexRef[] = [];
-  if (creditCode !== null) indexes.push({ name: "enterprise", value: creditCode });
-  if (programmeId !== null) indexes.push({ name: "programme", value: programmeId });
-  return { entry, openings, writes: tx.writes, indexes };
+  return applied(tx, entry, openings, creditCode, programmeId);
 }
 
 async function moveRegion(tx: Tx, app: ApplicationState, region: string): Promise<void> {

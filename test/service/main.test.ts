@@ -11,6 +11,25 @@ import { loadChainConfig } from "../../service/chain";
 
 const silent = pino({ level: "silent" });
 
+/** Records a programme through the running service's API. */
+function recordProgramme(url: string, adminToken: string): Promise<Response> {
+  return fetch(`${url}/v1/programmes`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${adminToken}`, "idempotency-key": "p1", "content-type": "application/json" },
+    body: JSON.stringify({
+      code: "P1",
+      name: "Programme",
+      agency: "Agency",
+      budgetFen: "100",
+      currency: "CNY",
+      policyDocument: { sha256: "a".repeat(64), url: "https://example.gov.cn/p.pdf" },
+      opensOn: "2020-01-01",
+      closesOn: "2099-12-31",
+      fourEyesThresholdFen: "50",
+    }),
+  });
+}
+
 describe("the service entry point", () => {
   let dir: string;
   beforeEach(async () => {
@@ -43,21 +62,7 @@ describe("the service entry point", () => {
       try {
         expect(first.firstAdminToken).to.match(/^sl_/);
         expect((await stat(config.logKeyFile)).mode & 0o777).to.equal(0o600);
-        const res = await fetch(`${first.url}/v1/programmes`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${first.firstAdminToken}`, "idempotency-key": "p1", "content-type": "application/json" },
-          body: JSON.stringify({
-            code: "P1",
-            name: "Programme",
-            agency: "Agency",
-            budgetFen: "100",
-            currency: "CNY",
-            policyDocument: { sha256: "a".repeat(64), url: "https://example.gov.cn/p.pdf" },
-            opensOn: "2020-01-01",
-            closesOn: "2099-12-31",
-            fourEyesThresholdFen: "50",
-          }),
-        });
+        const res = await recordProgramme(first.url, first.firstAdminToken!);
         expect(res.status).to.equal(201);
         const note = await (await fetch(`${first.url}/v1/log/checkpoint`)).text();
         expect(verifyCheckpoint(note, parseVerifierKey(first.verifierKey), config.origin).size).to.equal(1);
@@ -102,21 +107,7 @@ describe("the service entry point", () => {
       try {
         expect(first.chain?.local, "a local chain was started").to.not.equal(undefined);
         contract = first.chain!.client.address;
-        const res = await fetch(`${first.url}/v1/programmes`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${first.firstAdminToken}`, "idempotency-key": "p1", "content-type": "application/json" },
-          body: JSON.stringify({
-            code: "P1",
-            name: "Programme",
-            agency: "Agency",
-            budgetFen: "100",
-            currency: "CNY",
-            policyDocument: { sha256: "a".repeat(64), url: "https://example.gov.cn/p.pdf" },
-            opensOn: "2020-01-01",
-            closesOn: "2099-12-31",
-            fourEyesThresholdFen: "50",
-          }),
-        });
+        const res = await recordProgramme(first.url, first.firstAdminToken!);
         expect(res.status).to.equal(201);
         const health = await waitAnchored(first.url, 1);
         expect(health).to.have.property("ok", true);
