@@ -167,7 +167,7 @@ function entryOf(ctx: RuleContext, kind: EntryKind, id: string, refs: string[], 
 }
 
 /** The result of a command: its entry, and the secondary indexes it is filed under (enterprise, programme). */
-function applied(tx: Tx, entry: LedgerEntry, openings: Openings | null, enterprise: string | null, programme: string | null): Applied {
+function filed(tx: Tx, entry: LedgerEntry, openings: Openings | null, enterprise: string | null, programme: string | null): Applied {
   const indexes: IndexRef[] = [];
   if (enterprise !== null) indexes.push({ name: "enterprise", value: enterprise });
   if (programme !== null) indexes.push({ name: "programme", value: programme });
@@ -204,7 +204,7 @@ async function programme(ctx: RuleContext, tx: Tx, b: ProgrammeRequest): Promise
   });
   tx.put(`code:${b.code}`, { kind: "code", id });
   const entry = entryOf(ctx, "programme", id, [], { ...b, policyDocument: { ...b.policyDocument } });
-  return applied(tx, entry, null, null, id);
+  return filed(tx, entry, null, null, id);
 }
 
 async function application(ctx: RuleContext, tx: Tx, b: ApplicationRequest): Promise<Applied> {
@@ -236,7 +236,7 @@ async function application(ctx: RuleContext, tx: Tx, b: ApplicationRequest): Pro
   });
   const { private: _omitted, ...publicBody } = b;
   const entry = entryOf(ctx, "application", id, [prg.id], publicBody, commitments);
-  return applied(tx, entry, openings, b.creditCode, prg.id);
+  return filed(tx, entry, openings, b.creditCode, prg.id);
 }
 
 async function decision(ctx: RuleContext, tx: Tx, b: DecisionRequest): Promise<Applied> {
@@ -278,7 +278,7 @@ async function decision(ctx: RuleContext, tx: Tx, b: DecisionRequest): Promise<A
     revoked: false,
   });
   const entry = entryOf(ctx, "decision", id, [app.id], { ...b });
-  return applied(tx, entry, null, app.creditCode, prg.id);
+  return filed(tx, entry, null, app.creditCode, prg.id);
 }
 
 /**
@@ -330,7 +330,7 @@ async function payout(ctx: RuleContext, tx: Tx, b: PayoutRequest): Promise<Appli
   const { commitments, openings } = commitPrivate(b.private, ctx.randomBytes);
   const { private: _omitted, ...publicBody } = b;
   const entry = entryOf(ctx, "payout", id, [dec.id], { ...publicBody, needsConfirmation }, commitments);
-  return applied(tx, entry, openings, app.creditCode, prg.id);
+  return filed(tx, entry, openings, app.creditCode, prg.id);
 }
 
 async function confirmation(ctx: RuleContext, tx: Tx, b: ConfirmationRequest): Promise<Applied> {
@@ -347,7 +347,7 @@ async function confirmation(ctx: RuleContext, tx: Tx, b: ConfirmationRequest): P
   await addPaid(tx, dec, sub(pay.amountFen, pay.clawedBackFen));
   tx.save({ kind: "confirmation", id, payoutId: pay.id });
   const entry = entryOf(ctx, "confirmation", id, [pay.id], { ...b });
-  return applied(tx, entry, null, app.creditCode, pay.programmeId);
+  return filed(tx, entry, null, app.creditCode, pay.programmeId);
 }
 
 /** Which replacement fields a correction may change on each kind of entry. */
@@ -434,7 +434,7 @@ async function correction(ctx: RuleContext, tx: Tx, b: CorrectionRequest): Promi
     body["replacement"] = publicReplacement;
   }
   const entry = entryOf(ctx, "correction", id, [target.id], body, commitments);
-  return applied(tx, entry, openings, creditCode, programmeId);
+  return filed(tx, entry, openings, creditCode, programmeId);
 }
 
 async function moveRegion(tx: Tx, app: ApplicationState, region: string): Promise<void> {
