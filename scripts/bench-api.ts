@@ -84,9 +84,16 @@ function creditCode(i: number): string {
   return first17 + creditCodeCheckChar(first17);
 }
 
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : NaN;
+/** Resident memory in MiB: total, anonymous (heap, stacks) and file-backed (LevelDB mmaps its table files). */
+function rss(pid: number): { total: number; anon: number; file: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+  return { total: kb("VmRSS"), anon: kb("RssAnon"), file: kb("RssFile") };
+}
+
+function rssMiB(pid: number): string {
+  const r = rss(pid);
+  return `${r.total.toFixed(0)} (anonymous ${r.anon.toFixed(0)}, file-backed ${r.file.toFixed(0)})`;
 }
 
 /** CPU seconds (user + system) the process has used, from /proc/<pid>/stat; 100 ticks a second on Linux. */
@@ -222,7 +229,7 @@ async function main(): Promise<void> {
       const chunk = 100_000;
       while (next < opts.growTo - 1) {
         await record(Math.min(chunk, opts.growTo - 1 - next));
-        process.stderr.write(`  grown to ${next + 1} entries, service RSS ${rssMiB(child.pid!).toFixed(0)} MiB\n`);
+        process.stderr.write(`  grown to ${next + 1} entries, service RSS ${rssMiB(child.pid!)} MiB\n`);
       }
     }
 
@@ -256,10 +263,10 @@ async function main(): Promise<void> {
       ["service CPU per durable entry (us, user+system)", cpuPerEntryUs.toFixed(0)],
       ["entries/s one fully available core could sustain at that CPU cost", (1e6 / cpuPerEntryUs).toFixed(0)],
       ["request latency p50 / p99 (ms)", `${throughput.latency.p50} / ${throughput.latency.p99}`],
-      ["service RSS after throughput phase (MiB)", throughputRss.toFixed(0)],
+      ["service RSS after throughput phase (MiB)", throughputRss],
       ["log size when timing proofs and RSS", String(size)],
       ["inclusion proof latency p50 / p99 / max, one connection, incl. HTTP (ms)", `${proofs.latency.p50} / ${proofs.latency.p99} / ${proofs.latency.max}`],
-      ["service RSS at that size (MiB)", finalRss.toFixed(0)],
+      ["service RSS after the proofs (MiB)", finalRss],
     ];
     console.log("| measure | value |\n|---|---|");
     for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
