@@ -26,6 +26,7 @@ import { CompactRange, equalBytes, hashLeaf } from "../service/log";
 import type { StateDoc, StateKey } from "../service/records/state";
 import { LevelStore } from "../service/store/level";
 import type { CommitBatch, IdempotencyRecord, LeafWrite } from "../service/store/store";
+import { prng } from "./lib/prng";
 
 const program = new Command()
   .option("--leaves <n>", "leaves to append", (v) => parseInt(v, 10), 1_000_000)
@@ -36,18 +37,6 @@ program.parse();
 const opts = program.opts<{ leaves: number; batch: number; proofs: number; keep?: boolean }>();
 
 const utf8 = new TextEncoder();
-
-/** A small seeded PRNG (mulberry32), so runs pick the same proofs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function hex(i: number, width: number): string {
   return i.toString(16).padStart(width, "0");

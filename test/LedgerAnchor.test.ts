@@ -21,6 +21,7 @@ import {
 } from "../service/log";
 import { UniformTree } from "../scripts/lib/uniform-tree";
 import { ILedgerAnchor__factory, type LedgerAnchor, type LedgerAnchorHarness } from "../.cache/typechain";
+import { prng } from "../scripts/lib/prng";
 
 const utf8 = new TextEncoder();
 const entry = (tag: string, i: number): Uint8Array => hashLeaf(utf8.encode(`{"i":${i},"t":"${tag}","v":1}`));
@@ -51,18 +52,6 @@ function flipBit(h: Uint8Array, bit: number): Uint8Array {
   const out = Uint8Array.from(h);
   out[bit >> 3]! ^= 0x80 >> (bit & 7);
   return out;
-}
-
-/** A deterministic PRNG (mulberry32), so a failing sample is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The TypeScript verifier's verdict: true, or false on a VerificationError (anything else is a bug and rethrown). */

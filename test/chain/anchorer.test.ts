@@ -29,6 +29,7 @@ import {
   type AnchorerWorld,
   type LogWorld,
 } from "./helpers";
+import { prng } from "../../scripts/lib/prng";
 
 async function deployed() {
   const [admin] = await ethers.getSigners();
@@ -43,18 +44,6 @@ async function deployed() {
   // Other test files may have used the same recorder key on this network before the snapshot.
   const startNonce = await ethers.provider.getTransactionCount(recorder.address, "latest");
   return { anchor, admin, address: await anchor.getAddress(), chainId: Number(chainId), startNonce };
-}
-
-/** A deterministic PRNG (mulberry32), so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("Anchorer", function () {

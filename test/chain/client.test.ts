@@ -22,15 +22,7 @@ import {
 } from "../../service/chain/client";
 import { freePort } from "../../service/chain/local-chain";
 import { recorderKey } from "./helpers";
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a rejection");
-}
+import { rejection } from "../helpers/rejection";
 
 const ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 

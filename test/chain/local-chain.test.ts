@@ -25,15 +25,7 @@ import {
 import { loadOrCreateRecorderKey, type RecorderKey } from "../../service/chain/recorder-key";
 import { FileAnchorStateStore } from "../../service/chain/state";
 import { captureLogger, createLogWorld, expectChainMatchesLog, ORIGIN, within, type LogWorld } from "./helpers";
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a rejection");
-}
+import { rejection } from "../helpers/rejection";
 
 describe("local chain (anvil in a separate process)", function () {
   this.timeout(120_000);

@@ -12,17 +12,9 @@ import pino from "pino";
 import { Writable } from "node:stream";
 import { Transaction } from "ethers";
 import { loadOrCreateRecorderKey, RecorderKey, RecorderKeyError } from "../../service/chain/recorder-key";
+import { rejection } from "../helpers/rejection";
 
 const KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("recorder key", function () {
   let dir: string;

@@ -15,6 +15,7 @@ import {
   serializeAnchorState,
   type AnchorState,
 } from "../../service/chain/state";
+import { rejection } from "../helpers/rejection";
 
 const H = (c: string) => `0x${c.repeat(64)}`;
 
@@ -43,15 +44,6 @@ const PENDING: AnchorState = {
     anchoredAt: "2026-03-10T01:59:00.000Z",
   },
 };
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("FileAnchorStateStore", function () {
   let dir: string;

@@ -15,6 +15,7 @@ import { LevelStore } from "../../service/store/level";
 import { MemoryStore } from "../../service/store/memory";
 import { StoreLockedError, StoreUnavailableError, type CommitBatch, type LedgerStore } from "../../service/store/store";
 import { buildBatches, completedNodes, leafData, storeContract, type StoreHarness } from "./contract";
+import { rejection } from "../helpers/rejection";
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), "ledger-store-"));
@@ -42,15 +43,6 @@ async function levelHarness(): Promise<StoreHarness & { readonly dir: string; cu
 
 storeContract("MemoryStore", async () => ({ store: new MemoryStore(), cleanup: async () => {} }));
 storeContract("LevelStore", levelHarness);
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected the promise to reject, but it resolved");
-}
 
 /** Batch sizes summing to `total`, cycling through a mix of small and large groups. */
 function batchSizes(total: number, pattern: readonly number[]): number[] {

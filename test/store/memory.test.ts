@@ -9,15 +9,7 @@ import { CompactRange, MemoryTree, toHex } from "../../service/log";
 import { MemoryStore } from "../../service/store/memory";
 import { StoreUnavailableError, type CommitBatch } from "../../service/store/store";
 import { buildBatches, completedNodes, leafData } from "./contract";
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected the promise to reject, but it resolved");
-}
+import { rejection } from "../helpers/rejection";
 
 describe("MemoryStore fault hooks", function () {
   let store: MemoryStore;
