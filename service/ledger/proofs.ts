@@ -22,7 +22,9 @@ import {
 } from "../log";
 import type { LedgerStore } from "../store/store";
 
-async function fetchNodes(store: LedgerStore, ids: readonly NodeId[]): Promise<Map<string, Uint8Array>> {
+/** Reads each distinct node once, in one store call. Every node must be stored. */
+async function fetchNodes(store: LedgerStore, wanted: readonly NodeId[]): Promise<Map<string, Uint8Array>> {
+  const ids = [...new Map(wanted.map((id) => [nodeKey(id), id])).values()];
   const hashes = await store.nodes(ids);
   const map = new Map<string, Uint8Array>();
   ids.forEach((id, i) => {
@@ -33,12 +35,13 @@ async function fetchNodes(store: LedgerStore, ids: readonly NodeId[]): Promise<M
   return map;
 }
 
+function foldRoot(size: number, nodes: ReadonlyMap<string, Uint8Array>): Uint8Array {
+  return size === 0 ? EMPTY_ROOT : foldRight(planRoot(size).map((id) => nodes.get(nodeKey(id))!));
+}
+
 /** The root of the first `size` leaves. Requires size ≤ the store's tree size. */
 export async function rootAt(store: LedgerStore, size: number): Promise<Uint8Array> {
-  if (size === 0) return EMPTY_ROOT;
-  const ids = planRoot(size);
-  const nodes = await fetchNodes(store, ids);
-  return foldRight(ids.map((id) => nodes.get(nodeKey(id))!));
+  return foldRoot(size, await fetchNodes(store, planRoot(size)));
 }
 
 export interface InclusionResult {
@@ -47,15 +50,18 @@ export interface InclusionResult {
   readonly proof: Uint8Array[];
 }
 
-/** Requires 0 ≤ index < size ≤ the store's tree size (LogArgumentError otherwise). */
+/**
+ * Requires 0 ≤ index < size ≤ the store's tree size (LogArgumentError otherwise).
+ * Reads the leaf, the proof's nodes and the root's nodes in one batch.
+ */
 export async function inclusionProof(store: LedgerStore, index: number, size: number, treeSize: number): Promise<InclusionResult> {
   assertArgument(size <= treeSize, `size ${size} exceeds the tree size ${treeSize}`);
   const plan = planInclusion(index, size);
   const leafId = { level: 0, index };
-  const nodes = await fetchNodes(store, [leafId, ...planNodeIds(plan)]);
+  const nodes = await fetchNodes(store, [leafId, ...planNodeIds(plan), ...planRoot(size)]);
   const proof = assembleProof(plan, (id) => nodes.get(nodeKey(id))!);
   const leafHash = nodes.get(nodeKey(leafId))!;
-  const root = await rootAt(store, size);
+  const root = foldRoot(size, nodes);
   try {
     verifyInclusion(leafHash, index, size, root, proof);
   } catch (cause) {
@@ -70,13 +76,17 @@ export interface ConsistencyResult {
   readonly proof: Uint8Array[];
 }
 
-/** Requires 0 ≤ size1 ≤ size2 ≤ the store's tree size (LogArgumentError otherwise). */
+/**
+ * Requires 0 ≤ size1 ≤ size2 ≤ the store's tree size (LogArgumentError otherwise).
+ * Reads the proof's nodes and both roots' nodes in one batch.
+ */
 export async function consistencyProof(store: LedgerStore, size1: number, size2: number, treeSize: number): Promise<ConsistencyResult> {
   assertArgument(size2 <= treeSize, `size ${size2} exceeds the tree size ${treeSize}`);
   const plan = planConsistency(size1, size2);
-  const nodes = await fetchNodes(store, planNodeIds(plan));
+  const nodes = await fetchNodes(store, [...planNodeIds(plan), ...planRoot(size1), ...planRoot(size2)]);
   const proof = assembleProof(plan, (id) => nodes.get(nodeKey(id))!);
-  const [root1, root2] = await Promise.all([rootAt(store, size1), rootAt(store, size2)]);
+  const root1 = foldRoot(size1, nodes);
+  const root2 = foldRoot(size2, nodes);
   try {
     verifyConsistency(size1, size2, root1, root2, proof);
   } catch (cause) {

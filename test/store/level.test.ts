@@ -57,14 +57,16 @@ function batchSizes(total: number, pattern: readonly number[]): number[] {
 }
 
 /** Wraps a store to count the node ids read and every leaf read. */
-function counting(store: LedgerStore): { store: LedgerStore; nodeReads: () => number; leafReads: () => number; reset: () => void } {
+function counting(store: LedgerStore): { store: LedgerStore; nodeReads: () => number; nodeCalls: () => number; leafReads: () => number; reset: () => void } {
   let nodeReads = 0;
+  let nodeCalls = 0;
   let leafReads = 0;
   const wrapped = new Proxy(store, {
     get(target, prop) {
       if (prop === "nodes")
         return (ids: readonly NodeId[]) => {
           nodeReads += ids.length;
+          nodeCalls += 1;
           return target.nodes(ids);
         };
       if (prop === "leaf" || prop === "leaves") leafReads += 1;
@@ -75,9 +77,11 @@ function counting(store: LedgerStore): { store: LedgerStore; nodeReads: () => nu
   return {
     store: wrapped,
     nodeReads: () => nodeReads,
+    nodeCalls: () => nodeCalls,
     leafReads: () => leafReads,
     reset: () => {
       nodeReads = 0;
+      nodeCalls = 0;
       leafReads = 0;
     },
   };
@@ -330,7 +334,7 @@ describe("LevelStore", function () {
       for (let s = 0; s <= N; s++) expect(toHex(await rootAt(h.store, s)), `root at ${s}`).to.equal(toHex(tree.root(s)));
     });
 
-    it("reads O(log n) nodes, and no leaves, for a root or a proof", async function () {
+    it("reads O(log n) nodes in one batch, and no leaves, for a root or a proof", async function () {
       this.timeout(20_000);
       const c = counting(h.store);
       const bound = (s: number): number => 4 * (ceilLog2(s) + 1); // ≤ 44 of 1,000 leaves; a full scan would be ≥ s
@@ -343,12 +347,14 @@ describe("LevelStore", function () {
           const p = await inclusionProof(c.store, i, s, N);
           verifyInclusion(tree.leafHash(i), i, s, tree.root(s), p.proof);
           expect(c.nodeReads(), `inclusion (${i}, ${s})`).to.be.at.most(bound(s));
+          expect(c.nodeCalls(), `inclusion (${i}, ${s}) reads in one batch`).to.equal(1);
         }
         for (const s1 of [0, 1, Math.floor(s / 3), s - 1, s]) {
           c.reset();
           const p = await consistencyProof(c.store, s1, s, N);
           verifyConsistency(s1, s, tree.root(s1), tree.root(s), p.proof);
           expect(c.nodeReads(), `consistency (${s1}, ${s})`).to.be.at.most(bound(s));
+          expect(c.nodeCalls(), `consistency (${s1}, ${s}) reads in one batch`).to.be.at.most(1);
         }
       }
       expect(c.leafReads()).to.equal(0);
