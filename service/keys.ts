@@ -4,9 +4,8 @@
  * Keys are never in a committed file, an environment dump or a log line: the
  * functions here return parsed keys and only ever print the public half.
  */
-import { promises as fs } from "node:fs";
-import path from "node:path";
 import { generateNoteKey, parseSignerKey, encodeVerifierKey, type NoteSigner } from "./log";
+import { createSecretFile, readSecretFile } from "./secret-file";
 
 export class KeyFileError extends Error {
   override readonly name = "KeyFileError";
@@ -25,27 +24,21 @@ export interface LogKey {
  */
 export async function loadOrCreateLogKey(file: string, name: string): Promise<LogKey> {
   let text: string | undefined;
-  try {
-    const st = await fs.stat(file);
-    if (process.platform !== "win32" && (st.mode & 0o077) !== 0)
-      throw new KeyFileError(`key file ${file} is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
-    text = (await fs.readFile(file, "utf8")).trim();
-  } catch (e) {
-    if (e instanceof KeyFileError) throw e;
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new KeyFileError(`cannot read key file ${file}: ${(e as Error).message}`);
-  }
   let created = false;
-  if (text === undefined) {
-    const { signerKey } = generateNoteKey(name);
-    await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    // wx: never overwrite a key another process created meanwhile.
-    await fs.writeFile(file, signerKey + "\n", { mode: 0o600, flag: "wx" });
-    text = signerKey;
-    created = true;
+  try {
+    text = await readSecretFile(file, "key file");
+    if (text === undefined) {
+      const { signerKey } = generateNoteKey(name);
+      // Never overwrite a key another process created meanwhile: read that one instead.
+      created = await createSecretFile(file, signerKey + "\n", "key file");
+      text = created ? signerKey : await readSecretFile(file, "key file");
+    }
+  } catch (e) {
+    throw new KeyFileError((e as Error).message);
   }
   let signer: NoteSigner;
   try {
-    signer = parseSignerKey(text);
+    signer = parseSignerKey(text ?? "");
   } catch {
     throw new KeyFileError(`key file ${file} does not hold a signed-note Ed25519 signer key`);
   }

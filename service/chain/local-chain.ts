@@ -33,7 +33,8 @@ import { getAddress, Wallet, ZeroAddress } from "ethers";
 import type { Logger } from "pino";
 import { ChainClient, EvmRpc, HttpJsonRpc, realSleep, type Eip1193, type TxSigner } from "./client";
 import { ChainSetupError, ledgerAnchorArtifacts } from "./contract";
-import { writeFileDurably } from "./durable-file";
+import { writeFileDurably } from "../durable-file";
+import { readTextIfExists } from "../secret-file";
 
 /** anvil's chain id by default; used for the local chain. */
 export const LOCAL_CHAIN_ID = 31337;
@@ -123,13 +124,8 @@ export function chainFiles(dataDir: string): { dir: string; state: string; good:
 }
 
 async function parsesAsJson(file: string): Promise<boolean | undefined> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
-  }
+  const text = await readTextIfExists(file);
+  if (text === undefined) return undefined;
   try {
     JSON.parse(text);
     return true;
@@ -397,13 +393,8 @@ export interface DeployOnceOptions {
 }
 
 async function readDeployment(file: string): Promise<LocalDeployment | undefined> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
-  }
+  const text = await readTextIfExists(file);
+  if (text === undefined) return undefined;
   let o: Record<string, unknown>;
   try {
     o = JSON.parse(text) as Record<string, unknown>;

@@ -9,11 +9,9 @@
  * returned {@link RecorderKey} serialises and inspects as its address only.
  */
 import { randomBytes } from "node:crypto";
-import { promises as fs } from "node:fs";
-import path from "node:path";
 import { inspect } from "node:util";
 import { Wallet, type TransactionRequest } from "ethers";
-import { syncDirectory } from "./durable-file";
+import { createSecretFile, readSecretFile } from "../secret-file";
 
 export class RecorderKeyError extends Error {
   override readonly name = "RecorderKeyError";
@@ -69,14 +67,9 @@ export interface LoadedRecorderKey {
 export async function loadOrCreateRecorderKey(file: string): Promise<LoadedRecorderKey> {
   let text: string | undefined;
   try {
-    const st = await fs.stat(file);
-    if (!st.isFile()) throw new RecorderKeyError(`recorder key file ${file} is not a regular file`);
-    if (process.platform !== "win32" && (st.mode & 0o077) !== 0)
-      throw new RecorderKeyError(`recorder key file ${file} is accessible to others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
-    text = (await fs.readFile(file, "utf8")).trim();
+    text = await readSecretFile(file, "recorder key file");
   } catch (e) {
-    if (e instanceof RecorderKeyError) throw e;
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new RecorderKeyError(`cannot read recorder key file ${file}: ${(e as NodeJS.ErrnoException).code ?? "error"}`);
+    throw new RecorderKeyError((e as Error).message);
   }
   if (text !== undefined) {
     if (!KEY_LINE.test(text)) throw new RecorderKeyError(`recorder key file ${file} does not hold a key (want one line: 0x and 64 hex digits)`);
@@ -99,22 +92,12 @@ export async function loadOrCreateRecorderKey(file: string): Promise<LoadedRecor
       continue;
     }
   }
-  const dir = path.dirname(file);
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  // wx: never overwrite a key another process created meanwhile; if one did, use it.
-  let handle: fs.FileHandle;
+  let created: boolean;
   try {
-    handle = await fs.open(file, "wx", 0o600);
+    created = await createSecretFile(file, `${hex}\n`, "recorder key file");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EEXIST") return loadOrCreateRecorderKey(file);
-    throw new RecorderKeyError(`cannot create recorder key file ${file}: ${(e as NodeJS.ErrnoException).code ?? "error"}`);
+    throw new RecorderKeyError((e as Error).message);
   }
-  try {
-    await handle.writeFile(`${hex}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await syncDirectory(dir);
-  return { key, created: true };
+  // Another process created a key meanwhile: use that one.
+  return created ? { key, created: true } : loadOrCreateRecorderKey(file);
 }

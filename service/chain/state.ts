@@ -15,7 +15,8 @@
  */
 import { promises as fs } from "node:fs";
 import { z } from "zod";
-import { writeFileDurably } from "./durable-file";
+import { writeFileDurably } from "../durable-file";
+import { readTextIfExists } from "../secret-file";
 
 /** Version tag of the serialized record; loading checks it first. */
 export const ANCHOR_STATE_VERSION = 1;
@@ -159,13 +160,8 @@ export class FileAnchorStateStore implements AnchorStateStore {
   constructor(readonly file: string) {}
 
   async load(): Promise<AnchorState | undefined> {
-    let text: string;
-    try {
-      text = await fs.readFile(this.file, "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw e;
-    }
+    const text = await readTextIfExists(this.file);
+    if (text === undefined) return undefined;
     try {
       return deserializeAnchorState(text);
     } catch (e) {
