@@ -10,7 +10,6 @@ import pino, { type Logger } from "pino";
 import { Ledger, type Clock } from "../../service/ledger/ledger";
 import { rootAt } from "../../service/ledger/proofs";
 import { noteKeyFromSeed, parseSignerKey, parseVerifierKey, toHex, verifyCheckpoint, verifyConsistency, fromHex, type NoteSigner, type NoteVerifier } from "../../service/log";
-import { creditCodeCheckChar } from "../../service/records/identifiers";
 import type { Actor } from "../../service/records/entry";
 import { REQUEST_SCHEMAS } from "../../service/records/schemas";
 import { MemoryStore } from "../../service/store/memory";
@@ -19,6 +18,7 @@ import { ChainClient, type Eip1193 } from "../../service/chain/client";
 import { RecorderKey } from "../../service/chain/recorder-key";
 import { consistencyProof } from "../../service/ledger/proofs";
 import type { AnchorStateStore } from "../../service/chain/state";
+import { applicationRequest, creditCode, programmeRequest } from "../helpers/ledger-fixtures";
 
 export const ORIGIN = "ledger.test.example/log";
 
@@ -132,11 +132,6 @@ export function captureLogger(): { logger: Logger; lines: string[] } {
 const ADMIN: Actor = { official: "admin.wang", agency: "市财政局", role: "admin" };
 const CLERK: Actor = { official: "clerk.li", agency: "市工信局", role: "clerk" };
 
-export function creditCode(n: number): string {
-  const first17 = `91110101${String(n).padStart(9, "0")}`;
-  return first17 + creditCodeCheckChar(first17);
-}
-
 export interface LogWorld {
   readonly store: MemoryStore;
   readonly ledger: Ledger;
@@ -163,25 +158,8 @@ export async function createLogWorld(): Promise<LogWorld> {
     const res = await ledger.submit({ command, actor, idempotencyKey: `k-${counter}-${Math.random()}`, requestHash: toHex(new Uint8Array(32).fill(counter % 256)) });
     return res.body.id;
   };
-  const programme = (): Record<string, unknown> => ({
-    code: `P-${++counter}`,
-    name: "中小企业数字化转型补贴",
-    agency: "市工业和信息化局",
-    budgetFen: "100000000",
-    currency: "CNY",
-    policyDocument: { sha256: "ab".repeat(32), url: "https://www.gov.cn/zhengce/content/2026-01/05/content_0000001.htm" },
-    opensOn: "2026-01-01",
-    closesOn: "2026-12-31",
-    fourEyesThresholdFen: "5000000",
-  });
-  const application = (programmeId: string): Record<string, unknown> => ({
-    programmeId,
-    creditCode: creditCode(++counter),
-    enterpriseName: "北京示例科技有限公司",
-    region: "110101",
-    requestedFen: "3000000",
-    private: { contactPerson: "张三", phone: "+86 138 0000 0000", bankAccount: "6222020200112233" },
-  });
+  const programme = (): Record<string, unknown> => programmeRequest();
+  const application = (programmeId: string): Record<string, unknown> => applicationRequest(programmeId, { creditCode: creditCode(++counter) });
 
   return {
     store,

@@ -14,10 +14,10 @@ import { createApp, type AppConfig } from "../../service/http/app";
 import { CheckpointSigner } from "../../service/ledger/checkpoints";
 import { Ledger, type Clock } from "../../service/ledger/ledger";
 import { noteKeyFromSeed, parseSignerKey, parseVerifierKey, type NoteVerifier } from "../../service/log";
-import { creditCodeCheckChar } from "../../service/records/identifiers";
 import type { Role } from "../../service/records/schemas";
 import { MemoryStore } from "../../service/store/memory";
 import type { LedgerStore } from "../../service/store/store";
+import { applicationRequest, creditCode, decisionRequest, payoutRequest, programmeRequest } from "../helpers/ledger-fixtures";
 
 export const ORIGIN = "ledger.test.example/log";
 
@@ -124,48 +124,14 @@ export function get(w: World, path: string, token: string | null = null): reques
   return r;
 }
 
-/** A valid credit code numbered `n`. */
-export function creditCode(n: number): string {
-  const first17 = `91110101${String(n).padStart(9, "0")}`;
-  return first17 + creditCodeCheckChar(first17);
-}
-
-let programmeCounter = 0;
-export function programmeBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  programmeCounter += 1;
-  return {
-    code: `SME-DIGI-${programmeCounter}`,
-    name: "中小企业数字化转型补贴",
-    agency: "市工业和信息化局",
-    budgetFen: "100000000",
-    currency: "CNY",
-    policyDocument: { sha256: "ab".repeat(32), url: "https://www.gov.cn/zhengce/content/2026-01/05/content_0000001.htm" },
-    opensOn: "2026-01-01",
-    closesOn: "2026-12-31",
-    fourEyesThresholdFen: "5000000",
-    ...overrides,
-  };
-}
-
-export function applicationBody(programmeId: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    programmeId,
-    creditCode: creditCode(1),
-    enterpriseName: "北京示例科技有限公司",
-    region: "110101",
-    requestedFen: "3000000",
-    private: { contactPerson: "张三", phone: "+86 138 0000 0000", bankAccount: "6222020200112233" },
-    ...overrides,
-  };
-}
-
-export function decisionBody(applicationId: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { applicationId, outcome: "approved", approvedFen: "3000000", reason: "符合申报条件", ...overrides };
-}
-
-export function payoutBody(decisionId: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { decisionId, amountFen: "1000000", paidOn: "2026-03-09", private: { bankTransactionRef: "TXN-0001" }, ...overrides };
-}
+// The request factories are shared with the ledger tests: one definition of a valid programme, application, decision and payout.
+export {
+  applicationRequest as applicationBody,
+  creditCode,
+  decisionRequest as decisionBody,
+  payoutRequest as payoutBody,
+  programmeRequest as programmeBody,
+};
 
 /** Records an entry and returns its id; fails the test unless the answer is 201. */
 export async function record(w: World, path: string, holder: Holder, body: unknown): Promise<string> {
@@ -179,9 +145,9 @@ export async function approvedApplication(
   w: World,
   opts: { programme?: Record<string, unknown>; application?: Record<string, unknown>; decision?: Record<string, unknown> } = {},
 ): Promise<{ programmeId: string; applicationId: string; decisionId: string }> {
-  const programmeId = await record(w, "/v1/programmes", "admin", programmeBody(opts.programme));
-  const applicationId = await record(w, "/v1/applications", "clerk", applicationBody(programmeId, opts.application));
-  const decisionId = await record(w, "/v1/decisions", "approver", decisionBody(applicationId, opts.decision));
+  const programmeId = await record(w, "/v1/programmes", "admin", programmeRequest(opts.programme));
+  const applicationId = await record(w, "/v1/applications", "clerk", applicationRequest(programmeId, opts.application));
+  const decisionId = await record(w, "/v1/decisions", "approver", decisionRequest(applicationId, opts.decision));
   return { programmeId, applicationId, decisionId };
 }
 
