@@ -167,8 +167,13 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "ledger-bench-"));
   if (opts.seed > 0) {
     const t = performance.now();
+    const cpu = process.cpuUsage();
     await seed(dataDir, opts.seed);
-    process.stderr.write(`  seeded ${opts.seed} entries in ${((performance.now() - t) / 1000).toFixed(0)} s\n`);
+    const used = process.cpuUsage(cpu);
+    process.stderr.write(
+      `  seeded ${opts.seed} entries in-process in ${((performance.now() - t) / 1000).toFixed(0)} s, ` +
+        `${((used.user + used.system) / opts.seed).toFixed(0)} us CPU per entry (schema, sequencer, rules, encoding, LevelDB; no HTTP)\n`,
+    );
   }
   const { child, adminToken } = await startService(dataDir);
   try {
