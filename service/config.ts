@@ -18,6 +18,7 @@ const EnvSchema = z.object({
     .regex(/^[^\s+][^\n]*[^\s]$/, "one line, no leading '+' or surrounding spaces")
     .default("subsidy-ledger.local/log"),
   LEDGER_LOG_KEY_FILE: z.string().min(1).optional(),
+  LEDGER_ACCESS_CODE_KEY_FILE: z.string().min(1).optional(),
   LEDGER_BODY_LIMIT: z.string().regex(/^[0-9]+(b|kb|mb)$/).default("64kb"),
   LEDGER_RATE_PUBLIC_PER_MINUTE: PositiveInt.default(600),
   LEDGER_RATE_ADMIN_PER_MINUTE: PositiveInt.default(6000),
@@ -31,6 +32,8 @@ export interface Config {
   readonly dataDir: string;
   readonly origin: string;
   readonly logKeyFile: string;
+  /** Secret key the enterprise access codes are derived from. */
+  readonly accessCodeKeyFile: string;
   readonly bodyLimit: string;
   readonly rateLimit: { readonly publicPerMinute: number; readonly adminPerMinute: number };
   readonly idempotencyHours: number;
@@ -56,6 +59,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     origin: e.LEDGER_ORIGIN,
     logKeyFile: path.resolve(e.LEDGER_LOG_KEY_FILE ?? path.join(dataDir, "keys", "log-signer.key")),
+    accessCodeKeyFile: path.resolve(e.LEDGER_ACCESS_CODE_KEY_FILE ?? path.join(dataDir, "keys", "access-code.key")),
     bodyLimit: e.LEDGER_BODY_LIMIT,
     rateLimit: { publicPerMinute: e.LEDGER_RATE_PUBLIC_PER_MINUTE, adminPerMinute: e.LEDGER_RATE_ADMIN_PER_MINUTE },
     idempotencyHours: e.LEDGER_IDEMPOTENCY_HOURS,

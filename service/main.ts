@@ -14,6 +14,23 @@ import { LevelStore } from "./store/level";
 import { StoreLockedError } from "./store/store";
 import { createToken } from "./auth/tokens";
 import { loadChainConfig, startChain, type ChainConfig, type RunningChain } from "./chain";
+import { loadOrCreateAccessCodes, AccessCodeKeyError } from "./auth/access-codes";
+import type { AnchoringInfo } from "./http/receipts";
+
+/** What the receipt routes need to know of the anchoring side. */
+function anchoringInfo(chain: RunningChain, everyMs: number): AnchoringInfo {
+  const { chainId, address } = chain.client;
+  return {
+    chainId,
+    contract: address,
+    fromBlock: chain.fromBlock,
+    retryAfterSeconds: Math.max(1, Math.ceil(everyMs / 1000)),
+    anchored() {
+      const a = chain.anchorer.anchored;
+      return a === null ? null : { ...a, chainId, contract: address };
+    },
+  };
+}
 
 export interface RunningService {
   readonly url: string;
@@ -39,6 +56,8 @@ export async function startService(config: Config, logger = pino({ level: config
   try {
     const key = await loadOrCreateLogKey(config.logKeyFile, config.origin);
     if (key.created) logger.info({ file: config.logKeyFile }, "created a new log signing key");
+    const access = await loadOrCreateAccessCodes(config.accessCodeKeyFile);
+    if (access.created) logger.info({ file: config.accessCodeKeyFile }, "created a new access-code key");
     const ledger = await Ledger.open({ store, clock: systemClock, onCommit: () => chain?.anchorer.notify() });
     if (options.chain !== false)
       chain = await startChain({ config: options.chain, dataDir: config.dataDir, ledger, store, noteSigner: key.signer, origin: config.origin, logger });
@@ -76,6 +95,9 @@ export async function startService(config: Config, logger = pino({ level: config
         };
       },
       config: { bodyLimit: config.bodyLimit, rateLimit: config.rateLimit },
+      logKey: key.verifierKey,
+      accessCodes: access.codes,
+      ...(chain !== undefined ? { anchoring: anchoringInfo(chain, options.chain === false ? 1000 : options.chain.everyMs) } : {}),
     });
     const server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, config.host, () => resolve(s));
@@ -131,7 +153,7 @@ async function main(): Promise<void> {
   try {
     service = await startService(config, logger, { chain: chainConfig });
   } catch (e) {
-    if (e instanceof StoreLockedError || e instanceof KeyFileError) {
+    if (e instanceof StoreLockedError || e instanceof KeyFileError || e instanceof AccessCodeKeyError) {
       process.stderr.write(`subsidy-ledger: ${e.message}\n`);
       process.exit(1);
     }

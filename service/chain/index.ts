@@ -43,6 +43,8 @@ export interface RunningChain {
   readonly anchorer: Anchorer;
   readonly client: ChainClient;
   readonly recorderAddress: string;
+  /** The block the contract was deployed in (or the configured first block): where its events start. */
+  readonly fromBlock: number;
   /** The local anvil, when no chain is configured. */
   readonly local: LocalChain | undefined;
   /** Stops the anchorer, then the local chain (which then writes its state). */
@@ -120,6 +122,7 @@ export async function startChain(options: StartChainOptions): Promise<RunningCha
     anchorer,
     client,
     recorderAddress: key.address,
+    fromBlock,
     local,
     async close() {
       await anchorer.stop();

@@ -12,8 +12,9 @@
  */
 import express, { type Request, type RequestHandler, type Response } from "express";
 import type { z } from "zod";
+import type { AccessCodes } from "../auth/access-codes";
 import { createToken, listTokens, revokeToken, TokenRequest } from "../auth/tokens";
-import { scopedIdempotencyKey, type Accepted, type Clock, type Ledger } from "../ledger/ledger";
+import { scopedIdempotencyKey, type AcceptedBody, type Clock, type Ledger } from "../ledger/ledger";
 import { canonicalBytes, sha256, toHex } from "../log";
 import type { Command } from "../records/rules";
 import {
@@ -40,6 +41,7 @@ export interface AdminRouteDeps {
   readonly clock: Clock;
   readonly limiter: RequestHandler;
   readonly jsonBody: RequestHandler;
+  readonly accessCodes: AccessCodes;
 }
 
 /** The admin POST route of each entry kind. */
@@ -68,12 +70,23 @@ export function requestHash(method: string, path: string, body: unknown): string
   return toHex(sha256(new TextEncoder().encode(`${method} ${path}\n`), canonicalBytes(body)));
 }
 
-function acceptedView(a: Accepted): AcceptedView {
-  return { id: a.body.id, kind: a.body.kind, leafIndex: a.body.leafIndex, entry: publicEntry(a.body.entry) };
+/**
+ * What a recording POST answers. An application's answer also carries the
+ * enterprise's access code for its receipts: derived, not stored, so an
+ * idempotent replay answers the same code (see auth/access-codes.ts).
+ */
+function acceptedView(body: AcceptedBody, codes: AccessCodes): AcceptedView {
+  return {
+    id: body.id,
+    kind: body.kind,
+    leafIndex: body.leafIndex,
+    entry: publicEntry(body.entry),
+    ...(body.kind === "application" ? { accessCode: codes.codeFor(body.id) } : {}),
+  };
 }
 
 export function adminRouter(deps: AdminRouteDeps): express.Router {
-  const { ledger, store, clock, limiter, jsonBody } = deps;
+  const { ledger, store, clock, limiter, jsonBody, accessCodes } = deps;
   const router = express.Router({ caseSensitive: true, strict: true });
   const auth = authenticated(store);
 
@@ -90,7 +103,7 @@ export function adminRouter(deps: AdminRouteDeps): express.Router {
         idempotencyKey: scopedIdempotencyKey(token.id, idempotencyKeyOf(res)),
         requestHash: requestHash("POST", path, parsed.data),
       });
-      const view = acceptedView(accepted);
+      const view = acceptedView(accepted.body, accessCodes);
       if (accepted.replayed) res.setHeader("Idempotent-Replayed", "true");
       res.status(accepted.status).location(`/v1/entries/${view.id}`).json(view);
     });
@@ -121,7 +134,7 @@ export function adminRouter(deps: AdminRouteDeps): express.Router {
     });
     if (accepted.replayed) res.setHeader("Idempotent-Replayed", "true");
     res.status(accepted.status).json({
-      results: accepted.body.results.map((b) => ({ id: b.id, kind: b.kind, leafIndex: b.leafIndex, entry: publicEntry(b.entry) })),
+      results: accepted.body.results.map((b) => acceptedView(b, accessCodes)),
     });
   });
 

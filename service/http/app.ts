@@ -22,6 +22,8 @@ import { adminRouter } from "./admin";
 import { openApiDocument } from "./openapi";
 import { HttpProblem, sendProblem, toProblem } from "./problem";
 import { publicRouter } from "./public";
+import { receiptRouter, type AnchoringInfo } from "./receipts";
+import type { AccessCodes } from "../auth/access-codes";
 
 export interface AppConfig {
   /** Largest accepted JSON body, in body-parser's syntax ("64kb"). Default "64kb". */
@@ -44,6 +46,12 @@ export interface AppDeps {
   /** Health report; `ok: false` answers 503. Default: ok with the tree size. */
   readonly health?: () => Promise<Record<string, unknown> & { ok: boolean }>;
   readonly config: AppConfig;
+  /** The log's C2SP verifier key, published at /v1/log/key and in receipts. */
+  readonly logKey: string;
+  /** Derives and checks enterprise access codes. */
+  readonly accessCodes: AccessCodes;
+  /** Where the log is anchored; absent when the service runs without a chain. */
+  readonly anchoring?: AnchoringInfo;
 }
 
 /** Thrown by createApp for a configuration it cannot run with. */
@@ -64,7 +72,7 @@ function checkConfig(config: AppConfig): Required<AppConfig> {
 /** Replaces anything that looks like a token in a URL, in case a client put one in a query string. */
 export function redactUrl(url: string): string {
   const cut = url.length > 2048 ? `${url.slice(0, 2048)}…` : url;
-  return cut.replace(/sl_[A-Za-z0-9_-]+/g, "sl_[redacted]");
+  return cut.replace(/sl_[A-Za-z0-9_-]+/g, "sl_[redacted]").replace(/ac_[A-Za-z0-9_-]+/g, "ac_[redacted]");
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -116,7 +124,18 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(helmet());
 
   const jsonBody = express.json({ limit: config.bodyLimit, strict: true, type: "application/json" });
-  app.use(adminRouter({ ledger: deps.ledger, store: deps.store, clock: deps.clock, limiter: adminLimit, jsonBody }));
+  app.use(adminRouter({ ledger: deps.ledger, store: deps.store, clock: deps.clock, limiter: adminLimit, jsonBody, accessCodes: deps.accessCodes }));
+  app.use(
+    receiptRouter({
+      ledger: deps.ledger,
+      store: deps.store,
+      publicLimiter: publicLimit,
+      adminLimiter: adminLimit,
+      logKey: deps.logKey,
+      accessCodes: deps.accessCodes,
+      ...(deps.anchoring ? { anchoring: deps.anchoring } : {}),
+    }),
+  );
   app.use(
     publicRouter({
       ledger: deps.ledger,

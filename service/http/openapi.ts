@@ -14,7 +14,10 @@ import { MAX_PAGE } from "./params";
 import { PROBLEM_CONTENT_TYPE } from "./problem";
 import {
   AcceptedView,
+  AccessCodeView,
   BatchAcceptedView,
+  ChainView,
+  ReceiptView,
   ApplicationStatus,
   ApplicationSummaryView,
   ConsistencyProofView,
@@ -187,6 +190,9 @@ function buildDocument(): Record<string, unknown> {
     TokenList: TokenListView,
     PrivateValues: PrivateView,
     Health: HealthView,
+    Chain: ChainView,
+    Receipt: ReceiptView,
+    AccessCode: AccessCodeView,
     Problem: ProblemView,
   };
   const schemas = { ...componentSchemas(requests, "input"), ...componentSchemas(responses, "output") };
@@ -212,6 +218,69 @@ function buildDocument(): Record<string, unknown> {
         security: [{ bearer: [] }],
         parameters: [pathParam("id", "Entry id", ENTRY_ID_PATTERN)],
         responses: { "200": { description: "The private values", content: json("PrivateValues") }, ...COMMON_ERRORS, ...AUTH_ERRORS, "404": problem("No such entry") },
+      },
+    },
+    "/v1/entries/{id}/receipt": {
+      get: {
+        operationId: "getReceipt",
+        tags: ["log"],
+        summary: "A public receipt for an entry",
+        description:
+          "The entry, its inclusion proof to the latest anchored checkpoint, that checkpoint's signed note and where it was anchored. Verifies offline (`npm run verify -- --receipt FILE`) plus one contract read.",
+        parameters: [pathParam("id", "Entry id", ENTRY_ID_PATTERN)],
+        responses: {
+          "200": { description: "The receipt", content: json("Receipt") },
+          ...COMMON_ERRORS,
+          "404": problem("No such entry"),
+          "409": problem("The entry is not under an anchored checkpoint yet; retry after Retry-After seconds"),
+          "503": problem("The service runs without a chain"),
+        },
+      },
+    },
+    "/v1/entries/{id}/receipt/private": {
+      get: {
+        operationId: "getEnterpriseReceipt",
+        tags: ["admin"],
+        summary: "The enterprise's receipt, with private values",
+        description: `The public receipt plus \`openings\`: the entry's private values and salts, which verify against its commitments. Send the application's access code in \`X-Access-Code\` (it covers the application and every entry that refers to it), or a bearer token of role ${PRIVATE_READER_ROLES.join(", ")}.`,
+        security: [{ bearer: [] }, { accessCode: [] }],
+        parameters: [pathParam("id", "Entry id", ENTRY_ID_PATTERN)],
+        responses: {
+          "200": { description: "The receipt", content: json("Receipt") },
+          ...COMMON_ERRORS,
+          ...AUTH_ERRORS,
+          "404": problem("No such entry"),
+          "409": problem("Not anchored yet"),
+          "503": problem("The service runs without a chain"),
+        },
+      },
+    },
+    "/v1/applications/{id}/access-code": {
+      get: {
+        operationId: "getAccessCode",
+        tags: ["admin"],
+        summary: "Re-issue an application's access code",
+        description: "For an enterprise that lost the code it was given when the application was recorded. Role: admin.",
+        security: [{ bearer: [] }],
+        parameters: [pathParam("id", "Application id", "^app_[0-9a-f]{24}$")],
+        responses: { "200": { description: "The code", content: json("AccessCode") }, ...COMMON_ERRORS, ...AUTH_ERRORS, "404": problem("No such application") },
+      },
+    },
+    "/v1/log/key": {
+      get: {
+        operationId: "getLogKey",
+        tags: ["log"],
+        summary: "The log's public key",
+        description: "The C2SP verifier key (`name+keyid+base64`) that signs checkpoints. Compare it with a copy published out of band before trusting it.",
+        responses: { "200": { description: "Verifier key text", content: { "text/plain": { schema: { type: "string" } } } }, ...COMMON_ERRORS },
+      },
+    },
+    "/v1/chain": {
+      get: {
+        operationId: "getChain",
+        tags: ["log"],
+        summary: "Where the log is anchored",
+        responses: { "200": { description: "Chain id, contract, latest anchored checkpoint", content: json("Chain") }, ...COMMON_ERRORS, "404": problem("The service runs without a chain") },
       },
     },
     "/v1/enterprises/{creditCode}": {
@@ -356,7 +425,10 @@ function buildDocument(): Record<string, unknown> {
     paths,
     components: {
       schemas,
-      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "An `sl_…` token from POST /v1/admin/tokens" } },
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "An `sl_…` token from POST /v1/admin/tokens" },
+        accessCode: { type: "apiKey", in: "header", name: "X-Access-Code", description: "An enterprise's `ac_…` access code, returned when its application was recorded" },
+      },
     },
   };
 }

@@ -61,13 +61,13 @@ async function stateOf<K extends EntryState["kind"]>(store: LedgerStore, id: str
   return doc !== undefined && doc.kind === kind ? (doc as Kinded<K>) : undefined;
 }
 
-async function anyStateOf(store: LedgerStore, id: string): Promise<EntryState | undefined> {
+export async function anyStateOf(store: LedgerStore, id: string): Promise<EntryState | undefined> {
   const doc = await store.state(`e:${id}`);
   return doc === undefined || doc.kind === "code" ? undefined : doc;
 }
 
 /** The application an entry is about (following confirmations and corrections), or null for programme-level entries. */
-async function applicationIdOf(store: LedgerStore, doc: EntryState | undefined): Promise<string | null> {
+export async function applicationIdOf(store: LedgerStore, doc: EntryState | undefined): Promise<string | null> {
   for (let hops = 0; doc !== undefined && hops < 3; hops++) {
     switch (doc.kind) {
       case "application":

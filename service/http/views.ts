@@ -78,7 +78,19 @@ export const PublicEntryView = z
 export type PublicEntryView = z.infer<typeof PublicEntryView>;
 
 export const AcceptedView = z
-  .object({ id: z.string(), kind: EntryKind, leafIndex: LeafIndex, entry: PublicEntryView })
+  .object({
+    id: z.string(),
+    kind: EntryKind,
+    leafIndex: LeafIndex,
+    entry: PublicEntryView,
+    accessCode: z
+      .string()
+      .optional()
+      .meta({
+        description:
+          "Applications only: the enterprise's access code for its receipts (GET /v1/entries/{id}/receipt/private with X-Access-Code). Hand it to the enterprise; it is derived, not stored, and an admin can re-issue it.",
+      }),
+  })
   .meta({ description: "The recorded entry and its position in the log" });
 export type AcceptedView = z.infer<typeof AcceptedView>;
 
@@ -226,6 +238,55 @@ export const PrivateView = z
 export type PrivateView = z.infer<typeof PrivateView>;
 
 export const HealthView = z.object({ ok: z.boolean() }).catchall(z.unknown());
+
+const AnchoredView = z
+  .object({
+    size: LeafIndex,
+    rootHex: z.string().regex(/^0x[0-9a-f]{64}$/),
+    checkpointIndex: LeafIndex,
+    txHash: z.string().nullable(),
+    blockNumber: LeafIndex.nullable(),
+    anchoredAt: z.string().meta({ description: "RFC 3339: the block time the contract recorded" }),
+  })
+  .meta({ description: "The latest checkpoint anchored with enough confirmations" });
+
+export const ChainView = z
+  .object({
+    chainId: z.number().int().positive(),
+    contract: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+    fromBlock: LeafIndex.meta({ description: "Read the contract's CheckpointAnchored events from this block" }),
+    anchored: AnchoredView.nullable(),
+  })
+  .meta({ description: "Where the log is anchored: the LedgerAnchor contract and its latest checkpoint" });
+
+export const ReceiptView = z
+  .object({
+    format: z.literal("subsidy-ledger.receipt"),
+    version: z.literal(1),
+    entry: PublicEntryView,
+    leafIndex: LeafIndex,
+    checkpoint: z.string().meta({ description: "C2SP signed note of the anchored checkpoint (origin, size, base64 root, Ed25519 signature)" }),
+    inclusionProof: z.array(z.string().regex(HEX64)).meta({ description: "RFC 9162 inclusion proof from the leaf to the checkpoint's root" }),
+    anchor: z.object({
+      chainId: z.number().int().positive(),
+      contract: z.string(),
+      checkpointIndex: LeafIndex,
+      txHash: z.string().nullable(),
+      blockNumber: LeafIndex.nullable(),
+      anchoredAt: z.string(),
+    }),
+    logKey: z.string().meta({ description: "The log's C2SP verifier key as this service publishes it; verify against a copy you trust" }),
+    openings: z
+      .record(z.string(), z.object({ value: z.string(), salt: z.string().regex(HEX64) }))
+      .optional()
+      .meta({ description: "Enterprise receipt only: the private values and the salts that open the entry's commitments" }),
+  })
+  .meta({
+    description:
+      "A self-contained receipt: verify it offline with the log core (leaf hash, inclusion proof, checkpoint signature, openings), then check with one contract read that LedgerAnchor.checkpointAt(anchor.checkpointIndex) holds the checkpoint's size and root",
+  });
+
+export const AccessCodeView = z.object({ applicationId: z.string(), accessCode: z.string() });
 
 export const ProblemView = z
   .object({

@@ -10,3 +10,5 @@ export * from "./tree";
 export * from "./verify";
 export { MemoryTree } from "./memory-tree";
 export * from "./checkpoint";
+export * from "./commitment";
+export * from "./receipt";

@@ -8,7 +8,7 @@
  * and the value and salt are kept off-log, so they can be erased later while
  * the log still verifies.
  */
-import { canonicalBytes, fromHex, sha256, toHex, type JsonValue } from "../log";
+import { commitmentOf, fromHex, opensCommitment, toHex, type JsonValue, type Opening as LogOpening } from "../log";
 import type { EntryKind, Role } from "./schemas";
 
 export const LEDGER_ENTRY_VERSION = 1;
@@ -34,27 +34,21 @@ export interface LedgerEntry {
   readonly commitments?: { readonly [field: string]: string };
 }
 
-/** A private value and the salt of its commitment, kept off-log. */
-export interface Opening {
+/** A private value and the salt of its commitment, kept off-log. Private values are strings. */
+export interface Opening extends LogOpening {
   readonly value: string;
-  /** 32 bytes, hex. */
-  readonly salt: string;
 }
 
 export type Openings = Readonly<Record<string, Opening>>;
 
 /** SHA-256(salt ‖ JCS(value)), hex. */
 export function commitment(value: string, saltHex: string): string {
-  return commitmentWithSalt(value, fromHex(saltHex));
-}
-
-function commitmentWithSalt(value: string, salt: Uint8Array): string {
-  return toHex(sha256(salt, canonicalBytes(value)));
+  return commitmentOf(value, fromHex(saltHex));
 }
 
 /** Whether an opening matches a commitment. */
 export function opens(commitmentHex: string, opening: Opening): boolean {
-  return /^[0-9a-f]{64}$/.test(opening.salt) && commitment(opening.value, opening.salt) === commitmentHex;
+  return opensCommitment(commitmentHex, opening);
 }
 
 /**
@@ -70,7 +64,7 @@ export function commitPrivate(
   for (const field of Object.keys(values).sort()) {
     const value = values[field]!;
     const salt = randomBytes(32);
-    commitments[field] = commitmentWithSalt(value, salt);
+    commitments[field] = commitmentOf(value, salt);
     openings[field] = { value, salt: toHex(salt) };
   }
   return { commitments, openings };

@@ -46,12 +46,13 @@ describe("HTTP API, the happy path", () => {
   });
 
   describe("when an entry is recorded", () => {
-    it("answers 201 with the id, kind, leaf index, the log form of the entry and a Location", async () => {
+    it("answers 201 with the id, kind, leaf index, the log form of the entry, a Location and (for an application) the access code", async () => {
       const programmeId = ids.programmeId;
       const res = await post(w, "/v1/applications", w.tokens.clerk, applicationBody(programmeId, { creditCode: creditCode(99) }));
       expect(res.status).to.equal(201);
       expect(res.headers["location"]).to.equal(`/v1/entries/${res.body.id}`);
-      expect(res.body).to.have.keys("id", "kind", "leafIndex", "entry");
+      expect(res.body).to.have.keys("id", "kind", "leafIndex", "entry", "accessCode");
+      expect(res.body.accessCode).to.equal(w.accessCodes.codeFor(res.body.id));
       expect(res.body.kind).to.equal("application");
       expect(res.body.leafIndex).to.equal(6);
       expect(res.body.entry.actor).to.deep.equal({ official: "clerk.li", agency: "市工信局", role: "clerk" });

@@ -10,10 +10,12 @@ import request from "supertest";
 import type { Response } from "supertest";
 import type express from "express";
 import { createToken } from "../../service/auth/tokens";
+import { AccessCodes } from "../../service/auth/access-codes";
 import { createApp, type AppConfig } from "../../service/http/app";
+import type { AnchoringInfo } from "../../service/http/receipts";
 import { CheckpointSigner } from "../../service/ledger/checkpoints";
 import { Ledger, type Clock } from "../../service/ledger/ledger";
-import { noteKeyFromSeed, parseSignerKey, parseVerifierKey, type NoteVerifier } from "../../service/log";
+import { noteKeyFromSeed, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from "../../service/log";
 import type { Role } from "../../service/records/schemas";
 import { MemoryStore } from "../../service/store/memory";
 import type { LedgerStore } from "../../service/store/store";
@@ -58,6 +60,11 @@ export interface World {
   readonly verifier: NoteVerifier;
   /** Every line pino wrote. */
   readonly logLines: string[];
+  /** The log's verifier key text, as /v1/log/key serves it. */
+  readonly logKey: string;
+  readonly accessCodes: AccessCodes;
+  /** The note signer, for tests that anchor checkpoints by hand. */
+  readonly noteSigner: NoteSigner;
 }
 
 export interface WorldOptions {
@@ -65,6 +72,8 @@ export interface WorldOptions {
   readonly config?: Partial<AppConfig>;
   readonly signedCheckpoint?: () => Promise<string>;
   readonly health?: () => Promise<Record<string, unknown> & { ok: boolean }>;
+  /** Anchoring as the receipt routes see it; absent: anchoring off. */
+  readonly anchoring?: AnchoringInfo;
 }
 
 export async function createWorld(options: WorldOptions = {}): Promise<World> {
@@ -73,6 +82,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
   const ledger = await Ledger.open({ store, clock });
   const keys = noteKeyFromSeed(ORIGIN, new Uint8Array(32).fill(7));
   const signer = new CheckpointSigner(ledger, parseSignerKey(keys.signerKey), ORIGIN);
+  const accessCodes = new AccessCodes(new Uint8Array(32).fill(9));
   const logLines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -99,8 +109,23 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
       bodyLimit: options.config?.bodyLimit ?? "64kb",
       rateLimit: options.config?.rateLimit ?? { publicPerMinute: 100_000, adminPerMinute: 100_000 },
     },
+    logKey: keys.verifierKey,
+    accessCodes,
+    ...(options.anchoring ? { anchoring: options.anchoring } : {}),
   });
-  return { app, store, ledger, clock, tokens, tokenIds, verifier: parseVerifierKey(keys.verifierKey), logLines };
+  return {
+    app,
+    store,
+    ledger,
+    clock,
+    tokens,
+    tokenIds,
+    verifier: parseVerifierKey(keys.verifierKey),
+    logLines,
+    logKey: keys.verifierKey,
+    accessCodes,
+    noteSigner: parseSignerKey(keys.signerKey),
+  };
 }
 
 let keyCounter = 0;

@@ -2,6 +2,7 @@
  * Rate limits (public and admin counted apart), the body size limit, and
  * the configuration createApp refuses to run with.
  */
+import { AccessCodes } from "../../service/auth/access-codes";
 import { expect } from "chai";
 import pino from "pino";
 import request from "supertest";
@@ -47,11 +48,12 @@ describe("HTTP API, limits", () => {
   });
 
   describe("when createApp gets a bad configuration", () => {
+    const noReceipts = { logKey: "", accessCodes: new AccessCodes(new Uint8Array(32)) };
     const build = async (config: Parameters<typeof createApp>[0]["config"]) => {
       const store = new MemoryStore();
       const ledger = await Ledger.open({ store });
       return () =>
-        createApp({ ledger, store, clock: ledger.clock, logger: pino({ level: "silent" }), signedCheckpoint: async () => "", config });
+        createApp({ ledger, store, clock: ledger.clock, logger: pino({ level: "silent" }), signedCheckpoint: async () => "", config, ...noReceipts });
     };
     for (const [desc, config] of [
       ["a zero public rate", { rateLimit: { publicPerMinute: 0, adminPerMinute: 10 } }],
@@ -74,6 +76,7 @@ describe("HTTP API, limits", () => {
         logger: pino({ level: "silent" }),
         signedCheckpoint: async () => "",
         config: { rateLimit: { publicPerMinute: 10, adminPerMinute: 10 } },
+        ...noReceipts,
       });
       const { token } = await createToken(store, ledger.clock, { official: "a", agency: "b", role: "admin" });
       const send = (bytes: number) =>

@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { loadConfig, ConfigError } from "../../service/config";
-import { startService } from "../../service/main";
+import { startService, type RunningService } from "../../service/main";
 import { StoreLockedError } from "../../service/store/store";
-import { verifyCheckpoint, parseVerifierKey, toHex } from "../../service/log";
+import { verifyCheckpoint, verifyReceipt, parseVerifierKey, toHex } from "../../service/log";
 import { loadChainConfig } from "../../service/chain";
 
 const silent = pino({ level: "silent" });
@@ -62,6 +62,7 @@ describe("the service entry point", () => {
       try {
         expect(first.firstAdminToken).to.match(/^sl_/);
         expect((await stat(config.logKeyFile)).mode & 0o777).to.equal(0o600);
+        expect((await stat(config.accessCodeKeyFile)).mode & 0o777).to.equal(0o600);
         const res = await recordProgramme(first.url, first.firstAdminToken!);
         expect(res.status).to.equal(201);
         const note = await (await fetch(`${first.url}/v1/log/checkpoint`)).text();
@@ -102,6 +103,15 @@ describe("the service entry point", () => {
         }
         throw new Error(`not anchored to ${size}`);
       };
+      /** Offline against the published key, then the one contract read. */
+      const checkReceipt = async (url: string, client: NonNullable<RunningService["chain"]>["client"], r: unknown) => {
+        const key = parseVerifierKey((await (await fetch(`${url}/v1/log/key`)).text()).trim());
+        const { chainClaim } = verifyReceipt(r, { verifiers: key });
+        expect(chainClaim.contract).to.equal(client.address);
+        const onChain = await client.checkpointAt(chainClaim.checkpointIndex);
+        expect({ size: Number(onChain.treeSize), root: onChain.rootHash.toLowerCase() }).to.deep.equal({ size: chainClaim.size, root: chainClaim.rootHex });
+      };
+      let receipt: unknown;
       const first = await startService(config, silent, { chain: chainConfig });
       let contract: string;
       try {
@@ -112,6 +122,8 @@ describe("the service entry point", () => {
         const health = await waitAnchored(first.url, 1);
         expect(health).to.have.property("ok", true);
         expect(await first.chain!.client.isAnchored(1, "0x" + toHex(first.ledger.root()))).to.equal(true);
+        receipt = await (await fetch(`${first.url}/v1/entries/${((await res.json()) as { id: string }).id}/receipt`)).json();
+        await checkReceipt(first.url, first.chain!.client, receipt);
       } finally {
         await first.close();
       }
@@ -119,6 +131,8 @@ describe("the service entry point", () => {
       try {
         expect(again.chain!.client.address).to.equal(contract);
         expect(await again.chain!.client.isAnchored(1, "0x" + toHex(again.ledger.root()))).to.equal(true);
+        // The receipt issued before the restart still verifies against the key and the chain.
+        await checkReceipt(again.url, again.chain!.client, receipt);
       } finally {
         await again.close();
       }
