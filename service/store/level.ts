@@ -9,7 +9,7 @@
  *
  *   tag   key after the tag                          value
  *   0x01  "head"                                     u64 size ‖ compact range hashes (32 bytes each, left to right)
- *   0x02  u8 level ‖ u64 index                       32-byte node hash (level 0 = leaf hashes)
+ *   0x02  u8 level ‖ u64 index                       32-byte node hash (level 0 = leaf hashes); see "Tiles"
  *   0x03  u64 leaf index                             u16 len ‖ id ‖ u16 len ‖ recordedAt ‖ leaf bytes (the rest)
  *   0x04  str entry id                               u64 leaf index
  *   0x05  str state key                              JSON state doc
@@ -18,6 +18,20 @@
  *   0x08  str scoped idempotency key                 JSON idempotency record
  *   0x09  str createdAt ‖ 0x00 ‖ str scoped key      empty (expiry order)
  *   0x0a  str token hash                             JSON token record
+ *   0x0b  u64 tile index                             the 510 hashes of levels 0–7 of a complete tile
+ *
+ * Tiles. The leaves are grouped in tiles of 256 (after tlog-tiles and
+ * Sunlight). Once a tile is complete, its nodes of levels 0 to 7 (256 leaf
+ * hashes, then 128, …, 2) are written as one 0x0b record, level by level,
+ * left to right, and their single 0x02 keys are deleted in the same batch;
+ * nodes of level 8 and up (one per tile and fewer) stay in 0x02. So an
+ * inclusion proof reads one tile record plus a few upper nodes, which are a
+ * small, hot key range, instead of ~20 scattered keys: fewer reads, and far
+ * fewer pages of the memory-mapped tables touched (which count in RSS). The
+ * nodes of the incomplete last tile are kept in 0x02 and, in memory, in
+ * `_partial` (at most 510 hashes), so reads never touch disk for them.
+ * A complete tile without a record (a directory written before tiles) is
+ * read from its single 0x02 keys.
  *
  * The length prefixes in 0x06 keep (name, value) pairs apart: ("enterprise",
  * "91") never scans into ("enterprise", "911"). In 0x09 the createdAt comes
@@ -27,14 +41,15 @@
  * expiry checks the record's own createdAt before deleting it, so no read is
  * needed in `commit`.
  *
- * Memory: the head (O(log n) hashes) is cached; nothing else is. Writes are
+ * Memory: the head (O(log n) hashes) and the incomplete tile's nodes are
+ * cached; nothing else is. Writes are
  * serialised through one queue, so the size check in `commit` and the
  * read-then-delete in `expireIdempotency` cannot interleave with another write.
  */
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Level } from "level";
-import { HASH_SIZE, rangeNodes, type NodeId } from "../log";
+import { HASH_SIZE, nodeKey, planRoot, rangeNodes, type NodeId } from "../log";
 import type { Openings } from "../records/entry";
 import type { IndexRef } from "../records/rules";
 import type { StateDoc, StateKey } from "../records/state";
@@ -63,6 +78,26 @@ const T_OPENINGS = 0x07;
 const T_IDEM = 0x08;
 const T_IDEM_BY_TIME = 0x09;
 const T_TOKEN = 0x0a;
+const T_TILE = 0x0b;
+
+/** Tiles hold 2^TILE_HEIGHT leaves; levels below TILE_HEIGHT are stored per tile. */
+const TILE_HEIGHT = 8;
+const TILE_WIDTH = 1 << TILE_HEIGHT;
+/** Hashes in a tile record: 256 + 128 + … + 2. */
+const TILE_HASHES = 2 * TILE_WIDTH - 2;
+/** Index, in hashes, of the first node of `level` in a tile record. */
+const tileLevelStart = (level: number): number => 2 * TILE_WIDTH - ((2 * TILE_WIDTH) >> level);
+/** The tile a node of level < TILE_HEIGHT lies in. */
+const tileOf = (id: NodeId): number => Math.floor(id.index / (TILE_WIDTH >> id.level));
+/** Every node of levels 0..7 of tile `t`, in record order. */
+function tileNodeIds(t: number): NodeId[] {
+  const ids: NodeId[] = [];
+  for (let level = 0; level < TILE_HEIGHT; level++) {
+    const width = TILE_WIDTH >> level;
+    for (let j = 0; j < width; j++) ids.push({ level, index: t * width + j });
+  }
+  return ids;
+}
 
 const EMPTY = new Uint8Array(0);
 const U64_MAX_BYTES = new Uint8Array(8).fill(0xff);
@@ -111,6 +146,7 @@ const strKey = (tag: number, s: string): Bytes => {
 const HEAD_KEY = strKey(T_META, "head");
 const nodeKeyBytes = (id: NodeId): Bytes => concat(Uint8Array.of(T_NODE, id.level), u64(id.index));
 const leafKey = (index: number): Bytes => tagged(T_LEAF, u64(index));
+const tileKey = (t: number): Bytes => tagged(T_TILE, u64(t));
 
 function indexPrefix(ref: IndexRef): Bytes {
   const name = utf8(ref.name);
@@ -169,6 +205,21 @@ function checkHead(head: TreeHead): void {
   if (head.compact.some((h) => h.length !== HASH_SIZE)) throw new Error("compact range hashes must be 32 bytes");
 }
 
+function headNodes(head: TreeHead): Map<string, Bytes> {
+  return new Map(planRoot(head.size).map((id, i) => [nodeKey(id), head.compact[i]!]));
+}
+
+/** The nodes of levels 0..7 that exist in the incomplete last tile of a tree of `size` leaves. */
+function partialTileNodes(size: number): NodeId[] {
+  const t = Math.floor(size / TILE_WIDTH);
+  const ids: NodeId[] = [];
+  for (let level = 0; level < TILE_HEIGHT; level++) {
+    const width = TILE_WIDTH >> level;
+    for (let index = t * width; index < Math.floor(size / 2 ** level); index++) ids.push({ level, index });
+  }
+  return ids;
+}
+
 function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -182,6 +233,10 @@ function isLocked(e: unknown): boolean {
 
 export class LevelStore implements LedgerStore {
   private _head: TreeHead;
+  /** The head's compact range by node key: the nodes of every root at the current size. */
+  private _headNodes: Map<string, Bytes>;
+  /** Nodes of levels 0..7 of the incomplete last tile, by node key. */
+  private _partial: Map<string, Bytes>;
   /** The tail of the write queue: every write runs after the one before it settles. */
   private _writes: Promise<unknown> = Promise.resolve();
   private _tokens: Promise<Map<string, TokenRecord>> | undefined;
@@ -191,8 +246,11 @@ export class LevelStore implements LedgerStore {
     /** The absolute data directory, for messages. */
     readonly dir: string,
     head: TreeHead,
+    partial: Map<string, Bytes>,
   ) {
     this._head = head;
+    this._headNodes = headNodes(head);
+    this._partial = partial;
   }
 
   /**
@@ -218,14 +276,21 @@ export class LevelStore implements LedgerStore {
       throw new StoreUnavailableError(`cannot open the data directory ${abs}: ${messageOf(cause)}`, { cause });
     }
     let head: TreeHead;
+    let partial: Map<string, Bytes>;
     try {
       const raw = (await db.get(HEAD_KEY)) as Bytes | undefined;
       head = raw === undefined ? { size: 0, compact: [] } : decodeHead(raw);
+      partial = new Map();
+      for (const id of partialTileNodes(head.size)) {
+        const h = db.getSync(nodeKeyBytes(id)) as Bytes | undefined;
+        if (h === undefined) throw new Error(`node ${nodeKey(id)} of the incomplete tile is missing`);
+        partial.set(nodeKey(id), new Uint8Array(h));
+      }
     } catch (cause) {
       await db.close().catch(() => {});
       throw new StoreUnavailableError(`cannot read the tree head in ${abs}: ${messageOf(cause)}`, { cause });
     }
-    return new LevelStore(db, abs, head);
+    return new LevelStore(db, abs, head, partial);
   }
 
   async head(): Promise<TreeHead> {
@@ -242,13 +307,15 @@ export class LevelStore implements LedgerStore {
    */
   commit(batch: CommitBatch): Promise<void> {
     return this._serialised(async () => {
-      const ops = this._encodeBatch(batch);
+      const { ops, partial } = this._encodeBatch(batch);
       await this._write(ops, "commit");
       this._head = { size: batch.head.size, compact: [...batch.head.compact] };
+      this._headNodes = headNodes(this._head);
+      this._partial = partial;
     });
   }
 
-  private _encodeBatch(batch: CommitBatch): Op[] {
+  private _encodeBatch(batch: CommitBatch): { ops: Op[]; partial: Map<string, Bytes> } {
     const size = this._head.size;
     const refuse = (why: string): never => {
       throw new StoreUnavailableError(`batch refused, nothing stored: ${why}`);
@@ -266,6 +333,9 @@ export class LevelStore implements LedgerStore {
 
     const ops: Op[] = [];
     const put = (key: Bytes, value: Bytes): void => void ops.push({ type: "put", key, value });
+    // Lower-level nodes gather here: the incomplete tile's, then this batch's.
+    const lower = new Map(this._partial);
+    const created = new Map<string, NodeId>();
     try {
       for (const leaf of batch.leaves) {
         put(leafKey(leaf.index), encodeLeaf(leaf));
@@ -273,7 +343,11 @@ export class LevelStore implements LedgerStore {
         for (const n of leaf.nodes) {
           if (n.hash.length !== HASH_SIZE || !isIndex(n.id.index) || !(n.id.level >= 0 && n.id.level <= 63))
             throw new RangeError(`node ${n.id.level}/${n.id.index} is malformed`);
-          put(nodeKeyBytes(n.id), n.hash);
+          if (n.id.level >= TILE_HEIGHT) put(nodeKeyBytes(n.id), n.hash);
+          else {
+            lower.set(nodeKey(n.id), n.hash);
+            created.set(nodeKey(n.id), n.id);
+          }
         }
         for (const ref of leaf.indexes) put(concat(indexPrefix(ref), u64(leaf.index)), EMPTY);
         if (leaf.openings) put(strKey(T_OPENINGS, leaf.id), json(leaf.openings));
@@ -283,11 +357,26 @@ export class LevelStore implements LedgerStore {
         put(strKey(T_IDEM, k), json(rec));
         put(idemTimeKey(rec.createdAt, k), EMPTY);
       }
+      // Tiles this batch completes: one record each, and their single keys go.
+      for (let t = Math.floor(size / TILE_WIDTH); t < Math.floor(batch.head.size / TILE_WIDTH); t++) {
+        const record = new Uint8Array(TILE_HASHES * HASH_SIZE);
+        tileNodeIds(t).forEach((id, i) => {
+          const k = nodeKey(id);
+          const h = lower.get(k);
+          if (h === undefined) throw new RangeError(`node ${k} of completed tile ${t} is neither stored nor in the batch`);
+          record.set(h, i * HASH_SIZE);
+          if (!created.delete(k)) ops.push({ type: "del", key: nodeKeyBytes(id) });
+          lower.delete(k);
+        });
+        put(tileKey(t), record);
+      }
+      // The rest belongs to the new incomplete tile: stored singly until it completes.
+      for (const [k, id] of created) put(nodeKeyBytes(id), lower.get(k)!);
       put(HEAD_KEY, encodeHead(batch.head));
     } catch (cause) {
       throw new StoreUnavailableError(`batch refused, nothing stored: cannot encode it: ${messageOf(cause)}`, { cause });
     }
-    return ops;
+    return { ops, partial: lower };
   }
 
   async leaf(index: number): Promise<StoredLeaf | undefined> {
@@ -313,17 +402,37 @@ export class LevelStore implements LedgerStore {
     return raw === undefined ? undefined : readU64(raw);
   }
 
+  /**
+   * Head nodes and the incomplete tile come from memory; a node of a complete
+   * tile from its tile record (read once per call), or from its single key in
+   * a directory written before tiles; upper nodes from their keys.
+   */
   async nodes(ids: readonly NodeId[]): Promise<(Uint8Array | undefined)[]> {
-    const valid = ids.map((id) => isIndex(id.index) && Number.isInteger(id.level) && id.level >= 0 && id.level <= 63);
-    const keys = ids.filter((_, i) => valid[i]).map(nodeKeyBytes);
-    if (keys.length === 0) return ids.map(() => undefined);
-    const got = this._readSync(() => keys.map((k) => this._db.getSync(k) as Bytes | undefined));
-    let j = 0;
-    return ids.map((_, i) => {
-      if (!valid[i]) return undefined;
-      const h = got[j++];
-      return h === undefined ? undefined : view(h);
-    });
+    const completeTiles = Math.floor(this._head.size / TILE_WIDTH);
+    const tiles = new Map<number, Bytes | undefined>();
+    return this._readSync(() =>
+      ids.map((id) => {
+        if (!(isIndex(id.index) && Number.isInteger(id.level) && id.level >= 0 && id.level <= 63)) return undefined;
+        const k = nodeKey(id);
+        const cached = this._headNodes.get(k);
+        if (cached !== undefined) return cached;
+        if (id.level < TILE_HEIGHT) {
+          const t = tileOf(id);
+          if (t >= completeTiles) return this._partial.get(k);
+          let tile = tiles.get(t);
+          if (!tiles.has(t)) {
+            tile = this._db.getSync(tileKey(t)) as Bytes | undefined;
+            tiles.set(t, tile);
+          }
+          if (tile !== undefined) {
+            const at = (tileLevelStart(id.level) + (id.index - t * (TILE_WIDTH >> id.level))) * HASH_SIZE;
+            return view(tile.subarray(at, at + HASH_SIZE));
+          }
+        }
+        const h = this._db.getSync(nodeKeyBytes(id)) as Bytes | undefined;
+        return h === undefined ? undefined : view(h);
+      }),
+    );
   }
 
   async state(key: StateKey): Promise<StateDoc | undefined> {

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CompactRange, MemoryTree, toHex, verifyConsistency, verifyInclusion, type NodeId } from "../../service/log";
 import { consistencyProof, inclusionProof, rootAt } from "../../service/ledger/proofs";
+import { Level } from "level";
 import { LevelStore } from "../../service/store/level";
 import { MemoryStore } from "../../service/store/memory";
 import { StoreLockedError, StoreUnavailableError, type CommitBatch, type LedgerStore } from "../../service/store/store";
@@ -358,6 +359,109 @@ describe("LevelStore", function () {
         }
       }
       expect(c.leafReads()).to.equal(0);
+    });
+  });
+
+  describe("tiles: the nodes below level 8 of each complete 256-leaf tile, stored as one record", function () {
+    const N = 1300; // five complete tiles and a partial one
+    let tree: MemoryTree;
+    let range: CompactRange;
+
+    /** Counts the raw keys of a table (by tag), and the level-<8 single node keys (tag 0x02) inside complete tiles. */
+    async function rawLayout(dir: string, size: number): Promise<{ tiles: number; lowerSingles: number; partialSingles: number }> {
+      const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: "view", valueEncoding: "view" });
+      await db.open();
+      let tiles = 0;
+      let lowerSingles = 0;
+      let partialSingles = 0;
+      try {
+        for await (const [k, v] of db.iterator({ gte: Uint8Array.of(0x0b), lt: Uint8Array.of(0x0c) })) {
+          expect(v.length, "a tile record holds 510 hashes").to.equal(510 * 32);
+          expect(k.length).to.equal(9);
+          tiles += 1;
+        }
+        for await (const [k] of db.iterator({ gte: Uint8Array.of(0x02), lt: Uint8Array.of(0x03) })) {
+          const level = k[1]!;
+          const index = Buffer.from(k).readUIntBE(4, 6);
+          if (level >= 8) continue;
+          if (Math.floor(index / (256 >> level)) < Math.floor(size / 256)) lowerSingles += 1;
+          else partialSingles += 1;
+        }
+      } finally {
+        await db.close();
+      }
+      return { tiles, lowerSingles, partialSingles };
+    }
+
+    beforeEach(async function () {
+      this.timeout(20_000);
+      tree = new MemoryTree();
+      range = new CompactRange();
+      // Batches that end inside a tile, exactly on a boundary (256), and span several tiles (600).
+      for (const b of buildBatches(range, tree, [3, 253, 100, 600, 44])) await h.store.commit(b);
+    });
+
+    it("writes one record per complete tile, and no single lower-level keys inside complete tiles", async function () {
+      const store = await h.reopen!();
+      expect((await store.head()).size).to.equal(1000);
+      await h.current().close();
+      expect(await rawLayout(h.dir, 1000)).to.deep.equal({ tiles: 3, lowerSingles: 0, partialSingles: 232 + 116 + 58 + 29 + 14 + 7 + 3 + 1 });
+      await h.reopen!();
+    });
+
+    it("serves every node after a reopen in the middle of a tile, and after appending across tile boundaries", async function () {
+      this.timeout(20_000);
+      let store = await h.reopen!();
+      for (const b of buildBatches(range, tree, [1, 299])) await store.commit(b);
+      expect((await store.head()).size).to.equal(N);
+      const ids = completedNodes(N);
+      expect(hexes(await store.nodes(ids))).to.deep.equal(hexes(ids.map((id) => tree.node(id))));
+      store = await h.reopen!();
+      expect(hexes(await store.nodes(ids))).to.deep.equal(hexes(ids.map((id) => tree.node(id))));
+      // Nodes that do not exist yet are undefined, in the partial tile and above it.
+      expect(await store.nodes([{ level: 0, index: N }, { level: 2, index: N >> 2 }, { level: 8, index: 5 }, { level: 11, index: 0 }])).to.deep.equal([
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+      ]);
+      for (const s of [255, 256, 257, 512, 1024, 1299, N])
+        for (const i of [0, 255, 256, Math.floor(s / 2), s - 1].filter((i) => i < s)) {
+          const p = await inclusionProof(store, i, s, N);
+          expect(hexes(p.proof).join(" "), `inclusion (${i}, ${s})`).to.equal(hexes(tree.inclusionProof(i, s)).join(" "));
+        }
+      await store.close();
+      expect(await rawLayout(h.dir, N)).to.deep.equal({ tiles: 5, lowerSingles: 0, partialSingles: 20 + 10 + 5 + 2 + 1 });
+      await h.reopen!();
+    });
+
+    it("still reads a complete tile stored the old way, one key per node (a directory written before tiles)", async function () {
+      this.timeout(20_000);
+      await h.current().close();
+      // Rewrite tile 1 in the old layout: single 0x02 keys, no record.
+      const db = new Level<Uint8Array, Uint8Array>(h.dir, { keyEncoding: "view", valueEncoding: "view" });
+      await db.open();
+      const batch = db.batch();
+      for (let level = 0; level < 8; level++)
+        for (let j = 0; j < 256 >> level; j++) {
+          const index = (256 >> level) + j;
+          const key = Buffer.alloc(10);
+          key[0] = 0x02;
+          key[1] = level;
+          key.writeUIntBE(index, 4, 6);
+          batch.put(key, tree.node({ level, index }));
+        }
+      const tileKey = Buffer.alloc(9);
+      tileKey[0] = 0x0b;
+      tileKey.writeUIntBE(1, 3, 6);
+      batch.del(tileKey);
+      await batch.write({ sync: true });
+      await db.close();
+      const store = await h.reopen!();
+      const ids = completedNodes(1000);
+      expect(hexes(await store.nodes(ids))).to.deep.equal(hexes(ids.map((id) => tree.node(id))));
+      const p = await inclusionProof(store, 300, 1000, 1000);
+      verifyInclusion(tree.leafHash(300), 300, 1000, tree.root(1000), p.proof);
     });
   });
 });
