@@ -22,6 +22,13 @@ const EnvSchema = z.object({
   LEDGER_BODY_LIMIT: z.string().regex(/^[0-9]+(b|kb|mb)$/).default("64kb"),
   LEDGER_RATE_PUBLIC_PER_MINUTE: PositiveInt.default(600),
   LEDGER_RATE_ADMIN_PER_MINUTE: PositiveInt.default(6000),
+  /** Reverse proxies whose X-Forwarded-For to believe: a hop count or addresses/subnets. Unset: none. */
+  LEDGER_TRUST_PROXY: z
+    .string()
+    .regex(/^([1-9][0-9]*|[0-9A-Za-z.:/]+(\s*,\s*[0-9A-Za-z.:/]+)*)$/, "a hop count, or comma-separated addresses, subnets or loopback/linklocal/uniquelocal")
+    .refine((v) => !/^[0-9]+$/.test(v) || /^[1-9][0-9]*$/.test(v), "a hop count must be at least 1")
+    .refine((v) => v !== "true", "\"true\" would trust any client's X-Forwarded-For: name the proxies or give a hop count")
+    .optional(),
   LEDGER_IDEMPOTENCY_HOURS: PositiveInt.min(24).default(48),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -36,6 +43,8 @@ export interface Config {
   readonly accessCodeKeyFile: string;
   readonly bodyLimit: string;
   readonly rateLimit: { readonly publicPerMinute: number; readonly adminPerMinute: number };
+  /** See AppConfig.trustProxy. */
+  readonly trustProxy: number | string | false;
   readonly idempotencyHours: number;
   readonly logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
 }
@@ -62,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     accessCodeKeyFile: path.resolve(e.LEDGER_ACCESS_CODE_KEY_FILE ?? path.join(dataDir, "keys", "access-code.key")),
     bodyLimit: e.LEDGER_BODY_LIMIT,
     rateLimit: { publicPerMinute: e.LEDGER_RATE_PUBLIC_PER_MINUTE, adminPerMinute: e.LEDGER_RATE_ADMIN_PER_MINUTE },
+    trustProxy: e.LEDGER_TRUST_PROXY === undefined ? false : /^[0-9]+$/.test(e.LEDGER_TRUST_PROXY) ? Number(e.LEDGER_TRUST_PROXY) : e.LEDGER_TRUST_PROXY,
     idempotencyHours: e.LEDGER_IDEMPOTENCY_HOURS,
     logLevel: e.LOG_LEVEL,
   };

@@ -94,7 +94,7 @@ export async function startService(config: Config, logger = pino({ level: config
           },
         };
       },
-      config: { bodyLimit: config.bodyLimit, rateLimit: config.rateLimit },
+      config: { bodyLimit: config.bodyLimit, rateLimit: config.rateLimit, trustProxy: config.trustProxy },
       logKey: key.verifierKey,
       accessCodes: access.codes,
       ...(chain !== undefined ? { anchoring: anchoringInfo(chain, options.chain === false ? 1000 : options.chain.everyMs) } : {}),

@@ -34,6 +34,14 @@ export interface AppConfig {
     /** Requests per minute per client IP on admin routes. */
     readonly adminPerMinute: number;
   };
+  /**
+   * Which reverse proxies to believe about the client's address (Express's
+   * "trust proxy"): a hop count, or a comma-separated list of addresses,
+   * CIDR subnets or the names loopback / linklocal / uniquelocal. Default:
+   * none, so rate limits key on the connecting address. Never "trust all",
+   * which would let any client pick its own rate-limit key with X-Forwarded-For.
+   */
+  readonly trustProxy?: number | string | false;
 }
 
 export interface AppDeps {
@@ -66,7 +74,13 @@ function checkConfig(config: AppConfig): Required<AppConfig> {
   if (!BODY_LIMIT.test(bodyLimit)) throw new AppConfigError(`bodyLimit ${JSON.stringify(bodyLimit)} is not a size like "64kb"`);
   for (const [k, v] of Object.entries(config.rateLimit))
     if (!Number.isSafeInteger(v) || v < 1) throw new AppConfigError(`rateLimit.${k} must be a positive integer, got ${String(v)}`);
-  return { bodyLimit, rateLimit: config.rateLimit };
+  const trustProxy = config.trustProxy ?? false;
+  if (typeof trustProxy === "number" && !(Number.isSafeInteger(trustProxy) && trustProxy >= 1))
+    throw new AppConfigError(`trustProxy must be a positive hop count, got ${trustProxy}`);
+  if (typeof trustProxy === "string" && !/^[0-9A-Za-z.:/]+(\s*,\s*[0-9A-Za-z.:/]+)*$/.test(trustProxy))
+    throw new AppConfigError(`trustProxy ${JSON.stringify(trustProxy)} is not a list of addresses, subnets or loopback/linklocal/uniquelocal`);
+  if (trustProxy === (true as unknown)) throw new AppConfigError("trustProxy may not be true (trust every proxy): name the proxies or give a hop count");
+  return { bodyLimit, rateLimit: config.rateLimit, trustProxy };
 }
 
 /** Replaces anything that looks like a token in a URL, in case a client put one in a query string. */
@@ -98,6 +112,7 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.set("query parser", "simple");
   app.set("x-powered-by", false);
+  app.set("trust proxy", config.trustProxy);
 
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();

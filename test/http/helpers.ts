@@ -108,6 +108,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
     config: {
       bodyLimit: options.config?.bodyLimit ?? "64kb",
       rateLimit: options.config?.rateLimit ?? { publicPerMinute: 100_000, adminPerMinute: 100_000 },
+      ...(options.config?.trustProxy !== undefined ? { trustProxy: options.config.trustProxy } : {}),
     },
     logKey: keys.verifierKey,
     accessCodes,

@@ -27,6 +27,24 @@ describe("HTTP API, limits", () => {
     });
   });
 
+  describe("behind a reverse proxy", () => {
+    const from = (w: Awaited<ReturnType<typeof createWorld>>, client: string) => get(w, "/v1/programmes").set("X-Forwarded-For", client);
+
+    it("keys the limit on the forwarded client when the proxy is trusted", async () => {
+      const w = await createWorld({ config: { rateLimit: { publicPerMinute: 2, adminPerMinute: 100 }, trustProxy: "loopback" } });
+      for (let i = 0; i < 2; i++) expect((await from(w, "203.0.113.7")).status).to.equal(200);
+      expectProblem(await from(w, "203.0.113.7"), 429);
+      expect((await from(w, "198.51.100.9")).status, "another client behind the same proxy").to.equal(200);
+    });
+
+    it("ignores X-Forwarded-For by default, so a client cannot pick its own key", async () => {
+      const w = await createWorld({ config: { rateLimit: { publicPerMinute: 2, adminPerMinute: 100 } } });
+      expect((await from(w, "203.0.113.1")).status).to.equal(200);
+      expect((await from(w, "203.0.113.2")).status).to.equal(200);
+      expectProblem(await from(w, "203.0.113.3"), 429);
+    });
+  });
+
   describe("when a client exceeds the admin rate limit", () => {
     it("answers 429 before authentication, while public routes still answer", async () => {
       const w = await createWorld({ config: { rateLimit: { publicPerMinute: 100, adminPerMinute: 2 } } });
@@ -60,6 +78,9 @@ describe("HTTP API, limits", () => {
       ["a fractional admin rate", { rateLimit: { publicPerMinute: 10, adminPerMinute: 1.5 } }],
       ["a body limit without a unit", { bodyLimit: "64", rateLimit: { publicPerMinute: 10, adminPerMinute: 10 } }],
       ["a negative body limit", { bodyLimit: "-1kb", rateLimit: { publicPerMinute: 10, adminPerMinute: 10 } }],
+      ["a zero proxy hop count", { trustProxy: 0, rateLimit: { publicPerMinute: 10, adminPerMinute: 10 } }],
+      ["trusting every proxy", { trustProxy: true as unknown as string, rateLimit: { publicPerMinute: 10, adminPerMinute: 10 } }],
+      ["a proxy list with a space-separated junk entry", { trustProxy: "10.0.0.0/8; rm", rateLimit: { publicPerMinute: 10, adminPerMinute: 10 } }],
     ] as const) {
       it(`throws AppConfigError for ${desc}`, async () => {
         expect(await build(config)).to.throw(AppConfigError);

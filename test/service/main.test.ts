@@ -52,6 +52,14 @@ describe("the service entry point", () => {
         .with.property("message")
         .that.matches(/PORT.*LEDGER_RATE_ADMIN_PER_MINUTE/);
     });
+
+    it("trusts no proxy by default, and reads a hop count or a list of proxies", () => {
+      expect(loadConfig({}).trustProxy).to.equal(false);
+      expect(loadConfig({ LEDGER_TRUST_PROXY: "2" }).trustProxy).to.equal(2);
+      expect(loadConfig({ LEDGER_TRUST_PROXY: "loopback, 10.0.0.0/8" }).trustProxy).to.equal("loopback, 10.0.0.0/8");
+      for (const bad of ["true", "0", "10.0.0.1; rm -rf"])
+        expect(() => loadConfig({ LEDGER_TRUST_PROXY: bad }), bad).to.throw(ConfigError, /LEDGER_TRUST_PROXY/);
+    });
   });
 
   describe("startService", () => {
