@@ -17,7 +17,7 @@
  * throughput, size on disk and RSS. Figures depend on the machine and disk;
  * compare runs on the same machine.
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Command } from "commander";
@@ -113,16 +113,49 @@ function percentile(sorted: readonly number[], p: number): number {
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const ms = (x: number): string => `${x.toFixed(3)} ms`;
 
-async function timeProofs(n: number, one: (k: number) => Promise<unknown>): Promise<{ p50: number; p99: number; mean: number }> {
+interface ProofTimes {
+  p50: number;
+  p99: number;
+  mean: number;
+  /** CPU time of this process per proof (µs): unlike wall time, not inflated by other work on the machine. */
+  cpuUs: number;
+  /** Page faults per proof: pages of the memory-mapped tables touched for the first time, roughly. */
+  faults: number;
+}
+
+async function timeProofs(n: number, one: (k: number) => Promise<unknown>): Promise<ProofTimes> {
   const times: number[] = [];
+  const cpu0 = process.cpuUsage();
+  const ru0 = process.resourceUsage();
   for (let k = 0; k < n; k++) {
     const t = performance.now();
     await one(k);
     times.push(performance.now() - t);
   }
+  const cpu = process.cpuUsage(cpu0);
+  const ru = process.resourceUsage();
+  const faults = ru.minorPageFault + ru.majorPageFault - ru0.minorPageFault - ru0.majorPageFault;
   const sorted = [...times].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean: times.reduce((a, b) => a + b, 0) / times.length };
+  return {
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    mean: times.reduce((a, b) => a + b, 0) / times.length,
+    cpuUs: (cpu.user + cpu.system) / n,
+    faults: faults / n,
+  };
 }
+
+/** Resident anonymous and file-backed memory (Linux /proc/self/status), in bytes; undefined elsewhere. */
+function rssSplit(): { anon: number; file: number } | undefined {
+  try {
+    const status = readFileSync("/proc/self/status", "utf8");
+    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) * 1024;
+    return { anon: kb("RssAnon"), file: kb("RssFile") };
+  } catch {
+    return undefined;
+  }
+}
+const split = (s: ReturnType<typeof rssSplit>): string => (s === undefined ? "" : ` (${mib(s.anon)} anonymous, ${mib(s.file)} file-backed)`);
 
 async function main(): Promise<void> {
   const N = opts.leaves;
@@ -164,10 +197,12 @@ async function main(): Promise<void> {
     const root = await rootAt(store, N);
     if (head.size !== N || !equalBytes(root, range.root())) throw new Error("the stored tree does not match the appended leaves");
 
+    const splitBefore = rssSplit();
     const rand = prng(0x5eed);
     const incl = await timeProofs(opts.proofs, () => inclusionProof(store, Math.floor(rand() * N), N, N));
     const cons = await timeProofs(opts.proofs, () => consistencyProof(store, 1 + Math.floor(rand() * (N - 1)), N, N));
     const rssEnd = process.memoryUsage().rss;
+    const splitEnd = rssSplit();
     const maxRss = process.resourceUsage().maxRSS * 1024;
 
     const rows: [string, string][] = [
@@ -178,9 +213,12 @@ async function main(): Promise<void> {
       ["DB size on disk", `${mib(size)} (${(size / N).toFixed(0)} bytes/leaf, everything included)`],
       ["RSS at start (before opening)", mib(rssAtStart)],
       ["RSS / JS heap used after append", `${mib(rssAfterAppend)} / ${mib(heapAfterAppend)}`],
-      ["RSS at end / peak", `${mib(rssEnd)} / ${mib(maxRss)}`],
+      ["RSS before proofs", `${mib(rssAfterAppend)}${split(splitBefore)}`],
+      ["RSS at end / peak", `${mib(rssEnd)}${split(splitEnd)} / ${mib(maxRss)}`],
       [`inclusion proof (n=${opts.proofs}, size=${N})`, `p50 ${ms(incl.p50)}  p99 ${ms(incl.p99)}  mean ${ms(incl.mean)}`],
       [`consistency proof (n=${opts.proofs}, to ${N})`, `p50 ${ms(cons.p50)}  p99 ${ms(cons.p99)}  mean ${ms(cons.mean)}`],
+      ["CPU per proof, inclusion / consistency", `${incl.cpuUs.toFixed(0)} µs / ${cons.cpuUs.toFixed(0)} µs`],
+      ["page faults per proof, inclusion / consistency", `${incl.faults.toFixed(2)} / ${cons.faults.toFixed(2)}`],
     ];
     const w = Math.max(...rows.map(([k]) => k.length));
     console.log(`\nLevelStore benchmark (node ${process.version}, ${process.platform}/${process.arch})`);
