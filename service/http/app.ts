@@ -23,6 +23,7 @@ import { openApiDocument } from "./openapi";
 import { HttpProblem, sendProblem, toProblem } from "./problem";
 import { publicRouter } from "./public";
 import { receiptRouter, type AnchoringInfo } from "./receipts";
+import { portalRouter, type PortalOptions } from "./portal";
 import type { AccessCodes } from "../auth/access-codes";
 
 export interface AppConfig {
@@ -60,6 +61,8 @@ export interface AppDeps {
   readonly accessCodes: AccessCodes;
   /** Where the log is anchored; absent when the service runs without a chain. */
   readonly anchoring?: AnchoringInfo;
+  /** The transparency portal at `/` (service/http/portal.ts); absent: not served. */
+  readonly portal?: PortalOptions;
 }
 
 /** Thrown by createApp for a configuration it cannot run with. */
@@ -161,6 +164,8 @@ export function createApp(deps: AppDeps): express.Express {
       openApi: openApiDocument,
     }),
   );
+
+  if (deps.portal) app.use(portalRouter(deps.portal));
 
   app.use(publicLimit, (req, _res, next) => {
     next(new HttpProblem(404, "not-found", "Not found", `no route ${req.method} ${redactUrl(req.path)}`));

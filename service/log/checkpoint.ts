@@ -16,10 +16,21 @@
  * attacker-controlled: any malformed input throws a {@link CheckpointError}
  * with a code, never a stray TypeError or RangeError. Keys are passed in,
  * never read from files; nothing here does I/O or reads a clock.
+ *
+ * Parsing is pure. The cryptographic checks (key IDs, signatures) are written
+ * once as generators of {@link Step}s (./steps.ts): the synchronous functions
+ * run them with node:crypto, the *Async ones (openNoteAsync,
+ * verifyCheckpointAsync, parseVerifierKeyAsync, ed25519KeyIdAsync) with
+ * WebCrypto, for the browser, with the same results and errors. Signing and
+ * key generation are Node-only.
  */
-import { createPrivateKey, createPublicKey, randomBytes, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from "node:crypto";
-import { assertInvariant, CheckpointError, type CheckpointErrorCode } from "./errors";
-import { equalBytes, HASH_SIZE, sha256 } from "./hash";
+import type { KeyObject } from "node:crypto";
+import { ed25519KeyPairFromSeed, ed25519PublicKey, ed25519Sign, ed25519Verify as nodeEd25519Verify, randomBytes } from "./crypto-node";
+import { importEd25519PublicKey } from "./crypto-web";
+import { CheckpointError, type CheckpointErrorCode } from "./errors";
+import { equalBytes, HASH_SIZE } from "./hash";
+import { withNodeCrypto, withWebCrypto } from "./perform";
+import type { Steps } from "./steps";
 
 /**
  * Largest signed note (text and signatures, in UTF-8 bytes) we parse or emit.
@@ -44,11 +55,6 @@ const ED25519_SIGNATURE_SIZE = 64;
 const KEY_ID_SIZE = 4;
 /** Longest key string parsed; real ones are well under 200 characters. */
 const MAX_KEY_STRING = 4096;
-
-// DER prefixes that wrap a raw 32-byte Ed25519 key (RFC 8410): PKCS#8 for the
-// seed, SubjectPublicKeyInfo for the public key. node:crypto has no raw import.
-const PKCS8_ED25519_PREFIX = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20);
-const SPKI_ED25519_PREFIX = Uint8Array.of(0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00);
 
 const utf8 = new TextEncoder();
 // ignoreBOM keeps a leading U+FEFF as text, so decoding never changes which bytes are signed.
@@ -89,6 +95,15 @@ export interface NoteVerifier {
   readonly key: KeyObject;
 }
 
+/** A parsed Ed25519 verifier key for WebCrypto. Build it with {@link parseVerifierKeyAsync}. */
+export interface WebNoteVerifier {
+  readonly name: string;
+  readonly keyId: number;
+  readonly publicKey: Uint8Array;
+  /** The same key as a WebCrypto CryptoKey (usage: verify). */
+  readonly key: CryptoKey;
+}
+
 /** A parsed Ed25519 signer key. Build it with {@link parseSignerKey}. Holds private key material. */
 export interface NoteSigner {
   readonly name: string;
@@ -124,19 +139,49 @@ function fail(code: CheckpointErrorCode, message: string): never {
   throw new CheckpointError(code, message);
 }
 
-/** Standard padded base64 (RFC 4648 §4). */
+const B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const B64_VALUES = new Map<string, number>([...B64_ALPHABET].map((c, i) => [c, i]));
+
+/** Standard padded base64 (RFC 4648 §4). Plain code, not Buffer, so it runs in a browser too. */
 function toBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+  let out = "";
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out += B64_ALPHABET[n >>> 18]! + B64_ALPHABET[(n >>> 12) & 63]! + B64_ALPHABET[(n >>> 6) & 63]! + B64_ALPHABET[n & 63]!;
+  }
+  const rest = bytes.length - i;
+  if (rest === 1) {
+    const n = bytes[i]! << 16;
+    out += B64_ALPHABET[n >>> 18]! + B64_ALPHABET[(n >>> 12) & 63]! + "==";
+  } else if (rest === 2) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
+    out += B64_ALPHABET[n >>> 18]! + B64_ALPHABET[(n >>> 12) & 63]! + B64_ALPHABET[(n >>> 6) & 63]! + "=";
+  }
+  return out;
 }
 
 /**
  * Strict standard base64: alphabet, padding and zero trailing bits are all
  * checked, so each byte string has exactly one accepted encoding.
- * (Buffer.from(s, "base64") alone would skip junk and accept URL-safe input.)
+ * (A lenient decoder would skip junk and accept URL-safe input.)
  */
 function fromBase64(s: string): Uint8Array | undefined {
   if (!BASE64.test(s)) return undefined;
-  const bytes = new Uint8Array(Buffer.from(s, "base64"));
+  const body = s.replace(/=+$/, "");
+  const bytes = new Uint8Array(Math.floor((body.length * 6) / 8));
+  let acc = 0;
+  let bits = 0;
+  let at = 0;
+  for (const c of body) {
+    acc = ((acc << 6) | B64_VALUES.get(c)!) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes[at++] = (acc >>> bits) & 0xff;
+    }
+  }
+  // Re-encoding catches non-zero trailing bits ("AB==" is not canonical for [0x00]).
   return toBase64(bytes) === s ? bytes : undefined;
 }
 
@@ -189,34 +234,30 @@ export function isValidKeyName(name: unknown): name is string {
   );
 }
 
+function* keyIdSteps(name: string, publicKey: Uint8Array): Steps<number, never> {
+  const digest = (yield { op: "sha256", parts: [utf8.encode(name), Uint8Array.of(0x0a, ED25519_SIGNATURE_TYPE), publicKey] }) as Uint8Array;
+  return readUint32be(digest.subarray(0, KEY_ID_SIZE));
+}
+
 /** The Ed25519 key ID: SHA-256(name ‖ 0x0A ‖ 0x01 ‖ publicKey)[:4] as a big-endian uint32. */
 export function ed25519KeyId(name: string, publicKey: Uint8Array): number {
-  return readUint32be(sha256(utf8.encode(name), Uint8Array.of(0x0a, ED25519_SIGNATURE_TYPE), publicKey).subarray(0, KEY_ID_SIZE));
+  return withNodeCrypto(keyIdSteps(name, publicKey));
 }
 
-function publicKeyObject(raw: Uint8Array): KeyObject {
-  return createPublicKey({ key: Buffer.from(concatBytes(SPKI_ED25519_PREFIX, raw)), format: "der", type: "spki" });
+/** {@link ed25519KeyId} with WebCrypto. */
+export function ed25519KeyIdAsync(name: string, publicKey: Uint8Array): Promise<number> {
+  return withWebCrypto(keyIdSteps(name, publicKey));
 }
 
-/** Wraps a 32-byte seed as a private KeyObject and derives the raw public key. */
-function keyPairFromSeed(seed: Uint8Array): { privateKey: KeyObject; publicKey: Uint8Array } {
-  const privateKey = createPrivateKey({ key: Buffer.from(concatBytes(PKCS8_ED25519_PREFIX, seed)), format: "der", type: "pkcs8" });
-  const spki = new Uint8Array(createPublicKey(privateKey).export({ format: "der", type: "spki" }));
-  assertInvariant(
-    spki.length === SPKI_ED25519_PREFIX.length + ED25519_KEY_SIZE && equalBytes(spki.subarray(0, SPKI_ED25519_PREFIX.length), SPKI_ED25519_PREFIX),
-    "node:crypto exported an unexpected Ed25519 SubjectPublicKeyInfo",
-  );
-  return { privateKey, publicKey: spki.slice(SPKI_ED25519_PREFIX.length) };
-}
-
-/** Ed25519 verification that answers false, never throws, for a malformed signature. */
-function ed25519Verify(key: KeyObject, message: Uint8Array, signature: Uint8Array): boolean {
+/** Ed25519 verification as a step: false, without asking, for a signature of the wrong length. */
+function* signatureSteps<K>(key: K, message: Uint8Array, signature: Uint8Array): Steps<boolean, K> {
   if (signature.length !== ED25519_SIGNATURE_SIZE) return false;
-  try {
-    return cryptoVerify(null, message, key, signature);
-  } catch {
-    return false;
-  }
+  return (yield { op: "ed25519", key, message, signature }) as boolean;
+}
+
+/** Ed25519 verification with node:crypto that answers false, never throws, for a malformed signature. */
+function ed25519Verify(key: KeyObject, message: Uint8Array, signature: Uint8Array): boolean {
+  return withNodeCrypto(signatureSteps(key, message, signature));
 }
 
 /**
@@ -269,7 +310,7 @@ export function encodeVerifierKey(name: string, publicKey: Uint8Array): string {
 export function noteKeyFromSeed(name: string, seed: Uint8Array): { signerKey: string; verifierKey: string } {
   if (!isValidKeyName(name)) fail("KEY_INVALID", "key name must be non-empty, without spaces, '+' or control characters");
   if (!(seed instanceof Uint8Array) || seed.length !== ED25519_KEY_SIZE) fail("KEY_INVALID", "Ed25519 seed must be 32 bytes");
-  const { publicKey } = keyPairFromSeed(seed);
+  const { publicKey } = ed25519KeyPairFromSeed(seed);
   const id = ed25519KeyId(name, publicKey);
   return {
     signerKey: `${SIGNER_KEY_PREFIX}${name}+${hex8(id)}+${toBase64(concatBytes(Uint8Array.of(ED25519_SIGNATURE_TYPE), seed))}`,
@@ -283,7 +324,7 @@ export function noteKeyFromSeed(name: string, seed: Uint8Array): { signerKey: st
  */
 export function generateNoteKey(name: string): { signerKey: string; verifierKey: string } {
   if (!isValidKeyName(name)) fail("KEY_INVALID", "key name must be non-empty, without spaces, '+' or control characters");
-  return noteKeyFromSeed(name, new Uint8Array(randomBytes(ED25519_KEY_SIZE)));
+  return noteKeyFromSeed(name, randomBytes(ED25519_KEY_SIZE));
 }
 
 /** Splits `<hex8>+<base64(0x01 ‖ 32 bytes)>` into key ID and raw key; undefined if malformed. */
@@ -295,24 +336,42 @@ function parseKeyIdAndKey(rest: string): { keyId: number; raw: Uint8Array } | un
   return { keyId: parseInt(idHex, 16), raw: key.slice(1) };
 }
 
+/** The checks of a verifier key string, up to (not including) making a key object of it. */
+function* verifierKeySteps(verifierKey: string): Steps<{ name: string; keyId: number; raw: Uint8Array }, never> {
+  if (typeof verifierKey !== "string" || verifierKey.length > MAX_KEY_STRING) fail("KEY_INVALID", "verifier key must be a short string");
+  const [name, rest] = chop(verifierKey, "+");
+  const parsed = parseKeyIdAndKey(rest);
+  if (!isValidKeyName(name) || parsed === undefined) fail("KEY_INVALID", "malformed verifier key (want <name>+<hex8 key ID>+<base64 of 0x01 and a 32-byte Ed25519 key>)");
+  if ((yield* keyIdSteps(name, parsed.raw)) !== parsed.keyId) fail("KEY_INVALID", "verifier key ID does not match its name and public key");
+  return { name, keyId: parsed.keyId, raw: parsed.raw };
+}
+
 /**
  * Parses a verifier key string `<name>+<hex8 key ID>+<base64(0x01 ‖ public key)>`.
  * The key ID must match the name and key. Only Ed25519 (type 0x01) is accepted.
  * Throws CheckpointError KEY_INVALID for anything else.
  */
 export function parseVerifierKey(verifierKey: string): NoteVerifier {
-  if (typeof verifierKey !== "string" || verifierKey.length > MAX_KEY_STRING) fail("KEY_INVALID", "verifier key must be a short string");
-  const [name, rest] = chop(verifierKey, "+");
-  const parsed = parseKeyIdAndKey(rest);
-  if (!isValidKeyName(name) || parsed === undefined) fail("KEY_INVALID", "malformed verifier key (want <name>+<hex8 key ID>+<base64 of 0x01 and a 32-byte Ed25519 key>)");
-  if (ed25519KeyId(name, parsed.raw) !== parsed.keyId) fail("KEY_INVALID", "verifier key ID does not match its name and public key");
+  const { name, keyId, raw } = withNodeCrypto(verifierKeySteps(verifierKey));
   let key: KeyObject;
   try {
-    key = publicKeyObject(parsed.raw);
+    key = ed25519PublicKey(raw);
   } catch (cause) {
     throw new CheckpointError("KEY_INVALID", "not a usable Ed25519 public key", { cause });
   }
-  return Object.freeze({ name, keyId: parsed.keyId, publicKey: parsed.raw, key });
+  return Object.freeze({ name, keyId, publicKey: raw, key });
+}
+
+/** {@link parseVerifierKey} with WebCrypto: the key becomes a CryptoKey. Rejects with the same CheckpointError. */
+export async function parseVerifierKeyAsync(verifierKey: string): Promise<WebNoteVerifier> {
+  const { name, keyId, raw } = await withWebCrypto(verifierKeySteps(verifierKey));
+  let key: CryptoKey;
+  try {
+    key = await importEd25519PublicKey(raw);
+  } catch (cause) {
+    throw new CheckpointError("KEY_INVALID", "not a usable Ed25519 public key", { cause });
+  }
+  return Object.freeze({ name, keyId, publicKey: raw, key });
 }
 
 /**
@@ -328,7 +387,7 @@ export function parseSignerKey(signerKey: string): NoteSigner {
   if (!isValidKeyName(name) || parsed === undefined) fail("KEY_INVALID", "malformed signer key (want PRIVATE+KEY+<name>+<hex8 key ID>+<base64 of 0x01 and a 32-byte seed>)");
   let pair: { privateKey: KeyObject; publicKey: Uint8Array };
   try {
-    pair = keyPairFromSeed(parsed.raw);
+    pair = ed25519KeyPairFromSeed(parsed.raw);
   } catch (cause) {
     throw new CheckpointError("KEY_INVALID", "not a usable Ed25519 seed", { cause });
   }
@@ -348,11 +407,36 @@ function asList<T>(x: T | readonly T[]): readonly T[] {
   return Array.isArray(x) ? (x as readonly T[]) : [x as T];
 }
 
+/** Node verifiers: made by parseVerifierKey (a KeyObject). */
 function isVerifier(v: unknown): v is NoteVerifier {
   if (typeof v !== "object" || v === null) return false;
   const o = v as Partial<NoteVerifier>;
   return isValidKeyName(o.name) && typeof o.keyId === "number" && o.publicKey instanceof Uint8Array && typeof o.key === "object" && o.key !== null;
 }
+
+/** WebCrypto verifiers: made by parseVerifierKeyAsync (a CryptoKey). */
+function isWebVerifier(v: unknown): v is WebNoteVerifier {
+  if (typeof v !== "object" || v === null) return false;
+  const o = v as Partial<WebNoteVerifier>;
+  return isValidKeyName(o.name) && typeof o.keyId === "number" && o.publicKey instanceof Uint8Array && typeof CryptoKey === "function" && o.key instanceof CryptoKey;
+}
+
+/** What the note checks need of a verifier, whichever crypto runs them. */
+interface AnyVerifier<K> {
+  readonly name: string;
+  readonly keyId: number;
+  readonly publicKey: Uint8Array;
+  readonly key: K;
+}
+
+/** How verifiers of one kind are recognised, and named in errors. */
+interface VerifierKind<V> {
+  readonly is: (v: unknown) => v is V;
+  readonly parser: string;
+}
+
+const NODE_VERIFIERS: VerifierKind<NoteVerifier> = { is: isVerifier, parser: "parseVerifierKey" };
+const WEB_VERIFIERS: VerifierKind<WebNoteVerifier> = { is: isWebVerifier, parser: "parseVerifierKeyAsync" };
 
 function isSigner(s: unknown): s is NoteSigner {
   if (typeof s !== "object" || s === null) return false;
@@ -361,10 +445,10 @@ function isSigner(s: unknown): s is NoteSigner {
 }
 
 /** Indexes verifiers by (name, key ID). The same key listed twice is fine; two different keys under one (name, key ID) are refused. */
-function indexVerifiers(verifiers: NoteVerifier | readonly NoteVerifier[]): Map<string, NoteVerifier> {
-  const map = new Map<string, NoteVerifier>();
+function indexVerifiers<K, V extends AnyVerifier<K>>(verifiers: V | readonly V[], kind: VerifierKind<V>): Map<string, V> {
+  const map = new Map<string, V>();
   for (const v of asList(verifiers)) {
-    if (!isVerifier(v)) fail("KEY_INVALID", "verifiers must come from parseVerifierKey");
+    if (!kind.is(v)) fail("KEY_INVALID", `verifiers must come from ${kind.parser}`);
     const id = idOf(v.name, v.keyId);
     const prior = map.get(id);
     if (prior !== undefined && !equalBytes(prior.publicKey, v.publicKey)) fail("KEY_INVALID", `two different verifier keys share name and key ID ${id}`);
@@ -415,7 +499,16 @@ function noteText(text: unknown): string {
  * KEY_INVALID for a bad `verifiers` argument.
  */
 export function openNote(signedNote: string | Uint8Array, verifiers: NoteVerifier | readonly NoteVerifier[]): OpenedNote {
-  const known = indexVerifiers(verifiers);
+  return withNodeCrypto(openNoteSteps(signedNote, verifiers, NODE_VERIFIERS));
+}
+
+/** {@link openNote} with WebCrypto, for verifiers from {@link parseVerifierKeyAsync}. Rejects with the same CheckpointError. */
+export function openNoteAsync(signedNote: string | Uint8Array, verifiers: WebNoteVerifier | readonly WebNoteVerifier[]): Promise<OpenedNote> {
+  return withWebCrypto(openNoteSteps(signedNote, verifiers, WEB_VERIFIERS));
+}
+
+function* openNoteSteps<K, V extends AnyVerifier<K>>(signedNote: string | Uint8Array, verifiers: V | readonly V[], kind: VerifierKind<V>): Steps<OpenedNote, K> {
+  const known = indexVerifiers<K, V>(verifiers, kind);
   const msg = noteString(signedNote, "signed note");
 
   // The text runs to the last blank line; signatures follow it.
@@ -445,7 +538,7 @@ export function openNote(signedNote: string | Uint8Array, verifiers: NoteVerifie
       unverifiedSignatures.push(entry);
       continue;
     }
-    if (!ed25519Verify(verifier.key, message, sig.signature)) fail("SIGNATURE_INVALID", `signature by known key ${id} does not verify`);
+    if (!(yield* signatureSteps(verifier.key, message, sig.signature))) fail("SIGNATURE_INVALID", `signature by known key ${id} does not verify`);
     if (!verifiedIds.has(id)) {
       verifiedIds.add(id);
       signatures.push(entry);
@@ -460,7 +553,7 @@ function signatureMatches(s: NoteSigner, message: Uint8Array, signature: Uint8Ar
   if (s.publicKey.length !== ED25519_KEY_SIZE || ed25519KeyId(s.name, s.publicKey) !== s.keyId) return false;
   let key: KeyObject;
   try {
-    key = publicKeyObject(s.publicKey);
+    key = ed25519PublicKey(s.publicKey);
   } catch {
     return false;
   }
@@ -496,7 +589,7 @@ export function signNote(text: string, signers: NoteSigner | readonly NoteSigner
   for (const s of list) {
     let signature: Uint8Array;
     try {
-      signature = new Uint8Array(cryptoSign(null, message, s.privateKey));
+      signature = ed25519Sign(s.privateKey, message);
     } catch (cause) {
       throw new CheckpointError("KEY_INVALID", `signer ${idOf(s.name, s.keyId)} cannot make an Ed25519 signature`, { cause });
     }
@@ -582,8 +675,26 @@ export function verifyCheckpoint(
   verifiers: NoteVerifier | readonly NoteVerifier[],
   expectedOrigin?: string,
 ): Checkpoint {
+  return withNodeCrypto(verifyCheckpointSteps(signedCheckpoint, verifiers, NODE_VERIFIERS, expectedOrigin));
+}
+
+/** {@link verifyCheckpoint} with WebCrypto, for verifiers from {@link parseVerifierKeyAsync}. Rejects with the same CheckpointError. */
+export function verifyCheckpointAsync(
+  signedCheckpoint: string | Uint8Array,
+  verifiers: WebNoteVerifier | readonly WebNoteVerifier[],
+  expectedOrigin?: string,
+): Promise<Checkpoint> {
+  return withWebCrypto(verifyCheckpointSteps(signedCheckpoint, verifiers, WEB_VERIFIERS, expectedOrigin));
+}
+
+function* verifyCheckpointSteps<K, V extends AnyVerifier<K>>(
+  signedCheckpoint: string | Uint8Array,
+  verifiers: V | readonly V[],
+  kind: VerifierKind<V>,
+  expectedOrigin: string | undefined,
+): Steps<Checkpoint, K> {
   if (expectedOrigin !== undefined && typeof expectedOrigin !== "string") fail("ORIGIN_INVALID", "expected origin must be a string");
-  const { text } = openNote(signedCheckpoint, verifiers);
+  const { text } = yield* openNoteSteps<K, V>(signedCheckpoint, verifiers, kind);
   const cp = parseCheckpoint(text);
   if (expectedOrigin !== undefined && cp.origin !== expectedOrigin)
     fail("ORIGIN_MISMATCH", `checkpoint origin ${JSON.stringify(cp.origin)} is not the expected ${JSON.stringify(expectedOrigin)}`);

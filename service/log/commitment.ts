@@ -9,7 +9,7 @@
  * (a phone number, a bank account) against the public commitment.
  */
 import { canonicalBytes, type JsonValue } from "./encoding";
-import { fromHex, sha256, toHex } from "./hash";
+import { fromHex, sha256, sha256Async, toHex } from "./hash";
 
 export const SALT_SIZE = 32;
 
@@ -38,6 +38,20 @@ export function opensCommitment(commitmentHex: unknown, opening: Opening): boole
   if (typeof opening !== "object" || opening === null || typeof opening.salt !== "string" || !SALT_HEX.test(opening.salt)) return false;
   try {
     return commitmentOf(opening.value, fromHex(opening.salt)) === commitmentHex;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * {@link opensCommitment} with WebCrypto, for the browser portal. Same
+ * answers: false, never a rejection, for a malformed salt, commitment or value.
+ */
+export async function opensCommitmentAsync(commitmentHex: unknown, opening: Opening): Promise<boolean> {
+  if (typeof commitmentHex !== "string" || !COMMITMENT_HEX.test(commitmentHex)) return false;
+  if (typeof opening !== "object" || opening === null || typeof opening.salt !== "string" || !SALT_HEX.test(opening.salt)) return false;
+  try {
+    return toHex(await sha256Async(fromHex(opening.salt), canonicalBytes(opening.value))) === commitmentHex;
   } catch {
     return false;
   }

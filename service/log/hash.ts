@@ -8,9 +8,17 @@
  * The domain-separation prefixes stop a leaf from being passed off as an
  * interior node (second-preimage attack). Pairs are never sorted: order is
  * what makes consistency proofs possible.
+ *
+ * The synchronous functions use node:crypto (through ./crypto-node.ts, which
+ * the browser bundle replaces); the *Async ones use WebCrypto and run in a
+ * browser as well as in Node.
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "./crypto-node";
+import { sha256Async } from "./crypto-web";
 import { assertArgument } from "./errors";
+
+export { sha256 } from "./crypto-node";
+export { sha256Async } from "./crypto-web";
 
 export const LEAF_PREFIX = 0x00;
 export const NODE_PREFIX = 0x01;
@@ -19,15 +27,21 @@ export const HASH_SIZE = 32;
 const LEAF_PREFIX_BYTES = Uint8Array.of(LEAF_PREFIX);
 const NODE_PREFIX_BYTES = Uint8Array.of(NODE_PREFIX);
 
-export function sha256(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash("sha256");
-  for (const p of parts) h.update(p);
-  // Copy out of the Buffer pool so callers get a plain, unshared Uint8Array.
-  return new Uint8Array(h.digest());
+const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+const HEX_VALUES = new Map<string, number>();
+for (let i = 0; i < 256; i++) {
+  HEX_VALUES.set(HEX_PAIRS[i]!, i);
+  HEX_VALUES.set(HEX_PAIRS[i]!.toUpperCase(), i);
+  HEX_VALUES.set(HEX_PAIRS[i]![0]!.toUpperCase() + HEX_PAIRS[i]![1]!, i);
+  HEX_VALUES.set(HEX_PAIRS[i]![0]! + HEX_PAIRS[i]![1]!.toUpperCase(), i);
 }
 
-/** The root of the empty tree: SHA-256 of the empty string. */
-export const EMPTY_ROOT: Uint8Array = sha256();
+/**
+ * The root of the empty tree: SHA-256 of the empty string. A constant, so
+ * that loading this module hashes nothing (a browser has no synchronous
+ * SHA-256); test/log/async.test.ts checks it against sha256().
+ */
+export const EMPTY_ROOT: Uint8Array = fromHex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 
 /** MTH({d}) = SHA-256(0x00 ‖ d). */
 export function hashLeaf(data: Uint8Array): Uint8Array {
@@ -40,20 +54,22 @@ export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
   return sha256(NODE_PREFIX_BYTES, left, right);
 }
 
+/** {@link hashLeaf} with WebCrypto. */
+export function hashLeafAsync(data: Uint8Array): Promise<Uint8Array> {
+  return sha256Async(LEAF_PREFIX_BYTES, data);
+}
+
+/** {@link hashChildren} with WebCrypto. Requires both to be 32 bytes (LogArgumentError). */
+export async function hashChildrenAsync(left: Uint8Array, right: Uint8Array): Promise<Uint8Array> {
+  assertArgument(left.length === HASH_SIZE && right.length === HASH_SIZE, "child hashes must be 32 bytes");
+  return sha256Async(NODE_PREFIX_BYTES, left, right);
+}
+
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0;
-}
-
-const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-const HEX_VALUES = new Map<string, number>();
-for (let i = 0; i < 256; i++) {
-  HEX_VALUES.set(HEX_PAIRS[i]!, i);
-  HEX_VALUES.set(HEX_PAIRS[i]!.toUpperCase(), i);
-  HEX_VALUES.set(HEX_PAIRS[i]![0]!.toUpperCase() + HEX_PAIRS[i]![1]!, i);
-  HEX_VALUES.set(HEX_PAIRS[i]![0]! + HEX_PAIRS[i]![1]!.toUpperCase(), i);
 }
 
 /** Lowercase hex. Table-driven: this runs several times per recorded entry. */

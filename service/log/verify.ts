@@ -7,10 +7,20 @@
  * and calculated roots. Inputs may come from an attacker (receipts, API
  * responses): anything malformed becomes a VerificationError, never a stray
  * RangeError or TypeError.
+ *
+ * Each algorithm is written once, as a generator that yields the pairs to
+ * hash (./steps.ts); the synchronous functions run it with node:crypto, the
+ * *Async ones with WebCrypto (for the browser). Both give the same results
+ * and throw the same errors.
  */
 import { VerificationError } from "./errors";
-import { EMPTY_ROOT, equalBytes, hashChildren, HASH_SIZE, toHex } from "./hash";
+import { EMPTY_ROOT, equalBytes, HASH_SIZE, toHex } from "./hash";
+import { withNodeCrypto, withWebCrypto } from "./perform";
+import type { Steps } from "./steps";
 import { consistencyRanges, inclusionRanges } from "./tree";
+
+/** A proof verifier's steps: it only ever asks for node hashes. */
+type HashSteps<T> = Steps<T, never>;
 
 function isSize(n: unknown): n is number {
   return typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
@@ -46,12 +56,7 @@ function mismatch(what: string, expected: Uint8Array, calculated: Uint8Array): V
   );
 }
 
-/**
- * The root that an inclusion proof implies for `leafHash` at `index` in a tree
- * of `size` leaves. Requires 0 ≤ index < size and a proof of exactly the
- * length those imply. Throws VerificationError otherwise.
- */
-export function rootFromInclusionProof(leafHash: Uint8Array, index: number, size: number, proof: readonly Uint8Array[]): Uint8Array {
+function* inclusionRootSteps(leafHash: Uint8Array, index: number, size: number, proof: readonly Uint8Array[]): HashSteps<Uint8Array> {
   if (!isSize(index) || !isSize(size)) throw new VerificationError("SIZE_INVALID", "index and size must be non-negative safe integers");
   if (index >= size) throw new VerificationError("INDEX_OUT_OF_RANGE", `index ${index} is not below tree size ${size}`);
   checkHash(leafHash, "leaf hash");
@@ -63,13 +68,13 @@ export function rootFromInclusionProof(leafHash: Uint8Array, index: number, size
   for (const p of proof) {
     if (sn === 0) throw new VerificationError("PROOF_LENGTH_INVALID", "proof is longer than the path to the root");
     if (odd(fn) || fn === sn) {
-      r = hashChildren(p, r);
+      r = (yield { op: "node", left: p, right: r }) as Uint8Array;
       while (!odd(fn) && fn !== 0) {
         fn = half(fn);
         sn = half(sn);
       }
     } else {
-      r = hashChildren(r, p);
+      r = (yield { op: "node", left: r, right: p }) as Uint8Array;
     }
     fn = half(fn);
     sn = half(sn);
@@ -79,25 +84,39 @@ export function rootFromInclusionProof(leafHash: Uint8Array, index: number, size
 }
 
 /**
- * Checks that `leafHash` is the leaf at `index` in the tree of `size` leaves
- * whose root is `root`. Throws VerificationError on any failure.
+ * The root that an inclusion proof implies for `leafHash` at `index` in a tree
+ * of `size` leaves. Requires 0 ≤ index < size and a proof of exactly the
+ * length those imply. Throws VerificationError otherwise.
  */
-export function verifyInclusion(leafHash: Uint8Array, index: number, size: number, root: Uint8Array, proof: readonly Uint8Array[]): void {
+export function rootFromInclusionProof(leafHash: Uint8Array, index: number, size: number, proof: readonly Uint8Array[]): Uint8Array {
+  return withNodeCrypto(inclusionRootSteps(leafHash, index, size, proof));
+}
+
+/** {@link rootFromInclusionProof} with WebCrypto; rejects with the same VerificationError. */
+export function rootFromInclusionProofAsync(leafHash: Uint8Array, index: number, size: number, proof: readonly Uint8Array[]): Promise<Uint8Array> {
+  return withWebCrypto(inclusionRootSteps(leafHash, index, size, proof));
+}
+
+function* verifyInclusionSteps(leafHash: Uint8Array, index: number, size: number, root: Uint8Array, proof: readonly Uint8Array[]): HashSteps<void> {
   checkHash(root, "root");
-  const calculated = rootFromInclusionProof(leafHash, index, size, proof);
+  const calculated = yield* inclusionRootSteps(leafHash, index, size, proof);
   if (!equalBytes(calculated, root)) throw mismatch("inclusion proof", root, calculated);
 }
 
 /**
- * Checks that the tree of `size2` leaves with root `root2` extends the tree of
- * `size1` leaves with root `root1`. Requires 0 ≤ size1 ≤ size2.
- *
- * Edge cases (RFC 9162 §2.1.4): equal sizes need an empty proof and equal
- * roots; size1 = 0 needs an empty proof, and root1 must be the empty-tree root
- * (stricter than some implementations, which ignore root1 there).
- * Throws VerificationError on any failure.
+ * Checks that `leafHash` is the leaf at `index` in the tree of `size` leaves
+ * whose root is `root`. Throws VerificationError on any failure.
  */
-export function verifyConsistency(size1: number, size2: number, root1: Uint8Array, root2: Uint8Array, proof: readonly Uint8Array[]): void {
+export function verifyInclusion(leafHash: Uint8Array, index: number, size: number, root: Uint8Array, proof: readonly Uint8Array[]): void {
+  withNodeCrypto(verifyInclusionSteps(leafHash, index, size, root, proof));
+}
+
+/** {@link verifyInclusion} with WebCrypto; rejects with the same VerificationError. */
+export function verifyInclusionAsync(leafHash: Uint8Array, index: number, size: number, root: Uint8Array, proof: readonly Uint8Array[]): Promise<void> {
+  return withWebCrypto(verifyInclusionSteps(leafHash, index, size, root, proof));
+}
+
+function* verifyConsistencySteps(size1: number, size2: number, root1: Uint8Array, root2: Uint8Array, proof: readonly Uint8Array[]): HashSteps<void> {
   if (!isSize(size1) || !isSize(size2)) throw new VerificationError("SIZE_INVALID", "sizes must be non-negative safe integers");
   if (size1 > size2) throw new VerificationError("SIZE_INVALID", `size1 ${size1} exceeds size2 ${size2}`);
   checkHash(root1, "root1");
@@ -131,14 +150,14 @@ export function verifyConsistency(size1: number, size2: number, root1: Uint8Arra
   for (const c of path.slice(1)) {
     if (sn === 0) throw new VerificationError("PROOF_LENGTH_INVALID", "proof is longer than the path to the root");
     if (odd(fn) || fn === sn) {
-      fr = hashChildren(c, fr);
-      sr = hashChildren(c, sr);
+      fr = (yield { op: "node", left: c, right: fr }) as Uint8Array;
+      sr = (yield { op: "node", left: c, right: sr }) as Uint8Array;
       while (!odd(fn) && fn !== 0) {
         fn = half(fn);
         sn = half(sn);
       }
     } else {
-      sr = hashChildren(sr, c);
+      sr = (yield { op: "node", left: sr, right: c }) as Uint8Array;
     }
     fn = half(fn);
     sn = half(sn);
@@ -146,6 +165,24 @@ export function verifyConsistency(size1: number, size2: number, root1: Uint8Arra
   if (sn !== 0) throw new VerificationError("PROOF_LENGTH_INVALID", "proof does not reach the new root");
   if (!equalBytes(fr, root1)) throw mismatch("consistency proof, old root", root1, fr);
   if (!equalBytes(sr, root2)) throw mismatch("consistency proof, new root", root2, sr);
+}
+
+/**
+ * Checks that the tree of `size2` leaves with root `root2` extends the tree of
+ * `size1` leaves with root `root1`. Requires 0 ≤ size1 ≤ size2.
+ *
+ * Edge cases (RFC 9162 §2.1.4): equal sizes need an empty proof and equal
+ * roots; size1 = 0 needs an empty proof, and root1 must be the empty-tree root
+ * (stricter than some implementations, which ignore root1 there).
+ * Throws VerificationError on any failure.
+ */
+export function verifyConsistency(size1: number, size2: number, root1: Uint8Array, root2: Uint8Array, proof: readonly Uint8Array[]): void {
+  withNodeCrypto(verifyConsistencySteps(size1, size2, root1, root2, proof));
+}
+
+/** {@link verifyConsistency} with WebCrypto; rejects with the same VerificationError. */
+export function verifyConsistencyAsync(size1: number, size2: number, root1: Uint8Array, root2: Uint8Array, proof: readonly Uint8Array[]): Promise<void> {
+  return withWebCrypto(verifyConsistencySteps(size1, size2, root1, root2, proof));
 }
 
 function isPowerOfTwo(n: number): boolean {

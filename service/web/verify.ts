@@ -1,0 +1,294 @@
+/**
+ * In-browser verification, step by step, with the log core's WebCrypto
+ * functions (no second copy of any proof maths): the leaf hash of the
+ * entry's RFC 8785 bytes, the checkpoint's Ed25519 signature under the log
+ * key, the inclusion proof to that checkpoint, the checkpoint on the chain
+ * (read from the chain itself when an RPC URL is configured), and, for an
+ * enterprise receipt, each private value against its commitment.
+ *
+ * Every outcome is final: a failure names what did not match.
+ */
+import {
+  canonicalBytes,
+  CheckpointError,
+  equalBytes,
+  fromHex,
+  hashLeafAsync,
+  opensCommitmentAsync,
+  parseReceipt,
+  ReceiptError,
+  toHex,
+  VerificationError,
+  verifyCheckpointAsync,
+  verifyInclusionAsync,
+  type Checkpoint,
+  type Receipt,
+  type WebNoteVerifier,
+} from "../log";
+import { ApiError, getJson, type ChainInfo, type EntryView, type InclusionProofView } from "./api";
+import { checkpointAt, type ChainCheckpoint } from "./chain";
+import { dict, fill } from "./i18n";
+
+export type StepKey = "leaf" | "signature" | "inclusion" | "chain" | "openings";
+export type StepStatus = "ok" | "fail" | "skipped";
+
+export interface StepResult {
+  readonly key: StepKey;
+  readonly status: StepStatus;
+  /** Why it failed, in the current language. */
+  readonly failure?: string;
+}
+
+export interface AnchorInfo {
+  readonly chainId: number;
+  readonly contract: string;
+  readonly checkpointIndex: number;
+  readonly txHash: string | null;
+  readonly blockNumber: number | null;
+  readonly anchoredAt: string | null;
+  readonly size: number;
+  readonly rootHex: string;
+  /** "rpc": read from the chain by this page; "service": the service's word. */
+  readonly source: "rpc" | "service";
+}
+
+export type Outcome =
+  | { readonly state: "verified" | "failed"; readonly steps: StepResult[]; readonly failure?: string; readonly leafHashHex?: string; readonly anchor?: AnchorInfo; readonly cryptoMs: number; readonly totalMs: number; readonly opened?: string[] }
+  | { readonly state: "pending"; readonly anchoredSize: number; readonly retryAfter: number };
+
+export interface VerifyContext {
+  /** The log key the page trusts (the service's /v1/log/key). */
+  readonly logKey: WebNoteVerifier;
+  readonly logKeyText: string;
+  /** The chain's JSON-RPC URL, when configured: then the checkpoint is read from the chain. */
+  readonly rpcUrl: string | null;
+  /** What the service says of the chain (/v1/chain), or null when anchoring is off. */
+  readonly chain: ChainInfo | null;
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+class Steps {
+  readonly list: StepResult[] = [];
+  failure: string | undefined;
+  ok(key: StepKey): void {
+    this.list.push({ key, status: "ok" });
+  }
+  fail(key: StepKey, failure: string): void {
+    this.list.push({ key, status: "fail", failure });
+    this.failure ??= failure;
+  }
+  skip(key: StepKey): void {
+    this.list.push({ key, status: "skipped" });
+  }
+}
+
+function inclusionFailure(e: unknown): string {
+  const f = dict().failures;
+  if (e instanceof VerificationError && e.code === "ROOT_MISMATCH" && e.detail.calculated && e.detail.expected)
+    return fill(f.inclusion, { calculated: toHex(e.detail.calculated), expected: toHex(e.detail.expected) });
+  return fill(f.inclusionOther, { msg: message(e) });
+}
+
+/** Compares the checkpoint a proof used with the chain's checkpoint at `index`. */
+async function checkChain(
+  steps: Steps,
+  ctx: VerifyContext,
+  claim: { chainId: number; contract: string; checkpointIndex: number; txHash: string | null; blockNumber: number | null; anchoredAt: string | null },
+  size: number,
+  rootHex: string,
+): Promise<AnchorInfo | undefined> {
+  const f = dict().failures;
+  let onChain: { size: number; rootHex: string; anchoredAt: string | null } | undefined;
+  let source: "rpc" | "service" = "service";
+  if (ctx.rpcUrl !== null) {
+    source = "rpc";
+    let cp: ChainCheckpoint;
+    try {
+      cp = await checkpointAt(ctx.rpcUrl, claim.contract, claim.checkpointIndex);
+    } catch (e) {
+      steps.fail("chain", fill(f.chainRead, { msg: message(e) }));
+      return undefined;
+    }
+    onChain = { size: cp.size, rootHex: cp.rootHex, anchoredAt: new Date(cp.timestamp * 1000).toISOString() };
+  } else if (ctx.chain?.anchored && ctx.chain.anchored.checkpointIndex === claim.checkpointIndex) {
+    onChain = { size: ctx.chain.anchored.size, rootHex: ctx.chain.anchored.rootHex, anchoredAt: ctx.chain.anchored.anchoredAt };
+  } else {
+    // Without an RPC URL the page has only the service's word for the chain.
+    onChain = { size, rootHex, anchoredAt: claim.anchoredAt };
+  }
+  const anchor: AnchorInfo = { ...claim, anchoredAt: onChain.anchoredAt ?? claim.anchoredAt, size: onChain.size, rootHex: onChain.rootHex, source };
+  if (onChain.size !== size || onChain.rootHex.toLowerCase() !== rootHex.toLowerCase())
+    steps.fail("chain", fill(f.chain, { chainSize: onChain.size, chainRoot: onChain.rootHex, size, root: rootHex }));
+  else steps.ok("chain");
+  return anchor;
+}
+
+async function checkSignature(steps: Steps, ctx: VerifyContext, note: string): Promise<Checkpoint | undefined> {
+  try {
+    const cp = await verifyCheckpointAsync(note, ctx.logKey);
+    steps.ok("signature");
+    return cp;
+  } catch (e) {
+    steps.fail("signature", fill(dict().failures.signature, { msg: e instanceof CheckpointError ? `${e.code}: ${e.message}` : message(e) }));
+    return undefined;
+  }
+}
+
+async function checkInclusion(steps: Steps, leafHash: Uint8Array, index: number, size: number, root: Uint8Array, proofHex: readonly string[]): Promise<void> {
+  try {
+    await verifyInclusionAsync(leafHash, index, size, root, proofHex.map((h) => fromHex(h)));
+    steps.ok("inclusion");
+  } catch (e) {
+    steps.fail("inclusion", inclusionFailure(e));
+  }
+}
+
+function finish(steps: Steps, started: number, cryptoMs: number, extra: { leafHashHex?: string; anchor?: AnchorInfo; opened?: string[] }): Outcome {
+  return {
+    state: steps.failure === undefined ? "verified" : "failed",
+    steps: steps.list,
+    ...(steps.failure !== undefined ? { failure: steps.failure } : {}),
+    ...extra,
+    cryptoMs,
+    totalMs: performance.now() - started,
+  };
+}
+
+/**
+ * Verifies one entry as the page shows it: its leaf hash, the receipt's
+ * checkpoint signature and inclusion proof, and the anchored checkpoint.
+ * If the service cannot give a receipt (it refuses to issue one that does not
+ * verify), the proof is taken from /v1/log/proof/inclusion and checked
+ * against the anchored root directly, so the failure still says what differs.
+ */
+export async function verifyEntry(view: EntryView, ctx: VerifyContext): Promise<Outcome> {
+  const started = performance.now();
+  const steps = new Steps();
+  const f = dict().failures;
+  let cryptoMs = 0;
+
+  let leafBytes: Uint8Array;
+  let leafHash: Uint8Array;
+  let t0 = performance.now();
+  try {
+    leafBytes = canonicalBytes(view.entry);
+    leafHash = await hashLeafAsync(leafBytes);
+  } catch (e) {
+    steps.fail("leaf", fill(f.leaf, { msg: message(e) }));
+    return finish(steps, started, performance.now() - t0, {});
+  }
+  cryptoMs += performance.now() - t0;
+  steps.ok("leaf");
+  const leafHashHex = toHex(leafHash);
+
+  let receipt: Receipt | undefined;
+  let serviceError: ApiError | undefined;
+  try {
+    receipt = parseReceipt(await getJson<unknown>(`/v1/entries/${encodeURIComponent(view.id)}/receipt`));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 409) return { state: "pending", anchoredSize: ctx.chain?.anchored?.size ?? 0, retryAfter: e.retryAfter ?? 2 };
+    if (e instanceof ApiError) serviceError = e;
+    else if (e instanceof ReceiptError) {
+      steps.fail("signature", fill(f.receipt, { msg: e.message }));
+      return finish(steps, started, cryptoMs, { leafHashHex });
+    } else throw e;
+  }
+
+  if (receipt !== undefined) {
+    if (!equalBytes(canonicalBytes(receipt.entry), leafBytes)) steps.fail("leaf", f.entryMismatch);
+    t0 = performance.now();
+    const cp = await checkSignature(steps, ctx, receipt.checkpoint);
+    if (cp !== undefined) await checkInclusion(steps, leafHash, receipt.leafIndex, cp.size, cp.rootHash, receipt.inclusionProof);
+    else steps.skip("inclusion");
+    cryptoMs += performance.now() - t0;
+    if (receipt.leafIndex !== view.leafIndex) steps.fail("inclusion", fill(f.inclusionOther, { msg: `leaf index ${receipt.leafIndex} ≠ ${view.leafIndex}` }));
+    const anchor = cp === undefined ? undefined : await checkChain(steps, ctx, receipt.anchor, cp.size, `0x${toHex(cp.rootHash)}`);
+    return finish(steps, started, cryptoMs, { leafHashHex, ...(anchor ? { anchor } : {}) });
+  }
+
+  // No receipt: the anchored root, from the chain or the service, and the service's proof at that size.
+  const anchored = ctx.chain?.anchored ?? null;
+  if (ctx.chain === null || anchored === null) {
+    steps.fail("inclusion", fill(f.service, { status: serviceError?.status ?? 0, msg: serviceError?.message ?? "" }));
+    return finish(steps, started, cryptoMs, { leafHashHex });
+  }
+  let root = anchored.rootHex;
+  let size = anchored.size;
+  let anchor: AnchorInfo = { chainId: ctx.chain.chainId, contract: ctx.chain.contract, ...anchored, source: "service" };
+  if (ctx.rpcUrl !== null) {
+    try {
+      const cp = await checkpointAt(ctx.rpcUrl, ctx.chain.contract, anchored.checkpointIndex);
+      root = cp.rootHex;
+      size = cp.size;
+      anchor = { ...anchor, size, rootHex: root, anchoredAt: new Date(cp.timestamp * 1000).toISOString(), source: "rpc" };
+      steps.ok("chain");
+    } catch (e) {
+      steps.fail("chain", fill(f.chainRead, { msg: message(e) }));
+    }
+  }
+  if (view.leafIndex >= size) return { state: "pending", anchoredSize: size, retryAfter: 2 };
+  steps.skip("signature");
+  let proof: InclusionProofView;
+  try {
+    proof = await getJson<InclusionProofView>(`/v1/log/proof/inclusion?index=${view.leafIndex}&size=${size}`);
+  } catch (e) {
+    steps.fail("inclusion", fill(f.service, { status: e instanceof ApiError ? e.status : 0, msg: message(e) }));
+    return finish(steps, started, cryptoMs, { leafHashHex, anchor });
+  }
+  t0 = performance.now();
+  await checkInclusion(steps, leafHash, view.leafIndex, size, fromHex(root), proof.proof);
+  cryptoMs += performance.now() - t0;
+  if (steps.failure === undefined) steps.fail("signature", fill(f.service, { status: serviceError?.status ?? 0, msg: serviceError?.message ?? "" }));
+  return finish(steps, started, cryptoMs, { leafHashHex, anchor });
+}
+
+/** Verifies a receipt file: its shape, leaf hash, signature, proof, openings and the chain. */
+export async function verifyReceiptFile(text: string, ctx: VerifyContext): Promise<{ outcome: Outcome; receipt?: Receipt; keyMismatch: boolean }> {
+  const started = performance.now();
+  const steps = new Steps();
+  const f = dict().failures;
+  let receipt: Receipt;
+  try {
+    receipt = parseReceipt(text);
+  } catch (e) {
+    steps.fail("leaf", fill(f.receipt, { msg: e instanceof ReceiptError ? `${e.code}: ${e.message}` : message(e) }));
+    return { outcome: finish(steps, started, 0, {}), keyMismatch: false };
+  }
+  const t0 = performance.now();
+  let leafHash: Uint8Array;
+  try {
+    leafHash = await hashLeafAsync(canonicalBytes(receipt.entry));
+    steps.ok("leaf");
+  } catch (e) {
+    steps.fail("leaf", fill(f.leaf, { msg: message(e) }));
+    return { outcome: finish(steps, started, performance.now() - t0, {}), receipt, keyMismatch: false };
+  }
+  const cp = await checkSignature(steps, ctx, receipt.checkpoint);
+  if (cp !== undefined) await checkInclusion(steps, leafHash, receipt.leafIndex, cp.size, cp.rootHash, receipt.inclusionProof);
+  else steps.skip("inclusion");
+  const opened: string[] = [];
+  if (receipt.openings !== undefined) {
+    const commitments = receipt.entry.commitments;
+    let allOk = true;
+    for (const [field, opening] of Object.entries(receipt.openings).sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const c = typeof commitments === "object" && commitments !== null && !Array.isArray(commitments) ? (commitments as Record<string, unknown>)[field] : undefined;
+      if (await opensCommitmentAsync(c, opening)) opened.push(field);
+      else {
+        allOk = false;
+        steps.fail("openings", fill(f.opening, { field }));
+        break;
+      }
+    }
+    if (allOk) steps.ok("openings");
+  }
+  const cryptoMs = performance.now() - t0;
+  const anchor = cp === undefined ? undefined : await checkChain(steps, ctx, receipt.anchor, cp.size, `0x${toHex(cp.rootHash)}`);
+  return {
+    outcome: finish(steps, started, cryptoMs, { leafHashHex: toHex(leafHash), ...(anchor ? { anchor } : {}), opened }),
+    receipt,
+    keyMismatch: receipt.logKey.trim() !== ctx.logKeyText.trim(),
+  };
+}

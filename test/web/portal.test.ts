@@ -1,0 +1,161 @@
+/**
+ * The portal in a real browser (Debian's Chromium driven by playwright-core)
+ * against a running service with the local anvil chain. Screenshots go to
+ * .cache/test-artifacts/portal-*.png.
+ *
+ * The tamper test changes a stored leaf in LevelDB while the service is
+ * stopped (the service then serves the changed entry with the proof nodes of
+ * the original), because that is the failure the portal exists to catch: a
+ * database changed behind the log's back. The service's own receipt
+ * self-check refuses to issue a receipt for it, so the page falls back to the
+ * raw proof route and finds the mismatch itself.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { expect } from "chai";
+import { Level } from "level";
+import type { Browser, Page } from "playwright-core";
+import { ARTIFACTS, createPortalWorld, launchChromium, type PortalWorld } from "./world";
+
+describe("the transparency portal, in Chromium", function () {
+  this.timeout(120_000);
+  let world: PortalWorld;
+  let browser: Browser;
+  let page: Page;
+  const consoleErrors: string[] = [];
+
+  before(async function () {
+    await mkdir(ARTIFACTS, { recursive: true });
+    world = await createPortalWorld();
+    browser = await launchChromium();
+  });
+
+  after(async function () {
+    await browser?.close();
+    await world?.close();
+  });
+
+  beforeEach(async function () {
+    page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    page.on("console", (m) => {
+      if (m.type() === "error") consoleErrors.push(m.text());
+    });
+    page.on("pageerror", (e) => consoleErrors.push(e.message));
+  });
+
+  afterEach(async function () {
+    const name = (this.currentTest?.title ?? "page").replace(/[^a-z0-9]+/gi, "-").slice(0, 60);
+    await page.screenshot({ path: path.join(ARTIFACTS, `portal-${name}.png`), fullPage: true });
+    await page.close();
+  });
+
+  async function open(hash: string): Promise<void> {
+    await page.goto(`${world.service.url}/${hash}`);
+    await page.waitForSelector('body[data-ready="1"]');
+  }
+
+  it("looks up an enterprise by name and shows its programmes, statuses, amounts and corrections", async function () {
+    await open("");
+    await page.getByLabel("统一社会信用代码或企业名称").fill("示例科技");
+    await page.getByRole("button", { name: "查询" }).click();
+    await page.waitForSelector("ul.results a");
+    await page.locator("ul.results a").first().click();
+    await page.waitForSelector('body[data-ready="1"] table');
+    const code = world.records.enterprises["北京示例科技有限公司"];
+    expect(await page.locator("h1").textContent()).to.include("北京示例科技");
+    const text = await page.locator("main").innerText();
+    expect(text).to.include(code);
+    expect(text).to.include("中小企业数字化转型补贴");
+    expect(text).to.include("部分拨付"); // approved 30 000 yuan, paid 10 000
+    expect(text).to.include("¥30,000.00");
+    expect(text).to.include("¥10,000.00");
+    expect(text).to.include("企业名称录入有误"); // the correction's reason, in the timeline
+  });
+
+  it("opens an entry and verifies it in the browser against the chain itself (green)", async function () {
+    await open(`#/entry/${world.records.payouts[0]}`);
+    const panel = page.locator("#verify");
+    expect(await panel.getAttribute("data-verify-state")).to.equal("verified");
+    expect(await panel.locator(".alert.ok").count()).to.equal(1);
+    for (const step of ["leaf", "signature", "inclusion", "chain"]) expect(await panel.locator(`[data-step="${step}"]`).getAttribute("class"), step).to.include("ok");
+    const text = await panel.innerText();
+    expect(text).to.include("直接从链上读取"); // read from the chain by the page, not the service's word
+    expect(text).to.include("31337");
+    expect(consoleErrors, consoleErrors.join("\n")).to.deep.equal([]);
+  });
+
+  it("switches to English and back", async function () {
+    await open(`#/entry/${world.records.applications[1]}`);
+    await page.getByRole("button", { name: "Switch to English" }).click();
+    await page.waitForSelector('body[data-ready="1"] #verify[data-verify-state="verified"]');
+    expect(await page.locator("html").getAttribute("lang")).to.equal("en");
+    expect(await page.locator("#verify").innerText()).to.include("Verified: this entry is in the checkpoint anchored on the chain.");
+    await page.getByRole("button", { name: "切换到中文" }).click();
+    await page.waitForSelector('body[data-ready="1"]');
+    expect(await page.locator("html").getAttribute("lang")).to.equal("zh-CN");
+  });
+
+  it("loads an enterprise receipt file and verifies it, openings included", async function () {
+    const code = (await (await fetch(`${world.service.url}/v1/applications/${world.records.applications[0]}/access-code`, { headers: { authorization: `Bearer ${world.adminToken}` } })).json()) as { accessCode: string };
+    const res = await fetch(`${world.service.url}/v1/entries/${world.records.payouts[0]}/receipt/private`, { headers: { "x-access-code": code.accessCode } });
+    expect(res.status).to.equal(200);
+    const file = path.join(ARTIFACTS, "receipt.json");
+    await writeFile(file, await res.text());
+    await open("#/receipt");
+    await page.locator("#receipt-file").setInputFiles(file);
+    await page.waitForSelector('#receipt-result[data-verify-state="verified"]');
+    const text = await page.locator("#receipt-result").innerText();
+    expect(text).to.include("私密字段与承诺值");
+    expect(text).to.include("ICBC-2026-01-15"); // the opened bank transaction reference
+
+    // The same receipt with one digit of the amount changed is refused, with the reason.
+    const tampered = await (await fetch(`${world.service.url}/v1/entries/${world.records.payouts[0]}/receipt`)).text();
+    await page.locator("#receipt-text").fill(tampered.replace('"amountFen":"1000000"', '"amountFen":"9000000"'));
+    await page.getByRole("button", { name: "核验", exact: true }).click();
+    await page.waitForSelector('#receipt-result[data-verify-state="failed"]');
+    expect(await page.locator("#receipt-result .alert.fail").first().innerText()).to.include("包含证明不成立");
+  });
+
+  it("opens the dashboard and shows its five charts, on a phone-sized screen too", async function () {
+    await open("#/dashboard");
+    for (const id of ["chart-programmes", "chart-regions", "chart-monthly", "chart-history", "chart-lag"])
+      expect(await page.locator(`#${id} canvas`).count(), id).to.be.greaterThan(0);
+    const text = (await page.locator("main").textContent()) ?? "";
+    expect(text).to.include("数字驾驶舱");
+    expect(text).to.include("2026-02"); // payouts per month
+    expect(text).to.include("县"); // rural counties
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.reload();
+    await page.waitForSelector('body[data-ready="1"] #chart-lag canvas');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow, "no horizontal scrolling on a phone").to.be.at.most(0);
+  });
+
+  it("shows red, saying what did not match, for an entry changed in the database", async function () {
+    const target = world.records.payouts[1]!;
+    const index = ((await (await fetch(`${world.service.url}/v1/entries/${target}`)).json()) as { leafIndex: number }).leafIndex;
+    await world.service.close();
+    // Change the stored leaf's amount (key 0x03 ‖ u64 index; value: u16 len ‖ id ‖ u16 len ‖ recordedAt ‖ leaf bytes).
+    const db = new Level<Uint8Array, Uint8Array>(world.dir, { keyEncoding: "view", valueEncoding: "view" });
+    await db.open();
+    const key = new Uint8Array(9);
+    key[0] = 0x03;
+    new DataView(key.buffer).setBigUint64(1, BigInt(index));
+    const value = await db.get(key);
+    expect(value, "the leaf is stored").to.not.equal(undefined);
+    const text = Buffer.from(value!).toString("latin1");
+    expect(text).to.include('"amountFen":"2000000"');
+    await db.put(key, new Uint8Array(Buffer.from(text.replace('"amountFen":"2000000"', '"amountFen":"9000000"'), "latin1")));
+    await db.close();
+    await world.restart();
+
+    await open(`#/entry/${target}`);
+    const panel = page.locator("#verify");
+    expect(await panel.getAttribute("data-verify-state")).to.equal("failed");
+    const alert = await panel.locator(".alert.fail").innerText();
+    expect(alert).to.include("包含证明不成立");
+    expect(alert).to.match(/[0-9a-f]{64}/); // the calculated and expected roots
+    expect(await panel.locator('[data-step="inclusion"]').getAttribute("class")).to.include("fail");
+    expect(await page.locator("main").innerText()).to.include("9000000");
+  });
+});
