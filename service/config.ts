@@ -19,6 +19,8 @@ const EnvSchema = z.object({
     .default("subsidy-ledger.local/log"),
   LEDGER_LOG_KEY_FILE: z.string().min(1).optional(),
   LEDGER_ACCESS_CODE_KEY_FILE: z.string().min(1).optional(),
+  /** A chain JSON-RPC URL the public's browsers can reach, for the portal to read checkpoints from the chain itself. */
+  LEDGER_PUBLIC_RPC_URL: z.url({ protocol: /^https?$/ }).optional(),
   LEDGER_BODY_LIMIT: z.string().regex(/^[0-9]+(b|kb|mb)$/).default("64kb"),
   LEDGER_RATE_PUBLIC_PER_MINUTE: PositiveInt.default(600),
   LEDGER_RATE_ADMIN_PER_MINUTE: PositiveInt.default(6000),
@@ -39,6 +41,8 @@ export interface Config {
   readonly dataDir: string;
   readonly origin: string;
   readonly logKeyFile: string;
+  /** See LEDGER_PUBLIC_RPC_URL; undefined when not set. */
+  readonly publicRpcUrl: string | undefined;
   /** Secret key the enterprise access codes are derived from. */
   readonly accessCodeKeyFile: string;
   readonly bodyLimit: string;
@@ -68,6 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     origin: e.LEDGER_ORIGIN,
     logKeyFile: path.resolve(e.LEDGER_LOG_KEY_FILE ?? path.join(dataDir, "keys", "log-signer.key")),
+    publicRpcUrl: e.LEDGER_PUBLIC_RPC_URL,
     accessCodeKeyFile: path.resolve(e.LEDGER_ACCESS_CODE_KEY_FILE ?? path.join(dataDir, "keys", "access-code.key")),
     bodyLimit: e.LEDGER_BODY_LIMIT,
     rateLimit: { publicPerMinute: e.LEDGER_RATE_PUBLIC_PER_MINUTE, adminPerMinute: e.LEDGER_RATE_ADMIN_PER_MINUTE },

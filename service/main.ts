@@ -16,6 +16,7 @@ import { createToken } from "./auth/tokens";
 import { loadChainConfig, startChain, type ChainConfig, type RunningChain } from "./chain";
 import { loadOrCreateAccessCodes, AccessCodeKeyError } from "./auth/access-codes";
 import type { AnchoringInfo } from "./http/receipts";
+import { demoSummaryLines, loadDemoIntoDataDir, DemoError, type DemoDataDirResult } from "./demo";
 
 /** What the receipt routes need to know of the anchoring side. */
 function anchoringInfo(chain: RunningChain, everyMs: number): AnchoringInfo {
@@ -98,6 +99,9 @@ export async function startService(config: Config, logger = pino({ level: config
       logKey: key.verifierKey,
       accessCodes: access.codes,
       ...(chain !== undefined ? { anchoring: anchoringInfo(chain, options.chain === false ? 1000 : options.chain.everyMs) } : {}),
+      // The portal at /. Visitors' browsers read checkpoints from the chain itself at LEDGER_PUBLIC_RPC_URL,
+      // or, with the local anvil, at its loopback URL (reachable from browsers on this machine).
+      portal: config.publicRpcUrl !== undefined ? { rpcUrl: config.publicRpcUrl } : chain?.local !== undefined ? { rpcUrl: chain.local.url } : {},
     });
     const server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, config.host, () => resolve(s));
@@ -149,6 +153,19 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = pino({ level: config.logLevel });
+  // --demo (npm run demo): load the demo history into the data directory first; see service/demo.
+  let demo: DemoDataDirResult | undefined;
+  if (process.argv.includes("--demo")) {
+    try {
+      demo = await loadDemoIntoDataDir(config.dataDir);
+    } catch (e) {
+      if (e instanceof DemoError || e instanceof StoreLockedError) {
+        process.stderr.write(`subsidy-ledger: --demo: ${e.message}\n`);
+        process.exit(1);
+      }
+      throw e;
+    }
+  }
   let service: RunningService;
   try {
     service = await startService(config, logger, { chain: chainConfig });
@@ -171,6 +188,7 @@ async function main(): Promise<void> {
   ];
   if (service.firstAdminToken)
     lines.push(`  first admin token (shown once; create more with npm run admin -- token create):`, `    ${service.firstAdminToken}`);
+  if (demo) lines.push(...demoSummaryLines(demo, service.url));
   process.stdout.write(lines.join("\n") + "\n\n");
 
   let stopping = false;

@@ -53,6 +53,12 @@ describe("the service entry point", () => {
         .that.matches(/PORT.*LEDGER_RATE_ADMIN_PER_MINUTE/);
     });
 
+    it("takes a public RPC URL for the portal only if it is http(s)", () => {
+      expect(loadConfig({}).publicRpcUrl).to.equal(undefined);
+      expect(loadConfig({ LEDGER_PUBLIC_RPC_URL: "https://rpc.example.gov.cn/" }).publicRpcUrl).to.equal("https://rpc.example.gov.cn/");
+      expect(() => loadConfig({ LEDGER_PUBLIC_RPC_URL: "javascript:alert(1)" })).to.throw(ConfigError, /LEDGER_PUBLIC_RPC_URL/);
+    });
+
     it("trusts no proxy by default, and reads a hop count or a list of proxies", () => {
       expect(loadConfig({}).trustProxy).to.equal(false);
       expect(loadConfig({ LEDGER_TRUST_PROXY: "2" }).trustProxy).to.equal(2);
