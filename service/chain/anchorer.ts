@@ -73,6 +73,16 @@ export const systemAnchorerClock: AnchorerClock = {
     }),
 };
 
+/**
+ * Named points in the sending sequence, for crash tests: the anchorer calls
+ * its `failpoint` hook with the name as it passes each one.
+ * - `anchor.before-send`: the pending checkpoint and its transaction hash are durable; nothing is broadcast yet.
+ * - `anchor.after-send`: the node accepted the transaction; its receipt has not been looked at.
+ * - `anchor.after-receipt`: the receipt is confirmed; `anchored` is not written yet.
+ */
+export const ANCHORER_FAILPOINTS = ["anchor.before-send", "anchor.after-send", "anchor.after-receipt"] as const;
+export type AnchorerFailpoint = (typeof ANCHORER_FAILPOINTS)[number];
+
 export interface AnchorerOptions {
   /** The log's durable head. Only `size` and `root()` are read. */
   readonly ledger: { readonly size: number; root(): Uint8Array };
@@ -113,6 +123,8 @@ export interface AnchorerOptions {
   readonly fromBlock?: number;
   readonly clock?: AnchorerClock;
   readonly random?: () => number;
+  /** Called at each {@link ANCHORER_FAILPOINTS} point; for crash tests only (see service/chain/failpoints.ts). Absent: nothing happens. */
+  readonly failpoint?: (name: AnchorerFailpoint) => void;
 }
 
 export interface AnchorStatus {
@@ -439,7 +451,9 @@ export class Anchorer {
     // Durable before the transaction exists anywhere but here.
     await this._save({ contract: this._contract, anchored: base, pending });
     this._log.info({ size, baseSize, nonce, txHash: signed.hash, gasPrice: pending.gasPrice, gasLimit: pending.gasLimit }, "sending anchor transaction");
+    this._o.failpoint?.("anchor.before-send");
     await this._broadcast(signed);
+    this._o.failpoint?.("anchor.after-send");
   }
 
   private _capPrice(price: bigint): bigint {
@@ -491,27 +505,31 @@ export class Anchorer {
 
   private async _drivePending(p: PendingAnchor): Promise<void> {
     const chain = this._o.chain;
-    const receipt = await this._minedReceipt(p);
-    if (receipt !== null) {
-      if (receipt.status !== 1)
-        throw new AnchorerError("CHAIN_MOVED", `anchor transaction ${receipt.transactionHash} for size ${p.size} reverted in block ${receipt.blockNumber}`);
-      const confirmations = await chain.confirmations(receipt.blockNumber);
-      if (confirmations < this._confirmations) {
-        await this._pause(this._pollMs);
+    let receipt = await this._minedReceipt(p);
+    if (receipt === null) {
+      const mined = await chain.getTransactionCount(this._o.recorder.address, "latest");
+      if (mined <= p.nonce) {
+        const waited = this._clock.now() - Date.parse(p.lastSentAt);
+        if (waited >= this._replaceAfterMs) await this._replace(p);
+        else await this._pause(Math.min(this._pollMs, this._replaceAfterMs - waited));
         return;
       }
-      const event = chain.anchoredEvents(receipt).find((e) => e.treeSize === p.size && e.rootHash === p.rootHex);
-      if (event === undefined) throw new AnchorerError("INVARIANT", `transaction ${receipt.transactionHash} succeeded without anchoring checkpoint ${p.size}`);
-      await this._markAnchored(p, event.index, receipt.transactionHash, receipt.blockNumber);
+      // The nonce is used. Our transaction may have been mined between the two reads (anvil's
+      // automine does this under load), so look once more before handing it to recovery.
+      receipt = await this._minedReceipt(p);
+      if (receipt === null) throw new AnchorerError("CHAIN_MOVED", `nonce ${p.nonce} was used, but by none of the pending anchor's transactions`);
+    }
+    if (receipt.status !== 1)
+      throw new AnchorerError("CHAIN_MOVED", `anchor transaction ${receipt.transactionHash} for size ${p.size} reverted in block ${receipt.blockNumber}`);
+    const confirmations = await chain.confirmations(receipt.blockNumber);
+    if (confirmations < this._confirmations) {
+      await this._pause(this._pollMs);
       return;
     }
-    const mined = await chain.getTransactionCount(this._o.recorder.address, "latest");
-    if (mined > p.nonce)
-      // The nonce is used but none of our transactions shows a receipt: recovery decides.
-      throw new AnchorerError("CHAIN_MOVED", `nonce ${p.nonce} was used, but by none of the pending anchor's transactions`);
-    const waited = this._clock.now() - Date.parse(p.lastSentAt);
-    if (waited >= this._replaceAfterMs) await this._replace(p);
-    else await this._pause(Math.min(this._pollMs, this._replaceAfterMs - waited));
+    const event = chain.anchoredEvents(receipt).find((e) => e.treeSize === p.size && e.rootHash === p.rootHex);
+    if (event === undefined) throw new AnchorerError("INVARIANT", `transaction ${receipt.transactionHash} succeeded without anchoring checkpoint ${p.size}`);
+    this._o.failpoint?.("anchor.after-receipt");
+    await this._markAnchored(p, event.index, receipt.transactionHash, receipt.blockNumber);
   }
 
   /** The next price for a stuck transaction, or null to rebroadcast it unchanged. */

@@ -10,6 +10,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../config";
+import { parseFailpoints, type Failpoints } from "./failpoints";
 
 const PositiveInt = z.coerce.number().int().positive();
 const Address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address: 0x and 40 hex digits");
@@ -40,6 +41,8 @@ export const ChainEnvSchema = z.object({
   LEDGER_ANCHOR_MAX_DELAY_MS: PositiveInt.default(300_000),
   /** "1": on the local chain, deploy a new contract if the recorded one is gone. */
   LEDGER_LOCAL_CHAIN_REDEPLOY: z.enum(["0", "1"]).default("0"),
+  /** Crash tests only: kill the process at these anchoring steps (see failpoints.ts). */
+  LEDGER_FAILPOINTS: z.string().optional(),
 });
 
 export interface ChainConfig {
@@ -53,12 +56,16 @@ export interface ChainConfig {
   readonly maxGasPrice: bigint | undefined;
   readonly maxDelayMs: number;
   readonly redeployLocal: boolean;
+  /** Empty unless LEDGER_FAILPOINTS is set (crash tests). */
+  readonly failpoints: Failpoints;
 }
 
 /** Parses the chain settings; throws ConfigError naming every bad variable on one line. */
 export function loadChainConfig(env: NodeJS.ProcessEnv, dataDir: string): ChainConfig {
   const parsed = ChainEnvSchema.safeParse(env);
   const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+  const failpoints = parseFailpoints(env.LEDGER_FAILPOINTS);
+  problems.push(...failpoints.problems);
   if (parsed.success && parsed.data.LEDGER_RPC_URL !== undefined) {
     if (parsed.data.LEDGER_CHAIN_ID === undefined) problems.push("LEDGER_CHAIN_ID: required with LEDGER_RPC_URL");
     if (parsed.data.LEDGER_ANCHOR_ADDRESS === undefined) problems.push("LEDGER_ANCHOR_ADDRESS: required with LEDGER_RPC_URL");
@@ -78,5 +85,6 @@ export function loadChainConfig(env: NodeJS.ProcessEnv, dataDir: string): ChainC
     maxGasPrice: e.LEDGER_ANCHOR_MAX_GAS_PRICE_WEI === undefined ? undefined : BigInt(e.LEDGER_ANCHOR_MAX_GAS_PRICE_WEI),
     maxDelayMs: e.LEDGER_ANCHOR_MAX_DELAY_MS,
     redeployLocal: e.LEDGER_LOCAL_CHAIN_REDEPLOY === "1",
+    failpoints: failpoints.failpoints,
   };
 }

@@ -22,6 +22,7 @@ import { Anchorer } from "./anchorer";
 import { ChainClient, ChainError, HttpJsonRpc, type Eip1193 } from "./client";
 import type { ChainConfig } from "./config";
 import { anvilDevAccount, chainFiles, deployOnce, startLocalChain, type LocalChain } from "./local-chain";
+import { crashingFailpoint } from "./failpoints";
 import { loadOrCreateRecorderKey } from "./recorder-key";
 import { FileAnchorStateStore } from "./state";
 
@@ -99,6 +100,8 @@ export async function startChain(options: StartChainOptions): Promise<RunningCha
     log.warn({ contract: address }, "the chain is unreachable at start; the anchorer will keep trying");
   }
 
+  const failpoint = crashingFailpoint(config.failpoints);
+  if (failpoint !== undefined) log.warn({ failpoints: Object.fromEntries(config.failpoints) }, "LEDGER_FAILPOINTS is set: the process will SIGKILL itself at these anchoring steps (crash tests only)");
   const anchorer = new Anchorer({
     ledger: options.ledger,
     store: options.store,
@@ -115,6 +118,7 @@ export async function startChain(options: StartChainOptions): Promise<RunningCha
     replaceAfterMs: config.replaceAfterMs,
     ...(config.maxGasPrice !== undefined ? { maxGasPrice: config.maxGasPrice } : {}),
     fromBlock,
+    ...(failpoint !== undefined ? { failpoint } : {}),
   });
   anchorer.start();
   log.info({ contract: address, chainId, recorder: key.address, local: local !== undefined }, "anchoring started");

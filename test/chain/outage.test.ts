@@ -1,0 +1,76 @@
+/**
+ * RPC outage, through the real service process (issue 4): the chain (anvil
+ * in its own process) is stopped while the service runs. Entries keep being
+ * accepted; /v1/health reports the growing lag and turns 503 once the oldest
+ * unanchored entry has waited past LEDGER_ANCHOR_MAX_DELAY_MS; the node comes
+ * back on the same port with the same state; everything gets anchored and
+ * health is 200 again.
+ */
+import { promises as fs } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { deployFor, expectAnchoredHistory, killAllChildren, poll, serviceBundle, serviceEnv, ServiceProcess, startAnvil } from "./service-process";
+
+describe("the service process during a chain outage", function () {
+  this.timeout(180_000);
+  let dir: string;
+
+  before(async function () {
+    await serviceBundle();
+  });
+
+  beforeEach(async function () {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), "ledger-outage-"));
+  });
+
+  afterEach(async function () {
+    await killAllChildren();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it("keeps accepting entries, reports the lag in /v1/health, and anchors everything once the node is back", async function () {
+    const chainDir = path.join(dir, "anvil");
+    let anvil = await startAnvil(chainDir);
+    const chain = await deployFor("anvil", anvil.url, anvil.port, dir, anvil);
+    const svc = await ServiceProcess.start(serviceEnv(path.join(dir, "data"), chain, { LEDGER_ANCHOR_MAX_DELAY_MS: "1500" }));
+    const token = svc.firstAdminToken!;
+
+    const ids = await svc.recordProgrammes(token, 20, "before");
+    await svc.anchoredAll();
+
+    // The node goes away (SIGTERM: anvil writes its state file, as a node restart would keep its chain).
+    await anvil.stop();
+    const outageStarted = Date.now();
+    ids.push(...(await svc.recordProgrammes(token, 20, "during-1")));
+    const early = await svc.health();
+    expect(early.body.treeSize).to.equal(40);
+    expect(early.body.anchoring?.anchoredSize).to.equal(20);
+    expect(early.body.anchoring?.lagEntries).to.equal(20);
+    expect(early.body.anchoring?.oldestUnanchoredAt).to.be.a("string");
+
+    // Past the maximum delay, health turns 503 and says why.
+    const unhealthy = await poll("/v1/health to turn 503", async () => {
+      const h = await svc.health();
+      return h.status === 503 && h.body.anchoring?.lastError != null ? h : undefined;
+    });
+    expect(unhealthy.body.ok).to.equal(false);
+    expect(unhealthy.body.anchoring?.lagEntries).to.equal(20);
+    expect(unhealthy.body.anchoring?.lagSeconds).to.be.at.least(1);
+    expect(unhealthy.body.anchoring?.lastError?.message).to.match(/ECONNREFUSED|fetch failed|unreachable/i);
+
+    // Still accepting.
+    ids.push(...(await svc.recordProgrammes(token, 20, "during-2")));
+    expect((await svc.health()).body.anchoring?.lagEntries).to.equal(40);
+    expect(Date.now() - outageStarted, "the outage lasted past the maximum delay").to.be.at.least(1500);
+
+    // The node comes back: same port, same state.
+    anvil = await startAnvil(chainDir, chain.port);
+    chain.anvil = anvil;
+    expect(anvil.stateCheck).to.equal("ok");
+    expect(await chain.client.checkpointCount(), "the node kept its checkpoint").to.equal(1);
+
+    await expectAnchoredHistory(svc, chain, ids, [20, 60]);
+    expect((await svc.health()).status).to.equal(200);
+  });
+});
