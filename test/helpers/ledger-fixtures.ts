@@ -288,6 +288,7 @@ export interface HarnessOptions {
   readonly clock?: FakeClock;
   readonly seed?: number;
   readonly maxBatch?: number;
+  readonly maxBatchRecords?: number;
   readonly maxInFlight?: number;
 }
 
@@ -306,6 +307,7 @@ export class Harness {
       clock,
       randomBytes: seededRandomBytes(options.seed ?? 1),
       ...(options.maxBatch !== undefined ? { maxBatch: options.maxBatch } : {}),
+      ...(options.maxBatchRecords !== undefined ? { maxBatchRecords: options.maxBatchRecords } : {}),
       ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
     });
     return new Harness(store, ledger, clock);

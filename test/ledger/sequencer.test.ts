@@ -18,6 +18,7 @@ import { StoreUnavailableError } from "../../service/store/store";
 import {
   ACTORS,
   applicationRequest,
+  commandOf,
   confirmationRequest,
   correctionRequest,
   creditCode,
@@ -121,6 +122,31 @@ describe("The sequencer", () => {
       expect(Math.max(...small.store.batchSizes)).to.be.at.most(16);
       expect(small.store.commits).to.be.at.least(Math.ceil(100 / 16));
       expect(results.map((a) => a.body.leafIndex)).to.deep.equal(range(100));
+    });
+  });
+
+  describe("with at most 50 records checked at once", () => {
+    const batchOf = (h: Harness, n: number, tag: string) =>
+      h.ledger.submitBatch({
+        commands: range(n).map((i) => commandOf("programme", programmeRequest({ code: `${tag}-${i}` }))),
+        actor: ACTORS.admin,
+        idempotencyKey: newKey(),
+        requestHash: tag,
+      });
+
+    it("commits requests of 20 records two by two, never a third into the same commit, and numbers them contiguously", async () => {
+      const h = await Harness.open({ maxBatchRecords: 50 });
+      const results = await Promise.all(range(30).map((b) => batchOf(h, 20, `B${b}`)));
+      expect(h.store.batchSizes.reduce((a, b) => a + b, 0)).to.equal(600);
+      expect(Math.max(...h.store.batchSizes)).to.equal(40);
+      expect(results.flatMap((r) => r.body.results.map((x) => x.leafIndex))).to.deep.equal(range(600));
+    });
+
+    it("still takes a single larger request whole: a request is atomic", async () => {
+      const h = await Harness.open({ maxBatchRecords: 50 });
+      await Promise.all([batchOf(h, 10, "S"), batchOf(h, 100, "L"), batchOf(h, 10, "T")]);
+      expect(h.store.batchSizes).to.include(100);
+      expect(Math.max(...h.store.batchSizes)).to.equal(100);
     });
   });
 
