@@ -1,0 +1,591 @@
+/**
+ * The full audit: replay every public entry against the checkpoints
+ * anchored on the chain, trusting nothing but the chain (and, for
+ * signatures, a log key the auditor got from somewhere they trust).
+ *
+ * One pass over the entries, in log order, never holding them all:
+ * - each leaf is hashed as given, proved to be the canonical encoding of its
+ *   entry, and appended to a compact range (O(log n) memory);
+ * - at the size of every anchored checkpoint the rebuilt root is compared
+ *   with the chain's, and at the size of every published checkpoint
+ *   (the service's, an export's) it is remembered;
+ * - the entry is read as a ledger entry and the business invariants are
+ *   recomputed (./invariants.ts);
+ * - its anchoring is timed against the checkpoint that first covers it.
+ * Then: what the source is missing compared to the chain, the published
+ * checkpoints against the chain (split view), and, if a root did not match
+ * and a proof oracle is at hand, which leaves are damaged.
+ *
+ * Nothing found stops the audit: every discrepancy is counted (see
+ * ./findings.ts). Only an unreadable source or chain throws (AuditError).
+ */
+import {
+  CheckpointError,
+  CompactRange,
+  EMPTY_ROOT,
+  equalBytes,
+  HASH_SIZE,
+  parseCheckpoint,
+  toHex,
+  VerificationError,
+  verifyCheckpoint,
+  verifyConsistency,
+  verifyInclusion,
+  type NoteVerifier,
+} from "../../../service/log";
+import { inlineProcessor, LeafPool, readLeaf, type LeafPrecheck, type LeafProcessor, type LeafReading } from "./leaves";
+import { readCheckpoints, rootHex, type AnchoredCheckpoint, type ChainReader } from "./chain";
+import { ENTRY_KINDS, type EntryKind } from "./entries";
+import { AuditError, messageOf } from "./errors";
+import { DEFAULT_MAX_LISTED, Findings, type Discrepancy, type DiscrepancyKind } from "./findings";
+import { InvariantReplay, type InvariantTotals } from "./invariants";
+import type { EntrySource, LeafBatch, ProofOracle, PublishedCheckpoint } from "./sources";
+
+export const REPORT_FORMAT = "subsidy-ledger.audit-report";
+export const REPORT_VERSION = 1;
+
+/** The service's default LEDGER_ANCHOR_MAX_DELAY_MS. */
+export const DEFAULT_MAX_DELAY_MS = 300_000;
+/** Most leaves checked one by one against the chain to locate damage. */
+export const DEFAULT_LOCATE_LIMIT = 10_000;
+
+export interface AuditOptions {
+  readonly source: EntrySource;
+  /** The chain; null audits without it (and says so: nothing is then checked against anchors). */
+  readonly chain: ChainReader | null;
+  /** The log keys the auditor trusts; empty: signatures are not checked (and the report says so). */
+  readonly verifiers: readonly NoteVerifier[];
+  /** Where the verifier keys came from, for the report. */
+  readonly keySource?: string;
+  /** Require this checkpoint origin. */
+  readonly origin?: string;
+  /** Signed checkpoints to check against the chain, besides the source's own. */
+  readonly published?: readonly PublishedCheckpoint[];
+  /** Proofs to locate damage with; defaults to the source's. */
+  readonly oracle?: ProofOracle;
+  /** Read no more than this many leaves (the service's size when the audit began). */
+  readonly until?: number;
+  readonly now?: () => number;
+  readonly maxDelayMs?: number;
+  readonly maxListed?: number;
+  readonly locateLimit?: number;
+  /** Called with each batch after it is checked (to write an export while auditing). */
+  readonly onBatch?: (batch: LeafBatch) => Promise<void>;
+  readonly onProgress?: (done: number, total: number | undefined) => void;
+  /** 1: hash the leaves, check their bytes and build the tree in a worker thread; 0 (default): all in this thread. */
+  readonly workers?: number;
+}
+
+export interface PublishedResult {
+  readonly label: string;
+  readonly size: number | null;
+  readonly rootHex: string | null;
+  readonly signature: "valid" | "invalid" | "not-checked";
+  /** How the checkpoint was found consistent with the chain's latest, or why not. */
+  readonly withChain: "consistent (replay)" | "consistent (proof)" | "inconsistent" | "not checked";
+}
+
+export interface AuditReport {
+  readonly format: typeof REPORT_FORMAT;
+  readonly version: typeof REPORT_VERSION;
+  readonly ok: boolean;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly source: { readonly kind: string; readonly description: string; readonly declaredSize: number | null };
+  readonly chain: {
+    readonly description: string;
+    readonly chainId: number;
+    readonly checkpoints: number;
+    readonly latest: { readonly index: number; readonly size: number; readonly rootHex: string; readonly anchoredAt: string } | null;
+  } | null;
+  readonly keys: { readonly trusted: readonly string[]; readonly source: string };
+  readonly entries: { readonly count: number; readonly byKind: Readonly<Record<EntryKind, number>> };
+  readonly totals: InvariantTotals;
+  readonly checkpoints: {
+    readonly onChain: number;
+    /** Anchored checkpoints whose root was compared with the replayed tree. */
+    readonly checked: number;
+    readonly matched: number;
+    /** Anchored checkpoints beyond the entries the source holds (not checked). */
+    readonly beyondSource: number;
+    /** Consecutive pairs shown consistent: by the replay (both roots matched) or by a proof. */
+    readonly consecutive: { readonly byReplay: number; readonly byProof: number; readonly unconfirmed: number };
+  };
+  readonly published: readonly PublishedResult[];
+  readonly anchoring: {
+    readonly maxDelayMs: number;
+    /** Entries not under any anchored checkpoint. */
+    readonly unanchored: number;
+    /** Of those, older than the maximum delay. */
+    readonly overdue: number;
+    /** Anchored entries whose first anchoring came later than the maximum delay. */
+    readonly anchoredLate: number;
+    readonly worstDelayMs: number | null;
+  };
+  readonly discrepancies: {
+    readonly total: number;
+    readonly byKind: Readonly<Record<string, number>>;
+    /** The smallest leaf index found damaged (ordering, deletion, localised tampering), if one could be named. */
+    readonly firstBadIndex: number | null;
+    /** Where damage is known to start when it could not be located to one leaf: [begin, end). */
+    readonly firstBadRange: readonly [number, number] | null;
+    readonly listed: readonly Discrepancy[];
+    readonly omitted: Readonly<Record<string, number>>;
+  };
+  readonly notices: readonly string[];
+}
+
+interface PublishedState {
+  readonly cp: PublishedCheckpoint;
+  /** Published by the source itself (the service's checkpoint when the service is the source, an export's header). */
+  readonly fromSource: boolean;
+  size: number | null;
+  root: Uint8Array | null;
+  signature: PublishedResult["signature"];
+  replayRoot: Uint8Array | null;
+  withChain: PublishedResult["withChain"];
+}
+
+/** The body of a signed note, without checking its signatures. */
+function noteBody(note: string): string {
+  const i = note.lastIndexOf("\n\n");
+  return i < 0 ? note : note.slice(0, i + 1);
+}
+
+/** "leaf 5 is" or "leaves 5–9 are", for [from, to). */
+function span(from: number, to: number): string {
+  return to - from === 1 ? `leaf ${from} is` : `leaves ${from}–${to - 1} are`;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+async function mapLimit<T>(items: readonly T[], limit: number, f: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await f(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+export async function runAudit(options: AuditOptions): Promise<AuditReport> {
+  const startedMs = Date.now();
+  const now = options.now ?? Date.now;
+  const maxDelayMs = options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
+  const locateLimit = options.locateLimit ?? DEFAULT_LOCATE_LIMIT;
+  const source = options.source;
+  const oracle = options.oracle ?? source.oracle;
+  const findings = new Findings(options.maxListed ?? DEFAULT_MAX_LISTED);
+  const notices: string[] = [];
+  const add = (kind: DiscrepancyKind, message: string, extra: Omit<Discrepancy, "kind" | "message"> = {}): void => findings.add({ kind, message, ...extra });
+
+  // ---- the chain
+  let checkpoints: AnchoredCheckpoint[] = [];
+  let chainId = 0;
+  if (options.chain !== null) {
+    chainId = await options.chain.chainId();
+    checkpoints = await readCheckpoints(options.chain);
+    for (let k = 1; k < checkpoints.length; k++) {
+      const a = checkpoints[k - 1]!;
+      const b = checkpoints[k]!;
+      if (!(b.size > a.size))
+        add("chain-inconsistent", `checkpoint ${k} (size ${b.size}) does not grow from checkpoint ${k - 1} (size ${a.size})`, { checkpointIndex: k });
+      if (b.timestamp < a.timestamp) notices.push(`checkpoint ${k} was anchored at an earlier block time than checkpoint ${k - 1}`);
+    }
+  } else {
+    notices.push("no chain was read: nothing was checked against anchored checkpoints");
+  }
+  const latest = checkpoints.length > 0 ? checkpoints[checkpoints.length - 1]! : null;
+  const anchoredSize = latest?.size ?? 0;
+
+  // ---- published checkpoints: signatures first
+  const published: PublishedState[] = [
+    ...(options.published ?? []).map((cp) => ({ cp, fromSource: false })),
+    ...source.published.map((cp) => ({ cp, fromSource: true })),
+  ].map(({ cp, fromSource }) => ({
+    cp,
+    fromSource,
+    size: null,
+    root: null,
+    signature: "not-checked",
+    replayRoot: null,
+    withChain: "not checked",
+  }));
+  for (const p of published) {
+    if (options.verifiers.length > 0) {
+      try {
+        const c = verifyCheckpoint(p.cp.note, options.verifiers, options.origin);
+        p.signature = "valid";
+        p.size = c.size;
+        p.root = c.rootHash;
+        continue;
+      } catch (e) {
+        if (!(e instanceof CheckpointError)) throw e;
+        p.signature = "invalid";
+        add("checkpoint-signature", `the checkpoint from ${p.cp.label} does not verify with the trusted log key: ${e.code}: ${e.message}`);
+      }
+    }
+    try {
+      const c = parseCheckpoint(noteBody(p.cp.note));
+      p.size = c.size;
+      p.root = c.rootHash;
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e;
+      if (p.signature === "not-checked") add("checkpoint-signature", `the checkpoint from ${p.cp.label} is malformed: ${e.code}: ${e.message}`);
+    }
+  }
+  if (options.verifiers.length === 0 && published.length > 0)
+    notices.push("no trusted log key was given (--log-key): checkpoint signatures were not checked");
+
+  // Sizes at which the rebuilt root is wanted, ascending.
+  const wanted = new Map<number, { chain: AnchoredCheckpoint[]; published: PublishedState[] }>();
+  const want = (size: number) => {
+    let w = wanted.get(size);
+    if (w === undefined) wanted.set(size, (w = { chain: [], published: [] }));
+    return w;
+  };
+  for (const c of checkpoints) want(c.size).chain.push(c);
+  for (const p of published) if (p.size !== null) want(p.size).published.push(p);
+  const probes = [...wanted.keys()].sort((a, b) => a - b);
+
+  // ---- the replay
+  let size = 0; // leaves appended to the tree so far (the processor keeps the tree itself)
+  const replay = new InvariantReplay();
+  const byKind = Object.fromEntries(ENTRY_KINDS.map((k) => [k, 0])) as Record<EntryKind, number>;
+  let expected = 0; // the next leaf index the source should give
+  let probe = 0;
+  while (probe < probes.length && probes[probe]! === 0) probe++;
+  for (const p of wanted.get(0)?.published ?? []) p.replayRoot = EMPTY_ROOT;
+  let checked = 0;
+  let matched = 0;
+  let matchedSize = 0; // the largest anchored size whose root matched, with every earlier one matching too
+  let firstMismatch = null as { index: number; from: number; to: number } | null;
+  let cover = 0; // the first checkpoint with size > the current leaf
+  let unanchored = 0;
+  let overdue = 0;
+  let anchoredLate = 0;
+  let worstDelay: number | null = null;
+  let lastRecordedMs = -Infinity;
+  let clockNotices = 0;
+  const nowMs = now();
+  // Leaves kept to locate damage: from the last matched checkpoint on, at most locateLimit.
+  let locate: { index: number; hash: Uint8Array; id: string }[] = [];
+  // A service grows while it is read: read what was published or anchored when the audit began.
+  const until =
+    options.until ??
+    (source.kind === "service" && (checkpoints.length > 0 || published.some((p) => p.size !== null))
+      ? Math.max(anchoredSize, ...published.map((p) => p.size ?? 0))
+      : undefined);
+  const total = until ?? source.declaredSize;
+
+  const reading: LeafReading = { entry: null, encoding: null, malformed: null, shownMismatch: false };
+  const handle = (batch: LeafBatch, pre: LeafPrecheck): void => {
+    for (let i = 0; i < batch.length; i++) {
+      const claimed = batch.indices[i]!;
+      if (Number.isNaN(claimed)) {
+        add("leaf-order", `record ${size + 1} of the source has no leaf index (not an [index,leaf] line or a malformed key); skipped`);
+        findings.badFrom(expected);
+        continue;
+      }
+      if (claimed !== expected) {
+        if (claimed > expected) add("leaf-order", `${span(expected, claimed)} missing: the source goes from leaf ${expected - 1} to leaf ${claimed}`, { leafIndex: expected });
+        else add("leaf-order", `leaf ${claimed} comes again or out of order, after leaf ${expected - 1}`, { leafIndex: claimed });
+        findings.badFrom(Math.min(claimed, expected));
+      }
+      expected = claimed + 1;
+      const leafHash = pre.hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
+      const pos = ++size; // leaves so far
+
+      let id = "";
+      const res = readLeaf(batch, pre, i, reading);
+      const e = res.entry;
+      if (res.encoding !== null) add("leaf-encoding", `leaf ${claimed}: ${res.encoding}`, { leafIndex: claimed });
+      else if (res.malformed !== null) add("entry-malformed", `leaf ${claimed}: ${res.malformed}`, { leafIndex: claimed });
+      if (res.shownMismatch) add("record-mismatch", `leaf ${claimed}: the entry the service shows is not the entry in the leaf it serves`, { leafIndex: claimed });
+      if (e !== null) {
+        id = e.id;
+        byKind[e.kind]++;
+        if (batch.storedIds !== undefined && batch.storedIds[i] !== e.id)
+          add("record-mismatch", `leaf ${claimed}: the record stores id ${JSON.stringify(batch.storedIds[i])} beside an entry with id ${e.id}`, { leafIndex: claimed, entryId: e.id });
+        if (replay.has(e.id)) add("duplicate-id", `leaf ${claimed}: entry id ${e.id} was already used by an earlier leaf`, { leafIndex: claimed, entryId: e.id });
+        else replay.apply(e, (rule, message) => add("invariant", `${e.kind} ${e.id} at leaf ${claimed}: ${message}`, { leafIndex: claimed, entryId: e.id, rule }));
+        if (e.recordedMs < lastRecordedMs && clockNotices++ < 5)
+          findings.notice({ message: `leaf ${claimed} (${e.id}) was recorded at ${e.recordedAt}, before the leaf before it`, leafIndex: claimed });
+        lastRecordedMs = e.recordedMs;
+        // Anchoring: the first checkpoint that covers this leaf.
+        while (cover < checkpoints.length && checkpoints[cover]!.size < pos) cover++;
+        if (cover < checkpoints.length) {
+          const delay = checkpoints[cover]!.timestamp * 1000 - e.recordedMs;
+          if (worstDelay === null || delay > worstDelay) worstDelay = delay;
+          if (delay > maxDelayMs) anchoredLate++;
+        } else if (options.chain !== null) {
+          unanchored++;
+          const age = nowMs - e.recordedMs;
+          if (age > maxDelayMs) {
+            overdue++;
+            add("anchoring-delay", `${e.kind} ${e.id} at leaf ${claimed} was recorded ${Math.round(age / 1000)} s ago (${e.recordedAt}) and is still not anchored (maximum delay ${maxDelayMs / 1000} s)`, {
+              leafIndex: claimed,
+              entryId: e.id,
+            });
+          }
+        }
+      }
+      if (locate.length < locateLimit) locate.push({ index: claimed, hash: leafHash, id });
+
+      if (probe < probes.length && probes[probe] === pos) {
+        probe++;
+        const w = wanted.get(pos)!;
+        const root = rootAt(pre, pos);
+        for (const p of w.published) p.replayRoot = root;
+        for (const c of w.chain) {
+          checked++;
+          if (equalBytes(root, c.root)) {
+            matched++;
+            if (firstMismatch === null) {
+              matchedSize = pos;
+              locate = [];
+            }
+          } else {
+            add("root-mismatch", `the first ${pos} entries give root ${rootHex(root)}, but checkpoint ${c.index} on the chain anchors ${rootHex(c.root)} for that size`, {
+              checkpointIndex: c.index,
+            });
+            firstMismatch ??= { index: c.index, from: matchedSize, to: pos };
+          }
+        }
+      }
+    }
+  };
+
+  // Batches go to the leaf processor ahead of the in-order work, up to `ahead` at a time.
+  const processor: LeafProcessor = (options.workers ?? 0) > 0 ? LeafPool.create(probes) : inlineProcessor(probes);
+  const ahead = (options.workers ?? 0) > 0 ? 3 : 1;
+  const inFlight: { batch: LeafBatch; result: Promise<LeafPrecheck> }[] = [];
+  let count = 0;
+  let finalRoot = EMPTY_ROOT;
+  const finish = async (): Promise<void> => {
+    const { batch, result } = inFlight.shift()!;
+    handle(batch, await result);
+    if (options.onBatch) await options.onBatch(batch);
+    options.onProgress?.(size, total);
+  };
+  try {
+    for await (const batch of source.leaves(until ?? Number.MAX_SAFE_INTEGER)) {
+      const result = processor.process(batch);
+      result.catch(() => {}); // awaited in order below; a failure surfaces there
+      inFlight.push({ batch, result });
+      if (inFlight.length >= ahead) await finish();
+    }
+    while (inFlight.length > 0) await finish();
+    ({ size: count, root: finalRoot } = await processor.finish());
+  } finally {
+    await processor.close();
+  }
+  if (count !== size) throw new Error(`the leaf processor appended ${count} leaves, the replay ${size}`);
+  // The index after the last leaf given: with a gap in the middle, more than the count.
+  const reach = Math.max(expected, count);
+
+  // ---- what the source lacks or declares
+  const beyond = checkpoints.filter((c) => c.size > reach);
+  if (beyond.length > 0) {
+    const completeExport = source.kind === "export" && source.declaredSize !== undefined && count >= source.declaredSize;
+    if (completeExport)
+      notices.push(`${beyond.length} anchored checkpoints (up to size ${anchoredSize}) are beyond the ${reach} entries of the export and were not checked`);
+    else {
+      add("source-behind-chain", `the chain anchors ${anchoredSize} entries, but the source ends at ${reach}: ${span(reach, anchoredSize)} missing (a deletion at the end, or a database rolled back to an older copy)`, {
+        leafIndex: reach,
+        checkpointIndex: beyond[0]!.index,
+      });
+      findings.badFrom(reach);
+    }
+  }
+  if (source.declaredSize !== undefined && source.declaredSize !== count)
+    add("source-size-mismatch", `${source.description} declares ${source.declaredSize} entries but holds ${count}`, { leafIndex: Math.min(count, source.declaredSize) });
+  if (source.kind === "db") await checkStoredHead(source, count, finalRoot, add, notices);
+
+  // ---- published checkpoints against the chain (split view)
+  for (const p of published) {
+    if (p.size === null || p.root === null) continue;
+    const label = `the checkpoint from ${p.cp.label} (size ${p.size})`;
+    if (p.fromSource && p.size > reach)
+      add("published-root-mismatch", `${label} claims ${p.size} entries, but the source gave only ${reach}`, { leafIndex: reach });
+    if (p.replayRoot !== null && !equalBytes(p.replayRoot, p.root)) {
+      if (p.size <= matchedSize) {
+        add("split-view", `${label} has root ${rootHex(p.root)}, but the anchored log has ${rootHex(p.replayRoot)} at that size: it shows a tree the chain has not seen`);
+        p.withChain = "inconsistent";
+      } else
+        add("published-root-mismatch", `${label} has root ${rootHex(p.root)}, but the source's entries give ${rootHex(p.replayRoot)} at that size`);
+    } else if (p.replayRoot !== null && latest !== null && matchedSize === anchoredSize && count >= p.size) {
+      p.withChain = "consistent (replay)";
+    }
+    if (p.withChain === "not checked" && latest !== null && oracle !== undefined) {
+      const [s1, r1, s2, r2] = p.size <= latest.size ? [p.size, p.root, latest.size, latest.root] : [latest.size, latest.root, p.size, p.root];
+      try {
+        verifyConsistency(s1, s2, r1, r2, s1 === s2 ? [] : await oracle.consistencyProof(s1, s2));
+        p.withChain = "consistent (proof)";
+      } catch (e) {
+        if (e instanceof VerificationError) {
+          p.withChain = "inconsistent";
+          add("split-view", `${label} is not consistent with the chain's latest checkpoint ${latest.index} (size ${latest.size}): ${e.code}: ${e.message}`, { checkpointIndex: latest.index });
+        } else notices.push(`${label}: no consistency proof with the chain could be had from ${oracle.description}: ${messageOf(e)}`);
+      }
+    }
+    if (p.withChain === "not checked" && latest !== null) notices.push(`${label} could not be compared with the chain (no replay up to its size and no proof)`);
+  }
+
+  // ---- consecutive anchored checkpoints
+  let byReplay = 0;
+  let byProof = 0;
+  const unproved: [AnchoredCheckpoint, AnchoredCheckpoint][] = [];
+  for (let k = 1; k < checkpoints.length; k++) {
+    const a = checkpoints[k - 1]!;
+    const b = checkpoints[k]!;
+    if (b.size <= matchedSize) byReplay++;
+    else unproved.push([a, b]);
+  }
+  if (oracle !== undefined && unproved.length > 0) {
+    await mapLimit(unproved.slice(0, 1000), 8, async ([a, b]) => {
+      try {
+        if (b.size > a.size) {
+          verifyConsistency(a.size, b.size, a.root, b.root, await oracle.consistencyProof(a.size, b.size));
+          byProof++;
+        }
+      } catch (e) {
+        if (!(e instanceof VerificationError) && !(e instanceof AuditError)) throw e;
+      }
+    });
+  }
+  const unconfirmed = checkpoints.length > 0 ? checkpoints.length - 1 - byReplay - byProof : 0;
+  if (unconfirmed > 0)
+    notices.push(`${unconfirmed} pairs of consecutive anchored checkpoints could not be shown consistent here (the replay diverged before them and no proof verified); the contract refuses inconsistent ones itself`);
+
+  // ---- locate damage
+  let firstBadRange: [number, number] | null = null;
+  if (firstMismatch !== null) {
+    firstBadRange = [firstMismatch.from, firstMismatch.to];
+    if (oracle !== undefined && latest !== null) {
+      const candidates = locate.filter((l) => l.index < latest.size);
+      let unavailable = 0;
+      const bad: typeof locate = [];
+      await mapLimit(candidates, 8, async (l) => {
+        let proof: Uint8Array[];
+        try {
+          proof = await oracle.inclusionProof(l.index, latest.size);
+        } catch (e) {
+          if (!(e instanceof AuditError) && !(e instanceof Error && e.name === "LogArgumentError")) throw e;
+          unavailable++;
+          return;
+        }
+        try {
+          verifyInclusion(l.hash, l.index, latest.size, latest.root, proof);
+        } catch (e) {
+          if (!(e instanceof VerificationError)) throw e;
+          bad.push(l);
+        }
+      });
+      bad.sort((a, b) => a.index - b.index);
+      for (const l of bad) {
+        findings.badFrom(l.index);
+        add("leaf-not-anchored-as-is", `leaf ${l.index}${l.id ? ` (${l.id})` : ""} is not the leaf anchored at that index: its hash does not prove into checkpoint ${latest.index}`, {
+          leafIndex: l.index,
+          ...(l.id ? { entryId: l.id } : {}),
+        });
+      }
+      const located = bad.length;
+      const checkedLeaves = candidates.length;
+      notices.push(
+        `located damage with proofs from ${oracle.description} against checkpoint ${latest.index}: ${checkedLeaves} leaves from ${firstMismatch.from} checked, ${located} not anchored as given${unavailable > 0 ? `, ${unavailable} without a proof` : ""}${
+          locate.length >= locateLimit ? ` (stopped at --locate-limit ${locateLimit})` : ""
+        }`,
+      );
+      if (located === 0 && findings.firstBadIndex === null)
+        notices.push(`no single leaf was found damaged: leaves were probably deleted, inserted or reordered between ${firstMismatch.from} and ${firstMismatch.to}`);
+    } else {
+      notices.push(
+        `the first damaged leaf is in [${firstMismatch.from}, ${firstMismatch.to}) (the last matching checkpoint is at ${firstMismatch.from}); give --service, or audit the data directory, to locate it exactly`,
+      );
+    }
+  }
+
+  for (const n of findings.notices) notices.push(n.message);
+  if (findings.noticesOmitted > 0) notices.push(`${findings.noticesOmitted} more notices omitted`);
+  if (anchoredLate > 0) notices.push(`${anchoredLate} entries were anchored later than the maximum delay of ${maxDelayMs / 1000} s (worst ${Math.round((worstDelay ?? 0) / 1000)} s)`);
+
+  const totalFound = findings.count();
+  return {
+    format: REPORT_FORMAT,
+    version: REPORT_VERSION,
+    ok: totalFound === 0,
+    startedAt: iso(startedMs),
+    durationMs: Date.now() - startedMs,
+    source: { kind: source.kind, description: source.description, declaredSize: source.declaredSize ?? null },
+    chain:
+      options.chain === null
+        ? null
+        : {
+            description: options.chain.description,
+            chainId,
+            checkpoints: checkpoints.length,
+            latest: latest === null ? null : { index: latest.index, size: latest.size, rootHex: rootHex(latest.root), anchoredAt: iso(latest.timestamp * 1000) },
+          },
+    keys: { trusted: options.verifiers.map((v) => `${v.name}+${v.keyId.toString(16).padStart(8, "0")}`), source: options.keySource ?? (options.verifiers.length > 0 ? "given" : "none") },
+    entries: { count, byKind },
+    totals: replay.totals(),
+    checkpoints: {
+      onChain: checkpoints.length,
+      checked,
+      matched,
+      beyondSource: beyond.length,
+      consecutive: { byReplay, byProof, unconfirmed },
+    },
+    published: published.map((p) => ({
+      label: p.cp.label,
+      size: p.size,
+      rootHex: p.root === null ? null : rootHex(p.root),
+      signature: p.signature,
+      withChain: p.withChain,
+    })),
+    anchoring: { maxDelayMs, unanchored, overdue, anchoredLate, worstDelayMs: worstDelay },
+    discrepancies: {
+      total: totalFound,
+      byKind: findings.byKind(),
+      firstBadIndex: findings.firstBadIndex,
+      firstBadRange,
+      listed: findings.listed,
+      omitted: findings.omitted(),
+    },
+    notices,
+  };
+}
+
+/** The root the processor took at `size` within this batch. */
+function rootAt(pre: LeafPrecheck, size: number): Uint8Array {
+  for (let k = 0; k < pre.rootSizes.length; k++) if (pre.rootSizes[k] === size) return pre.roots.subarray(k * HASH_SIZE, (k + 1) * HASH_SIZE);
+  throw new Error(`the leaf processor took no root at size ${size}`);
+}
+
+/** The stored tree head of a data directory against the replayed tree. */
+async function checkStoredHead(
+  source: EntrySource,
+  size: number,
+  root: Uint8Array,
+  add: (kind: DiscrepancyKind, message: string, extra?: Omit<Discrepancy, "kind" | "message">) => void,
+  notices: string[],
+): Promise<void> {
+  const db = source as EntrySource & { head?: { size: number; compact: readonly Uint8Array[] } | null; headProblem?: string | null };
+  if (db.headProblem) {
+    add("head-mismatch", db.headProblem);
+    return;
+  }
+  if (!db.head || db.head.size !== size) return; // the size difference is already reported
+  let storedRoot: Uint8Array;
+  try {
+    storedRoot = new CompactRange(db.head.size, db.head.compact).root();
+  } catch (e) {
+    add("head-mismatch", `the stored tree head is malformed: ${messageOf(e)}`);
+    return;
+  }
+  if (!equalBytes(storedRoot, root))
+    add("head-mismatch", `the stored tree head's root ${rootHex(storedRoot)} is not the root ${rootHex(root)} of the ${size} stored entries`);
+  else notices.push(`the stored tree head (size ${db.head.size}, root ${toHex(storedRoot).slice(0, 16)}…) matches the stored entries`);
+}

@@ -1,0 +1,254 @@
+/**
+ * The public ledger entry, as the auditor reads it: version 1 of the format
+ * the service writes (service/records/entry.ts and rules.ts), checked here
+ * from its own description rather than by importing the service's schemas,
+ * so the audit trusts nothing of the service but the format.
+ *
+ *   { v: 1, id, kind, recordedAt, actor: { official, agency, role }, refs: [id],
+ *     body: { ...public fields of the kind }, commitments?: { field: hex } }
+ *
+ * Only what the invariants need is checked in depth (ids, amounts, dates,
+ * references, who recorded what); free text is checked to be text.
+ */
+
+export const ENTRY_KINDS = ["programme", "application", "decision", "payout", "confirmation", "correction"] as const;
+export type EntryKind = (typeof ENTRY_KINDS)[number];
+
+export const ROLES = ["clerk", "approver", "payer", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Which role may record which kind (the service's KIND_ROLES). */
+export const KIND_ROLES: Readonly<Record<EntryKind, readonly Role[]>> = {
+  programme: ["admin"],
+  application: ["clerk"],
+  decision: ["approver"],
+  payout: ["payer"],
+  confirmation: ["approver"],
+  correction: ["approver"],
+};
+
+/** The id prefix of each kind, with its underscore. */
+const ID_PREFIX: Readonly<Record<EntryKind, string>> = {
+  programme: "prg_",
+  application: "app_",
+  decision: "dec_",
+  payout: "pay_",
+  confirmation: "cnf_",
+  correction: "cor_",
+};
+
+export const CORRECTION_REASONS = ["data-entry-error", "revoked", "clawback", "superseded"] as const;
+export type CorrectionReason = (typeof CORRECTION_REASONS)[number];
+
+const ENTRY_ID = /^(prg|app|dec|pay|cnf|cor)_[0-9a-f]{24}$/;
+const FEN = /^(0|[1-9][0-9]{0,17})$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+const TOP_KEYS = new Set(["v", "id", "kind", "recordedAt", "actor", "refs", "body", "commitments"]);
+
+interface Base {
+  readonly id: string;
+  readonly recordedAt: string;
+  /** Milliseconds since the epoch of recordedAt. */
+  readonly recordedMs: number;
+  readonly official: string;
+  readonly role: Role;
+  readonly refs: readonly string[];
+  /** Names of committed private fields (for corrections: which private values were replaced). */
+  readonly committed: readonly string[];
+}
+
+export type AuditEntry = Base &
+  (
+    | { readonly kind: "programme"; readonly code: string; readonly budgetFen: bigint; readonly fourEyesThresholdFen: bigint; readonly opensOn: string; readonly closesOn: string }
+    | { readonly kind: "application"; readonly programmeId: string; readonly requestedFen: bigint }
+    | { readonly kind: "decision"; readonly applicationId: string; readonly outcome: "approved" | "rejected"; readonly approvedFen: bigint }
+    | { readonly kind: "payout"; readonly decisionId: string; readonly amountFen: bigint; readonly paidOn: string; readonly needsConfirmation: boolean }
+    | { readonly kind: "confirmation"; readonly payoutId: string }
+    | {
+        readonly kind: "correction";
+        readonly targetId: string;
+        readonly reasonCode: CorrectionReason;
+        readonly clawbackFen: bigint | null;
+        /** Whether the body carries a `replacement` (required for data-entry-error and superseded, refused otherwise). */
+        readonly hasReplacement: boolean;
+        /** Public replacement fields, plus `private.<field>` for each replaced private value; null without a replacement. */
+        readonly replacementFields: readonly string[] | null;
+        readonly replacementPaidOn: string | null;
+      }
+  );
+
+/** The entry is not a well-formed version-1 ledger entry. */
+export class MalformedEntry extends Error {
+  override readonly name = "MalformedEntry";
+}
+
+function bad(message: string): never {
+  throw new MalformedEntry(message);
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+function str(o: Record<string, unknown>, k: string, where: string): string {
+  const v = o[k];
+  if (typeof v !== "string" || v.length === 0) bad(`${where}.${k} must be a non-empty string`);
+  return v;
+}
+
+function entryId(o: Record<string, unknown>, k: string, where: string, prefix?: string): string {
+  const v = o[k];
+  if (typeof v !== "string" || !ENTRY_ID.test(v)) bad(`${where}.${k} must be an entry id`);
+  if (prefix !== undefined && !v.startsWith(prefix)) bad(`${where}.${k} must be the id of a ${prefix.slice(0, 3)} entry`);
+  return v;
+}
+
+function fen(o: Record<string, unknown>, k: string, where: string): bigint {
+  const v = o[k];
+  if (typeof v !== "string" || !FEN.test(v)) bad(`${where}.${k} must be an amount in fen (a decimal string)`);
+  return BigInt(v);
+}
+
+function date(o: Record<string, unknown>, k: string, where: string): string {
+  const v = o[k];
+  if (typeof v !== "string" || !DATE.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`))) bad(`${where}.${k} must be a date YYYY-MM-DD`);
+  return v;
+}
+
+/**
+ * Reads a parsed leaf as a ledger entry. Throws {@link MalformedEntry} with
+ * a message naming the field for anything that is not a version-1 entry.
+ */
+export function readEntry(value: unknown): AuditEntry {
+  if (!isRecord(value)) bad("the leaf is not a JSON object");
+  if (value.v !== 1) bad(`unknown entry format version ${JSON.stringify(value.v)}`);
+  for (const k in value) if (!TOP_KEYS.has(k)) bad(`unknown field ${JSON.stringify(k)}`);
+  const kind = value.kind;
+  if (typeof kind !== "string" || !(ENTRY_KINDS as readonly string[]).includes(kind)) bad(`unknown kind ${JSON.stringify(kind)}`);
+  const k = kind as EntryKind;
+  const id = entryId(value, "id", "$", ID_PREFIX[k]);
+  const recordedAt = value.recordedAt;
+  const recordedMs = typeof recordedAt === "string" && TIMESTAMP.test(recordedAt) ? Date.parse(recordedAt) : NaN;
+  if (Number.isNaN(recordedMs)) bad("$.recordedAt must be an RFC 3339 UTC timestamp");
+  const actor = value.actor;
+  if (!isRecord(actor)) bad("$.actor must be an object");
+  const official = str(actor, "official", "$.actor");
+  str(actor, "agency", "$.actor");
+  const role = actor.role;
+  if (typeof role !== "string" || !(ROLES as readonly string[]).includes(role)) bad("$.actor.role is not a role");
+  const refs = value.refs;
+  if (!Array.isArray(refs) || !refs.every((r) => typeof r === "string" && ENTRY_ID.test(r))) bad("$.refs must be a list of entry ids");
+  const body = value.body;
+  if (!isRecord(body)) bad("$.body must be an object");
+  let committed: string[] = [];
+  if (value.commitments !== undefined) {
+    const c = value.commitments;
+    if (!isRecord(c)) bad("$.commitments must be an object");
+    committed = Object.keys(c);
+    for (const f of committed) if (typeof c[f] !== "string" || !HEX64.test(c[f] as string)) bad(`$.commitments.${f} must be 64 hex digits`);
+  }
+  const rec = recordedAt as string;
+  const who = role as Role;
+  const rs = refs as string[];
+  const b = "$.body";
+  // Object literals with every field written out (no spread): one shape per kind, fast to build and to read.
+  switch (k) {
+    case "programme":
+      return {
+        kind: k,
+        id,
+        recordedAt: rec,
+        recordedMs,
+        official,
+        role: who,
+        refs: rs,
+        committed,
+        code: str(body, "code", b),
+        budgetFen: fen(body, "budgetFen", b),
+        fourEyesThresholdFen: fen(body, "fourEyesThresholdFen", b),
+        opensOn: date(body, "opensOn", b),
+        closesOn: date(body, "closesOn", b),
+      };
+    case "application":
+      return {
+        kind: k,
+        id,
+        recordedAt: rec,
+        recordedMs,
+        official,
+        role: who,
+        refs: rs,
+        committed,
+        programmeId: entryId(body, "programmeId", b),
+        requestedFen: fen(body, "requestedFen", b),
+      };
+    case "decision": {
+      const outcome = body.outcome;
+      if (outcome !== "approved" && outcome !== "rejected") bad(`${b}.outcome must be approved or rejected`);
+      return {
+        kind: k,
+        id,
+        recordedAt: rec,
+        recordedMs,
+        official,
+        role: who,
+        refs: rs,
+        committed,
+        applicationId: entryId(body, "applicationId", b),
+        outcome,
+        approvedFen: fen(body, "approvedFen", b),
+      };
+    }
+    case "payout": {
+      if (typeof body.needsConfirmation !== "boolean") bad(`${b}.needsConfirmation must be true or false`);
+      return {
+        kind: k,
+        id,
+        recordedAt: rec,
+        recordedMs,
+        official,
+        role: who,
+        refs: rs,
+        committed,
+        decisionId: entryId(body, "decisionId", b),
+        amountFen: fen(body, "amountFen", b),
+        paidOn: date(body, "paidOn", b),
+        needsConfirmation: body.needsConfirmation,
+      };
+    }
+    case "confirmation":
+      return { kind: k, id, recordedAt: rec, recordedMs, official, role: who, refs: rs, committed, payoutId: entryId(body, "payoutId", b) };
+    case "correction": {
+      const reasonCode = body.reasonCode;
+      if (typeof reasonCode !== "string" || !(CORRECTION_REASONS as readonly string[]).includes(reasonCode)) bad(`${b}.reasonCode is not a correction reason`);
+      let replacementFields: string[] | null = null;
+      let replacementPaidOn: string | null = null;
+      if (body.replacement !== undefined) {
+        const r = body.replacement;
+        if (!isRecord(r)) bad(`${b}.replacement must be an object`);
+        replacementFields = Object.keys(r);
+        if (r.paidOn !== undefined) replacementPaidOn = date(r, "paidOn", `${b}.replacement`);
+      }
+      // Replaced private values appear only as commitments (the public replacement omits them).
+      if (committed.length > 0) replacementFields = [...(replacementFields ?? []), ...committed.map((f) => `private.${f}`)];
+      return {
+        kind: k,
+        id,
+        recordedAt: rec,
+        recordedMs,
+        official,
+        role: who,
+        refs: rs,
+        committed,
+        targetId: entryId(body, "targetId", b),
+        reasonCode: reasonCode as CorrectionReason,
+        hasReplacement: body.replacement !== undefined,
+        clawbackFen: body.clawbackFen === undefined ? null : fen(body, "clawbackFen", b),
+        replacementFields,
+        replacementPaidOn,
+      };
+    }
+  }
+}

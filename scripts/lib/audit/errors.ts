@@ -1,0 +1,31 @@
+/**
+ * Errors of the audit that stop it (exit code 2): the auditor asked for
+ * something impossible, or a source could not be read. Anything the audit
+ * *finds* is never thrown: it is a {@link Discrepancy} in the report, and the
+ * audit goes on.
+ */
+
+export type AuditErrorCode =
+  /** The command line or the options are wrong. */
+  | "USAGE"
+  /** A service, RPC node or file could not be reached or read. */
+  | "UNREACHABLE"
+  /** A source answered with something that is not what its protocol promises (a page that is not JSON, a bad export header). */
+  | "PROTOCOL"
+  /** The chain has no LedgerAnchor contract at the address, or is another chain than expected. */
+  | "CHAIN_SETUP";
+
+export class AuditError extends Error {
+  override readonly name = "AuditError";
+  constructor(
+    readonly code: AuditErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,119 @@
+/**
+ * What an audit finds. Every discrepancy is counted; the first
+ * `maxListed` of each kind are kept with their details, so a badly damaged
+ * ledger of a million entries gives a report of bounded size that still
+ * says how much is wrong.
+ */
+
+export type DiscrepancyKind =
+  /** The source's leaf indices are not 0, 1, 2, … (a gap, a repeat, or out of order). */
+  | "leaf-order"
+  /** The leaf bytes are not UTF-8, not JSON, or not the RFC 8785 canonical form of the entry they hold. */
+  | "leaf-encoding"
+  /** The leaf is canonical JSON, but not a well-formed ledger entry. */
+  | "entry-malformed"
+  /** The service shows an `entry` that is not the leaf it serves beside it, or a stored record disagrees with its own leaf. */
+  | "record-mismatch"
+  /** Two leaves carry the same entry id. */
+  | "duplicate-id"
+  /** The tree rebuilt from the entries has another root than a checkpoint anchored on the chain. */
+  | "root-mismatch"
+  /** Localised damage: this leaf does not prove into the anchored tree at its index. */
+  | "leaf-not-anchored-as-is"
+  /** The chain anchors more entries than the source holds (deletion at the end, a rolled-back database). */
+  | "source-behind-chain"
+  /** The source says it holds more or fewer entries than it gave (export header, stored tree head). */
+  | "source-size-mismatch"
+  /** The stored tree head's root is not the root of the stored entries. */
+  | "head-mismatch"
+  /** On-chain checkpoints that do not extend one another. */
+  | "chain-inconsistent"
+  /** A signed checkpoint whose signature does not verify with the log's key, or is malformed. */
+  | "checkpoint-signature"
+  /** A published checkpoint (service, export) shows a tree that is not consistent with the chain's. */
+  | "split-view"
+  /** A published checkpoint's root is not the root of the entries the source gave for its size. */
+  | "published-root-mismatch"
+  /** A business invariant does not hold at this entry. */
+  | "invariant"
+  /** An entry older than the maximum anchoring delay is still not anchored. */
+  | "anchoring-delay";
+
+export interface Discrepancy {
+  readonly kind: DiscrepancyKind;
+  readonly message: string;
+  readonly leafIndex?: number;
+  readonly entryId?: string;
+  /** For kind "invariant": the rule, named as the service names its business rules where there is one. */
+  readonly rule?: string;
+  readonly checkpointIndex?: number;
+}
+
+/** Something worth knowing that is not a discrepancy (it does not change the exit code). */
+export interface Notice {
+  readonly message: string;
+  readonly leafIndex?: number;
+}
+
+export const DEFAULT_MAX_LISTED = 50;
+
+export class Findings {
+  private readonly _listed: Discrepancy[] = [];
+  private readonly _counts = new Map<DiscrepancyKind, number>();
+  private readonly _notices: Notice[] = [];
+  private _noticesOmitted = 0;
+  private _firstBadIndex: number | null = null;
+
+  constructor(readonly maxListed = DEFAULT_MAX_LISTED) {}
+
+  add(d: Discrepancy): void {
+    const n = (this._counts.get(d.kind) ?? 0) + 1;
+    this._counts.set(d.kind, n);
+    if (n <= this.maxListed) this._listed.push(d);
+  }
+
+  /** Records that leaves from `index` on are damaged; the report gives the smallest such index. */
+  badFrom(index: number): void {
+    if (this._firstBadIndex === null || index < this._firstBadIndex) this._firstBadIndex = index;
+  }
+
+  notice(n: Notice): void {
+    if (this._notices.length < this.maxListed) this._notices.push(n);
+    else this._noticesOmitted++;
+  }
+
+  count(kind?: DiscrepancyKind): number {
+    if (kind !== undefined) return this._counts.get(kind) ?? 0;
+    let total = 0;
+    for (const n of this._counts.values()) total += n;
+    return total;
+  }
+
+  get firstBadIndex(): number | null {
+    return this._firstBadIndex;
+  }
+
+  get listed(): readonly Discrepancy[] {
+    return this._listed;
+  }
+
+  get notices(): readonly Notice[] {
+    return this._notices;
+  }
+
+  get noticesOmitted(): number {
+    return this._noticesOmitted;
+  }
+
+  /** Counts by kind, in a stable order. */
+  byKind(): Record<string, number> {
+    return Object.fromEntries([...this._counts.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+  }
+
+  /** How many of each kind were counted but not listed. */
+  omitted(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [k, n] of this._counts) if (n > this.maxListed) out[k] = n - this.maxListed;
+    return out;
+  }
+}

@@ -1,0 +1,89 @@
+/** The readable forms of an audit report and a receipt check. */
+import type { AuditReport } from "./audit";
+import type { ReceiptReport } from "./receipt-check";
+
+function n(x: number): string {
+  return x.toLocaleString("en-US");
+}
+
+/** Integer fen as yuan with two decimals, grouped: "1,234.56". */
+export function yuan(fen: string): string {
+  const neg = fen.startsWith("-");
+  const digits = (neg ? fen.slice(1) : fen).padStart(3, "0");
+  const whole = digits.slice(0, -2).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return `${neg ? "-" : ""}${whole}.${digits.slice(-2)}`;
+}
+
+export function formatAuditReport(r: AuditReport): string {
+  const out: string[] = [];
+  const d = r.discrepancies;
+  if (!r.ok) out.push(`AUDIT FAILED: ${n(d.total)} discrepanc${d.total === 1 ? "y" : "ies"} found.`);
+  else if (r.chain === null) out.push("NOT AN AUDIT: no chain was read, so nothing was checked against anchored checkpoints; no other discrepancy found.");
+  else out.push("AUDIT CLEAN: no discrepancy found.");
+  out.push("");
+  out.push(`Source        ${r.source.description}`);
+  if (r.chain === null) out.push("Chain         not read (no --rpc): nothing was checked against anchored checkpoints");
+  else {
+    const l = r.chain.latest;
+    out.push(`Chain         ${r.chain.description}`);
+    out.push(`              ${n(r.chain.checkpoints)} checkpoints${l ? `; latest #${l.index}: size ${n(l.size)}, root ${l.rootHex}, anchored ${l.anchoredAt}` : ""}`);
+  }
+  out.push(`Log key       ${r.keys.trusted.length > 0 ? `${r.keys.trusted.join(", ")} (${r.keys.source})` : "none given: signatures not checked"}`);
+  out.push("");
+  const kinds = Object.entries(r.entries.byKind)
+    .filter(([, c]) => c > 0)
+    .map(([k, c]) => `${k} ${n(c)}`)
+    .join(", ");
+  out.push(`Entries       ${n(r.entries.count)}${kinds ? ` (${kinds})` : ""}`);
+  out.push(`Totals        ${n(r.totals.programmes)} live programmes: budget ¥${yuan(r.totals.budgetFen)}, approved ¥${yuan(r.totals.approvedFen)}, paid ¥${yuan(r.totals.paidFen)}`);
+  const c = r.checkpoints;
+  out.push(`Checkpoints   ${n(c.checked)} of ${n(c.onChain)} anchored checkpoints compared with the rebuilt tree: ${n(c.matched)} matched${c.beyondSource > 0 ? `; ${n(c.beyondSource)} beyond the source` : ""}`);
+  if (c.onChain > 1)
+    out.push(`              consecutive checkpoints shown consistent: ${n(c.consecutive.byReplay)} by the replay, ${n(c.consecutive.byProof)} by proof${c.consecutive.unconfirmed > 0 ? `, ${n(c.consecutive.unconfirmed)} not shown` : ""}`);
+  for (const p of r.published)
+    out.push(`Published     ${p.label}: ${p.size === null ? "unreadable" : `size ${n(p.size)}, root ${p.rootHex}`}; signature ${p.signature}; with the chain: ${p.withChain}`);
+  const a = r.anchoring;
+  out.push(
+    `Anchoring     ${n(a.unanchored)} entries not yet anchored, ${n(a.overdue)} of them older than ${a.maxDelayMs / 1000} s${a.worstDelayMs !== null ? `; slowest anchoring ${(a.worstDelayMs / 1000).toFixed(1)} s` : ""}`,
+  );
+  out.push("");
+  if (d.total > 0) {
+    const kinds = Object.entries(d.byKind)
+      .map(([k, v]) => `${k} ${n(v)}`)
+      .join(", ");
+    out.push(`Discrepancies ${n(d.total)}: ${kinds}`);
+    if (d.firstBadIndex !== null) out.push(`First bad leaf index: ${n(d.firstBadIndex)}`);
+    else if (d.firstBadRange !== null) out.push(`First bad leaf: somewhere in [${n(d.firstBadRange[0])}, ${n(d.firstBadRange[1])})`);
+    for (const x of d.listed) {
+      const where = [x.entryId !== undefined ? `entry ${x.entryId}` : null, x.leafIndex !== undefined ? `leaf ${x.leafIndex}` : null, x.checkpointIndex !== undefined ? `checkpoint ${x.checkpointIndex}` : null]
+        .filter((s) => s !== null)
+        .join(", ");
+      out.push(`  [${x.kind}${x.rule ? `: ${x.rule}` : ""}] ${x.message}${where ? `  (${where})` : ""}`);
+    }
+    for (const [k, v] of Object.entries(d.omitted)) out.push(`  … and ${n(v)} more ${k} not listed (raise --max-listed to see them)`);
+    out.push("");
+  }
+  if (r.notices.length > 0) {
+    out.push("Notes");
+    for (const s of r.notices) out.push(`  - ${s}`);
+    out.push("");
+  }
+  out.push(`Done in ${(r.durationMs / 1000).toFixed(1)} s.`);
+  return `${out.join("\n")}\n`;
+}
+
+export function formatReceiptReport(r: ReceiptReport): string {
+  const out: string[] = [];
+  out.push(r.ok ? "RECEIPT VALID" : "RECEIPT INVALID");
+  if (r.entry) out.push(`Entry         ${r.entry.kind ?? "?"} ${r.entry.id ?? "?"} at leaf ${n(r.entry.leafIndex)}`);
+  if (r.checkpoint) out.push(`Checkpoint    ${r.checkpoint.origin}, size ${n(r.checkpoint.size)}, root ${r.checkpoint.rootHex}`);
+  out.push(`Log key       ${r.key.used ?? "none"} (${r.key.source === "given" ? "trusted, given" : r.key.source === "receipt" ? "from the receipt itself" : "none"})`);
+  out.push("");
+  for (const c of r.checks) out.push(`  ${c.ok === true ? "ok  " : c.ok === false ? "FAIL" : "--  "} ${c.check.padEnd(12)} ${c.detail}`);
+  if (r.notices.length > 0) {
+    out.push("");
+    out.push("Notes");
+    for (const s of r.notices) out.push(`  - ${s}`);
+  }
+  return `${out.join("\n")}\n`;
+}

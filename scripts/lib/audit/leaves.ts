@@ -1,0 +1,225 @@
+/**
+ * The per-leaf work of an audit. Its byte-level part needs no state (hash
+ * the leaf, check UTF-8, scan for canonical form) and runs a batch at a
+ * time in the calling thread or in worker threads ({@link LeafPool}); only
+ * bytes cross between threads, which costs next to nothing. Parsing the
+ * leaf and reading it as an entry stay in the main thread, which keeps the
+ * objects the invariant replay needs (handing parsed objects across threads
+ * costs about as much as parsing them again).
+ */
+import path from "node:path";
+import { Worker } from "node:worker_threads";
+import { canonicalBytes, CompactRange, equalBytes, hashLeaf, HASH_SIZE } from "../../../service/log";
+import { finishLeaf, precheckLeaf, type LeafCheck } from "./canonical";
+import { MalformedEntry, readEntry, type AuditEntry } from "./entries";
+import type { LeafBatch } from "./sources";
+
+/** What the bytes alone tell, leaf i of the batch at position i, and the tree they build. */
+export interface LeafPrecheck {
+  /** Leaf hashes, 32 bytes each, in order (zeros for a record with no index). */
+  readonly hashes: Uint8Array;
+  /** A {@link LeafCheck} per leaf. */
+  readonly checks: Uint8Array;
+  /** The tree's root at each wanted size this batch reached: sizes, and 32 bytes each. */
+  readonly rootSizes: Float64Array;
+  readonly roots: Uint8Array;
+}
+
+/**
+ * The stateless, byte-level part of the per-leaf work (the leaf hash, UTF-8
+ * validity, the canonical-form scan), and the tree: every leaf with an index
+ * is appended to `tree` in order, and its root taken at each size in `wanted`
+ * (ascending; `next` is where this batch starts looking). Bytes in, bytes out:
+ * cheap to hand to a worker thread.
+ */
+export function precheckLeaves(batch: LeafBatch, tree: CompactRange, wanted: readonly number[], next: { i: number }): LeafPrecheck {
+  const n = batch.length;
+  const hashes = new Uint8Array(n * HASH_SIZE);
+  const checks = new Uint8Array(n);
+  const sizes: number[] = [];
+  const roots: Uint8Array[] = [];
+  const data = batch.data;
+  for (let i = 0; i < n; i++) {
+    if (Number.isNaN(batch.indices[i]!)) continue;
+    const s = batch.starts[i]!;
+    const e = batch.ends[i]!;
+    const h = hashLeaf(data.subarray(s, e));
+    hashes.set(h, i * HASH_SIZE);
+    checks[i] = precheckLeaf(data, s, e);
+    tree.append(h);
+    while (next.i < wanted.length && wanted[next.i]! < tree.size) next.i++;
+    if (next.i < wanted.length && wanted[next.i] === tree.size) {
+      sizes.push(tree.size);
+      roots.push(tree.root());
+      next.i++;
+    }
+  }
+  const flat = new Uint8Array(roots.length * HASH_SIZE);
+  roots.forEach((r, k) => flat.set(r, k * HASH_SIZE));
+  return { hashes, checks, rootSizes: Float64Array.from(sizes), roots: flat };
+}
+
+/** What a leaf is, once parsed. */
+export interface LeafReading {
+  /** The entry, or null when the leaf is not one (see `encoding` and `malformed`). */
+  entry: AuditEntry | null;
+  /** Why the leaf bytes are not canonical JSON, or null. */
+  encoding: string | null;
+  /** Why the canonical JSON is not a ledger entry, or null. */
+  malformed: string | null;
+  /** Service only: whether the entry shown beside the leaf differs from it. */
+  shownMismatch: boolean;
+}
+
+/** Parses leaf i of a prechecked batch and reads it as an entry (main thread: it allocates what the replay keeps). */
+export function readLeaf(batch: LeafBatch, pre: LeafPrecheck, i: number, out: LeafReading): LeafReading {
+  out.entry = null;
+  out.encoding = null;
+  out.malformed = null;
+  out.shownMismatch = false;
+  const bytes = batch.data.subarray(batch.starts[i]!, batch.ends[i]!);
+  const parsed = finishLeaf(bytes, pre.checks[i]! as LeafCheck, batch.texts?.[i]);
+  if (!parsed.ok) {
+    out.encoding = parsed.reason;
+    return out;
+  }
+  if (batch.shown !== undefined) out.shownMismatch = !showsLeaf(batch.shown[i], bytes);
+  try {
+    out.entry = readEntry(parsed.value);
+  } catch (e) {
+    if (!(e instanceof MalformedEntry)) throw e;
+    out.malformed = e.message;
+  }
+  return out;
+}
+
+/** Whether `shown` (the service's `entry` beside a leaf) is the entry the leaf bytes encode. */
+function showsLeaf(shown: unknown, bytes: Uint8Array): boolean {
+  try {
+    return equalBytes(canonicalBytes(shown), bytes);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs {@link precheckLeaves} over a log's batches, in order, somewhere: in
+ * this thread, or in a worker thread ({@link LeafPool}).
+ */
+export interface LeafProcessor {
+  process(batch: LeafBatch): Promise<LeafPrecheck>;
+  /** The size and root of the tree of every leaf processed. */
+  finish(): Promise<{ size: number; root: Uint8Array }>;
+  close(): Promise<void>;
+}
+
+/** The processor that works in the calling thread. */
+export function inlineProcessor(wanted: readonly number[]): LeafProcessor {
+  const tree = new CompactRange();
+  const next = { i: 0 };
+  return {
+    process: async (batch) => precheckLeaves(batch, tree, wanted, next),
+    finish: async () => ({ size: tree.size, root: tree.root() }),
+    close: async () => {},
+  };
+}
+
+/** The plain-data form of a batch that crosses to a worker. */
+interface WireBatch {
+  readonly length: number;
+  readonly indices: ArrayLike<number>;
+  readonly data: Uint8Array;
+  readonly starts: ArrayLike<number>;
+  readonly ends: ArrayLike<number>;
+}
+
+/**
+ * A worker thread running {@link precheckLeaves} (one: it keeps the tree,
+ * which grows in log order). Under ts-node (the npm scripts) the worker
+ * registers ts-node itself; compiled, it loads leaf-worker.js from beside
+ * this file.
+ */
+export class LeafPool implements LeafProcessor {
+  private readonly _pending = new Map<number, { resolve: (r: never) => void; reject: (e: unknown) => void }>();
+  private _next = 0;
+  private _failed: unknown = null;
+
+  private constructor(private readonly _worker: Worker) {
+    _worker.on("message", (m: { id: number; result?: unknown; error?: string }) => {
+      const p = this._pending.get(m.id);
+      if (p === undefined) return;
+      this._pending.delete(m.id);
+      if (m.error !== undefined) p.reject(new Error(`leaf worker: ${m.error}`));
+      else p.resolve(m.result as never);
+    });
+    _worker.on("error", (e) => this._fail(e));
+    _worker.on("exit", (code) => {
+      if (code !== 0) this._fail(new Error(`the leaf worker exited with code ${code}`));
+    });
+  }
+
+  private _fail(e: unknown): void {
+    this._failed ??= e;
+    for (const p of this._pending.values()) p.reject(e);
+    this._pending.clear();
+  }
+
+  static create(wanted: readonly number[]): LeafPool {
+    const ts = __filename.endsWith(".ts");
+    const workerFile = path.join(__dirname, `leaf-worker${ts ? ".ts" : ".js"}`);
+    const workerData = { auditLeafWorker: true, wanted: Float64Array.from(wanted) };
+    const worker = ts
+      ? new Worker(
+          `require("ts-node").register({ transpileOnly: true, project: ${JSON.stringify(path.join(__dirname, "../../../tsconfig.json"))} }); require(${JSON.stringify(workerFile)}).runLeafWorker();`,
+          { eval: true, workerData },
+        )
+      : new Worker(workerFile, { workerData });
+    return new LeafPool(worker);
+  }
+
+  private _ask<T>(message: object): Promise<T> {
+    if (this._failed !== null) return Promise.reject(this._failed);
+    const id = this._next++;
+    return new Promise<T>((resolve, reject) => {
+      this._pending.set(id, { resolve: resolve as (r: never) => void, reject });
+      this._worker.postMessage({ id, ...message });
+    });
+  }
+
+  process(batch: LeafBatch): Promise<LeafPrecheck> {
+    const wire: WireBatch = { length: batch.length, indices: batch.indices, data: batch.data, starts: batch.starts, ends: batch.ends };
+    return this._ask({ batch: wire });
+  }
+
+  finish(): Promise<{ size: number; root: Uint8Array }> {
+    return this._ask({ finish: true });
+  }
+
+  async close(): Promise<void> {
+    await this._worker.terminate();
+  }
+}
+
+/** The worker side: answers each batch with its precheck, keeping the tree between batches. */
+export function serveLeafBatches(
+  port: { on(e: "message", f: (m: unknown) => void): void; postMessage(m: unknown, transfer?: ArrayBuffer[]): void },
+  wanted: readonly number[],
+): void {
+  const tree = new CompactRange();
+  const next = { i: 0 };
+  port.on("message", (m) => {
+    const { id, batch, finish } = m as { id: number; batch?: WireBatch; finish?: true };
+    try {
+      if (finish) {
+        port.postMessage({ id, result: { size: tree.size, root: tree.root() } });
+        return;
+      }
+      const b = batch!;
+      const data = Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength);
+      const result = precheckLeaves({ ...b, data }, tree, wanted, next);
+      port.postMessage({ id, result }, [result.hashes.buffer, result.checks.buffer, result.rootSizes.buffer, result.roots.buffer] as ArrayBuffer[]);
+    } catch (e) {
+      port.postMessage({ id, error: e instanceof Error ? e.message : String(e) });
+    }
+  });
+}

@@ -1,0 +1,205 @@
+/**
+ * Receipt mode: one receipt checked offline, each part on its own so every
+ * failure is reported, not only the first:
+ * - the receipt's shape and version (service/log/receipt.ts `parseReceipt`);
+ * - the checkpoint's signature against a trusted log key (or, failing one,
+ *   the receipt's own key, reported as such);
+ * - the leaf hash, recomputed from the canonical entry, and the inclusion
+ *   proof from it to the checkpoint's root (every element counts: the proof
+ *   is folded all the way to the root, never checked at its ends only);
+ * - every private value against its commitment in the entry;
+ * - given a chain, that LedgerAnchor holds the checkpoint at the index the
+ *   receipt names (or, failing that, anywhere).
+ */
+import {
+  CheckpointError,
+  encodeVerifierKey,
+  equalBytes,
+  fromHex,
+  hashLeaf,
+  leafData,
+  opensCommitment,
+  parseCheckpoint,
+  parseReceipt,
+  parseVerifierKey,
+  ReceiptError,
+  toHex,
+  VerificationError,
+  verifyCheckpoint,
+  verifyInclusion,
+  type Checkpoint,
+  type NoteVerifier,
+  type Receipt,
+} from "../../../service/log";
+import type { ChainReader } from "./chain";
+
+export const RECEIPT_REPORT_FORMAT = "subsidy-ledger.receipt-check";
+
+export interface ReceiptCheckItem {
+  readonly check: "format" | "signature" | "inclusion" | "commitments" | "chain";
+  /** null: not checked. */
+  readonly ok: boolean | null;
+  readonly detail: string;
+}
+
+export interface ReceiptReport {
+  readonly format: typeof RECEIPT_REPORT_FORMAT;
+  readonly version: 1;
+  readonly ok: boolean;
+  readonly entry: { readonly id: string | null; readonly kind: string | null; readonly leafIndex: number } | null;
+  readonly checkpoint: { readonly origin: string; readonly size: number; readonly rootHex: string } | null;
+  readonly key: { readonly used: string | null; readonly source: "given" | "receipt" | "none" };
+  readonly openings: readonly string[];
+  readonly checks: readonly ReceiptCheckItem[];
+  readonly notices: readonly string[];
+}
+
+export interface ReceiptCheckOptions {
+  /** Trusted log keys; empty: the receipt's own key is used, and the report says so. */
+  readonly verifiers: readonly NoteVerifier[];
+  /** The chain to check the anchor on; null: not checked. */
+  readonly chain: ChainReader | null;
+  /** The contract the chain reader reads (to compare with the receipt's). */
+  readonly contract?: string;
+}
+
+function noteBody(note: string): string {
+  const i = note.lastIndexOf("\n\n");
+  return i < 0 ? note : note.slice(0, i + 1);
+}
+
+function describe(e: unknown): string {
+  if (e instanceof ReceiptError || e instanceof VerificationError || e instanceof CheckpointError) return `${e.code}: ${e.message}`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Checks a receipt (JSON text or parsed). Never throws for a bad receipt; an unreachable chain throws AuditError. */
+export async function checkReceipt(input: unknown, options: ReceiptCheckOptions): Promise<ReceiptReport> {
+  const checks: ReceiptCheckItem[] = [];
+  const notices: string[] = [];
+  let receipt: Receipt;
+  try {
+    receipt = parseReceipt(input);
+  } catch (e) {
+    if (!(e instanceof ReceiptError)) throw e;
+    checks.push({ check: "format", ok: false, detail: describe(e) });
+    return { format: RECEIPT_REPORT_FORMAT, version: 1, ok: false, entry: null, checkpoint: null, key: { used: null, source: "none" }, openings: [], checks, notices };
+  }
+  checks.push({ check: "format", ok: true, detail: `receipt version ${receipt.version}` });
+  const entry = {
+    id: typeof receipt.entry["id"] === "string" ? (receipt.entry["id"] as string) : null,
+    kind: typeof receipt.entry["kind"] === "string" ? (receipt.entry["kind"] as string) : null,
+    leafIndex: receipt.leafIndex,
+  };
+
+  // The key: a trusted one, or the receipt's own (which proves only that the receipt is self-consistent).
+  let verifiers = options.verifiers;
+  let keySource: ReceiptReport["key"]["source"] = "given";
+  if (verifiers.length === 0) {
+    keySource = "receipt";
+    try {
+      verifiers = [parseVerifierKey(receipt.logKey)];
+      notices.push(`no trusted log key was given (--log-key): the signature was checked with the key the receipt carries, ${receipt.logKey}; compare it with a copy you trust`);
+    } catch (e) {
+      verifiers = [];
+      keySource = "none";
+      checks.push({ check: "signature", ok: false, detail: `no --log-key given and the receipt's logKey is not a valid key: ${describe(e)}` });
+    }
+  } else if (!options.verifiers.some((v) => receipt.logKey === encodeKeyOf(v)))
+    notices.push(`the receipt names another log key (${receipt.logKey}) than the trusted one; only the trusted key was used`);
+
+  // Signature, then the checkpoint's content (parsed even if the signature fails, to go on checking).
+  let cp: Checkpoint | null = null;
+  if (verifiers.length > 0) {
+    try {
+      cp = verifyCheckpoint(receipt.checkpoint, verifiers);
+      checks.push({ check: "signature", ok: true, detail: `signed by ${verifiers.map((v) => v.name).join(", ")}` });
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e;
+      checks.push({ check: "signature", ok: false, detail: `the checkpoint does not verify with the ${keySource === "given" ? "trusted" : "receipt's"} log key: ${describe(e)}` });
+    }
+  }
+  if (cp === null) {
+    try {
+      cp = parseCheckpoint(noteBody(receipt.checkpoint));
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e;
+      checks.push({ check: "inclusion", ok: false, detail: `the checkpoint cannot be read: ${describe(e)}` });
+    }
+  }
+
+  // Leaf hash and inclusion proof.
+  if (cp !== null) {
+    try {
+      const leafHash = hashLeaf(leafData(receipt));
+      verifyInclusion(leafHash, receipt.leafIndex, cp.size, cp.rootHash, receipt.inclusionProof.map((h) => fromHex(h)));
+      checks.push({ check: "inclusion", ok: true, detail: `leaf ${receipt.leafIndex} (hash ${toHex(leafHash).slice(0, 16)}…) is in the tree of size ${cp.size}` });
+    } catch (e) {
+      if (!(e instanceof VerificationError || e instanceof ReceiptError)) throw e;
+      checks.push({ check: "inclusion", ok: false, detail: `the entry is not proved into the checkpoint's tree: ${describe(e)}` });
+    }
+  }
+
+  // Private values, each on its own.
+  const opened: string[] = [];
+  const openings = receipt.openings ?? {};
+  const commitments = receipt.entry["commitments"];
+  for (const field of Object.keys(openings).sort()) {
+    const c = typeof commitments === "object" && commitments !== null && !Array.isArray(commitments) ? (commitments as Record<string, unknown>)[field] : undefined;
+    if (typeof c !== "string") checks.push({ check: "commitments", ok: false, detail: `${field}: the entry has no commitment for it` });
+    else if (!opensCommitment(c, openings[field]!)) checks.push({ check: "commitments", ok: false, detail: `${field}: the value and salt do not hash to the entry's commitment` });
+    else opened.push(field);
+  }
+  if (opened.length > 0) checks.push({ check: "commitments", ok: true, detail: `${opened.join(", ")} match their commitments` });
+  else if (Object.keys(openings).length === 0) checks.push({ check: "commitments", ok: null, detail: "no private values in this receipt (the public receipt has none)" });
+
+  // The chain.
+  if (options.chain === null) {
+    checks.push({ check: "chain", ok: null, detail: "not checked: give --rpc (and --contract) to check the checkpoint is anchored" });
+  } else if (cp !== null) {
+    checks.push(await checkAnchor(receipt, cp, options.chain, options.contract, notices));
+  }
+
+  const ok = checks.every((c) => c.ok !== false);
+  return {
+    format: RECEIPT_REPORT_FORMAT,
+    version: 1,
+    ok,
+    entry,
+    checkpoint: cp === null ? null : { origin: cp.origin, size: cp.size, rootHex: `0x${toHex(cp.rootHash)}` },
+    key: { used: keySource === "none" ? null : keySource === "given" ? verifiers.map(encodeKeyOf).join(" ") : receipt.logKey, source: keySource },
+    openings: opened,
+    checks,
+    notices,
+  };
+}
+
+function encodeKeyOf(v: NoteVerifier): string {
+  return encodeVerifierKey(v.name, v.publicKey);
+}
+
+async function checkAnchor(receipt: Receipt, cp: Checkpoint, chain: ChainReader, contract: string | undefined, notices: string[]): Promise<ReceiptCheckItem> {
+  const a = receipt.anchor;
+  const chainId = await chain.chainId();
+  if (chainId !== a.chainId) return { check: "chain", ok: false, detail: `the receipt names chain ${a.chainId}, but the RPC node serves chain ${chainId}` };
+  if (contract !== undefined && contract.toLowerCase() !== a.contract.toLowerCase())
+    return { check: "chain", ok: false, detail: `the receipt names contract ${a.contract}, but the contract given is ${contract}` };
+  const count = await chain.checkpointCount();
+  if (a.checkpointIndex < count) {
+    const c = await chain.checkpointAt(a.checkpointIndex);
+    if (c.size === cp.size && equalBytes(c.root, cp.rootHash))
+      return { check: "chain", ok: true, detail: `checkpoint ${a.checkpointIndex} of ${a.contract} on chain ${chainId} anchors size ${cp.size} with this root (block time ${new Date(c.timestamp * 1000).toISOString()})` };
+  }
+  if (await chain.isAnchored(cp.size, cp.rootHash)) {
+    notices.push(`the checkpoint is anchored, but not at index ${a.checkpointIndex} as the receipt says`);
+    return { check: "chain", ok: true, detail: `${a.contract} on chain ${chainId} anchors size ${cp.size} with this root` };
+  }
+  return {
+    check: "chain",
+    ok: false,
+    detail:
+      a.checkpointIndex < count
+        ? `checkpoint ${a.checkpointIndex} on the chain is not this checkpoint, and no anchored checkpoint has size ${cp.size} with this root`
+        : `the contract holds ${count} checkpoints, none of them size ${cp.size} with this root`,
+  };
+}

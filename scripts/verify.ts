@@ -1,0 +1,379 @@
+/**
+ * The auditor's verify script: `npm run verify -- --help`.
+ *
+ * Full audit: every public entry replayed against the checkpoints anchored
+ * on the chain, the service's signed checkpoint checked for a split view,
+ * the business invariants recomputed, anchoring delays reported. Receipt
+ * mode: one receipt checked offline, and on the chain with --rpc.
+ *
+ * The logic is in scripts/lib/audit (which imports the pure log core only);
+ * this file reads the command line, connects, and prints.
+ * Exit codes: 0 clean, 1 any discrepancy, 2 usage or connection error.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { CheckpointError, parseVerifierKey, type NoteVerifier } from "../service/log";
+import {
+  AuditError,
+  checkReceipt,
+  DbSource,
+  DEFAULT_LOCATE_LIMIT,
+  DEFAULT_MAX_DELAY_MS,
+  DEFAULT_MAX_LISTED,
+  EXPORT_FORMAT,
+  EXPORT_VERSION,
+  ExportSource,
+  ExportWriter,
+  formatAuditReport,
+  formatReceiptReport,
+  messageOf,
+  runAudit,
+  ServiceClient,
+  ServiceSource,
+  type ChainReader,
+  type EntrySource,
+  type PublishedCheckpoint,
+} from "./lib/audit";
+import { connectChain } from "./lib/audit/chain-ethers";
+
+export interface VerifyIo {
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+  /** Whether stderr is a terminal (the progress bar is drawn only then). */
+  readonly stderrIsTty: boolean;
+  /** How to reach the chain; tests pass Hardhat's in-process network. */
+  readonly connectChain: (rpcUrl: string, contract: string, expectChainId?: number) => Promise<ChainReader>;
+  readonly now?: () => number;
+}
+
+const defaultIo: VerifyIo = {
+  stdout: (s) => void process.stdout.write(s),
+  stderr: (s) => void process.stderr.write(s),
+  stderrIsTty: process.stderr.isTTY === true,
+  connectChain: (rpc, contract, expectChainId) => connectChain(rpc, contract, expectChainId === undefined ? {} : { expectChainId }),
+};
+
+interface Opts {
+  service?: string;
+  export?: string;
+  db?: string;
+  rpc?: string;
+  contract?: string;
+  chainId?: number;
+  logKey?: string;
+  origin?: string;
+  checkpoint?: string[];
+  maxDelay: number;
+  maxListed: number;
+  locateLimit: number;
+  workers: number;
+  saveExport?: string;
+  receipt?: string;
+  json?: boolean;
+  progress: boolean;
+}
+
+function positiveInt(what: string) {
+  return (v: string): number => {
+    if (!/^[0-9]+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new InvalidArgumentError(`${what} must be a whole number`);
+    return Number(v);
+  };
+}
+
+function zeroOrOne(v: string): number {
+  if (v !== "0" && v !== "1") throw new InvalidArgumentError("--workers is 0 or 1");
+  return Number(v);
+}
+
+const HELP = `
+Full audit (one entry source; the chain is the only thing trusted):
+  npm run verify -- --service http://127.0.0.1:8080 --rpc <node url> --contract 0x… --log-key <key or file>
+  npm run verify -- --export entries.jsonl --rpc <url> --contract 0x… --log-key <key or file> [--service <url>]
+  npm run verify -- --db /tmp/data-copy --rpc <url> --contract 0x… --log-key <key or file>
+
+  It fetches every public entry in log order (streamed), recomputes each leaf
+  hash from the canonical entry and rebuilds the tree, compares its root with
+  EVERY checkpoint anchored on the chain, checks consecutive checkpoints are
+  consistent, checks the service's signed checkpoint (signature, and that it
+  is consistent with the chain: no split view), recomputes the invariants
+  (approved <= budget per programme, paid <= approved per decision, four eyes
+  on large payouts, decider != recorder, corrections reference existing
+  entries, and the other business rules), and reports entries older than the
+  maximum anchoring delay that are still unanchored. It never stops at the
+  first problem. Damage is located to the leaf when proofs are at hand (the
+  service's, or the data directory's stored tree); otherwise to the interval
+  between two anchored checkpoints.
+
+  --db reads a COPY of the data directory (cp -a data /tmp/data-copy): LevelDB
+  locks the directory of a running service.
+
+Exports:
+  npm run verify -- --service <url> --rpc <url> --contract 0x… --save-export entries.jsonl
+  writes the entries read (JSON Lines: a header line, then [leafIndex,<leaf>]
+  per entry) with the service's signed checkpoint, while auditing. Without
+  --rpc it only exports (and says nothing was checked against the chain).
+
+Receipts:
+  npm run verify -- --receipt receipt.json --log-key <key or file> [--rpc <url> [--contract 0x…]]
+  checks the leaf hash, the whole inclusion proof, the checkpoint signature
+  and any private values against their commitments; with --rpc, that the
+  contract holds the checkpoint.
+
+Trust: give --log-key from a copy you trust (the agency's publication). Without
+it, the key the service (or the export, or the receipt) carries is used, and
+the report says so. Likewise --contract: without it, the address is taken
+from the service's GET /v1/chain, with a warning.
+
+Exit codes: 0 clean, 1 at least one discrepancy, 2 usage or connection error.
+`;
+
+function program(io: VerifyIo): Command {
+  return new Command("verify")
+    .description("Audit the subsidy ledger against the chain, or check one receipt.")
+    .option("--service <url>", "the service's base URL (public API)")
+    .option("--export <file>", "read entries from an export file (JSON Lines) instead of the service")
+    .option("--db <dir>", "read entries from a copy of the data directory instead of the service")
+    .option("--rpc <url>", "JSON-RPC URL of a chain node you trust")
+    .option("--contract <address>", "the LedgerAnchor contract (default: from --service's /v1/chain, with a warning)")
+    .option("--chain-id <n>", "require this chain id", positiveInt("--chain-id"))
+    .option("--log-key <key|file>", "the log's C2SP verifier key, or a file holding it")
+    .option("--origin <origin>", "require this checkpoint origin")
+    .option("--checkpoint <file...>", "also check these signed checkpoints (C2SP notes) against the chain")
+    .option("--max-delay <seconds>", "maximum anchoring delay", positiveInt("--max-delay"), DEFAULT_MAX_DELAY_MS / 1000)
+    .option("--max-listed <n>", "list at most n discrepancies of each kind (all are counted)", positiveInt("--max-listed"), DEFAULT_MAX_LISTED)
+    .option("--locate-limit <n>", "check at most n leaves one by one to locate damage", positiveInt("--locate-limit"), DEFAULT_LOCATE_LIMIT)
+    .option("--workers <0|1>", "1: hash leaves and build the tree in a worker thread (helps on an idle multi-core machine); 0: one thread", zeroOrOne, 0)
+    .option("--save-export <file>", "write the entries read to a new export file")
+    .option("--receipt <file>", "check one receipt instead of auditing the log")
+    .option("--json", "print the report as JSON on stdout")
+    .option("--no-progress", "never draw a progress bar (it is drawn only when stderr is a terminal)")
+    .addHelpText("after", HELP)
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError("(run with --help for usage)");
+}
+
+/** A key string, or a file holding one. */
+function readKey(arg: string): NoteVerifier {
+  let text = arg.trim();
+  if (!/^[^\s+]+\+[0-9a-fA-F]{8}\+/.test(text)) {
+    if (!existsSync(arg)) throw new AuditError("USAGE", `--log-key is neither a verifier key (<name>+<key id>+<base64>) nor a file: ${arg}`);
+    try {
+      text = readFileSync(arg, "utf8").trim();
+    } catch (e) {
+      throw new AuditError("USAGE", `cannot read --log-key file ${arg}: ${messageOf(e)}`);
+    }
+    if (text.startsWith("PRIVATE+KEY+")) throw new AuditError("USAGE", `${arg} holds a signer (private) key; give the verifier key`);
+  }
+  try {
+    return parseVerifierKey(text);
+  } catch (e) {
+    if (e instanceof CheckpointError) throw new AuditError("USAGE", `--log-key: ${e.message}`);
+    throw e;
+  }
+}
+
+function progressBar(io: VerifyIo, enabled: boolean): { update: (done: number, total: number | undefined) => void; stop: () => void } {
+  if (!enabled || !io.stderrIsTty) return { update: () => {}, stop: () => {} };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { SingleBar, Presets } = require("cli-progress") as typeof import("cli-progress");
+  const bar = new SingleBar(
+    { format: "replaying {bar} {value}/{total} entries | {eta_formatted} left", hideCursor: true, clearOnComplete: true, stream: process.stderr, etaBuffer: 50 },
+    Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update: (done, total) => {
+      const t = Math.max(total ?? done, done);
+      if (!started) {
+        bar.start(t, done);
+        started = true;
+      } else {
+        bar.setTotal(t);
+        bar.update(done);
+      }
+    },
+    stop: () => {
+      if (started) bar.stop();
+    },
+  };
+}
+
+async function receiptMode(o: Opts, io: VerifyIo): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(o.receipt!, "utf8");
+  } catch (e) {
+    throw new AuditError("UNREACHABLE", `cannot read the receipt ${o.receipt}: ${messageOf(e)}`);
+  }
+  const verifiers = o.logKey !== undefined ? [readKey(o.logKey)] : [];
+  let chain: ChainReader | null = null;
+  let contract = o.contract;
+  if (o.rpc !== undefined) {
+    if (contract === undefined) {
+      try {
+        const a = (JSON.parse(text) as { anchor?: { contract?: unknown } }).anchor?.contract;
+        if (typeof a === "string") contract = a;
+      } catch {
+        // checkReceipt reports the malformed receipt
+      }
+      if (contract !== undefined) io.stderr(`note: no --contract given; checking the contract the receipt names, ${contract}: make sure it is the agency's published one\n`);
+    }
+    if (contract !== undefined) chain = await io.connectChain(o.rpc, contract, o.chainId);
+  }
+  const report = await checkReceipt(text, { verifiers, chain, ...(o.contract !== undefined ? { contract: o.contract } : {}) });
+  io.stdout(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatReceiptReport(report));
+  return report.ok ? 0 : 1;
+}
+
+async function auditMode(o: Opts, io: VerifyIo): Promise<number> {
+  if (o.export !== undefined && o.db !== undefined) throw new AuditError("USAGE", "give one entry source: --export or --db (with or without --service)");
+  if (o.service === undefined && o.export === undefined && o.db === undefined)
+    throw new AuditError("USAGE", "give an entry source (--service, --export or --db), or --receipt");
+  if (o.rpc === undefined && o.saveExport === undefined) throw new AuditError("USAGE", "a full audit needs the chain: give --rpc (and --contract)");
+  if (o.saveExport !== undefined && o.export !== undefined) throw new AuditError("USAGE", "--save-export writes a new export; it cannot read from one");
+
+  const client = o.service !== undefined ? new ServiceClient(o.service) : undefined;
+  const notes: string[] = [];
+
+  // The log key.
+  let verifiers: NoteVerifier[] = [];
+  let keySource = "given";
+  let serviceKey: string | null = null;
+  if (o.logKey !== undefined) verifiers = [readKey(o.logKey)];
+
+  // The entry source.
+  let source: EntrySource;
+  if (o.export !== undefined) source = await ExportSource.open(o.export);
+  else if (o.db !== undefined) source = await DbSource.open(o.db);
+  else source = await ServiceSource.open(client!);
+
+  try {
+    if (client !== undefined) {
+      serviceKey = await client.logKey().catch(() => null);
+      if (verifiers.length === 0 && serviceKey !== null) {
+        verifiers = [parseVerifierKey(serviceKey)];
+        keySource = "from the service's /v1/log/key: NOT independently trusted, give --log-key";
+      }
+    }
+    if (verifiers.length === 0 && source instanceof ExportSource && source.header.logKey !== null) {
+      verifiers = [parseVerifierKey(source.header.logKey)];
+      keySource = "from the export header: NOT independently trusted, give --log-key";
+    }
+
+    // The chain.
+    let chain: ChainReader | null = null;
+    if (o.rpc !== undefined) {
+      let contract = o.contract;
+      if (contract === undefined) {
+        const info = client !== undefined ? await client.chainInfo() : null;
+        if (info === null) throw new AuditError("USAGE", "give --contract (the LedgerAnchor address)");
+        contract = info.contract;
+        notes.push(`no --contract given: using ${contract}, as the service's /v1/chain says; check it against the agency's publication`);
+      }
+      chain = await io.connectChain(o.rpc, contract, o.chainId);
+    }
+
+    // Published checkpoints: the service's (when it is not the source), and files.
+    const published: PublishedCheckpoint[] = [];
+    if (client !== undefined && !(source instanceof ServiceSource)) published.push({ label: "the service", note: await client.checkpoint() });
+    for (const f of o.checkpoint ?? []) {
+      try {
+        published.push({ label: f, note: await readFile(f, "utf8") });
+      } catch (e) {
+        throw new AuditError("UNREACHABLE", `cannot read the checkpoint file ${f}: ${messageOf(e)}`);
+      }
+    }
+
+    // An export written while auditing.
+    let writer: ExportWriter | undefined;
+    if (o.saveExport !== undefined) {
+      const note = source instanceof ServiceSource ? source.checkpointNote : null;
+      const size = source instanceof ServiceSource ? (checkpointSize(source.checkpointNote) ?? 0) : (source.declaredSize ?? 0);
+      writer = await ExportWriter.create(o.saveExport, {
+        format: EXPORT_FORMAT,
+        version: EXPORT_VERSION,
+        exportedAt: new Date((io.now ?? Date.now)()).toISOString(),
+        service: client?.base ?? null,
+        treeSize: size,
+        checkpoint: note,
+        logKey: serviceKey,
+      });
+    }
+
+    const bar = progressBar(io, o.progress && !o.json);
+    let report;
+    try {
+      report = await runAudit({
+        source,
+        chain,
+        verifiers,
+        keySource,
+        ...(o.origin !== undefined ? { origin: o.origin } : {}),
+        published,
+        ...(client !== undefined && !(source instanceof ServiceSource) && !(source instanceof DbSource) ? { oracle: client.oracle() } : {}),
+        // An export declares the size of the checkpoint it carries, and holds exactly that many entries.
+        ...(writer !== undefined && source instanceof ServiceSource ? { until: checkpointSize(source.checkpointNote) ?? 0 } : {}),
+        ...(io.now !== undefined ? { now: io.now } : {}),
+        maxDelayMs: o.maxDelay * 1000,
+        maxListed: o.maxListed,
+        locateLimit: o.locateLimit,
+        workers: o.workers,
+        ...(writer !== undefined ? { onBatch: (b) => writer!.write(b) } : {}),
+        onProgress: bar.update,
+      });
+    } finally {
+      bar.stop();
+      await writer?.close();
+    }
+    const withNotes = { ...report, notices: [...notes, ...report.notices] };
+    if (writer !== undefined) withNotes.notices.push(`wrote ${report.entries.count} entries to ${writer.file}`);
+    io.stdout(o.json ? `${JSON.stringify(withNotes, null, 2)}\n` : formatAuditReport(withNotes));
+    return report.ok ? 0 : 1;
+  } finally {
+    await source.close();
+  }
+}
+
+/** The size line of a signed checkpoint (unverified: only to size an export). */
+function checkpointSize(note: string): number | undefined {
+  const m = /^[^\n]*\n(0|[1-9][0-9]{0,15})\n/.exec(note);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Runs the CLI; resolves to the exit code. Never calls process.exit. */
+export async function runVerify(argv: readonly string[], io: VerifyIo = defaultIo): Promise<number> {
+  const cmd = program(io);
+  try {
+    cmd.parse(argv as string[], { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    throw e;
+  }
+  const o = cmd.opts<Opts>();
+  try {
+    if (o.receipt !== undefined) {
+      if (o.service !== undefined || o.export !== undefined || o.db !== undefined || o.saveExport !== undefined)
+        throw new AuditError("USAGE", "--receipt checks one receipt: it takes no --service, --export, --db or --save-export");
+      return await receiptMode(o, io);
+    }
+    return await auditMode(o, io);
+  } catch (e) {
+    if (e instanceof AuditError) {
+      io.stderr(`verify: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  runVerify(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`verify: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(2);
+    },
+  );
+}

@@ -1,0 +1,149 @@
+/**
+ * The audit's own replay of the business invariants, on the public entries
+ * of a ledger recorded through the real Ledger: clean as recorded; each
+ * rule broken by editing the entries is reported at the entry that breaks it.
+ */
+import { expect } from "chai";
+import { Ledger } from "../../service/ledger/ledger";
+import { decodeEntry } from "../../service/log";
+import { MemoryStore } from "../../service/store/memory";
+import { InvariantReplay, readEntry } from "../../scripts/lib/audit";
+import { FakeClock, seededRandomBytes } from "../helpers/ledger-fixtures";
+import { recordScenario } from "./helpers";
+
+type Entry = { id: string; kind: string; actor: { official: string; agency: string; role: string }; refs: string[]; body: Record<string, unknown>; [k: string]: unknown };
+
+describe("the invariant replay", () => {
+  let clean: Entry[];
+  let ids: Record<string, string>;
+  let store: MemoryStore;
+
+  before(async () => {
+    store = new MemoryStore();
+    const ledger = await Ledger.open({ store, clock: new FakeClock(new Date().toISOString()), randomBytes: seededRandomBytes(21) });
+    ({ ids } = await recordScenario(ledger));
+    clean = (await store.leaves(0, ledger.size)).map((l) => decodeEntry(l.bytes) as unknown as Entry);
+  });
+
+  /** Every violation as [rule, entry id]. */
+  function replay(entries: Entry[]): [string, string][] {
+    const r = new InvariantReplay();
+    const out: [string, string][] = [];
+    for (const e of entries) {
+      const entry = readEntry(e);
+      r.apply(entry, (rule) => out.push([rule, entry.id]));
+    }
+    return out;
+  }
+
+  /** A deep copy of the ledger with `edit` applied to the entry `id`. */
+  function edited(id: string, edit: (e: Entry) => void): Entry[] {
+    const copy = structuredClone(clean);
+    const e = copy.find((x) => x.id === id);
+    if (e === undefined) throw new Error(`no entry ${id}`);
+    edit(e);
+    return copy;
+  }
+
+  it("finds nothing in the ledger as recorded", () => {
+    expect(replay(clean)).to.deep.equal([]);
+  });
+
+  it("arrives at the service's own approved and paid totals, from the public entries alone", async () => {
+    const r = new InvariantReplay();
+    for (const e of clean) r.apply(readEntry(e), () => expect.fail("no violation expected"));
+    let approved = 0n;
+    let paid = 0n;
+    for (const id of [ids.p1!, ids.p2!]) {
+      const doc = (await store.state(`e:${id}`)) as { approvedFen: string; paidFen: string };
+      approved += BigInt(doc.approvedFen);
+      paid += BigInt(doc.paidFen);
+    }
+    expect(r.totals()).to.include({ programmes: 2, approvedFen: approved.toString(), paidFen: paid.toString() });
+  });
+
+  it("approved ≤ budget per programme: an approval past the budget", () => {
+    const entries = edited(ids.p2!, (e) => (e.body.budgetFen = "6000000"));
+    // dec4 approves 5 000 000; dec6a 2 000 000 more; revoked; dec6b 1 500 000 more.
+    expect(replay(entries)).to.deep.equal([
+      ["budget-not-exceeded", ids.dec6a],
+      ["budget-not-exceeded", ids.dec6b],
+    ]);
+  });
+
+  it("paid ≤ approved per decision: a payout past the approval", () => {
+    expect(replay(edited(ids.pay1b!, (e) => (e.body.amountFen = "2000001")))).to.deep.equal([["payout-within-approved", ids.pay1b]]);
+  });
+
+  describe("four eyes on large payouts", () => {
+    it("a payout at the threshold not marked for confirmation", () => {
+      expect(replay(edited(ids.pay2!, (e) => (e.body.needsConfirmation = false)))).to.deep.equal([["four-eyes-threshold", ids.pay2]]);
+    });
+
+    it("a confirmation by the official who recorded the payout", () => {
+      expect(replay(edited(ids.cnf2!, (e) => (e.actor.official = "payer.e.sun")))).to.deep.equal([["confirmer-not-recorder", ids.cnf2]]);
+    });
+
+    it("a second confirmation of the same payout", () => {
+      const entries = structuredClone(clean);
+      const cnf = entries.find((e) => e.id === ids.cnf2)!;
+      entries.push({ ...structuredClone(cnf), id: "cnf_0123456789abcdef01234567", actor: { ...cnf.actor, official: "approver.d.qian" } });
+      expect(replay(entries)).to.deep.equal([["payout-needs-confirmation", "cnf_0123456789abcdef01234567"]]);
+    });
+  });
+
+  it("the decider is not the recorder", () => {
+    expect(replay(edited(ids.dec1!, (e) => (e.actor.official = "clerk.a.li")))).to.deep.equal([["decider-not-recorder", ids.dec1]]);
+  });
+
+  describe("corrections reference existing entries", () => {
+    it("a correction of an entry that does not exist", () => {
+      const ghost = "app_ffffffffffffffffffffffff";
+      const entries = edited(ids.cor5a!, (e) => {
+        e.body.targetId = ghost;
+        e.refs = [ghost];
+      });
+      expect(replay(entries)).to.deep.equal([["reference-exists", ids.cor5a]]);
+    });
+
+    it("a correction placed before the entry it corrects", () => {
+      const entries = structuredClone(clean);
+      const i = entries.findIndex((e) => e.id === ids.corP1);
+      const [cor] = entries.splice(i, 1);
+      entries.unshift(cor!);
+      expect(replay(entries)).to.deep.equal([["reference-exists", ids.corP1]]);
+    });
+  });
+
+  it("a deleted application leaves its decision referring to nothing", () => {
+    const entries = clean.filter((e) => e.id !== ids.app3);
+    expect(replay(entries)).to.deep.equal([["reference-exists", ids.dec3]]);
+  });
+
+  it("a clawback of more than was paid", () => {
+    expect(replay(edited(ids.claw4a!, (e) => (e.body.clawbackFen = "2000001")))).to.deep.equal([["clawback-within-paid", ids.claw4a]]);
+  });
+
+  it("a revocation of a payout still paid", () => {
+    const entries = edited(ids.rev4b!, (e) => {
+      e.body.targetId = ids.pay1a;
+      e.refs = [ids.pay1a!];
+    });
+    expect(replay(entries)).to.deep.equal([["revocation-allowed", ids.rev4b]]);
+  });
+
+  it("a payout recorded by a clerk", () => {
+    expect(replay(edited(ids.pay1a!, (e) => (e.actor.role = "clerk")))).to.deep.equal([["role-may-record", ids.pay1a]]);
+  });
+
+  it("refs that do not name what the body refers to", () => {
+    expect(replay(edited(ids.pay1a!, (e) => (e.refs = [ids.dec2!])))).to.deep.equal([["refs-match-body", ids.pay1a]]);
+  });
+
+  it("a second decision on an application already decided", () => {
+    const entries = structuredClone(clean);
+    const dec = entries.find((e) => e.id === ids.dec3)!;
+    entries.push({ ...structuredClone(dec), id: "dec_0123456789abcdef01234567" });
+    expect(replay(entries)).to.deep.equal([["application-pending", "dec_0123456789abcdef01234567"]]);
+  });
+});
