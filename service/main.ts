@@ -179,6 +179,7 @@ async function main(): Promise<void> {
   const lines = [
     "",
     `subsidy-ledger is running on ${service.url}`,
+    `  portal:     ${service.url}/`,
     `  API:        ${service.url}/v1/health   (OpenAPI: ${service.url}/v1/openapi.json)`,
     `  data:       ${config.dataDir}   (tree size ${service.ledger.size})`,
     `  log key:    ${service.verifierKey}`,
@@ -186,6 +187,11 @@ async function main(): Promise<void> {
       ? `  chain:      ${service.chain.local ? "local anvil (state under the data directory)" : "configured node"}, contract ${service.chain.client.address}, recorder ${service.chain.recorderAddress}`
       : "  chain:      off (LEDGER_CHAIN=off): entries are not anchored",
   ];
+  const rpcUrl = service.chain?.local?.url ?? (chainConfig === false ? undefined : chainConfig.remote?.rpcUrl);
+  if (service.chain && rpcUrl !== undefined)
+    lines.push(
+      `  audit:      npm run verify -- --service ${service.url} --rpc ${rpcUrl} --contract ${service.chain.client.address} --log-key '${service.verifierKey}'`,
+    );
   if (service.firstAdminToken)
     lines.push(`  first admin token (shown once; create more with npm run admin -- token create):`, `    ${service.firstAdminToken}`);
   if (demo) lines.push(...demoSummaryLines(demo, service.url));
