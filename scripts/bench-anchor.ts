@@ -49,8 +49,8 @@ import { loadOrCreateLogKey } from "../service/keys";
 import { Ledger, scopedIdempotencyKey, systemClock, type AcceptedBody } from "../service/ledger/ledger";
 import { consistencyProof, rootAt } from "../service/ledger/proofs";
 import { toHex } from "../service/log";
-import { creditCodeCheckChar } from "../service/records/identifiers";
 import { REQUEST_SCHEMAS } from "../service/records/schemas";
+import { applicationBody, programmeBody } from "./lib/bench-requests";
 import { LevelStore } from "../service/store/level";
 
 const program = new Command()
@@ -85,24 +85,7 @@ function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-function creditCode(i: number): string {
-  const first17 = `91110101${String(i).padStart(9, "0")}`;
-  return first17 + creditCodeCheckChar(first17);
-}
 
-function programmeBody(code: string) {
-  return {
-    code,
-    name: "Benchmark programme",
-    agency: "Bench agency",
-    budgetFen: "900000000000000000",
-    currency: "CNY",
-    policyDocument: { sha256: "0".repeat(64), url: "https://example.gov.cn/policy.pdf" },
-    opensOn: "2000-01-01",
-    closesOn: "2099-12-31",
-    fourEyesThresholdFen: "100000000",
-  };
-}
 
 let entrySerial = 0;
 
@@ -158,14 +141,7 @@ async function load(ledger: Ledger, programmeId: string, rate: number, seconds: 
       outstanding += opts.batch;
       const commands = Array.from({ length: opts.batch }, () => {
         const i = ++entrySerial;
-        const body = REQUEST_SCHEMAS.application.parse({
-          programmeId,
-          creditCode: creditCode(i),
-          enterpriseName: `基准企业${i}有限公司`,
-          region: "110101",
-          requestedFen: "1000000",
-          private: { contactPerson: "张三", phone: "13800000000", bankAccount: "6222020200112233" },
-        });
+        const body = REQUEST_SCHEMAS.application.parse(applicationBody(programmeId, i));
         return { kind: "application" as const, body };
       });
       const key = scopedIdempotencyKey("bench", String(entrySerial));

@@ -21,8 +21,8 @@ import path from "node:path";
 import autocannon from "autocannon";
 import { Command } from "commander";
 import { Ledger, scopedIdempotencyKey } from "../service/ledger/ledger";
-import { creditCodeCheckChar } from "../service/records/identifiers";
 import { REQUEST_SCHEMAS } from "../service/records/schemas";
+import { applicationBody, programmeBody } from "./lib/bench-requests";
 import { LevelStore } from "../service/store/level";
 
 const program = new Command()
@@ -79,10 +79,6 @@ async function call(method: string, url: string, token: string | null, body?: un
   return { status: res.status, json: text.startsWith("{") ? JSON.parse(text) : text };
 }
 
-function creditCode(i: number): string {
-  const first17 = `91110101${String(i).padStart(9, "0")}`;
-  return first17 + creditCodeCheckChar(first17);
-}
 
 /** Resident memory in MiB: total, anonymous (heap, stacks) and file-backed (LevelDB mmaps its table files). */
 function rss(pid: number): { total: number; anon: number; file: number } {
@@ -125,7 +121,7 @@ async function seed(dataDir: string, n: number): Promise<void> {
     Array.from({ length: 64 }, async () => {
       while (next < n) {
         const i = next++;
-        const body = REQUEST_SCHEMAS.application.parse(applicationRequest(programme.body.id, 500_000_000 + i));
+        const body = REQUEST_SCHEMAS.application.parse(applicationBody(programme.body.id, 500_000_000 + i));
         await ledger.submit({ command: { kind: "application", body }, actor: clerk, idempotencyKey: scopedIdempotencyKey("seed", String(i)), requestHash: "seed" });
         if (Date.now() - reported > 30_000) {
           reported = Date.now();
@@ -138,30 +134,7 @@ async function seed(dataDir: string, n: number): Promise<void> {
   await store.close();
 }
 
-function programmeBody(code: string) {
-  return {
-    code,
-    name: "Benchmark programme",
-    agency: "Bench agency",
-    budgetFen: "900000000000000000",
-    currency: "CNY",
-    policyDocument: { sha256: "0".repeat(64), url: "https://example.gov.cn/policy.pdf" },
-    opensOn: "2000-01-01",
-    closesOn: "2099-12-31",
-    fourEyesThresholdFen: "100000000",
-  };
-}
 
-function applicationRequest(programmeId: string, i: number) {
-  return {
-    programmeId,
-    creditCode: creditCode(i),
-    enterpriseName: `基准企业${i}有限公司`,
-    region: "110101",
-    requestedFen: "1000000",
-    private: { contactPerson: "张三", phone: "13800000000", bankAccount: "6222020200112233" },
-  };
-}
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "ledger-bench-"));
@@ -188,7 +161,7 @@ async function main(): Promise<void> {
     const programmeId = prg.json.id as string;
 
     let next = 0;
-    const applicationBody = (i: number) => JSON.stringify(applicationRequest(programmeId, i));
+    const applicationJson = (i: number) => JSON.stringify(applicationBody(programmeId, i));
     /** Records `entries` applications over autocannon's `clients` connections, `opts.batch` per request; fails on any non-201. */
     const record = async (entries: number): Promise<autocannon.Result> => {
       const perRequest = opts.batch;
@@ -206,9 +179,9 @@ async function main(): Promise<void> {
               next += perRequest;
               const body =
                 perRequest === 1
-                  ? applicationBody(first)
+                  ? applicationJson(first)
                   : JSON.stringify({
-                      records: Array.from({ length: perRequest }, (_, k) => ({ kind: "application", body: applicationRequest(programmeId, first + k) })),
+                      records: Array.from({ length: perRequest }, (_, k) => ({ kind: "application", body: applicationBody(programmeId, first + k) })),
                     });
               return {
                 ...req,
