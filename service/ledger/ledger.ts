@@ -124,6 +124,9 @@ export interface LedgerOptions {
   readonly onCommit?: (size: number) => void;
 }
 
+/** Records checked between two yields to the event loop inside one batch. */
+const YIELD_EVERY_RECORDS = 64;
+
 export class Ledger {
   private readonly _store: LedgerStore;
   private readonly _clock: Clock;
@@ -288,7 +291,15 @@ export class Ledger {
       get: (key) => this._read(key, state, (f) => f.state, () => store.state(key)),
     };
 
+    let sinceYield = 0;
     for (const p of batch) {
+      // Let I/O callbacks in every ~64 records (~50 ms of checking here), so the anchorer's steps and
+      // proof reads never wait long behind a big batch; requests arriving meanwhile just queue.
+      if (sinceYield >= YIELD_EVERY_RECORDS) {
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      sinceYield += p.commands.length;
       const s = p.submission;
       try {
         const earlier = await this._read(s.idempotencyKey, idempotency, (f) => f.idempotency, () => store.idempotency(s.idempotencyKey));
