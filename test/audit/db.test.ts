@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { CompactRange, encodeEntry, hashLeaf, type JsonValue } from "../../service/log";
 import { LevelStore } from "../../service/store/level";
 import { DbSource, runAudit, type AuditReport, type ChainReader } from "../../scripts/lib/audit";
-import { ACTORS, submit, payoutRequest } from "../helpers/ledger-fixtures";
+import { ACTORS, submit, payoutRequest, programmeRequest } from "../helpers/ledger-fixtures";
 import { buildDb, editDb, indexOfId, leafKey, LOG_KEY, tempDir, VERIFIER, verifyCli, type DbWorld } from "./helpers";
 
 async function auditDb(dir: string, chain: ChainReader, now = Date.now()): Promise<AuditReport> {
@@ -236,5 +236,37 @@ describe("the audit of a data directory", function () {
       expect(r.ok).to.equal(true);
       expect(r.anchoring).to.include({ unanchored: lw.size - 10, overdue: 0 });
     });
+  });
+});
+
+describe("the audit of a data directory whose log spans complete 256-leaf tiles", function () {
+  it("locates a changed entry inside a complete tile, reading the stored tree's tile records", async function () {
+    this.timeout(60_000);
+    const tmp = await tempDir();
+    try {
+      const w = await buildDb(tmp.dir, () => []);
+      for (let i = 0; i < 300; i++) await submit(w.ledger, ACTORS.admin, "programme", programmeRequest({ code: `PAD-${i}` }));
+      const size = w.ledger.size;
+      expect(size).to.be.greaterThan(300);
+      for (const s of [100, size]) await w.chain.anchor(w.store, s);
+      await w.close();
+
+      const index = 50; // inside tile 0, whose lower nodes live in one tile record
+      let id = "";
+      await editDb(tmp.dir, async (db) => {
+        const v = Buffer.from((await db.get(leafKey(index)))!);
+        const s = v.toString("latin1");
+        const m = /"id":"([a-z]{3}_[0-9a-f]{24})"/.exec(s);
+        id = m![1]!;
+        await db.put(leafKey(index), Buffer.from(s.replace(/"recordedAt":"[^"]+"/, '"recordedAt":"2020-01-01T00:00:00.000Z"'), "latin1"));
+      });
+      const r = await auditDb(tmp.dir, w.chain.reader);
+      expect(r.ok).to.equal(false);
+      expect(r.discrepancies.firstBadIndex).to.equal(index);
+      const located = r.discrepancies.listed.filter((d) => d.kind === "leaf-not-anchored-as-is");
+      expect(located.map((d) => [d.entryId, d.leafIndex])).to.deep.equal([[id, index]]);
+    } finally {
+      await tmp.remove();
+    }
   });
 });

@@ -6,8 +6,12 @@
  *   0x01 "head"          u64 size ‖ compact range hashes (32 bytes each)
  *   0x02 u8 level ‖ u64  32-byte node hash (level 0 = leaf hashes)
  *   0x03 u64 leaf index  u16 len ‖ id ‖ u16 len ‖ recordedAt ‖ leaf bytes
+ *   0x0b u64 tile index  the 510 hashes of levels 0–7 of a complete 256-leaf tile:
+ *                        256 leaf hashes, then 128, …, 2, each level left to right
  *
- * (u64 is 8-byte big-endian.) Only these three tables are read. Nothing is
+ * (u64 is 8-byte big-endian.) A node of level < 8 in a complete tile is read
+ * from the tile record, or from its 0x02 key in a directory written before
+ * tiles. Only these four tables are read. Nothing is
  * written, but LevelDB locks the directory while it is open, so audit a copy
  * (`cp -a data /tmp/audit-copy`), never the directory of a running service.
  *
@@ -25,6 +29,9 @@ type Bytes = Uint8Array;
 const T_META = 0x01;
 const T_NODE = 0x02;
 const T_LEAF = 0x03;
+const T_TILE = 0x0b;
+const TILE_HEIGHT = 8;
+const TILE_WIDTH = 1 << TILE_HEIGHT;
 const HEAD_KEY = Buffer.concat([Buffer.of(T_META), Buffer.from("head", "utf8")]);
 const BATCH = 2048;
 
@@ -100,6 +107,17 @@ export class DbSource implements EntrySource {
   }
 
   private _node(id: NodeId): Uint8Array {
+    if (id.level < TILE_HEIGHT) {
+      const width = TILE_WIDTH >> id.level;
+      const t = Math.floor(id.index / width);
+      const tile = this._db.getSync(Buffer.concat([Buffer.of(T_TILE), u64(t)]));
+      if (tile !== undefined) {
+        // Index of the node in the record: the levels below it, then its place in its level.
+        const at = (2 * TILE_WIDTH - ((2 * TILE_WIDTH) >> id.level) + (id.index - t * width)) * 32;
+        if (tile.length !== (2 * TILE_WIDTH - 2) * 32) throw new AuditError("PROTOCOL", `the stored tile ${t} has ${tile.length} bytes`);
+        return tile.subarray(at, at + 32);
+      }
+    }
     const key = Buffer.concat([Buffer.of(T_NODE, id.level), u64(id.index)]);
     const h = this._db.getSync(key);
     if (h === undefined || h.length !== 32) throw new AuditError("PROTOCOL", `the stored tree has no node ${id.level}/${id.index}`);
