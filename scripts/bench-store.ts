@@ -26,7 +26,7 @@ import { CompactRange, equalBytes, hashLeaf } from "../service/log";
 import type { StateDoc, StateKey } from "../service/records/state";
 import { LevelStore } from "../service/store/level";
 import type { CommitBatch, IdempotencyRecord, LeafWrite } from "../service/store/store";
-import { prng } from "./lib/prng";
+import { prng } from "../service/prng";
 
 const program = new Command()
   .option("--leaves <n>", "leaves to append", (v) => parseInt(v, 10), 1_000_000)

@@ -25,7 +25,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { canonicalBytes, CompactRange, hashLeaf, noteKeyFromSeed, parseSignerKey, signCheckpoint, toHex } from "../service/log";
 import { ExportSource, MemoryChainReader, runAudit, EXPORT_FORMAT, EXPORT_VERSION, formatAuditReport, type ExportHeader } from "./lib/audit";
-import { prng } from "./lib/prng";
+import { prng } from "../service/prng";
 
 const ORIGIN = "bench.subsidy-ledger.local/log";
 const KEYS = noteKeyFromSeed(ORIGIN, new Uint8Array(32).fill(42));

@@ -21,7 +21,7 @@ import {
 } from "../service/log";
 import { UniformTree } from "../scripts/lib/uniform-tree";
 import { ILedgerAnchor__factory, type LedgerAnchor, type LedgerAnchorHarness } from "../.cache/typechain";
-import { prng } from "../scripts/lib/prng";
+import { prng } from "../service/prng";
 
 const utf8 = new TextEncoder();
 const entry = (tag: string, i: number): Uint8Array => hashLeaf(utf8.encode(`{"i":${i},"t":"${tag}","v":1}`));

@@ -20,7 +20,7 @@
  * application. Applications near the end are still pending, and some
  * two-tranche projects are only partly paid, as in a real ledger.
  */
-import { prng } from "../../scripts/lib/prng";
+import { prng } from "../prng";
 import { sha256, toHex } from "../log";
 import type { Actor } from "../records/entry";
 import {

@@ -29,7 +29,7 @@ import {
   type AnchorerWorld,
   type LogWorld,
 } from "./helpers";
-import { prng } from "../../scripts/lib/prng";
+import { prng } from "../../service/prng";
 
 async function deployed() {
   const [admin] = await ethers.getSigners();

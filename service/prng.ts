@@ -1,4 +1,4 @@
-/** A small seeded PRNG (mulberry32): the same seed gives the same sequence in [0, 1), for repeatable benchmarks and tests. */
+/** A small seeded PRNG (mulberry32): the same seed gives the same sequence in [0, 1), for the demo history and repeatable benchmarks and tests. Not for secrets. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
