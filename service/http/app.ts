@@ -165,7 +165,7 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
 
-  if (deps.portal) app.use(portalRouter(deps.portal));
+  if (deps.portal) app.use(portalRouter(deps.portal, publicLimit));
 
   app.use(publicLimit, (req, _res, next) => {
     next(new HttpProblem(404, "not-found", "Not found", `no route ${req.method} ${redactUrl(req.path)}`));

@@ -52,7 +52,8 @@ export function portalCsp(rpcOrigin: string | undefined): string {
   ].join("; ");
 }
 
-export function portalRouter(options: PortalOptions = {}): express.Router {
+/** `limiter`: the public rate limit, in front of every portal route (default: none, for tests of the router alone). */
+export function portalRouter(options: PortalOptions = {}, limiter: express.RequestHandler = (_req, _res, next) => next()): express.Router {
   const dir = path.resolve(options.dir ?? path.join(".cache", "web"));
   let rpcOrigin: string | undefined;
   if (options.rpcUrl !== undefined) {
@@ -88,8 +89,8 @@ export function portalRouter(options: PortalOptions = {}): express.Router {
     res.setHeader("Cache-Control", "no-cache");
     res.type("text/html; charset=utf-8").send(html);
   };
-  router.get("/", sendPage);
-  router.get("/index.html", sendPage);
+  router.get("/", limiter, sendPage);
+  router.get("/index.html", limiter, sendPage);
   // Browsers ask for it on their own; there is none, and a 404 would only clutter their consoles.
   router.get("/favicon.ico", (_req, res) => {
     res.setHeader("Cache-Control", "max-age=86400");
@@ -98,6 +99,7 @@ export function portalRouter(options: PortalOptions = {}): express.Router {
 
   router.use(
     "/assets",
+    limiter,
     (_req, res, next) => {
       res.setHeader("Content-Security-Policy", csp);
       next();

@@ -31,6 +31,20 @@ describe("the portal router", function () {
     return a;
   }
 
+  it("puts the given rate limiter in front of the page and the assets", async function () {
+    let seen = 0;
+    const a = express();
+    a.use(
+      portalRouter({ dir }, (_req, res) => {
+        seen += 1;
+        res.status(429).end();
+      }),
+    );
+    expect((await request(a).get("/")).status).to.equal(429);
+    expect((await request(a).get("/assets/main-ABC123.js")).status).to.equal(429);
+    expect(seen).to.equal(2);
+  });
+
   it("serves the page with the RPC URL in its meta tag, and a CSP that allows only this origin and the RPC origin", async function () {
     const res = await request(app({ dir, rpcUrl: "http://127.0.0.1:8545" })).get("/");
     expect(res.status).to.equal(200);
