@@ -9,7 +9,9 @@
  * (a phone number, a bank account) against the public commitment.
  */
 import { canonicalBytes, type JsonValue } from "./encoding";
-import { fromHex, sha256, sha256Async, toHex } from "./hash";
+import { fromHex, sha256, toHex } from "./hash";
+import { withNodeCrypto, withWebCrypto } from "./perform";
+import type { Steps } from "./steps";
 
 export const SALT_SIZE = 32;
 
@@ -29,30 +31,29 @@ export function commitmentOf(value: JsonValue, salt: Uint8Array): string {
   return toHex(sha256(salt, canonicalBytes(value)));
 }
 
+/** The check written once (./steps.ts): malformed input answers false before anything is hashed. */
+function* opensSteps(commitmentHex: unknown, opening: Opening): Steps<boolean, never> {
+  if (typeof commitmentHex !== "string" || !COMMITMENT_HEX.test(commitmentHex)) return false;
+  if (typeof opening !== "object" || opening === null || typeof opening.salt !== "string" || !SALT_HEX.test(opening.salt)) return false;
+  let value: Uint8Array;
+  try {
+    value = canonicalBytes(opening.value);
+  } catch {
+    return false;
+  }
+  const digest = (yield { op: "sha256", parts: [fromHex(opening.salt), value] }) as Uint8Array;
+  return toHex(digest) === commitmentHex;
+}
+
 /**
  * Whether `opening` opens `commitmentHex`. False, never a throw, for a
  * malformed salt or commitment, or a value that is not JSON.
  */
 export function opensCommitment(commitmentHex: unknown, opening: Opening): boolean {
-  if (typeof commitmentHex !== "string" || !COMMITMENT_HEX.test(commitmentHex)) return false;
-  if (typeof opening !== "object" || opening === null || typeof opening.salt !== "string" || !SALT_HEX.test(opening.salt)) return false;
-  try {
-    return commitmentOf(opening.value, fromHex(opening.salt)) === commitmentHex;
-  } catch {
-    return false;
-  }
+  return withNodeCrypto(opensSteps(commitmentHex, opening));
 }
 
-/**
- * {@link opensCommitment} with WebCrypto, for the browser portal. Same
- * answers: false, never a rejection, for a malformed salt, commitment or value.
- */
-export async function opensCommitmentAsync(commitmentHex: unknown, opening: Opening): Promise<boolean> {
-  if (typeof commitmentHex !== "string" || !COMMITMENT_HEX.test(commitmentHex)) return false;
-  if (typeof opening !== "object" || opening === null || typeof opening.salt !== "string" || !SALT_HEX.test(opening.salt)) return false;
-  try {
-    return toHex(await sha256Async(fromHex(opening.salt), canonicalBytes(opening.value))) === commitmentHex;
-  } catch {
-    return false;
-  }
+/** {@link opensCommitment} with WebCrypto, for the browser portal: the same answers, never a rejection. */
+export function opensCommitmentAsync(commitmentHex: unknown, opening: Opening): Promise<boolean> {
+  return withWebCrypto(opensSteps(commitmentHex, opening));
 }

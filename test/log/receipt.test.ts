@@ -8,6 +8,7 @@ import {
   MemoryTree,
   noteKeyFromSeed,
   opensCommitment,
+  opensCommitmentAsync,
   parseReceipt,
   parseSignerKey,
   parseVerifierKey,
@@ -226,6 +227,24 @@ describe("receipts", function () {
       expect(opensCommitment(c, { value: "13800001234", salt: "cd".repeat(32) })).to.equal(false);
       expect(opensCommitment(c.toUpperCase(), { value: "13800001234", salt: SALT })).to.equal(false);
       expect(opensCommitment(c, { value: "13800001234", salt: SALT.toUpperCase() })).to.equal(false);
+    });
+
+    it("answer the same with WebCrypto as with node:crypto, malformed input included", async function () {
+      const c = commitmentOf("13800001234", fromHex(SALT));
+      const cases: [unknown, { value: unknown; salt: unknown }][] = [
+        [c, { value: "13800001234", salt: SALT }],
+        [c, { value: "13800001235", salt: SALT }],
+        [c, { value: "13800001234", salt: "cd".repeat(32) }],
+        [c.toUpperCase(), { value: "13800001234", salt: SALT }],
+        [c, { value: "13800001234", salt: "ab" }],
+        [c, { value: Number.NaN, salt: SALT }],
+        [42, { value: "13800001234", salt: SALT }],
+        [c, null as unknown as { value: unknown; salt: unknown }],
+      ];
+      const sync = cases.map(([k, o]) => opensCommitment(k, o as never));
+      const asyncAnswers = await Promise.all(cases.map(([k, o]) => opensCommitmentAsync(k, o as never)));
+      expect(asyncAnswers).to.deep.equal(sync);
+      expect(sync).to.deep.equal([true, false, false, false, false, false, false, false]);
     });
 
     it("are SHA-256(salt ‖ JCS(value)), not of the raw value", function () {
