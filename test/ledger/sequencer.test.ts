@@ -142,6 +142,34 @@ describe("The sequencer", () => {
       expect(results.flatMap((r) => r.body.results.map((x) => x.leafIndex))).to.deep.equal(range(600));
     });
 
+    it("lets the event loop run while it checks a batch, not only between batches", async () => {
+      // A batch of 240 records (12 requests of 20) is checked in one pass; other work (the
+      // anchorer's RPC answers, proof reads) must get the event loop every 64 records or so.
+      const h = await Harness.open();
+      const first = batchOf(h, 1, "W"); // checked alone; the rest queue behind it
+      const rest = range(12).map((b) => batchOf(h, 20, `Y${b}`));
+      let ticks = 0;
+      let done = false;
+      const ticksAtCommit: number[] = [];
+      const commit = h.store.commit.bind(h.store);
+      h.store.commit = async (batch) => {
+        ticksAtCommit.push(ticks);
+        return commit(batch);
+      };
+      const tick = () => {
+        ticks += 1;
+        if (!done) setImmediate(tick);
+      };
+      setImmediate(tick);
+      await first;
+      await Promise.all(rest);
+      done = true;
+      expect(h.store.batchSizes).to.deep.equal([1, 240]);
+      // Between the first commit and the second: the yield after the first batch (1), and two inside
+      // the second (after 80 and 160 records). Without the yields inside a batch this is 1.
+      expect(ticksAtCommit[1]! - ticksAtCommit[0]!).to.be.at.least(3);
+    });
+
     it("still takes a single larger request whole: a request is atomic", async () => {
       const h = await Harness.open({ maxBatchRecords: 50 });
       await Promise.all([batchOf(h, 10, "S"), batchOf(h, 100, "L"), batchOf(h, 10, "T")]);
