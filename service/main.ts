@@ -60,8 +60,11 @@ export async function startService(config: Config, logger = pino({ level: config
     const access = await loadOrCreateAccessCodes(config.accessCodeKeyFile);
     if (access.created) logger.info({ file: config.accessCodeKeyFile }, "created a new access-code key");
     const ledger = await Ledger.open({ store, clock: systemClock, onCommit: () => chain?.anchorer.notify() });
-    if (options.chain !== false)
+    let anchoring: AnchoringInfo | undefined;
+    if (options.chain !== false) {
       chain = await startChain({ config: options.chain, dataDir: config.dataDir, ledger, store, noteSigner: key.signer, origin: config.origin, logger });
+      anchoring = anchoringInfo(chain, options.chain.everyMs);
+    }
     const maxDelayMs = options.chain === false ? 0 : options.chain.maxDelayMs;
     const checkpoints = new CheckpointSigner(ledger, key.signer, config.origin);
 
@@ -98,7 +101,7 @@ export async function startService(config: Config, logger = pino({ level: config
       config: { bodyLimit: config.bodyLimit, rateLimit: config.rateLimit, trustProxy: config.trustProxy },
       logKey: key.verifierKey,
       accessCodes: access.codes,
-      ...(chain !== undefined ? { anchoring: anchoringInfo(chain, options.chain === false ? 1000 : options.chain.everyMs) } : {}),
+      ...(anchoring !== undefined ? { anchoring } : {}),
       // The portal at /. Visitors' browsers read checkpoints from the chain itself at LEDGER_PUBLIC_RPC_URL,
       // or, with the local anvil, at its loopback URL (reachable from browsers on this machine).
       portal: config.publicRpcUrl !== undefined ? { rpcUrl: config.publicRpcUrl } : chain?.local !== undefined ? { rpcUrl: chain.local.url } : {},
