@@ -6,10 +6,9 @@
  * transactions, a paused contract and a split view.
  */
 import { expect } from "chai";
-import { ethers, network } from "hardhat";
+import { network } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { Transaction } from "ethers";
-import { LedgerAnchor__factory } from "../../.cache/typechain";
 import type { Anchorer } from "../../service/chain/anchorer";
 import { MemoryAnchorStateStore, type SaveFault } from "../../service/chain/state";
 import { toHex } from "../../service/log";
@@ -20,10 +19,10 @@ import {
   connectionRefused,
   createAnchorerWorld,
   createLogWorld,
+  deployed,
   eventually,
   expectChainMatchesLog,
   expectSignedCheckpoint,
-  recorderKey,
   settle,
   within,
   type AnchorerWorld,
@@ -31,20 +30,6 @@ import {
 } from "./helpers";
 import { prng } from "../../service/prng";
 
-async function deployed() {
-  const [admin] = await ethers.getSigners();
-  if (admin === undefined) throw new Error("no signer");
-  const anchor = await new LedgerAnchor__factory(admin).deploy(0, admin.address);
-  await anchor.waitForDeployment();
-  const recorder = recorderKey();
-  await (await anchor.grantRole(await anchor.RECORDER_ROLE(), recorder.address)).wait();
-  await (await anchor.grantRole(await anchor.PAUSER_ROLE(), admin.address)).wait();
-  await (await admin.sendTransaction({ to: recorder.address, value: 10n ** 19n })).wait();
-  const { chainId } = await ethers.provider.getNetwork();
-  // Other test files may have used the same recorder key on this network before the snapshot.
-  const startNonce = await ethers.provider.getTransactionCount(recorder.address, "latest");
-  return { anchor, admin, address: await anchor.getAddress(), chainId: Number(chainId), startNonce };
-}
 
 describe("Anchorer", function () {
   let fx: Awaited<ReturnType<typeof deployed>>;

@@ -7,15 +7,14 @@
  * transaction mined between the anchorer's receipt read and its nonce read.
  */
 import { expect } from "chai";
-import { ethers, network } from "hardhat";
+import { network } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { LedgerAnchor__factory } from "../../.cache/typechain";
 import { ConfigError } from "../../service/config";
 import { ANCHORER_FAILPOINTS, type AnchorerFailpoint } from "../../service/chain/anchorer";
 import { loadChainConfig } from "../../service/chain/config";
 import { crashingFailpoint, parseFailpoints } from "../../service/chain/failpoints";
 import { MemoryAnchorStateStore } from "../../service/chain/state";
-import { createAnchorerWorld, createLogWorld, recorderKey, within } from "./helpers";
+import { createAnchorerWorld, createLogWorld, deployed, within } from "./helpers";
 
 describe("failpoints", function () {
   describe("LEDGER_FAILPOINTS", function () {
@@ -56,17 +55,6 @@ describe("failpoints", function () {
   });
 
   describe("the anchorer", function () {
-    async function deployed() {
-      const [admin] = await ethers.getSigners();
-      if (admin === undefined) throw new Error("no signer");
-      const anchor = await new LedgerAnchor__factory(admin).deploy(0, admin.address);
-      await anchor.waitForDeployment();
-      const recorder = recorderKey();
-      await (await anchor.grantRole(await anchor.RECORDER_ROLE(), recorder.address)).wait();
-      await (await admin.sendTransaction({ to: recorder.address, value: 10n ** 19n })).wait();
-      const { chainId } = await ethers.provider.getNetwork();
-      return { address: await anchor.getAddress(), chainId: Number(chainId) };
-    }
 
     it("reaches before-send, after-send and after-receipt in that order, once per anchor, where documented", async function () {
       const fx = await loadFixture(deployed);

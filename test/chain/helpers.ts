@@ -6,6 +6,8 @@
  */
 import { Writable } from "node:stream";
 import { expect } from "chai";
+import { ethers } from "hardhat";
+import { LedgerAnchor__factory } from "../../.cache/typechain";
 import pino, { type Logger } from "pino";
 import { Ledger, type Clock } from "../../service/ledger/ledger";
 import { rootAt } from "../../service/ledger/proofs";
@@ -308,4 +310,23 @@ export function expectSignedCheckpoint(note: string, verifier: NoteVerifier, siz
   const cp = verifyCheckpoint(note, verifier, ORIGIN);
   expect(cp.size).to.equal(size);
   expect(`0x${toHex(cp.rootHash)}`).to.equal(rootHex);
+}
+
+/**
+ * LedgerAnchor on Hardhat's network, with RECORDER_ROLE for {@link recorderKey} (funded) and
+ * PAUSER_ROLE for the admin. A plain named function, so loadFixture can snapshot it.
+ */
+export async function deployed() {
+  const [admin] = await ethers.getSigners();
+  if (admin === undefined) throw new Error("no signer");
+  const anchor = await new LedgerAnchor__factory(admin).deploy(0, admin.address);
+  await anchor.waitForDeployment();
+  const recorder = recorderKey();
+  await (await anchor.grantRole(await anchor.RECORDER_ROLE(), recorder.address)).wait();
+  await (await anchor.grantRole(await anchor.PAUSER_ROLE(), admin.address)).wait();
+  await (await admin.sendTransaction({ to: recorder.address, value: 10n ** 19n })).wait();
+  const { chainId } = await ethers.provider.getNetwork();
+  // Other test files may have used the same recorder key on this network before the snapshot.
+  const startNonce = await ethers.provider.getTransactionCount(recorder.address, "latest");
+  return { anchor, admin, address: await anchor.getAddress(), chainId: Number(chainId), startNonce };
 }
