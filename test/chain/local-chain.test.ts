@@ -186,6 +186,8 @@ describe("local chain (anvil in a separate process)", function () {
     await log.add(5);
     await within(a.whenAnchored(15), 30_000);
     await stopAnchorer(a, log);
+    // With everyEntries 1 the five entries may land in one checkpoint or several, so count them.
+    const anchoredBeforeKill = await client.checkpointCount();
     await kill(chain);
 
     chain = await start();
@@ -193,13 +195,13 @@ describe("local chain (anvil in a separate process)", function () {
     await deploy(chain, key);
     client = new ChainClient({ transport: chain.transport(), address: dep.address, chainId: dep.chainId });
     const count = await client.checkpointCount();
-    // 2 if a dump happened in the few milliseconds between the second anchor and the kill, else 1.
-    expect(count).to.be.oneOf([1, 2]);
+    // The first checkpoint was dumped before the pause; later ones only if a dump fell before the kill.
+    expect(count).to.be.at.least(1).and.at.most(anchoredBeforeKill);
     lines.length = 0;
     ({ anchorer: a, client } = anchorer(chain, dep, key, log));
     await within(a.whenAnchored(15), 30_000);
     await expectChainMatchesLog(client, log, 15);
-    if (count === 1) expect(lines.some((l) => l.includes("fewer checkpoints than recorded"))).to.equal(true);
+    if (count < anchoredBeforeKill) expect(lines.some((l) => l.includes("fewer checkpoints than recorded"))).to.equal(true);
   });
 
   it("restores the last good copy when the state file was cut short by a kill during a dump", async function () {
