@@ -17,6 +17,10 @@ export function sha256(..._parts: Uint8Array[]): Uint8Array {
   return unavailable("synchronous SHA-256");
 }
 
+export function sha256Tagged(_tag: number, _a: Uint8Array, _b?: Uint8Array): Uint8Array {
+  return unavailable("synchronous SHA-256");
+}
+
 export function ed25519PublicKey(_raw: Uint8Array): KeyObject {
   return unavailable("a synchronous Ed25519 key");
 }

@@ -13,7 +13,7 @@
  * the browser bundle replaces); the *Async ones use WebCrypto and run in a
  * browser as well as in Node.
  */
-import { sha256 } from "./crypto-node";
+import { sha256Tagged } from "./crypto-node";
 import { sha256Async } from "./crypto-web";
 import { assertArgument } from "./errors";
 
@@ -45,13 +45,13 @@ export const EMPTY_ROOT: Uint8Array = fromHex("e3b0c44298fc1c149afbf4c8996fb9242
 
 /** MTH({d}) = SHA-256(0x00 ‖ d). */
 export function hashLeaf(data: Uint8Array): Uint8Array {
-  return sha256(LEAF_PREFIX_BYTES, data);
+  return sha256Tagged(LEAF_PREFIX, data);
 }
 
 /** SHA-256(0x01 ‖ left ‖ right). Requires both to be 32 bytes. */
 export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
   assertArgument(left.length === HASH_SIZE && right.length === HASH_SIZE, "child hashes must be 32 bytes");
-  return sha256(NODE_PREFIX_BYTES, left, right);
+  return sha256Tagged(NODE_PREFIX, left, right);
 }
 
 /** {@link hashLeaf} with WebCrypto. */
