@@ -308,7 +308,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
         byKind[e.kind]++;
         if (batch.storedIds !== undefined && batch.storedIds[i] !== e.id)
           add("record-mismatch", `leaf ${claimed}: the record stores id ${JSON.stringify(batch.storedIds[i])} beside an entry with id ${e.id}`, { leafIndex: claimed, entryId: e.id });
-        if (replay.has(e.id)) add("duplicate-id", `leaf ${claimed}: entry id ${e.id} was already used by an earlier leaf`, { leafIndex: claimed, entryId: e.id });
+        if (replay.hasEntry(e)) add("duplicate-id", `leaf ${claimed}: entry id ${e.id} was already used by an earlier leaf`, { leafIndex: claimed, entryId: e.id });
         else replay.apply(e, (rule, message) => add("invariant", `${e.kind} ${e.id} at leaf ${claimed}: ${message}`, { leafIndex: claimed, entryId: e.id, rule }));
         if (e.recordedMs < lastRecordedMs && clockNotices++ < 5)
           findings.notice({ message: `leaf ${claimed} (${e.id}) was recorded at ${e.recordedAt}, before the leaf before it`, leafIndex: claimed });

@@ -31,6 +31,7 @@
  * After a violation the entry's effect is still applied, as the log records
  * it, so later checks see the totals the log implies.
  */
+import { EntryColumns, Flag, Kind, KIND_NAMES, type KindCode } from "./columns";
 import { KIND_ROLES, type AuditEntry } from "./entries";
 
 const CST_OFFSET_MS = 8 * 3600 * 1000;
@@ -58,8 +59,8 @@ const CORRECTABLE: Readonly<Record<string, readonly string[]>> = {
   payout: ["paidOn", "private.bankTransactionRef"],
 };
 
+/** A programme: few per log, so an object each, with exact totals. */
 class Programme {
-  readonly kind = "programme";
   approved = 0n;
   paid = 0n;
   applications = 0;
@@ -73,53 +74,6 @@ class Programme {
   ) {}
 }
 
-class Application {
-  readonly kind = "application";
-  decisionId: string | null = null;
-  revoked = false;
-  constructor(
-    readonly id: string,
-    readonly programme: Programme | undefined,
-    readonly recordedBy: string,
-    readonly requested: bigint,
-  ) {}
-}
-
-class Decision {
-  readonly kind = "decision";
-  committed = 0n;
-  paid = 0n;
-  revoked = false;
-  constructor(
-    readonly id: string,
-    readonly application: Application,
-    readonly approvedFen: bigint,
-    readonly approved: boolean,
-  ) {}
-}
-
-class Payout {
-  readonly kind = "payout";
-  confirmationId: string | null = null;
-  clawedBack = 0n;
-  revoked = false;
-  constructor(
-    readonly id: string,
-    readonly decision: Decision,
-    readonly amount: bigint,
-    readonly recordedBy: string,
-    /** As the rule computes it from the threshold (the entry's own flag is checked against it). */
-    readonly needsConfirmation: boolean,
-  ) {}
-}
-
-/** Confirmations and corrections are only ever looked up to say what kind they are. */
-const CONFIRMATION = { kind: "confirmation" } as const;
-const CORRECTION = { kind: "correction" } as const;
-
-type Doc = Programme | Application | Decision | Payout | typeof CONFIRMATION | typeof CORRECTION;
-type Kinded<K extends Doc["kind"]> = Extract<Doc, { kind: K }>;
-
 export type Violation = (rule: string, message: string) => void;
 
 export interface InvariantTotals {
@@ -129,20 +83,32 @@ export interface InvariantTotals {
   readonly paidFen: string;
 }
 
+const { REVOKED, APPROVED, NEEDS_CONFIRMATION } = Flag;
+
+/**
+ * The replay. What it keeps of each entry lives in {@link EntryColumns}
+ * (about 60 bytes an entry), programmes as objects.
+ */
 export class InvariantReplay {
-  private readonly _docs = new Map<string, Doc>();
+  private readonly _c = new EntryColumns();
+  private readonly _programmes = new Map<number, Programme>();
   private readonly _codes = new Set<string>();
-  private readonly _names = new Map<string, string>();
   private _report: Violation = () => {};
 
   /** Whether an entry with this id was seen. */
   has(id: string): boolean {
-    return this._docs.has(id);
+    return this._c.find(id) >= 0;
+  }
+
+  /** Whether an entry with the id of `e` was seen (its id was checked when it was read). */
+  hasEntry(e: AuditEntry): boolean {
+    return this._c.slotOf(e.id) >= 0;
   }
 
   /**
    * Checks one entry against everything before it and applies its effect.
-   * Calls `report` once per broken rule. Entries must come in log order.
+   * Calls `report` once per broken rule. Entries must come in log order, and
+   * each id once (ask {@link hasEntry} first).
    */
   apply(e: AuditEntry, report: Violation): void {
     this._report = report;
@@ -168,22 +134,14 @@ export class InvariantReplay {
     let budget = 0n;
     let approved = 0n;
     let paid = 0n;
-    for (const d of this._docs.values())
-      if (d instanceof Programme && !d.revoked) {
+    for (const p of this._programmes.values())
+      if (!p.revoked) {
         programmes++;
-        budget += d.budget;
-        approved += d.approved;
-        paid += d.paid;
+        budget += p.budget;
+        approved += p.approved;
+        paid += p.paid;
       }
     return { programmes, budgetFen: budget.toString(), approvedFen: approved.toString(), paidFen: paid.toString() };
-  }
-
-  /** One copy of each official's name, however many entries they recorded. */
-  private _intern(name: string): string {
-    const known = this._names.get(name);
-    if (known !== undefined) return known;
-    this._names.set(name, name);
-    return name;
   }
 
   private _fail(rule: string, message: string): void {
@@ -195,22 +153,32 @@ export class InvariantReplay {
       this._fail("refs-match-body", `refs ${JSON.stringify(e.refs)} should be ${JSON.stringify(expected)}`);
   }
 
-  /** The referenced entry, if it exists and is of `kind`; reports and answers undefined otherwise. */
-  private _ref<K extends Doc["kind"]>(id: string, kind: K, field: string): Kinded<K> | undefined {
-    const doc = this._docs.get(id);
-    if (doc === undefined) {
+  /** The slot of the referenced entry, if it exists and is of `kind`; reports and answers -1 otherwise. */
+  private _ref(id: string, kind: KindCode, field: string): number {
+    const s = this._c.slotOf(id);
+    if (s < 0) {
       this._fail("reference-exists", `${field}: no earlier entry ${id}`);
-      return undefined;
+      return -1;
     }
-    if (doc.kind !== kind) {
-      this._fail("reference-kind", `${field}: entry ${id} is a ${doc.kind}, not a ${kind}`);
-      return undefined;
+    if (this._c.kind[s] !== kind) {
+      this._fail("reference-kind", `${field}: entry ${id} is a ${this._c.kindName(s)}, not a ${KIND_NAMES[kind]}`);
+      return -1;
     }
-    return doc as Kinded<K>;
+    return s;
   }
 
-  private _live(doc: { revoked: boolean; kind: string; id: string }, field: string): void {
-    if (doc.revoked) this._fail("entry-revoked", `${field}: ${doc.kind} ${doc.id} had been revoked`);
+  private _live(slot: number, field: string): void {
+    if (this._c.flags[slot]! & REVOKED) this._fail("entry-revoked", `${field}: ${this._c.kindName(slot)} ${this._c.id(slot)} had been revoked`);
+  }
+
+  private _liveProgramme(p: Programme, field: string): void {
+    if (p.revoked) this._fail("entry-revoked", `${field}: programme ${p.id} had been revoked`);
+  }
+
+  /** The programme of an application's slot, if it named one that exists. */
+  private _programmeOf(app: number): Programme | undefined {
+    const p = this._c.link[app]!;
+    return p < 0 ? undefined : this._programmes.get(p);
   }
 
   private _programme(e: Extract<AuditEntry, { kind: "programme" }>): void {
@@ -219,66 +187,81 @@ export class InvariantReplay {
     this._codes.add(e.code);
     if (e.opensOn > e.closesOn) this._fail("programme-dates-ordered", `opensOn ${e.opensOn} is after closesOn ${e.closesOn}`);
     if (e.budgetFen <= 0n) this._fail("programme-budget-positive", "budgetFen must be greater than 0");
-    this._docs.set(e.id, new Programme(e.id, e.budgetFen, e.fourEyesThresholdFen, e.opensOn, e.closesOn));
+    const slot = this._c.add(e.id);
+    this._programmes.set(slot, new Programme(e.id, e.budgetFen, e.fourEyesThresholdFen, e.opensOn, e.closesOn));
   }
 
   private _application(e: Extract<AuditEntry, { kind: "application" }>): void {
     this._refs(e, [e.programmeId]);
-    const prg = this._ref(e.programmeId, "programme", "programmeId");
+    const ps = this._ref(e.programmeId, Kind.programme, "programmeId");
+    const prg = ps < 0 ? undefined : this._programmes.get(ps)!;
     if (prg !== undefined) {
-      this._live(prg, "programmeId");
+      this._liveProgramme(prg, "programmeId");
       const today = cstDate(e.recordedMs);
       if (today < prg.opensOn || today > prg.closesOn)
         this._fail("programme-open", `recorded on ${today} (UTC+8), but programme ${prg.id} is open ${prg.opensOn} to ${prg.closesOn}`);
       prg.applications += 1;
     }
     if (e.requestedFen <= 0n) this._fail("amount-positive", "requestedFen must be greater than 0");
-    this._docs.set(e.id, new Application(e.id, prg, this._intern(e.official), e.requestedFen));
+    const c = this._c;
+    const s = c.add(e.id);
+    c.link[s] = ps;
+    c.who[s] = c.official(e.official);
+    c.amount.set(s, e.requestedFen);
   }
 
   private _decision(e: Extract<AuditEntry, { kind: "decision" }>): void {
     this._refs(e, [e.applicationId]);
-    const app = this._ref(e.applicationId, "application", "applicationId");
-    if (app === undefined) return;
+    const c = this._c;
+    const app = this._ref(e.applicationId, Kind.application, "applicationId");
+    if (app < 0) return;
     this._live(app, "applicationId");
-    if (app.decisionId !== null) this._fail("application-pending", `application ${app.id} already had decision ${app.decisionId}`);
-    if (app.recordedBy === e.official) this._fail("decider-not-recorder", `${e.official} recorded application ${app.id} and decided it too`);
-    const prg = app.programme;
-    if (prg !== undefined) this._live(prg, "programme");
+    if (c.other[app]! >= 0) this._fail("application-pending", `application ${e.applicationId} already had decision ${c.id(c.other[app]!)}`);
+    if (c.officials[c.who[app]!] === e.official) this._fail("decider-not-recorder", `${e.official} recorded application ${e.applicationId} and decided it too`);
+    const prg = this._programmeOf(app);
+    if (prg !== undefined) this._liveProgramme(prg, "programme");
     const approved = e.outcome === "approved";
     if (!approved) {
       if (e.approvedFen !== 0n) this._fail("rejection-approves-nothing", `a rejection approves ${e.approvedFen}, not 0`);
     } else {
       if (e.approvedFen <= 0n) this._fail("amount-positive", "approvedFen must be greater than 0 for an approval");
-      if (e.approvedFen > app.requested) this._fail("approved-within-requested", `approvedFen ${e.approvedFen} exceeds requestedFen ${app.requested}`);
+      const requested = c.amount.get(app);
+      if (e.approvedFen > requested) this._fail("approved-within-requested", `approvedFen ${e.approvedFen} exceeds requestedFen ${requested}`);
       if (prg !== undefined) {
         const after = prg.approved + e.approvedFen;
         if (after > prg.budget) this._fail("budget-not-exceeded", `approvals on programme ${prg.id} reach ${after} of its ${prg.budget} budget`);
         prg.approved = after;
       }
     }
-    app.decisionId = e.id;
-    this._docs.set(e.id, new Decision(e.id, app, e.approvedFen, approved));
+    const s = c.add(e.id);
+    c.other[app] = s;
+    c.link[s] = app;
+    c.amount.set(s, e.approvedFen);
+    if (approved) c.flags[s] = APPROVED;
   }
 
-  private _addPaid(dec: Decision, fen: bigint): void {
-    dec.paid += fen;
-    const prg = dec.application.programme;
+  /** Adds to what a decision (and its programme) has paid. */
+  private _addPaid(dec: number, fen: bigint): void {
+    const c = this._c;
+    c.paid.set(dec, c.paid.get(dec) + fen);
+    const prg = this._programmeOf(c.link[dec]!);
     if (prg !== undefined) prg.paid += fen;
   }
 
   private _payout(e: Extract<AuditEntry, { kind: "payout" }>): void {
     this._refs(e, [e.decisionId]);
-    const dec = this._ref(e.decisionId, "decision", "decisionId");
-    if (dec === undefined) return;
+    const c = this._c;
+    const dec = this._ref(e.decisionId, Kind.decision, "decisionId");
+    if (dec < 0) return;
     this._live(dec, "decisionId");
-    if (!dec.approved) this._fail("decision-approved", `decision ${dec.id} rejected the application`);
+    if (!(c.flags[dec]! & APPROVED)) this._fail("decision-approved", `decision ${e.decisionId} rejected the application`);
     if (e.amountFen <= 0n) this._fail("amount-positive", "amountFen must be greater than 0");
-    const committed = dec.committed + e.amountFen;
-    if (committed > dec.approvedFen) this._fail("payout-within-approved", `payouts on decision ${dec.id} total ${committed} of ${dec.approvedFen} approved`);
+    const approvedFen = c.amount.get(dec);
+    const committed = c.running.get(dec) + e.amountFen;
+    if (committed > approvedFen) this._fail("payout-within-approved", `payouts on decision ${e.decisionId} total ${committed} of ${approvedFen} approved`);
     const today = cstDate(e.recordedMs);
     if (e.paidOn > today) this._fail("payout-date-not-future", `paidOn ${e.paidOn} is after the day it was recorded, ${today} (UTC+8)`);
-    const prg = dec.application.programme;
+    const prg = this._programmeOf(c.link[dec]!);
     // Without its programme the threshold is unknown; the entry's own flag stands (the missing reference is reported).
     const needsConfirmation = prg === undefined ? e.needsConfirmation : e.amountFen >= prg.threshold;
     if (prg !== undefined && e.needsConfirmation !== needsConfirmation)
@@ -288,38 +271,50 @@ export class InvariantReplay {
           ? `a payout of ${e.amountFen} is at or above the four-eyes threshold ${prg.threshold} but is not marked for confirmation`
           : `a payout of ${e.amountFen} is below the four-eyes threshold ${prg.threshold} but is marked for confirmation`,
       );
-    dec.committed = committed;
+    c.running.set(dec, committed);
     if (!needsConfirmation) this._addPaid(dec, e.amountFen);
-    this._docs.set(e.id, new Payout(e.id, dec, e.amountFen, this._intern(e.official), needsConfirmation));
+    const s = c.add(e.id);
+    c.link[s] = dec;
+    c.who[s] = c.official(e.official);
+    c.amount.set(s, e.amountFen);
+    if (needsConfirmation) c.flags[s] = NEEDS_CONFIRMATION;
   }
 
   private _confirmation(e: Extract<AuditEntry, { kind: "confirmation" }>): void {
     this._refs(e, [e.payoutId]);
-    this._docs.set(e.id, CONFIRMATION);
-    const pay = this._ref(e.payoutId, "payout", "payoutId");
-    if (pay === undefined) return;
+    const c = this._c;
+    const s = c.add(e.id);
+    const pay = this._ref(e.payoutId, Kind.payout, "payoutId");
+    if (pay < 0) return;
     this._live(pay, "payoutId");
-    if (!pay.needsConfirmation) {
-      this._fail("payout-needs-confirmation", `payout ${pay.id} is below the four-eyes threshold and takes no confirmation`);
+    if (!(c.flags[pay]! & NEEDS_CONFIRMATION)) {
+      this._fail("payout-needs-confirmation", `payout ${e.payoutId} is below the four-eyes threshold and takes no confirmation`);
       return;
     }
-    if (pay.confirmationId !== null) {
-      this._fail("payout-needs-confirmation", `payout ${pay.id} was already confirmed by ${pay.confirmationId}`);
+    if (c.other[pay]! >= 0) {
+      this._fail("payout-needs-confirmation", `payout ${e.payoutId} was already confirmed by ${c.id(c.other[pay]!)}`);
       return;
     }
-    if (pay.recordedBy === e.official) this._fail("confirmer-not-recorder", `${e.official} recorded payout ${pay.id} and confirmed it too`);
-    pay.confirmationId = e.id;
-    this._addPaid(pay.decision, pay.amount - pay.clawedBack);
+    if (c.officials[c.who[pay]!] === e.official) this._fail("confirmer-not-recorder", `${e.official} recorded payout ${e.payoutId} and confirmed it too`);
+    c.other[pay] = s;
+    this._addPaid(c.link[pay]!, c.amount.get(pay) - c.running.get(pay));
+  }
+
+  /** Whether a payout counts as paid: below the threshold, or confirmed. */
+  private _effective(pay: number): boolean {
+    return !(this._c.flags[pay]! & NEEDS_CONFIRMATION) || this._c.other[pay]! >= 0;
   }
 
   private _correction(e: Extract<AuditEntry, { kind: "correction" }>): void {
     this._refs(e, [e.targetId]);
-    this._docs.set(e.id, CORRECTION);
-    const target = this._docs.get(e.targetId);
-    if (target === undefined) {
+    const c = this._c;
+    c.add(e.id);
+    const target = c.slotOf(e.targetId);
+    if (target < 0) {
       this._fail("reference-exists", `targetId: no earlier entry ${e.targetId}`);
       return;
     }
+    const targetKind = c.kindName(target);
     const wantsReplacement = e.reasonCode === "data-entry-error" || e.reasonCode === "superseded";
     if (wantsReplacement !== e.hasReplacement)
       this._fail("correction-fields", wantsReplacement ? `${e.reasonCode} needs replacement values` : `${e.reasonCode} takes no replacement values`);
@@ -330,30 +325,32 @@ export class InvariantReplay {
       case "data-entry-error":
       case "superseded": {
         const fields = e.replacementFields ?? [];
-        const allowed = CORRECTABLE[target.kind] ?? [];
+        const allowed = CORRECTABLE[targetKind] ?? [];
         if (e.hasReplacement && fields.length === 0) this._fail("correction-fields", "the replacement changes no field");
         const refused = fields.filter((f) => !allowed.includes(f));
-        if (refused.length > 0) this._fail("correction-fields", `a ${target.kind} cannot have ${refused.join(", ")} corrected`);
-        if ("revoked" in target) this._live(target, "targetId");
+        if (refused.length > 0) this._fail("correction-fields", `a ${targetKind} cannot have ${refused.join(", ")} corrected`);
+        if (targetKind === "programme") this._liveProgramme(this._programmes.get(target)!, "targetId");
+        else if (targetKind === "application" || targetKind === "decision" || targetKind === "payout") this._live(target, "targetId");
         const today = cstDate(e.recordedMs);
-        if (target.kind === "payout" && e.replacementPaidOn !== null && e.replacementPaidOn > today)
+        if (targetKind === "payout" && e.replacementPaidOn !== null && e.replacementPaidOn > today)
           this._fail("payout-date-not-future", `paidOn ${e.replacementPaidOn} is after the day it was recorded, ${today} (UTC+8)`);
         return;
       }
       case "clawback": {
-        if (target.kind !== "payout") {
-          this._fail("reference-kind", `targetId: a clawback targets a payout, not a ${target.kind}`);
+        if (targetKind !== "payout") {
+          this._fail("reference-kind", `targetId: a clawback targets a payout, not a ${targetKind}`);
           return;
         }
         this._live(target, "targetId");
-        const c = e.clawbackFen ?? 0n;
-        const effective = !target.needsConfirmation || target.confirmationId !== null;
-        const paid = effective ? target.amount - target.clawedBack : 0n;
-        if (c <= 0n) this._fail("amount-positive", "clawbackFen must be greater than 0");
-        if (c > paid) this._fail("clawback-within-paid", `clawback ${c} exceeds the ${paid} paid on payout ${target.id}`);
-        target.clawedBack += c;
-        target.decision.committed -= c;
-        this._addPaid(target.decision, -c);
+        const claw = e.clawbackFen ?? 0n;
+        const clawedBack = c.running.get(target);
+        const paid = this._effective(target) ? c.amount.get(target) - clawedBack : 0n;
+        if (claw <= 0n) this._fail("amount-positive", "clawbackFen must be greater than 0");
+        if (claw > paid) this._fail("clawback-within-paid", `clawback ${claw} exceeds the ${paid} paid on payout ${e.targetId}`);
+        c.running.set(target, clawedBack + claw);
+        const dec = c.link[target]!;
+        c.running.set(dec, c.running.get(dec) - claw);
+        this._addPaid(dec, -claw);
         return;
       }
       case "revoked":
@@ -362,40 +359,46 @@ export class InvariantReplay {
     }
   }
 
-  private _revoke(target: Doc, e: Extract<AuditEntry, { kind: "correction" }>): void {
+  private _revoke(target: number, e: Extract<AuditEntry, { kind: "correction" }>): void {
+    const c = this._c;
     const refuse = (why: string) => this._fail("revocation-allowed", why);
-    switch (target.kind) {
-      case "payout": {
+    switch (c.kind[target]) {
+      case Kind.payout: {
         this._live(target, "targetId");
-        const effective = !target.needsConfirmation || target.confirmationId !== null;
-        const outstanding = target.amount - target.clawedBack;
-        if (effective && outstanding > 0n) refuse(`payout ${target.id} still had ${outstanding} paid; it must be clawed back before it is revoked`);
-        target.decision.committed -= outstanding;
+        const outstanding = c.amount.get(target) - c.running.get(target);
+        if (this._effective(target) && outstanding > 0n) refuse(`payout ${e.targetId} still had ${outstanding} paid; it must be clawed back before it is revoked`);
+        const dec = c.link[target]!;
+        c.running.set(dec, c.running.get(dec) - outstanding);
         break;
       }
-      case "decision": {
+      case Kind.decision: {
         this._live(target, "targetId");
-        if (target.committed > 0n) refuse(`decision ${target.id} still had ${target.committed} in payouts`);
-        target.application.decisionId = null;
-        const prg = target.application.programme;
-        if (target.approved && prg !== undefined) prg.approved -= target.approvedFen;
+        const committed = c.running.get(target);
+        if (committed > 0n) refuse(`decision ${e.targetId} still had ${committed} in payouts`);
+        const app = c.link[target]!;
+        c.other[app] = -1;
+        const prg = this._programmeOf(app);
+        if (c.flags[target]! & APPROVED && prg !== undefined) prg.approved -= c.amount.get(target);
         break;
       }
-      case "application": {
+      case Kind.application: {
         this._live(target, "targetId");
-        if (target.decisionId !== null) refuse(`application ${target.id} still had decision ${target.decisionId}`);
-        if (target.programme !== undefined) target.programme.applications -= 1;
+        if (c.other[target]! >= 0) refuse(`application ${e.targetId} still had decision ${c.id(c.other[target]!)}`);
+        const prg = this._programmeOf(target);
+        if (prg !== undefined) prg.applications -= 1;
         break;
       }
-      case "programme": {
-        this._live(target, "targetId");
-        if (target.applications > 0) refuse(`programme ${target.id} still had ${target.applications} live applications`);
-        break;
+      case Kind.programme: {
+        const prg = this._programmes.get(target)!;
+        this._liveProgramme(prg, "targetId");
+        if (prg.applications > 0) refuse(`programme ${prg.id} still had ${prg.applications} live applications`);
+        prg.revoked = true;
+        return;
       }
       default:
-        refuse(`correction ${e.id}: a ${target.kind} cannot be revoked`);
+        refuse(`correction ${e.id}: a ${c.kindName(target)} cannot be revoked`);
         return;
     }
-    target.revoked = true;
+    c.flags[target]! |= REVOKED;
   }
 }

@@ -1,0 +1,261 @@
+/**
+ * Compact storage for the invariant replay (./invariants.ts): what it keeps
+ * of every earlier entry, in typed arrays instead of one object and one id
+ * string per entry.
+ *
+ * A full audit must remember every entry it has seen (a correction may name
+ * any earlier one, and an id must not come twice), so its memory grows with
+ * the log. Held as objects in a Map keyed by id strings, that cost about
+ * 200 bytes an entry and most of the audit's garbage-collection time; here
+ * it is about 60: the id's 96 bits and kind, one slot of fixed-width
+ * columns, and a share of an open-addressing table from id to slot.
+ *
+ * Amounts are int64 fen, exact: an entry's own amounts are at most 18
+ * digits (checked by ./entries.ts); a running total pushed outside int64 by
+ * a (broken) log is kept exactly in a side map ({@link FenColumn}).
+ */
+
+/** Entry kinds as stored (0 is "no entry"). */
+export const Kind = { programme: 1, application: 2, decision: 3, payout: 4, confirmation: 5, correction: 6 } as const;
+export type KindCode = (typeof Kind)[keyof typeof Kind];
+export const KIND_NAMES = ["", "programme", "application", "decision", "payout", "confirmation", "correction"] as const;
+const PREFIXES = ["", "prg_", "app_", "dec_", "pay_", "cnf_", "cor_"];
+
+/** The kind an id's prefix names (0 for none). */
+export function kindOfId(id: string): number {
+  switch (id.slice(0, 4)) {
+    case "prg_":
+      return Kind.programme;
+    case "app_":
+      return Kind.application;
+    case "dec_":
+      return Kind.decision;
+    case "pay_":
+      return Kind.payout;
+    case "cnf_":
+      return Kind.confirmation;
+    case "cor_":
+      return Kind.correction;
+    default:
+      return 0;
+  }
+}
+
+const ENTRY_ID = /^(prg|app|dec|pay|cnf|cor)_[0-9a-f]{24}$/;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * A column of int64 fen. A value outside int64 (only a running total of a
+ * broken log can get there) is kept in a side map, marked in the column by
+ * int64's minimum, so every value reads back exactly.
+ */
+export class FenColumn {
+  private _a: BigInt64Array;
+  private _big: Map<number, bigint> | null = null;
+
+  constructor(capacity: number) {
+    this._a = new BigInt64Array(capacity);
+  }
+
+  get(i: number): bigint {
+    const v = this._a[i]!;
+    return v === INT64_MIN && this._big !== null && this._big.has(i) ? this._big.get(i)! : v;
+  }
+
+  set(i: number, v: bigint): void {
+    if (v > INT64_MIN && v <= INT64_MAX) {
+      this._a[i] = v;
+      this._big?.delete(i);
+    } else {
+      this._a[i] = INT64_MIN;
+      (this._big ??= new Map()).set(i, v);
+    }
+  }
+
+  grow(capacity: number): void {
+    const a = new BigInt64Array(capacity);
+    a.set(this._a);
+    this._a = a;
+  }
+}
+
+function grown<T extends Uint8Array | Int32Array | Uint32Array>(a: T, capacity: number, make: (n: number) => T, fill?: number): T {
+  const b = make(capacity);
+  b.set(a);
+  if (fill !== undefined) b.fill(fill, a.length);
+  return b;
+}
+
+/**
+ * The entries seen so far, one slot each in log order: the id (96 bits and
+ * kind), an open-addressing index from id to slot, and per-slot columns the
+ * replay reads and writes by name. Ids must be well-formed (prefix, `_`, 24
+ * lowercase hex digits): ./entries.ts checks every id an entry carries.
+ */
+export class EntryColumns {
+  size = 0;
+  private _capacity: number;
+  /** Per slot: the id's three 32-bit words. */
+  private _idw: Uint32Array;
+  /** The index: slot + 1 per bucket, 0 for empty; a power of two, at most half full. */
+  private _buckets: Int32Array;
+
+  kind: Uint8Array;
+  /** Bit flags, see {@link Flag}. */
+  flags: Uint8Array;
+  /** The slot this entry depends on: application → programme, decision → application, payout → decision; -1 for none. */
+  link: Int32Array;
+  /** Application: its decision's slot; payout: its confirmation's slot; -1 for none. */
+  other: Int32Array;
+  /** Application, payout: the official who recorded it (an index into `officials`). */
+  who: Int32Array;
+  /** Application: requested; decision: approvedFen; payout: amount. */
+  readonly amount: FenColumn;
+  /** Decision: committed (payouts net of clawbacks, unconfirmed included); payout: clawed back. */
+  readonly running: FenColumn;
+  /** Decision: paid (confirmed payouts net of clawbacks). */
+  readonly paid: FenColumn;
+
+  private readonly _officials = new Map<string, number>();
+  readonly officials: string[] = [];
+
+  constructor(capacity = 1024) {
+    this._capacity = capacity;
+    this._idw = new Uint32Array(capacity * 3);
+    this._buckets = new Int32Array(capacity * 2);
+    this.kind = new Uint8Array(capacity);
+    this.flags = new Uint8Array(capacity);
+    this.link = new Int32Array(capacity).fill(-1);
+    this.other = new Int32Array(capacity).fill(-1);
+    this.who = new Int32Array(capacity);
+    this.amount = new FenColumn(capacity);
+    this.running = new FenColumn(capacity);
+    this.paid = new FenColumn(capacity);
+  }
+
+  /** The slot of the entry with this id, or -1. Any string may be asked. */
+  find(id: string): number {
+    return ENTRY_ID.test(id) ? this.slotOf(id) : -1;
+  }
+
+  /** {@link find} of an id known to be well-formed (./entries.ts checked it). */
+  slotOf(id: string): number {
+    this._words(id);
+    const k = this._k;
+    const w0 = this._w0;
+    const w1 = this._w1;
+    const w2 = this._w2;
+    const mask = this._buckets.length - 1;
+    for (let b = hash(w0, w1, w2, k) & mask; ; b = (b + 1) & mask) {
+      const s = this._buckets[b]! - 1;
+      if (s < 0) return -1;
+      if (this.kind[s] === k && this._idw[s * 3] === w0 && this._idw[s * 3 + 1] === w1 && this._idw[s * 3 + 2] === w2) return s;
+    }
+  }
+
+  /** Adds an entry whose well-formed id (./entries.ts checked it) is not there yet; answers its slot. */
+  add(id: string): number {
+    if (this.size === this._capacity) this._grow();
+    const s = this.size++;
+    this._words(id);
+    this.kind[s] = this._k;
+    this._idw[s * 3] = this._w0;
+    this._idw[s * 3 + 1] = this._w1;
+    this._idw[s * 3 + 2] = this._w2;
+    this._index(s);
+    return s;
+  }
+
+  // The last id taken apart: an entry is looked up, then added.
+  private _id = "";
+  private _k = 0;
+  private _w0 = 0;
+  private _w1 = 0;
+  private _w2 = 0;
+
+  private _words(id: string): void {
+    if (id === this._id) return;
+    this._k = kindOfId(id);
+    this._w0 = hexWord(id, 4);
+    this._w1 = hexWord(id, 12);
+    this._w2 = hexWord(id, 20);
+    this._id = id;
+  }
+
+  /** The id of the entry at `slot`, as written. */
+  id(slot: number): string {
+    const w = this._idw;
+    return PREFIXES[this.kind[slot]!]! + hex8(w[slot * 3]!) + hex8(w[slot * 3 + 1]!) + hex8(w[slot * 3 + 2]!);
+  }
+
+  kindName(slot: number): (typeof KIND_NAMES)[number] {
+    return KIND_NAMES[this.kind[slot]!]!;
+  }
+
+  /** One number per distinct official. */
+  official(name: string): number {
+    let n = this._officials.get(name);
+    if (n === undefined) {
+      n = this.officials.length;
+      this.officials.push(name);
+      this._officials.set(name, n);
+    }
+    return n;
+  }
+
+  private _index(s: number): void {
+    const mask = this._buckets.length - 1;
+    let b = hash(this._idw[s * 3]!, this._idw[s * 3 + 1]!, this._idw[s * 3 + 2]!, this.kind[s]!) & mask;
+    while (this._buckets[b] !== 0) b = (b + 1) & mask;
+    this._buckets[b] = s + 1;
+  }
+
+  private _grow(): void {
+    const c = this._capacity * 2;
+    this._idw = grown(this._idw, c * 3, (n) => new Uint32Array(n));
+    this.kind = grown(this.kind, c, (n) => new Uint8Array(n));
+    this.flags = grown(this.flags, c, (n) => new Uint8Array(n));
+    this.link = grown(this.link, c, (n) => new Int32Array(n), -1);
+    this.other = grown(this.other, c, (n) => new Int32Array(n), -1);
+    this.who = grown(this.who, c, (n) => new Int32Array(n));
+    this.amount.grow(c);
+    this.running.grow(c);
+    this.paid.grow(c);
+    this._capacity = c;
+    this._buckets = new Int32Array(c * 2);
+    for (let s = 0; s < this.size; s++) this._index(s);
+  }
+}
+
+/** Per-slot flags. */
+export const Flag = {
+  REVOKED: 1,
+  /** Decision: approved (else rejected). */
+  APPROVED: 2,
+  /** Payout: at or above the four-eyes threshold. */
+  NEEDS_CONFIRMATION: 4,
+} as const;
+
+function hash(w0: number, w1: number, w2: number, k: number): number {
+  let h = Math.imul(w0 ^ k, 0x9e3779b1);
+  h = Math.imul(h ^ w1 ^ (h >>> 15), 0x85ebca6b);
+  h = Math.imul(h ^ w2 ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Hex digit values by char code (lowercase, as ids are written). */
+const HEX_DIGIT = new Uint8Array(128);
+for (let i = 0; i < 10; i++) HEX_DIGIT[0x30 + i] = i;
+for (let i = 0; i < 6; i++) HEX_DIGIT[0x61 + i] = 10 + i;
+
+/** The 32-bit word of the 8 hex digits of `s` from `at` (well-formed: ./entries.ts checked the id). */
+function hexWord(s: string, at: number): number {
+  let w = 0;
+  for (let i = at; i < at + 8; i++) w = (w << 4) | HEX_DIGIT[s.charCodeAt(i) & 0x7f]!;
+  return w >>> 0;
+}
+
+function hex8(w: number): string {
+  return w.toString(16).padStart(8, "0");
+}
