@@ -34,6 +34,7 @@ import {
   type NoteVerifier,
 } from "../../../service/log";
 import { inlineProcessor, LeafPool, readLeaf, type LeafPrecheck, type LeafProcessor, type LeafReading } from "./leaves";
+import { Tape } from "./tape";
 import { readCheckpoints, rootHex, type AnchoredCheckpoint, type ChainReader } from "./chain";
 import { ENTRY_KINDS, type EntryKind } from "./entries";
 import { AuditError, messageOf } from "./errors";
@@ -281,6 +282,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
 
   const reading: LeafReading = { entry: null, encoding: null, malformed: null, shownMismatch: false };
   const handle = (batch: LeafBatch, pre: LeafPrecheck): void => {
+    const tape = new Tape(batch.data, pre.tape);
     for (let i = 0; i < batch.length; i++) {
       const claimed = batch.indices[i]!;
       if (Number.isNaN(claimed)) {
@@ -298,7 +300,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
       const pos = ++size; // leaves so far
 
       let id = "";
-      const res = readLeaf(batch, pre, i, reading);
+      const res = readLeaf(batch, pre, i, reading, tape);
       const e = res.entry;
       if (res.encoding !== null) add("leaf-encoding", `leaf ${claimed}: ${res.encoding}`, { leafIndex: claimed });
       else if (res.malformed !== null) add("entry-malformed", `leaf ${claimed}: ${res.malformed}`, { leafIndex: claimed });

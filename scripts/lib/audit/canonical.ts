@@ -17,10 +17,27 @@
  */
 import { isUtf8 } from "node:buffer";
 import { canonicalBytes, EncodingError, MAX_NESTING_DEPTH } from "../../../service/log";
+import { Token, type TapeWriter } from "./tape";
 
 export type LeafParse =
-  | { readonly ok: true; readonly value: unknown; readonly text: string }
+  | {
+      readonly ok: true;
+      readonly value: unknown;
+      /**
+       * Whether the value's strings hold the leaf's UTF-8 bytes one char per
+       * byte (see {@link finishLeaf}'s `bytewise`); use {@link textOfBytes}
+       * on any string kept for display.
+       */
+      readonly bytewise: boolean;
+    }
   | { readonly ok: false; readonly reason: string };
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** A string of a bytewise parse (one char per UTF-8 byte) as the text it encodes. */
+export function textOfBytes(s: string): string {
+  return NON_ASCII.test(s) ? Buffer.from(s, "latin1").toString("utf8") : s;
+}
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -48,13 +65,19 @@ function hexValue(b: number): number {
 
 /**
  * Whether `b[start, end)` is, token for token, in JCS canonical form (see
- * the module comment). `true` is a proof when the same bytes also parse as
- * JSON; `false` proves nothing (the caller then asks `canonicalBytes`).
+ * the module comment). It checks the whole JSON grammar of what it accepts
+ * (every token, separator and bracket), so `true` also means the text is
+ * JSON, and, with the bytes valid UTF-8, is exactly what `canonicalBytes`
+ * writes for its value; `false` proves nothing (the caller then asks
+ * `canonicalBytes`). Given a tape, it appends each token it accepts (see
+ * ./tape.ts); after `false` the tape holds a partial leaf, to be truncated.
  * Requires nothing of the input; never throws.
  */
-export function scanCanonical(b: Uint8Array, start: number, end: number): boolean {
-  // Per open container: 0 for an array; for an object, the key state.
+export function scanCanonical(b: Uint8Array, start: number, end: number, tape?: TapeWriter): boolean {
+  // Per open container: its opening bracket.
   const stack: number[] = [];
+  // Per open container: its token on the tape.
+  const tokens: number[] = [];
   // For each open object, where its last key's bytes are, to compare the next with.
   const keyStart: number[] = [];
   const keyEnd: number[] = [];
@@ -65,14 +88,18 @@ export function scanCanonical(b: Uint8Array, start: number, end: number): boolea
     if (expectValue) {
       if (c === LBRACE || c === LBRACKET) {
         if (stack.length >= MAX_NESTING_DEPTH - 1) return false;
+        const token = tape?.push(c === LBRACE ? Token.OBJECT : Token.ARRAY, i, 0) ?? 0;
         stack.push(c);
+        tokens.push(token);
         keyStart.push(-1);
         keyEnd.push(-1);
         i++;
         if (i < end && b[i] === (c === LBRACE ? RBRACE : RBRACKET)) {
           stack.pop();
+          tokens.pop();
           keyStart.pop();
           keyEnd.pop();
+          tape?.close(token);
           i++;
           expectValue = false;
           continue;
@@ -81,6 +108,7 @@ export function scanCanonical(b: Uint8Array, start: number, end: number): boolea
           // A key must follow.
           const k = scanString(b, i, end, true);
           if (k < 0 || k >= end || b[k] !== COLON) return false;
+          tape?.push(Token.KEY, i + 1, k - 1);
           keyStart[keyStart.length - 1] = i;
           keyEnd[keyEnd.length - 1] = k;
           i = k + 1;
@@ -90,6 +118,7 @@ export function scanCanonical(b: Uint8Array, start: number, end: number): boolea
       if (c === QUOTE) {
         const s = scanString(b, i, end, false);
         if (s < 0) return false;
+        tape?.push(escaped ? Token.STRING_ESCAPED : Token.STRING, i + 1, s - 1);
         i = s;
       } else if (c === MINUS || isDigit(c)) {
         let j = i;
@@ -99,15 +128,19 @@ export function scanCanonical(b: Uint8Array, start: number, end: number): boolea
         const digits = j - digitsFrom;
         // Shortest integers only: no leading zero, no -0, at most 15 digits (exact in a double).
         if (digits === 0 || digits > 15 || (b[digitsFrom] === ZERO && (digits > 1 || c === MINUS))) return false;
+        tape?.push(Token.NUMBER, i, j);
         i = j;
       } else if (c === 0x74 /* t */) {
         if (!(b[i + 1] === 0x72 && b[i + 2] === 0x75 && b[i + 3] === 0x65)) return false;
+        tape?.push(Token.TRUE, i, i + 4);
         i += 4;
       } else if (c === 0x66 /* f */) {
         if (!(b[i + 1] === 0x61 && b[i + 2] === 0x6c && b[i + 3] === 0x73 && b[i + 4] === 0x65)) return false;
+        tape?.push(Token.FALSE, i, i + 5);
         i += 5;
       } else if (c === 0x6e /* n */) {
         if (!(b[i + 1] === 0x75 && b[i + 2] === 0x6c && b[i + 3] === 0x6c)) return false;
+        tape?.push(Token.NULL, i, i + 4);
         i += 4;
       } else return false;
       expectValue = false;
@@ -123,6 +156,7 @@ export function scanCanonical(b: Uint8Array, start: number, end: number): boolea
         const k = scanString(b, i, end, true);
         if (k < 0 || k >= end || b[k] !== COLON) return false;
         if (!keyAfter(b, keyStart[top]!, keyEnd[top]!, i, k)) return false;
+        tape?.push(Token.KEY, i + 1, k - 1);
         keyStart[top] = i;
         keyEnd[top] = k;
         i = k + 1;
@@ -132,6 +166,7 @@ export function scanCanonical(b: Uint8Array, start: number, end: number): boolea
     }
     if (c === (open === LBRACE ? RBRACE : RBRACKET)) {
       stack.pop();
+      tape?.close(tokens.pop()!);
       keyStart.pop();
       keyEnd.pop();
       i++;
@@ -142,6 +177,18 @@ export function scanCanonical(b: Uint8Array, start: number, end: number): boolea
   return !expectValue && stack.length === 0;
 }
 
+/** Per byte value, 1 where a string's scan must stop and look: a control character, the quote and the backslash. */
+const SPECIAL_IN_STRING = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) SPECIAL_IN_STRING[c] = 1;
+SPECIAL_IN_STRING[QUOTE] = 1;
+SPECIAL_IN_STRING[BACKSLASH] = 1;
+/** The same for a key, which must be ASCII as well. */
+const SPECIAL_IN_KEY = SPECIAL_IN_STRING.slice();
+SPECIAL_IN_KEY.fill(1, 0x80);
+
+/** Whether the string {@link scanString} last accepted holds an escape. */
+let escaped = false;
+
 /**
  * Scans a string token starting at the quote `b[i]`; returns the index after
  * its closing quote, or -1 if it is not in canonical form. A key must be
@@ -149,13 +196,21 @@ export function scanCanonical(b: Uint8Array, start: number, end: number): boolea
  */
 function scanString(b: Uint8Array, i: number, end: number, key: boolean): number {
   if (b[i] !== QUOTE) return -1;
+  escaped = false;
+  // Bytes that need a closer look: in keys, also every byte of 0x80 or more.
+  const special = key ? SPECIAL_IN_KEY : SPECIAL_IN_STRING;
   let j = i + 1;
   while (j < end) {
     const c = b[j]!;
+    if (special[c] === 0) {
+      j++;
+      continue;
+    }
     if (c === QUOTE) return j + 1;
     if (c < 0x20) return -1;
     if (c === BACKSLASH) {
       if (key) return -1;
+      escaped = true;
       const e = b[j + 1];
       if (e === QUOTE || e === BACKSLASH || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
         j += 2;
@@ -206,27 +261,44 @@ export const LeafCheck = {
 } as const;
 export type LeafCheck = (typeof LeafCheck)[keyof typeof LeafCheck];
 
-/** UTF-8 validity and the canonical-form scan of `b[start, end)`. */
-export function precheckLeaf(b: Uint8Array, start = 0, end = b.length): LeafCheck {
+/**
+ * UTF-8 validity and the canonical-form scan of `b[start, end)`. Given a
+ * tape, a proven leaf's tokens are appended to it (./tape.ts); any other
+ * leaf leaves it as it was.
+ */
+export function precheckLeaf(b: Uint8Array, start = 0, end = b.length, tape?: TapeWriter): LeafCheck {
   const bytes = start === 0 && end === b.length ? b : b.subarray(start, end);
   if (!isUtf8(bytes)) return LeafCheck.NOT_UTF8;
-  return scanCanonical(b, start, end) ? LeafCheck.PROVEN : LeafCheck.UNPROVEN;
+  const before = tape?.length ?? 0;
+  if (scanCanonical(b, start, end, tape)) return LeafCheck.PROVEN;
+  tape?.truncate(before);
+  return LeafCheck.UNPROVEN;
 }
 
 /**
  * Parses a prechecked leaf and finishes the proof that it is the canonical
  * encoding of what it parses to. Never throws for bad input.
+ *
+ * `bytewise` (for the audit's hot path): a leaf the scan proved canonical is
+ * parsed from its bytes read as Latin-1, one char per byte, instead of being
+ * decoded as UTF-8 first, which costs ten times as much. The two parses
+ * have the same structure, keys, numbers, literals and ASCII text, because
+ * every byte of a multi-byte UTF-8 sequence is 0x80 or above and so is never
+ * JSON syntax, a quote or a backslash; only non-ASCII text differs, holding
+ * its UTF-8 bytes (the bytes were checked to be valid UTF-8). The result says
+ * so in `bytewise`; {@link textOfBytes} turns such a string into its text.
  */
-export function finishLeaf(bytes: Uint8Array, check: LeafCheck, textIfKnown?: string): LeafParse {
+export function finishLeaf(bytes: Uint8Array, check: LeafCheck, textIfKnown?: string, bytewise = false): LeafParse {
   if (check === LeafCheck.NOT_UTF8) return { ok: false, reason: "the leaf bytes are not valid UTF-8" };
-  const text = textIfKnown ?? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+  const asBytes = bytewise && textIfKnown === undefined && check === LeafCheck.PROVEN;
+  const text = textIfKnown ?? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(asBytes ? "latin1" : "utf8");
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     return { ok: false, reason: "the leaf is not JSON" };
   }
-  if (check === LeafCheck.PROVEN) return { ok: true, value, text };
+  if (check === LeafCheck.PROVEN) return { ok: true, value, bytewise: asBytes };
   // Not proved by the scan: the log core decides.
   let canonical: Uint8Array;
   try {
@@ -235,7 +307,7 @@ export function finishLeaf(bytes: Uint8Array, check: LeafCheck, textIfKnown?: st
     return { ok: false, reason: e instanceof EncodingError ? `the leaf has no canonical form: ${e.message}` : "the leaf has no canonical form" };
   }
   if (!sameBytes(canonical, bytes)) return { ok: false, reason: "the leaf is JSON but not in RFC 8785 canonical form" };
-  return { ok: true, value, text };
+  return { ok: true, value, bytewise: false };
 }
 
 /**

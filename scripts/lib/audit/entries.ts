@@ -11,6 +11,8 @@
  * references, who recorded what); free text is checked to be text.
  */
 
+import { fromParsed, type JsonFields, type JsonValue } from "./tape";
+
 export const ENTRY_KINDS = ["programme", "application", "decision", "payout", "confirmation", "correction"] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
 
@@ -45,7 +47,6 @@ const FEN = /^(0|[1-9][0-9]{0,17})$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 const HEX64 = /^[0-9a-f]{64}$/;
-const TOP_KEYS = new Set(["v", "id", "kind", "recordedAt", "actor", "refs", "body", "commitments"]);
 
 interface Base {
   readonly id: string;
@@ -88,66 +89,143 @@ function bad(message: string): never {
   throw new MalformedEntry(message);
 }
 
-function isRecord(x: unknown): x is Record<string, unknown> {
+function isRecord(x: JsonValue | undefined): x is JsonFields {
   return typeof x === "object" && x !== null && !Array.isArray(x);
 }
 
-function str(o: Record<string, unknown>, k: string, where: string): string {
-  const v = o[k];
+function str(o: JsonFields, k: string, where: string): string {
+  const v = o.get(k);
   if (typeof v !== "string" || v.length === 0) bad(`${where}.${k} must be a non-empty string`);
   return v;
 }
 
-function entryId(o: Record<string, unknown>, k: string, where: string, prefix?: string): string {
-  const v = o[k];
-  if (typeof v !== "string" || !ENTRY_ID.test(v)) bad(`${where}.${k} must be an entry id`);
-  if (prefix !== undefined && !v.startsWith(prefix)) bad(`${where}.${k} must be the id of a ${prefix.slice(0, 3)} entry`);
+function entryId(o: JsonFields, k: string, where: string, prefix?: string): string {
+  return idOf(o.get(k), `${where}.${k}`, prefix);
+}
+
+function idOf(v: JsonValue | undefined, where: string, prefix?: string): string {
+  if (typeof v !== "string" || !ENTRY_ID.test(v)) bad(`${where} must be an entry id`);
+  if (prefix !== undefined && !v.startsWith(prefix)) bad(`${where} must be the id of a ${prefix.slice(0, 3)} entry`);
   return v;
 }
 
-function fen(o: Record<string, unknown>, k: string, where: string): bigint {
-  const v = o[k];
+/** The minute of the last timestamp read, and its time: entries come in time order. */
+let cachedMinute = "";
+let cachedMinuteMs = NaN;
+
+/**
+ * Date.parse of a string TIMESTAMP matched, cheaper: each minute is parsed
+ * once and the seconds and milliseconds added (Date.parse, like this, takes
+ * the first three fraction digits and refuses second 60). Hour 24, which
+ * Date.parse takes only as 24:00:00, goes to Date.parse itself.
+ */
+export function timestampMs(s: string): number {
+  if (s.charCodeAt(11) === 0x32 && s.charCodeAt(12) === 0x34) return Date.parse(s);
+  const minute = s.slice(0, 17);
+  if (minute !== cachedMinute) {
+    cachedMinuteMs = Date.parse(`${minute}00Z`);
+    cachedMinute = minute;
+  }
+  const sec = (s.charCodeAt(17) - 0x30) * 10 + (s.charCodeAt(18) - 0x30);
+  if (sec > 59) return NaN;
+  let ms = 0;
+  for (let i = 20, scale = 100; scale >= 1 && i < s.length - 1; i++, scale /= 10) ms += (s.charCodeAt(i) - 0x30) * scale;
+  return cachedMinuteMs + sec * 1000 + ms;
+}
+
+function fen(o: JsonFields, k: string, where: string): bigint {
+  const v = o.get(k);
   if (typeof v !== "string" || !FEN.test(v)) bad(`${where}.${k} must be an amount in fen (a decimal string)`);
   return BigInt(v);
 }
 
-function date(o: Record<string, unknown>, k: string, where: string): string {
-  const v = o[k];
+function date(o: JsonFields, k: string, where: string): string {
+  const v = o.get(k);
   if (typeof v !== "string" || !DATE.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`))) bad(`${where}.${k} must be a date YYYY-MM-DD`);
   return v;
 }
 
+function sameText(s: string): string {
+  return s;
+}
+
 /**
- * Reads a parsed leaf as a ledger entry. Throws {@link MalformedEntry} with
+ * Reads a parsed leaf as a ledger entry. Free text the entry keeps (the
+ * official, a programme's code, replacement field names) goes through
+ * `textOf`: a bytewise parse passes `textOfBytes` (see ./canonical.ts); the
+ * checks themselves do not depend on it. Throws {@link MalformedEntry} with
  * a message naming the field for anything that is not a version-1 entry.
  */
-export function readEntry(value: unknown): AuditEntry {
+export function readEntry(value: unknown, textOf: (s: string) => string = sameText): AuditEntry {
+  return readEntryFields(fromParsed(value), textOf);
+}
+
+/** {@link readEntry} of a leaf seen through {@link JsonFields}: parsed, or on a tape (./tape.ts). */
+export function readEntryFields(value: JsonValue, textOf: (s: string) => string = sameText): AuditEntry {
   if (!isRecord(value)) bad("the leaf is not a JSON object");
-  if (value.v !== 1) bad(`unknown entry format version ${JSON.stringify(value.v)}`);
-  for (const k in value) if (!TOP_KEYS.has(k)) bad(`unknown field ${JSON.stringify(k)}`);
-  const kind = value.kind;
+  // One pass over the top-level fields (each lookup would scan them again).
+  // (Typed through `as`: TypeScript does not see the callback assign them.)
+  let v = undefined as JsonValue | undefined;
+  let kind = v;
+  let idValue = v;
+  let recordedAt = v;
+  let actor = v;
+  let refs = v;
+  let body = v;
+  let c = v;
+  let unknown = undefined as string | undefined;
+  value.each((key, x) => {
+    switch (key) {
+      case "actor":
+        actor = x;
+        break;
+      case "body":
+        body = x;
+        break;
+      case "commitments":
+        c = x;
+        break;
+      case "id":
+        idValue = x;
+        break;
+      case "kind":
+        kind = x;
+        break;
+      case "recordedAt":
+        recordedAt = x;
+        break;
+      case "refs":
+        refs = x;
+        break;
+      case "v":
+        v = x;
+        break;
+      default:
+        unknown ??= key;
+    }
+  });
+  if (v !== 1) bad(`unknown entry format version ${JSON.stringify(v)}`);
+  if (unknown !== undefined) bad(`unknown field ${JSON.stringify(unknown)}`);
   if (typeof kind !== "string" || !(ENTRY_KINDS as readonly string[]).includes(kind)) bad(`unknown kind ${JSON.stringify(kind)}`);
   const k = kind as EntryKind;
-  const id = entryId(value, "id", "$", ID_PREFIX[k]);
-  const recordedAt = value.recordedAt;
-  const recordedMs = typeof recordedAt === "string" && TIMESTAMP.test(recordedAt) ? Date.parse(recordedAt) : NaN;
+  const id = idOf(idValue, "$.id", ID_PREFIX[k]);
+  const recordedMs = typeof recordedAt === "string" && TIMESTAMP.test(recordedAt) ? timestampMs(recordedAt) : NaN;
   if (Number.isNaN(recordedMs)) bad("$.recordedAt must be an RFC 3339 UTC timestamp");
-  const actor = value.actor;
   if (!isRecord(actor)) bad("$.actor must be an object");
-  const official = str(actor, "official", "$.actor");
+  const official = textOf(str(actor, "official", "$.actor"));
   str(actor, "agency", "$.actor");
-  const role = actor.role;
+  const role = actor.get("role");
   if (typeof role !== "string" || !(ROLES as readonly string[]).includes(role)) bad("$.actor.role is not a role");
-  const refs = value.refs;
   if (!Array.isArray(refs) || !refs.every((r) => typeof r === "string" && ENTRY_ID.test(r))) bad("$.refs must be a list of entry ids");
-  const body = value.body;
   if (!isRecord(body)) bad("$.body must be an object");
   let committed: string[] = [];
-  if (value.commitments !== undefined) {
-    const c = value.commitments;
+  if (c !== undefined) {
     if (!isRecord(c)) bad("$.commitments must be an object");
-    committed = Object.keys(c);
-    for (const f of committed) if (typeof c[f] !== "string" || !HEX64.test(c[f] as string)) bad(`$.commitments.${f} must be 64 hex digits`);
+    committed = c.keys().map(textOf);
+    for (const f of c.keys()) {
+      const h = c.get(f);
+      if (typeof h !== "string" || !HEX64.test(h)) bad(`$.commitments.${f} must be 64 hex digits`);
+    }
   }
   const rec = recordedAt as string;
   const who = role as Role;
@@ -165,7 +243,7 @@ export function readEntry(value: unknown): AuditEntry {
         role: who,
         refs: rs,
         committed,
-        code: str(body, "code", b),
+        code: textOf(str(body, "code", b)),
         budgetFen: fen(body, "budgetFen", b),
         fourEyesThresholdFen: fen(body, "fourEyesThresholdFen", b),
         opensOn: date(body, "opensOn", b),
@@ -185,7 +263,7 @@ export function readEntry(value: unknown): AuditEntry {
         requestedFen: fen(body, "requestedFen", b),
       };
     case "decision": {
-      const outcome = body.outcome;
+      const outcome = body.get("outcome");
       if (outcome !== "approved" && outcome !== "rejected") bad(`${b}.outcome must be approved or rejected`);
       return {
         kind: k,
@@ -202,7 +280,8 @@ export function readEntry(value: unknown): AuditEntry {
       };
     }
     case "payout": {
-      if (typeof body.needsConfirmation !== "boolean") bad(`${b}.needsConfirmation must be true or false`);
+      const needsConfirmation = body.get("needsConfirmation");
+      if (typeof needsConfirmation !== "boolean") bad(`${b}.needsConfirmation must be true or false`);
       return {
         kind: k,
         id,
@@ -215,21 +294,21 @@ export function readEntry(value: unknown): AuditEntry {
         decisionId: entryId(body, "decisionId", b),
         amountFen: fen(body, "amountFen", b),
         paidOn: date(body, "paidOn", b),
-        needsConfirmation: body.needsConfirmation,
+        needsConfirmation,
       };
     }
     case "confirmation":
       return { kind: k, id, recordedAt: rec, recordedMs, official, role: who, refs: rs, committed, payoutId: entryId(body, "payoutId", b) };
     case "correction": {
-      const reasonCode = body.reasonCode;
+      const reasonCode = body.get("reasonCode");
       if (typeof reasonCode !== "string" || !(CORRECTION_REASONS as readonly string[]).includes(reasonCode)) bad(`${b}.reasonCode is not a correction reason`);
       let replacementFields: string[] | null = null;
       let replacementPaidOn: string | null = null;
-      if (body.replacement !== undefined) {
-        const r = body.replacement;
+      const r = body.get("replacement");
+      if (r !== undefined) {
         if (!isRecord(r)) bad(`${b}.replacement must be an object`);
-        replacementFields = Object.keys(r);
-        if (r.paidOn !== undefined) replacementPaidOn = date(r, "paidOn", `${b}.replacement`);
+        replacementFields = r.keys().map(textOf);
+        if (r.get("paidOn") !== undefined) replacementPaidOn = date(r, "paidOn", `${b}.replacement`);
       }
       // Replaced private values appear only as commitments (the public replacement omits them).
       if (committed.length > 0) replacementFields = [...(replacementFields ?? []), ...committed.map((f) => `private.${f}`)];
@@ -244,8 +323,8 @@ export function readEntry(value: unknown): AuditEntry {
         committed,
         targetId: entryId(body, "targetId", b),
         reasonCode: reasonCode as CorrectionReason,
-        hasReplacement: body.replacement !== undefined,
-        clawbackFen: body.clawbackFen === undefined ? null : fen(body, "clawbackFen", b),
+        hasReplacement: r !== undefined,
+        clawbackFen: body.get("clawbackFen") === undefined ? null : fen(body, "clawbackFen", b),
         replacementFields,
         replacementPaidOn,
       };

@@ -10,8 +10,9 @@
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { canonicalBytes, CompactRange, equalBytes, hashLeaf, HASH_SIZE } from "../../../service/log";
-import { finishLeaf, precheckLeaf, type LeafCheck } from "./canonical";
-import { MalformedEntry, readEntry, type AuditEntry } from "./entries";
+import { finishLeaf, LeafCheck, precheckLeaf, textOfBytes } from "./canonical";
+import { MalformedEntry, readEntry, readEntryFields, type AuditEntry } from "./entries";
+import { Tape, TapeWriter } from "./tape";
 import type { LeafBatch } from "./sources";
 
 /** What the bytes alone tell, leaf i of the batch at position i, and the tree they build. */
@@ -20,6 +21,10 @@ export interface LeafPrecheck {
   readonly hashes: Uint8Array;
   /** A {@link LeafCheck} per leaf. */
   readonly checks: Uint8Array;
+  /** The tokens of every proven leaf, into the batch's data (./tape.ts). */
+  readonly tape: Int32Array;
+  /** Per leaf, its first (root) token on the tape; -1 for a leaf that was not proven canonical. */
+  readonly tapeRoots: Int32Array;
   /** The tree's root at each wanted size this batch reached: sizes, and 32 bytes each. */
   readonly rootSizes: Float64Array;
   readonly roots: Uint8Array;
@@ -30,12 +35,15 @@ export interface LeafPrecheck {
  * validity, the canonical-form scan), and the tree: every leaf with an index
  * is appended to `tree` in order, and its root taken at each size in `wanted`
  * (ascending; `next` is where this batch starts looking). Bytes in, bytes out:
- * cheap to hand to a worker thread.
+ * cheap to hand to a worker thread. `tape` is where the tokens are written
+ * (emptied first; pass the same one each batch so its buffer is reused).
  */
-export function precheckLeaves(batch: LeafBatch, tree: CompactRange, wanted: readonly number[], next: { i: number }): LeafPrecheck {
+export function precheckLeaves(batch: LeafBatch, tree: CompactRange, wanted: readonly number[], next: { i: number }, tape = new TapeWriter()): LeafPrecheck {
   const n = batch.length;
   const hashes = new Uint8Array(n * HASH_SIZE);
   const checks = new Uint8Array(n);
+  tape.truncate(0);
+  const tapeRoots = new Int32Array(n).fill(-1);
   const sizes: number[] = [];
   const roots: Uint8Array[] = [];
   const data = batch.data;
@@ -45,7 +53,9 @@ export function precheckLeaves(batch: LeafBatch, tree: CompactRange, wanted: rea
     const e = batch.ends[i]!;
     const h = hashLeaf(data.subarray(s, e));
     hashes.set(h, i * HASH_SIZE);
-    checks[i] = precheckLeaf(data, s, e);
+    const root = tape.length;
+    checks[i] = precheckLeaf(data, s, e, tape);
+    if (checks[i] === LeafCheck.PROVEN) tapeRoots[i] = root;
     tree.append(h);
     while (next.i < wanted.length && wanted[next.i]! < tree.size) next.i++;
     if (next.i < wanted.length && wanted[next.i] === tree.size) {
@@ -56,7 +66,7 @@ export function precheckLeaves(batch: LeafBatch, tree: CompactRange, wanted: rea
   }
   const flat = new Uint8Array(roots.length * HASH_SIZE);
   roots.forEach((r, k) => flat.set(r, k * HASH_SIZE));
-  return { hashes, checks, rootSizes: Float64Array.from(sizes), roots: flat };
+  return { hashes, checks, tape: tape.finish(), tapeRoots, rootSizes: Float64Array.from(sizes), roots: flat };
 }
 
 /** What a leaf is, once parsed. */
@@ -72,25 +82,49 @@ export interface LeafReading {
 }
 
 /** Parses leaf i of a prechecked batch and reads it as an entry (main thread: it allocates what the replay keeps). */
-export function readLeaf(batch: LeafBatch, pre: LeafPrecheck, i: number, out: LeafReading): LeafReading {
+export function readLeaf(batch: LeafBatch, pre: LeafPrecheck, i: number, out: LeafReading, tape?: Tape): LeafReading {
   out.entry = null;
   out.encoding = null;
   out.malformed = null;
   out.shownMismatch = false;
   const bytes = batch.data.subarray(batch.starts[i]!, batch.ends[i]!);
-  const parsed = finishLeaf(bytes, pre.checks[i]! as LeafCheck, batch.texts?.[i]);
+  const root = pre.tapeRoots[i]!;
+  if (root >= 0 && batch.texts === undefined && batch.shown === undefined) {
+    // Proven canonical, hence JSON: read in place from the tape, no parse.
+    const t = tape ?? new Tape(batch.data, pre.tape);
+    try {
+      out.entry = readEntryFields(t.leaf(root, batch.starts[i]!, batch.ends[i]!), textOfBytes);
+    } catch (e) {
+      if (!(e instanceof MalformedEntry)) throw e;
+      out.malformed = malformedReason(bytes);
+    }
+    return out;
+  }
+  const parsed = finishLeaf(bytes, pre.checks[i]! as LeafCheck, batch.texts?.[i], true);
   if (!parsed.ok) {
     out.encoding = parsed.reason;
     return out;
   }
   if (batch.shown !== undefined) out.shownMismatch = !showsLeaf(batch.shown[i], bytes);
   try {
-    out.entry = readEntry(parsed.value);
+    out.entry = readEntry(parsed.value, parsed.bytewise ? textOfBytes : undefined);
   } catch (e) {
     if (!(e instanceof MalformedEntry)) throw e;
-    out.malformed = e.message;
+    // The message may quote the leaf's text: read it again decoded, so it quotes it right.
+    out.malformed = parsed.bytewise ? malformedReason(bytes) : e.message;
   }
   return out;
+}
+
+/** Why a leaf that parsed is not an entry, read from its UTF-8 text. */
+function malformedReason(bytes: Uint8Array): string {
+  try {
+    readEntry(JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")));
+  } catch (e) {
+    if (e instanceof MalformedEntry) return e.message;
+    throw e;
+  }
+  throw new Error("a leaf read bytewise was malformed, but not once decoded");
 }
 
 /** Whether `shown` (the service's `entry` beside a leaf) is the entry the leaf bytes encode. */
@@ -117,8 +151,9 @@ export interface LeafProcessor {
 export function inlineProcessor(wanted: readonly number[]): LeafProcessor {
   const tree = new CompactRange();
   const next = { i: 0 };
+  const tape = new TapeWriter();
   return {
-    process: async (batch) => precheckLeaves(batch, tree, wanted, next),
+    process: async (batch) => precheckLeaves(batch, tree, wanted, next, tape),
     finish: async () => ({ size: tree.size, root: tree.root() }),
     close: async () => {},
   };
@@ -207,6 +242,7 @@ export function serveLeafBatches(
 ): void {
   const tree = new CompactRange();
   const next = { i: 0 };
+  const tape = new TapeWriter();
   port.on("message", (m) => {
     const { id, batch, finish } = m as { id: number; batch?: WireBatch; finish?: true };
     try {
@@ -216,8 +252,9 @@ export function serveLeafBatches(
       }
       const b = batch!;
       const data = Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength);
-      const result = precheckLeaves({ ...b, data }, tree, wanted, next);
-      port.postMessage({ id, result }, [result.hashes.buffer, result.checks.buffer, result.rootSizes.buffer, result.roots.buffer] as ArrayBuffer[]);
+      const result = precheckLeaves({ ...b, data }, tree, wanted, next, tape);
+      const transfer = [result.hashes, result.checks, result.tape, result.tapeRoots, result.rootSizes, result.roots].map((a) => a.buffer as ArrayBuffer);
+      port.postMessage({ id, result }, transfer);
     } catch (e) {
       port.postMessage({ id, error: e instanceof Error ? e.message : String(e) });
     }

@@ -108,7 +108,7 @@ function parseHeader(line: string, file: string): ExportHeader {
   return h as unknown as ExportHeader;
 }
 
-const CHUNK = 4 << 20;
+const CHUNK = 1 << 20;
 const NL = 0x0a;
 const OPEN_BRACKET = 0x5b;
 const COMMA = 0x2c;
