@@ -21,6 +21,14 @@ const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: Uint8Array, en
 /** Parts up to this size in all are copied into one buffer and hashed in one call. */
 const ONE_SHOT_MAX = 64 * 1024;
 let scratch = new Uint8Array(1024);
+/** A node's input, 0x01 ‖ left ‖ right, is always this long: its view of the scratch buffer is kept. */
+const NODE_INPUT = 65;
+let nodeView = scratch.subarray(0, NODE_INPUT);
+
+function grow(n: number): void {
+  scratch = new Uint8Array(Math.min(ONE_SHOT_MAX, Math.max(n, scratch.length * 2)));
+  nodeView = scratch.subarray(0, NODE_INPUT);
+}
 
 /** SHA-256 of the concatenated parts. */
 export function sha256(...parts: Uint8Array[]): Uint8Array {
@@ -32,7 +40,7 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
     // Copy out of the Buffer pool so callers get a plain, unshared Uint8Array.
     return new Uint8Array(h.digest());
   }
-  if (n > scratch.length) scratch = new Uint8Array(Math.min(ONE_SHOT_MAX, Math.max(n, scratch.length * 2)));
+  if (n > scratch.length) grow(n);
   let at = 0;
   for (const p of parts) {
     scratch.set(p, at);
@@ -50,11 +58,11 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
 export function sha256Tagged(tag: number, a: Uint8Array, b?: Uint8Array): Uint8Array {
   const n = 1 + a.length + (b === undefined ? 0 : b.length);
   if (oneShot === undefined || n > ONE_SHOT_MAX) return b === undefined ? sha256(Uint8Array.of(tag), a) : sha256(Uint8Array.of(tag), a, b);
-  if (n > scratch.length) scratch = new Uint8Array(Math.min(ONE_SHOT_MAX, Math.max(n, scratch.length * 2)));
+  if (n > scratch.length) grow(n);
   scratch[0] = tag;
   scratch.set(a, 1);
   if (b !== undefined) scratch.set(b, 1 + a.length);
-  const d = oneShot("sha256", scratch.subarray(0, n), "buffer");
+  const d = oneShot("sha256", n === NODE_INPUT ? nodeView : scratch.subarray(0, n), "buffer");
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 

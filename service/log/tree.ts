@@ -245,26 +245,36 @@ export class CompactRange {
    * itself (level 0) first, so a store can persist them.
    */
   append(leafHash: Uint8Array): CreatedNode[] {
+    const created: CreatedNode[] = [{ id: { level: 0, index: this._size }, hash: leafHash }];
+    this._add(leafHash, created);
+    return created;
+  }
+
+  /**
+   * {@link append} for a caller that stores no nodes (the auditor): the same
+   * hashes, without listing what it completes.
+   */
+  extend(leafHash: Uint8Array): void {
+    this._add(leafHash, null);
+  }
+
+  private _add(leafHash: Uint8Array, created: CreatedNode[] | null): void {
     assertArgument(leafHash.length === HASH_SIZE, "leaf hash must be 32 bytes");
     assertArgument(Number.isSafeInteger(this._size + 1), "tree is full");
-    const created: CreatedNode[] = [{ id: { level: 0, index: this._size }, hash: leafHash }];
     let hash = leafHash;
     let level = 0;
     let index = this._size;
     // The low set bits of the old size are the subtrees that merge with the new leaf.
-    let n = this._size;
-    while (n % 2 === 1) {
+    for (let n = this._size; n % 2 === 1; n = (n - 1) / 2) {
       const left = this._hashes.pop();
       assertInvariant(left !== undefined, "compact range lost a subtree");
       hash = hashChildren(left, hash);
       level += 1;
       index = (index - 1) / 2;
-      created.push({ id: { level, index }, hash });
-      n = (n - 1) / 2;
+      created?.push({ id: { level, index }, hash });
     }
     this._hashes.push(hash);
     this._size += 1;
-    return created;
   }
 
   /** MTH of the leaves so far; the empty tree's root when there are none. */

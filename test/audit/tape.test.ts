@@ -5,13 +5,14 @@
  */
 import { expect } from "chai";
 import fc from "fast-check";
-import { canonicalBytes, decodeEntry } from "../../service/log";
+import { canonicalBytes, CompactRange, decodeEntry } from "../../service/log";
 import { Ledger } from "../../service/ledger/ledger";
 import { MemoryStore } from "../../service/store/memory";
 import { readEntry, MalformedEntry } from "../../scripts/lib/audit";
 import { LeafCheck, precheckLeaf, textOfBytes } from "../../scripts/lib/audit/canonical";
 import { readEntryFields, timestampMs } from "../../scripts/lib/audit/entries";
 import { Tape, TapeWriter, type JsonValue } from "../../scripts/lib/audit/tape";
+import { precheckLeaves } from "../../scripts/lib/audit/leaves";
 import { FakeClock, seededRandomBytes } from "../helpers/ledger-fixtures";
 import { fcAssert } from "../helpers/fc";
 import { recordScenario } from "./helpers";
@@ -152,5 +153,34 @@ describe("timestampMs", () => {
         for (const s of list) expect(timestampMs(s), s).to.satisfy((ms: number) => Object.is(ms, Date.parse(s)));
       }),
     );
+  });
+});
+
+describe("precheckLeaves' one UTF-8 check per batch", () => {
+  const batchOf = (...leaves: Uint8Array[]) => {
+    const data = Buffer.concat(leaves);
+    const starts: number[] = [];
+    const ends: number[] = [];
+    let at = 0;
+    for (const l of leaves) {
+      starts.push(at);
+      ends.push((at += l.length));
+    }
+    return { length: leaves.length, indices: Float64Array.from(leaves.map((_, i) => i)), data, starts: Uint32Array.from(starts), ends: Uint32Array.from(ends) };
+  };
+
+  it("still refuses two leaves that are valid UTF-8 only together (a character cut between them)", () => {
+    // {"a":"中"} cut inside 中 (e4 b8 ad): the whole batch is valid UTF-8, neither leaf is.
+    const a = Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xe4])]);
+    const b = Buffer.concat([Buffer.from([0xb8, 0xad]), Buffer.from('"}')]);
+    const pre = precheckLeaves(batchOf(a, b), new CompactRange(), [], { i: 0 });
+    expect(Array.from(pre.checks)).to.deep.equal([LeafCheck.NOT_UTF8, LeafCheck.NOT_UTF8]);
+  });
+
+  it("proves leaves of a valid batch and refuses the one bad leaf of an invalid one", () => {
+    const good = canonicalBytes({ name: "北京示例" });
+    const bad = Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xff]), Buffer.from('"}')]);
+    expect(Array.from(precheckLeaves(batchOf(good, good), new CompactRange(), [], { i: 0 }).checks)).to.deep.equal([LeafCheck.PROVEN, LeafCheck.PROVEN]);
+    expect(Array.from(precheckLeaves(batchOf(good, bad, good), new CompactRange(), [], { i: 0 }).checks)).to.deep.equal([LeafCheck.PROVEN, LeafCheck.NOT_UTF8, LeafCheck.PROVEN]);
   });
 });

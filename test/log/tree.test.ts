@@ -349,6 +349,20 @@ describe("tree maths, cross-checked against the RFC 6962 reference", function ()
       m.assertNone();
     });
 
+    it("extend (no node list) keeps the same hashes and roots as append, for every size up to 64", function () {
+      const m = new Mismatches();
+      const a = new CompactRange();
+      const e = new CompactRange();
+      for (let n = 0; n < MAX; n++) {
+        a.append(LEAF_HASHES[n]!);
+        e.extend(LEAF_HASHES[n]!);
+        m.eq(e.size, n + 1, "size");
+        m.eq(hexes(e.hashes), hexes(a.hashes), `hashes at size ${n + 1}`);
+        m.eq(ref.hex(e.root()), ref.hex(mth(0, n + 1)), `root at size ${n + 1}`);
+      }
+      m.assertNone();
+    });
+
     it("resumes from (size, hashes) taken from the reference and reaches the same roots, for every size 0..64", function () {
       const m = new Mismatches();
       for (let n = 0; n <= MAX; n++) {

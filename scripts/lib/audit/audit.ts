@@ -271,7 +271,8 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   let clockNotices = 0;
   const nowMs = now();
   // Leaves kept to locate damage: from the last matched checkpoint on, at most locateLimit.
-  let locate: { index: number; hash: Uint8Array; id: string }[] = [];
+  // The hash stays in its batch's array until it is needed (a view per leaf costs more than the rest of its bookkeeping).
+  let locate: { index: number; hashes: Uint8Array; at: number; id: string }[] = [];
   // A service grows while it is read: read what was published or anchored when the audit began.
   const until =
     options.until ??
@@ -296,7 +297,6 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
         findings.badFrom(Math.min(claimed, expected));
       }
       expected = claimed + 1;
-      const leafHash = pre.hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
       const pos = ++size; // leaves so far
 
       let id = "";
@@ -333,7 +333,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
           }
         }
       }
-      if (locate.length < locateLimit) locate.push({ index: claimed, hash: leafHash, id });
+      if (locate.length < locateLimit) locate.push({ index: claimed, hashes: pre.hashes, at: i * HASH_SIZE, id });
 
       if (probe < probes.length && probes[probe] === pos) {
         probe++;
@@ -361,7 +361,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
 
   // Batches go to the leaf processor ahead of the in-order work, up to `ahead` at a time.
   const processor: LeafProcessor = (options.workers ?? 0) > 0 ? LeafPool.create(probes) : inlineProcessor(probes);
-  const ahead = (options.workers ?? 0) > 0 ? 3 : 1;
+  const ahead = (options.workers ?? 0) > 0 ? 8 : 1;
   const inFlight: { batch: LeafBatch; result: Promise<LeafPrecheck> }[] = [];
   let count = 0;
   let finalRoot = EMPTY_ROOT;
@@ -479,7 +479,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
           return;
         }
         try {
-          verifyInclusion(l.hash, l.index, latest.size, latest.root, proof);
+          verifyInclusion(l.hashes.subarray(l.at, l.at + HASH_SIZE), l.index, latest.size, latest.root, proof);
         } catch (e) {
           if (!(e instanceof VerificationError)) throw e;
           bad.push(l);

@@ -264,11 +264,12 @@ export type LeafCheck = (typeof LeafCheck)[keyof typeof LeafCheck];
 /**
  * UTF-8 validity and the canonical-form scan of `b[start, end)`. Given a
  * tape, a proven leaf's tokens are appended to it (./tape.ts); any other
- * leaf leaves it as it was.
+ * leaf leaves it as it was. `knownUtf8`: the caller has checked bytes that
+ * include these (a whole batch: a valid whole cut at ASCII bytes is valid
+ * in every piece).
  */
-export function precheckLeaf(b: Uint8Array, start = 0, end = b.length, tape?: TapeWriter): LeafCheck {
-  const bytes = start === 0 && end === b.length ? b : b.subarray(start, end);
-  if (!isUtf8(bytes)) return LeafCheck.NOT_UTF8;
+export function precheckLeaf(b: Uint8Array, start = 0, end = b.length, tape?: TapeWriter, knownUtf8 = false): LeafCheck {
+  if (!knownUtf8 && !isUtf8(start === 0 && end === b.length ? b : b.subarray(start, end))) return LeafCheck.NOT_UTF8;
   const before = tape?.length ?? 0;
   if (scanCanonical(b, start, end, tape)) return LeafCheck.PROVEN;
   tape?.truncate(before);

@@ -7,6 +7,7 @@
  * objects the invariant replay needs (handing parsed objects across threads
  * costs about as much as parsing them again).
  */
+import { isUtf8 } from "node:buffer";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { canonicalBytes, CompactRange, equalBytes, hashLeaf, HASH_SIZE } from "../../../service/log";
@@ -47,6 +48,13 @@ export function precheckLeaves(batch: LeafBatch, tree: CompactRange, wanted: rea
   const sizes: number[] = [];
   const roots: Uint8Array[] = [];
   const data = batch.data;
+  // One UTF-8 check for the whole batch. Within valid UTF-8, a leaf is valid
+  // itself when it starts and ends on character boundaries (no continuation
+  // byte at either end); otherwise, or if the batch is not valid, leaf by leaf.
+  let last = 0;
+  for (let i = 0; i < n; i++) if (batch.ends[i]! > last) last = batch.ends[i]!;
+  const allUtf8 = isUtf8(data.subarray(0, last));
+  const boundary = (p: number) => p >= last || (data[p]! & 0xc0) !== 0x80;
   for (let i = 0; i < n; i++) {
     if (Number.isNaN(batch.indices[i]!)) continue;
     const s = batch.starts[i]!;
@@ -54,9 +62,9 @@ export function precheckLeaves(batch: LeafBatch, tree: CompactRange, wanted: rea
     const h = hashLeaf(data.subarray(s, e));
     hashes.set(h, i * HASH_SIZE);
     const root = tape.length;
-    checks[i] = precheckLeaf(data, s, e, tape);
+    checks[i] = precheckLeaf(data, s, e, tape, allUtf8 && boundary(s) && boundary(e));
     if (checks[i] === LeafCheck.PROVEN) tapeRoots[i] = root;
-    tree.append(h);
+    tree.extend(h);
     while (next.i < wanted.length && wanted[next.i]! < tree.size) next.i++;
     if (next.i < wanted.length && wanted[next.i] === tree.size) {
       sizes.push(tree.size);
