@@ -12,6 +12,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { CheckpointError, parseVerifierKey, type NoteVerifier } from "../service/log";
 import {
@@ -143,7 +144,12 @@ function program(io: VerifyIo): Command {
     .option("--max-delay <seconds>", "maximum anchoring delay", positiveInt("--max-delay"), DEFAULT_MAX_DELAY_MS / 1000)
     .option("--max-listed <n>", "list at most n discrepancies of each kind (all are counted)", positiveInt("--max-listed"), DEFAULT_MAX_LISTED)
     .option("--locate-limit <n>", "check at most n leaves one by one to locate damage", positiveInt("--locate-limit"), DEFAULT_LOCATE_LIMIT)
-    .option("--workers <0|1>", "1: hash leaves and build the tree in a worker thread (helps on an idle multi-core machine); 0: one thread", zeroOrOne, 0)
+    .option(
+      "--workers <0|1>",
+      "1: scan and hash leaves and build the tree in a worker thread while the main thread reads entries and replays the rules; 0: one thread (default: 1 on a machine with two cores or more)",
+      zeroOrOne,
+      availableParallelism() > 1 ? 1 : 0,
+    )
     .option("--save-export <file>", "write the entries read to a new export file")
     .option("--receipt <file>", "check one receipt instead of auditing the log")
     .option("--json", "print the report as JSON on stdout")
