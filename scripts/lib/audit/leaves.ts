@@ -51,9 +51,13 @@ export function precheckLeaves(batch: LeafBatch, tree: CompactRange, wanted: rea
   // One UTF-8 check for the whole batch. Within valid UTF-8, a leaf is valid
   // itself when it starts and ends on character boundaries (no continuation
   // byte at either end); otherwise, or if the batch is not valid, leaf by leaf.
+  let first = data.length;
   let last = 0;
-  for (let i = 0; i < n; i++) if (batch.ends[i]! > last) last = batch.ends[i]!;
-  const allUtf8 = isUtf8(data.subarray(0, last));
+  for (let i = 0; i < n; i++) {
+    if (batch.starts[i]! < first) first = batch.starts[i]!;
+    if (batch.ends[i]! > last) last = batch.ends[i]!;
+  }
+  const allUtf8 = first < last && isUtf8(data.subarray(first, last));
   const boundary = (p: number) => p >= last || (data[p]! & 0xc0) !== 0x80;
   for (let i = 0; i < n; i++) {
     if (Number.isNaN(batch.indices[i]!)) continue;
