@@ -139,9 +139,14 @@ function fen(o: JsonFields, k: string, where: string): bigint {
   return BigInt(v);
 }
 
+/** The last date found valid: consecutive entries mostly carry the same. */
+let validDate = "";
+
 function date(o: JsonFields, k: string, where: string): string {
   const v = o.get(k);
+  if (v === validDate) return v;
   if (typeof v !== "string" || !DATE.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`))) bad(`${where}.${k} must be a date YYYY-MM-DD`);
+  validDate = v;
   return v;
 }
 
@@ -221,11 +226,12 @@ export function readEntryFields(value: JsonValue, textOf: (s: string) => string 
   let committed: string[] = [];
   if (c !== undefined) {
     if (!isRecord(c)) bad("$.commitments must be an object");
-    committed = c.keys().map(textOf);
-    for (const f of c.keys()) {
-      const h = c.get(f);
+    const fields: string[] = [];
+    c.each((f, h) => {
       if (typeof h !== "string" || !HEX64.test(h)) bad(`$.commitments.${f} must be 64 hex digits`);
-    }
+      fields.push(textOf(f));
+    });
+    committed = fields;
   }
   const rec = recordedAt as string;
   const who = role as Role;
