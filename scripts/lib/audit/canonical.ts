@@ -19,22 +19,19 @@ import { isUtf8 } from "node:buffer";
 import { canonicalBytes, EncodingError, MAX_NESTING_DEPTH } from "../../../service/log";
 import { Token, type TapeWriter } from "./tape";
 
-export type LeafParse =
-  | {
-      readonly ok: true;
-      readonly value: unknown;
-      /**
-       * Whether the value's strings hold the leaf's UTF-8 bytes one char per
-       * byte (see {@link finishLeaf}'s `bytewise`); use {@link textOfBytes}
-       * on any string kept for display.
-       */
-      readonly bytewise: boolean;
-    }
-  | { readonly ok: false; readonly reason: string };
+export type LeafParse = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly reason: string };
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
-/** A string of a bytewise parse (one char per UTF-8 byte) as the text it encodes. */
+/**
+ * A string read from a leaf's bytes one char per byte (Latin-1), as the
+ * text it encodes. The audit reads proven leaves that way (./tape.ts): it
+ * costs a tenth of UTF-8 decoding, and gives the same JSON structure, keys,
+ * numbers, literals and ASCII text, because every byte of a multi-byte UTF-8
+ * sequence is 0x80 or above and so never JSON syntax, a quote or a
+ * backslash. Only non-ASCII text differs, holding its UTF-8 bytes (checked
+ * valid); this turns it back into text.
+ */
 export function textOfBytes(s: string): string {
   return NON_ASCII.test(s) ? Buffer.from(s, "latin1").toString("utf8") : s;
 }
@@ -278,28 +275,19 @@ export function precheckLeaf(b: Uint8Array, start = 0, end = b.length, tape?: Ta
 
 /**
  * Parses a prechecked leaf and finishes the proof that it is the canonical
- * encoding of what it parses to. Never throws for bad input.
- *
- * `bytewise` (for the audit's hot path): a leaf the scan proved canonical is
- * parsed from its bytes read as Latin-1, one char per byte, instead of being
- * decoded as UTF-8 first, which costs ten times as much. The two parses
- * have the same structure, keys, numbers, literals and ASCII text, because
- * every byte of a multi-byte UTF-8 sequence is 0x80 or above and so is never
- * JSON syntax, a quote or a backslash; only non-ASCII text differs, holding
- * its UTF-8 bytes (the bytes were checked to be valid UTF-8). The result says
- * so in `bytewise`; {@link textOfBytes} turns such a string into its text.
+ * encoding of what it parses to. Never throws for bad input. (The audit
+ * reads a proven leaf from its tape instead, unparsed: see ./tape.ts.)
  */
-export function finishLeaf(bytes: Uint8Array, check: LeafCheck, textIfKnown?: string, bytewise = false): LeafParse {
+export function finishLeaf(bytes: Uint8Array, check: LeafCheck, textIfKnown?: string): LeafParse {
   if (check === LeafCheck.NOT_UTF8) return { ok: false, reason: "the leaf bytes are not valid UTF-8" };
-  const asBytes = bytewise && textIfKnown === undefined && check === LeafCheck.PROVEN;
-  const text = textIfKnown ?? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(asBytes ? "latin1" : "utf8");
+  const text = textIfKnown ?? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     return { ok: false, reason: "the leaf is not JSON" };
   }
-  if (check === LeafCheck.PROVEN) return { ok: true, value, bytewise: asBytes };
+  if (check === LeafCheck.PROVEN) return { ok: true, value };
   // Not proved by the scan: the log core decides.
   let canonical: Uint8Array;
   try {
@@ -308,7 +296,7 @@ export function finishLeaf(bytes: Uint8Array, check: LeafCheck, textIfKnown?: st
     return { ok: false, reason: e instanceof EncodingError ? `the leaf has no canonical form: ${e.message}` : "the leaf has no canonical form" };
   }
   if (!sameBytes(canonical, bytes)) return { ok: false, reason: "the leaf is JSON but not in RFC 8785 canonical form" };
-  return { ok: true, value, bytewise: false };
+  return { ok: true, value };
 }
 
 /**

@@ -155,17 +155,19 @@ function sameText(s: string): string {
 }
 
 /**
- * Reads a parsed leaf as a ledger entry. Free text the entry keeps (the
- * official, a programme's code, replacement field names) goes through
- * `textOf`: a bytewise parse passes `textOfBytes` (see ./canonical.ts); the
- * checks themselves do not depend on it. Throws {@link MalformedEntry} with
+ * Reads a parsed leaf as a ledger entry. Throws {@link MalformedEntry} with
  * a message naming the field for anything that is not a version-1 entry.
  */
-export function readEntry(value: unknown, textOf: (s: string) => string = sameText): AuditEntry {
-  return readEntryFields(fromParsed(value), textOf);
+export function readEntry(value: unknown): AuditEntry {
+  return readEntryFields(fromParsed(value));
 }
 
-/** {@link readEntry} of a leaf seen through {@link JsonFields}: parsed, or on a tape (./tape.ts). */
+/**
+ * {@link readEntry} of a leaf seen through {@link JsonFields}: parsed, or on
+ * a tape (./tape.ts). Free text the entry keeps (the official, a programme's
+ * code, field names) goes through `textOf`: a leaf read from its tape passes
+ * `textOfBytes` (./canonical.ts); the checks do not depend on it.
+ */
 export function readEntryFields(value: JsonValue, textOf: (s: string) => string = sameText): AuditEntry {
   if (!isRecord(value)) bad("the leaf is not a JSON object");
   // One pass over the top-level fields (each lookup would scan them again).

@@ -112,18 +112,17 @@ export function readLeaf(batch: LeafBatch, pre: LeafPrecheck, i: number, out: Le
     }
     return out;
   }
-  const parsed = finishLeaf(bytes, pre.checks[i]! as LeafCheck, batch.texts?.[i], true);
+  const parsed = finishLeaf(bytes, pre.checks[i]! as LeafCheck, batch.texts?.[i]);
   if (!parsed.ok) {
     out.encoding = parsed.reason;
     return out;
   }
   if (batch.shown !== undefined) out.shownMismatch = !showsLeaf(batch.shown[i], bytes);
   try {
-    out.entry = readEntry(parsed.value, parsed.bytewise ? textOfBytes : undefined);
+    out.entry = readEntry(parsed.value);
   } catch (e) {
     if (!(e instanceof MalformedEntry)) throw e;
-    // The message may quote the leaf's text: read it again decoded, so it quotes it right.
-    out.malformed = parsed.bytewise ? malformedReason(bytes) : e.message;
+    out.malformed = e.message;
   }
   return out;
 }
@@ -136,7 +135,7 @@ function malformedReason(bytes: Uint8Array): string {
     if (e instanceof MalformedEntry) return e.message;
     throw e;
   }
-  throw new Error("a leaf read bytewise was malformed, but not once decoded");
+  throw new Error("a leaf read from its tape was malformed, but not once parsed");
 }
 
 /** Whether `shown` (the service's `entry` beside a leaf) is the entry the leaf bytes encode. */

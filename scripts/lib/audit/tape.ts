@@ -113,7 +113,7 @@ export function fromParsed(v: unknown): JsonValue {
 /**
  * The tokens of one batch with the bytes they point into, read one leaf at
  * a time: {@link Tape.leaf} decodes the leaf's bytes once, one char per byte
- * (see finishLeaf's `bytewise` in ./canonical.ts), and values are cut from
+ * (see textOfBytes in ./canonical.ts), and values are cut from
  * that string. A value kept may keep the leaf's string alive (V8 slices long
  * strings), never the batch's.
  */
@@ -161,7 +161,7 @@ export class Tape {
         return out;
       }
       case Token.STRING:
-        // One char per byte (latin1): see finishLeaf's `bytewise` in ./canonical.ts.
+        // One char per byte (Latin-1): see textOfBytes in ./canonical.ts.
         return this._slice(t[at + 1]!, t[at + 2]!);
       case Token.STRING_ESCAPED:
         return JSON.parse(this._slice(t[at + 1]! - 1, t[at + 2]! + 1)) as string;
