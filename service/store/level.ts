@@ -33,6 +33,18 @@
  * A complete tile without a record (a directory written before tiles) is
  * read from its single 0x02 keys.
  *
+ * Tile file. LevelDB memory-maps its tables, so every tile record a proof
+ * reads stays in the process's RSS (all of them, about 64 MiB per million
+ * entries, after enough random proofs). Complete tiles are therefore also
+ * written, once their batch is durable, to `tiles.cache` in the data
+ * directory and read from there with pread, through the OS page cache; see
+ * ./tile-file.ts. The 0x0b records stay the source of truth, written
+ * atomically with their batch: the file is a verified cache, and a tile
+ * missing or damaged there is read from its record and written to the file
+ * again. `open` copies the records the file lacks at its end (all of them in
+ * a directory written before the file), then reopens LevelDB so that the
+ * tables this read mapped do not stay in RSS.
+ *
  * The length prefixes in 0x06 keep (name, value) pairs apart: ("enterprise",
  * "91") never scans into ("enterprise", "911"). In 0x09 the createdAt comes
  * first and unprefixed, so a range scan below `cutoff ‖ 0x00` is exactly the
@@ -42,12 +54,13 @@
  * needed in `commit`.
  *
  * Memory: the head (O(log n) hashes) and the incomplete tile's nodes are
- * cached; nothing else is. Writes are
+ * cached; nothing else is (tiles are read from the tile file, outside the
+ * process). Writes are
  * serialised through one queue, so the size check in `commit` and the
  * read-then-delete in `expireIdempotency` cannot interleave with another write.
  */
 import { mkdir } from "node:fs/promises";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { Level } from "level";
 import { HASH_SIZE, nodeKey, planRoot, rangeNodes, type NodeId } from "../log";
 import type { Openings } from "../records/entry";
@@ -63,6 +76,10 @@ import {
   type TokenRecord,
   type TreeHead,
 } from "./store";
+import { TileFile } from "./tile-file";
+
+/** The tile file's name in the data directory. */
+export const TILE_FILE = "tiles.cache";
 
 type Bytes = Uint8Array;
 type Db = Level<Bytes, Bytes>;
@@ -220,6 +237,41 @@ function partialTileNodes(size: number): NodeId[] {
   return ids;
 }
 
+/** Opens LevelDB in `abs`: StoreLockedError when another process holds it, StoreUnavailableError when it cannot be opened. */
+async function openDb(abs: string): Promise<Db> {
+  const db: Db = new Level<Bytes, Bytes>(abs, { keyEncoding: "view", valueEncoding: "view" });
+  try {
+    await db.open();
+  } catch (cause) {
+    if (isLocked(cause))
+      throw new StoreLockedError(`the data directory ${abs} is in use by another ledger process (LevelDB lock held); only one may open it`, {
+        cause,
+      });
+    throw new StoreUnavailableError(`cannot open the data directory ${abs}: ${messageOf(cause)}`, { cause });
+  }
+  return db;
+}
+
+async function readHead(db: Db): Promise<TreeHead> {
+  const raw = (await db.get(HEAD_KEY)) as Bytes | undefined;
+  return raw === undefined ? { size: 0, compact: [] } : decodeHead(raw);
+}
+
+/**
+ * Copies to the tile file the tile records past its last whole record (all of
+ * them in a directory written before the file). Returns whether it copied any.
+ * Records damaged in the middle of the file are left to be rewritten on read.
+ */
+async function copyMissingTiles(db: Db, file: TileFile, completeTiles: number): Promise<boolean> {
+  if (!file.usable || file.records >= completeTiles) return false;
+  let copied = false;
+  for await (const [k, v] of db.iterator({ gte: tileKey(file.records), lt: tileKey(completeTiles) })) {
+    file.write(readU64(k, 1), v);
+    copied = true;
+  }
+  return copied;
+}
+
 function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -247,6 +299,7 @@ export class LevelStore implements LedgerStore {
     readonly dir: string,
     head: TreeHead,
     partial: Map<string, Bytes>,
+    private readonly _tileFile: TileFile,
   ) {
     this._head = head;
     this._headNodes = headNodes(head);
@@ -265,21 +318,21 @@ export class LevelStore implements LedgerStore {
     } catch (cause) {
       throw new StoreUnavailableError(`cannot create the data directory ${abs}: ${messageOf(cause)}`, { cause });
     }
-    const db: Db = new Level<Bytes, Bytes>(abs, { keyEncoding: "view", valueEncoding: "view" });
-    try {
-      await db.open();
-    } catch (cause) {
-      if (isLocked(cause))
-        throw new StoreLockedError(`the data directory ${abs} is in use by another ledger process (LevelDB lock held); only one may open it`, {
-          cause,
-        });
-      throw new StoreUnavailableError(`cannot open the data directory ${abs}: ${messageOf(cause)}`, { cause });
-    }
+    let db = await openDb(abs);
     let head: TreeHead;
     let partial: Map<string, Bytes>;
+    let tileFile: TileFile | undefined;
     try {
-      const raw = (await db.get(HEAD_KEY)) as Bytes | undefined;
-      head = raw === undefined ? { size: 0, compact: [] } : decodeHead(raw);
+      head = await readHead(db);
+      const completeTiles = Math.floor(head.size / TILE_WIDTH);
+      tileFile = TileFile.open(join(abs, TILE_FILE), completeTiles);
+      if (await copyMissingTiles(db, tileFile, completeTiles)) {
+        // Reading the records mapped their tables into this process for good:
+        // reopen, which unmaps them, so they do not stay in its RSS.
+        await db.close();
+        db = await openDb(abs);
+        head = await readHead(db);
+      }
       partial = new Map();
       for (const id of partialTileNodes(head.size)) {
         const h = db.getSync(nodeKeyBytes(id)) as Bytes | undefined;
@@ -287,10 +340,12 @@ export class LevelStore implements LedgerStore {
         partial.set(nodeKey(id), new Uint8Array(h));
       }
     } catch (cause) {
+      tileFile?.close();
       await db.close().catch(() => {});
+      if (cause instanceof StoreLockedError || cause instanceof StoreUnavailableError) throw cause;
       throw new StoreUnavailableError(`cannot read the tree head in ${abs}: ${messageOf(cause)}`, { cause });
     }
-    return new LevelStore(db, abs, head, partial);
+    return new LevelStore(db, abs, head, partial, tileFile);
   }
 
   async head(): Promise<TreeHead> {
@@ -307,15 +362,17 @@ export class LevelStore implements LedgerStore {
    */
   commit(batch: CommitBatch): Promise<void> {
     return this._serialised(async () => {
-      const { ops, partial } = this._encodeBatch(batch);
+      const { ops, partial, tiles } = this._encodeBatch(batch);
       await this._write(ops, "commit");
       this._head = { size: batch.head.size, compact: [...batch.head.compact] };
       this._headNodes = headNodes(this._head);
       this._partial = partial;
+      // Only now that their records are durable: the file never holds a tile LevelDB lacks.
+      for (const [t, record] of tiles) this._tileFile.write(t, record);
     });
   }
 
-  private _encodeBatch(batch: CommitBatch): { ops: Op[]; partial: Map<string, Bytes> } {
+  private _encodeBatch(batch: CommitBatch): { ops: Op[]; partial: Map<string, Bytes>; tiles: Map<number, Bytes> } {
     const size = this._head.size;
     const refuse = (why: string): never => {
       throw new StoreUnavailableError(`batch refused, nothing stored: ${why}`);
@@ -336,6 +393,7 @@ export class LevelStore implements LedgerStore {
     // Lower-level nodes gather here: the incomplete tile's, then this batch's.
     const lower = new Map(this._partial);
     const created = new Map<string, NodeId>();
+    const tiles = new Map<number, Bytes>();
     try {
       for (const leaf of batch.leaves) {
         put(leafKey(leaf.index), encodeLeaf(leaf));
@@ -369,6 +427,7 @@ export class LevelStore implements LedgerStore {
           lower.delete(k);
         });
         put(tileKey(t), record);
+        tiles.set(t, record);
       }
       // The rest belongs to the new incomplete tile: stored singly until it completes.
       for (const [k, id] of created) put(nodeKeyBytes(id), lower.get(k)!);
@@ -376,7 +435,7 @@ export class LevelStore implements LedgerStore {
     } catch (cause) {
       throw new StoreUnavailableError(`batch refused, nothing stored: cannot encode it: ${messageOf(cause)}`, { cause });
     }
-    return { ops, partial: lower };
+    return { ops, partial: lower, tiles };
   }
 
   async leaf(index: number): Promise<StoredLeaf | undefined> {
@@ -404,8 +463,9 @@ export class LevelStore implements LedgerStore {
 
   /**
    * Head nodes and the incomplete tile come from memory; a node of a complete
-   * tile from its tile record (read once per call), or from its single key in
-   * a directory written before tiles; upper nodes from their keys.
+   * tile from the tile file or else its tile record (read once per call), or
+   * from its single key in a directory written before tiles; upper nodes from
+   * their keys.
    */
   async nodes(ids: readonly NodeId[]): Promise<(Uint8Array | undefined)[]> {
     const completeTiles = Math.floor(this._head.size / TILE_WIDTH);
@@ -421,7 +481,7 @@ export class LevelStore implements LedgerStore {
           if (t >= completeTiles) return this._partial.get(k);
           let tile = tiles.get(t);
           if (!tiles.has(t)) {
-            tile = this._db.getSync(tileKey(t)) as Bytes | undefined;
+            tile = this._completeTile(t);
             tiles.set(t, tile);
           }
           if (tile !== undefined) {
@@ -433,6 +493,22 @@ export class LevelStore implements LedgerStore {
         return h === undefined ? undefined : view(h);
       }),
     );
+  }
+
+  /**
+   * The 510 hashes of complete tile `t`: from the tile file when its record
+   * there checks out, else from the 0x0b record, which then goes to the file
+   * (a directory written before the file fills it as it is read). Undefined
+   * for a tile stored the old way, one key per node. Runs inside _readSync.
+   */
+  private _completeTile(t: number): Bytes | undefined {
+    const levelEight: NodeId = { level: TILE_HEIGHT, index: t };
+    const root = this._headNodes.get(nodeKey(levelEight)) ?? (this._db.getSync(nodeKeyBytes(levelEight)) as Bytes | undefined);
+    const cached = this._tileFile.read(t, root);
+    if (cached !== undefined) return cached;
+    const record = this._db.getSync(tileKey(t)) as Bytes | undefined;
+    if (record !== undefined) this._tileFile.write(t, record);
+    return record;
   }
 
   async state(key: StateKey): Promise<StateDoc | undefined> {
@@ -540,6 +616,7 @@ export class LevelStore implements LedgerStore {
   /** Waits for queued writes, then closes the database and releases the directory lock. */
   async close(): Promise<void> {
     await this._writes.catch(() => {});
+    this._tileFile.close();
     await this._db.close();
   }
 

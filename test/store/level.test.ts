@@ -6,13 +6,15 @@
  */
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CompactRange, MemoryTree, toHex, verifyConsistency, verifyInclusion, type NodeId } from "../../service/log";
 import { consistencyProof, inclusionProof, rootAt } from "../../service/ledger/proofs";
 import { Level } from "level";
-import { LevelStore } from "../../service/store/level";
+import { LevelStore, TILE_FILE } from "../../service/store/level";
+import { RECORD_SIZE, TileFile } from "../../service/store/tile-file";
 import { MemoryStore } from "../../service/store/memory";
 import { StoreLockedError, StoreUnavailableError, type CommitBatch, type LedgerStore } from "../../service/store/store";
 import { buildBatches, completedNodes, leafData, storeContract, type StoreHarness } from "./contract";
@@ -462,6 +464,99 @@ describe("LevelStore", function () {
       expect(hexes(await store.nodes(ids))).to.deep.equal(hexes(ids.map((id) => tree.node(id))));
       const p = await inclusionProof(store, 300, 1000, 1000);
       verifyInclusion(tree.leafHash(300), 300, 1000, tree.root(1000), p.proof);
+    });
+
+    describe("the tile file, a verified read cache of the tile records", function () {
+      const file = () => join(h.dir, TILE_FILE);
+      /** Every node of levels 0..7 of complete tile t. */
+      const tileIds = (t: number): NodeId[] => completedNodes(256).filter((id) => id.level < 8).map(({ level, index }) => ({ level, index: index + t * (256 >> level) }));
+      const expectTile = async (store: LedgerStore, t: number) =>
+        expect(hexes(await store.nodes(tileIds(t))), `tile ${t}`).to.deep.equal(hexes(tileIds(t).map((id) => tree.node(id))));
+
+      /** Overwrites the 0x0b record of tile t with 510 zero hashes. */
+      async function spoilRecord(t: number): Promise<void> {
+        await h.current().close();
+        const db = new Level<Uint8Array, Uint8Array>(h.dir, { keyEncoding: "view", valueEncoding: "view" });
+        await db.open();
+        const key = Buffer.alloc(9);
+        key[0] = 0x0b;
+        key.writeUIntBE(t, 3, 6);
+        await db.put(key, new Uint8Array(510 * 32), { sync: true });
+        await db.close();
+      }
+
+      it("holds one record per complete tile, written once its batch is durable", async function () {
+        expect((await stat(file())).size).to.equal(3 * RECORD_SIZE);
+      });
+
+      it("serves complete tiles from the file, not from the LevelDB records", async function () {
+        await spoilRecord(1);
+        const store = await h.reopen!();
+        await expectTile(store, 1);
+        const p = await inclusionProof(store, 300, 1000, 1000);
+        verifyInclusion(tree.leafHash(300), 300, 1000, tree.root(1000), p.proof);
+      });
+
+      describe("when a record is damaged, missing, or from another log", function () {
+        it("reads a damaged record's tile from LevelDB and writes the record again", async function () {
+          await h.current().close();
+          const good = await readFile(file());
+          const bad = Buffer.from(good);
+          bad[RECORD_SIZE + 100]! ^= 0x01; // inside tile 1's hashes: its check hash no longer matches
+          await writeFile(file(), bad);
+          const store = await h.reopen!();
+          await expectTile(store, 1);
+          expect(Buffer.compare(await readFile(file()), good)).to.equal(0);
+        });
+
+        it("copies the records a deleted file lacks at open (a directory written before the file), then serves them from it", async function () {
+          await h.current().close();
+          const good = await readFile(file());
+          await rm(file());
+          await h.reopen!();
+          expect(Buffer.compare(await readFile(file()), good)).to.equal(0);
+          await spoilRecord(0);
+          await expectTile(await h.reopen!(), 0);
+        });
+
+        it("copies the records after a torn last record at open", async function () {
+          await h.current().close();
+          const good = await readFile(file());
+          await writeFile(file(), good.subarray(0, Math.floor(1.5 * RECORD_SIZE)));
+          await h.reopen!();
+          expect(Buffer.compare(await readFile(file()), good)).to.equal(0);
+        });
+
+        it("ignores a record whose check hash is right but whose hashes are not this log's", async function () {
+          await h.current().close();
+          const foreign = TileFile.open(file(), 3);
+          foreign.write(1, randomBytes(510 * 32));
+          foreign.close();
+          const store = await h.reopen!();
+          await expectTile(store, 1);
+          const reread = TileFile.open(file(), 3);
+          const root = tree.node({ level: 8, index: 1 });
+          expect(reread.read(1, root), "the record was written again").to.not.equal(undefined);
+          reread.close();
+        });
+      });
+
+      it("drops records beyond the stored log's complete tiles on open (a rolled-back database)", async function () {
+        await h.current().close();
+        await writeFile(file(), Buffer.concat([await readFile(file()), Buffer.alloc(2 * RECORD_SIZE, 7)]));
+        await h.reopen!();
+        expect((await stat(file())).size).to.equal(3 * RECORD_SIZE);
+      });
+
+      it("is optional: a store whose file cannot be opened reads every tile from LevelDB", async function () {
+        await h.current().close();
+        await rm(file());
+        await mkdir(file()); // a directory where the file should be
+        const store = await h.reopen!();
+        for (const t of [0, 1, 2]) await expectTile(store, t);
+        for (const b of buildBatches(range, tree, [300])) await store.commit(b);
+        await expectTile(store, 3);
+      });
     });
   });
 });
