@@ -1,7 +1,7 @@
 /**
  * Benchmarks the ledger service over HTTP, as clients see it.
  *
- *   npm run bench:api -- [--entries 30000] [--clients 64] [--proofs 2000] [--grow-to N]
+ *   npm run bench:api -- [--entries 30000] [--clients 64] [--proofs 2000] [--grow-to N] [--seed N] [--data-dir DIR]
  *
  * Starts the service as a child process on a fresh data directory (so its RSS
  * is its own), creates tokens through the admin API, records one programme,
@@ -12,15 +12,19 @@
  * appending (same clients) until the log holds N entries before measuring
  * proofs and RSS, e.g. --grow-to 1000000 for the 1M-entry targets.
  *
+ * With --data-dir the directory is kept: seeding 1,000,000 entries takes
+ * minutes, so seed once, then rerun without --seed on copies of it.
+ *
  * Figures depend on the machine; compare runs on the same machine.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
 import { Command } from "commander";
-import { Ledger, scopedIdempotencyKey } from "../service/ledger/ledger";
+import { createToken } from "../service/auth/tokens";
+import { Ledger, scopedIdempotencyKey, systemClock } from "../service/ledger/ledger";
 import { REQUEST_SCHEMAS } from "../service/records/schemas";
 import { applicationBody, programmeBody } from "./lib/bench-requests";
 import { LevelStore } from "../service/store/level";
@@ -34,13 +38,32 @@ const program = new Command()
   .option("--seed <n>", "before starting the service, append this many applications in-process (same sequencer and store, no HTTP)", (v) => parseInt(v, 10), 0)
   .option("--port <n>", "port for the service", (v) => parseInt(v, 10), 18_080)
   .option("--keep", "keep the data directory")
+  .option(
+    "--data-dir <dir>",
+    "use this data directory instead of a fresh temporary one, and keep it; with --seed it must be empty, without it may hold a log from an earlier run (copy a kept one first: the run appends to it)",
+  )
   .option("--profile <dir>", "write a V8 CPU profile of the service into <dir>");
 program.parse();
-const opts = program.opts<{ entries: number; clients: number; batch: number; proofs: number; growTo: number; seed: number; port: number; keep?: boolean; profile?: string }>();
+const opts = program.opts<{
+  entries: number;
+  clients: number;
+  batch: number;
+  proofs: number;
+  growTo: number;
+  seed: number;
+  port: number;
+  keep?: boolean;
+  dataDir?: string;
+  profile?: string;
+}>();
 
 const base = `http://127.0.0.1:${opts.port}`;
 
-function startService(dataDir: string): Promise<{ child: ChildProcess; adminToken: string }> {
+/**
+ * Starts the service and resolves with the admin token: the first-start banner's, or `adminToken`
+ * (created beforehand for a directory that already holds tokens, whose banner prints none).
+ */
+function startService(dataDir: string, adminToken?: string): Promise<{ child: ChildProcess; adminToken: string }> {
   const profile = opts.profile ? ["--cpu-prof", `--cpu-prof-dir=${opts.profile}`] : [];
   // The same bundle npm start runs (built by npm run build:service).
   execFileSync("npm", ["run", "-s", "build:service"], { stdio: "inherit" });
@@ -64,6 +87,7 @@ function startService(dataDir: string): Promise<{ child: ChildProcess; adminToke
       out += d.toString();
       const m = /\n\s+(sl_[A-Za-z0-9_-]+)\n/.exec(out);
       if (m) resolve({ child, adminToken: m[1]! });
+      else if (adminToken !== undefined && out.includes("is running on")) resolve({ child, adminToken });
     });
     child.once("exit", (code) => reject(new Error(`service exited with ${code}: ${out}`)));
   });
@@ -137,7 +161,9 @@ async function seed(dataDir: string, n: number): Promise<void> {
 
 
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), "ledger-bench-"));
+  const dataDir = opts.dataDir !== undefined ? path.resolve(opts.dataDir) : mkdtempSync(path.join(tmpdir(), "ledger-bench-"));
+  if (opts.dataDir !== undefined && opts.seed > 0 && existsSync(dataDir) && readdirSync(dataDir).length > 0)
+    throw new Error(`--seed needs an empty --data-dir; ${dataDir} is not empty`);
   if (opts.seed > 0) {
     const t = performance.now();
     const cpu = process.cpuUsage();
@@ -148,7 +174,14 @@ async function main(): Promise<void> {
         `${((used.user + used.system) / opts.seed).toFixed(0)} us CPU per entry (schema, sequencer, rules, encoding, LevelDB; no HTTP)\n`,
     );
   }
-  const { child, adminToken } = await startService(dataDir);
+  // A directory from an earlier run already has tokens, so the service prints no first admin token: make one.
+  let preset: string | undefined;
+  if (opts.seed === 0 && existsSync(path.join(dataDir, "CURRENT"))) {
+    const store = await LevelStore.open(dataDir);
+    preset = (await createToken(store, systemClock, { official: `bench-admin-${Date.now()}`, agency: "bench", role: "admin" })).token;
+    await store.close();
+  }
+  const { child, adminToken } = await startService(dataDir, preset);
   try {
     const mk = async (role: string, official: string) => {
       const r = await call("POST", "/v1/admin/tokens", adminToken, { official, agency: "bench", role });
@@ -156,7 +189,8 @@ async function main(): Promise<void> {
       return r.json.token as string;
     };
     const clerk = await mk("clerk", "clerk-1");
-    const prg = await call("POST", "/v1/programmes", adminToken, programmeBody("BENCH"), "prg-1");
+    // Programme codes are unique: a reused directory already has "BENCH".
+    const prg = await call("POST", "/v1/programmes", adminToken, programmeBody(preset === undefined ? "BENCH" : `BENCH-${Date.now()}`), "prg-1");
     if (prg.status !== 201) throw new Error(`programme: ${prg.status} ${JSON.stringify(prg.json)}`);
     const programmeId = prg.json.id as string;
 
@@ -251,7 +285,7 @@ async function main(): Promise<void> {
   } finally {
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));
-    if (!opts.keep) rmSync(dataDir, { recursive: true, force: true });
+    if (!opts.keep && opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     else console.log(`data kept in ${dataDir}`);
   }
 }
