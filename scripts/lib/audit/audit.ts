@@ -36,7 +36,7 @@ import {
 import { inlineProcessor, LeafPool, readLeaf, type LeafPrecheck, type LeafProcessor, type LeafReading } from "./leaves";
 import { Tape } from "./tape";
 import { readCheckpoints, rootHex, type AnchoredCheckpoint, type ChainReader } from "./chain";
-import { ENTRY_KINDS, type EntryKind } from "./entries";
+import { ENTRY_KINDS, type AuditEntry, type EntryKind } from "./entries";
 import { AuditError, messageOf } from "./errors";
 import { DEFAULT_MAX_LISTED, Findings, type Discrepancy, type DiscrepancyKind } from "./findings";
 import { InvariantReplay, type InvariantTotals } from "./invariants";
@@ -271,8 +271,13 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   let clockNotices = 0;
   const nowMs = now();
   // Leaves kept to locate damage: from the last matched checkpoint on, at most locateLimit.
-  // The hash stays in its batch's array until it is needed (a view per leaf costs more than the rest of its bookkeeping).
-  let locate: { index: number; hashes: Uint8Array; at: number; id: string }[] = [];
+  // Kept in columns (index, its batch's hash array and offset, entry id): no object per leaf,
+  // since in a clean log every one is dropped at the next matching checkpoint.
+  const locIndex = new Float64Array(locateLimit);
+  const locAt = new Int32Array(locateLimit);
+  const locHashes: Uint8Array[] = [];
+  const locId: string[] = [];
+  let locN = 0;
   // A service grows while it is read: read what was published or anchored when the audit began.
   const until =
     options.until ??
@@ -282,6 +287,10 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   const total = until ?? source.declaredSize;
 
   const reading: LeafReading = { entry: null, encoding: null, malformed: null, shownMismatch: false };
+  // The entry being replayed, for the one violation reporter (no closure per entry).
+  const current: { e: AuditEntry; claimed: number } = { e: null as unknown as AuditEntry, claimed: 0 };
+  const violation = (rule: string, message: string): void =>
+    add("invariant", `${current.e.kind} ${current.e.id} at leaf ${current.claimed}: ${message}`, { leafIndex: current.claimed, entryId: current.e.id, rule });
   const handle = (batch: LeafBatch, pre: LeafPrecheck): void => {
     const tape = new Tape(batch.data, pre.tape);
     for (let i = 0; i < batch.length; i++) {
@@ -311,7 +320,11 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
         if (batch.storedIds !== undefined && batch.storedIds[i] !== e.id)
           add("record-mismatch", `leaf ${claimed}: the record stores id ${JSON.stringify(batch.storedIds[i])} beside an entry with id ${e.id}`, { leafIndex: claimed, entryId: e.id });
         if (replay.hasEntry(e)) add("duplicate-id", `leaf ${claimed}: entry id ${e.id} was already used by an earlier leaf`, { leafIndex: claimed, entryId: e.id });
-        else replay.apply(e, (rule, message) => add("invariant", `${e.kind} ${e.id} at leaf ${claimed}: ${message}`, { leafIndex: claimed, entryId: e.id, rule }));
+        else {
+          current.e = e;
+          current.claimed = claimed;
+          replay.apply(e, violation);
+        }
         if (e.recordedMs < lastRecordedMs && clockNotices++ < 5)
           findings.notice({ message: `leaf ${claimed} (${e.id}) was recorded at ${e.recordedAt}, before the leaf before it`, leafIndex: claimed });
         lastRecordedMs = e.recordedMs;
@@ -333,7 +346,13 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
           }
         }
       }
-      if (locate.length < locateLimit) locate.push({ index: claimed, hashes: pre.hashes, at: i * HASH_SIZE, id });
+      if (locN < locateLimit) {
+        locIndex[locN] = claimed;
+        locAt[locN] = i * HASH_SIZE;
+        locHashes[locN] = pre.hashes;
+        locId[locN] = id;
+        locN++;
+      }
 
       if (probe < probes.length && probes[probe] === pos) {
         probe++;
@@ -346,7 +365,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
             matched++;
             if (firstMismatch === null) {
               matchedSize = pos;
-              locate = [];
+              locN = 0;
             }
           } else {
             add("root-mismatch", `the first ${pos} entries give root ${rootHex(root)}, but checkpoint ${c.index} on the chain anchors ${rootHex(c.root)} for that size`, {
@@ -466,9 +485,11 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   if (firstMismatch !== null) {
     firstBadRange = [firstMismatch.from, firstMismatch.to];
     if (oracle !== undefined && latest !== null) {
-      const candidates = locate.filter((l) => l.index < latest.size);
+      const candidates: { index: number; hash: Uint8Array; id: string }[] = [];
+      for (let k = 0; k < locN; k++)
+        if (locIndex[k]! < latest.size) candidates.push({ index: locIndex[k]!, hash: locHashes[k]!.subarray(locAt[k]!, locAt[k]! + HASH_SIZE), id: locId[k]! });
       let unavailable = 0;
-      const bad: typeof locate = [];
+      const bad: typeof candidates = [];
       await mapLimit(candidates, 8, async (l) => {
         let proof: Uint8Array[];
         try {
@@ -479,7 +500,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
           return;
         }
         try {
-          verifyInclusion(l.hashes.subarray(l.at, l.at + HASH_SIZE), l.index, latest.size, latest.root, proof);
+          verifyInclusion(l.hash, l.index, latest.size, latest.root, proof);
         } catch (e) {
           if (!(e instanceof VerificationError)) throw e;
           bad.push(l);
@@ -497,7 +518,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
       const checkedLeaves = candidates.length;
       notices.push(
         `located damage with proofs from ${oracle.description} against checkpoint ${latest.index}: ${checkedLeaves} leaves from ${firstMismatch.from} checked, ${located} not anchored as given${unavailable > 0 ? `, ${unavailable} without a proof` : ""}${
-          locate.length >= locateLimit ? ` (stopped at --locate-limit ${locateLimit})` : ""
+          locN >= locateLimit ? ` (stopped at --locate-limit ${locateLimit})` : ""
         }`,
       );
       if (located === 0 && findings.firstBadIndex === null)

@@ -87,7 +87,7 @@ const { REVOKED, APPROVED, NEEDS_CONFIRMATION } = Flag;
 
 /**
  * The replay. What it keeps of each entry lives in {@link EntryColumns}
- * (about 60 bytes an entry), programmes as objects.
+ * (about 65 bytes an entry), programmes as objects.
  */
 export class InvariantReplay {
   private readonly _c = new EntryColumns();
