@@ -47,6 +47,7 @@ const FEN = /^(0|[1-9][0-9]{0,17})$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 const HEX64 = /^[0-9a-f]{64}$/;
+const TOP_KEYS = new Set(["actor", "body", "commitments", "id", "kind", "recordedAt", "refs", "v"]);
 
 interface Base {
   readonly id: string;
@@ -170,47 +171,25 @@ export function readEntry(value: unknown): AuditEntry {
  */
 export function readEntryFields(value: JsonValue, textOf: (s: string) => string = sameText): AuditEntry {
   if (!isRecord(value)) bad("the leaf is not a JSON object");
-  // One pass over the top-level fields (each lookup would scan them again).
-  // (Typed through `as`: TypeScript does not see the callback assign them.)
-  let v = undefined as JsonValue | undefined;
-  let kind = v;
-  let idValue = v;
-  let recordedAt = v;
-  let actor = v;
-  let refs = v;
-  let body = v;
-  let c = v;
-  let unknown = undefined as string | undefined;
-  value.each((key, x) => {
-    switch (key) {
-      case "actor":
-        actor = x;
-        break;
-      case "body":
-        body = x;
-        break;
-      case "commitments":
-        c = x;
-        break;
-      case "id":
-        idValue = x;
-        break;
-      case "kind":
-        kind = x;
-        break;
-      case "recordedAt":
-        recordedAt = x;
-        break;
-      case "refs":
-        refs = x;
-        break;
-      case "v":
-        v = x;
-        break;
-      default:
-        unknown ??= key;
-    }
-  });
+  // Looked up in the order canonical JSON sorts them, so a tape's lookups walk its keys once.
+  const actor = value.get("actor");
+  const body = value.get("body");
+  const c = value.get("commitments");
+  const idValue = value.get("id");
+  const kind = value.get("kind");
+  const recordedAt = value.get("recordedAt");
+  const refs = value.get("refs");
+  const v = value.get("v");
+  const known =
+    (actor === undefined ? 0 : 1) +
+    (body === undefined ? 0 : 1) +
+    (c === undefined ? 0 : 1) +
+    (idValue === undefined ? 0 : 1) +
+    (kind === undefined ? 0 : 1) +
+    (recordedAt === undefined ? 0 : 1) +
+    (refs === undefined ? 0 : 1) +
+    (v === undefined ? 0 : 1);
+  const unknown = value.size() > known ? value.keys().find((key) => !TOP_KEYS.has(key)) : undefined;
   if (v !== 1) bad(`unknown entry format version ${JSON.stringify(v)}`);
   if (unknown !== undefined) bad(`unknown field ${JSON.stringify(unknown)}`);
   if (typeof kind !== "string" || !(ENTRY_KINDS as readonly string[]).includes(kind)) bad(`unknown kind ${JSON.stringify(kind)}`);

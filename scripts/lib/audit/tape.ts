@@ -82,6 +82,8 @@ export interface JsonFields {
   /** The value of `key`; undefined when the object has no such key. */
   get(key: string): JsonValue | undefined;
   keys(): readonly string[];
+  /** How many keys the object has. */
+  size(): number;
   /** Calls `f` with each key and its value, in order. */
   each(f: (key: string, value: JsonValue) => void): void;
 }
@@ -96,6 +98,10 @@ export class ParsedFields implements JsonFields {
 
   keys(): readonly string[] {
     return Object.keys(this._o);
+  }
+
+  size(): number {
+    return Object.keys(this._o).length;
   }
 
   each(f: (key: string, value: JsonValue) => void): void {
@@ -231,6 +237,14 @@ export class TapeFields implements JsonFields {
     const out: string[] = [];
     for (let k = this._token + 1; k < end; k = tape.next(k + 1)) out.push(tape.keyText(k));
     return out;
+  }
+
+  size(): number {
+    const tape = this._tape;
+    const end = tape.end(this._token);
+    let n = 0;
+    for (let k = this._token + 1; k < end; k = tape.next(k + 1)) n++;
+    return n;
   }
 
   each(f: (key: string, value: JsonValue) => void): void {
