@@ -21,24 +21,11 @@ export type KindCode = (typeof Kind)[keyof typeof Kind];
 export const KIND_NAMES = ["", "programme", "application", "decision", "payout", "confirmation", "correction"] as const;
 const PREFIXES = ["", "prg_", "app_", "dec_", "pay_", "cnf_", "cor_"];
 
+const KIND_BY_PREFIX = new Map(PREFIXES.map((p, k) => [p, k] as const).filter(([p]) => p !== ""));
+
 /** The kind an id's prefix names (0 for none). */
 export function kindOfId(id: string): number {
-  switch (id.slice(0, 4)) {
-    case "prg_":
-      return Kind.programme;
-    case "app_":
-      return Kind.application;
-    case "dec_":
-      return Kind.decision;
-    case "pay_":
-      return Kind.payout;
-    case "cnf_":
-      return Kind.confirmation;
-    case "cor_":
-      return Kind.correction;
-    default:
-      return 0;
-  }
+  return KIND_BY_PREFIX.get(id.slice(0, 4)) ?? 0;
 }
 
 const ENTRY_ID = /^(prg|app|dec|pay|cnf|cor)_[0-9a-f]{24}$/;
