@@ -127,7 +127,20 @@ describe("the entry reader on a tape", () => {
       { ...base, refs: "none" },
       { ...base, body: [] },
       { ...base, commitments: { phone: "abc" } },
+      // Near misses of the id and commitment formats.
+      { ...base, id: String(base.id).slice(0, 4) + "0123456789ABCDEF01234567" },
+      { ...base, id: String(base.id).slice(0, 4) + "0123456789abcdef0123456g" },
+      { ...base, id: String(base.id).slice(0, 4) + "0123456789abcdef012345678" },
+      { ...base, id: "xyz_0123456789abcdef01234567" },
+      { ...base, id: "app-0123456789abcdef01234567" },
+      { ...base, commitments: { phone: "a".repeat(63) } },
+      { ...base, commitments: { phone: "A".repeat(64) } },
+      { ...base, commitments: { phone: "g" + "a".repeat(63) } },
+      { ...base, commitments: { phone: "a".repeat(63) + "\u00e9" } },
+      { ...base, commitments: { phone: "a".repeat(62) + "\n0" } },
     ];
+    const app = leaves.map((l) => decodeEntry(l) as Record<string, unknown>).find((e) => e.kind === "application")!;
+    broken.push({ ...app, body: { ...(app.body as object), programmeId: "prg_0123456789abcdef0123456Z" } });
     for (const b of broken) {
       const leaf = canonicalBytes(b);
       let parsed = "";
