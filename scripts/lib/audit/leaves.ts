@@ -1,11 +1,12 @@
 /**
- * The per-leaf work of an audit. Its byte-level part needs no state (hash
- * the leaf, check UTF-8, scan for canonical form) and runs a batch at a
- * time in the calling thread or in worker threads ({@link LeafPool}); only
- * bytes cross between threads, which costs next to nothing. Parsing the
- * leaf and reading it as an entry stay in the main thread, which keeps the
- * objects the invariant replay needs (handing parsed objects across threads
- * costs about as much as parsing them again).
+ * The per-leaf work of an audit. Its byte-level part (check UTF-8, scan for
+ * canonical form writing the token tape, hash the leaf, grow the tree) runs
+ * a batch at a time in the calling thread or in a worker thread
+ * ({@link LeafPool}); only bytes and typed arrays cross between threads,
+ * which costs next to nothing. Reading the entry stays in the main thread,
+ * which keeps what the invariant replay needs: from the tape for a proven
+ * leaf (./tape.ts), else by parsing (handing parsed objects across threads
+ * would cost about as much as parsing them again).
  */
 import { isUtf8 } from "node:buffer";
 import path from "node:path";
