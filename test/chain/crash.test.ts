@@ -18,12 +18,10 @@
  * The first anchor passes the failpoint (hit 1) so that the crashed anchor
  * carries a real consistency proof from a previous checkpoint.
  */
-import { promises as fs } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { FileAnchorStateStore } from "../../service/chain/state";
-import { deployFor, expectAnchoredHistory, killAllChildren, serviceBundle, serviceEnv, ServiceProcess, startAnvil, type ExternalChain } from "./service-process";
+import { deployFor, expectAnchoredHistory, serviceEnv, serviceProcessSuite, ServiceProcess, startAnvil, type ExternalChain } from "./service-process";
 
 interface Case {
   readonly failpoint: "anchor.before-send" | "anchor.after-send" | "anchor.after-receipt";
@@ -41,24 +39,12 @@ const CASES: readonly Case[] = [
 
 describe("the service process, killed with SIGKILL while anchoring", function () {
   this.timeout(180_000);
-  let dir: string;
-
-  before(async function () {
-    await serviceBundle();
-  });
-
-  beforeEach(async function () {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), "ledger-crash-"));
-  });
-
-  afterEach(async function () {
-    await killAllChildren();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  const tempDir = serviceProcessSuite("ledger-crash-");
 
   for (const c of CASES) {
     describe(`at ${c.failpoint}`, function () {
       it("recovers on restart: every entry anchored, one checkpoint per size, consistent, nothing lost, nothing resent twice", async function () {
+    const dir = tempDir();
         const anvil = await startAnvil(path.join(dir, "anvil"));
         const chain: ExternalChain = await deployFor("anvil", anvil.url, anvil.port, dir, anvil);
         const dataDir = path.join(dir, "data");

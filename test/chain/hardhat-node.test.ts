@@ -5,30 +5,16 @@
  * LEDGER_RPC_URL like any external chain, anchors what it records; a clean
  * restart of the service carries on from the same contract.
  */
-import { promises as fs } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { deployFor, expectAnchoredHistory, killAllChildren, serviceBundle, serviceEnv, ServiceProcess, startHardhatNode } from "./service-process";
+import { deployFor, expectAnchoredHistory, serviceEnv, serviceProcessSuite, ServiceProcess, startHardhatNode } from "./service-process";
 
 describe("the service against a separate hardhat node over JSON-RPC", function () {
   this.timeout(180_000);
-  let dir: string;
-
-  before(async function () {
-    await serviceBundle();
-  });
-
-  beforeEach(async function () {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), "ledger-hhnode-"));
-  });
-
-  afterEach(async function () {
-    await killAllChildren();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  const tempDir = serviceProcessSuite("ledger-hhnode-");
 
   it("anchors every entry, issues a receipt that verifies against the contract, and continues after a restart", async function () {
+    const dir = tempDir();
     const node = await startHardhatNode();
     const chain = await deployFor("hardhat node", node.url, node.port, dir);
     expect(await chain.client.rpc("web3_clientVersion")).to.match(/^HardhatNetwork\//);

@@ -6,30 +6,16 @@
  * back on the same port with the same state; everything gets anchored and
  * health is 200 again.
  */
-import { promises as fs } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { deployFor, expectAnchoredHistory, killAllChildren, poll, serviceBundle, serviceEnv, ServiceProcess, startAnvil } from "./service-process";
+import { deployFor, expectAnchoredHistory, poll, serviceEnv, serviceProcessSuite, ServiceProcess, startAnvil } from "./service-process";
 
 describe("the service process during a chain outage", function () {
   this.timeout(180_000);
-  let dir: string;
-
-  before(async function () {
-    await serviceBundle();
-  });
-
-  beforeEach(async function () {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), "ledger-outage-"));
-  });
-
-  afterEach(async function () {
-    await killAllChildren();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  const tempDir = serviceProcessSuite("ledger-outage-");
 
   it("keeps accepting entries, reports the lag in /v1/health, and anchors everything once the node is back", async function () {
+    const dir = tempDir();
     const chainDir = path.join(dir, "anvil");
     let anvil = await startAnvil(chainDir);
     const chain = await deployFor("anvil", anvil.url, anvil.port, dir, anvil);

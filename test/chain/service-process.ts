@@ -105,6 +105,27 @@ export function serviceBundle(): Promise<string> {
   return bundle;
 }
 
+/**
+ * Mocha hooks shared by the suites that run the service as a child process:
+ * the bundle built once, a fresh temporary directory per test, and after
+ * each test every child killed and the directory removed. Call inside a
+ * describe; the returned function gives the current test's directory.
+ */
+export function serviceProcessSuite(prefix: string): () => string {
+  let dir = "";
+  before(async function () {
+    await serviceBundle();
+  });
+  beforeEach(async function () {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  });
+  afterEach(async function () {
+    await killAllChildren();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+  return () => dir;
+}
+
 export interface ExitInfo {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
