@@ -28,7 +28,6 @@ export function kindOfId(id: string): number {
   return KIND_BY_PREFIX.get(id.slice(0, 4)) ?? 0;
 }
 
-const ENTRY_ID = /^(prg|app|dec|pay|cnf|cor)_[0-9a-f]{24}$/;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
@@ -121,12 +120,7 @@ export class EntryColumns {
     this.paid = new FenColumn(capacity);
   }
 
-  /** The slot of the entry with this id, or -1. Any string may be asked. */
-  find(id: string): number {
-    return ENTRY_ID.test(id) ? this.slotOf(id) : -1;
-  }
-
-  /** {@link find} of an id known to be well-formed (./entries.ts checked it). */
+  /** The slot of the entry with this id, or -1. The id must be well-formed (./entries.ts checked it). */
   slotOf(id: string): number {
     this._words(id);
     const k = this._k;

@@ -95,11 +95,6 @@ export class InvariantReplay {
   private readonly _codes = new Set<string>();
   private _report: Violation = () => {};
 
-  /** Whether an entry with this id was seen. */
-  has(id: string): boolean {
-    return this._c.find(id) >= 0;
-  }
-
   /** Whether an entry with the id of `e` was seen (its id was checked when it was read). */
   hasEntry(e: AuditEntry): boolean {
     return this._c.slotOf(e.id) >= 0;
