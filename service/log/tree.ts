@@ -213,6 +213,28 @@ export interface CreatedNode {
 }
 
 /**
+ * Hashes `count` (left ‖ right) pairs, 64 bytes each, lying contiguously at
+ * buf[from ..), into their parents, hashChildren(left, right), 32 bytes each
+ * at buf[to ..). The two regions do not overlap. A batch a call, so that an
+ * implementation can hash many pairs at once (the auditor's WebAssembly
+ * lanes); {@link hashPairsOneByOne} is the plain one.
+ */
+export type PairHasher = (buf: Uint8Array, from: number, count: number, to: number) => void;
+
+/** A {@link PairHasher} that calls {@link hashChildren} for each pair. */
+export const hashPairsOneByOne: PairHasher = (buf, from, count, to) => {
+  for (let j = 0; j < count; j++) {
+    const at = from + 64 * j;
+    buf.set(hashChildren(buf.subarray(at, at + HASH_SIZE), buf.subarray(at + HASH_SIZE, at + 2 * HASH_SIZE)), to + HASH_SIZE * j);
+  }
+};
+
+/** Bytes of scratch {@link CompactRange.extendMany} needs for `count` leaves: two rows of count + 1 hashes. */
+export function extendScratchSize(count: number): number {
+  return 2 * HASH_SIZE * (count + 1);
+}
+
+/**
  * The compact range of the first `size` leaves: the roots of the perfect
  * subtrees of {@link planRoot}(size), left to right. O(log n) memory; appends
  * in amortised O(1) hashes. This is how the service and the auditor keep the
@@ -275,6 +297,54 @@ export class CompactRange {
     }
     this._hashes.push(hash);
     this._size += 1;
+  }
+
+  /**
+   * {@link extend} for many leaves at once (`leaves`: 32 bytes each, in
+   * order), with the same result, but level by level: the new nodes of a
+   * level are the pairs of the level below, hashed in one call of
+   * `hashPairs`. Where the range began on an odd index, the compact range's
+   * subtree of that level is the left of the first pair; where the row ends
+   * on an odd index, its last node is a subtree of the new compact range.
+   * `scratch` ({@link extendScratchSize}(count) bytes or more) holds the
+   * rows, so the hashing works on one buffer the caller chose (e.g. the
+   * memory of a WebAssembly module); it is overwritten.
+   */
+  extendMany(leaves: Uint8Array, hashPairs: PairHasher, scratch: Uint8Array): void {
+    assertArgument(leaves.length % HASH_SIZE === 0, "leaf hashes must be 32 bytes each");
+    const count = leaves.length / HASH_SIZE;
+    assertArgument(Number.isSafeInteger(this._size + count), "tree is full");
+    assertArgument(scratch.length >= extendScratchSize(count), `extending by ${count} leaves needs ${extendScratchSize(count)} bytes of scratch`);
+    if (count === 0) return;
+    // Two rows, each with room for one hash before it (the compact range's node of the level).
+    const rowBytes = HASH_SIZE * (count + 1);
+    let row = HASH_SIZE; // the level's new nodes start here
+    let other = rowBytes + HASH_SIZE;
+    scratch.set(leaves, row);
+    const kept: Uint8Array[] = []; // new compact-range nodes, lowest level first
+    let start = this._size; // first new node's index at this level
+    let end = this._size + count; // one past the last
+    // The compact range's nodes are read from its right end and dropped only at the end, so
+    // that a hashPairs that throws leaves the range as it was.
+    let top = this._hashes.length;
+    while (end > start) {
+      let from = row;
+      if (start % 2 === 1) {
+        const left = this._hashes[--top];
+        assertInvariant(left !== undefined, "compact range lost a subtree");
+        from -= HASH_SIZE;
+        scratch.set(left, from);
+      }
+      const pairs = Math.floor(end / 2) - Math.floor(start / 2);
+      if (end % 2 === 1) kept.push(scratch.slice(row + HASH_SIZE * (end - 1 - start), row + HASH_SIZE * (end - start)));
+      if (pairs > 0) hashPairs(scratch, from, pairs, other);
+      [row, other] = [other, row];
+      start = Math.floor(start / 2);
+      end = Math.floor(end / 2);
+    }
+    this._hashes.length = top;
+    for (let k = kept.length - 1; k >= 0; k--) this._hashes.push(kept[k]!);
+    this._size += count;
   }
 
   /** MTH of the leaves so far; the empty tree's root when there are none. */

@@ -2,17 +2,22 @@
  * Tree maths cross-checked against the plain recursive RFC 6962 reference
  * (test/helpers/reference.ts) for every tree size up to 64: roots, inclusion
  * and consistency proofs, the plan functions, rangeNodes, CompactRange and
- * MemoryTree. The leaves are distinct, so equal hashes mean equal subtrees.
+ * MemoryTree; CompactRange.extendMany against extend. The leaves are distinct,
+ * so equal hashes mean equal subtrees.
  */
 import { expect } from "chai";
+import fc from "fast-check";
 import { isDeepStrictEqual } from "node:util";
 import {
   assembleProof,
   CompactRange,
   consistencyRanges,
   EMPTY_ROOT,
+  extendScratchSize,
   foldRight,
   hashChildren,
+  hashLeaf,
+  hashPairsOneByOne,
   inclusionRanges,
   largestPowerOfTwoBelow,
   LogArgumentError,
@@ -27,9 +32,11 @@ import {
   verifyConsistency,
   verifyInclusion,
   type NodeId,
+  type PairHasher,
   type ProofPlan,
 } from "../../service/log";
 import * as ref from "../helpers/reference";
+import { fcAssert } from "../helpers/fc";
 
 const MAX = 64;
 const utf8 = new TextEncoder();
@@ -372,6 +379,85 @@ describe("tree maths, cross-checked against the RFC 6962 reference", function ()
         m.eq(ref.hex(r.root()), ref.hex(mth(0, MAX)), `resumed at ${n}, then appended to ${MAX}`);
       }
       m.assertNone();
+    });
+
+    describe("extendMany", function () {
+      /** Leaf hashes 0..n-1 of a longer, seeded sequence than D (extendMany's rows span many levels). */
+      const many = Array.from({ length: 300 }, (_, i) => hashLeaf(utf8.encode(`leaf ${i}`)));
+      const flat = (hs: readonly Uint8Array[]) => {
+        const out = new Uint8Array(32 * hs.length);
+        hs.forEach((h, i) => out.set(h, 32 * i));
+        return out;
+      };
+
+      it("reaches the hashes and root of extend() for every start size 0..64 and batch 0..64 (the reference's leaves)", function () {
+        const m = new Mismatches();
+        const scratch = new Uint8Array(extendScratchSize(MAX));
+        for (let start = 0; start <= MAX; start++)
+          for (let count = 0; start + count <= MAX; count++) {
+            const r = new CompactRange(start, ref.perfectSubtrees(0, start).map(nodeHashOf));
+            r.extendMany(flat(LEAF_HASHES.slice(start, start + count)), hashPairsOneByOne, scratch);
+            m.eq(r.size, start + count, `size from ${start} by ${count}`);
+            m.eq(hexes(r.hashes), hexes(ref.perfectSubtrees(0, start + count).map(nodeHashOf)), `hashes from ${start} by ${count}`);
+            m.eq(ref.hex(r.root()), ref.hex(mth(0, start + count)), `root from ${start} by ${count}`);
+          }
+        m.assertNone();
+      });
+
+      it("equals sequential extend() under random batch splits, with roots at random sizes and a pair hasher that checks its regions", function () {
+        // A hasher that also checks the contract: the input and output regions lie in the scratch and do not overlap.
+        const checked: PairHasher = (buf, from, count, to) => {
+          expect(from >= 0 && from + 64 * count <= buf.length && to >= 0 && to + 32 * count <= buf.length, "regions inside the scratch").to.equal(true);
+          expect(to + 32 * count <= from || from + 64 * count <= to, "regions apart").to.equal(true);
+          hashPairsOneByOne(buf, from, count, to);
+        };
+        fcAssert(
+          fc.property(fc.array(fc.nat(70), { minLength: 1, maxLength: 12 }), fc.nat(40), (cuts, start) => {
+            const seq = new CompactRange();
+            const bat = new CompactRange();
+            for (let i = 0; i < start; i++) {
+              seq.extend(many[i]!);
+              bat.extend(many[i]!);
+            }
+            let at = start;
+            for (const c of cuts) {
+              const count = Math.min(c, many.length - at);
+              bat.extendMany(flat(many.slice(at, at + count)), checked, new Uint8Array(extendScratchSize(count) + (c % 3) * 32));
+              for (let i = at; i < at + count; i++) seq.extend(many[i]!);
+              at += count;
+              expect(bat.size).to.equal(seq.size);
+              expect(hexes(bat.hashes), `hashes at ${at}`).to.deep.equal(hexes(seq.hashes));
+              expect(ref.hex(bat.root()), `root at ${at}`).to.equal(ref.hex(seq.root()));
+            }
+          }),
+          { scale: 0.2 },
+        );
+      });
+
+      describe("when the leaves are not whole hashes or the scratch is too small", function () {
+        it("throws LogArgumentError and leaves the range as it was", function () {
+          const r = new CompactRange();
+          r.extend(many[0]!);
+          expect(() => r.extendMany(new Uint8Array(33), hashPairsOneByOne, new Uint8Array(1024))).to.throw(LogArgumentError, /32 bytes/);
+          expect(() => r.extendMany(flat(many.slice(1, 5)), hashPairsOneByOne, new Uint8Array(extendScratchSize(4) - 1))).to.throw(LogArgumentError, /scratch/);
+          expect(r.size).to.equal(1);
+          expect(ref.hex(r.root())).to.equal(ref.hex(many[0]!));
+        });
+      });
+
+      describe("when the pair hasher throws", function () {
+        it("passes the error on and leaves the range as it was", function () {
+          const r = new CompactRange();
+          for (let i = 0; i < 7; i++) r.extend(many[i]!);
+          const before = hexes(r.hashes);
+          const failing: PairHasher = () => {
+            throw new Error("hasher failed");
+          };
+          expect(() => r.extendMany(flat(many.slice(7, 12)), failing, new Uint8Array(extendScratchSize(5)))).to.throw(/hasher failed/);
+          expect(r.size).to.equal(7);
+          expect(hexes(r.hashes)).to.deep.equal(before);
+        });
+      });
     });
 
     it("clones independently", function () {
