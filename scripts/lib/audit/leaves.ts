@@ -11,11 +11,12 @@
 import { isUtf8 } from "node:buffer";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import { canonicalBytes, CompactRange, equalBytes, hashLeaf, HASH_SIZE } from "../../../service/log";
+import { canonicalBytes, CompactRange, equalBytes, extendScratchSize, HASH_SIZE } from "../../../service/log";
 import { finishLeaf, LeafCheck, precheckLeaf, textOfBytes } from "./canonical";
 import { MalformedEntry, readEntry, readEntryFields, type AuditEntry } from "./entries";
 import { Tape, TapeWriter } from "./tape";
 import type { LeafBatch } from "./sources";
+import { DESCRIPTOR_SIZE, HEAP_BASE, Sha256Lanes } from "./sha256-lanes";
 
 /** What the bytes alone tell, leaf i of the batch at position i, and the tree they build. */
 export interface LeafPrecheck {
@@ -39,38 +40,130 @@ export interface LeafPrecheck {
  * (ascending; `next` is where this batch starts looking). Bytes in, bytes out:
  * cheap to hand to a worker thread. `tape` is where the tokens are written
  * (emptied first; pass the same one each batch so its buffer is reused).
+ *
+ * The hashing is batched (./sha256-lanes.ts): the batch's bytes are copied
+ * into the lanes' memory once, every leaf hash is computed in one call, and
+ * the tree grows by {@link CompactRange.extendMany}, one call per level, up
+ * to each wanted size in turn so that its root comes out.
  */
-export function precheckLeaves(batch: LeafBatch, tree: CompactRange, wanted: readonly number[], next: { i: number }, tape = new TapeWriter()): LeafPrecheck {
+export function precheckLeaves(
+  batch: LeafBatch,
+  tree: CompactRange,
+  wanted: readonly number[],
+  next: { i: number },
+  tape = new TapeWriter(),
+  lanes = threadLanes(),
+): LeafPrecheck {
   const n = batch.length;
   const hashes = new Uint8Array(n * HASH_SIZE);
   const checks = new Uint8Array(n);
   tape.truncate(0);
   const tapeRoots = new Int32Array(n).fill(-1);
-  const sizes: number[] = [];
-  const roots: Uint8Array[] = [];
   const data = batch.data;
   // One UTF-8 check for the whole batch. Within valid UTF-8, a leaf is valid
   // itself when it starts and ends on character boundaries (no continuation
   // byte at either end); otherwise, or if the batch is not valid, leaf by leaf.
   let first = data.length;
   let last = 0;
+  let indexed = 0;
   for (let i = 0; i < n; i++) {
     if (batch.starts[i]! < first) first = batch.starts[i]!;
     if (batch.ends[i]! > last) last = batch.ends[i]!;
+    if (!Number.isNaN(batch.indices[i]!)) indexed++;
   }
   const allUtf8 = first < last && isUtf8(data.subarray(first, last));
   const boundary = (p: number) => p >= last || (data[p]! & 0xc0) !== 0x80;
-  for (let i = 0; i < n; i++) {
+  const leafHashes = hashIndexedLeaves(batch, indexed, first <= last ? first : 0, first <= last ? last : 0, lanes);
+  const mem = lanes.bytes;
+  // The hashes lie in leaf order without gaps; with every leaf indexed (the usual case), one copy.
+  if (indexed === n) hashes.set(mem.subarray(leafHashes.at, leafHashes.at + HASH_SIZE * n));
+  for (let i = 0, j = 0; i < n; i++) {
     if (Number.isNaN(batch.indices[i]!)) continue;
+    if (indexed !== n) hashes.set(mem.subarray(leafHashes.at + HASH_SIZE * j, leafHashes.at + HASH_SIZE * (j + 1)), i * HASH_SIZE);
+    j++;
     const s = batch.starts[i]!;
     const e = batch.ends[i]!;
-    const h = hashLeaf(data.subarray(s, e));
-    hashes.set(h, i * HASH_SIZE);
     const root = tape.length;
     checks[i] = precheckLeaf(data, s, e, tape, allUtf8 && boundary(s) && boundary(e));
     if (checks[i] === LeafCheck.PROVEN) tapeRoots[i] = root;
-    tree.extend(h);
-    while (next.i < wanted.length && wanted[next.i]! < tree.size) next.i++;
+  }
+  const grown = growTree(tree, mem.subarray(leafHashes.at, leafHashes.at + HASH_SIZE * indexed), mem.subarray(leafHashes.scratch, leafHashes.scratch + extendScratchSize(indexed)), lanes, wanted, next);
+  return { hashes, checks, tape: tape.finish(), tapeRoots, ...grown };
+}
+
+let lanesOfThisThread: Sha256Lanes | undefined;
+
+/** One {@link Sha256Lanes} per thread, made at first use. */
+export function threadLanes(): Sha256Lanes {
+  return (lanesOfThisThread ??= Sha256Lanes.create());
+}
+
+/**
+ * Computes the leaf hash of every leaf with an index, in one call: copies
+ * data[first, last) into the lanes' memory (one byte in: a message must
+ * start at address 1 or later), writes a descriptor per leaf, and lays out
+ * after the hashes the scratch the tree needs. Returns where the hashes
+ * (32 bytes each, in leaf order) and that scratch lie.
+ *
+ * The descriptors go in order of block count (a counting sort; each still
+ * names its own digest slot): a group of four lanes takes as many blocks as
+ * its longest message, and the ledger's leaves range from 5 to 11 blocks,
+ * so in log order most groups would carry an 11-block lane.
+ */
+function hashIndexedLeaves(batch: LeafBatch, indexed: number, first: number, last: number, lanes: Sha256Lanes): { at: number; scratch: number } {
+  const dataAt = HEAP_BASE + 16;
+  const descAt = align16(dataAt + (last - first));
+  const hashesAt = align16(descAt + DESCRIPTOR_SIZE * indexed);
+  const scratchAt = hashesAt + HASH_SIZE * indexed;
+  lanes.reserve(scratchAt + extendScratchSize(indexed) - HEAP_BASE);
+  lanes.bytes.set(batch.data.subarray(first, last), dataAt);
+  let most = 0;
+  for (let i = 0; i < batch.length; i++) if (!Number.isNaN(batch.indices[i]!)) most = Math.max(most, blocksOf(batch.ends[i]! - batch.starts[i]!));
+  // slot[b]: where the first leaf of b blocks goes.
+  const slot = new Int32Array(most + 2);
+  for (let i = 0; i < batch.length; i++) if (!Number.isNaN(batch.indices[i]!)) slot[blocksOf(batch.ends[i]! - batch.starts[i]!) + 1]!++;
+  for (let b = 1; b < slot.length; b++) slot[b]! += slot[b - 1]!;
+  const words = lanes.words;
+  for (let i = 0, j = 0; j < indexed; i++) {
+    if (Number.isNaN(batch.indices[i]!)) continue;
+    const len = batch.ends[i]! - batch.starts[i]!;
+    const d = (descAt + DESCRIPTOR_SIZE * slot[blocksOf(len)]!++) / 4;
+    words[d] = dataAt + batch.starts[i]! - first;
+    words[d + 1] = len;
+    words[d + 2] = hashesAt + HASH_SIZE * j;
+    j++;
+  }
+  lanes.hashLeaves(descAt, indexed);
+  return { at: hashesAt, scratch: scratchAt };
+}
+
+/** SHA-256 blocks of a leaf of `len` bytes: the 0x00 tag, the bytes, 0x80 and the 8-byte length, in 64-byte blocks. */
+const blocksOf = (len: number) => Math.floor((len + 1 + 8) / 64) + 1;
+
+const align16 = (x: number) => Math.ceil(x / 16) * 16;
+
+/**
+ * Appends `leaves` to the tree, stopping at each wanted size on the way to
+ * take its root (the same sizes as appending one by one: those after the
+ * tree's size, each once).
+ */
+function growTree(
+  tree: CompactRange,
+  leaves: Uint8Array,
+  scratch: Uint8Array,
+  lanes: Sha256Lanes,
+  wanted: readonly number[],
+  next: { i: number },
+): { rootSizes: Float64Array; roots: Uint8Array } {
+  const sizes: number[] = [];
+  const roots: Uint8Array[] = [];
+  const count = leaves.length / HASH_SIZE;
+  let done = 0;
+  while (done < count) {
+    while (next.i < wanted.length && wanted[next.i]! <= tree.size) next.i++;
+    const stop = next.i < wanted.length ? Math.min(count, done + (wanted[next.i]! - tree.size)) : count;
+    tree.extendMany(leaves.subarray(HASH_SIZE * done, HASH_SIZE * stop), lanes.nodePairs, scratch);
+    done = stop;
     if (next.i < wanted.length && wanted[next.i] === tree.size) {
       sizes.push(tree.size);
       roots.push(tree.root());
@@ -79,7 +172,7 @@ export function precheckLeaves(batch: LeafBatch, tree: CompactRange, wanted: rea
   }
   const flat = new Uint8Array(roots.length * HASH_SIZE);
   roots.forEach((r, k) => flat.set(r, k * HASH_SIZE));
-  return { hashes, checks, tape: tape.finish(), tapeRoots, rootSizes: Float64Array.from(sizes), roots: flat };
+  return { rootSizes: Float64Array.from(sizes), roots: flat };
 }
 
 /** What a leaf is, once parsed. */
