@@ -7,6 +7,7 @@ import type { Server } from "node:http";
 import pino from "pino";
 import { loadConfig, ConfigError, type Config } from "./config";
 import { createApp } from "./http/app";
+import { createAppServer } from "./http/server";
 import { CheckpointSigner } from "./ledger/checkpoints";
 import { Ledger, systemClock } from "./ledger/ledger";
 import { loadOrCreateLogKey, KeyFileError } from "./keys";
@@ -107,8 +108,9 @@ export async function startService(config: Config, logger = pino({ level: config
       portal: config.publicRpcUrl !== undefined ? { rpcUrl: config.publicRpcUrl } : chain?.local !== undefined ? { rpcUrl: chain.local.url } : {},
     });
     const server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(config.port, config.host, () => resolve(s));
+      const s = createAppServer(app);
       s.once("error", reject);
+      s.listen(config.port, config.host, () => resolve(s));
     });
     const address = server.address();
     const port = typeof address === "object" && address !== null ? address.port : config.port;

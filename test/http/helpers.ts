@@ -3,6 +3,7 @@
  * a real Ledger, a fake clock, a real checkpoint signer, a token per role, and
  * the pino output captured line by line.
  */
+import type { Server } from "node:http";
 import { Writable } from "node:stream";
 import { expect } from "chai";
 import pino from "pino";
@@ -12,6 +13,7 @@ import type express from "express";
 import { createToken } from "../../service/auth/tokens";
 import { AccessCodes } from "../../service/auth/access-codes";
 import { createApp, type AppConfig } from "../../service/http/app";
+import { createAppServer } from "../../service/http/server";
 import type { AnchoringInfo } from "../../service/http/receipts";
 import { CheckpointSigner } from "../../service/ledger/checkpoints";
 import { Ledger, type Clock } from "../../service/ledger/ledger";
@@ -52,6 +54,8 @@ export type Holder = keyof typeof OFFICIALS;
 
 export interface World {
   readonly app: express.Express;
+  /** The server main.ts listens with (./service/http/server.ts), not listening; post() and get() go through it. */
+  readonly server: Server;
   readonly store: LedgerStore;
   readonly ledger: Ledger;
   readonly clock: FakeClock;
@@ -116,6 +120,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
   });
   return {
     app,
+    server: createAppServer(app),
     store,
     ledger,
     clock,
@@ -138,14 +143,14 @@ export function newKey(): string {
 
 /** POSTs JSON with a token and an Idempotency-Key (a fresh one unless given; `null` sends none). */
 export function post(w: World, path: string, token: string | null, body: unknown, key: string | null = newKey()): request.Test {
-  let r = request(w.app).post(path).set("Content-Type", "application/json");
+  let r = request(w.server).post(path).set("Content-Type", "application/json");
   if (token !== null) r = r.set("Authorization", `Bearer ${token}`);
   if (key !== null) r = r.set("Idempotency-Key", key);
   return r.send(JSON.stringify(body));
 }
 
 export function get(w: World, path: string, token: string | null = null): request.Test {
-  let r = request(w.app).get(path);
+  let r = request(w.server).get(path);
   if (token !== null) r = r.set("Authorization", `Bearer ${token}`);
   return r;
 }
