@@ -411,6 +411,38 @@ describe("LevelStore", function () {
       await h.reopen!();
     });
 
+    it("reads a node of level 8 and up from LevelDB once, then from memory, and serves the same proofs", async function () {
+      const store = await h.reopen!();
+      const original = Object.getOwnPropertyDescriptor(Level.prototype, "getSync");
+      const upperKeys: string[] = [];
+      const inherited = Level.prototype.getSync;
+      Level.prototype.getSync = function (this: Level<Uint8Array, Uint8Array>, key: Uint8Array, ...rest: unknown[]) {
+        if (key[0] === 0x02 && key[1]! >= 8) upperKeys.push(toHex(key));
+        return (inherited as (...a: unknown[]) => unknown).call(this, key, ...rest);
+      } as typeof inherited;
+      const proofs = async () => {
+        const out: string[][] = [];
+        for (const i of [0, 255, 256, 300, 511, 512, 767, 768, 999]) {
+          const p = await inclusionProof(store, i, 1000, 1000);
+          verifyInclusion(tree.leafHash(i), i, 1000, tree.root(1000), p.proof);
+          out.push(p.proof.map(toHex));
+        }
+        for (const s of [256, 512, 700]) out.push((await consistencyProof(store, s, 1000, 1000)).proof.map(toHex));
+        return out;
+      };
+      try {
+        const first = await proofs();
+        const readFirst = upperKeys.length;
+        expect(readFirst, "the first proofs read upper nodes from LevelDB").to.be.greaterThan(0);
+        expect(new Set(upperKeys).size, "each at most once").to.equal(readFirst);
+        expect(await proofs()).to.deep.equal(first);
+        expect(upperKeys.length, "the same proofs again read none").to.equal(readFirst);
+      } finally {
+        if (original) Object.defineProperty(Level.prototype, "getSync", original);
+        else delete (Level.prototype as { getSync?: unknown }).getSync;
+      }
+    });
+
     it("serves every node after a reopen in the middle of a tile, and after appending across tile boundaries", async function () {
       this.timeout(20_000);
       let store = await h.reopen!();
