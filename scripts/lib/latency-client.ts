@@ -1,0 +1,65 @@
+/**
+ * Times random inclusion proofs one at a time over one keep-alive
+ * connection, in a process of its own, and sends the latency percentiles
+ * (ms, from request written to body read) to its parent over IPC.
+ *
+ * A process of its own because the benchmark's process holds the write
+ * phase's garbage: its collections would count in the service's latency.
+ * Microseconds, because autocannon's histogram rounds to whole
+ * milliseconds, which is the size of what is measured.
+ *
+ *   (forked by scripts/bench-api.ts) argv: <base URL> <tree size> <count>
+ */
+import { Agent, get } from "node:http";
+
+export interface LatencyReport {
+  readonly count: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+}
+
+/** Percentiles of `ms` (sorted in place), nearest rank. */
+export function percentiles(ms: number[]): LatencyReport {
+  ms.sort((a, b) => a - b);
+  const at = (p: number) => ms[Math.min(ms.length - 1, Math.ceil(p * ms.length) - 1)]!;
+  return { count: ms.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: ms[ms.length - 1]! };
+}
+
+function once(agent: Agent, url: string): Promise<number> {
+  const started = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    get(url, { agent }, (res) => {
+      res.resume();
+      res.once("end", () => {
+        if (res.statusCode !== 200) reject(new Error(`${url}: HTTP ${res.statusCode}`));
+        else resolve(Number(process.hrtime.bigint() - started) / 1e6);
+      });
+    }).once("error", reject);
+  });
+}
+
+async function main(): Promise<void> {
+  const [base, sizeArg, countArg] = process.argv.slice(2);
+  const size = Number(sizeArg);
+  const count = Number(countArg);
+  if (base === undefined || !(Number.isSafeInteger(size) && size > 0) || !(Number.isSafeInteger(count) && count > 0)) {
+    throw new Error("usage: latency-client <base URL> <tree size> <count>");
+  }
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const ms: number[] = [];
+  for (let i = 0; i < count; i++) {
+    ms.push(await once(agent, `${base}/v1/log/proof/inclusion?index=${Math.floor(Math.random() * size)}&size=${size}`));
+  }
+  agent.destroy();
+  process.send!(percentiles(ms));
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`latency-client: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}
