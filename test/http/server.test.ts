@@ -47,22 +47,18 @@ describe("createAppServer", () => {
   it("answers a write and a read as a plain server does: headers, body, problem details", async () => {
     const key = newKey();
     const body = JSON.stringify(programmeBody());
-    const created = await request(w.server)
-      .post("/v1/programmes")
-      .set("Content-Type", "application/json")
-      .set("Authorization", `Bearer ${w.tokens.admin}`)
-      .set("Idempotency-Key", key)
-      .send(body)
-      .expect(201);
+    const postProgramme = (target: Parameters<typeof request>[0]) =>
+      request(target)
+        .post("/v1/programmes")
+        .set("Content-Type", "application/json")
+        .set("Authorization", `Bearer ${w.tokens.admin}`)
+        .set("Idempotency-Key", key)
+        .send(body)
+        .expect(201);
+    const created = await postProgramme(w.server);
     const id = (created.body as { id: string }).id;
     // The replay through the plain server is the same response.
-    const replay = await request(w.app)
-      .post("/v1/programmes")
-      .set("Content-Type", "application/json")
-      .set("Authorization", `Bearer ${w.tokens.admin}`)
-      .set("Idempotency-Key", key)
-      .send(body)
-      .expect(201);
+    const replay = await postProgramme(w.app);
     expect(replay.body).to.deep.equal(created.body);
 
     const [viaServer, viaApp] = await Promise.all([request(w.server).get(`/v1/entries/${id}`), request(w.app).get(`/v1/entries/${id}`)]);
