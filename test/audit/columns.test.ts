@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import fc from "fast-check";
-import { EntryColumns, FenColumn } from "../../scripts/lib/audit/columns";
+import { EntryColumns, FenColumn, KIND_NAMES, kindOfId } from "../../scripts/lib/audit/columns";
 import { InvariantReplay, type AuditEntry } from "../../scripts/lib/audit";
 import { fcAssert } from "../helpers/fc";
 
@@ -53,6 +53,13 @@ describe("EntryColumns", () => {
       expect(c.other[i]).to.equal(-1);
     }
     expect(c.officials).to.have.length(3);
+  });
+});
+
+describe("kindOfId", () => {
+  it("names the kind of each prefix, and none for near misses", () => {
+    PREFIXES.forEach((p, k) => expect(KIND_NAMES[kindOfId(`${p}${"0".repeat(24)}`)], p).to.equal(["programme", "application", "decision", "payout", "confirmation", "correction"][k]));
+    for (const id of ["prg-0", "PRG_0", "pr_0", "xyz_0", "", "p", "ąpp_0", "\u0170rg_0", "aƀp_0", "prgg_0"]) expect(kindOfId(id), id).to.equal(0);
   });
 });
 

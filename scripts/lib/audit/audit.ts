@@ -35,6 +35,7 @@ import {
 } from "../../../service/log";
 import { inlineProcessor, LeafPool, readLeaf, type LeafPrecheck, type LeafProcessor, type LeafReading } from "./leaves";
 import { Tape } from "./tape";
+import { FactsShare } from "./balance";
 import { readCheckpoints, rootHex, type AnchoredCheckpoint, type ChainReader } from "./chain";
 import { ENTRY_KINDS, type AuditEntry, type EntryKind } from "./entries";
 import { AuditError, messageOf } from "./errors";
@@ -75,6 +76,13 @@ export interface AuditOptions {
   readonly onProgress?: (done: number, total: number | undefined) => void;
   /** 1: hash the leaves, check their bytes and build the tree in a worker thread; 0 (default): all in this thread. */
   readonly workers?: number;
+  /**
+   * The fraction of each batch's entries the leaf processor proves from
+   * their bytes (./entry-facts.ts; the main thread proves the rest), fixed;
+   * by default balanced between the threads with a worker (./balance.ts).
+   * Findings do not depend on it (the tests compare several).
+   */
+  readonly factsShare?: number;
 }
 
 export interface PublishedResult {
@@ -381,18 +389,28 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   // Batches go to the leaf processor ahead of the in-order work, up to `ahead` at a time.
   const processor: LeafProcessor = (options.workers ?? 0) > 0 ? LeafPool.create(probes) : inlineProcessor(probes);
   const ahead = (options.workers ?? 0) > 0 ? 8 : 1;
+  // With a worker, how many entries of a batch it proves (the main thread proves the rest) is balanced so that
+  // both threads finish together (./balance.ts); in one thread it only says where in the thread.
+  const share = new FactsShare(options.factsShare ?? 1);
+  const balance = (options.workers ?? 0) > 0 && options.factsShare === undefined;
   const inFlight: { batch: LeafBatch; result: Promise<LeafPrecheck> }[] = [];
   let count = 0;
   let finalRoot = EMPTY_ROOT;
+  let busySince = performance.now(); // the main thread's work on a batch: from the last wait's end to the next wait, and handling it
   const finish = async (): Promise<void> => {
     const { batch, result } = inFlight.shift()!;
-    handle(batch, await result);
+    const waitFrom = performance.now();
+    const pre = await result;
+    const handleFrom = performance.now();
+    handle(batch, pre);
+    if (balance) share.observe(waitFrom - busySince + (performance.now() - handleFrom), pre.workMs);
     if (options.onBatch) await options.onBatch(batch);
     options.onProgress?.(size, total);
+    busySince = performance.now();
   };
   try {
     for await (const batch of source.leaves(until ?? Number.MAX_SAFE_INTEGER)) {
-      const result = processor.process(batch);
+      const result = processor.process(batch, share.of(batch.length));
       result.catch(() => {}); // awaited in order below; a failure surfaces there
       inFlight.push({ batch, result });
       if (inFlight.length >= ahead) await finish();

@@ -71,31 +71,28 @@ function hexValue(b: number): number {
  * Requires nothing of the input; never throws.
  */
 export function scanCanonical(b: Uint8Array, start: number, end: number, tape?: TapeWriter): boolean {
-  // Per open container: its opening bracket.
-  const stack: number[] = [];
-  // Per open container: its token on the tape.
-  const tokens: number[] = [];
-  // For each open object, where its last key's bytes are, to compare the next with.
-  const keyStart: number[] = [];
-  const keyEnd: number[] = [];
+  // The open containers, `depth` of them (scratch reused by every call: a leaf's scan allocates nothing).
+  const stack = OPEN; // its opening bracket
+  const tokens = OPEN_TOKEN; // its token on the tape
+  const keyStart = KEY_START; // for an object, where its last key's bytes are, to compare the next with
+  const keyEnd = KEY_END;
+  let depth = 0;
   let i = start;
   let expectValue = true;
   while (i < end) {
     const c = b[i]!;
     if (expectValue) {
       if (c === LBRACE || c === LBRACKET) {
-        if (stack.length >= MAX_NESTING_DEPTH - 1) return false;
+        if (depth >= MAX_NESTING_DEPTH - 1) return false;
         const token = tape?.push(c === LBRACE ? Token.OBJECT : Token.ARRAY, i, 0) ?? 0;
-        stack.push(c);
-        tokens.push(token);
-        keyStart.push(-1);
-        keyEnd.push(-1);
+        stack[depth] = c;
+        tokens[depth] = token;
+        keyStart[depth] = -1;
+        keyEnd[depth] = -1;
+        depth++;
         i++;
         if (i < end && b[i] === (c === LBRACE ? RBRACE : RBRACKET)) {
-          stack.pop();
-          tokens.pop();
-          keyStart.pop();
-          keyEnd.pop();
+          depth--;
           tape?.close(token);
           i++;
           expectValue = false;
@@ -106,8 +103,8 @@ export function scanCanonical(b: Uint8Array, start: number, end: number, tape?: 
           const k = scanString(b, i, end, true);
           if (k < 0 || k >= end || b[k] !== COLON) return false;
           tape?.push(Token.KEY, i + 1, k - 1);
-          keyStart[keyStart.length - 1] = i;
-          keyEnd[keyEnd.length - 1] = k;
+          keyStart[depth - 1] = i;
+          keyEnd[depth - 1] = k;
           i = k + 1;
         }
         continue; // expectValue stays true
@@ -144,7 +141,7 @@ export function scanCanonical(b: Uint8Array, start: number, end: number, tape?: 
       continue;
     }
     // After a value: a comma, or the end of the innermost container, or the end of the text.
-    const top = stack.length - 1;
+    const top = depth - 1;
     if (top < 0) return false; // something after the top-level value
     const open = stack[top]!;
     if (c === COMMA) {
@@ -162,17 +159,20 @@ export function scanCanonical(b: Uint8Array, start: number, end: number, tape?: 
       continue;
     }
     if (c === (open === LBRACE ? RBRACE : RBRACKET)) {
-      stack.pop();
-      tape?.close(tokens.pop()!);
-      keyStart.pop();
-      keyEnd.pop();
+      depth--;
+      tape?.close(tokens[depth]!);
       i++;
       continue; // still after a value
     }
     return false;
   }
-  return !expectValue && stack.length === 0;
+  return !expectValue && depth === 0;
 }
+
+const OPEN = new Int32Array(MAX_NESTING_DEPTH);
+const OPEN_TOKEN = new Int32Array(MAX_NESTING_DEPTH);
+const KEY_START = new Int32Array(MAX_NESTING_DEPTH);
+const KEY_END = new Int32Array(MAX_NESTING_DEPTH);
 
 /** Per byte value, 1 where a string's scan must stop and look: a control character, the quote and the backslash. */
 const SPECIAL_IN_STRING = new Uint8Array(256);

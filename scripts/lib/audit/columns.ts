@@ -21,11 +21,15 @@ export type KindCode = (typeof Kind)[keyof typeof Kind];
 export const KIND_NAMES = ["", "programme", "application", "decision", "payout", "confirmation", "correction"] as const;
 const PREFIXES = ["", "prg_", "app_", "dec_", "pay_", "cnf_", "cor_"];
 
-const KIND_BY_PREFIX = new Map(PREFIXES.map((p, k) => [p, k] as const).filter(([p]) => p !== ""));
+/** The kinds by their prefix's three letters, as one number (see prefixCode): no string cut per lookup. */
+const prefixCode = (s: string) => (s.charCodeAt(0) << 16) | (s.charCodeAt(1) << 8) | s.charCodeAt(2);
+const KIND_BY_PREFIX = new Map(PREFIXES.map((p, k) => [prefixCode(p), k] as const).filter(([, k]) => k !== 0));
 
 /** The kind an id's prefix names (0 for none). */
 export function kindOfId(id: string): number {
-  return KIND_BY_PREFIX.get(id.slice(0, 4)) ?? 0;
+  // Three letters below 0x100 each make a distinct code; the underscore is checked apart.
+  if (id.charCodeAt(3) !== 0x5f || id.charCodeAt(0) > 0xff || id.charCodeAt(1) > 0xff || id.charCodeAt(2) > 0xff) return 0;
+  return KIND_BY_PREFIX.get(prefixCode(id)) ?? 0;
 }
 
 const INT64_MIN = -(2n ** 63n);

@@ -1,11 +1,13 @@
 /**
  * The per-leaf work of an audit. Its byte-level part (check UTF-8, scan for
- * canonical form writing the token tape, hash the leaf, grow the tree) runs
- * a batch at a time in the calling thread or in a worker thread
+ * canonical form writing the token tape, hash the leaf, grow the tree, and
+ * prove a share of the entries well-formed from their bytes, ./entry-facts.ts)
+ * runs a batch at a time in the calling thread or in a worker thread
  * ({@link LeafPool}); only bytes and typed arrays cross between threads,
- * which costs next to nothing. Reading the entry stays in the main thread,
- * which keeps what the invariant replay needs: from the tape for a proven
- * leaf (./tape.ts), else by parsing (handing parsed objects across threads
+ * which costs next to nothing. Building the entry stays in the main thread,
+ * which keeps what the invariant replay needs: from the facts of a proven
+ * entry (the main thread proves those the worker left), else read from the
+ * tape (./tape.ts), else by parsing (handing parsed objects across threads
  * would cost about as much as parsing them again).
  */
 import { isUtf8 } from "node:buffer";
@@ -14,6 +16,7 @@ import { Worker } from "node:worker_threads";
 import { canonicalBytes, CompactRange, equalBytes, extendScratchSize, HASH_SIZE } from "../../../service/log";
 import { finishLeaf, LeafCheck, precheckLeaf, textOfBytes } from "./canonical";
 import { MalformedEntry, readEntry, readEntryFields, type AuditEntry } from "./entries";
+import { entryFactsOf, entryOfFacts, proveEntry, type EntryFacts } from "./entry-facts";
 import { Tape, TapeWriter } from "./tape";
 import type { LeafBatch } from "./sources";
 import { DESCRIPTOR_SIZE, HEAP_BASE, Sha256Lanes } from "./sha256-lanes";
@@ -28,6 +31,10 @@ export interface LeafPrecheck {
   readonly tape: Int32Array;
   /** Per leaf, its first (root) token on the tape; -1 for a leaf that was not proven canonical. */
   readonly tapeRoots: Int32Array;
+  /** The entries proven well-formed from their bytes (./entry-facts.ts), for the main thread to build unchecked. */
+  readonly facts: EntryFacts;
+  /** How long this took, in ms (to balance the threads: ./balance.ts). */
+  readonly workMs: number;
   /** The tree's root at each wanted size this batch reached: sizes, and 32 bytes each. */
   readonly rootSizes: Float64Array;
   readonly roots: Uint8Array;
@@ -35,7 +42,8 @@ export interface LeafPrecheck {
 
 /**
  * The stateless, byte-level part of the per-leaf work (the leaf hash, UTF-8
- * validity, the canonical-form scan), and the tree: every leaf with an index
+ * validity, the canonical-form scan, the entries of the first `facts` leaves
+ * proven from their bytes), and the tree: every leaf with an index
  * is appended to `tree` in order, and its root taken at each size in `wanted`
  * (ascending; `next` is where this batch starts looking). Bytes in, bytes out:
  * cheap to hand to a worker thread. `tape` is where the tokens are written
@@ -53,7 +61,9 @@ export function precheckLeaves(
   next: { i: number },
   tape = new TapeWriter(),
   lanes = threadLanes(),
+  facts = batch.length,
 ): LeafPrecheck {
+  const began = performance.now();
   const n = batch.length;
   const hashes = new Uint8Array(n * HASH_SIZE);
   const checks = new Uint8Array(n);
@@ -88,7 +98,9 @@ export function precheckLeaves(
     if (checks[i] === LeafCheck.PROVEN) tapeRoots[i] = root;
   }
   const grown = growTree(tree, mem.subarray(leafHashes.at, leafHashes.at + HASH_SIZE * indexed), mem.subarray(leafHashes.scratch, leafHashes.scratch + extendScratchSize(indexed)), lanes, wanted, next);
-  return { hashes, checks, tape: tape.finish(), tapeRoots, ...grown };
+  const tokens = tape.finish();
+  const proven = entryFactsOf(data, tokens, tapeRoots, facts);
+  return { hashes, checks, tape: tokens, tapeRoots, facts: proven, ...grown, workMs: performance.now() - began };
 }
 
 let lanesOfThisThread: Sha256Lanes | undefined;
@@ -187,25 +199,36 @@ export interface LeafReading {
   shownMismatch: boolean;
 }
 
-/** Parses leaf i of a prechecked batch and reads it as an entry (main thread: it allocates what the replay keeps). */
-export function readLeaf(batch: LeafBatch, pre: LeafPrecheck, i: number, out: LeafReading, tape?: Tape): LeafReading {
+/**
+ * Parses leaf i of a prechecked batch and reads it as an entry (main thread:
+ * it allocates what the replay keeps). A leaf proven canonical whose entry
+ * the worker did not look at is proven here (./entry-facts.ts) unless
+ * `prove` is false (tests: the reader alone).
+ */
+export function readLeaf(batch: LeafBatch, pre: LeafPrecheck, i: number, out: LeafReading, tape?: Tape, prove = true): LeafReading {
   out.entry = null;
   out.encoding = null;
   out.malformed = null;
   out.shownMismatch = false;
-  const bytes = batch.data.subarray(batch.starts[i]!, batch.ends[i]!);
   const root = pre.tapeRoots[i]!;
   if (root >= 0 && batch.texts === undefined && batch.shown === undefined) {
     // Proven canonical, hence JSON: read in place from the tape, no parse.
     const t = tape ?? new Tape(batch.data, pre.tape);
+    if (pre.facts.kinds[i] !== 0 || (prove && i >= pre.facts.done && proveEntry(batch.data, pre.tape, root, i, pre.facts))) {
+      // Proven a well-formed entry too (in the worker): built, not checked again.
+      t.load(batch.starts[i]!, batch.ends[i]!);
+      out.entry = entryOfFacts(pre.facts, i, t);
+      return out;
+    }
     try {
       out.entry = readEntryFields(t.leaf(root, batch.starts[i]!, batch.ends[i]!), textOfBytes);
     } catch (e) {
       if (!(e instanceof MalformedEntry)) throw e;
-      out.malformed = malformedReason(bytes);
+      out.malformed = malformedReason(batch.data.subarray(batch.starts[i]!, batch.ends[i]!));
     }
     return out;
   }
+  const bytes = batch.data.subarray(batch.starts[i]!, batch.ends[i]!);
   const parsed = finishLeaf(bytes, pre.checks[i]! as LeafCheck, batch.texts?.[i]);
   if (!parsed.ok) {
     out.encoding = parsed.reason;
@@ -246,7 +269,8 @@ function showsLeaf(shown: unknown, bytes: Uint8Array): boolean {
  * this thread, or in a worker thread ({@link LeafPool}).
  */
 export interface LeafProcessor {
-  process(batch: LeafBatch): Promise<LeafPrecheck>;
+  /** `facts`: of how many leaves (the first ones) to prove the entry (./entry-facts.ts); by default all. */
+  process(batch: LeafBatch, facts?: number): Promise<LeafPrecheck>;
   /** The size and root of the tree of every leaf processed. */
   finish(): Promise<{ size: number; root: Uint8Array }>;
   close(): Promise<void>;
@@ -258,7 +282,7 @@ export function inlineProcessor(wanted: readonly number[]): LeafProcessor {
   const next = { i: 0 };
   const tape = new TapeWriter();
   return {
-    process: async (batch) => precheckLeaves(batch, tree, wanted, next, tape),
+    process: async (batch, facts) => precheckLeaves(batch, tree, wanted, next, tape, undefined, facts),
     finish: async () => ({ size: tree.size, root: tree.root() }),
     close: async () => {},
   };
@@ -271,6 +295,7 @@ interface WireBatch {
   readonly data: Uint8Array;
   readonly starts: ArrayLike<number>;
   readonly ends: ArrayLike<number>;
+  readonly facts: number;
 }
 
 /**
@@ -326,8 +351,8 @@ export class LeafPool implements LeafProcessor {
     });
   }
 
-  process(batch: LeafBatch): Promise<LeafPrecheck> {
-    const wire: WireBatch = { length: batch.length, indices: batch.indices, data: batch.data, starts: batch.starts, ends: batch.ends };
+  process(batch: LeafBatch, facts = batch.length): Promise<LeafPrecheck> {
+    const wire: WireBatch = { length: batch.length, indices: batch.indices, data: batch.data, starts: batch.starts, ends: batch.ends, facts };
     return this._ask({ batch: wire });
   }
 
@@ -357,8 +382,9 @@ export function serveLeafBatches(
       }
       const b = batch!;
       const data = Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength);
-      const result = precheckLeaves({ ...b, data }, tree, wanted, next, tape);
-      const transfer = [result.hashes, result.checks, result.tape, result.tapeRoots, result.rootSizes, result.roots].map((a) => a.buffer as ArrayBuffer);
+      const result = precheckLeaves({ ...b, data }, tree, wanted, next, tape, undefined, b.facts);
+      const f = result.facts;
+      const transfer = [result.hashes, result.checks, result.tape, result.tapeRoots, result.rootSizes, result.roots, f.kinds, f.bits, f.ms, f.fen, f.at].map((a) => a.buffer as ArrayBuffer);
       port.postMessage({ id, result }, transfer);
     } catch (e) {
       port.postMessage({ id, error: e instanceof Error ? e.message : String(e) });

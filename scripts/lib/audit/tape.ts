@@ -134,12 +134,18 @@ export class Tape {
 
   /** Reads the leaf at bytes [start, end) of the data from now on; answers its root value. */
   leaf(root: number, start: number, end: number): JsonValue {
-    this._text = this._data.toString("latin1", start, end);
-    this._offset = start;
+    this.load(start, end);
     return this.value(root);
   }
 
-  private _slice(a: number, b: number): string {
+  /** Reads the leaf at bytes [start, end) of the data from now on (decoded once, see the class comment). */
+  load(start: number, end: number): void {
+    this._text = this._data.toString("latin1", start, end);
+    this._offset = start;
+  }
+
+  /** The text of bytes [a, b) of the leaf loaded, one char per byte. */
+  cut(a: number, b: number): string {
     return this._text.slice(a - this._offset, b - this._offset);
   }
 
@@ -168,11 +174,11 @@ export class Tape {
       }
       case Token.STRING:
         // One char per byte (Latin-1): see textOfBytes in ./canonical.ts.
-        return this._slice(t[at + 1]!, t[at + 2]!);
+        return this.cut(t[at + 1]!, t[at + 2]!);
       case Token.STRING_ESCAPED:
-        return JSON.parse(this._slice(t[at + 1]! - 1, t[at + 2]! + 1)) as string;
+        return JSON.parse(this.cut(t[at + 1]! - 1, t[at + 2]! + 1)) as string;
       case Token.NUMBER:
-        return Number(this._slice(t[at + 1]!, t[at + 2]!));
+        return Number(this.cut(t[at + 1]!, t[at + 2]!));
       case Token.TRUE:
         return true;
       case Token.FALSE:
@@ -192,7 +198,15 @@ export class Tape {
   }
 
   keyText(token: number): string {
-    return this._slice(this._t[token * 3 + 1]!, this._t[token * 3 + 2]!);
+    return this.cut(this._t[token * 3 + 1]!, this._t[token * 3 + 2]!);
+  }
+
+  /** The keys of the object at `token`, in order. */
+  keyTexts(token: number): string[] {
+    const end = this._t[token * 3 + 2]!;
+    const out: string[] = [];
+    for (let k = token + 1; k < end; k = this.next(k + 1)) out.push(this.keyText(k));
+    return out;
   }
 
   /** The end of the object at `token` (the index after its last token). */
