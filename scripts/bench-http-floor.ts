@@ -8,8 +8,9 @@
  * Each server runs in its own process and answers GET with a small JSON
  * body; autocannon drives it; the server's CPU time (user + system, from
  * /proc) is divided by the requests served. Servers: node:http, a bare
- * Express 5 route, Express 5 with helmet, and the service's own
- * GET /v1/health (its bundle, without a chain).
+ * Express 5 route, Express 5 with helmet, the same with requests born with
+ * the app's prototypes (as service/http/server.ts does), and the service's
+ * own GET /v1/health (its bundle, without a chain).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -30,6 +31,16 @@ const SERVERS: { name: string; code?: string; service?: true; path: string }[] =
   { name: "node:http", path: "/", code: `require("node:http").createServer((q, s) => { s.setHeader("content-type", "application/json"); s.end('{"ok":true}'); }).listen(${PORT})` },
   { name: "Express 5, one route", path: "/h", code: `const a = require("express")(); a.get("/h", (q, s) => s.json({ ok: true })); a.listen(${PORT})` },
   { name: "Express 5 + helmet", path: "/h", code: `const a = require("express")(); a.use(require("helmet")()); a.get("/h", (q, s) => s.json({ ok: true })); a.listen(${PORT})` },
+  {
+    // What service/http/server.ts does: requests and responses constructed with the app's prototypes.
+    name: "Express 5 + helmet, born with the app's prototypes",
+    path: "/h",
+    code: `const h = require("node:http"); const a = require("express")(); a.use(require("helmet")()); a.get("/h", (q, s) => s.json({ ok: true }));
+      class Q extends h.IncomingMessage {} class S extends h.ServerResponse {}
+      for (const [c, p] of [[Q, a.request], [S, a.response]]) { Object.setPrototypeOf(c.prototype, Object.getPrototypeOf(p)); c.prototype.app = a; }
+      a.request = Q.prototype; a.response = S.prototype;
+      h.createServer({ IncomingMessage: Q, ServerResponse: S }, a).listen(${PORT})`,
+  },
   { name: "the service, GET /v1/health", path: "/v1/health", service: true },
 ];
 
