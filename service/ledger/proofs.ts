@@ -43,14 +43,13 @@ function foldRoot(size: number, nodes: ReadonlyMap<string, Uint8Array>): Uint8Ar
  * The last root folded, per store. Nearly every proof is to the latest size,
  * so its root is folded once per size instead of once per proof (about a
  * tenth of an inclusion proof's work at a million entries). The root of a
- * size never changes: the log only grows.
+ * size never changes: the log only grows. The root's nodes are still read
+ * with every proof (at the latest size they are the head's, in memory):
+ * another proof may change what is remembered while this one reads.
  */
 const lastRoot = new WeakMap<LedgerStore, { readonly size: number; readonly root: Uint8Array }>();
 
-/** The nodes to read for the root of `size`: none when it is remembered. */
-const rootPlan = (store: LedgerStore, size: number): readonly NodeId[] => (lastRoot.get(store)?.size === size ? [] : planRoot(size));
-
-/** The root of `size`, remembered, or folded from `nodes` (read with {@link rootPlan}) and remembered. */
+/** The root of `size`: remembered, or folded from `nodes` (which hold planRoot(size)) and remembered. */
 function rootOf(store: LedgerStore, size: number, nodes: ReadonlyMap<string, Uint8Array>): Uint8Array {
   const known = lastRoot.get(store);
   if (known?.size === size) return known.root;
@@ -61,7 +60,7 @@ function rootOf(store: LedgerStore, size: number, nodes: ReadonlyMap<string, Uin
 
 /** The root of the first `size` leaves. Requires size ≤ the store's tree size. */
 export async function rootAt(store: LedgerStore, size: number): Promise<Uint8Array> {
-  return rootOf(store, size, await fetchNodes(store, rootPlan(store, size)));
+  return rootOf(store, size, await fetchNodes(store, planRoot(size)));
 }
 
 export interface InclusionResult {
@@ -72,13 +71,13 @@ export interface InclusionResult {
 
 /**
  * Requires 0 ≤ index < size ≤ the store's tree size (LogArgumentError otherwise).
- * Reads the leaf, the proof's nodes and the root's nodes (unless remembered) in one batch.
+ * Reads the leaf, the proof's nodes and the root's nodes in one batch.
  */
 export async function inclusionProof(store: LedgerStore, index: number, size: number, treeSize: number): Promise<InclusionResult> {
   assertArgument(size <= treeSize, `size ${size} exceeds the tree size ${treeSize}`);
   const plan = planInclusion(index, size);
   const leafId = { level: 0, index };
-  const nodes = await fetchNodes(store, [leafId, ...planNodeIds(plan), ...rootPlan(store, size)]);
+  const nodes = await fetchNodes(store, [leafId, ...planNodeIds(plan), ...planRoot(size)]);
   const proof = assembleProof(plan, (id) => nodes.get(nodeKey(id))!);
   const leafHash = nodes.get(nodeKey(leafId))!;
   const root = rootOf(store, size, nodes);
@@ -103,7 +102,7 @@ export interface ConsistencyResult {
 export async function consistencyProof(store: LedgerStore, size1: number, size2: number, treeSize: number): Promise<ConsistencyResult> {
   assertArgument(size2 <= treeSize, `size ${size2} exceeds the tree size ${treeSize}`);
   const plan = planConsistency(size1, size2);
-  const nodes = await fetchNodes(store, [...planNodeIds(plan), ...planRoot(size1), ...rootPlan(store, size2)]);
+  const nodes = await fetchNodes(store, [...planNodeIds(plan), ...planRoot(size1), ...planRoot(size2)]);
   const proof = assembleProof(plan, (id) => nodes.get(nodeKey(id))!);
   const root1 = foldRoot(size1, nodes);
   const root2 = rootOf(store, size2, nodes);
