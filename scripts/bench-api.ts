@@ -128,7 +128,8 @@ function timeProofs(size: number, count: number): Promise<LatencyReport> {
     let report: LatencyReport | undefined;
     client.once("message", (m) => (report = m as LatencyReport));
     client.once("error", reject);
-    client.once("exit", (code) => (report !== undefined && code === 0 ? resolve(report) : reject(new Error(`latency client exited with ${code}`))));
+    // "close", not "exit": it comes after the IPC channel has delivered every message.
+    client.once("close", (code) => (report !== undefined && code === 0 ? resolve(report) : reject(new Error(`latency client exited with ${code}`))));
   });
 }
 

@@ -31,13 +31,16 @@ export function percentiles(ms: number[]): LatencyReport {
 function once(agent: Agent, url: string): Promise<number> {
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    get(url, { agent }, (res) => {
+    const req = get(url, { agent }, (res) => {
       res.resume();
       res.once("end", () => {
         if (res.statusCode !== 200) reject(new Error(`${url}: HTTP ${res.statusCode}`));
         else resolve(Number(process.hrtime.bigint() - started) / 1e6);
       });
-    }).once("error", reject);
+    });
+    req.once("error", reject);
+    // A stalled service fails the benchmark instead of hanging it.
+    req.setTimeout(10_000, () => req.destroy(new Error(`${url}: no answer in 10 s`)));
   });
 }
 

@@ -75,7 +75,7 @@ describe("createAppServer", () => {
 
   it("gives two servers of one app the same classes, and both serve", async () => {
     const second = createAppServer(w.app);
-    const changes = await prototypeChanges(() => Promise.all([request(second).get("/v1/health"), request(w.server).get("/v1/health")]));
+    const changes = await prototypeChanges(() => Promise.all([request(second).get("/v1/health").expect(200), request(w.server).get("/v1/health").expect(200)]));
     expect(changes).to.equal(0);
   });
 });
