@@ -56,7 +56,7 @@
  * Memory: the head (O(log n) hashes) and the incomplete tile's nodes are
  * cached, and up to {@link UPPER_NODE_CACHE} nodes of level 8 and up (one
  * node per 128 leaves: all of them up to about 8 million entries; about
- * 2 MB at a million entries, 16 MB when full; without it an inclusion proof at a million entries made a dozen
+ * 2 MB at a million entries, 16 MB when full), loaded at open; without it an inclusion proof at a million entries made a dozen
  * LevelDB reads, a fifth of its time). Stored nodes never change, so the
  * cache never goes stale. Nothing else is cached (tiles are read from the
  * tile file, outside the process). Writes are
@@ -289,14 +289,31 @@ function isLocked(e: unknown): boolean {
   return code(e) === "LEVEL_LOCKED" || (e instanceof Error && code(e.cause) === "LEVEL_LOCKED");
 }
 
+/**
+ * Reads the stored nodes of level TILE_HEIGHT and up, highest levels first,
+ * up to UPPER_NODE_CACHE of them: one range scan per level at open (about
+ * 8,000 nodes and 50 ms at a million entries). Read lazily instead, each
+ * was a LevelDB read in the first few thousand proofs after a start, which
+ * made their p99 several times the steady state's.
+ */
+async function loadUpperNodes(db: Db, size: number): Promise<Map<string, Bytes>> {
+  const upper = new Map<string, Bytes>();
+  for (let level = Math.max(TILE_HEIGHT, Math.ceil(Math.log2(Math.max(size, 1)))); level >= TILE_HEIGHT; level--) {
+    const range = { gte: Uint8Array.of(T_NODE, level), lt: Uint8Array.of(T_NODE, level + 1) };
+    for await (const [k, v] of db.iterator(range)) {
+      if (upper.size >= UPPER_NODE_CACHE) return upper;
+      upper.set(nodeKey({ level, index: readU64(k, 2) }), new Uint8Array(v));
+    }
+  }
+  return upper;
+}
+
 export class LevelStore implements LedgerStore {
   private _head: TreeHead;
   /** The head's compact range by node key: the nodes of every root at the current size. */
   private _headNodes: Map<string, Bytes>;
   /** Nodes of levels 0..7 of the incomplete last tile, by node key. */
   private _partial: Map<string, Bytes>;
-  /** Nodes of level TILE_HEIGHT and up read so far, by node key; at most UPPER_NODE_CACHE. */
-  private readonly _upper = new Map<string, Bytes>();
   /** The tail of the write queue: every write runs after the one before it settles. */
   private _writes: Promise<unknown> = Promise.resolve();
   private _tokens: Promise<Map<string, TokenRecord>> | undefined;
@@ -308,6 +325,8 @@ export class LevelStore implements LedgerStore {
     head: TreeHead,
     partial: Map<string, Bytes>,
     private readonly _tileFile: TileFile,
+    /** Nodes of level TILE_HEIGHT and up read so far, by node key; at most UPPER_NODE_CACHE. */
+    private readonly _upper: Map<string, Bytes>,
   ) {
     this._head = head;
     this._headNodes = headNodes(head);
@@ -353,7 +372,7 @@ export class LevelStore implements LedgerStore {
       if (cause instanceof StoreLockedError || cause instanceof StoreUnavailableError) throw cause;
       throw new StoreUnavailableError(`cannot read the tree head in ${abs}: ${messageOf(cause)}`, { cause });
     }
-    return new LevelStore(db, abs, head, partial, tileFile);
+    return new LevelStore(db, abs, head, partial, tileFile, await loadUpperNodes(db, head.size));
   }
 
   async head(): Promise<TreeHead> {

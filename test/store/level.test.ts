@@ -411,7 +411,7 @@ describe("LevelStore", function () {
       await h.reopen!();
     });
 
-    it("reads a node of level 8 and up from LevelDB once, then from memory, and serves the same proofs", async function () {
+    it("loads the nodes of level 8 and up at open, reads later ones from LevelDB once, and serves the same proofs", async function () {
       const store = await h.reopen!();
       const original = Object.getOwnPropertyDescriptor(Level.prototype, "getSync");
       const upperKeys: string[] = [];
@@ -420,22 +420,26 @@ describe("LevelStore", function () {
         if (key[0] === 0x02 && key[1]! >= 8) upperKeys.push(toHex(key));
         return (inherited as (...a: unknown[]) => unknown).call(this, key, ...rest);
       } as typeof inherited;
-      const proofs = async () => {
+      const proofs = async (size: number) => {
         const out: string[][] = [];
-        for (const i of [0, 255, 256, 300, 511, 512, 767, 768, 999]) {
-          const p = await inclusionProof(store, i, 1000, 1000);
-          verifyInclusion(tree.leafHash(i), i, 1000, tree.root(1000), p.proof);
+        for (const i of [0, 255, 256, 300, 511, 512, 767, 768, 999, size - 1]) {
+          const p = await inclusionProof(store, i, size, size);
+          verifyInclusion(tree.leafHash(i), i, size, tree.root(size), p.proof);
           out.push(p.proof.map(toHex));
         }
-        for (const s of [256, 512, 700]) out.push((await consistencyProof(store, s, 1000, 1000)).proof.map(toHex));
+        for (const s of [256, 512, 700, 1000]) out.push((await consistencyProof(store, s, size, size)).proof.map(toHex));
         return out;
       };
       try {
-        const first = await proofs();
+        await proofs(1000);
+        expect(upperKeys, "every stored node of level 8 and up was loaded at open").to.deep.equal([]);
+        // Three more complete tiles: new nodes of levels 8 and 9, stored after the open.
+        for (const b of buildBatches(range, tree, [300, 468])) await store.commit(b);
+        const first = await proofs(1768);
         const readFirst = upperKeys.length;
-        expect(readFirst, "the first proofs read upper nodes from LevelDB").to.be.greaterThan(0);
+        expect(readFirst, "nodes stored after the open are read from LevelDB").to.be.greaterThan(0);
         expect(new Set(upperKeys).size, "each at most once").to.equal(readFirst);
-        expect(await proofs()).to.deep.equal(first);
+        expect(await proofs(1768)).to.deep.equal(first);
         expect(upperKeys.length, "the same proofs again read none").to.equal(readFirst);
       } finally {
         if (original) Object.defineProperty(Level.prototype, "getSync", original);
