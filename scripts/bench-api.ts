@@ -1,7 +1,7 @@
 /**
  * Benchmarks the ledger service over HTTP, as clients see it.
  *
- *   npm run bench:api -- [--entries 30000] [--clients 64] [--proofs 2000] [--grow-to N] [--seed N] [--data-dir DIR]
+ *   npm run bench:api -- [--entries 30000] [--clients 64] [--proof-warmup 5000] [--proofs 2000] [--grow-to N] [--seed N] [--data-dir DIR]
  *
  * Starts the service as a child process on a fresh data directory (so its RSS
  * is its own), creates tokens through the admin API, records one programme,
@@ -28,7 +28,7 @@ import { createToken } from "../service/auth/tokens";
 import { Ledger, scopedIdempotencyKey, systemClock } from "../service/ledger/ledger";
 import { REQUEST_SCHEMAS } from "../service/records/schemas";
 import { applicationBody, programmeBody } from "./lib/bench-requests";
-import type { LatencyReport } from "./lib/latency-client";
+import type { LatencyReport, ProofLatencies } from "./lib/latency-client";
 import { LevelStore } from "../service/store/level";
 
 const program = new Command()
@@ -36,6 +36,7 @@ const program = new Command()
   .option("--clients <n>", "concurrent clients", (v) => parseInt(v, 10), 64)
   .option("--batch <n>", "records per request: 1 posts to /v1/applications, more to /v1/batch", (v) => parseInt(v, 10), 1)
   .option("--proofs <n>", "inclusion proofs to time", (v) => parseInt(v, 10), 2_000)
+  .option("--proof-warmup <n>", "inclusion proofs timed apart before them (a cold service: tiles not yet in the page cache)", (v) => parseInt(v, 10), 5_000)
   .option("--grow-to <n>", "grow the log to this many entries before timing proofs and RSS", (v) => parseInt(v, 10), 0)
   .option("--seed <n>", "before starting the service, append this many applications in-process (same sequencer and store, no HTTP)", (v) => parseInt(v, 10), 0)
   .option("--port <n>", "port for the service", (v) => parseInt(v, 10), 18_080)
@@ -51,6 +52,7 @@ const opts = program.opts<{
   clients: number;
   batch: number;
   proofs: number;
+  proofWarmup: number;
   growTo: number;
   seed: number;
   port: number;
@@ -118,15 +120,15 @@ function rssMiB(pid: number): string {
   return `${r.total.toFixed(0)} (anonymous ${r.anon.toFixed(0)}, file-backed ${r.file.toFixed(0)})`;
 }
 
-/** Times `count` random inclusion proofs at `size` from a client process of its own (./lib/latency-client.ts). */
-function timeProofs(size: number, count: number): Promise<LatencyReport> {
-  const client = fork(path.join(__dirname, "lib", "latency-client.ts"), [base, String(size), String(count)], {
+/** Times `warm` then `count` random inclusion proofs at `size` from a client process of its own (./lib/latency-client.ts). */
+function timeProofs(size: number, warm: number, count: number): Promise<ProofLatencies> {
+  const client = fork(path.join(__dirname, "lib", "latency-client.ts"), [base, String(size), String(warm), String(count)], {
     execArgv: ["-r", "ts-node/register/transpile-only"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   return new Promise((resolve, reject) => {
-    let report: LatencyReport | undefined;
-    client.once("message", (m) => (report = m as LatencyReport));
+    let report: ProofLatencies | undefined;
+    client.once("message", (m) => (report = m as ProofLatencies));
     client.once("error", reject);
     // "close", not "exit": it comes after the IPC channel has delivered every message.
     client.once("close", (code) => (report !== undefined && code === 0 ? resolve(report) : reject(new Error(`latency client exited with ${code}`))));
@@ -270,7 +272,8 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 1000));
       settled = cpuSeconds(child.pid!) - c < 0.05 ? settled + 1 : 0;
     }
-    const proofs = await timeProofs(size, opts.proofs);
+    const { warmUp, measured: proofs } = await timeProofs(size, opts.proofWarmup, opts.proofs);
+    const ms = (r: LatencyReport) => [r.p50, r.p90, r.p99, r.max].map((x) => x.toFixed(2)).join(" / ");
     const finalRss = rssMiB(child.pid!);
 
     const rows = [
@@ -283,7 +286,8 @@ async function main(): Promise<void> {
       ["request latency p50 / p99 (ms)", `${throughput.latency.p50} / ${throughput.latency.p99}`],
       ["service RSS after throughput phase (MiB)", throughputRss],
       ["log size when timing proofs and RSS", String(size)],
-      ["inclusion proof latency p50 / p90 / p99 / max, one connection, incl. HTTP, client in its own process (ms)", [proofs.p50, proofs.p90, proofs.p99, proofs.max].map((x) => x.toFixed(2)).join(" / ")],
+      ...(warmUp !== null ? [[`inclusion proof latency p50 / p90 / p99 / max, the first ${warmUp.count} (cold service) (ms)`, ms(warmUp)]] : []),
+      [`inclusion proof latency p50 / p90 / p99 / max, ${warmUp !== null ? `the next ${proofs.count}` : `${proofs.count}`}, one connection, incl. HTTP, client in its own process (ms)`, ms(proofs)],
       ["service RSS after the proofs (MiB)", finalRss],
     ];
     console.log("| measure | value |\n|---|---|");

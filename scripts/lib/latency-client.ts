@@ -8,7 +8,12 @@
  * Microseconds, because autocannon's histogram rounds to whole
  * milliseconds, which is the size of what is measured.
  *
- *   (forked by scripts/bench-api.ts) argv: <base URL> <tree size> <count>
+ * The first `warm-up` proofs are reported apart: after a start or a write
+ * phase they read tiles the OS page cache does not hold yet (on this VM it
+ * reclaims pages not used lately), so they show a cold service, the rest a
+ * warm one.
+ *
+ *   (forked by scripts/bench-api.ts) argv: <base URL> <tree size> <warm-up> <count>
  */
 import { Agent, get } from "node:http";
 
@@ -19,6 +24,12 @@ export interface LatencyReport {
   readonly p99: number;
   readonly p999: number;
   readonly max: number;
+}
+
+/** What the client sends its parent: the warm-up's percentiles (null without one) and the measured proofs'. */
+export interface ProofLatencies {
+  readonly warmUp: LatencyReport | null;
+  readonly measured: LatencyReport;
 }
 
 /** Percentiles of `ms` (sorted in place), nearest rank. */
@@ -45,19 +56,22 @@ function once(agent: Agent, url: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const [base, sizeArg, countArg] = process.argv.slice(2);
-  const size = Number(sizeArg);
-  const count = Number(countArg);
-  if (base === undefined || !(Number.isSafeInteger(size) && size > 0) || !(Number.isSafeInteger(count) && count > 0)) {
-    throw new Error("usage: latency-client <base URL> <tree size> <count>");
+  const [base, sizeArg, warmArg, countArg] = process.argv.slice(2);
+  const [size, warm, count] = [sizeArg, warmArg, countArg].map(Number) as [number, number, number];
+  if (base === undefined || !(Number.isSafeInteger(size) && size > 0) || !(Number.isSafeInteger(warm) && warm >= 0) || !(Number.isSafeInteger(count) && count > 0)) {
+    throw new Error("usage: latency-client <base URL> <tree size> <warm-up> <count>");
   }
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const ms: number[] = [];
-  for (let i = 0; i < count; i++) {
-    ms.push(await once(agent, `${base}/v1/log/proof/inclusion?index=${Math.floor(Math.random() * size)}&size=${size}`));
-  }
+  const time = async (n: number) => {
+    const ms: number[] = [];
+    for (let i = 0; i < n; i++) ms.push(await once(agent, `${base}/v1/log/proof/inclusion?index=${Math.floor(Math.random() * size)}&size=${size}`));
+    return ms;
+  };
+  const warmUp = await time(warm);
+  const measured = await time(count);
   agent.destroy();
-  process.send!(percentiles(ms));
+  const report: ProofLatencies = { warmUp: warmUp.length > 0 ? percentiles(warmUp) : null, measured: percentiles(measured) };
+  process.send!(report);
 }
 
 if (require.main === module) {
