@@ -292,7 +292,7 @@ function isLocked(e: unknown): boolean {
 /**
  * Reads the stored nodes of level TILE_HEIGHT and up, highest levels first,
  * up to UPPER_NODE_CACHE of them: one range scan per level at open (about
- * 8,000 nodes and 50 ms at a million entries). Read lazily instead, each
+ * 8,000 nodes and 50–120 ms more at open at a million entries). Read lazily, each
  * was a LevelDB read in the first few thousand proofs after a start, which
  * made their p99 several times the steady state's.
  */
