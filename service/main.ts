@@ -226,8 +226,8 @@ if (require.main === module) {
   // their objects to survive scavenges; V8 then allocates every later object of those sites
   // (per-request ones) straight in the old generation, where they die as garbage that only a
   // full collection reclaims and that keeps young objects alive meanwhile. In bench:api at
-  // 1,000,000 entries (README, Performance) the service held about 45 MiB more after the write
-  // phase with it on, and spent more CPU per entry.
+  // 1,000,000 entries (README, Performance) the service held 252–255 MiB after the write phase
+  // with it on, 199–233 MiB with it off (alternating runs), and spent more CPU per entry.
   setFlagsFromString("--no-allocation-site-pretenuring");
   main().catch((e: unknown) => {
     process.stderr.write(`subsidy-ledger: failed to start: ${e instanceof Error ? e.message : String(e)}\n`);

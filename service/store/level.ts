@@ -54,11 +54,12 @@
  * needed in `commit`.
  *
  * Memory: the head (O(log n) hashes) and the incomplete tile's nodes are
- * cached, and up to {@link UPPER_NODE_CACHE} nodes of level 8 and up (one
- * node per 128 leaves: all of them up to about 8 million entries; about
- * 2 MB at a million entries, 16 MB when full), loaded at open; without it an inclusion proof at a million entries made a dozen
- * LevelDB reads, a fifth of its time). Stored nodes never change, so the
- * cache never goes stale. Nothing else is cached (tiles are read from the
+ * cached, and up to {@link UPPER_NODE_CACHE} nodes of level 8 and up,
+ * loaded at open: one node per 128 leaves, so all of them up to about 8
+ * million entries (by estimate about 2 MB at a million, 16 MB when full). Without them
+ * an inclusion proof at a million entries made a dozen LevelDB reads, a
+ * fifth of its time. Stored nodes never change, so the cache never goes
+ * stale. Nothing else is cached (tiles are read from the
  * tile file, outside the process). Writes are
  * serialised through one queue, so the size check in `commit` and the
  * read-then-delete in `expireIdempotency` cannot interleave with another write.
@@ -104,7 +105,7 @@ const T_TILE = 0x0b;
 /** Tiles hold 2^TILE_HEIGHT leaves; levels below TILE_HEIGHT are stored per tile. */
 const TILE_HEIGHT = 8;
 const TILE_WIDTH = 1 << TILE_HEIGHT;
-/** Most nodes of level TILE_HEIGHT and up kept in memory once read (the oldest go first). */
+/** Most nodes of level TILE_HEIGHT and up kept in memory: loaded at open, then added as read (the oldest go first). */
 export const UPPER_NODE_CACHE = 1 << 16;
 /** Hashes in a tile record: 256 + 128 + … + 2. */
 const TILE_HASHES = 2 * TILE_WIDTH - 2;
@@ -291,8 +292,8 @@ function isLocked(e: unknown): boolean {
 
 /**
  * Reads the stored nodes of level TILE_HEIGHT and up, highest levels first,
- * up to UPPER_NODE_CACHE of them: one range scan per level at open (about
- * 8,000 nodes and 50–120 ms more at open at a million entries). Read lazily, each
+ * up to UPPER_NODE_CACHE of them: one range scan per level (8,114 nodes
+ * and 50–120 ms more at open at a million entries). Read lazily, each
  * was a LevelDB read in the first few thousand proofs after a start, which
  * made their p99 several times the steady state's.
  */
@@ -325,7 +326,7 @@ export class LevelStore implements LedgerStore {
     head: TreeHead,
     partial: Map<string, Bytes>,
     private readonly _tileFile: TileFile,
-    /** Nodes of level TILE_HEIGHT and up read so far, by node key; at most UPPER_NODE_CACHE. */
+    /** Nodes of level TILE_HEIGHT and up, loaded at open or read since, by node key; at most UPPER_NODE_CACHE. */
     private readonly _upper: Map<string, Bytes>,
   ) {
     this._head = head;
