@@ -17,6 +17,7 @@
 import path from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { ZodError } from "zod";
+import { clearFirstAdminTokenPending, DataDirError, makeCreatedFilesPrivate, openDataDir } from "../service/data-dir";
 import { createToken, LastAdminTokenError, listTokens, revokeToken, TokenNotFoundError, type TokenInfo } from "../service/auth/tokens";
 import { systemClock } from "../service/ledger/ledger";
 import { LevelStore } from "../service/store/level";
@@ -50,8 +51,11 @@ function target(cmd: Command): Target {
 async function withStore<T>(dataDir: string, f: (store: LedgerStore) => Promise<T>): Promise<T> {
   let store: LedgerStore;
   try {
+    // The same refusal as the service's: a data directory others can read is not opened.
+    await openDataDir(dataDir);
     store = await LevelStore.open(dataDir);
   } catch (e) {
+    if (e instanceof DataDirError) throw new CliError(e.message, 1);
     if (e instanceof StoreLockedError)
       throw new CliError(`${e.message}\nThe service is probably running: stop it, or use --service <url> --token <admin token>.`, 1);
     throw e;
@@ -122,7 +126,13 @@ export function buildCli(): Command {
       if (t.service !== undefined) {
         const { token, ...info } = (await api(t, "POST", "/v1/admin/tokens", request)) as TokenInfo & { token: string };
         created = { token, info };
-      } else created = await withStore(t.dataDir, (store) => createToken(store, systemClock, request));
+      } else
+        created = await withStore(t.dataDir, async (store) => {
+          const made = await createToken(store, systemClock, request);
+          // An admin token now exists that its creator sees: the service stops saying the first one was never shown.
+          if (o.role === "admin") await clearFirstAdminTokenPending(t.dataDir);
+          return made;
+        });
       process.stderr.write(`created ${created.info.id} (${o.role} for ${o.official}, ${o.agency}); it is shown only now:\n`);
       process.stdout.write(`${created.token}\n`);
     });
@@ -177,5 +187,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // What the CLI creates in a data directory (LevelDB files) is private to its user, as the service's is.
+  makeCreatedFilesPrivate();
   runCli(process.argv.slice(2)).then((code) => process.exit(code));
 }

@@ -6,33 +6,60 @@
 import path from "node:path";
 import { z } from "zod";
 
-const PositiveInt = z.coerce.number().int().positive();
+/**
+ * A whole number given in decimal digits, within [min, max]. Stricter than
+ * z.coerce.number(), which reads "" and " " as 0 (PORT= would pick a random
+ * port), "1e3" as 1000 and "0x10" as 16.
+ */
+export function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return z
+    .string()
+    .regex(/^[0-9]+$/, "a whole number in decimal digits")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+}
 
-const EnvSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  HOST: z.string().min(1).default("127.0.0.1"),
-  LEDGER_DATA_DIR: z.string().min(1).default("./data"),
-  /** The checkpoint origin line: a schema-less URL naming this log. */
+const PositiveInt = wholeNumber(1);
+
+/**
+ * Every setting the service reads, with its default and one line of help
+ * (the `describe` text, which --help prints: the table that validates the
+ * environment is the one that documents it). Defaults are output values.
+ */
+export const EnvSchema = z.object({
+  PORT: wholeNumber(0, 65535).default(8080).describe("TCP port to listen on (0: any free port)"),
+  HOST: z.string().min(1).default("127.0.0.1").describe("address to listen on"),
+  LEDGER_DATA_DIR: z.string().min(1).default("./data").describe("data directory (LevelDB, keys, local chain); must be private to this user (0700)"),
   LEDGER_ORIGIN: z
     .string()
     .regex(/^[^\s+][^\n]*[^\s]$/, "one line, no leading '+' or surrounding spaces")
-    .default("subsidy-ledger.local/log"),
-  LEDGER_LOG_KEY_FILE: z.string().min(1).optional(),
-  LEDGER_ACCESS_CODE_KEY_FILE: z.string().min(1).optional(),
-  /** A chain JSON-RPC URL the public's browsers can reach, for the portal to read checkpoints from the chain itself. */
-  LEDGER_PUBLIC_RPC_URL: z.url({ protocol: /^https?$/ }).optional(),
-  LEDGER_BODY_LIMIT: z.string().regex(/^[0-9]+(b|kb|mb)$/).default("64kb"),
-  LEDGER_RATE_PUBLIC_PER_MINUTE: PositiveInt.default(600),
-  LEDGER_RATE_ADMIN_PER_MINUTE: PositiveInt.default(6000),
-  /** Reverse proxies whose X-Forwarded-For to believe: a hop count or addresses/subnets. Unset: none. */
+    .default("subsidy-ledger.local/log")
+    .describe("the checkpoint origin line: a schema-less URL naming this log"),
+  LEDGER_LOG_KEY_FILE: z.string().min(1).optional().describe("log signing key file (default <data dir>/keys/log-signer.key)"),
+  LEDGER_ACCESS_CODE_KEY_FILE: z.string().min(1).optional().describe("enterprise access-code key file (default <data dir>/keys/access-code.key)"),
+  LEDGER_PUBLIC_RPC_URL: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe("a chain JSON-RPC URL the public's browsers can reach, for the portal to read checkpoints from the chain itself"),
+  LEDGER_CHAIN: z.enum(["on", "off"]).default("on").describe("off: run without anchoring (entries are not anchored)"),
+  LEDGER_BODY_LIMIT: z.string().regex(/^[0-9]+(b|kb|mb)$/, "a size such as 64kb").default("64kb").describe("largest request body"),
+  LEDGER_RATE_PUBLIC_PER_MINUTE: PositiveInt.default(600).describe("public requests per minute per client address"),
+  LEDGER_RATE_ADMIN_PER_MINUTE: PositiveInt.default(6000).describe("authenticated requests per minute per token"),
   LEDGER_TRUST_PROXY: z
     .string()
     .regex(/^([1-9][0-9]*|[0-9A-Za-z.:/]+(\s*,\s*[0-9A-Za-z.:/]+)*)$/, "a hop count, or comma-separated addresses, subnets or loopback/linklocal/uniquelocal")
     .refine((v) => !/^[0-9]+$/.test(v) || /^[1-9][0-9]*$/.test(v), "a hop count must be at least 1")
     .refine((v) => v !== "true", "\"true\" would trust any client's X-Forwarded-For: name the proxies or give a hop count")
-    .optional(),
-  LEDGER_IDEMPOTENCY_HOURS: PositiveInt.min(24).default(48),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    .optional()
+    .describe("reverse proxies whose X-Forwarded-For to believe: a hop count or addresses/subnets (unset: none)"),
+  LEDGER_IDEMPOTENCY_HOURS: PositiveInt.pipe(z.number().min(24)).default(48).describe("how long Idempotency-Key replays are kept (at least 24)"),
+  // HTTP server limits (service/http/server.ts). Node's own defaults let a client that sends its
+  // request slowly hold a connection for 5 minutes, and accept connections without bound.
+  LEDGER_HTTP_HEADERS_TIMEOUT_MS: PositiveInt.default(10_000).describe("a client must send a request's headers within this time"),
+  LEDGER_HTTP_REQUEST_TIMEOUT_MS: PositiveInt.default(30_000).describe("a client must send a whole request within this time"),
+  LEDGER_HTTP_KEEP_ALIVE_TIMEOUT_MS: PositiveInt.default(5_000).describe("an idle keep-alive connection is closed after this time (behind a proxy that reuses connections, set above its idle timeout)"),
+  LEDGER_HTTP_MAX_CONNECTIONS: PositiveInt.default(1000).describe("open connections at most; more are dropped"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").describe("pino log level"),
 });
 
 export interface Config {
@@ -50,6 +77,10 @@ export interface Config {
   /** See AppConfig.trustProxy. */
   readonly trustProxy: number | string | false;
   readonly idempotencyHours: number;
+  /** LEDGER_CHAIN: false runs without anchoring. */
+  readonly chain: boolean;
+  /** See ServerLimits (service/http/server.ts). */
+  readonly http: { readonly headersTimeoutMs: number; readonly requestTimeoutMs: number; readonly keepAliveTimeoutMs: number; readonly maxConnections: number };
   readonly logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
 }
 
@@ -57,14 +88,20 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
+/** The problems of the service's settings in `env`, one "NAME: what" each; empty when all are valid. */
+export function configProblems(env: NodeJS.ProcessEnv): string[] {
+  const parsed = EnvSchema.safeParse(env);
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+  if (parsed.success && parsed.data.LEDGER_HTTP_HEADERS_TIMEOUT_MS > parsed.data.LEDGER_HTTP_REQUEST_TIMEOUT_MS)
+    problems.push("LEDGER_HTTP_HEADERS_TIMEOUT_MS: must not exceed LEDGER_HTTP_REQUEST_TIMEOUT_MS");
+  return problems;
+}
+
 /** Parses the environment; throws ConfigError naming every bad variable on one line. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new ConfigError(`invalid configuration: ${problems}`);
-  }
-  const e = parsed.data;
+  const problems = configProblems(env);
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
+  const e = EnvSchema.parse(env);
   const dataDir = path.resolve(e.LEDGER_DATA_DIR);
   return {
     port: e.PORT,
@@ -78,6 +115,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimit: { publicPerMinute: e.LEDGER_RATE_PUBLIC_PER_MINUTE, adminPerMinute: e.LEDGER_RATE_ADMIN_PER_MINUTE },
     trustProxy: e.LEDGER_TRUST_PROXY === undefined ? false : /^[0-9]+$/.test(e.LEDGER_TRUST_PROXY) ? Number(e.LEDGER_TRUST_PROXY) : e.LEDGER_TRUST_PROXY,
     idempotencyHours: e.LEDGER_IDEMPOTENCY_HOURS,
+    chain: e.LEDGER_CHAIN === "on",
+    http: {
+      headersTimeoutMs: e.LEDGER_HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.LEDGER_HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.LEDGER_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: e.LEDGER_HTTP_MAX_CONNECTIONS,
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -5,17 +5,29 @@
  */
 import type { Server } from "node:http";
 import { setFlagsFromString } from "node:v8";
+import { Command, CommanderError } from "commander";
 import pino from "pino";
-import { loadConfig, ConfigError, type Config } from "./config";
+import { ConfigError, type Config } from "./config";
+import { loadSettings, settingsHelp } from "./settings";
+import {
+  adminTokenCommand,
+  checkDataDir,
+  clearFirstAdminTokenPending,
+  DataDirError,
+  firstAdminTokenPending,
+  makeCreatedFilesPrivate,
+  markFirstAdminTokenPending,
+  openDataDir,
+} from "./data-dir";
 import { createApp } from "./http/app";
-import { createAppServer } from "./http/server";
+import { closeServer, createStartingServer, type StartingServer } from "./http/server";
 import { CheckpointSigner } from "./ledger/checkpoints";
 import { Ledger, systemClock } from "./ledger/ledger";
 import { loadOrCreateLogKey, KeyFileError } from "./keys";
 import { LevelStore } from "./store/level";
 import { StoreLockedError } from "./store/store";
 import { createToken } from "./auth/tokens";
-import { loadChainConfig, startChain, type ChainConfig, type RunningChain } from "./chain";
+import { startChain, type ChainConfig, type RunningChain } from "./chain";
 import { loadOrCreateAccessCodes, AccessCodeKeyError } from "./auth/access-codes";
 import type { AnchoringInfo } from "./http/receipts";
 import { demoSummaryLines, loadDemoIntoDataDir, DemoError, type DemoDataDirResult } from "./demo";
@@ -42,6 +54,10 @@ export interface RunningService {
   readonly verifierKey: string;
   /** Set when no token existed yet and a first admin token was created; printed once, never logged. */
   readonly firstAdminToken: string | undefined;
+  /** Call once firstAdminToken has been printed: until then, the data directory records it as never shown. */
+  firstAdminTokenShown(): Promise<void>;
+  /** True when a previous start created the first admin token but died before printing it (see data-dir.ts). */
+  readonly adminTokenNeverShown: boolean;
   /** The anchoring side, unless started without a chain. */
   readonly chain: RunningChain | undefined;
   close(): Promise<void>;
@@ -50,13 +66,65 @@ export interface RunningService {
 export interface StartOptions {
   /** Chain settings (see service/chain/config.ts); false runs the ledger without anchoring, for tests. */
   readonly chain: ChainConfig | false;
+  /** A server already listening on the configured port ({@link listenFirst}); by default startService binds one first. */
+  readonly listening?: StartingServer;
 }
 
-/** Opens the store, keys and ledger, and listens. Throws on any start-up failure. */
+/** The configured port could not be bound. The message is the one line to print. */
+export class ListenError extends Error {
+  override readonly name = "ListenError";
+}
+
+/** Requests in flight get this long to finish when the service stops; then their connections are closed. */
+const CLOSE_GRACE_MS = 2000;
+
+/**
+ * Binds the configured port, answering 503 "starting" until the app is
+ * served. Called before anything durable is created (data directory, keys,
+ * chain, first admin token), so that a taken port fails a first start
+ * having created nothing. Throws ListenError.
+ */
+export async function listenFirst(config: Config): Promise<StartingServer> {
+  const starting = createStartingServer(config.http);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      starting.server.once("error", reject);
+      starting.server.listen(config.port, config.host, () => {
+        starting.server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const where = `port ${config.port} on ${config.host}`;
+    throw new ListenError(
+      code === "EADDRINUSE"
+        ? `${where} is already in use (set PORT or HOST to use another)`
+        : code === "EACCES"
+          ? `${where} needs privileges this user lacks (use a port above 1023)`
+          : code === "EADDRNOTAVAIL" || code === "ENOTFOUND"
+            ? `cannot listen on ${config.host}: not an address of this machine`
+            : `cannot listen on ${where}: ${code ?? (e as Error).message}`,
+    );
+  }
+  return starting;
+}
+
+/**
+ * Binds the port (unless `options.listening` is given), then creates or
+ * opens the data directory, the store, keys, ledger and chain, and serves
+ * the app. Throws on any start-up failure, having closed what it opened.
+ */
 export async function startService(config: Config, logger = pino({ level: config.logLevel }), options: StartOptions): Promise<RunningService> {
-  const store = await LevelStore.open(config.dataDir);
+  // Refuse a directory others can read before binding anything; create it only once the port is ours.
+  await checkDataDir(config.dataDir);
+  const listening = options.listening ?? (await listenFirst(config));
+  const server = listening.server;
+  let opened: LevelStore | undefined;
   let chain: RunningChain | undefined;
   try {
+    await openDataDir(config.dataDir);
+    const store = (opened = await LevelStore.open(config.dataDir));
     const key = await loadOrCreateLogKey(config.logKeyFile, config.origin);
     if (key.created) logger.info({ file: config.logKeyFile }, "created a new log signing key");
     const access = await loadOrCreateAccessCodes(config.accessCodeKeyFile);
@@ -71,10 +139,14 @@ export async function startService(config: Config, logger = pino({ level: config
     const checkpoints = new CheckpointSigner(ledger, key.signer, config.origin);
 
     let firstAdminToken: string | undefined;
+    let adminTokenNeverShown = false;
     if ((await store.tokens()).length === 0) {
+      // Durably "pending" before the token exists, cleared once main has printed it: a start that dies
+      // in between leaves a directory that says how to get an admin token instead of none at all.
+      await markFirstAdminTokenPending(config.dataDir);
       const created = await createToken(store, systemClock, { official: "admin", agency: "local", role: "admin" });
       firstAdminToken = created.token;
-    }
+    } else adminTokenNeverShown = await firstAdminTokenPending(config.dataDir);
 
     const app = createApp({
       ledger,
@@ -108,11 +180,7 @@ export async function startService(config: Config, logger = pino({ level: config
       // or, with the local anvil, at its loopback URL (reachable from browsers on this machine).
       portal: config.publicRpcUrl !== undefined ? { rpcUrl: config.publicRpcUrl } : chain?.local !== undefined ? { rpcUrl: chain.local.url } : {},
     });
-    const server = await new Promise<Server>((resolve, reject) => {
-      const s = createAppServer(app);
-      s.once("error", reject);
-      s.listen(config.port, config.host, () => resolve(s));
-    });
+    listening.serve(app);
     const address = server.address();
     const port = typeof address === "object" && address !== null ? address.port : config.port;
 
@@ -128,11 +196,14 @@ export async function startService(config: Config, logger = pino({ level: config
       ledger,
       verifierKey: key.verifierKey,
       firstAdminToken,
+      adminTokenNeverShown,
+      async firstAdminTokenShown() {
+        await clearFirstAdminTokenPending(config.dataDir);
+      },
       chain,
       async close() {
         clearInterval(expiry);
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections?.();
+        await closeServer(server, CLOSE_GRACE_MS);
         await ledger.close();
         await chain?.close();
         await store.close();
@@ -140,46 +211,128 @@ export async function startService(config: Config, logger = pino({ level: config
     };
   } catch (e) {
     await chain?.close();
-    await store.close();
+    await opened?.close();
+    await closeServer(server, 0);
     throw e;
   }
 }
 
+/** What the command line asks for: run (with or without the demo), or exit with a code (help shown, or a usage error). */
+export type Arguments = { readonly run: true; readonly demo: boolean } | { readonly run: false; readonly exitCode: 0 | 2 };
+
+/**
+ * Parses the command line (argv without node and the script). --help prints
+ * the usage and every environment setting with its default (settingsHelp)
+ * to `out`; an unknown option or any other argument writes one line to
+ * `err` and asks for exit 2.
+ */
+export function parseArguments(argv: readonly string[], out: (s: string) => void, err: (s: string) => void): Arguments {
+  const program = new Command("subsidy-ledger")
+    .usage("[--demo]   (npm start -- [options], or npm run demo)")
+    .description("Runs the ledger service: the API and portal on HOST:PORT, the data in LEDGER_DATA_DIR, anchored on a chain.")
+    .option("--demo", "first load the demo history into the data directory (what npm run demo does)")
+    .helpOption("-h, --help", "print this help and exit")
+    .addHelpText("after", "\n" + settingsHelp())
+    .showSuggestionAfterError(false)
+    .allowExcessArguments(false)
+    .exitOverride()
+    .configureOutput({
+      writeOut: out,
+      writeErr: out,
+      outputError: (s) => err(`subsidy-ledger: ${s.trim().replace(/^error: /, "")} (see --help)\n`),
+    });
+  try {
+    program.parse([...argv], { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) return { run: false, exitCode: e.code === "commander.helpDisplayed" ? 0 : 2 };
+    throw e;
+  }
+  return { run: true, demo: program.opts<{ demo?: boolean }>().demo === true };
+}
+
+/** Writes `message` as the one line a failed start prints, and exits with `code`. */
+function fail(message: string, code: 1 | 2): never {
+  process.stderr.write(`subsidy-ledger: ${message}\n`);
+  process.exit(code);
+}
+
+/** How long a stop may take before the process exits anyway. */
+const STOP_DEADLINE_MS = 10_000;
+
 async function main(): Promise<void> {
+  const args = parseArguments(
+    process.argv.slice(2),
+    (s) => process.stdout.write(s),
+    (s) => process.stderr.write(s),
+  );
+  if (!args.run) process.exit(args.exitCode);
   let config: Config;
   let chainConfig: ChainConfig | false;
   try {
-    config = loadConfig();
-    chainConfig = process.env.LEDGER_CHAIN === "off" ? false : loadChainConfig(process.env, config.dataDir);
+    ({ config, chain: chainConfig } = loadSettings(process.env));
   } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`subsidy-ledger: ${e.message}\n`);
-      process.exit(2);
-    }
+    if (e instanceof ConfigError) fail(e.message, 2);
     throw e;
   }
+  // Everything this process creates (data directory, LevelDB, keys, the local chain's files) is private to its user.
+  makeCreatedFilesPrivate();
   const logger = pino({ level: config.logLevel });
+
+  // SIGTERM or SIGINT stops the service cleanly: at once once it runs, or as soon as start-up is done.
+  let service: RunningService | undefined;
+  let stoppingSince: number | undefined;
+  const closeAndExit = (running: RunningService) =>
+    running.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        logger.error({ err: e }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  const stop = (signal: NodeJS.Signals) => {
+    if (stoppingSince !== undefined) {
+      // Ctrl-C in a terminal reaches this process twice: from the terminal (the whole process group)
+      // and forwarded by npm, which passes SIGINT and SIGTERM on to its script. A repeat within a
+      // second is that same request; a later one means "now": exit without finishing the shutdown.
+      if (Date.now() - stoppingSince < 1000) return;
+      logger.warn({ signal }, "second signal: exiting without finishing the shutdown");
+      process.exit(1);
+    }
+    stoppingSince = Date.now();
+    logger.info({ signal }, service === undefined ? "shutting down once start-up is done" : "shutting down");
+    // Requests get CLOSE_GRACE_MS; the rest (ledger, chain, store) is local. Past the deadline, exit anyway.
+    setTimeout(() => {
+      logger.error({ deadlineMs: STOP_DEADLINE_MS }, "shutdown did not finish in time; exiting");
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
+    if (service !== undefined) closeAndExit(service);
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+
+  let listening: StartingServer;
+  try {
+    // Refuse a data directory others can read, then bind the port: both before anything is created.
+    await checkDataDir(config.dataDir);
+    listening = await listenFirst(config);
+  } catch (e) {
+    if (e instanceof DataDirError || e instanceof ListenError) fail(e.message, 1);
+    throw e;
+  }
   // --demo (npm run demo): load the demo history into the data directory first; see service/demo.
   let demo: DemoDataDirResult | undefined;
-  if (process.argv.includes("--demo")) {
+  if (args.demo) {
     try {
       demo = await loadDemoIntoDataDir(config.dataDir);
     } catch (e) {
-      if (e instanceof DemoError || e instanceof StoreLockedError) {
-        process.stderr.write(`subsidy-ledger: --demo: ${e.message}\n`);
-        process.exit(1);
-      }
+      if (e instanceof DemoError || e instanceof StoreLockedError || e instanceof DataDirError) fail(`--demo: ${e.message}`, 1);
       throw e;
     }
   }
-  let service: RunningService;
   try {
-    service = await startService(config, logger, { chain: chainConfig });
+    service = await startService(config, logger, { chain: chainConfig, listening });
   } catch (e) {
-    if (e instanceof StoreLockedError || e instanceof KeyFileError || e instanceof AccessCodeKeyError) {
-      process.stderr.write(`subsidy-ledger: ${e.message}\n`);
-      process.exit(1);
-    }
+    if (e instanceof StoreLockedError || e instanceof KeyFileError || e instanceof AccessCodeKeyError || e instanceof DataDirError) fail(e.message, 1);
     throw e;
   }
   const lines = [
@@ -200,24 +353,16 @@ async function main(): Promise<void> {
     );
   if (service.firstAdminToken)
     lines.push(`  first admin token (shown once; create more with npm run admin -- token create):`, `    ${service.firstAdminToken}`);
+  if (service.adminTokenNeverShown)
+    lines.push(
+      `  admin token: the first admin token of this data directory was never shown (an earlier start stopped first).`,
+      `    To get one, stop the service and run: ${adminTokenCommand(config.dataDir)}`,
+    );
   if (demo) lines.push(...demoSummaryLines(demo, service.url));
   process.stdout.write(lines.join("\n") + "\n\n");
+  if (service.firstAdminToken) await service.firstAdminTokenShown();
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "shutting down");
-    service.close().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        logger.error({ err: e }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  if (stoppingSince !== undefined) closeAndExit(service);
 }
 
 if (require.main === module) {

@@ -9,10 +9,10 @@
  */
 import path from "node:path";
 import { z } from "zod";
-import { ConfigError } from "../config";
+import { ConfigError, wholeNumber } from "../config";
 import { parseFailpoints, type Failpoints } from "./failpoints";
 
-const PositiveInt = z.coerce.number().int().positive();
+const PositiveInt = wholeNumber(1);
 const Address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address: 0x and 40 hex digits");
 const HttpUrl = z.string().refine((s) => {
   try {
@@ -23,26 +23,21 @@ const HttpUrl = z.string().refine((s) => {
   }
 }, "an http(s) URL");
 
+/** Each setting with its default and one line of help, which --help prints (see service/config.ts). */
 export const ChainEnvSchema = z.object({
-  /** JSON-RPC endpoint of the chain (Besu, GoQuorum, …). Absent: run a local anvil. */
-  LEDGER_RPC_URL: HttpUrl.optional(),
-  LEDGER_CHAIN_ID: PositiveInt.optional(),
-  LEDGER_ANCHOR_ADDRESS: Address.optional(),
-  /** The contract's deployment block: where event searches start. */
-  LEDGER_ANCHOR_FROM_BLOCK: z.coerce.number().int().min(0).default(0),
-  LEDGER_RECORDER_KEY_FILE: z.string().min(1).optional(),
-  LEDGER_ANCHOR_EVERY_ENTRIES: PositiveInt.default(1000),
-  LEDGER_ANCHOR_EVERY_MS: PositiveInt.default(1000),
-  LEDGER_ANCHOR_CONFIRMATIONS: PositiveInt.default(1),
-  LEDGER_ANCHOR_REPLACE_AFTER_MS: PositiveInt.default(60_000),
-  /** Never pay more than this gas price (wei, decimal). */
-  LEDGER_ANCHOR_MAX_GAS_PRICE_WEI: z.string().regex(/^[0-9]+$/, "a decimal number of wei").optional(),
-  /** Health turns bad when an entry has waited longer than this for its anchor. */
-  LEDGER_ANCHOR_MAX_DELAY_MS: PositiveInt.default(300_000),
-  /** "1": on the local chain, deploy a new contract if the recorded one is gone. */
-  LEDGER_LOCAL_CHAIN_REDEPLOY: z.enum(["0", "1"]).default("0"),
-  /** Crash tests only: kill the process at these anchoring steps (see failpoints.ts). */
-  LEDGER_FAILPOINTS: z.string().optional(),
+  LEDGER_RPC_URL: HttpUrl.optional().describe("JSON-RPC endpoint of the chain (Besu, GoQuorum, ...); unset: run a local anvil under the data directory"),
+  LEDGER_CHAIN_ID: PositiveInt.optional().describe("the chain's id (required with LEDGER_RPC_URL)"),
+  LEDGER_ANCHOR_ADDRESS: Address.optional().describe("the LedgerAnchor contract's address (required with LEDGER_RPC_URL)"),
+  LEDGER_ANCHOR_FROM_BLOCK: wholeNumber(0).default(0).describe("the contract's deployment block: where event searches start (with LEDGER_RPC_URL)"),
+  LEDGER_RECORDER_KEY_FILE: z.string().min(1).optional().describe("recorder key file (default <data dir>/keys/recorder.key)"),
+  LEDGER_ANCHOR_EVERY_ENTRIES: PositiveInt.default(1000).describe("anchor after this many new entries"),
+  LEDGER_ANCHOR_EVERY_MS: PositiveInt.default(1000).describe("or after this long, if anything is unanchored"),
+  LEDGER_ANCHOR_CONFIRMATIONS: PositiveInt.default(1).describe("blocks an anchor needs to count as done"),
+  LEDGER_ANCHOR_REPLACE_AFTER_MS: PositiveInt.default(60_000).describe("replace an anchor transaction not mined after this long"),
+  LEDGER_ANCHOR_MAX_GAS_PRICE_WEI: z.string().regex(/^[0-9]+$/, "a decimal number of wei").optional().describe("never pay more than this gas price (wei, decimal)"),
+  LEDGER_ANCHOR_MAX_DELAY_MS: PositiveInt.default(300_000).describe("health turns bad when an entry has waited longer than this for its anchor"),
+  LEDGER_LOCAL_CHAIN_REDEPLOY: z.enum(["0", "1"]).default("0").describe("1: on the local chain, deploy a new contract if the recorded one is gone"),
+  LEDGER_FAILPOINTS: z.string().optional().describe("crash tests only: kill the process at these anchoring steps"),
 });
 
 export interface ChainConfig {
@@ -69,6 +64,12 @@ export function loadChainConfig(env: NodeJS.ProcessEnv, dataDir: string): ChainC
   if (parsed.success && parsed.data.LEDGER_RPC_URL !== undefined) {
     if (parsed.data.LEDGER_CHAIN_ID === undefined) problems.push("LEDGER_CHAIN_ID: required with LEDGER_RPC_URL");
     if (parsed.data.LEDGER_ANCHOR_ADDRESS === undefined) problems.push("LEDGER_ANCHOR_ADDRESS: required with LEDGER_RPC_URL");
+    if (env.LEDGER_LOCAL_CHAIN_REDEPLOY !== undefined) problems.push("LEDGER_LOCAL_CHAIN_REDEPLOY: only for the local chain, not with LEDGER_RPC_URL");
+  } else if (parsed.success) {
+    // The settings of a configured node, given without its URL, would be ignored while a local
+    // anvil runs instead: most likely LEDGER_RPC_URL was forgotten or misspelt.
+    for (const name of ["LEDGER_CHAIN_ID", "LEDGER_ANCHOR_ADDRESS", "LEDGER_ANCHOR_FROM_BLOCK"] as const)
+      if (env[name] !== undefined) problems.push(`${name}: only with LEDGER_RPC_URL (unset, so a local anvil would run and this would be ignored)`);
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
   const e = parsed.data;

@@ -3,6 +3,7 @@
  * history (generate.ts) loaded through the real ledger (load.ts). This module
  * adds the data-directory wrapper the entry point uses and the lines it prints.
  */
+import { openDataDir } from "../data-dir";
 import { LevelStore } from "../store/level";
 import { loadDemo, type DemoLoadResult } from "./load";
 
@@ -17,10 +18,12 @@ export interface DemoDataDirResult extends DemoLoadResult {
 /**
  * Loads the demo into the LevelDB store under `dataDir` (see loadDemo), then
  * closes the store so the service can open it. Throws StoreLockedError if the
- * service is running on that directory, DemoError if it holds other records.
+ * service is running on that directory, DemoError if it holds other records,
+ * DataDirError if others can access the directory.
  */
 export async function loadDemoIntoDataDir(dataDir: string, now: string = new Date().toISOString()): Promise<DemoDataDirResult> {
   const t0 = performance.now();
+  await openDataDir(dataDir);
   const store = await LevelStore.open(dataDir);
   try {
     const result = await loadDemo({ store, now });

@@ -342,7 +342,8 @@ export class LevelStore implements LedgerStore {
   static async open(dir: string): Promise<LevelStore> {
     const abs = resolve(dir);
     try {
-      await mkdir(abs, { recursive: true });
+      // 0700: the store holds private openings; only the service's user may read it (see service/data-dir.ts).
+      await mkdir(abs, { recursive: true, mode: 0o700 });
     } catch (cause) {
       throw new StoreUnavailableError(`cannot create the data directory ${abs}: ${messageOf(cause)}`, { cause });
     }
