@@ -32,9 +32,27 @@
  * local record: if the pending checkpoint is on the chain it is recorded as
  * anchored without resending; if the nonce is still unused the identical
  * transaction is resent; if the nonce went to something else the anchorer
- * starts over from the chain's latest checkpoint. Two situations are fatal and
- * stop anchoring: the chain holds a root for some size that differs from the
- * log's root at that size (a split view), or a checkpoint larger than the log.
+ * starts over from the chain's latest checkpoint. A pending transaction that
+ * can never be mined is dropped and re-planned from the chain's latest
+ * checkpoint: one whose nonce lies beyond the account's nonce with nothing
+ * in the node's pool to fill the gap, or whose base checkpoint the chain no
+ * longer holds. Both happen when a chain loses its newest blocks (a local
+ * anvil killed between two state dumps); the recorder sends only through
+ * this anchorer, one transaction at a time, so the missing nonces can never
+ * arrive. Two situations are fatal and stop anchoring: the chain holds a root
+ * for some size that differs from the log's root at that size (a split view),
+ * or a checkpoint larger than the log; `onFatal` is told, so the service can
+ * stop recording rather than grow a log the chain has not seen.
+ *
+ * What is cited. `anchored` (for receipts and /v1/chain) is only ever a
+ * checkpoint read from the chain in this run: null until the first recovery
+ * has compared the record with the chain, and re-checked against the chain's
+ * latest checkpoint while idle, so a chain that lost blocks is noticed even
+ * when the log does not grow.
+ *
+ * Failures are visible as they happen: every failed RPC attempt, including
+ * the retries inside one call, sets `status().lastError` and is logged at most
+ * once per `failureLogEveryMs` (with a count of the attempts not logged).
  *
  * The ledger is never blocked: the anchorer only reads it (size, root, store
  * nodes), from its own loop, and keeps retrying with backoff while the chain
@@ -125,6 +143,12 @@ export interface AnchorerOptions {
   readonly random?: () => number;
   /** Called at each {@link ANCHORER_FAILPOINTS} point; for crash tests only (see service/chain/failpoints.ts). Absent: nothing happens. */
   readonly failpoint?: (name: AnchorerFailpoint) => void;
+  /** Called once when anchoring stops for good (SPLIT or CHAIN_AHEAD). */
+  readonly onFatal?: (error: AnchorerError) => void;
+  /** While idle, re-read the chain's latest checkpoint this often to notice lost blocks or a split view. Default 10 000 ms. */
+  readonly verifyEveryMs?: number;
+  /** Log failed RPC attempts at most this often (each one still sets lastError). Default 10 000 ms. */
+  readonly failureLogEveryMs?: number;
 }
 
 export interface AnchorStatus {
@@ -196,8 +220,17 @@ export class Anchorer {
   private readonly _headroom: bigint;
   private readonly _contract: AnchorState["contract"];
 
+  private readonly _verifyEveryMs: number;
+  private readonly _failureLogEveryMs: number;
+
+  /** The record as last checked against the chain (or made from it) in this run; empty until the first recovery. */
   private _state: AnchorState;
   private _needsRecovery = true;
+  private _lastVerifiedAt = 0;
+  private _lastFailureLogAt = -Infinity;
+  private _unloggedFailures = 0;
+  private _unsubscribeRetries: (() => void) | undefined;
+  private _firstRecovery: { promise: Promise<void>; resolve: () => void };
   private _nextNonce: number | undefined;
   private _lastAnchorAt = 0;
   private _failures = 0;
@@ -225,6 +258,11 @@ export class Anchorer {
     this._headroom = 100n + BigInt(nonNegativeInt(options.gasHeadroomPercent ?? 25, "gasHeadroomPercent"));
     this._contract = { chainId: options.chain.chainId, address: options.chain.address };
     this._state = { contract: this._contract, pending: null, anchored: null };
+    this._verifyEveryMs = nonNegative(options.verifyEveryMs ?? 10_000, "verifyEveryMs");
+    this._failureLogEveryMs = nonNegative(options.failureLogEveryMs ?? 10_000, "failureLogEveryMs");
+    let resolve = () => {};
+    const promise = new Promise<void>((r) => (resolve = r));
+    this._firstRecovery = { promise, resolve };
   }
 
   // -- lifecycle -------------------------------------------------------------
@@ -233,13 +271,31 @@ export class Anchorer {
   start(): void {
     if (this._loop !== undefined) return;
     this._lastAnchorAt = this._clock.now();
+    this._unsubscribeRetries = this._o.chain.onRetry((method, e) => this._reportFailure(`${method}: ${e.message} (retrying)`, { code: e.code, method }));
     this._loop = this._run();
+  }
+
+  /**
+   * Resolves once the first recovery has compared the record with the chain,
+   * or failed to (the chain unreachable); never rejects. Until then `anchored`
+   * is null and a fatal split view is not yet known.
+   */
+  firstRecovery(): Promise<void> {
+    return this._firstRecovery.promise;
+  }
+
+  /** Makes the loop compare its record with the chain again before its next step (the chain was restarted, say). */
+  recheck(): void {
+    this._needsRecovery = true;
+    this._wake?.abort();
   }
 
   /** Stops the loop and waits for it to finish its current step. Pending waiters are rejected. */
   async stop(): Promise<void> {
     this._stop.abort();
     await this._loop;
+    this._unsubscribeRetries?.();
+    this._firstRecovery.resolve();
     this._rejectWaiters(new AnchorerError("STOPPED", "the anchorer was stopped"));
   }
 
@@ -311,7 +367,11 @@ export class Anchorer {
       try {
         if (this._needsRecovery) {
           this._needsRecovery = false;
-          await this._recover();
+          try {
+            await this._recover();
+          } finally {
+            this._firstRecovery.resolve();
+          }
         }
         if (this._stopped) break;
         const idle = await this._step();
@@ -324,20 +384,44 @@ export class Anchorer {
           this._lastError = { message: e.message, at: iso(this._clock.now()) };
           this._log.fatal({ code: e.code }, `ANCHORING STOPPED: ${e.message}`);
           this._rejectWaiters(e);
+          try {
+            this._o.onFatal?.(e);
+          } catch (hookError) {
+            this._log.error({ err: hookError }, "the onFatal hook failed");
+          }
           return;
         }
         this._failures += 1;
         this._needsRecovery = true;
         const message = e instanceof Error ? e.message : String(e);
-        this._lastError = { message, at: iso(this._clock.now()) };
         const delay = backoffDelay(this._failures, { baseDelayMs: this._o.retryBaseMs ?? 500, maxDelayMs: this._o.retryMaxMs ?? 30_000 }, this._random);
         const code = e instanceof AnchorerError || e instanceof ChainError ? e.code : undefined;
         const fields = { code, failures: this._failures, retryInMs: delay };
-        if (e instanceof AnchorerError || e instanceof ChainError) this._log.warn(fields, `anchoring failed, will retry: ${message}`);
-        else this._log.error({ ...fields, err: e }, `anchoring failed unexpectedly, will retry: ${message}`);
+        if (e instanceof AnchorerError || e instanceof ChainError) this._reportFailure(`anchoring failed, will retry: ${message}`, fields, true);
+        else {
+          this._lastError = { message, at: iso(this._clock.now()) };
+          this._log.error({ ...fields, err: e }, `anchoring failed unexpectedly, will retry: ${message}`);
+        }
         await this._clock.sleep(delay, this._stop.signal);
       }
     }
+  }
+
+  /**
+   * Records a failure in lastError and logs it, at most once per
+   * `failureLogEveryMs` unless `always`; the next line counts the failures not logged.
+   */
+  private _reportFailure(message: string, fields: Record<string, unknown>, always = false): void {
+    const now = this._clock.now();
+    this._lastError = { message, at: iso(now) };
+    if (!always && now - this._lastFailureLogAt < this._failureLogEveryMs) {
+      this._unloggedFailures += 1;
+      return;
+    }
+    const unlogged = this._unloggedFailures;
+    this._unloggedFailures = 0;
+    this._lastFailureLogAt = now;
+    this._log.warn(unlogged > 0 ? { ...fields, notLoggedSinceLastLine: unlogged } : fields, message);
   }
 
   /** One unit of work. Returns true when there was nothing to do. */
@@ -346,9 +430,29 @@ export class Anchorer {
       await this._drivePending(this._state.pending);
       return false;
     }
-    if (!this._due()) return true;
+    if (!this._due()) {
+      if (this._clock.now() - this._lastVerifiedAt >= this._verifyEveryMs) await this._verifyHeld();
+      return true;
+    }
     await this._startAnchor();
     return false;
+  }
+
+  /** Throws (so recovery runs) unless the chain's latest checkpoint is still the recorded one. */
+  private async _verifyHeld(): Promise<void> {
+    const latest = await this._o.chain.latestCheckpoint();
+    this._lastVerifiedAt = this._clock.now();
+    if (!this._recordHeld(this._state.anchored, latest)) {
+      const recorded = this._state.anchored?.size ?? 0;
+      // Cite nothing until recovery has re-read the chain.
+      this._state = { ...this._state, anchored: null };
+      throw new AnchorerError("CHAIN_MOVED", `the chain's latest checkpoint has size ${latest.treeSize}, the record says ${recorded}; checking the chain`);
+    }
+  }
+
+  /** Whether `anchored` is exactly the chain's latest checkpoint (or both are empty). */
+  private _recordHeld(anchored: AnchoredCheckpoint | null, latest: ChainCheckpoint): boolean {
+    return anchored === null ? latest.treeSize === 0 : anchored.size === latest.treeSize && anchored.rootHex === latest.rootHash;
   }
 
   private _due(): boolean {
@@ -373,6 +477,17 @@ export class Anchorer {
       this._wake = undefined;
       this._notified = false;
     }
+  }
+
+  /**
+   * Whether the nonces below the pending transaction's can never be filled: the
+   * node's pending count (mined plus pooled transactions ready to run) does not
+   * reach it. The recorder sends only through this anchorer, so a missing nonce
+   * below ours was lost with the chain's blocks and will never arrive.
+   */
+  private async _nonceGapUnfillable(p: PendingAnchor): Promise<boolean> {
+    const ready = await this._o.chain.getTransactionCount(this._o.recorder.address, "pending");
+    return ready < p.nonce;
   }
 
   /** Sleeps for polling; only stop cuts it short. */
@@ -508,10 +623,17 @@ export class Anchorer {
     let receipt = await this._minedReceipt(p);
     if (receipt === null) {
       const mined = await chain.getTransactionCount(this._o.recorder.address, "latest");
+      if (mined < p.nonce && (await this._nonceGapUnfillable(p))) {
+        // Cite nothing until recovery has re-read the chain: it lost the blocks the record stands on.
+        this._state = { ...this._state, anchored: null };
+        throw new AnchorerError("CHAIN_MOVED", `the recorder's account nonce on the chain is ${mined}, below the pending anchor's ${p.nonce}: the chain lost blocks`);
+      }
       if (mined <= p.nonce) {
         const waited = this._clock.now() - Date.parse(p.lastSentAt);
-        if (waited >= this._replaceAfterMs) await this._replace(p);
-        else await this._pause(Math.min(this._pollMs, this._replaceAfterMs - waited));
+        if (waited >= this._replaceAfterMs) {
+          this._reportFailure(`the anchor transaction for size ${p.size} (nonce ${p.nonce}) was not mined within ${Math.round(waited / 1000)} s; sending it again`, { size: p.size, nonce: p.nonce });
+          await this._replace(p);
+        } else await this._pause(Math.min(this._pollMs, this._replaceAfterMs - waited));
         return;
       }
       // The nonce is used. Our transaction may have been mined between the two reads (anvil's
@@ -623,16 +745,26 @@ export class Anchorer {
   private async _reconcile(): Promise<void> {
     const { chain, recorder } = this._o;
     const loaded = await this._o.stateStore.load();
-    let state: AnchorState = { contract: this._contract, pending: null, anchored: null };
+    let record: AnchorState = { contract: this._contract, pending: null, anchored: null };
     if (loaded !== undefined) {
-      if (loaded.contract.chainId === this._contract.chainId && loaded.contract.address.toLowerCase() === this._contract.address.toLowerCase()) state = loaded;
+      if (loaded.contract.chainId === this._contract.chainId && loaded.contract.address.toLowerCase() === this._contract.address.toLowerCase()) record = loaded;
       else this._log.warn({ recorded: loaded.contract, configured: this._contract }, "the anchor state is for another contract; starting afresh for this one");
     }
-    this._state = state;
+    // `_state` keeps what this run has already seen on the chain (nothing, at start) until the chain has been read:
+    // the loaded record may name checkpoints the chain lost.
 
     const latest = await chain.latestCheckpoint();
     await this._checkChainAgainstLog(latest);
-    const p = state.pending;
+    this._lastVerifiedAt = this._clock.now();
+    const a = record.anchored;
+    const held = this._recordHeld(a, latest);
+    if (!held && a !== null && a.size > latest.treeSize)
+      this._reportFailure(
+        `the chain holds fewer checkpoints than recorded (its latest has size ${latest.treeSize}, the record ${a.size}): it lost blocks or was reset; anchoring again from the chain's latest`,
+        { recordedSize: a.size, chainSize: latest.treeSize },
+        true,
+      );
+    const p = record.pending;
 
     if (p !== null) {
       if (await chain.isAnchored(p.size, p.rootHex)) {
@@ -658,11 +790,33 @@ export class Anchorer {
         return;
       }
       const mined = await chain.getTransactionCount(recorder.address, "latest");
+      if (mined < p.nonce && (await this._nonceGapUnfillable(p))) {
+        this._reportFailure(
+          `recovery: the pending anchor's nonce ${p.nonce} is beyond the chain's account nonce ${mined} with nothing pooled to fill the gap, so it can never be mined; dropping it and anchoring again from the chain's checkpoint of size ${latest.treeSize}`,
+          { size: p.size, nonce: p.nonce, accountNonce: mined },
+          true,
+        );
+        await this._adoptChain(latest);
+        this._nextNonce = mined;
+        return;
+      }
+      if (mined <= p.nonce && !held && p.baseSize !== latest.treeSize) {
+        // Its consistency proof starts from a checkpoint the chain no longer holds: mined, it would only revert.
+        this._reportFailure(
+          `recovery: the pending anchor extends the checkpoint of size ${p.baseSize}, which the chain no longer holds (its latest has size ${latest.treeSize}); dropping it and anchoring again from the chain's`,
+          { size: p.size, baseSize: p.baseSize, chainSize: latest.treeSize },
+          true,
+        );
+        await this._adoptChain(latest);
+        this._nextNonce = mined;
+        return;
+      }
       if (mined <= p.nonce) {
         // The nonce is unused: the transaction is pooled, was dropped, or never left. Resending the identical bytes is safe in each case.
         const signed = await this._signPending(p, BigInt(p.gasPrice));
         if (signed.hash !== p.txHashes[p.txHashes.length - 1])
           throw new AnchorerError("INVARIANT", "re-signing the pending transaction gave a different hash (has the recorder key or chain id changed?)");
+        this._state = held ? record : { ...record, anchored: null };
         this._log.info({ size: p.size, nonce: p.nonce, txHash: signed.hash }, "recovery: resending the pending anchor transaction");
         await this._broadcast(signed);
         return;
@@ -677,15 +831,9 @@ export class Anchorer {
       return;
     }
 
-    const a = state.anchored;
-    const agrees = a === null ? latest.treeSize === 0 : a.size === latest.treeSize && a.rootHex === latest.rootHash;
-    if (!agrees) {
-      if (a !== null && a.size > latest.treeSize)
-        this._log.error(
-          { recordedSize: a.size, chainSize: latest.treeSize },
-          "the chain holds fewer checkpoints than recorded (rolled back or reset); anchoring again from the chain's latest",
-        );
-      else this._log.info({ recordedSize: a?.size ?? 0, chainSize: latest.treeSize }, "adopting the chain's latest checkpoint");
+    if (held) this._state = record;
+    else {
+      if (a === null || a.size <= latest.treeSize) this._log.info({ recordedSize: a?.size ?? 0, chainSize: latest.treeSize }, "adopting the chain's latest checkpoint");
       await this._adoptChain(latest);
     }
     this._nextNonce = await chain.getTransactionCount(recorder.address, "pending");
@@ -764,7 +912,9 @@ export class Anchorer {
       };
     }
     await this._save({ contract: this._contract, pending: null, anchored });
-    this._afterAnchor(anchored);
+    // Not an anchor of ours: lastError keeps saying why the chain had to be adopted until one succeeds.
+    this._lastAnchorAt = this._clock.now();
+    this._resolveWaiters(anchored);
   }
 }
 

@@ -227,19 +227,25 @@ export function backoffDelay(attempt: number, policy: Pick<RetryPolicy, "baseDel
   return Math.floor(cap / 2 + random() * (cap / 2));
 }
 
-/** Runs `op`, retrying while `retryable(error)` up to `policy.attempts` tries in all. */
+/**
+ * Runs `op`, retrying while `retryable(error)` up to `policy.attempts` tries in all.
+ * `onRetry` hears of every failed try that will be retried, so a caller can
+ * report an outage while the retries are still running.
+ */
 export async function withRetry<T>(
   op: () => Promise<T>,
   policy: RetryPolicy,
   retryable: (e: unknown) => boolean,
   sleep: (ms: number) => Promise<void>,
   random: () => number,
+  onRetry?: (e: unknown, attempt: number) => void,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await op();
     } catch (e) {
       if (attempt >= policy.attempts || !retryable(e)) throw e;
+      onRetry?.(e, attempt);
       await sleep(backoffDelay(attempt, policy, random));
     }
   }
@@ -366,6 +372,7 @@ export class EvmRpc {
   private readonly _retry: RetryPolicy;
   protected readonly _sleep: (ms: number) => Promise<void>;
   private readonly _random: () => number;
+  private readonly _retryListeners = new Set<(method: string, error: ChainError) => void>();
 
   constructor(options: EvmRpcOptions) {
     this._transport = options.transport;
@@ -383,7 +390,28 @@ export class EvmRpc {
 
   /** One JSON-RPC call, retried on transient failures; any failure becomes a ChainError. */
   async rpc(method: string, params: readonly unknown[] = []): Promise<unknown> {
-    return withRetry(() => this._once(method, params), this._retry, isTransient, this._sleep, this._random);
+    return withRetry(() => this._once(method, params), this._retry, isTransient, this._sleep, this._random, (e) => this._tellRetry(method, e));
+  }
+
+  /**
+   * Calls `listener` for every transient failure that is about to be retried
+   * (the final failure is thrown to the caller instead). Returns the unsubscribe
+   * function. A listener that throws is ignored: it must not change the call.
+   */
+  onRetry(listener: (method: string, error: ChainError) => void): () => void {
+    this._retryListeners.add(listener);
+    return () => this._retryListeners.delete(listener);
+  }
+
+  private _tellRetry(method: string, e: unknown): void {
+    if (!(e instanceof ChainError)) return;
+    for (const l of this._retryListeners) {
+      try {
+        l(method, e);
+      } catch {
+        // A listener's fault must not turn into an RPC failure.
+      }
+    }
   }
 
   private async _once(method: string, params: readonly unknown[]): Promise<unknown> {

@@ -530,4 +530,124 @@ describe("Anchorer", function () {
       await expectChainMatchesLog(w.client, log, 2);
     });
   });
+  describe("a chain that lost its newest blocks", function () {
+    /** Checks that every checkpoint the anchorer cited is one the chain holds now. */
+    async function expectAllCitedHeld(cited: ReadonlyMap<number, { size: number; rootHex: string }>): Promise<void> {
+      for (const [index, c] of cited) {
+        const onChain = await w.client.checkpointAt(index);
+        expect({ size: onChain.treeSize, root: onChain.rootHash }, `cited checkpoint ${index}`).to.deep.equal({ size: c.size, root: c.rootHex });
+      }
+    }
+
+    it("drops a pending transaction whose nonce the chain can never reach, and anchors again from the chain's checkpoint", async function () {
+      const store = new MemoryAnchorStateStore();
+      const first = w.start(store, { everyEntries: 1 });
+      await log.add(4);
+      await within(first.whenAnchored(4));
+      const snapshot = await network.provider.request({ method: "evm_snapshot", params: [] });
+      const [nonceAtSnapshot, countAtSnapshot] = [await recorderNonce(), await w.client.checkpointCount()];
+      await log.add(3);
+      await within(first.whenAnchored(7));
+      await w.stopAll();
+
+      // The next anchor's transaction (nonce 2) is recorded as pending; then the process dies before sending it.
+      store.faultWhen = (next) => (next.pending !== null ? "crash-after-persist" : undefined);
+      const second = w.start(store, { everyEntries: 1 });
+      await log.add(2);
+      await eventually(() => store.crashed, 20_000, "the crash");
+      await second.stop();
+      const reopened = store.reopen();
+      const pending = reopened.peek()!.pending!;
+      expect(pending.size).to.equal(9);
+
+      // The chain loses the block of the anchor at 7: its account nonce is now below the pending one.
+      await network.provider.request({ method: "evm_revert", params: [snapshot] });
+      expect(await recorderNonce()).to.equal(nonceAtSnapshot);
+      expect(pending.nonce - fx.startNonce, "a nonce the chain can never reach").to.be.above(nonceAtSnapshot);
+
+      const third = w.start(reopened, { everyEntries: 1 });
+      const cited = new Map<number, { size: number; rootHex: string }>();
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          const a = third.anchored;
+          if (a !== null) cited.set(a.checkpointIndex, a);
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      })();
+      try {
+        await within(third.whenAnchored(9));
+      } finally {
+        sampling = false;
+        await sampler;
+      }
+      const cps = await expectChainMatchesLog(w.client, log, 9);
+      expect(cps.length, "the chain's checkpoints, then 9").to.equal(countAtSnapshot + 1);
+      expect(await recorderNonce(), "one transaction per checkpoint").to.equal(cps.length);
+      expect(w.lines.some((l) => l.includes("can never be mined"))).to.equal(true);
+      await expectAllCitedHeld(cited);
+    });
+
+    it("notices while idle that the chain lost its latest checkpoint, stops citing it and anchors again", async function () {
+      const store = new MemoryAnchorStateStore();
+      const a = w.start(store, { everyEntries: 1, verifyEveryMs: 20 });
+      await log.add(4);
+      await within(a.whenAnchored(4));
+      const snapshot = await network.provider.request({ method: "evm_snapshot", params: [] });
+      const countAtSnapshot = await w.client.checkpointCount();
+      await log.add(3);
+      await within(a.whenAnchored(7));
+      expect(a.anchored!.checkpointIndex).to.be.at.least(countAtSnapshot);
+
+      // The log does not grow any more; only the chain changes.
+      await network.provider.request({ method: "evm_revert", params: [snapshot] });
+      await eventually(async () => (await w.client.checkpointCount()) === countAtSnapshot + 1, 20_000, "the checkpoint anchored again");
+      await eventually(() => a.anchored?.checkpointIndex === countAtSnapshot && a.anchored.txHash !== null, 20_000, "the new anchor recorded");
+      const cps = await expectChainMatchesLog(w.client, log, 7);
+      expect(await recorderNonce()).to.equal(cps.length);
+      expect((await a.status()).lastError, "an anchor of ours succeeded since").to.equal(null);
+      expect(w.lines.some((l) => l.includes("fewer checkpoints than recorded"))).to.equal(true);
+    });
+  });
+
+  describe("failures are visible as they happen", function () {
+    it("sets lastError at the first failed RPC attempt, long before the call's retries run out, and logs at a bounded rate", async function () {
+      // A client whose calls retry for several seconds before they fail, as one facing a hung node does.
+      const { ChainClient } = await import("../../service/chain/client");
+      const slow = new ChainClient({ transport: w.transport, address: fx.address, chainId: fx.chainId, retry: { attempts: 20, baseDelayMs: 300, maxDelayMs: 300 } });
+      const a = w.start(new MemoryAnchorStateStore(), { chain: slow, everyEntries: 1, failureLogEveryMs: 60_000 });
+      await log.add(2);
+      await within(a.whenAnchored(2));
+      const linesBefore = w.lines.length;
+
+      w.transport.down = true;
+      const downAt = Date.now();
+      await log.add(2);
+      await eventually(async () => (await a.status()).lastError !== null, 2_000, "lastError while the call still retries");
+      expect(Date.now() - downAt).to.be.below(2_000);
+      expect((await a.status()).lastError!.message).to.include("ECONNREFUSED");
+      expect(w.lines.slice(linesBefore).some((l) => l.includes("retrying")), "a log line at once").to.equal(true);
+
+      await eventually(() => w.transport.failedCalls >= 12, 20_000, "a dozen failed attempts");
+      const warnings = w.lines.slice(linesBefore).filter((l) => (JSON.parse(l) as { level: number }).level === 40);
+      expect(warnings.length, "failed attempts are logged at a bounded rate").to.be.at.most(3);
+
+      w.transport.down = false;
+      await within(a.whenAnchored(4), 30_000);
+      expect((await a.status()).lastError).to.equal(null);
+    });
+  });
+
+  describe("when anchoring stops for good", function () {
+    it("tells onFatal once, with the reason", async function () {
+      await (await fx.anchor.connect(fx.admin).grantRole(await fx.anchor.RECORDER_ROLE(), fx.admin.address)).wait();
+      await (await fx.anchor.connect(fx.admin).anchor(50, `0x${"cd".repeat(32)}`, [])).wait();
+      await log.add(3);
+      const told: string[] = [];
+      const a = w.start(new MemoryAnchorStateStore(), { everyEntries: 1, onFatal: (e) => told.push(e.code) });
+      await within(a.whenAnchored(3).then(() => undefined, () => undefined));
+      await settle();
+      expect(told).to.deep.equal(["CHAIN_AHEAD"]);
+    });
+  });
 });
