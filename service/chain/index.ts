@@ -33,7 +33,8 @@ export { loadChainConfig, type ChainConfig } from "./config";
 export interface StartChainOptions {
   readonly config: ChainConfig;
   readonly dataDir: string;
-  readonly ledger: { readonly size: number; root(): Uint8Array };
+  /** The log's durable head; `halt` (the Ledger's) is called when anchoring stops for good, so nothing more is recorded. */
+  readonly ledger: { readonly size: number; root(): Uint8Array; halt?(rule: string, message: string): void };
   readonly store: LedgerStore;
   readonly noteSigner: NoteSigner;
   readonly origin: string;
@@ -52,6 +53,9 @@ export interface RunningChain {
   close(): Promise<void>;
 }
 
+/** How long a start waits for the anchorer's first look at the chain. */
+const FIRST_RECOVERY_WAIT_MS = 5_000;
+
 export async function startChain(options: StartChainOptions): Promise<RunningChain> {
   const { config, dataDir, logger } = options;
   const log = logger.child({ component: "chain" });
@@ -64,7 +68,7 @@ export async function startChain(options: StartChainOptions): Promise<RunningCha
   let chainId: number;
   let fromBlock: number;
   if (config.remote === undefined) {
-    local = await startLocalChain({ dataDir, logger });
+    local = await startLocalChain({ dataDir, logger, supervise: true });
     try {
       transport = local.transport();
       const deployment = await deployOnce({
@@ -119,8 +123,16 @@ export async function startChain(options: StartChainOptions): Promise<RunningCha
     ...(config.maxGasPrice !== undefined ? { maxGasPrice: config.maxGasPrice } : {}),
     fromBlock,
     ...(failpoint !== undefined ? { failpoint } : {}),
+    // A log that has split from the chain, or fallen behind it, must not grow: new entries would form a
+    // branch the chain never sees. Recording stays refused until an operator has resolved it and restarted.
+    onFatal: (e) => options.ledger.halt?.(e.code === "SPLIT" ? "anchoring-split-view" : "anchoring-chain-ahead", `recording is stopped: ${e.message}`),
   });
   anchorer.start();
+  // A restarted local chain may have lost its newest blocks: compare the record with it again.
+  local?.onRestart(() => anchorer.recheck());
+  // Let the first recovery compare the record with the chain before the service takes writes, so a
+  // split view known at start refuses the first write too; a chain that is slow to answer does not hold up the start.
+  await Promise.race([anchorer.firstRecovery(), new Promise<void>((resolve) => setTimeout(resolve, FIRST_RECOVERY_WAIT_MS).unref())]);
   log.info({ contract: address, chainId, recorder: key.address, local: local !== undefined }, "anchoring started");
   return {
     anchorer,

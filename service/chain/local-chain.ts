@@ -24,8 +24,20 @@
  *   JSON with traces), and anvil rewrites all of it every second. That is fine
  *   for development and demonstrations; a long-running deployment should use
  *   a real node (Besu, GoQuorum) instead.
+ *
+ * One chain per state file, and never one without its service:
+ * - On Linux anvil is started through util-linux's `setpriv --pdeathsig TERM`,
+ *   so the kernel stops it (with a final dump) when the process that started
+ *   it dies, even by SIGKILL. An orphaned anvil would otherwise keep running
+ *   and later dump its stale chain over the one a new start is using.
+ * - A start first stops any process still running with this state file (one
+ *   left by a platform without setpriv, or one still dumping after its
+ *   parent died) and waits for it to exit before it reads the file.
+ * - With `supervise`, an anvil that exits on its own is started again on the
+ *   same port from its state file, and `onRestart` listeners are told, so the
+ *   anchorer re-reads what the chain still holds.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { promises as fs, existsSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
@@ -105,6 +117,8 @@ export interface LocalChainOptions {
   /** More anvil arguments (tests use --no-mining). */
   readonly extraArgs?: readonly string[];
   readonly anvilBinary?: string;
+  /** Start anvil again, on the same port, whenever it exits other than by stop() or kill(). The service sets this. */
+  readonly supervise?: boolean;
 }
 
 export interface ExitInfo {
@@ -173,35 +187,89 @@ export async function checkStateFile(dataDir: string, logger: Logger): Promise<S
 export class LocalChain {
   private _backupTimer: NodeJS.Timeout | undefined;
   private _backingUp = false;
-  private readonly _exited: Promise<ExitInfo>;
+  private _child: ChildProcess;
+  private _stopping = false;
   private _exit: ExitInfo | undefined;
+  private _resolveExit: (info: ExitInfo) => void = () => {};
+  private readonly _exited: Promise<ExitInfo>;
+  private readonly _restartListeners = new Set<() => void>();
+  private _restarts = 0;
 
   constructor(
-    private readonly _child: ChildProcess,
+    child: ChildProcess,
     readonly url: string,
     readonly port: number,
     readonly dataDir: string,
     readonly stateCheck: StateFileCheck,
     private readonly _logger: Logger,
+    /** Starts anvil again on the same port; set when supervised. */
+    private readonly _relaunch?: () => Promise<ChildProcess>,
   ) {
-    this._exited = new Promise((resolve) => {
-      _child.once("exit", (code, signal) => {
-        this._exit = { code, signal };
-        resolve(this._exit);
-      });
-    });
+    this._exited = new Promise((resolve) => (this._resolveExit = resolve));
+    this._child = child;
+    this._watch(child);
   }
 
   get pid(): number | undefined {
     return this._child.pid;
   }
 
+  /** Resolves when anvil has exited for good: after stop() or kill(), or, unsupervised, on any exit. */
   get exited(): Promise<ExitInfo> {
     return this._exited;
   }
 
   get running(): boolean {
     return this._exit === undefined;
+  }
+
+  /** How many times a supervised anvil was started again after exiting on its own. */
+  get restarts(): number {
+    return this._restarts;
+  }
+
+  /** Calls `listener` after each restart of a supervised anvil. Returns the unsubscribe function. */
+  onRestart(listener: () => void): () => void {
+    this._restartListeners.add(listener);
+    return () => this._restartListeners.delete(listener);
+  }
+
+  private _watch(child: ChildProcess): void {
+    child.once("exit", (code, signal) => {
+      if (child !== this._child) return;
+      if (this._relaunch === undefined || this._stopping) {
+        this._exit = { code, signal };
+        this._resolveExit(this._exit);
+        return;
+      }
+      this._logger.error({ pid: child.pid, code, signal }, "the local chain (anvil) exited on its own; starting it again from its state file");
+      void this._restart();
+    });
+  }
+
+  private async _restart(): Promise<void> {
+    for (let attempt = 1; !this._stopping; attempt++) {
+      await realSleep(Math.min(500 * attempt, 5_000));
+      if (this._stopping) break;
+      try {
+        await checkStateFile(this.dataDir, this._logger);
+        const child = await this._relaunch!();
+        if (this._stopping) {
+          child.kill("SIGTERM");
+          break;
+        }
+        this._child = child;
+        this._watch(child);
+        this._restarts += 1;
+        this._logger.warn({ pid: child.pid, url: this.url, restarts: this._restarts }, "the local chain (anvil) is running again");
+        for (const l of this._restartListeners) l();
+        return;
+      } catch (e) {
+        this._logger.error({ attempt, err: e }, "could not start the local chain (anvil) again; will retry");
+      }
+    }
+    this._exit = { code: null, signal: null };
+    this._resolveExit(this._exit);
   }
 
   transport(timeoutMs = 15_000): Eip1193 {
@@ -241,6 +309,7 @@ export class LocalChain {
    * to exit (SIGKILL after `timeoutMs`). Then refreshes the last-good copy.
    */
   async stop(timeoutMs = 15_000): Promise<ExitInfo> {
+    this._stopping = true;
     if (this._backupTimer !== undefined) clearInterval(this._backupTimer);
     if (this.running) this._child.kill("SIGTERM");
     const timer = setTimeout(() => {
@@ -257,6 +326,7 @@ export class LocalChain {
 
   /** SIGKILL, as a crash would: no final dump. For tests and emergencies. */
   async kill(): Promise<ExitInfo> {
+    this._stopping = true;
     if (this._backupTimer !== undefined) clearInterval(this._backupTimer);
     if (this.running) this._child.kill("SIGKILL");
     return this._exited;
@@ -271,6 +341,7 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
   const host = options.host ?? "127.0.0.1";
   const files = chainFiles(options.dataDir);
   await fs.mkdir(files.dir, { recursive: true, mode: 0o700 });
+  await stopChainsUsing(files.state, options.logger);
   const stateCheck = await checkStateFile(options.dataDir, options.logger);
   const binary = options.anvilBinary ?? resolveAnvilBinary();
   const fixedPort = options.port !== undefined && options.port !== 0 ? options.port : undefined;
@@ -280,7 +351,9 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
   for (let attempt = 1; ; attempt++) {
     const port = fixedPort ?? (await freePort(host));
     try {
-      const chain = await spawnAnvil(options, binary, host, port, stateCheck);
+      const child = await launchAnvil(options, binary, host, port);
+      const relaunch = options.supervise === true ? () => launchAnvil(options, binary, host, port) : undefined;
+      const chain = new LocalChain(child, `http://${host}:${port}`, port, options.dataDir, stateCheck, options.logger, relaunch);
       options.logger.info({ url: chain.url, pid: chain.pid, stateFile: files.state, stateCheck }, "local chain (anvil) is running");
       // The state loaded: keep it as the good copy.
       await chain.backup();
@@ -303,7 +376,74 @@ async function portIsFree(host: string, port: number): Promise<boolean> {
   });
 }
 
-async function spawnAnvil(options: LocalChainOptions, binary: string, host: string, port: number, stateCheck: StateFileCheck): Promise<LocalChain> {
+/** util-linux's setpriv, where there is one: it sets the parent-death signal, then execs anvil. */
+function setprivBinary(): string | undefined {
+  if (process.platform !== "linux") return undefined;
+  return ["/usr/bin/setpriv", "/bin/setpriv"].find((f) => existsSync(f));
+}
+
+/** The running processes (zombies left out) whose command line names `stateFile` as an argument. */
+export async function processesUsing(stateFile: string): Promise<number[]> {
+  const found: number[] = [];
+  if (existsSync("/proc/self/cmdline")) {
+    for (const name of await fs.readdir("/proc")) {
+      if (!/^[0-9]+$/.test(name) || Number(name) === process.pid) continue;
+      try {
+        const args = (await fs.readFile(`/proc/${name}/cmdline`, "utf8")).split("\0");
+        if (!args.includes(stateFile)) continue;
+        const stat = await fs.readFile(`/proc/${name}/stat`, "utf8");
+        const state = stat.charAt(stat.lastIndexOf(")") + 2);
+        if (state === "Z" || state === "X") continue;
+        found.push(Number(name));
+      } catch {
+        // It exited while we looked.
+      }
+    }
+    return found;
+  }
+  const out = await new Promise<string>((resolve) => execFile("ps", ["-Ao", "pid=,command="], (err, stdout) => resolve(err ? "" : stdout)));
+  for (const line of out.split("\n")) {
+    const m = /^\s*([0-9]+)\s+(.*)$/.exec(line);
+    if (m !== null && Number(m[1]) !== process.pid && m[2]!.split(/\s+/).includes(stateFile)) found.push(Number(m[1]));
+  }
+  return found;
+}
+
+/**
+ * Stops every process still running with `stateFile` (SIGTERM, so anvil
+ * dumps and exits; SIGKILL after 15 s) and waits until none is left, so two
+ * chains never share the file.
+ */
+async function stopChainsUsing(stateFile: string, logger: Logger): Promise<void> {
+  const pids = await processesUsing(stateFile);
+  if (pids.length === 0) return;
+  logger.warn({ pids, stateFile }, "a local chain from an earlier run still uses this state file; stopping it before starting a new one");
+  const signal = (list: readonly number[], sig: NodeJS.Signals) => {
+    for (const pid of list) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // Gone already.
+      }
+    }
+  };
+  signal(pids, "SIGTERM");
+  const deadline = Date.now() + 15_000;
+  let killed = false;
+  for (;;) {
+    const left = await processesUsing(stateFile);
+    if (left.length === 0) return;
+    if (Date.now() > deadline) {
+      if (killed) throw new ChainSetupError(`processes ${left.join(", ")} still use ${stateFile} and would not stop`);
+      signal(left, "SIGKILL");
+      killed = true;
+    }
+    await realSleep(50);
+  }
+}
+
+/** Spawns anvil on `port` and resolves with the process once its RPC answers with anvil's chain id. */
+async function launchAnvil(options: LocalChainOptions, binary: string, host: string, port: number): Promise<ChildProcess> {
   const files = chainFiles(options.dataDir);
   const args = [
     "--host",
@@ -319,32 +459,40 @@ async function spawnAnvil(options: LocalChainOptions, binary: string, host: stri
     "--silent",
     ...(options.extraArgs ?? []),
   ];
-  const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"], windowsHide: true });
+  const setpriv = setprivBinary();
+  const child =
+    setpriv !== undefined
+      ? spawn(setpriv, ["--pdeathsig", "TERM", "--", binary, ...args], { stdio: ["ignore", "ignore", "pipe"], windowsHide: true })
+      : spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"], windowsHide: true });
   let stderr = "";
   child.stderr?.setEncoding("utf8");
   child.stderr?.on("data", (d: string) => {
     stderr = (stderr + d).slice(-4000);
   });
   const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
+  let exit: ExitInfo | undefined;
+  const exited = new Promise<ExitInfo>((resolve) => child.once("exit", (code, signal) => resolve((exit = { code, signal }))));
+  const kill = async () => {
+    if (exit === undefined) child.kill("SIGKILL");
+    await exited;
+  };
   const url = `http://${host}:${port}`;
-  const chain = new LocalChain(child, url, port, options.dataDir, stateCheck, options.logger);
-
   const rpc = new HttpJsonRpc(url, { timeoutMs: 2_000 });
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
   for (;;) {
-    const failed = await Promise.race([spawnError, chain.exited.then((x) => x), realSleep(100).then(() => undefined)]);
+    const failed = await Promise.race([spawnError, exited, realSleep(100).then(() => undefined)]);
     if (failed instanceof Error) throw new ChainSetupError(`cannot start anvil (${binary}): ${failed.message}`);
     if (failed !== undefined)
       throw new EarlyExit(`anvil exited at start (code ${failed.code}, signal ${failed.signal}): ${stderr.trim().split("\n").slice(-3).join(" | ") || "no output"}`);
     try {
       const id = await rpc.request({ method: "eth_chainId" });
-      if (typeof id === "string" && BigInt(id) === BigInt(LOCAL_CHAIN_ID) && chain.running) return chain;
-      await chain.kill();
+      if (typeof id === "string" && BigInt(id) === BigInt(LOCAL_CHAIN_ID) && exit === undefined) return child;
+      await kill();
       throw new ChainSetupError(`the node on port ${port} reports chain ${String(id)}, not anvil's ${LOCAL_CHAIN_ID}`);
     } catch (e) {
       if (e instanceof ChainSetupError) throw e;
       if (Date.now() > deadline) {
-        await chain.kill();
+        await kill();
         throw new ChainSetupError(`anvil did not answer on ${url} within ${options.startTimeoutMs ?? 30_000} ms`);
       }
     }

@@ -87,6 +87,22 @@ export class BatchRecordRejected extends Error {
   }
 }
 
+/**
+ * Recording is stopped: the ledger refuses every submission, appending nothing, until it is resumed.
+ * The anchorer halts it when anchoring has stopped for a reason that more entries would only make worse
+ * (a split view between the log and the chain), so the log never grows a branch the chain has not seen.
+ * `rule` names why, for the API's problem `rule`.
+ */
+export class LedgerHaltedError extends Error {
+  override readonly name = "LedgerHaltedError";
+  constructor(
+    readonly rule: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The same Idempotency-Key was used before with a different request. */
 export class IdempotencyConflict extends Error {
   override readonly name = "IdempotencyConflict";
@@ -147,6 +163,7 @@ export class Ledger {
   private _queue: Pending[] = [];
   private _running = false;
   private _closed = false;
+  private _halted: LedgerHaltedError | null = null;
 
   private constructor(opts: LedgerOptions, range: CompactRange) {
     this._store = opts.store;
@@ -201,8 +218,30 @@ export class Ledger {
     return this._enqueue(submission, submission.commands, true) as Promise<AcceptedBatch>;
   }
 
+  /**
+   * Stops recording: every submission from now on, and every one still
+   * queued, is refused with a {@link LedgerHaltedError} carrying `rule`;
+   * batches already being committed finish. Appends nothing until {@link resume}.
+   */
+  halt(rule: string, message: string): void {
+    this._halted = new LedgerHaltedError(rule, message);
+    const queued = this._queue.splice(0);
+    for (const p of queued) p.reject(this._halted);
+  }
+
+  /** Accepts submissions again after {@link halt}. */
+  resume(): void {
+    this._halted = null;
+  }
+
+  /** Why recording is halted, or null. */
+  get halted(): LedgerHaltedError | null {
+    return this._halted;
+  }
+
   private _enqueue(submission: Omit<Submission, "command">, commands: readonly Command[], batch: boolean): Promise<unknown> {
     if (this._closed) return Promise.reject(new Error("ledger is closed"));
+    if (this._halted !== null) return Promise.reject(this._halted);
     return new Promise((resolve, reject) => {
       this._queue.push({ submission, commands, batch, resolve, reject });
       void this._drain();
