@@ -14,6 +14,7 @@
 import { createHash, randomBytes as nodeRandomBytes } from "node:crypto";
 import { z } from "zod";
 import { Role } from "../records/schemas";
+import { PlainText } from "../records/zod-types";
 import type { Clock } from "../ledger/ledger";
 import type { LedgerStore, TokenRecord } from "../store/store";
 
@@ -25,12 +26,8 @@ export const TOKEN_PATTERN = /^sl_[A-Za-z0-9_-]{43}$/;
 /** Public token ids: `tok_` and 16 hex digits. */
 export const TOKEN_ID_PATTERN = /^tok_[0-9a-f]{16}$/;
 
-const Name = (max: number) =>
-  z
-    .string()
-    .min(1)
-    .max(max)
-    .refine((s) => s.trim() === s && !/[\u0000-\u001f\u007f]/.test(s), "no leading/trailing spaces or control characters");
+/** An official's and an agency's name are recorded in every entry they make (the actor), so they are free text like any record field. */
+const Name = PlainText;
 
 /** The body of a token-creation request. Strict: unknown fields are rejected. */
 export const TokenRequest = z.strictObject({

@@ -4,26 +4,23 @@
  * Strict: unknown fields are rejected, not stripped, so a typo in a field
  * name is an error rather than a silently lost value. Handlers only ever see
  * the parsed output. The same schemas generate the OpenAPI document.
+ *
+ * Every free-text field is a PlainText (./zod-types.ts), so every one refuses
+ * the same invisible, reordering and control characters; identifiers, codes
+ * and amounts have their own stricter formats.
  */
 import { z } from "zod";
-import { CreditCode, DivisionCode, Fen, HttpUrl, IsoDate, Sha256Hex } from "./zod-types";
+import { CreditCode, DivisionCode, Fen, HttpUrl, IsoDate, PlainText, Sha256Hex } from "./zod-types";
 
 /** Server-assigned entry ids: a kind prefix and 24 hex digits of randomness. */
 export const EntryId = z.string().regex(/^(prg|app|dec|pay|cnf|cor)_[0-9a-f]{24}$/, "not an entry id");
-
-const Text = (max: number) =>
-  z
-    .string()
-    .min(1)
-    .max(max)
-    .refine((s) => s.trim() === s && !/[\u0000-\u001f\u007f]/.test(s), "no leading/trailing spaces or control characters");
 
 export const ProgrammeCode = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "letters, digits, '.', '_' or '-', up to 64");
 
 export const ProgrammeRequest = z.strictObject({
   code: ProgrammeCode,
-  name: Text(200),
-  agency: Text(200),
+  name: PlainText(200),
+  agency: PlainText(200),
   budgetFen: Fen,
   currency: z.literal("CNY"),
   policyDocument: z.strictObject({ sha256: Sha256Hex, url: HttpUrl }),
@@ -34,7 +31,7 @@ export const ProgrammeRequest = z.strictObject({
 
 /** Private fields: committed in the log, stored off-log. */
 export const ApplicationPrivate = z.strictObject({
-  contactPerson: Text(100),
+  contactPerson: PlainText(100),
   phone: z.string().regex(/^\+?[0-9][0-9 -]{4,30}$/, "a phone number"),
   bankAccount: z.string().regex(/^[0-9]{8,32}$/, "8 to 32 digits"),
 });
@@ -42,7 +39,7 @@ export const ApplicationPrivate = z.strictObject({
 export const ApplicationRequest = z.strictObject({
   programmeId: EntryId,
   creditCode: CreditCode,
-  enterpriseName: Text(200),
+  enterpriseName: PlainText(200),
   region: DivisionCode,
   requestedFen: Fen,
   private: ApplicationPrivate,
@@ -52,11 +49,11 @@ export const DecisionRequest = z.strictObject({
   applicationId: EntryId,
   outcome: z.enum(["approved", "rejected"]),
   approvedFen: Fen,
-  reason: Text(2000),
+  reason: PlainText(2000),
 });
 
 export const PayoutPrivate = z.strictObject({
-  bankTransactionRef: Text(100),
+  bankTransactionRef: PlainText(100),
 });
 
 export const PayoutRequest = z.strictObject({
@@ -80,19 +77,19 @@ export const CorrectionReason = z.enum(["data-entry-error", "revoked", "clawback
  */
 export const CorrectionReplacement = z
   .strictObject({
-    enterpriseName: Text(200).optional(),
+    enterpriseName: PlainText(200).optional(),
     region: DivisionCode.optional(),
-    reason: Text(2000).optional(),
-    name: Text(200).optional(),
-    agency: Text(200).optional(),
+    reason: PlainText(2000).optional(),
+    name: PlainText(200).optional(),
+    agency: PlainText(200).optional(),
     paidOn: IsoDate.optional(),
     policyDocument: z.strictObject({ sha256: Sha256Hex, url: HttpUrl }).optional(),
     private: z
       .strictObject({
-        contactPerson: Text(100).optional(),
+        contactPerson: PlainText(100).optional(),
         phone: ApplicationPrivate.shape.phone.optional(),
         bankAccount: ApplicationPrivate.shape.bankAccount.optional(),
-        bankTransactionRef: Text(100).optional(),
+        bankTransactionRef: PlainText(100).optional(),
       })
       .refine((p) => Object.keys(p).length > 0, "private replacement must change at least one field")
       .optional(),
@@ -102,7 +99,7 @@ export const CorrectionReplacement = z
 export const CorrectionRequest = z.strictObject({
   targetId: EntryId,
   reasonCode: CorrectionReason,
-  reasonText: Text(2000),
+  reasonText: PlainText(2000),
   /** Required for data-entry-error and superseded; absent otherwise. */
   replacement: CorrectionReplacement.optional(),
   /** Required for clawback: the amount recovered. */

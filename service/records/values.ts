@@ -1,6 +1,6 @@
 /**
- * Validated values of the record model: money in integer fen, UTC timestamps,
- * calendar dates, SHA-256 digests and http(s) URLs.
+ * Validated values of the record model: free text, money in integer fen, UTC
+ * timestamps, calendar dates, SHA-256 digests and http(s) URLs.
  *
  * Pure: no I/O, no clock, no globals. Every parse function treats its input
  * as attacker-controlled: anything malformed, including a non-string, throws
@@ -23,7 +23,10 @@ export type ValueErrorCode =
   | "URL_FORMAT"
   | "URL_SCHEME"
   | "URL_CREDENTIALS"
-  | "URL_TOO_LONG";
+  | "URL_TOO_LONG"
+  | "TEXT_CHARACTER"
+  | "TEXT_NOT_NFC"
+  | "TEXT_SPACES";
 
 /** The caller passed a value that breaks the rule named by `code`. Safe to show to a client. */
 export class ValueError extends Error {
@@ -46,6 +49,89 @@ function show(value: unknown): string {
 function requireString(value: unknown, what: string): string {
   if (typeof value !== "string") throw new ValueError("NOT_A_STRING", `${what} must be a string, got ${show(value)}`);
   return value;
+}
+
+// ---------------------------------------------------------------------------
+// Free text: names, reasons, references
+
+/**
+ * Code points no text field of a record may hold. Recorded text is public and
+ * permanent, and auditors re-encode it, so it must read the way it is stored:
+ *
+ * - control characters: C0 (tab and newlines too: no field is multi-line), DEL
+ *   and C1 (U+0080-U+009F, e.g. U+0085 NEXT LINE);
+ * - format and default-ignorable characters, which are invisible or reorder
+ *   what is shown: bidi controls (U+061C, U+200E-U+200F, U+202A-U+202E,
+ *   U+2066-U+2069), zero-width characters (U+200B-U+200D, U+2060-U+2064,
+ *   U+FEFF), U+180E, the soft hyphen U+00AD, tag characters, Hangul fillers and
+ *   variation selectors (a variant glyph's selector would make two names that
+ *   read alike differ in their bytes). This also refuses the Mongolian free
+ *   variation selectors; names are recorded in their registered Chinese form;
+ * - line and paragraph separators (U+2028, U+2029), and spaces other than
+ *   U+0020 and the ideographic space U+3000 (a no-break space reads as a space
+ *   but is stored as another character);
+ * - lone surrogates and noncharacters (U+FDD0-U+FDEF, U+xFFFE, U+xFFFF), which
+ *   are not text at all;
+ * - private-use characters (U+E000-U+F8FF and planes 15-16): their meaning is a
+ *   private agreement, so a public reader cannot know what was recorded. Rare
+ *   characters in Chinese names have standard code points (CJK extensions,
+ *   GB 18030-2022), which are accepted.
+ *
+ * Unassigned code points are accepted: which are assigned depends on the
+ * runtime's Unicode version, and a rule that changes with it would accept a
+ * record on one server and refuse it on the next.
+ */
+const FORBIDDEN_TEXT_CHARACTER =
+  /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}]|[^\P{Zs}\u0020\u3000]/u;
+
+/** What kind of forbidden character `c` is, for an error message. */
+function forbiddenKind(c: string): string {
+  if (/\p{Cc}/u.test(c)) return "a control character";
+  if (/\p{Bidi_Control}/u.test(c)) return "a bidirectional control character";
+  if (/\p{Cs}/u.test(c)) return "a lone surrogate";
+  if (/\p{Co}/u.test(c)) return "a private-use character";
+  if (/\p{Noncharacter_Code_Point}/u.test(c)) return "a noncharacter";
+  if (/[\p{Zl}\p{Zp}]/u.test(c)) return "a line or paragraph separator";
+  if (/\p{Zs}/u.test(c)) return "a space other than U+0020 or U+3000";
+  return "an invisible formatting character";
+}
+
+const codePointName = (c: string): string => `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+
+/**
+ * Throws TEXT_CHARACTER if `s` holds a character of {@link FORBIDDEN_TEXT_CHARACTER}.
+ * The message names the code point and its position, never the text itself
+ * (which would carry the offending character into a response or a log).
+ */
+export function checkTextCharacters(s: string, what = "text"): void {
+  const m = FORBIDDEN_TEXT_CHARACTER.exec(s);
+  if (m === null) return;
+  const position = [...s.slice(0, m.index)].length + 1;
+  throw new ValueError("TEXT_CHARACTER", `${what} contains ${codePointName(m[0])}, ${forbiddenKind(m[0])}, at character ${position}; it is not accepted in recorded text`);
+}
+
+/**
+ * A free-text value of a record (a name, a reason, a reference): returns it
+ * unchanged if it
+ * - holds no character of {@link FORBIDDEN_TEXT_CHARACTER} (TEXT_CHARACTER);
+ * - is in Unicode Normalization Form C (TEXT_NOT_NFC);
+ * - has no leading or trailing white space (TEXT_SPACES).
+ *
+ * NFC is required, not applied: the public leaf is the canonical JSON of what
+ * was sent, and silently normalising would record bytes the client never sent
+ * (and hash them into its idempotency check); refusing lets the client send the
+ * form it means. Chinese text is unaffected: unified ideographs, CJK
+ * punctuation, full-width forms and the middle dot are all NFC already (only the
+ * compatibility ideographs U+F900-U+FAFF are not; NFC maps them to the unified
+ * ideographs they duplicate).
+ */
+export function parsePlainText(s: unknown): string {
+  const str = requireString(s, "text");
+  checkTextCharacters(str);
+  if (str.normalize("NFC") !== str)
+    throw new ValueError("TEXT_NOT_NFC", "text must be in Unicode Normalization Form C (composed characters); send its NFC form");
+  if (str.trim() !== str) throw new ValueError("TEXT_SPACES", "text must not start or end with white space");
+  return str;
 }
 
 // ---------------------------------------------------------------------------
@@ -261,13 +347,17 @@ export const MAX_URL_LENGTH = 2048;
  * Parses an absolute http or https URL with a host and without credentials
  * (no `user:password@`), up to {@link MAX_URL_LENGTH} characters. Whitespace,
  * control characters and backslashes anywhere are rejected (the WHATWG parser
- * would silently strip or reinterpret them). Returns the input unchanged, as
- * entered, not the parser's normalised form.
+ * would silently strip or reinterpret them), and so are the other characters
+ * free text may not hold ({@link checkTextCharacters}) and non-NFC text.
+ * Returns the input unchanged, as entered, not the parser's normalised form.
  */
 export function parseHttpUrl(s: unknown): string {
   const str = requireString(s, "a URL");
   if (str.length > MAX_URL_LENGTH) throw new ValueError("URL_TOO_LONG", `a URL has at most ${MAX_URL_LENGTH} characters, got ${str.length}`);
   if (/[\s\u0000-\u001f\u007f]/.test(str)) throw new ValueError("URL_FORMAT", `a URL cannot contain spaces or control characters, got ${show(str)}`);
+  // The same characters as in free text (before anything else quotes the URL back), and NFC likewise: the URL is recorded as sent.
+  checkTextCharacters(str, "a URL");
+  if (str.normalize("NFC") !== str) throw new ValueError("TEXT_NOT_NFC", "a URL must be in Unicode Normalization Form C; send its NFC form");
   // WHATWG reads a backslash as "/" in http(s) URLs and other parsers do not, so "http://a.com\@b.com" has
   // host a.com for one and b.com (with user "a.com\") for another. Refuse the ambiguity.
   if (str.includes("\\")) throw new ValueError("URL_FORMAT", `a URL cannot contain a backslash, got ${show(str)}`);

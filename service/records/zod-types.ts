@@ -14,7 +14,7 @@
  */
 import { z } from "zod";
 import { IdentifierError, parseCreditCode, parseDivisionCode } from "./identifiers";
-import { parseDate, parseFen, parseHttpUrl, parseSha256Hex, parseUtcTimestamp, ValueError } from "./values";
+import { parseDate, parseFen, parseHttpUrl, parsePlainText, parseSha256Hex, parseUtcTimestamp, ValueError } from "./values";
 
 /** Turns a parse function into a superRefine callback that reports its typed error as a custom issue. */
 function refineWith(parse: (s: string) => unknown) {
@@ -80,3 +80,22 @@ export const HttpUrl = z
   .string()
   .superRefine(refineWith(parseHttpUrl))
   .meta({ description: "Absolute http or https URL without user name or password", examples: ["https://www.gov.cn/zhengce/content/2026-01/01/content_0000000.htm"] });
+
+/**
+ * Free text of a record (a name, a reason, a reference), 1 to `max` UTF-16
+ * code units: the one string type for every free-text field of every request
+ * schema, so every one refuses the same invisible, reordering and control
+ * characters and non-NFC text (see parsePlainText). A new free-text field uses
+ * this; test/records/text-fields.test.ts fails for any string field of a
+ * request schema that accepts such characters.
+ */
+export const PlainText = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .superRefine(refineWith(parsePlainText))
+    .meta({
+      description:
+        "Text in Unicode NFC without leading or trailing white space, control characters (C0, DEL, C1), bidirectional controls, zero-width or other invisible format characters, line separators, spaces other than U+0020 and U+3000, private-use characters, noncharacters or lone surrogates",
+    });
