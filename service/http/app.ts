@@ -20,6 +20,7 @@ import type { Clock, Ledger } from "../ledger/ledger";
 import type { LedgerStore, TokenRecord } from "../store/store";
 import { adminRouter } from "./admin";
 import { openApiDocument } from "./openapi";
+import { requireIdentityEncoding } from "./middleware";
 import { HttpProblem, sendProblem, toProblem } from "./problem";
 import { publicRouter } from "./public";
 import { receiptRouter, type AnchoringInfo } from "./receipts";
@@ -141,7 +142,9 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.use(helmet());
 
-  const jsonBody = express.json({ limit: config.bodyLimit, strict: true, type: "application/json" });
+  // Compressed bodies are refused (see requireIdentityEncoding); `inflate: false` makes body-parser refuse them too, should a route ever reach it another way.
+  const parseJson = express.json({ limit: config.bodyLimit, strict: true, type: "application/json", inflate: false });
+  const jsonBody: RequestHandler = (req, res, next) => requireIdentityEncoding(req, res, () => parseJson(req, res, next));
   app.use(adminRouter({ ledger: deps.ledger, store: deps.store, clock: deps.clock, limiter: adminLimit, jsonBody, accessCodes: deps.accessCodes }));
   app.use(
     receiptRouter({

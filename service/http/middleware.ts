@@ -54,10 +54,43 @@ export function idempotencyKeyOf(res: Response): string {
   return key;
 }
 
-/** 415 unless the request carries a JSON body (`Content-Type: application/json`). */
+/**
+ * 415 unless the request carries a JSON body (`Content-Type: application/json`)
+ * in UTF-8: RFC 8259 §8.1 makes UTF-8 the only encoding of JSON exchanged
+ * between systems, so a charset parameter other than utf-8 is refused rather
+ * than decoded (body-parser would otherwise decode UTF-16 and UTF-32 too).
+ */
 export const requireJson: RequestHandler = (req, _res, next) => {
   if (req.is("application/json") !== "application/json")
     throw new HttpProblem(415, "unsupported-media-type", "Unsupported media type", "the request body must be JSON, sent with Content-Type: application/json");
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(req.get("content-type") ?? "")?.[1];
+  if (charset !== undefined && charset.toLowerCase() !== "utf-8")
+    throw new HttpProblem(415, "unsupported-media-type", "Unsupported media type", "the request body must be UTF-8 JSON (charset=utf-8 or no charset)");
+  next();
+};
+
+/**
+ * 415 for a request body sent with any Content-Encoding other than identity,
+ * with `Accept-Encoding: identity` as RFC 7694 §3 asks.
+ *
+ * Chosen: compressed request bodies are not accepted at all. Record bodies are
+ * small (the body limit is tens of kilobytes), so compression saves little,
+ * while inflating costs a decompression stream per request, lets a few bytes
+ * become the body limit's worth of work (a decompression bomb is bounded only
+ * by that limit), and brings a second error path (corrupt or fake-compressed
+ * data) to every recording route. Refusing before the body is read keeps all of
+ * that out; nothing is parsed, so nothing can be recorded.
+ */
+export const requireIdentityEncoding: RequestHandler = (req, _res, next) => {
+  const encoding = (req.get("content-encoding") ?? "").trim().toLowerCase();
+  if (encoding !== "" && encoding !== "identity")
+    throw new HttpProblem(
+      415,
+      "unsupported-content-encoding",
+      "Unsupported content encoding",
+      "request bodies must not be compressed: send them without Content-Encoding (identity)",
+      { headers: { "Accept-Encoding": "identity" } },
+    );
   next();
 };
 

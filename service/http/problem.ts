@@ -80,11 +80,20 @@ export function validationProblem(where: "body" | "query" | "path", error: z.Zod
   );
 }
 
-/** body-parser errors carry a `type` and a 4xx `status`. */
+/**
+ * Errors from body-parser and Express's router, which say the client is at
+ * fault with a 4xx `status` (and, from body-parser, usually a `type`). Not
+ * every one has a `type`: body-parser wraps an error of the body stream (a
+ * zlib error, say) as a bare 400, and the router marks a path that is not
+ * valid percent-encoding as a URIError with status 400. So any error with a 4xx
+ * `status` is a 4xx problem with a generic detail (its message may quote the
+ * request), never a 500. Our own errors never carry a `status`, except the
+ * classes toProblem maps before this.
+ */
 function bodyParserProblem(e: unknown): HttpProblem | undefined {
   if (typeof e !== "object" || e === null) return undefined;
   const { type, status } = e as { type?: unknown; status?: unknown };
-  if (typeof type !== "string" || typeof status !== "number") return undefined;
+  if (typeof status !== "number" || !Number.isInteger(status) || status < 400 || status > 499) return undefined;
   switch (type) {
     case "entity.parse.failed":
       return new HttpProblem(400, "malformed-json", "Malformed JSON", "the request body is not valid JSON (or not a JSON object)");
@@ -99,7 +108,7 @@ function bodyParserProblem(e: unknown): HttpProblem | undefined {
     case "stream.not.readable":
       return new HttpProblem(400, "bad-request", "Bad request", "the request body could not be read");
     default:
-      return status >= 400 && status < 500 ? new HttpProblem(status, "bad-request", "Bad request", "the request could not be processed") : undefined;
+      return new HttpProblem(status, "bad-request", "Bad request", "the request could not be processed");
   }
 }
 

@@ -8,12 +8,12 @@ import { Writable } from "node:stream";
 import { expect } from "chai";
 import pino from "pino";
 import request from "supertest";
-import type { Response } from "supertest";
 import type express from "express";
 import { createToken } from "../../service/auth/tokens";
 import { AccessCodes } from "../../service/auth/access-codes";
 import { createApp, type AppConfig } from "../../service/http/app";
 import { createAppServer } from "../../service/http/server";
+import type { PortalOptions } from "../../service/http/portal";
 import type { AnchoringInfo } from "../../service/http/receipts";
 import { CheckpointSigner } from "../../service/ledger/checkpoints";
 import { Ledger, type Clock } from "../../service/ledger/ledger";
@@ -78,6 +78,8 @@ export interface WorldOptions {
   readonly health?: () => Promise<Record<string, unknown> & { ok: boolean }>;
   /** Anchoring as the receipt routes see it; absent: anchoring off. */
   readonly anchoring?: AnchoringInfo;
+  /** The portal, served at `/`; absent: not served. */
+  readonly portal?: PortalOptions;
 }
 
 export async function createWorld(options: WorldOptions = {}): Promise<World> {
@@ -117,6 +119,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
     logKey: keys.verifierKey,
     accessCodes,
     ...(options.anchoring ? { anchoring: options.anchoring } : {}),
+    ...(options.portal ? { portal: options.portal } : {}),
   });
   return {
     app,
@@ -182,8 +185,16 @@ export async function approvedApplication(
   return { programmeId, applicationId, decisionId };
 }
 
+/** What expectProblem reads of a response: a supertest Response, or one read off the wire by hand. */
+export interface ProblemResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, unknown>>;
+  readonly text: string;
+  readonly body?: unknown;
+}
+
 /** Asserts an RFC 9457 problem with the given status and no trace of a stack. */
-export function expectProblem(res: Response, status: number): Record<string, unknown> {
+export function expectProblem(res: ProblemResponse, status: number): Record<string, unknown> {
   expect(res.status, JSON.stringify(res.body)).to.equal(status);
   expect(res.headers["content-type"]).to.match(/^application\/problem\+json/);
   const body = JSON.parse(res.text) as Record<string, unknown>;
