@@ -10,7 +10,7 @@
 import type { Response } from "express";
 import { z } from "zod";
 import { AuthError, LastAdminTokenError, TokenNotFoundError } from "../auth/tokens";
-import { BatchRecordRejected, IdempotencyConflict } from "../ledger/ledger";
+import { BatchRecordRejected, IdempotencyConflict, LedgerHaltedError } from "../ledger/ledger";
 import { EncodingError, LogArgumentError } from "../log";
 import { RuleViolation } from "../records/rules";
 import { StoreUnavailableError } from "../store/store";
@@ -112,6 +112,13 @@ function bodyParserProblem(e: unknown): HttpProblem | undefined {
   }
 }
 
+/**
+ * Retry-After of a recording-halted 503. A halt lasts until an operator (or
+ * the anchorer's recovery) resumes recording, which no client can predict; 30
+ * seconds keeps a retrying client polite without leaving it idle long after.
+ */
+export const HALTED_RETRY_AFTER_SECONDS = 30;
+
 /** Maps any thrown value to a problem. `unexpected` is true when it is a 500 the server should log as a bug. */
 export function toProblem(e: unknown): { problem: Omit<Problem, "instance">; headers: Record<string, string>; unexpected: boolean } {
   const p = (problem: Omit<Problem, "instance">, headers: Record<string, string> = {}) => ({ problem, headers, unexpected: false });
@@ -124,6 +131,20 @@ export function toProblem(e: unknown): { problem: Omit<Problem, "instance">; hea
   if (e instanceof z.ZodError) {
     const v = validationProblem("body", e);
     return toProblem(v);
+  }
+  if (e instanceof LedgerHaltedError || (e instanceof BatchRecordRejected && e.cause instanceof LedgerHaltedError)) {
+    // A halt refuses the whole request before any record is checked, so it names no record even if something wrapped it.
+    const halted = e instanceof LedgerHaltedError ? e : (e.cause as LedgerHaltedError);
+    return p(
+      {
+        type: PROBLEM_TYPE_PREFIX + "recording-halted",
+        title: "Recording halted",
+        status: 503,
+        detail: `recording is halted, nothing was recorded: ${halted.message}`,
+        rule: halted.rule,
+      },
+      { "Retry-After": String(HALTED_RETRY_AFTER_SECONDS) },
+    );
   }
   if (e instanceof BatchRecordRejected) {
     // The refused record's own problem, saying which record it was.

@@ -295,7 +295,7 @@ export const ProblemView = z
     status: z.number().int(),
     detail: z.string(),
     instance: z.string().optional(),
-    rule: z.string().optional().meta({ description: "The business rule that refused the request" }),
+    rule: z.string().optional().meta({ description: "The business rule that refused the request; for a recording-halted 503, why recording is halted" }),
     errors: z.array(z.object({ path: z.string(), message: z.string(), code: z.string() })).optional(),
     record: z.number().int().optional().meta({ description: "For a refused batch: the index of the refused record; nothing of the batch was recorded" }),
   })
