@@ -168,7 +168,11 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
 
-  if (deps.portal) app.use(portalRouter(deps.portal, publicLimit));
+  // The portal's page and assets are outside the API's rate limit: they are small static files (the page is
+  // held in memory, the assets are immutable and cached by browsers for a year), and a visitor must get the
+  // page even while someone else at the same address (an auditor paging the log, say) has used up the API's
+  // budget. The API calls the page then makes still count against that budget.
+  if (deps.portal) app.use(portalRouter(deps.portal));
 
   app.use(publicLimit, (req, _res, next) => {
     next(new HttpProblem(404, "not-found", "Not found", `no route ${req.method} ${redactUrl(req.path)}`));

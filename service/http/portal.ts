@@ -52,7 +52,10 @@ export function portalCsp(rpcOrigin: string | undefined): string {
   ].join("; ");
 }
 
-/** `limiter`: the public rate limit, in front of every portal route (default: none, for tests of the router alone). */
+/**
+ * `limiter`: a rate limit in front of the page and the assets (default: none). createApp passes none: the
+ * API's public bucket must not refuse the portal to a visitor who shares an address with a busy API client.
+ */
 export function portalRouter(options: PortalOptions = {}, limiter: express.RequestHandler = (_req, _res, next) => next()): express.Router {
   const dir = path.resolve(options.dir ?? path.join(".cache", "web"));
   let rpcOrigin: string | undefined;

@@ -2,6 +2,9 @@
  * Rate limits (public and admin counted apart), the body size limit, and
  * the configuration createApp refuses to run with.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { AccessCodes } from "../../service/auth/access-codes";
 import { expect } from "chai";
 import pino from "pino";
@@ -24,6 +27,32 @@ describe("HTTP API, limits", () => {
       expectProblem(await get(w, "/v1/nope"), 429);
       expect((await get(w, "/v1/admin/tokens", w.tokens.admin)).status).to.equal(200);
       expect((await post(w, "/v1/programmes", w.tokens.admin, programmeBody())).status).to.equal(201);
+    });
+  });
+
+  describe("when a client at the same address has used up the public rate limit", () => {
+    let dir: string;
+    before(() => {
+      dir = mkdtempSync(path.join(tmpdir(), "portal-"));
+      mkdirSync(path.join(dir, "assets"));
+      writeFileSync(path.join(dir, "index.html"), '<!doctype html><meta name="ledger-rpc-url" content=""><script src="/assets/main-ABC123.js"></script>');
+      writeFileSync(path.join(dir, "assets", "main-ABC123.js"), "console.log(1);");
+      writeFileSync(path.join(dir, "assets", "main-ABC123.css"), "body{}");
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("still serves the portal's page and assets, which do not count against the API's budget", async () => {
+      const w = await createWorld({ config: { rateLimit: { publicPerMinute: 2, adminPerMinute: 100 } }, portal: { dir } });
+      for (let i = 0; i < 5; i++) for (const p of ["/", "/index.html", "/assets/main-ABC123.js", "/assets/main-ABC123.css"]) expect((await get(w, p)).status, p).to.equal(200);
+      // The portal's requests above took nothing from the budget: the API still answers twice.
+      for (let i = 0; i < 2; i++) expect((await get(w, "/v1/log/entries")).status).to.equal(200);
+      const limited = await get(w, "/v1/log/entries?start=0");
+      expectProblem(limited, 429);
+      expect(Number(limited.headers["retry-after"])).to.be.within(1, 60);
+      const page = await get(w, "/");
+      expect(page.status).to.equal(200);
+      expect(page.headers["content-type"]).to.match(/^text\/html/);
+      expect((await get(w, "/assets/main-ABC123.js")).status).to.equal(200);
     });
   });
 
