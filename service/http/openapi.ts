@@ -80,9 +80,11 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (name: string) => ({ "application/json": { schema: ref(name) } });
 const problem = (description: string) => ({ description, content: { [PROBLEM_CONTENT_TYPE]: { schema: ref("Problem") } } });
 
+const retryAfter = { "Retry-After": { schema: { type: "string", pattern: "^[0-9]+$" }, description: "Seconds to wait before retrying" } };
+const RATE_LIMITED = { ...problem("Rate limit exceeded; retry after `Retry-After` seconds"), headers: retryAfter };
 const COMMON_ERRORS = {
   "400": problem("Invalid path or query parameter"),
-  "429": problem("Rate limit exceeded"),
+  "429": RATE_LIMITED,
 };
 const AUTH_ERRORS = {
   "401": problem("No token, a malformed, unknown or revoked token"),
@@ -91,7 +93,12 @@ const AUTH_ERRORS = {
 const BODY_ERRORS = {
   "400": problem("Malformed JSON, or the body fails the schema (`errors` lists every issue); or a missing or invalid Idempotency-Key"),
   "413": problem("Body larger than the configured limit"),
-  "415": problem("Content-Type is not application/json"),
+  "415": {
+    ...problem(
+      "Content-Type is not application/json with a UTF-8 charset, or the body has a Content-Encoding other than identity: compressed request bodies are not accepted (the answer carries `Accept-Encoding: identity`)",
+    ),
+    headers: { "Accept-Encoding": { schema: { type: "string", enum: ["identity"] }, description: "Sent when the body was refused for its Content-Encoding" } },
+  },
 };
 
 const pageParams = [
@@ -142,8 +149,14 @@ function entryPaths(): Record<string, unknown> {
           ...AUTH_ERRORS,
           "409": problem("A business rule refused the request given the ledger's current state (`rule` names it)"),
           "422": problem("A business rule refused the request as sent (`rule` names it), or the Idempotency-Key was used with a different request"),
-          "429": problem("Rate limit exceeded"),
-          "503": problem("The store could not record the entry; nothing was recorded, retry with the same Idempotency-Key"),
+          "429": RATE_LIMITED,
+          "503": {
+            ...problem(
+              "Nothing was recorded; retry after `Retry-After` seconds with the same Idempotency-Key. Either the store could not record the entry (type `urn:subsidy-ledger:problem:store-unavailable`), " +
+                "or recording is halted while anchoring is fatally stopped (type `urn:subsidy-ledger:problem:recording-halted`; `rule` names why)",
+            ),
+            headers: retryAfter,
+          },
         },
       },
     };
@@ -358,7 +371,7 @@ function buildDocument(): Record<string, unknown> {
         operationId: "getHealth",
         tags: ["public"],
         summary: "Service health",
-        responses: { "200": { description: "Healthy", content: json("Health") }, "503": { description: "Unhealthy", content: json("Health") }, "429": COMMON_ERRORS["429"] },
+        responses: { "200": { description: "Healthy", content: json("Health") }, "503": { description: "Unhealthy", content: json("Health") }, "429": RATE_LIMITED },
       },
     },
     "/v1/openapi.json": {
@@ -366,7 +379,7 @@ function buildDocument(): Record<string, unknown> {
         operationId: "getOpenApi",
         tags: ["public"],
         summary: "This document",
-        responses: { "200": { description: "OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object" } } } }, "429": COMMON_ERRORS["429"] },
+        responses: { "200": { description: "OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object" } } } }, "429": RATE_LIMITED },
       },
     },
     "/v1/admin/tokens": {
@@ -378,14 +391,14 @@ function buildDocument(): Record<string, unknown> {
           "Returns the bearer token once; only its SHA-256 is stored. Takes no Idempotency-Key: a stored response would have to keep the secret. Role: admin.",
         security: [{ bearer: [] }],
         requestBody: { required: true, content: json("TokenRequest") },
-        responses: { "201": { description: "The new token", content: json("TokenCreated") }, ...BODY_ERRORS, ...AUTH_ERRORS, "429": COMMON_ERRORS["429"] },
+        responses: { "201": { description: "The new token", content: json("TokenCreated") }, ...BODY_ERRORS, ...AUTH_ERRORS, "429": RATE_LIMITED },
       },
       get: {
         operationId: "listTokens",
         tags: ["admin"],
         summary: "List tokens (never their secrets or hashes)",
         security: [{ bearer: [] }],
-        responses: { "200": { description: "Every token, oldest first", content: json("TokenList") }, ...AUTH_ERRORS, "429": COMMON_ERRORS["429"] },
+        responses: { "200": { description: "Every token, oldest first", content: json("TokenList") }, ...AUTH_ERRORS, "429": RATE_LIMITED },
       },
     },
     "/v1/admin/tokens/{id}": {
