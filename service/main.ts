@@ -355,7 +355,7 @@ async function main(): Promise<void> {
     lines.push(`  first admin token (shown once; create more with npm run admin -- token create):`, `    ${service.firstAdminToken}`);
   if (service.adminTokenNeverShown)
     lines.push(
-      `  admin token: the first admin token of this data directory was never shown (an earlier start stopped first).`,
+      `  admin token: none was ever shown for this data directory (an earlier first start stopped before printing it).`,
       `    To get one, stop the service and run: ${adminTokenCommand(config.dataDir)}`,
     );
   if (demo) lines.push(...demoSummaryLines(demo, service.url));

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { runCli } from "../../scripts/admin";
@@ -97,6 +97,19 @@ describe("the admin CLI", () => {
       } finally {
         await held.close();
       }
+    });
+  });
+
+  describe("on a data directory that others can read", () => {
+    it("exits 1 with the service's one line (path, mode, chmod) and opens nothing", async () => {
+      const open = path.join(dir, "data");
+      await mkdir(open);
+      await chmod(open, 0o750);
+      const r = await run(["--data-dir", open, "token", "create", "--official", "o-3", "--agency", "a", "--role", "admin"]);
+      expect(r.code).to.equal(1);
+      expect(r.out).to.equal("");
+      expect(r.err).to.equal(`admin: the data directory ${open} is accessible to other users (mode 750); make it private with: chmod -R go-rwx ${open}\n`);
+      expect(await readdir(open)).to.deep.equal([]);
     });
   });
 });
