@@ -12,9 +12,11 @@
  * - the entry is read as a ledger entry and the business invariants are
  *   recomputed (./invariants.ts);
  * - its anchoring is timed against the checkpoint that first covers it.
- * Then: what the source is missing compared to the chain, the published
- * checkpoints against the chain (split view), and, if a root did not match
- * and a proof oracle is at hand, which leaves are damaged.
+ * Then: what the source is missing compared to the chain and to validly
+ * signed checkpoints, the published checkpoints against the chain (split
+ * view), and, if a root did not match or the source ends short of a trusted
+ * tree and a proof oracle is at hand, the first damaged leaf (by binary
+ * search, ./README.md "Trust") and a bounded number of later ones.
  *
  * Nothing found stops the audit: every discrepancy is counted (see
  * ./findings.ts). Only an unreadable source or chain throws (AuditError).
@@ -48,7 +50,7 @@ export const REPORT_VERSION = 1;
 
 /** The service's default LEDGER_ANCHOR_MAX_DELAY_MS. */
 export const DEFAULT_MAX_DELAY_MS = 300_000;
-/** Most leaves checked one by one against the chain to locate damage. */
+/** Most leaves kept past the last matching checkpoint (their hashes) to locate damage with. */
 export const DEFAULT_LOCATE_LIMIT = 10_000;
 
 export interface AuditOptions {
@@ -178,6 +180,114 @@ async function mapLimit<T>(items: readonly T[], limit: number, f: (t: T) => Prom
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/** Most leaves checked one by one with an inclusion proof each, past the first damaged one. */
+export const LOCATE_PROOFS = 256;
+
+/** A tree the auditor trusts (anchored on the chain, or signed with the trusted key), to locate damage against. */
+interface Target {
+  readonly label: string;
+  readonly size: number;
+  readonly root: Uint8Array;
+}
+
+/** The leaves kept from the last matching checkpoint on (leaf k is at position from + k), and the tree there. */
+interface KeptLeaves {
+  readonly from: number;
+  readonly compact: readonly Uint8Array[];
+  readonly count: number;
+  readonly index: Float64Array;
+  readonly at: Int32Array;
+  readonly hashes: readonly Uint8Array[];
+  readonly id: readonly string[];
+}
+
+type Divergence =
+  | { readonly kind: "no-proof"; readonly reason: string }
+  /** Every kept leaf within the target is consistent with it: its first `upTo` leaves. */
+  | { readonly kind: "all-consistent"; readonly upTo: number }
+  | {
+      readonly kind: "found";
+      readonly position: number;
+      readonly claimed: number;
+      readonly id: string;
+      /** "deleted": the leaf there is the target's next one; "inserted": the next leaf is the target's leaf there. */
+      readonly shift: "deleted" | "inserted" | null;
+      readonly proofs: number;
+    };
+
+/** A proof the oracle could not give (out of its tree's range, a node it lacks): it proves nothing either way. */
+function noProof(e: unknown): boolean {
+  return (e instanceof AuditError && (e.code === "REFUSED" || e.code === "PROTOCOL")) || (e instanceof Error && e.name === "LogArgumentError");
+}
+
+/**
+ * The first position where the source's leaves stop being the target's,
+ * by binary search over prefix lengths m: the source's root of its first m
+ * leaves (rebuilt from the compact range at the last matching checkpoint
+ * and the kept leaf hashes) against the target's root, with a consistency
+ * proof from the oracle. "The first m leaves are the target's" holds up to
+ * the first damaged leaf and fails from there on, whatever the damage (a
+ * leaf changed, deleted, inserted or moved), so about log2(kept) proofs
+ * find it. A proof that verifies shows the prefix is anchored; a proof
+ * that does not is taken as divergence (the oracle is the audited party's:
+ * it could hide a later position, never clear a damaged one).
+ */
+async function firstDivergence(kept: KeptLeaves, target: Target, oracle: ProofOracle): Promise<Divergence> {
+  const hashOf = (k: number): Uint8Array => kept.hashes[k]!.subarray(kept.at[k]!, kept.at[k]! + HASH_SIZE);
+  const n = Math.min(kept.count, target.size - kept.from);
+  const range = new CompactRange(kept.from, kept.compact);
+  const roots: Uint8Array[] = [range.root()];
+  for (let k = 0; k < n; k++) {
+    range.extend(hashOf(k));
+    roots.push(range.root());
+  }
+  let proofs = 0;
+  /** Whether the source's first from + j leaves are the target's. */
+  const consistent = async (j: number): Promise<boolean> => {
+    const m = kept.from + j;
+    if (j === 0) return true; // the last matching checkpoint's size, or none
+    if (m === target.size) return equalBytes(roots[j]!, target.root);
+    proofs++;
+    const proof = await oracle.consistencyProof(m, target.size);
+    try {
+      verifyConsistency(m, target.size, roots[j]!, target.root, proof);
+      return true;
+    } catch (e) {
+      if (e instanceof VerificationError) return false;
+      throw e;
+    }
+  };
+  const proves = async (leafHash: Uint8Array, index: number): Promise<boolean> => {
+    proofs++;
+    const proof = await oracle.inclusionProof(index, target.size);
+    try {
+      verifyInclusion(leafHash, index, target.size, target.root, proof);
+      return true;
+    } catch (e) {
+      if (e instanceof VerificationError) return false;
+      throw e;
+    }
+  };
+  try {
+    if (await consistent(n)) return { kind: "all-consistent", upTo: kept.from + n };
+    let lo = 0; // consistent
+    let hi = n; // not consistent
+    while (hi - lo > 1) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      if (await consistent(mid)) lo = mid;
+      else hi = mid;
+    }
+    const position = kept.from + lo;
+    let shift: "deleted" | "inserted" | null = null;
+    if (position + 1 < target.size && (await proves(hashOf(lo), position + 1))) shift = "deleted";
+    else if (lo + 1 < kept.count && (await proves(hashOf(lo + 1), position))) shift = "inserted";
+    return { kind: "found", position, claimed: kept.index[lo]!, id: kept.id[lo]!, shift, proofs };
+  } catch (e) {
+    if (noProof(e)) return { kind: "no-proof", reason: messageOf(e) };
+    throw e;
+  }
+}
+
 export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   const startedMs = Date.now();
   const now = options.now ?? Date.now;
@@ -269,6 +379,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   let checked = 0;
   let matched = 0;
   let matchedSize = 0; // the largest anchored size whose root matched, with every earlier one matching too
+  let matchedCompact: Uint8Array[] = []; // the compact range of the tree at matchedSize (to rebuild prefix roots past it)
   let firstMismatch = null as { index: number; from: number; to: number } | null;
   let cover = 0; // the first checkpoint with size > the current leaf
   let unanchored = 0;
@@ -373,6 +484,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
             matched++;
             if (firstMismatch === null) {
               matchedSize = pos;
+              matchedCompact = compactAt(pre, pos);
               locN = 0;
             }
           } else {
@@ -425,17 +537,21 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   const reach = Math.max(expected, count);
 
   // ---- what the source lacks or declares
+  // A trusted tree larger than the source (anchored on the chain, or signed with the trusted key)
+  // proves entries were lost; the smallest such tree is where damage is located against.
+  let behind: Target | null = null;
   const beyond = checkpoints.filter((c) => c.size > reach);
+  // An export that holds all it declares may simply be older than the chain: not a loss.
+  const completeExport = source.kind === "export" && source.declaredSize !== undefined && count >= source.declaredSize;
   if (beyond.length > 0) {
-    const completeExport = source.kind === "export" && source.declaredSize !== undefined && count >= source.declaredSize;
     if (completeExport)
       notices.push(`${beyond.length} anchored checkpoints (up to size ${anchoredSize}) are beyond the ${reach} entries of the export and were not checked`);
     else {
-      add("source-behind-chain", `the chain anchors ${anchoredSize} entries, but the source ends at ${reach}: ${span(reach, anchoredSize)} missing (a deletion at the end, or a database rolled back to an older copy)`, {
+      add("source-behind-chain", `the chain anchors ${anchoredSize} entries, but the source ends at ${reach}: ${span(reach, anchoredSize)} missing (a deletion, or a database rolled back to an older copy)`, {
         leafIndex: reach,
         checkpointIndex: beyond[0]!.index,
       });
-      findings.badFrom(reach);
+      behind = { label: `anchored checkpoint ${beyond[0]!.index}`, size: beyond[0]!.size, root: beyond[0]!.root };
     }
   }
   if (source.declaredSize !== undefined && source.declaredSize !== count)
@@ -448,6 +564,18 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     const label = `the checkpoint from ${p.cp.label} (size ${p.size})`;
     if (p.fromSource && p.size > reach)
       add("published-root-mismatch", `${label} claims ${p.size} entries, but the source gave only ${reach}`, { leafIndex: reach });
+    else if (p.size > reach && p.signature === "valid") {
+      // Chosen: a validly signed tree the source cannot reach is a loss, as an anchored one is, unless the
+      // source is an export that holds all it declares (an older snapshot). Unsigned, it proves nothing.
+      if (completeExport) notices.push(`${label} is beyond the ${reach} entries of the export (an older snapshot) and was not compared with it`);
+      else {
+        add("source-behind-checkpoint", `${label} is signed with the trusted log key, but the source holds only ${reach} entries: ${span(reach, p.size)} missing (a deletion, or a log rolled back to an older copy)`, {
+          leafIndex: reach,
+        });
+        if (behind === null || p.size < behind.size) behind = { label, size: p.size, root: p.root };
+      }
+    } else if (p.size > reach && p.signature === "not-checked")
+      notices.push(`${label} covers more than the ${reach} entries of the source, but its signature was not checked (no --log-key): it proves nothing`);
     if (p.replayRoot !== null && !equalBytes(p.replayRoot, p.root)) {
       if (p.size <= matchedSize) {
         add("split-view", `${label} has root ${rootHex(p.root)}, but the anchored log has ${rootHex(p.replayRoot)} at that size: it shows a tree the chain has not seen`);
@@ -466,7 +594,8 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
         if (e instanceof VerificationError) {
           p.withChain = "inconsistent";
           add("split-view", `${label} is not consistent with the chain's latest checkpoint ${latest.index} (size ${latest.size}): ${e.code}: ${e.message}`, { checkpointIndex: latest.index });
-        } else notices.push(`${label}: no consistency proof with the chain could be had from ${oracle.description}: ${messageOf(e)}`);
+        } else if (noProof(e)) notices.push(`${label}: no consistency proof with the chain could be had from ${oracle.description}: ${messageOf(e)}`);
+        else throw e;
       }
     }
     if (p.withChain === "not checked" && latest !== null) notices.push(`${label} could not be compared with the chain (no replay up to its size and no proof)`);
@@ -490,7 +619,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
           byProof++;
         }
       } catch (e) {
-        if (!(e instanceof VerificationError) && !(e instanceof AuditError)) throw e;
+        if (!(e instanceof VerificationError) && !noProof(e)) throw e;
       }
     });
   }
@@ -499,51 +628,82 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     notices.push(`${unconfirmed} pairs of consecutive anchored checkpoints could not be shown consistent here (the replay diverged before them and no proof verified); the contract refuses inconsistent ones itself`);
 
   // ---- locate damage
+  // Against the first trusted tree the source disagrees with: the first anchored checkpoint whose root
+  // did not match, else the smallest trusted tree beyond the source's end.
+  const mismatched = firstMismatch === null ? undefined : checkpoints.find((c) => c.index === firstMismatch!.index);
+  const target: Target | null = mismatched !== undefined ? { label: `anchored checkpoint ${mismatched.index}`, size: mismatched.size, root: mismatched.root } : behind;
   let firstBadRange: [number, number] | null = null;
-  if (firstMismatch !== null) {
-    firstBadRange = [firstMismatch.from, firstMismatch.to];
-    if (oracle !== undefined && latest !== null) {
-      const candidates: { index: number; hash: Uint8Array; id: string }[] = [];
-      for (let k = 0; k < locN; k++)
-        if (locIndex[k]! < latest.size) candidates.push({ index: locIndex[k]!, hash: locHashes[k]!.subarray(locAt[k]!, locAt[k]! + HASH_SIZE), id: locId[k]! });
-      let unavailable = 0;
-      const bad: typeof candidates = [];
-      await mapLimit(candidates, 8, async (l) => {
-        let proof: Uint8Array[];
-        try {
-          proof = await oracle.inclusionProof(l.index, latest.size);
-        } catch (e) {
-          if (!(e instanceof AuditError) && !(e instanceof Error && e.name === "LogArgumentError")) throw e;
-          unavailable++;
-          return;
+  if (target !== null) {
+    // Damage starts at or after the last matching checkpoint, and at or before the source's end.
+    firstBadRange = [matchedSize, Math.min(target.size, reach + 1)];
+    if (matchedSize === reach && target.size > reach) {
+      // The source's whole tree matched an anchored root: it is the anchored log's prefix, and ends early.
+      findings.badFrom(reach);
+    } else if (oracle !== undefined) {
+      const kept: KeptLeaves = { from: matchedSize, compact: matchedCompact, count: locN, index: locIndex, at: locAt, hashes: locHashes, id: locId };
+      const first = await firstDivergence(kept, target, oracle);
+      if (first.kind === "no-proof") notices.push(`the first damaged leaf could not be located: ${oracle.description} gave no proof (${first.reason})`);
+      else if (first.kind === "all-consistent") {
+        if (first.upTo === reach && target.size > reach) findings.badFrom(reach);
+        else
+          notices.push(
+            `the first ${first.upTo} leaves are consistent with ${target.label} (size ${target.size})${locN >= locateLimit ? `; leaves past them were not kept (--locate-limit ${locateLimit})` : ""}`,
+          );
+      } else {
+        const p = first.position;
+        findings.badFrom(p);
+        const claimed = first.claimed !== p ? ` (the source numbers it ${first.claimed})` : "";
+        const id = first.id ? ` (${first.id})` : "";
+        const what =
+          first.shift === "deleted"
+            ? `leaf ${p} of the anchored log is missing from the source: the source's leaf ${p}${id}${claimed} is the anchored leaf ${p + 1} (a deletion)`
+            : first.shift === "inserted"
+              ? `leaf ${p}${id}${claimed} is not in the anchored log: the source's next leaf is the anchored leaf ${p} (an insertion)`
+              : `leaf ${p}${id}${claimed} is not the leaf anchored at that index: the first ${p} leaves are consistent with ${target.label}, the first ${p + 1} are not`;
+        add("leaf-not-anchored-as-is", what, { leafIndex: p, ...(first.id ? { entryId: first.id } : {}) });
+        notices.push(`located the first damaged leaf with ${first.proofs} proofs from ${oracle.description} against ${target.label} (size ${target.size})`);
+
+        // Past it: other leaves one by one against the latest checkpoint, unless the source is shifted
+        // there (then every later leaf fails, which says nothing more). At most LOCATE_PROOFS requests.
+        if (first.shift === null && latest !== null) {
+          const candidates: { index: number; hash: Uint8Array; id: string }[] = [];
+          for (let k = p - matchedSize + 1; k < locN && candidates.length < LOCATE_PROOFS; k++)
+            if (locIndex[k]! < latest.size) candidates.push({ index: locIndex[k]!, hash: locHashes[k]!.subarray(locAt[k]!, locAt[k]! + HASH_SIZE), id: locId[k]! });
+          let unavailable = 0;
+          const bad: typeof candidates = [];
+          await mapLimit(candidates, 8, async (l) => {
+            let proof: Uint8Array[];
+            try {
+              proof = await oracle.inclusionProof(l.index, latest.size);
+            } catch (e) {
+              if (!noProof(e)) throw e;
+              unavailable++;
+              return;
+            }
+            try {
+              verifyInclusion(l.hash, l.index, latest.size, latest.root, proof);
+            } catch (e) {
+              if (!(e instanceof VerificationError)) throw e;
+              bad.push(l);
+            }
+          });
+          bad.sort((a, b) => a.index - b.index);
+          for (const l of bad)
+            add("leaf-not-anchored-as-is", `leaf ${l.index}${l.id ? ` (${l.id})` : ""} is not the leaf anchored at that index: its hash does not prove into checkpoint ${latest.index}`, {
+              leafIndex: l.index,
+              ...(l.id ? { entryId: l.id } : {}),
+            });
+          if (candidates.length > 0)
+            notices.push(
+              `checked ${candidates.length} later leaves one by one against checkpoint ${latest.index}: ${bad.length} not anchored as given${unavailable > 0 ? `, ${unavailable} without a proof` : ""}${
+                candidates.length >= LOCATE_PROOFS ? ` (stopped after ${LOCATE_PROOFS})` : ""
+              }`,
+            );
         }
-        try {
-          verifyInclusion(l.hash, l.index, latest.size, latest.root, proof);
-        } catch (e) {
-          if (!(e instanceof VerificationError)) throw e;
-          bad.push(l);
-        }
-      });
-      bad.sort((a, b) => a.index - b.index);
-      for (const l of bad) {
-        findings.badFrom(l.index);
-        add("leaf-not-anchored-as-is", `leaf ${l.index}${l.id ? ` (${l.id})` : ""} is not the leaf anchored at that index: its hash does not prove into checkpoint ${latest.index}`, {
-          leafIndex: l.index,
-          ...(l.id ? { entryId: l.id } : {}),
-        });
       }
-      const located = bad.length;
-      const checkedLeaves = candidates.length;
-      notices.push(
-        `located damage with proofs from ${oracle.description} against checkpoint ${latest.index}: ${checkedLeaves} leaves from ${firstMismatch.from} checked, ${located} not anchored as given${unavailable > 0 ? `, ${unavailable} without a proof` : ""}${
-          locN >= locateLimit ? ` (stopped at --locate-limit ${locateLimit})` : ""
-        }`,
-      );
-      if (located === 0 && findings.firstBadIndex === null)
-        notices.push(`no single leaf was found damaged: leaves were probably deleted, inserted or reordered between ${firstMismatch.from} and ${firstMismatch.to}`);
     } else {
       notices.push(
-        `the first damaged leaf is in [${firstMismatch.from}, ${firstMismatch.to}) (the last matching checkpoint is at ${firstMismatch.from}); give --service, or audit the data directory, to locate it exactly`,
+        `the first damaged leaf is in [${firstBadRange[0]}, ${firstBadRange[1]}) (the last matching checkpoint is at ${matchedSize}); give --service, or audit the data directory, to locate it exactly`,
       );
     }
   }
@@ -597,6 +757,24 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     },
     notices,
   };
+}
+
+/** How many hashes a compact range of `size` leaves holds: the bits set in `size`. */
+function compactLength(size: number): number {
+  let bits = 0;
+  for (let n = size; n > 0; n = Math.floor(n / 2)) bits += n % 2;
+  return bits;
+}
+
+/** The compact range the processor kept at `size` within this batch (copied). */
+function compactAt(pre: LeafPrecheck, size: number): Uint8Array[] {
+  let at = 0;
+  for (let k = 0; k < pre.rootSizes.length; k++) {
+    const len = compactLength(pre.rootSizes[k]!);
+    if (pre.rootSizes[k] === size) return Array.from({ length: len }, (_, j) => pre.compacts.slice((at + j) * HASH_SIZE, (at + j + 1) * HASH_SIZE));
+    at += len;
+  }
+  throw new Error(`the leaf processor kept no compact range at size ${size}`);
 }
 
 /** The root the processor took at `size` within this batch. */

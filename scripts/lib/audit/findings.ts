@@ -18,10 +18,12 @@ export type DiscrepancyKind =
   | "duplicate-id"
   /** The tree rebuilt from the entries has another root than a checkpoint anchored on the chain. */
   | "root-mismatch"
-  /** Localised damage: this leaf does not prove into the anchored tree at its index. */
+  /** Localised damage: this leaf is not the anchored tree's leaf at its index (changed, or the first one after a deletion or insertion). */
   | "leaf-not-anchored-as-is"
   /** The chain anchors more entries than the source holds (deletion at the end, a rolled-back database). */
   | "source-behind-chain"
+  /** A checkpoint signed with the trusted log key covers more entries than the source holds (a rolled-back or truncated log). */
+  | "source-behind-checkpoint"
   /** The source says it holds more or fewer entries than it gave (export header, stored tree head). */
   | "source-size-mismatch"
   /** The stored tree head's root is not the root of the stored entries. */

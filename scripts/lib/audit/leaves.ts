@@ -38,6 +38,12 @@ export interface LeafPrecheck {
   /** The tree's root at each wanted size this batch reached: sizes, and 32 bytes each. */
   readonly rootSizes: Float64Array;
   readonly roots: Uint8Array;
+  /**
+   * The tree's compact range at each of those sizes, one after another (a
+   * size s has as many hashes as s has bits set): where the audit resumes
+   * to rebuild prefix roots when it locates damage (./audit.ts).
+   */
+  readonly compacts: Uint8Array;
 }
 
 /**
@@ -166,9 +172,10 @@ function growTree(
   lanes: Sha256Lanes,
   wanted: readonly number[],
   next: { i: number },
-): { rootSizes: Float64Array; roots: Uint8Array } {
+): { rootSizes: Float64Array; roots: Uint8Array; compacts: Uint8Array } {
   const sizes: number[] = [];
   const roots: Uint8Array[] = [];
+  const compacts: Uint8Array[] = [];
   const count = leaves.length / HASH_SIZE;
   let done = 0;
   while (done < count) {
@@ -179,12 +186,15 @@ function growTree(
     if (next.i < wanted.length && wanted[next.i] === tree.size) {
       sizes.push(tree.size);
       roots.push(tree.root());
+      compacts.push(...tree.hashes);
       next.i++;
     }
   }
   const flat = new Uint8Array(roots.length * HASH_SIZE);
   roots.forEach((r, k) => flat.set(r, k * HASH_SIZE));
-  return { rootSizes: Float64Array.from(sizes), roots: flat };
+  const flatCompacts = new Uint8Array(compacts.length * HASH_SIZE);
+  compacts.forEach((h, k) => flatCompacts.set(h, k * HASH_SIZE));
+  return { rootSizes: Float64Array.from(sizes), roots: flat, compacts: flatCompacts };
 }
 
 /** What a leaf is, once parsed. */
@@ -384,7 +394,7 @@ export function serveLeafBatches(
       const data = Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength);
       const result = precheckLeaves({ ...b, data }, tree, wanted, next, tape, undefined, b.facts);
       const f = result.facts;
-      const transfer = [result.hashes, result.checks, result.tape, result.tapeRoots, result.rootSizes, result.roots, f.kinds, f.bits, f.ms, f.fen, f.at].map((a) => a.buffer as ArrayBuffer);
+      const transfer = [result.hashes, result.checks, result.tape, result.tapeRoots, result.rootSizes, result.roots, result.compacts, f.kinds, f.bits, f.ms, f.fen, f.at].map((a) => a.buffer as ArrayBuffer);
       port.postMessage({ id, result }, transfer);
     } catch (e) {
       port.postMessage({ id, error: e instanceof Error ? e.message : String(e) });
