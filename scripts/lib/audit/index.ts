@@ -8,7 +8,7 @@ export * from "./errors";
 export * from "./findings";
 export * from "./chain";
 export * from "./sources";
-export { ServiceClient, ServiceSource, SERVICE_PAGE } from "./service";
+export { DEFAULT_RETRY_FOR_MS, ServiceClient, ServiceSource, SERVICE_PAGE, type ServiceClientOptions } from "./service";
 export { DbSource, type StoredHead } from "./db";
 export { parseCanonicalLeaf } from "./canonical";
 export { readEntry, MalformedEntry, type AuditEntry } from "./entries";
