@@ -8,7 +8,10 @@
  *
  * The logic is in scripts/lib/audit (which imports the pure log core only);
  * this file reads the command line, connects, and prints.
- * Exit codes: 0 clean, 1 any discrepancy, 2 usage or connection error.
+ * Exit codes: 0 clean (a receipt: verified), 1 any discrepancy (a receipt:
+ * invalid), 2 usage error or incomplete (a source or the chain could not be
+ * read, even after retrying: no verdict), 3 a receipt checked against
+ * nothing trusted, 4 a receipt checked against one trust anchor of two.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -22,6 +25,7 @@ import {
   DEFAULT_LOCATE_LIMIT,
   DEFAULT_MAX_DELAY_MS,
   DEFAULT_MAX_LISTED,
+  DEFAULT_RETRY_FOR_MS,
   EXPORT_FORMAT,
   EXPORT_VERSION,
   ExportSource,
@@ -29,6 +33,7 @@ import {
   formatAuditReport,
   formatReceiptReport,
   messageOf,
+  RECEIPT_EXIT_CODES,
   runAudit,
   ServiceClient,
   ServiceSource,
@@ -69,6 +74,7 @@ interface Opts {
   maxListed: number;
   locateLimit: number;
   workers: number;
+  retryFor: number;
   saveExport?: string;
   receipt?: string;
   json?: boolean;
@@ -102,9 +108,12 @@ Full audit (one entry source; the chain is the only thing trusted):
   on large payouts, decider != recorder, corrections reference existing
   entries, and the other business rules), and reports entries older than the
   maximum anchoring delay that are still unanchored. It never stops at the
-  first problem. Damage is located to the leaf when proofs are at hand (the
-  service's, or the data directory's stored tree); otherwise to the interval
-  between two anchored checkpoints.
+  first problem. Damage (a changed, deleted, inserted or moved leaf) is
+  located to the first bad leaf when proofs are at hand (the service's, or
+  the data directory's stored tree); otherwise to the interval from the last
+  matching checkpoint. A checkpoint given with --checkpoint and signed with
+  the trusted key that covers more entries than the source holds is a
+  discrepancy: entries were lost.
 
   --db reads a COPY of the data directory (cp -a data /tmp/data-copy): LevelDB
   locks the directory of a running service.
@@ -115,18 +124,38 @@ Exports:
   per entry) with the service's signed checkpoint, while auditing. Without
   --rpc it only exports (and says nothing was checked against the chain).
 
+  A service is read in pages of up to 1,000 entries. A request answered
+  429 (rate limited) is retried after its Retry-After, and a dropped
+  connection, a timeout, a 5xx or a body cut short after a backoff, each
+  wait told on stderr; a request still failing after --retry-for seconds
+  stops the audit as INCOMPLETE (exit 2): a failure to read is never
+  reported as a discrepancy.
+
 Receipts:
-  npm run verify -- --receipt receipt.json --log-key <key or file> [--rpc <url> [--contract 0x…]]
+  npm run verify -- --receipt receipt.json --log-key <key or file> --rpc <url> --contract 0x…
   checks the leaf hash, the whole inclusion proof, the checkpoint signature
   and any private values against their commitments; with --rpc, that the
-  contract holds the checkpoint.
+  contract holds the checkpoint. The verdict says what the checks stood on:
+    RECEIPT VERIFIED            signed with --log-key and anchored on --contract (exit 0)
+    RECEIPT INVALID             a check failed (exit 1)
+    RECEIPT CONSISTENT, NOT VERIFIED AGAINST ANY TRUSTED KEY OR CHAIN
+                                no --log-key and no --rpc with --contract: the
+                                receipt agrees with itself only (exit 3)
+    RECEIPT SIGNED WITH THE TRUSTED LOG KEY, NOT VERIFIED ON THE CHAIN
+    RECEIPT ANCHORED ON THE CONTRACT GIVEN, SIGNATURE NOT CHECKED WITH A TRUSTED KEY
+                                one trust anchor of the two (exit 4)
+  --json prints the same as a "verdict" field: verified, invalid, unverified,
+  trusted-key-only, trusted-chain-only.
 
 Trust: give --log-key from a copy you trust (the agency's publication). Without
 it, the key the service (or the export, or the receipt) carries is used, and
 the report says so. Likewise --contract: without it, the address is taken
-from the service's GET /v1/chain, with a warning.
+from the service's GET /v1/chain (or the receipt), with a warning.
 
-Exit codes: 0 clean, 1 at least one discrepancy, 2 usage or connection error.
+Exit codes: 0 clean (a receipt: verified), 1 at least one discrepancy (a
+receipt: invalid), 2 usage error, or the audit is incomplete (a source or the
+chain could not be read, even after retrying: no verdict), 3 a receipt checked
+against nothing trusted, 4 a receipt checked against one trust anchor only.
 `;
 
 function program(io: VerifyIo): Command {
@@ -143,12 +172,18 @@ function program(io: VerifyIo): Command {
     .option("--checkpoint <file...>", "also check these signed checkpoints (C2SP notes) against the chain")
     .option("--max-delay <seconds>", "maximum anchoring delay", positiveInt("--max-delay"), DEFAULT_MAX_DELAY_MS / 1000)
     .option("--max-listed <n>", "list at most n discrepancies of each kind (all are counted)", positiveInt("--max-listed"), DEFAULT_MAX_LISTED)
-    .option("--locate-limit <n>", "check at most n leaves one by one to locate damage", positiveInt("--locate-limit"), DEFAULT_LOCATE_LIMIT)
+    .option("--locate-limit <n>", "keep at most n leaves past the last matching checkpoint to locate damage with", positiveInt("--locate-limit"), DEFAULT_LOCATE_LIMIT)
     .option(
       "--workers <0|1>",
       "1: scan and hash leaves and build the tree in a worker thread while the main thread reads entries and replays the rules; 0: one thread (default: 1 on a machine with two cores or more)",
       zeroOrOne,
       availableParallelism() > 1 ? 1 : 0,
+    )
+    .option(
+      "--retry-for <seconds>",
+      "keep retrying a failing request to the service (429, 5xx, dropped connection) this long before stopping as incomplete",
+      positiveInt("--retry-for"),
+      DEFAULT_RETRY_FOR_MS / 1000,
     )
     .option("--save-export <file>", "write the entries read to a new export file")
     .option("--receipt <file>", "check one receipt instead of auditing the log")
@@ -230,7 +265,7 @@ async function receiptMode(o: Opts, io: VerifyIo): Promise<number> {
   }
   const report = await checkReceipt(text, { verifiers, chain, ...(o.contract !== undefined ? { contract: o.contract } : {}) });
   io.stdout(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatReceiptReport(report));
-  return report.ok ? 0 : 1;
+  return RECEIPT_EXIT_CODES[report.verdict];
 }
 
 async function auditMode(o: Opts, io: VerifyIo): Promise<number> {
@@ -240,7 +275,8 @@ async function auditMode(o: Opts, io: VerifyIo): Promise<number> {
   if (o.rpc === undefined && o.saveExport === undefined) throw new AuditError("USAGE", "a full audit needs the chain: give --rpc (and --contract)");
   if (o.saveExport !== undefined && o.export !== undefined) throw new AuditError("USAGE", "--save-export writes a new export; it cannot read from one");
 
-  const client = o.service !== undefined ? new ServiceClient(o.service) : undefined;
+  const client =
+    o.service !== undefined ? new ServiceClient(o.service, { retryForMs: o.retryFor * 1000, onWait: (m) => io.stderr(`verify: the service: ${m}\n`) }) : undefined;
   const notes: string[] = [];
 
   // The log key.
@@ -257,7 +293,11 @@ async function auditMode(o: Opts, io: VerifyIo): Promise<number> {
 
   try {
     if (client !== undefined) {
-      serviceKey = await client.logKey().catch(() => null);
+      // A service that publishes no key (4xx) is audited without it; one that cannot be read stops the audit.
+      serviceKey = await client.logKey().catch((e: unknown) => {
+        if (e instanceof AuditError && e.code === "REFUSED") return null;
+        throw e;
+      });
       if (verifiers.length === 0 && serviceKey !== null) {
         verifiers = [parseVerifierKey(serviceKey)];
         keySource = "from the service's /v1/log/key: NOT independently trusted, give --log-key";
@@ -368,6 +408,11 @@ export async function runVerify(argv: readonly string[], io: VerifyIo = defaultI
   } catch (e) {
     if (e instanceof AuditError) {
       io.stderr(`verify: ${e.message}\n`);
+      if (e.code !== "USAGE") {
+        // Nothing was concluded: say so, so that a failure to read is never taken for a clean or a failed audit.
+        io.stderr(`verify: INCOMPLETE: ${o.receipt !== undefined ? "the receipt check" : "the audit"} stopped before a verdict; nothing above is a finding (exit 2)\n`);
+        if (o.json) io.stdout(`${JSON.stringify({ verdict: "incomplete", error: e.code, message: e.message }, null, 2)}\n`);
+      }
       return 2;
     }
     throw e;

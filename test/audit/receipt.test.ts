@@ -86,6 +86,16 @@ describe("receipt mode", function () {
         ["chain", true],
       ]);
       expect(report.entry).to.deep.include({ id: ids.pay2, kind: "payout" });
+      expect(report.verdict).to.equal("verified");
+      expect(report.trust).to.deep.equal({ key: "given", chain: "given contract", notChecked: [] });
+    });
+
+    it("says RECEIPT VERIFIED in text only with the trusted key and the given contract", async () => {
+      const file = await saved(await publicReceipt(ids.pay2!));
+      const r = await verifyCli(["--receipt", file, "--log-key", w.logKey, "--rpc", "http://x.invalid", "--contract", chain.address], chain.reader);
+      expect(r.code).to.equal(0);
+      expect(r.out).to.match(/^RECEIPT VERIFIED: signed with the trusted log key and anchored on the contract given\n/);
+      expect(r.out).not.to.include("Not checked");
     });
 
     it("with its private values, proves each against its commitment", async () => {
@@ -97,8 +107,63 @@ describe("receipt mode", function () {
     it("without --log-key, is checked with its own key and says so", async () => {
       const file = await saved(await publicReceipt(ids.dec1!));
       const r = await verifyCli(["--receipt", file]);
-      expect(r.code).to.equal(0);
       expect(r.out).to.include("from the receipt itself").and.include("compare it with a copy you trust");
+    });
+  });
+
+  describe("when the receipt is checked against less than both trust anchors", () => {
+    it("alone (no --log-key, no chain), is not called valid: exit 3, and says what was not checked", async () => {
+      const file = await saved(await publicReceipt(ids.dec1!));
+      const r = await verifyCli(["--receipt", file]);
+      expect(r.code).to.equal(3);
+      expect(r.out).to.match(/^RECEIPT CONSISTENT, NOT VERIFIED AGAINST ANY TRUSTED KEY OR CHAIN\n/);
+      expect(r.out).not.to.match(/VALID|RECEIPT VERIFIED/);
+      expect(r.out).to.include("Not checked").and.include("give --log-key").and.include("give --rpc and --contract");
+      const json = await verifyCli(["--receipt", file, "--json"]);
+      expect(json.code).to.equal(3);
+      const report = JSON.parse(json.out) as ReceiptReport;
+      expect(report).to.deep.include({ ok: true, verdict: "unverified" });
+      expect(report.trust).to.deep.include({ key: "receipt", chain: "not read" });
+    });
+
+    it("with the trusted key and no chain: its own verdict, exit 4", async () => {
+      const file = await saved(await publicReceipt(ids.dec1!));
+      const r = await verifyCli(["--receipt", file, "--log-key", w.logKey]);
+      expect(r.code).to.equal(4);
+      expect(r.out).to.match(/^RECEIPT SIGNED WITH THE TRUSTED LOG KEY, NOT VERIFIED ON THE CHAIN\n/);
+      expect((JSON.parse((await verifyCli(["--receipt", file, "--log-key", w.logKey, "--json"])).out) as ReceiptReport).verdict).to.equal("trusted-key-only");
+    });
+
+    it("with the trusted key and the chain read at the contract the receipt names (no --contract): exit 4", async () => {
+      const file = await saved(await publicReceipt(ids.dec1!));
+      const r = await verifyCli(["--receipt", file, "--log-key", w.logKey, "--rpc", "http://x.invalid", "--json"], chain.reader);
+      expect(r.code).to.equal(4);
+      const report = JSON.parse(r.out) as ReceiptReport;
+      expect(report.verdict).to.equal("trusted-key-only");
+      expect(report.trust.chain).to.equal("contract named by the receipt");
+      expect(report.trust.notChecked.join(" ")).to.include("give --contract");
+    });
+
+    it("on the given contract without a trusted key: exit 4", async () => {
+      const file = await saved(await publicReceipt(ids.dec1!));
+      const r = await verifyCli(["--receipt", file, "--rpc", "http://x.invalid", "--contract", chain.address], chain.reader);
+      expect(r.code).to.equal(4);
+      expect(r.out).to.match(/^RECEIPT ANCHORED ON THE CONTRACT GIVEN, SIGNATURE NOT CHECKED WITH A TRUSTED KEY\n/);
+    });
+
+    it("an invalid receipt is INVALID (exit 1) whatever the anchors", async () => {
+      const receipt = await publicReceipt(ids.dec2!);
+      const file = await saved({ ...receipt, entry: { ...receipt.entry, id: "dec_000000000000000000000000" } });
+      const r = await verifyCli(["--receipt", file]);
+      expect(r.code).to.equal(1);
+      expect(r.out).to.match(/^RECEIPT INVALID\n/);
+    });
+
+    it("--help documents the verdicts and their exit codes", async () => {
+      const r = await verifyCli(["--help"]);
+      expect(r.code).to.equal(0);
+      expect(r.out).to.include("RECEIPT CONSISTENT, NOT VERIFIED AGAINST ANY TRUSTED KEY OR CHAIN").and.include("(exit 3)").and.include("(exit 4)");
+      expect(r.out).to.include("3 a receipt checked\nagainst nothing trusted, 4 a receipt checked against one trust anchor only");
     });
   });
 

@@ -199,6 +199,23 @@ describe("the verify CLI against a service", function () {
       expect(withService.discrepancies.listed.filter((d) => d.kind === "leaf-not-anchored-as-is").map((d) => d.leafIndex)).to.deep.equal([4, 11]);
     });
 
+    it("a deleted and renumbered line past the last checkpoint inside the export is located with the service's proofs, or given as a range", async () => {
+      const lines = (await readFile(file, "utf8")).trimEnd().split("\n");
+      const leafOf = (line: string) => line.slice(line.indexOf(",") + 1, -1);
+      const k = 25; // anchored at 7, 20 and the whole size: no checkpoint between k and the export's end
+      const kept = lines.slice(1).filter((_, i) => i !== k);
+      const out = path.join(tmp.dir, "deleted-renumbered.jsonl");
+      await writeFile(out, `${[lines[0]!, ...kept.map((l, i) => `[${i},${leafOf(l)}]`)].join("\n")}\n`);
+      const base = ["--export", out, "--rpc", "http://x.invalid", "--contract", chain.address, "--log-key", w.logKey, "--json"];
+      const alone = JSON.parse((await verifyCli(base, chain.reader)).out) as AuditReport;
+      expect(alone.discrepancies.firstBadIndex).to.equal(null);
+      expect(alone.discrepancies.firstBadRange).to.deep.equal([20, size]);
+      const url = (await service()).url;
+      const withService = JSON.parse((await verifyCli([...base, "--service", url], chain.reader)).out) as AuditReport;
+      expect(withService.discrepancies.firstBadIndex).to.equal(k);
+      expect(withService.discrepancies.listed.find((d) => d.kind === "leaf-not-anchored-as-is")?.message).to.include(`leaf ${k} of the anchored log is missing`);
+    });
+
     it("--save-export without --rpc only exports, and says nothing was checked against the chain", async () => {
       const s = await service();
       const out = path.join(tmp.dir, "no-chain.jsonl");
@@ -218,7 +235,8 @@ describe("the verify CLI against a service", function () {
     it("--help exits 0 and explains the modes and exit codes", async () => {
       const r = await verifyCli(["--help"]);
       expect(r.code).to.equal(0);
-      expect(r.out).to.include("--receipt <file>").and.include("Exit codes: 0 clean, 1 at least one discrepancy, 2 usage or connection error");
+      expect(r.out).to.include("--receipt <file>").and.include("Exit codes: 0 clean (a receipt: verified), 1 at least one discrepancy");
+      expect(r.out).to.include("2 usage error, or the audit is incomplete");
     });
 
     it("exits 2 without an entry source", async () => {

@@ -10,6 +10,8 @@
  * - every private value against its commitment in the entry;
  * - given a chain, that LedgerAnchor holds the checkpoint at the index the
  *   receipt names (or, failing that, anywhere).
+ * The verdict says which trust anchors stood behind the checks
+ * ({@link ReceiptVerdict}).
  */
 import {
   CheckpointError,
@@ -42,10 +44,42 @@ export interface ReceiptCheckItem {
   readonly detail: string;
 }
 
+/**
+ * What a receipt check concludes. A receipt is checked against two trust
+ * anchors: a log key the auditor got elsewhere (--log-key) and a contract
+ * they name (--contract) read through --rpc. Its own key and the contract it
+ * names prove only that it is self-consistent. Chosen: only both anchors
+ * make it "verified"; one of them is a partial verdict of its own, and
+ * neither is "unverified", never "valid".
+ * - "verified": every check passed, signed with the trusted key, anchored on the given contract (exit 0);
+ * - "invalid": a check failed (exit 1);
+ * - "unverified": consistent in itself, checked against nothing trusted (exit 3);
+ * - "trusted-key-only": signed with the trusted key; not checked on a contract the auditor named (exit 4);
+ * - "trusted-chain-only": anchored on the given contract; the signature not checked with a trusted key (exit 4).
+ */
+export type ReceiptVerdict = "verified" | "invalid" | "unverified" | "trusted-key-only" | "trusted-chain-only";
+
+/** The CLI's exit code for each verdict (2 is "could not complete", for errors). */
+export const RECEIPT_EXIT_CODES: Readonly<Record<ReceiptVerdict, number>> = {
+  verified: 0,
+  invalid: 1,
+  unverified: 3,
+  "trusted-key-only": 4,
+  "trusted-chain-only": 4,
+};
+
 export interface ReceiptReport {
   readonly format: typeof RECEIPT_REPORT_FORMAT;
   readonly version: 1;
+  /** No check failed (which alone does not make the receipt verified: see `verdict`). */
   readonly ok: boolean;
+  readonly verdict: ReceiptVerdict;
+  /** The trust anchors that were used, and what was left unchecked. */
+  readonly trust: {
+    readonly key: "given" | "receipt" | "none";
+    readonly chain: "given contract" | "contract named by the receipt" | "not read";
+    readonly notChecked: readonly string[];
+  };
   readonly entry: { readonly id: string | null; readonly kind: string | null; readonly leafIndex: number } | null;
   readonly checkpoint: { readonly origin: string; readonly size: number; readonly rootHex: string } | null;
   readonly key: { readonly used: string | null; readonly source: "given" | "receipt" | "none" };
@@ -83,7 +117,19 @@ export async function checkReceipt(input: unknown, options: ReceiptCheckOptions)
   } catch (e) {
     if (!(e instanceof ReceiptError)) throw e;
     checks.push({ check: "format", ok: false, detail: describe(e) });
-    return { format: RECEIPT_REPORT_FORMAT, version: 1, ok: false, entry: null, checkpoint: null, key: { used: null, source: "none" }, openings: [], checks, notices };
+    return {
+      format: RECEIPT_REPORT_FORMAT,
+      version: 1,
+      ok: false,
+      verdict: "invalid",
+      trust: { key: "none", chain: "not read", notChecked: ["anything else: the receipt cannot be read"] },
+      entry: null,
+      checkpoint: null,
+      key: { used: null, source: "none" },
+      openings: [],
+      checks,
+      notices,
+    };
   }
   checks.push({ check: "format", ok: true, detail: `receipt version ${receipt.version}` });
   const entry = {
@@ -161,10 +207,20 @@ export async function checkReceipt(input: unknown, options: ReceiptCheckOptions)
   }
 
   const ok = checks.every((c) => c.ok !== false);
+  const chainTrust: ReceiptReport["trust"]["chain"] = options.chain === null ? "not read" : options.contract !== undefined ? "given contract" : "contract named by the receipt";
+  const keyTrusted = keySource === "given";
+  const chainTrusted = chainTrust === "given contract";
+  const notChecked: string[] = [];
+  if (!keyTrusted) notChecked.push("the signature against a log key you trust (give --log-key)");
+  if (chainTrust === "not read") notChecked.push("that the checkpoint is anchored on the chain (give --rpc and --contract)");
+  else if (!chainTrusted) notChecked.push("that the contract is the agency's: the one the receipt names was read (give --contract)");
+  const verdict: ReceiptVerdict = !ok ? "invalid" : keyTrusted && chainTrusted ? "verified" : keyTrusted ? "trusted-key-only" : chainTrusted ? "trusted-chain-only" : "unverified";
   return {
     format: RECEIPT_REPORT_FORMAT,
     version: 1,
     ok,
+    verdict,
+    trust: { key: keySource, chain: chainTrust, notChecked },
     entry,
     checkpoint: cp === null ? null : { origin: cp.origin, size: cp.size, rootHex: `0x${toHex(cp.rootHash)}` },
     key: { used: keySource === "none" ? null : keySource === "given" ? verifiers.map(encodeKeyOf).join(" ") : receipt.logKey, source: keySource },
