@@ -281,7 +281,10 @@ async function main(): Promise<void> {
   // SIGTERM or SIGINT stops the service cleanly: at once once it runs, or as soon as start-up is done.
   let service: RunningService | undefined;
   let stoppingSince: number | undefined;
-  const closeAndExit = (running: RunningService) =>
+  let closing = false;
+  const closeAndExit = (running: RunningService) => {
+    if (closing) return;
+    closing = true;
     running.close().then(
       () => process.exit(0),
       (e: unknown) => {
@@ -289,6 +292,7 @@ async function main(): Promise<void> {
         process.exit(1);
       },
     );
+  };
   const stop = (signal: NodeJS.Signals) => {
     if (stoppingSince !== undefined) {
       // Ctrl-C in a terminal reaches this process twice: from the terminal (the whole process group)
@@ -362,6 +366,7 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join("\n") + "\n\n");
   if (service.firstAdminToken) await service.firstAdminTokenShown();
 
+  // A signal that came during start-up: stop now that the banner (and any first token) is out.
   if (stoppingSince !== undefined) closeAndExit(service);
 }
 

@@ -247,6 +247,59 @@ describe("the service process", function () {
     }
   });
 
+  describe("sent a signal", () => {
+    /** A running service (chain off) with a request whose body never finishes, which holds a stop for its 2 s grace. */
+    async function busyService(): Promise<{ svc: Child; stalled: net.Socket }> {
+      const svc = await runService([], dir, { ...baseEnv(path.join(dir, "data")), LEDGER_CHAIN: "off" });
+      const port = Number(new URL(await svc.url()).port);
+      const stalled = net.connect(port, "127.0.0.1");
+      stalled.on("error", () => undefined);
+      stalled.write("POST /v1/programmes HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n{");
+      await new Promise((r) => setTimeout(r, 200));
+      return { svc, stalled };
+    }
+
+    it("twice within a second (Ctrl-C: from the terminal and from npm) stops cleanly, once", async () => {
+      const { svc, stalled } = await busyService();
+      process.kill(svc.pid, "SIGINT");
+      await new Promise((r) => setTimeout(r, 50));
+      process.kill(svc.pid, "SIGINT");
+      const exit = await exitWithin(svc, 8000);
+      stalled.destroy();
+      expect(exit).to.deep.equal({ code: 0, signal: null });
+      expect(svc.out).to.not.include("second signal");
+    });
+
+    it("again after a second, exits at once without finishing the shutdown", async () => {
+      const { svc, stalled } = await busyService();
+      process.kill(svc.pid, "SIGTERM");
+      await new Promise((r) => setTimeout(r, 1200));
+      const t0 = Date.now();
+      process.kill(svc.pid, "SIGTERM");
+      const exit = await exitWithin(svc, 8000);
+      stalled.destroy();
+      expect(Date.now() - t0).to.be.below(600);
+      expect(exit.code).to.equal(1);
+      expect(svc.out).to.include("second signal");
+    });
+
+    it("during start-up, stops once started: the banner and first admin token printed, exit 0, anvil gone", async () => {
+      const dataDir = path.join(dir, "data");
+      const svc = await runService([], dir, baseEnv(dataDir));
+      await poll("the local chain to run", async () => (svc.out.includes("local chain (anvil) is running") ? true : undefined), 60_000, 10);
+      const tree = await descendants(svc.pid);
+      process.kill(svc.pid, "SIGTERM");
+      const exit = await exitWithin(svc, 20_000);
+      expect(exit).to.deep.equal({ code: 0, signal: null });
+      expect(svc.out).to.include(BANNER).and.include("first admin token");
+      await poll("anvil to be gone", async () => (tree.every((p) => !alive(p.pid)) ? true : undefined), 5000, 50);
+      await fs.access(path.join(dataDir, FIRST_TOKEN_PENDING)).then(
+        () => expect.fail("the first token was printed, yet recorded as never shown"),
+        () => undefined,
+      );
+    });
+  });
+
   describe("on a fresh start, after writes and anchoring", () => {
     it("keeps the data directory private: every directory 0700, every file 0600", async function () {
       const dataDir = path.join(dir, "data");
