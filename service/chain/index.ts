@@ -78,6 +78,7 @@ export async function startChain(options: StartChainOptions): Promise<RunningCha
         recorder: key.address,
         redeploy: config.redeployLocal,
         redeployHint: "restart with LEDGER_LOCAL_CHAIN_REDEPLOY=1",
+        awaitDurable: () => local!.awaitDump(),
         logger,
       });
       ({ address, chainId, deployBlock: fromBlock } = deployment);

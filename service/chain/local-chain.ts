@@ -276,6 +276,28 @@ export class LocalChain {
     return new HttpJsonRpc(this.url, { timeoutMs });
   }
 
+  /**
+   * Resolves once anvil's state file holds every block mined so far, so a
+   * SIGKILL from then on cannot lose them (at most `timeoutMs`, then false).
+   * The deployment waits for this: a chain that forgot its contract cannot
+   * be anchored on again without an operator's redeploy.
+   */
+  async awaitDump(timeoutMs = 10_000): Promise<boolean> {
+    const head = Number(BigInt((await new HttpJsonRpc(this.url, { timeoutMs: 5_000 }).request({ method: "eth_blockNumber" })) as string));
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        const dumped = (JSON.parse(await fs.readFile(chainFiles(this.dataDir).state, "utf8")) as { best_block_number?: unknown }).best_block_number;
+        if (typeof dumped === "number" && dumped >= head) return true;
+      } catch {
+        // Absent, or read mid-dump: look again.
+      }
+      await realSleep(100);
+    }
+    this._logger.warn({ head }, "anvil has not written the newest blocks to its state file yet");
+    return false;
+  }
+
   /** Copies the live state to the last-good file if it parses (it may be mid-dump; then try again next time). */
   async backup(): Promise<boolean> {
     if (this._backingUp) return false;
@@ -533,6 +555,8 @@ export interface DeployOnceOptions {
   readonly redeployHint?: string;
   /** Seconds an admin transfer must wait. Default 0: the local admin key is public anyway. */
   readonly adminDelaySeconds?: number;
+  /** Resolves once what was sent so far survives a crash of the chain (the local anvil's state dump); called before deployment.json is written and at the end. */
+  readonly awaitDurable?: () => Promise<unknown>;
   /** Fund the recorder when its balance is below this. Default 1 ether. */
   readonly fundBelowWei?: bigint;
   /** Top it up to this. Default 10 ether. */
@@ -609,7 +633,9 @@ export async function deployOnce(options: DeployOnceOptions): Promise<LocalDeplo
       txHash: receipt.transactionHash,
       deployer,
     };
-    await writeFileDurably(files.deployment, `${JSON.stringify(record, null, 2)}\n`, 0o644);
+    // Recorded only once the chain itself keeps the contract: otherwise a crash could leave a record of a contract the chain forgot.
+    await options.awaitDurable?.();
+    await writeFileDurably(files.deployment, `${JSON.stringify(record, null, 2)}\n`, 0o600);
     log.info({ address: record.address, block: record.deployBlock, chainId }, "deployed LedgerAnchor on the local chain");
   }
 
@@ -629,5 +655,6 @@ export async function deployOnce(options: DeployOnceOptions): Promise<LocalDeplo
     await client.sendAndWait(options.deployer, { to: recorder, data: "0x", value: fundTo - balance });
     log.info({ account: recorder }, "funded the recorder from the dev account");
   }
+  await options.awaitDurable?.();
   return record;
 }

@@ -2,9 +2,11 @@
  * The local chain: a real anvil process over JSON-RPC, started from the
  * @foundry-rs/anvil npm package with its state under a temporary data
  * directory. Checks deployment once, anchoring, persistence across a clean
- * restart, what a SIGKILL loses, recovery from a state file cut short, and
- * that a lost chain is reported rather than silently replaced.
+ * restart, what a SIGKILL loses, recovery from a state file cut short, that
+ * a lost chain is reported rather than silently replaced, and that a state
+ * file is never shared by two chains nor kept by an orphaned one.
  */
+import { spawn } from "node:child_process";
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -17,6 +19,7 @@ import {
   deployOnce,
   LocalChainStateLostError,
   LOCAL_CHAIN_ID,
+  processesUsing,
   resolveAnvilBinary,
   startLocalChain,
   type LocalChain,
@@ -24,7 +27,7 @@ import {
 } from "../../service/chain/local-chain";
 import { loadOrCreateRecorderKey, type RecorderKey } from "../../service/chain/recorder-key";
 import { FileAnchorStateStore } from "../../service/chain/state";
-import { captureLogger, createLogWorld, expectChainMatchesLog, ORIGIN, within, type LogWorld } from "./helpers";
+import { captureLogger, createLogWorld, eventually, expectChainMatchesLog, ORIGIN, within, type LogWorld } from "./helpers";
 import { rejection } from "../helpers/rejection";
 
 describe("local chain (anvil in a separate process)", function () {
@@ -244,6 +247,35 @@ describe("local chain (anvil in a separate process)", function () {
     }
     expect((error as Error).message).to.include("already in use");
     expect(await chain.transport().request({ method: "eth_chainId" })).to.equal(`0x${LOCAL_CHAIN_ID.toString(16)}`);
+  });
+
+  describe("one chain per state file", function () {
+    it("a second start on the same data directory stops the first chain, and waits for it, before reading the state file", async function () {
+      const first = await start();
+      const firstPid = first.pid!;
+      const second = await start();
+      expect((await within(first.exited, 20_000)).signal, "the first anvil was told to stop").to.equal(null);
+      const using = await processesUsing(chainFiles(dataDir).state);
+      expect(using, "only the second anvil uses the state file").to.deep.equal([second.pid]);
+      expect(using).to.not.include(firstPid);
+      expect(lines.some((l) => l.includes("still uses this state file"))).to.equal(true);
+    });
+
+    it("anvil does not outlive the process that started it, even when that process is SIGKILLed", async function () {
+      // A separate node process starts the local chain and is then killed, as the OOM killer would.
+      const script = `require("ts-node").register({ transpileOnly: true });
+        const pino = require("pino");
+        const { startLocalChain } = require(${JSON.stringify(path.join(__dirname, "../../service/chain/local-chain"))});
+        startLocalChain({ dataDir: ${JSON.stringify(dataDir)}, logger: pino({ level: "silent" }) }).then((c) => console.log("PID " + c.pid));`;
+      const child = spawn(process.execPath, ["-e", script], { cwd: path.join(__dirname, "../.."), stdio: ["ignore", "pipe", "inherit"] });
+      let out = "";
+      child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+      await eventually(() => /PID [0-9]+/.test(out), 60_000, "the chain to start");
+      const anvilPid = Number(/PID ([0-9]+)/.exec(out)![1]);
+      expect(await processesUsing(chainFiles(dataDir).state)).to.deep.equal([anvilPid]);
+      child.kill("SIGKILL");
+      await eventually(async () => (await processesUsing(chainFiles(dataDir).state)).length === 0, 10_000, "anvil to exit after its parent died");
+    });
   });
 
   it("reports a lost chain instead of silently redeploying, and redeploys and re-anchors everything when told", async function () {

@@ -12,6 +12,7 @@ import { startChain, type RunningChain } from "../../service/chain";
 import { ChainError } from "../../service/chain/client";
 import { loadChainConfig, type ChainConfig } from "../../service/chain/config";
 import { chainFiles, freePort, startLocalChain } from "../../service/chain/local-chain";
+import { LedgerHaltedError } from "../../service/ledger/ledger";
 import { captureLogger, createLogWorld, eventually, expectChainMatchesLog, ORIGIN, within, type LogWorld } from "./helpers";
 
 describe("chain settings", function () {
@@ -138,5 +139,40 @@ describe("startChain", function () {
     const status = await chain.anchorer.status();
     expect(status.lagEntries).to.equal(2);
     expect(status.lastError?.message).to.include("ECONNREFUSED");
+  });
+  it("stops recording from the first write when the chain holds more than the log (a log restored from an old backup)", async function () {
+    const original = await createLogWorld();
+    const chain = await run(original);
+    await original.add(6);
+    await within(chain.anchorer.whenAnchored(6), 30_000);
+    await close(chain, original);
+
+    // The same data directory's chain, but a log that has only 2 entries: appending would fork it.
+    const rolledBack = await createLogWorld();
+    await rolledBack.add(2);
+    const restarted = await run(rolledBack);
+    expect(rolledBack.ledger.halted?.rule).to.equal("anchoring-chain-ahead");
+    const error = await rolledBack.add(1).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(LedgerHaltedError);
+    expect((error as LedgerHaltedError).message).to.include("6 entries");
+    expect(rolledBack.ledger.size, "nothing appended").to.equal(2);
+    expect((await restarted.anchorer.status()).fatal).to.match(/only 2/);
+  });
+
+  it("starts the local chain again when it dies on its own, and anchoring goes on", async function () {
+    const log = await createLogWorld();
+    const chain = await run(log);
+    await log.add(3);
+    await within(chain.anchorer.whenAnchored(3), 30_000);
+    const before = chain.local!.pid!;
+    process.kill(before, "SIGKILL");
+    await log.add(3);
+    await within(chain.anchorer.whenAnchored(6), 60_000);
+    expect(chain.local!.restarts).to.equal(1);
+    expect(chain.local!.pid).to.not.equal(before);
+    await expectChainMatchesLog(chain.client, log, 6);
   });
 });
