@@ -171,12 +171,14 @@ export class ServiceProcess {
   }
 
   /** Starts the bundled service with exactly `env` (plus PATH and HOME), waits for its banner and reads its log key from the API. */
-  static async start(env: Readonly<Record<string, string>>, timeoutMs = 60_000): Promise<ServiceProcess> {
+  /** `detached` puts the service (and the local anvil it starts) in a process group of its own, for {@link killGroup}. */
+  static async start(env: Readonly<Record<string, string>>, timeoutMs = 60_000, options: { readonly detached?: boolean } = {}): Promise<ServiceProcess> {
     const main = await serviceBundle();
     const child = spawn(process.execPath, ["--enable-source-maps", main], {
       cwd: REPO,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? os.tmpdir(), ...env },
       stdio: ["ignore", "pipe", "pipe"],
+      detached: options.detached === true,
     });
     const svc = new ServiceProcess(child);
     const ready = poll(
@@ -235,6 +237,18 @@ export class ServiceProcess {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** SIGKILLs the whole process group (started `detached`): the service and its local anvil die together, as in a power cut. */
+  async killGroup(): Promise<ExitInfo> {
+    if (this._child.pid !== undefined) {
+      try {
+        process.kill(-this._child.pid, "SIGKILL");
+      } catch {
+        // The group is gone already.
+      }
+    }
+    return this.exited;
   }
 
   /** Waits for the process to end by itself (a failpoint), within `timeoutMs`. */
