@@ -12,14 +12,12 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
 import { MAX_PAGE } from "../../service/http/params";
-import { Ledger } from "../../service/ledger/ledger";
 import { rootAt } from "../../service/ledger/proofs";
 import { sha256, signCheckpoint } from "../../service/log";
 import { MemoryStore } from "../../service/store/memory";
 import { SERVICE_PAGE, type AuditReport } from "../../scripts/lib/audit";
 import { createWorld, ORIGIN as HTTP_ORIGIN, type World } from "../http/helpers";
-import { FakeClock, seededRandomBytes } from "../helpers/ledger-fixtures";
-import { deployAnchor, recordScenario, tempDir, verifyCli } from "./helpers";
+import { anchoredMemoryScenario, deployAnchor, tempDir, verifyCli } from "./helpers";
 import { faultyProxy, type LogEntryView, type Proxy, type ProxyOptions } from "./proxy";
 
 describe("the verify CLI against a faulty or tampered service", function () {
@@ -34,13 +32,7 @@ describe("the verify CLI against a faulty or tampered service", function () {
   const proxies: Proxy[] = [];
 
   before(async () => {
-    store = new MemoryStore();
-    const ledger = await Ledger.open({ store, clock: new FakeClock(new Date(Date.now() - 60_000).toISOString()), randomBytes: seededRandomBytes(9) });
-    await recordScenario(ledger);
-    size = ledger.size;
-    await ledger.close();
-    chain = await deployAnchor();
-    for (const s of [7, 20, size]) await chain.anchor(store, s);
+    ({ store, size, chain } = await anchoredMemoryScenario());
     w = await createWorld({ store });
     server = await new Promise<Server>((resolve) => {
       const s = w.app.listen(0, "127.0.0.1", () => resolve(s));

@@ -12,6 +12,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { Level } from "level";
 import { Ledger } from "../../service/ledger/ledger";
+import { MemoryStore } from "../../service/store/memory";
 import { consistencyProof, rootAt } from "../../service/ledger/proofs";
 import { noteKeyFromSeed, parseSignerKey, parseVerifierKey, signCheckpoint, type NoteSigner, type NoteVerifier } from "../../service/log";
 import type { Actor } from "../../service/records/entry";
@@ -205,6 +206,22 @@ export async function buildDb(dir: string, anchorAt: (size: number) => number[] 
       await store.close();
     },
   };
+}
+
+/**
+ * The scenario recorded into a MemoryStore (seeded, dated a minute ago) and
+ * anchored on a fresh contract at 7, 20 and the whole tree: the world the
+ * service-source audits run against.
+ */
+export async function anchoredMemoryScenario(): Promise<{ store: MemoryStore; size: number; chain: Awaited<ReturnType<typeof deployAnchor>> }> {
+  const store = new MemoryStore();
+  const ledger = await Ledger.open({ store, clock: new FakeClock(new Date(Date.now() - 60_000).toISOString()), randomBytes: seededRandomBytes(9) });
+  await recordScenario(ledger);
+  const size = ledger.size;
+  await ledger.close();
+  const chain = await deployAnchor();
+  for (const s of [7, 20, size]) await chain.anchor(store, s);
+  return { store, size, chain };
 }
 
 // ---------------------------------------------------------------- raw LevelDB edits (no store code)

@@ -11,15 +11,13 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
 import { rootAt } from "../../service/ledger/proofs";
-import { Ledger } from "../../service/ledger/ledger";
 import { sha256, signCheckpoint } from "../../service/log";
 import { MemoryStore } from "../../service/store/memory";
 import type { AuditReport } from "../../scripts/lib/audit";
 import { runVerify } from "../../scripts/verify";
 import { connectChain } from "../../scripts/lib/audit/chain-ethers";
 import { createWorld, ORIGIN as HTTP_ORIGIN, type World } from "../http/helpers";
-import { FakeClock, seededRandomBytes } from "../helpers/ledger-fixtures";
-import { deployAnchor, OTHER_SIGNER, recordScenario, tempDir, verifyCli } from "./helpers";
+import { anchoredMemoryScenario, deployAnchor, OTHER_SIGNER, tempDir, verifyCli } from "./helpers";
 
 async function listen(w: World): Promise<{ url: string; server: Server }> {
   const server = await new Promise<Server>((resolve) => {
@@ -50,13 +48,7 @@ describe("the verify CLI against a service", function () {
   }
 
   before(async () => {
-    store = new MemoryStore();
-    const ledger = await Ledger.open({ store, clock: new FakeClock(new Date(Date.now() - 60_000).toISOString()), randomBytes: seededRandomBytes(9) });
-    await recordScenario(ledger);
-    size = ledger.size;
-    await ledger.close();
-    chain = await deployAnchor();
-    for (const s of [7, 20, size]) await chain.anchor(store, s);
+    ({ store, size, chain } = await anchoredMemoryScenario());
     tmp = await tempDir();
   });
   after(async () => {
