@@ -1,6 +1,6 @@
 /**
- * The log core: canonical encoding, RFC 6962 hashing, tree maths, proofs and
- * checkpoints. Pure (no I/O, no clock, no globals), shared by the service,
+ * The log core: canonical encoding, RFC 6962 hashing, tree maths, proofs,
+ * signed notes and checkpoints. Pure (no I/O, no clock, no globals), shared by the service,
  * the scripts, the auditor and the browser portal.
  */
 export * from "./errors";
@@ -9,6 +9,29 @@ export * from "./encoding";
 export * from "./tree";
 export * from "./verify";
 export { MemoryTree } from "./memory-tree";
+export {
+  ED25519_SIGNATURE_TYPE,
+  ed25519KeyId,
+  ed25519KeyIdAsync,
+  encodeVerifierKey,
+  generateNoteKey,
+  isValidKeyName,
+  MAX_NOTE_SIZE,
+  MAX_SIGNATURES,
+  noteKeyFromSeed,
+  openNote,
+  openNoteAsync,
+  parseSignerKey,
+  parseVerifierKey,
+  parseVerifierKeyAsync,
+  SIGNATURE_LINE_PREFIX,
+  signNote,
+  type NoteSignature,
+  type NoteSigner,
+  type NoteVerifier,
+  type OpenedNote,
+  type WebNoteVerifier,
+} from "./note";
 export * from "./checkpoint";
 export * from "./commitment";
 export * from "./receipt";
