@@ -24,7 +24,10 @@ import type { Actor, LedgerEntry } from "../records/entry";
 import { applyCommand, type Command } from "../records/rules";
 import type { EntryKind } from "../records/schemas";
 import type { StateDoc, StateKey, StateReader } from "../records/state";
-import { StoreUnavailableError, type CommitBatch, type IdempotencyRecord, type LeafWrite, type LedgerStore } from "../store/store";
+import { StoreUnavailableError, type CommitBatch, type IdempotencyRecord, type IdempotencyStore, type LeafWrite, type LogStore, type StateStore } from "../store/store";
+
+/** The parts of the store the sequencer reads and writes: it commits the log, and reads state and idempotency records to check requests. */
+export type SequencerStore = LogStore & StateStore & IdempotencyStore;
 
 export interface Clock {
   /** The current time, RFC 3339 UTC with milliseconds. */
@@ -122,7 +125,7 @@ interface Pending {
 }
 
 export interface LedgerOptions {
-  readonly store: LedgerStore;
+  readonly store: SequencerStore;
   readonly clock?: Clock;
   readonly randomBytes?: (n: number) => Uint8Array;
   /** Most requests in one commit (default 256). */
@@ -144,7 +147,7 @@ export interface LedgerOptions {
 const YIELD_EVERY_RECORDS = 64;
 
 export class Ledger {
-  private readonly _store: LedgerStore;
+  private readonly _store: SequencerStore;
   private readonly _clock: Clock;
   private readonly _random: (n: number) => Uint8Array;
   private readonly _maxBatch: number;

@@ -20,10 +20,13 @@ import {
   verifyInclusion,
   type NodeId,
 } from "../log";
-import type { LedgerStore } from "../store/store";
+import type { LogStore } from "../store/store";
+
+/** What proofs read: the stored nodes. */
+export type NodeReader = Pick<LogStore, "nodes">;
 
 /** Reads each distinct node once, in one store call. Every node must be stored. */
-async function fetchNodes(store: LedgerStore, wanted: readonly NodeId[]): Promise<Map<string, Uint8Array>> {
+async function fetchNodes(store: NodeReader, wanted: readonly NodeId[]): Promise<Map<string, Uint8Array>> {
   const ids = [...new Map(wanted.map((id) => [nodeKey(id), id])).values()];
   const hashes = await store.nodes(ids);
   const map = new Map<string, Uint8Array>();
@@ -41,17 +44,15 @@ function foldRoot(size: number, nodes: ReadonlyMap<string, Uint8Array>): Uint8Ar
 
 /**
  * The last root folded, per store. Nearly every proof is to the latest size,
- * so its root is folded once per size instead of once per proof (the fold
- * was about a sixth of inclusionProof's time in a profile at a million
- * entries). The root of a
- * size never changes: the log only grows. The root's nodes are still read
+ * so its root is folded once per size instead of once per proof. The root of
+ * a size never changes: the log only grows. The root's nodes are still read
  * with every proof (at the latest size they are the head's, in memory):
  * another proof may change what is remembered while this one reads.
  */
-const lastRoot = new WeakMap<LedgerStore, { readonly size: number; readonly root: Uint8Array }>();
+const lastRoot = new WeakMap<NodeReader, { readonly size: number; readonly root: Uint8Array }>();
 
 /** The root of `size`: remembered, or folded from `nodes` (which hold planRoot(size)) and remembered. */
-function rootOf(store: LedgerStore, size: number, nodes: ReadonlyMap<string, Uint8Array>): Uint8Array {
+function rootOf(store: NodeReader, size: number, nodes: ReadonlyMap<string, Uint8Array>): Uint8Array {
   const known = lastRoot.get(store);
   if (known?.size === size) return known.root;
   const root = foldRoot(size, nodes);
@@ -60,7 +61,7 @@ function rootOf(store: LedgerStore, size: number, nodes: ReadonlyMap<string, Uin
 }
 
 /** The root of the first `size` leaves. Requires size ≤ the store's tree size. */
-export async function rootAt(store: LedgerStore, size: number): Promise<Uint8Array> {
+export async function rootAt(store: NodeReader, size: number): Promise<Uint8Array> {
   return rootOf(store, size, await fetchNodes(store, planRoot(size)));
 }
 
@@ -74,7 +75,7 @@ export interface InclusionResult {
  * Requires 0 ≤ index < size ≤ the store's tree size (LogArgumentError otherwise).
  * Reads the leaf, the proof's nodes and the root's nodes in one batch.
  */
-export async function inclusionProof(store: LedgerStore, index: number, size: number, treeSize: number): Promise<InclusionResult> {
+export async function inclusionProof(store: NodeReader, index: number, size: number, treeSize: number): Promise<InclusionResult> {
   assertArgument(size <= treeSize, `size ${size} exceeds the tree size ${treeSize}`);
   const plan = planInclusion(index, size);
   const leafId = { level: 0, index };
@@ -100,7 +101,7 @@ export interface ConsistencyResult {
  * Requires 0 ≤ size1 ≤ size2 ≤ the store's tree size (LogArgumentError otherwise).
  * Reads the proof's nodes and both roots' nodes in one batch.
  */
-export async function consistencyProof(store: LedgerStore, size1: number, size2: number, treeSize: number): Promise<ConsistencyResult> {
+export async function consistencyProof(store: NodeReader, size1: number, size2: number, treeSize: number): Promise<ConsistencyResult> {
   assertArgument(size2 <= treeSize, `size ${size2} exceeds the tree size ${treeSize}`);
   const plan = planConsistency(size1, size2);
   const nodes = await fetchNodes(store, [...planNodeIds(plan), ...planRoot(size1), ...planRoot(size2)]);

@@ -16,8 +16,7 @@ import {
   type Receipt,
 } from "../log";
 import type { Openings } from "../records/entry";
-import type { LedgerStore } from "../store/store";
-import { inclusionProof } from "./proofs";
+import { inclusionProof, type NodeReader } from "./proofs";
 
 /** A checkpoint known to be anchored, and where. */
 export interface AnchoredPoint {
@@ -47,7 +46,7 @@ export class NotYetAnchored extends Error {
 }
 
 export interface ReceiptInput {
-  readonly store: LedgerStore;
+  readonly store: NodeReader;
   /** The ledger's current size (proof nodes exist up to it). */
   readonly treeSize: number;
   readonly leafIndex: number;

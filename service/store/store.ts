@@ -1,6 +1,10 @@
 /**
- * The ledger's storage, behind an interface so the sequencer and the HTTP
- * layer never see LevelDB, and tests can use the memory twin with fault hooks.
+ * The ledger's storage, behind interfaces so the sequencer and the read
+ * model never see LevelDB, and tests can use the memory twin with fault
+ * hooks. The store is five parts, each an interface below: the log, state,
+ * openings, idempotency and tokens. The sequencer (service/ledger) writes the
+ * first four through one atomic `commit`; the read model (service/queries)
+ * reads the log, state and openings; the HTTP layer sees none of them.
  *
  * Contract, for every implementation:
  * - `commit` is atomic: after a crash either the whole batch is stored or
@@ -70,33 +74,65 @@ export interface TokenRecord {
   readonly revokedAt: string | null;
 }
 
-export interface LedgerStore {
+/**
+ * The log: leaves, tree nodes, the head and the secondary indexes.
+ * `commit` is the one write of the whole store (see {@link LedgerStore}):
+ * a batch's leaves, nodes, state, openings and idempotency records go in
+ * together or not at all, durable once its promise resolves. Reads return
+ * `undefined` (or an empty list), never throw, for anything missing, and
+ * reflect every commit whose promise has resolved.
+ */
+export interface LogStore {
   /** The head as of the last resolved commit (size 0 for a new store). */
   head(): Promise<TreeHead>;
+  /** Atomic, and durable once it resolves; rejects with {@link StoreUnavailableError}, storing nothing, for a batch that does not follow the stored head. */
   commit(batch: CommitBatch): Promise<void>;
-
   leaf(index: number): Promise<StoredLeaf | undefined>;
   /** Leaves [start, end) in log order, clipped to the tree size. */
   leaves(start: number, end: number): Promise<StoredLeaf[]>;
   indexOf(entryId: string): Promise<number | undefined>;
   /** Node hashes in the order asked; undefined for a node not (yet) stored. */
   nodes(ids: readonly NodeId[]): Promise<(Uint8Array | undefined)[]>;
-  state(key: StateKey): Promise<StateDoc | undefined>;
   /** Leaf indexes filed under (name, value), ascending, after `after` (exclusive), at most `limit`. */
   indexed(ref: IndexRef, options?: { after?: number; limit?: number }): Promise<number[]>;
+}
+
+/** Derived state (records/state.ts), written only by `commit`. Returns undefined, never throws, for a missing key. */
+export interface StateStore {
+  state(key: StateKey): Promise<StateDoc | undefined>;
+}
+
+/**
+ * The private values and salts of entries, kept off the log. Written by
+ * `commit`; returns undefined, never throws, for an entry without openings
+ * or whose openings were erased.
+ */
+export interface OpeningsStore {
   openings(entryId: string): Promise<Openings | undefined>;
-  /** Erases the private values of an entry; its commitments stay in the log. */
+  /** Erases the private values of an entry; its commitments stay in the log. Durable once it resolves. */
   eraseOpenings(entryId: string): Promise<void>;
+}
 
-  /** `scopedKey` is the caller's scope and the client's Idempotency-Key, joined by the sequencer. */
+/** The stored responses of recording requests, by scoped Idempotency-Key. Written by `commit`. */
+export interface IdempotencyStore {
+  /** `scopedKey` is the caller's scope and the client's Idempotency-Key, joined by the sequencer. Undefined, never a throw, for an unknown key. */
   idempotency(scopedKey: string): Promise<IdempotencyRecord | undefined>;
-  /** Deletes idempotency records created before `cutoff` (RFC 3339 UTC); returns how many. */
+  /** Deletes idempotency records created before `cutoff` (RFC 3339 UTC); returns how many. Durable once it resolves. */
   expireIdempotency(cutoff: string): Promise<number>;
+}
 
+/** The officials' bearer tokens, by the hash of the secret. */
+export interface TokenStore {
+  /** Adds or replaces the token with this hash; durable once it resolves. */
   putToken(token: TokenRecord): Promise<void>;
+  /** Undefined, never a throw, for an unknown hash. */
   tokenByHash(hash: string): Promise<TokenRecord | undefined>;
   tokens(): Promise<TokenRecord[]>;
+}
 
+/** The whole store, as `main.ts` opens it; each consumer takes only the parts it needs. */
+export interface LedgerStore extends LogStore, StateStore, OpeningsStore, IdempotencyStore, TokenStore {
+  /** Waits for writes under way, then releases the data directory. */
   close(): Promise<void>;
 }
 
