@@ -1,6 +1,15 @@
 /**
  * The anchorer: keeps the LedgerAnchor contract caught up with the log.
  *
+ * It is three parts. This file holds the loop: cadence, status, waiters, and
+ * what happens on an error. It composes
+ * - the sender (./anchor-sender.ts): builds, signs, durably records and
+ *   broadcasts one anchor transaction at a time, and drives it to a confirmed
+ *   receipt, replacing it when it is not mined in time;
+ * - the reconciler (./anchor-reconciler.ts): at start and after every error,
+ *   settles the record against the chain and the log (resend, drop, adopt),
+ *   and finds the fatal SPLIT and CHAIN_AHEAD conditions.
+ *
  * Cadence. Whenever the log has grown past the last anchored size by
  * `everyEntries` entries, or has grown at all and `everyMs` have passed since
  * the last anchor (or since start), it anchors the log's current (size, root):
@@ -8,41 +17,10 @@
  * the first checkpoint), and a C2SP checkpoint signed with the log's note key
  * goes with it into the state.
  *
- * One transaction in flight. The recorder key has at most one anchor
- * transaction outstanding; its nonce is kept locally, initialised from the
- * chain's pending nonce. Every step is written down before it is taken:
- *
- *   1. the pending checkpoint AND the signed transaction's hash are saved
- *      durably (the hash of a signed transaction is known before it is sent);
- *   2. the transaction is broadcast;
- *   3. once mined with enough confirmations, `anchored` is saved and
- *      `pending` cleared, in one write.
- *
- * A transaction not mined within `replaceAfterMs` is replaced: same nonce,
- * same checkpoint, gas price raised by at least 12.5 % and at least 1 wei
- * (and to at least the node's current price), each replacement's hash saved
- * before it is sent. On a zero-gas-price chain there is no price to raise: a
- * bump to 1 wei would need the recorder to hold ether, which free-gas
- * networks usually do not give it, so by default the identical transaction is
- * rebroadcast instead (which recovers a transaction the node dropped; Besu
- * also accepts equal-price replacements on free-gas networks since
- * hyperledger/besu#6079). Set `zeroGasPriceBump` to bump from zero anyway.
- *
- * Recovery runs at start and after every error. It trusts the chain over the
- * local record: if the pending checkpoint is on the chain it is recorded as
- * anchored without resending; if the nonce is still unused the identical
- * transaction is resent; if the nonce went to something else the anchorer
- * starts over from the chain's latest checkpoint. A pending transaction that
- * can never be mined is dropped and re-planned from the chain's latest
- * checkpoint: one whose nonce lies beyond the account's nonce with nothing
- * in the node's pool to fill the gap, or whose base checkpoint the chain no
- * longer holds. Both happen when a chain loses its newest blocks (a local
- * anvil killed between two state dumps); the recorder sends only through
- * this anchorer, one transaction at a time, so the missing nonces can never
- * arrive. Two situations are fatal and stop anchoring: the chain holds a root
- * for some size that differs from the log's root at that size (a split view),
- * or a checkpoint larger than the log; `onFatal` is told, so the service can
- * stop recording rather than grow a log the chain has not seen.
+ * Fatal. A split view or a chain ahead of the log stops anchoring for good:
+ * `status().fatal` is set, `healthy()` is false, waiters are rejected, and
+ * `onFatal` is told, so the service can stop recording rather than grow a log
+ * the chain has not seen.
  *
  * What is cited. `anchored` (for receipts and /v1/chain) is only ever a
  * checkpoint read from the chain in this run: null until the first recovery
@@ -59,47 +37,19 @@
  * is away.
  */
 import type { Logger } from "pino";
-import { EMPTY_ROOT, equalBytes, fromHex, signCheckpoint, toHex, type NoteSigner } from "../log";
-import { consistencyProof, rootAt } from "../ledger/proofs";
+import type { NoteSigner } from "../log";
 import type { LedgerStore } from "../store/store";
-import { backoffDelay, ChainError, type ChainCheckpoint, type ChainClient, type ChainReceipt, type SignedTx, type TxSigner } from "./client";
-import type { AnchoredCheckpoint, AnchorState, AnchorStateStore, PendingAnchor } from "./state";
+import { AnchorerError, AnchorRecord, iso, systemAnchorerClock, type AnchorContext, type AnchorerClock, type AnchorerErrorCode } from "./anchor-context";
+import { AnchorReconciler } from "./anchor-reconciler";
+import { AnchorSender, type AnchorerFailpoint } from "./anchor-sender";
+import { backoffDelay, ChainError, type ChainClient, type TxSigner } from "./client";
+import type { AnchoredCheckpoint, AnchorStateStore, PendingAnchor } from "./state";
+
+export { AnchorerError, systemAnchorerClock, type AnchorerClock, type AnchorerErrorCode } from "./anchor-context";
+export { ANCHORER_FAILPOINTS, type AnchorerFailpoint } from "./anchor-sender";
 
 // ---------------------------------------------------------------------------
 // Options and results
-
-/** Time for the anchorer: injected so tests can run the cadence and timeouts on a fake clock. */
-export interface AnchorerClock {
-  /** Milliseconds since the Unix epoch. */
-  now(): number;
-  /** Resolves after `ms`, or as soon as `signal` aborts; never rejects. */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
-}
-
-export const systemAnchorerClock: AnchorerClock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve) => {
-      if (signal.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, ms));
-      signal.addEventListener("abort", done, { once: true });
-    }),
-};
-
-/**
- * Named points in the sending sequence, for crash tests: the anchorer calls
- * its `failpoint` hook with the name as it passes each one.
- * - `anchor.before-send`: the pending checkpoint and its transaction hash are durable; nothing is broadcast yet.
- * - `anchor.after-send`: the node accepted the transaction; its receipt has not been looked at.
- * - `anchor.after-receipt`: the receipt is confirmed; `anchored` is not written yet.
- */
-export const ANCHORER_FAILPOINTS = ["anchor.before-send", "anchor.after-send", "anchor.after-receipt"] as const;
-export type AnchorerFailpoint = (typeof ANCHORER_FAILPOINTS)[number];
 
 export interface AnchorerOptions {
   /** The log's durable head. Only `size` and `root()` are read. */
@@ -167,36 +117,8 @@ export interface AnchorStatus {
   readonly pending: PendingAnchor | null;
 }
 
-export type AnchorerErrorCode =
-  /** The chain holds a root the log does not have at that size. Fatal. */
-  | "SPLIT"
-  /** The chain holds a checkpoint larger than the log. Fatal. */
-  | "CHAIN_AHEAD"
-  /** The chain is not where the local record says; recovery re-reads it. */
-  | "CHAIN_MOVED"
-  /** The contract refuses the checkpoint (paused, role missing); retried with backoff. */
-  | "CONTRACT_REFUSED"
-  /** Something that cannot happen did: a bug. */
-  | "INVARIANT"
-  /** The anchorer was stopped while waiting. */
-  | "STOPPED";
-
-export class AnchorerError extends Error {
-  override readonly name = "AnchorerError";
-  constructor(
-    readonly code: AnchorerErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
 const FATAL: ReadonlySet<AnchorerErrorCode> = new Set(["SPLIT", "CHAIN_AHEAD"]);
 const MIN_BUMP_BASIS_POINTS = 1250;
-
-const hex0x = (b: Uint8Array): string => `0x${toHex(b)}`;
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 interface Waiter {
   readonly size: number;
@@ -213,25 +135,18 @@ export class Anchorer {
   private readonly _random: () => number;
   private readonly _everyEntries: number;
   private readonly _everyMs: number;
-  private readonly _confirmations: number;
-  private readonly _pollMs: number;
-  private readonly _replaceAfterMs: number;
-  private readonly _bumpBasisPoints: bigint;
-  private readonly _headroom: bigint;
-  private readonly _contract: AnchorState["contract"];
-
   private readonly _verifyEveryMs: number;
   private readonly _failureLogEveryMs: number;
+  /** What this run has checked against the chain (or made from it); empty until the first recovery. */
+  private readonly _record: AnchorRecord;
+  private readonly _sender: AnchorSender;
+  private readonly _reconciler: AnchorReconciler;
 
-  /** The record as last checked against the chain (or made from it) in this run; empty until the first recovery. */
-  private _state: AnchorState;
   private _needsRecovery = true;
-  private _lastVerifiedAt = 0;
   private _lastFailureLogAt = -Infinity;
   private _unloggedFailures = 0;
   private _unsubscribeRetries: (() => void) | undefined;
   private _firstRecovery: { promise: Promise<void>; resolve: () => void };
-  private _nextNonce: number | undefined;
   private _lastAnchorAt = 0;
   private _failures = 0;
   private _lastError: { message: string; at: string } | null = null;
@@ -249,20 +164,51 @@ export class Anchorer {
     this._random = options.random ?? Math.random;
     this._everyEntries = positiveInt(options.everyEntries ?? 1000, "everyEntries");
     this._everyMs = nonNegative(options.everyMs ?? 1000, "everyMs");
-    this._confirmations = positiveInt(options.confirmations ?? 1, "confirmations");
-    this._pollMs = nonNegative(options.pollMs ?? 1000, "pollMs");
-    this._replaceAfterMs = nonNegative(options.replaceAfterMs ?? 60_000, "replaceAfterMs");
+    const confirmations = positiveInt(options.confirmations ?? 1, "confirmations");
+    const pollMs = nonNegative(options.pollMs ?? 1000, "pollMs");
+    const replaceAfterMs = nonNegative(options.replaceAfterMs ?? 60_000, "replaceAfterMs");
     const bump = options.bumpBasisPoints ?? MIN_BUMP_BASIS_POINTS;
     if (!Number.isSafeInteger(bump) || bump < MIN_BUMP_BASIS_POINTS) throw new RangeError(`bumpBasisPoints must be an integer ≥ ${MIN_BUMP_BASIS_POINTS}`);
-    this._bumpBasisPoints = BigInt(bump);
-    this._headroom = 100n + BigInt(nonNegativeInt(options.gasHeadroomPercent ?? 25, "gasHeadroomPercent"));
-    this._contract = { chainId: options.chain.chainId, address: options.chain.address };
-    this._state = { contract: this._contract, pending: null, anchored: null };
+    const headroom = 100n + BigInt(nonNegativeInt(options.gasHeadroomPercent ?? 25, "gasHeadroomPercent"));
     this._verifyEveryMs = nonNegative(options.verifyEveryMs ?? 10_000, "verifyEveryMs");
     this._failureLogEveryMs = nonNegative(options.failureLogEveryMs ?? 10_000, "failureLogEveryMs");
     let resolve = () => {};
     const promise = new Promise<void>((r) => (resolve = r));
     this._firstRecovery = { promise, resolve };
+
+    this._record = new AnchorRecord(options.stateStore, { chainId: options.chain.chainId, address: options.chain.address });
+    const context: AnchorContext = {
+      ledger: options.ledger,
+      store: options.store,
+      chain: options.chain,
+      recorder: options.recorder,
+      noteSigner: options.noteSigner,
+      origin: options.origin,
+      record: this._record,
+      clock: this._clock,
+      log: this._log,
+      stopSignal: this._stop.signal,
+      reportFailure: (message, fields, always) => this._reportFailure(message, fields, always),
+      setLastError: (message) => {
+        this._lastError = { message, at: iso(this._clock.now()) };
+      },
+      anchoredNow: (anchored, ours) => {
+        this._lastAnchorAt = this._clock.now();
+        if (ours) this._lastError = null;
+        this._resolveWaiters(anchored);
+      },
+    };
+    this._sender = new AnchorSender(context, {
+      confirmations,
+      pollMs,
+      replaceAfterMs,
+      bumpBasisPoints: BigInt(bump),
+      headroom,
+      maxGasPrice: options.maxGasPrice,
+      zeroGasPriceBump: options.zeroGasPriceBump,
+      failpoint: options.failpoint,
+    });
+    this._reconciler = new AnchorReconciler(context, this._sender, options.fromBlock ?? 0);
   }
 
   // -- lifecycle -------------------------------------------------------------
@@ -307,12 +253,12 @@ export class Anchorer {
 
   /** The last anchored checkpoint as recorded durably, or null. */
   get anchored(): AnchoredCheckpoint | null {
-    return this._state.anchored;
+    return this._record.state.anchored;
   }
 
   /** Resolves once a checkpoint of at least `size` entries is anchored; rejects if anchoring stops first. */
   whenAnchored(size: number): Promise<AnchoredCheckpoint> {
-    const a = this._state.anchored;
+    const a = this._record.state.anchored;
     if (a !== null && a.size >= size) return Promise.resolve(a);
     if (this._fatal !== null) return Promise.reject(this._fatal);
     if (this._stop.signal.aborted) return Promise.reject(new AnchorerError("STOPPED", "the anchorer was stopped"));
@@ -320,7 +266,8 @@ export class Anchorer {
   }
 
   async status(): Promise<AnchorStatus> {
-    const anchoredSize = this._state.anchored?.size ?? 0;
+    const { anchored, pending } = this._record.state;
+    const anchoredSize = anchored?.size ?? 0;
     const size = this._o.ledger.size;
     const lag = Math.max(0, size - anchoredSize);
     let oldest: string | null = null;
@@ -333,13 +280,13 @@ export class Anchorer {
     }
     return {
       anchoredSize,
-      pendingSize: this._state.pending?.size ?? null,
+      pendingSize: pending?.size ?? null,
       lagEntries: lag,
       oldestUnanchoredAt: oldest,
       lastError: this._lastError,
       fatal: this._fatal?.message ?? null,
-      anchored: this._state.anchored,
-      pending: this._state.pending,
+      anchored,
+      pending,
     };
   }
 
@@ -368,7 +315,9 @@ export class Anchorer {
         if (this._needsRecovery) {
           this._needsRecovery = false;
           try {
-            await this._recover();
+            await this._reconciler.reconcile();
+            // A record that was already up to date satisfies waiters too.
+            this._resolveWaiters(this._record.state.anchored);
           } finally {
             this._firstRecovery.resolve();
           }
@@ -380,15 +329,7 @@ export class Anchorer {
       } catch (e) {
         if (this._stopped) break;
         if (e instanceof AnchorerError && FATAL.has(e.code)) {
-          this._fatal = e;
-          this._lastError = { message: e.message, at: iso(this._clock.now()) };
-          this._log.fatal({ code: e.code }, `ANCHORING STOPPED: ${e.message}`);
-          this._rejectWaiters(e);
-          try {
-            this._o.onFatal?.(e);
-          } catch (hookError) {
-            this._log.error({ err: hookError }, "the onFatal hook failed");
-          }
+          this._stopFatally(e);
           return;
         }
         this._failures += 1;
@@ -404,6 +345,18 @@ export class Anchorer {
         }
         await this._clock.sleep(delay, this._stop.signal);
       }
+    }
+  }
+
+  private _stopFatally(e: AnchorerError): void {
+    this._fatal = e;
+    this._lastError = { message: e.message, at: iso(this._clock.now()) };
+    this._log.fatal({ code: e.code }, `ANCHORING STOPPED: ${e.message}`);
+    this._rejectWaiters(e);
+    try {
+      this._o.onFatal?.(e);
+    } catch (hookError) {
+      this._log.error({ err: hookError }, "the onFatal hook failed");
     }
   }
 
@@ -426,38 +379,22 @@ export class Anchorer {
 
   /** One unit of work. Returns true when there was nothing to do. */
   private async _step(): Promise<boolean> {
-    if (this._state.pending !== null) {
-      await this._drivePending(this._state.pending);
+    const pending = this._record.state.pending;
+    if (pending !== null) {
+      await this._sender.drive(pending);
       return false;
     }
     if (!this._due()) {
-      if (this._clock.now() - this._lastVerifiedAt >= this._verifyEveryMs) await this._verifyHeld();
+      if (this._clock.now() - this._reconciler.lastVerifiedAt >= this._verifyEveryMs) await this._reconciler.verifyHeld();
       return true;
     }
-    await this._startAnchor();
+    await this._sender.send();
     return false;
-  }
-
-  /** Throws (so recovery runs) unless the chain's latest checkpoint is still the recorded one. */
-  private async _verifyHeld(): Promise<void> {
-    const latest = await this._o.chain.latestCheckpoint();
-    this._lastVerifiedAt = this._clock.now();
-    if (!this._recordHeld(this._state.anchored, latest)) {
-      const recorded = this._state.anchored?.size ?? 0;
-      // Cite nothing until recovery has re-read the chain.
-      this._state = { ...this._state, anchored: null };
-      throw new AnchorerError("CHAIN_MOVED", `the chain's latest checkpoint has size ${latest.treeSize}, the record says ${recorded}; checking the chain`);
-    }
-  }
-
-  /** Whether `anchored` is exactly the chain's latest checkpoint (or both are empty). */
-  private _recordHeld(anchored: AnchoredCheckpoint | null, latest: ChainCheckpoint): boolean {
-    return anchored === null ? latest.treeSize === 0 : anchored.size === latest.treeSize && anchored.rootHex === latest.rootHash;
   }
 
   private _due(): boolean {
     const size = this._o.ledger.size;
-    const anchored = this._state.anchored?.size ?? 0;
+    const anchored = this._record.state.anchored?.size ?? 0;
     if (size <= anchored) return false;
     return size - anchored >= this._everyEntries || this._clock.now() - this._lastAnchorAt >= this._everyMs;
   }
@@ -468,7 +405,7 @@ export class Anchorer {
       this._notified = false;
       if (this._due()) return;
     }
-    const grown = this._o.ledger.size > (this._state.anchored?.size ?? 0);
+    const grown = this._o.ledger.size > (this._record.state.anchored?.size ?? 0);
     const wait = grown ? Math.max(0, this._lastAnchorAt + this._everyMs - this._clock.now()) : Math.max(this._everyMs, 1);
     this._wake = new AbortController();
     try {
@@ -477,246 +414,6 @@ export class Anchorer {
       this._wake = undefined;
       this._notified = false;
     }
-  }
-
-  /**
-   * Whether the nonces below the pending transaction's can never be filled: the
-   * node's pending count (mined plus pooled transactions ready to run) does not
-   * reach it. The recorder sends only through this anchorer, so a missing nonce
-   * below ours was lost with the chain's blocks and will never arrive.
-   */
-  private async _nonceGapUnfillable(p: PendingAnchor): Promise<boolean> {
-    const ready = await this._o.chain.getTransactionCount(this._o.recorder.address, "pending");
-    return ready < p.nonce;
-  }
-
-  /** Sleeps for polling; only stop cuts it short. */
-  private _pause(ms: number): Promise<void> {
-    return this._clock.sleep(ms, this._stop.signal);
-  }
-
-  private async _save(next: AnchorState): Promise<void> {
-    await this._o.stateStore.save(next);
-    this._state = next;
-  }
-
-  private async _nonce(): Promise<number> {
-    if (this._nextNonce === undefined) this._nextNonce = await this._o.chain.getTransactionCount(this._o.recorder.address, "pending");
-    return this._nextNonce;
-  }
-
-  // -- anchoring -------------------------------------------------------------
-
-  private async _startAnchor(): Promise<void> {
-    const { ledger, chain, store } = this._o;
-    // Read size and root together (both synchronous), so they describe one tree.
-    const size = ledger.size;
-    const root = ledger.root();
-    const base = this._state.anchored;
-    const baseSize = base?.size ?? 0;
-    const baseRoot = base === null ? EMPTY_ROOT : fromHex(base.rootHex);
-
-    // The chain must still be where the record says, or the proof would be from the wrong tree.
-    const latest = await chain.latestCheckpoint();
-    if (latest.treeSize !== baseSize || (baseSize > 0 && latest.rootHash !== base?.rootHex))
-      throw new AnchorerError("CHAIN_MOVED", `the chain's latest checkpoint has size ${latest.treeSize}, the record says ${baseSize}`);
-
-    let proof: Uint8Array[] = [];
-    if (baseSize > 0) {
-      const r = await consistencyProof(store, baseSize, size, size);
-      if (!equalBytes(r.root1, baseRoot) || !equalBytes(r.root2, root))
-        throw new AnchorerError("INVARIANT", `the store's roots at ${baseSize} and ${size} differ from the anchored and the ledger's`);
-      proof = r.proof;
-    }
-    const rootHex = hex0x(root);
-    const proofHex = proof.map(hex0x);
-    const signedCheckpoint = signCheckpoint({ origin: this._o.origin, size, rootHash: root, extensions: [] }, this._o.noteSigner);
-    const data = chain.anchorCalldata(size, rootHex, proofHex);
-
-    let estimate: bigint;
-    try {
-      estimate = await chain.estimateGas({ from: this._o.recorder.address, to: chain.address, data });
-    } catch (e) {
-      if (e instanceof ChainError && e.code === "REVERTED") {
-        const why = e.revert ? `${e.revert.name}(${e.revert.args.join(", ")})` : e.message;
-        // Not extending / inconsistent means the chain moved under us; paused or a missing role needs an operator.
-        const moved = e.revert !== undefined && e.revert.name.startsWith("LedgerAnchor");
-        throw new AnchorerError(moved ? "CHAIN_MOVED" : "CONTRACT_REFUSED", `the contract refuses checkpoint ${size}: ${why}`, { cause: e });
-      }
-      throw e;
-    }
-    const gasLimit = (estimate * this._headroom) / 100n;
-    const gasPrice = this._capPrice(await chain.gasPrice());
-    const nonce = await this._nonce();
-    const signed = await chain.sign(this._o.recorder, { to: chain.address, data, nonce, gasLimit, gasPrice });
-    const now = iso(this._clock.now());
-    const pending: PendingAnchor = {
-      baseSize,
-      size,
-      rootHex,
-      proofHex,
-      signedCheckpoint,
-      nonce,
-      gasLimit: gasLimit.toString(),
-      gasPrice: gasPrice.toString(),
-      txHashes: [signed.hash],
-      firstSentAt: now,
-      lastSentAt: now,
-    };
-    // Durable before the transaction exists anywhere but here.
-    await this._save({ contract: this._contract, anchored: base, pending });
-    this._log.info({ size, baseSize, nonce, txHash: signed.hash, gasPrice: pending.gasPrice, gasLimit: pending.gasLimit }, "sending anchor transaction");
-    this._o.failpoint?.("anchor.before-send");
-    await this._broadcast(signed);
-    this._o.failpoint?.("anchor.after-send");
-  }
-
-  private _capPrice(price: bigint): bigint {
-    const max = this._o.maxGasPrice;
-    if (max !== undefined && price > max) {
-      this._log.warn({ gasPrice: price.toString(), maxGasPrice: max.toString() }, "the node's gas price exceeds the configured maximum; using the maximum");
-      return max;
-    }
-    return price;
-  }
-
-  /** Sends; a refusal that a later replacement can fix is logged and kept, anything else is thrown. */
-  private async _broadcast(signed: SignedTx): Promise<void> {
-    try {
-      await this._o.chain.sendRaw(signed);
-    } catch (e) {
-      if (e instanceof ChainError && (e.code === "UNDERPRICED" || e.code === "INSUFFICIENT_FUNDS")) {
-        this._lastError = { message: e.message, at: iso(this._clock.now()) };
-        this._log.warn({ code: e.code, txHash: signed.hash }, `the node refused the anchor transaction; will retry: ${e.message}`);
-        return;
-      }
-      if (e instanceof ChainError && e.code === "NONCE_TOO_LOW")
-        // Mined already (a retried send) or taken by another transaction: recovery tells which.
-        throw new AnchorerError("CHAIN_MOVED", `nonce of ${signed.hash} already used; checking the chain`, { cause: e });
-      throw e;
-    }
-  }
-
-  /** The transaction for the pending checkpoint at `gasPrice`; with the pending's own price it is byte-identical to the last one sent. */
-  private _signPending(p: PendingAnchor, gasPrice: bigint): Promise<SignedTx> {
-    const chain = this._o.chain;
-    return chain.sign(this._o.recorder, {
-      to: chain.address,
-      data: chain.anchorCalldata(p.size, p.rootHex, p.proofHex),
-      nonce: p.nonce,
-      gasLimit: BigInt(p.gasLimit),
-      gasPrice,
-    });
-  }
-
-  /** The newest mined receipt among the pending's transactions, or null. */
-  private async _minedReceipt(p: PendingAnchor): Promise<ChainReceipt | null> {
-    for (let i = p.txHashes.length - 1; i >= 0; i--) {
-      const r = await this._o.chain.getReceipt(p.txHashes[i]!);
-      if (r !== null) return r;
-    }
-    return null;
-  }
-
-  private async _drivePending(p: PendingAnchor): Promise<void> {
-    const chain = this._o.chain;
-    let receipt = await this._minedReceipt(p);
-    if (receipt === null) {
-      const mined = await chain.getTransactionCount(this._o.recorder.address, "latest");
-      if (mined < p.nonce && (await this._nonceGapUnfillable(p))) {
-        // Cite nothing until recovery has re-read the chain: it lost the blocks the record stands on.
-        this._state = { ...this._state, anchored: null };
-        throw new AnchorerError("CHAIN_MOVED", `the recorder's account nonce on the chain is ${mined}, below the pending anchor's ${p.nonce}: the chain lost blocks`);
-      }
-      if (mined <= p.nonce) {
-        const waited = this._clock.now() - Date.parse(p.lastSentAt);
-        if (waited >= this._replaceAfterMs) {
-          this._reportFailure(`the anchor transaction for size ${p.size} (nonce ${p.nonce}) was not mined within ${Math.round(waited / 1000)} s; sending it again`, { size: p.size, nonce: p.nonce });
-          await this._replace(p);
-        } else await this._pause(Math.min(this._pollMs, this._replaceAfterMs - waited));
-        return;
-      }
-      // The nonce is used. Our transaction may have been mined between the two reads (anvil's
-      // automine does this under load), so look once more before handing it to recovery.
-      receipt = await this._minedReceipt(p);
-      if (receipt === null) throw new AnchorerError("CHAIN_MOVED", `nonce ${p.nonce} was used, but by none of the pending anchor's transactions`);
-    }
-    if (receipt.status !== 1)
-      throw new AnchorerError("CHAIN_MOVED", `anchor transaction ${receipt.transactionHash} for size ${p.size} reverted in block ${receipt.blockNumber}`);
-    const confirmations = await chain.confirmations(receipt.blockNumber);
-    if (confirmations < this._confirmations) {
-      await this._pause(this._pollMs);
-      return;
-    }
-    const event = chain.anchoredEvents(receipt).find((e) => e.treeSize === p.size && e.rootHash === p.rootHex);
-    if (event === undefined) throw new AnchorerError("INVARIANT", `transaction ${receipt.transactionHash} succeeded without anchoring checkpoint ${p.size}`);
-    this._o.failpoint?.("anchor.after-receipt");
-    await this._markAnchored(p, event.index, receipt.transactionHash, receipt.blockNumber);
-  }
-
-  /** The next price for a stuck transaction, or null to rebroadcast it unchanged. */
-  private _bumpedPrice(old: bigint, current: bigint): bigint | null {
-    let next: bigint | null;
-    if (old === 0n) {
-      next = this._o.zeroGasPriceBump ?? (current > 0n ? current : null);
-    } else {
-      const raised = (old * (10_000n + this._bumpBasisPoints) + 9_999n) / 10_000n; // rounded up
-      next = raised > old ? raised : old + 1n;
-      if (current > next) next = current;
-    }
-    const max = this._o.maxGasPrice;
-    if (next !== null && max !== undefined && next > max) {
-      this._log.warn({ gasPrice: old.toString(), maxGasPrice: max.toString() }, "a replacement would exceed the maximum gas price; rebroadcasting instead");
-      return null;
-    }
-    return next;
-  }
-
-  private async _replace(p: PendingAnchor): Promise<void> {
-    const old = BigInt(p.gasPrice);
-    const next = this._bumpedPrice(old, await this._o.chain.gasPrice());
-    const now = iso(this._clock.now());
-    if (next === null) {
-      const signed = await this._signPending(p, old);
-      if (signed.hash !== p.txHashes[p.txHashes.length - 1])
-        throw new AnchorerError("INVARIANT", "re-signing the pending transaction gave a different hash");
-      await this._save({ ...this._state, pending: { ...p, lastSentAt: now } });
-      this._log.warn({ size: p.size, nonce: p.nonce, txHash: signed.hash }, "anchor transaction not mined in time; rebroadcasting it");
-      await this._broadcast(signed);
-      return;
-    }
-    const signed = await this._signPending(p, next);
-    await this._save({ ...this._state, pending: { ...p, gasPrice: next.toString(), txHashes: [...p.txHashes, signed.hash], lastSentAt: now } });
-    this._log.warn(
-      { size: p.size, nonce: p.nonce, txHash: signed.hash, replaces: p.txHashes[p.txHashes.length - 1], gasPrice: next.toString() },
-      "anchor transaction not mined in time; replacing it with a higher gas price",
-    );
-    await this._broadcast(signed);
-  }
-
-  private async _markAnchored(p: PendingAnchor, index: number, txHash: string | null, blockNumber: number | null): Promise<void> {
-    const cp = await this._o.chain.checkpointAt(index);
-    if (cp.treeSize !== p.size || cp.rootHash !== p.rootHex)
-      throw new AnchorerError("INVARIANT", `checkpoint ${index} on chain is (${cp.treeSize}, ${cp.rootHash}), expected (${p.size}, ${p.rootHex})`);
-    const anchored: AnchoredCheckpoint = {
-      size: p.size,
-      rootHex: p.rootHex,
-      checkpointIndex: index,
-      txHash,
-      blockNumber,
-      signedCheckpoint: p.signedCheckpoint,
-      anchoredAt: iso(cp.timestamp * 1000),
-    };
-    await this._save({ contract: this._contract, pending: null, anchored });
-    this._nextNonce = Math.max(this._nextNonce ?? 0, p.nonce + 1);
-    this._afterAnchor(anchored);
-    this._log.info({ size: p.size, index, txHash, blockNumber }, "checkpoint anchored");
-  }
-
-  private _afterAnchor(anchored: AnchoredCheckpoint | null): void {
-    this._lastAnchorAt = this._clock.now();
-    this._lastError = null;
-    this._resolveWaiters(anchored);
   }
 
   private _resolveWaiters(anchored: AnchoredCheckpoint | null): void {
@@ -732,189 +429,6 @@ export class Anchorer {
 
   private _rejectWaiters(e: Error): void {
     for (const w of this._waiters.splice(0)) w.reject(e);
-  }
-
-  // -- recovery --------------------------------------------------------------
-
-  private async _recover(): Promise<void> {
-    await this._reconcile();
-    // A record that was already up to date satisfies waiters too.
-    this._resolveWaiters(this._state.anchored);
-  }
-
-  private async _reconcile(): Promise<void> {
-    const { chain, recorder } = this._o;
-    const loaded = await this._o.stateStore.load();
-    let record: AnchorState = { contract: this._contract, pending: null, anchored: null };
-    if (loaded !== undefined) {
-      if (loaded.contract.chainId === this._contract.chainId && loaded.contract.address.toLowerCase() === this._contract.address.toLowerCase()) record = loaded;
-      else this._log.warn({ recorded: loaded.contract, configured: this._contract }, "the anchor state is for another contract; starting afresh for this one");
-    }
-    // `_state` keeps what this run has already seen on the chain (nothing, at start) until the chain has been read:
-    // the loaded record may name checkpoints the chain lost.
-
-    const latest = await chain.latestCheckpoint();
-    await this._checkChainAgainstLog(latest);
-    this._lastVerifiedAt = this._clock.now();
-    const a = record.anchored;
-    const held = this._recordHeld(a, latest);
-    if (!held && a !== null && a.size > latest.treeSize)
-      this._reportFailure(
-        `the chain holds fewer checkpoints than recorded (its latest has size ${latest.treeSize}, the record ${a.size}): it lost blocks or was reset; anchoring again from the chain's latest`,
-        { recordedSize: a.size, chainSize: latest.treeSize },
-        true,
-      );
-    const p = record.pending;
-
-    if (p !== null) {
-      if (await chain.isAnchored(p.size, p.rootHex)) {
-        const index = await chain.findCheckpointIndex(p.size);
-        if (index === undefined) throw new AnchorerError("INVARIANT", `isAnchored(${p.size}) is true but no checkpoint has that size`);
-        const where = await this._locate(index, p);
-        if (where !== null) await this._awaitConfirmations(where.blockNumber);
-        this._log.info({ size: p.size, index }, "recovery: the pending checkpoint is on the chain");
-        await this._markAnchored(p, index, where?.txHash ?? null, where?.blockNumber ?? null);
-        return;
-      }
-      if (latest.treeSize >= p.size) {
-        // The chain went past it with checkpoints that agree with the log (checked above): anchored by someone else.
-        this._log.warn({ size: p.size, chainSize: latest.treeSize }, "recovery: the chain is past the pending checkpoint; adopting the chain's");
-        await this._adoptChain(latest);
-        this._nextNonce = await chain.getTransactionCount(recorder.address, "pending");
-        return;
-      }
-      if (!(await this._pendingMatchesLog(p))) {
-        this._log.error({ size: p.size }, "recovery: the pending checkpoint does not match the log; dropping it");
-        await this._adoptChain(latest);
-        this._nextNonce = await chain.getTransactionCount(recorder.address, "pending");
-        return;
-      }
-      const mined = await chain.getTransactionCount(recorder.address, "latest");
-      if (mined < p.nonce && (await this._nonceGapUnfillable(p))) {
-        this._reportFailure(
-          `recovery: the pending anchor's nonce ${p.nonce} is beyond the chain's account nonce ${mined} with nothing pooled to fill the gap, so it can never be mined; dropping it and anchoring again from the chain's checkpoint of size ${latest.treeSize}`,
-          { size: p.size, nonce: p.nonce, accountNonce: mined },
-          true,
-        );
-        await this._adoptChain(latest);
-        this._nextNonce = mined;
-        return;
-      }
-      if (mined <= p.nonce && !held && p.baseSize !== latest.treeSize) {
-        // Its consistency proof starts from a checkpoint the chain no longer holds: mined, it would only revert.
-        this._reportFailure(
-          `recovery: the pending anchor extends the checkpoint of size ${p.baseSize}, which the chain no longer holds (its latest has size ${latest.treeSize}); dropping it and anchoring again from the chain's`,
-          { size: p.size, baseSize: p.baseSize, chainSize: latest.treeSize },
-          true,
-        );
-        await this._adoptChain(latest);
-        this._nextNonce = mined;
-        return;
-      }
-      if (mined <= p.nonce) {
-        // The nonce is unused: the transaction is pooled, was dropped, or never left. Resending the identical bytes is safe in each case.
-        const signed = await this._signPending(p, BigInt(p.gasPrice));
-        if (signed.hash !== p.txHashes[p.txHashes.length - 1])
-          throw new AnchorerError("INVARIANT", "re-signing the pending transaction gave a different hash (has the recorder key or chain id changed?)");
-        this._state = held ? record : { ...record, anchored: null };
-        this._log.info({ size: p.size, nonce: p.nonce, txHash: signed.hash }, "recovery: resending the pending anchor transaction");
-        await this._broadcast(signed);
-        return;
-      }
-      // The nonce went to something else, or our transaction reverted. Start over from the chain.
-      const receipt = await this._minedReceipt(p);
-      if (receipt !== null && receipt.status !== 1)
-        this._log.warn({ size: p.size, txHash: receipt.transactionHash }, "recovery: the anchor transaction reverted; rebuilding from the chain's checkpoint");
-      else this._log.warn({ size: p.size, nonce: p.nonce }, "recovery: the nonce was used by another transaction; rebuilding from the chain's checkpoint");
-      await this._adoptChain(latest);
-      this._nextNonce = await chain.getTransactionCount(recorder.address, "pending");
-      return;
-    }
-
-    if (held) this._state = record;
-    else {
-      if (a === null || a.size <= latest.treeSize) this._log.info({ recordedSize: a?.size ?? 0, chainSize: latest.treeSize }, "adopting the chain's latest checkpoint");
-      await this._adoptChain(latest);
-    }
-    this._nextNonce = await chain.getTransactionCount(recorder.address, "pending");
-  }
-
-  /** Fatal unless the chain's latest checkpoint is a (size, root) of this log. */
-  private async _checkChainAgainstLog(latest: ChainCheckpoint): Promise<void> {
-    if (latest.treeSize === 0) return;
-    const size = this._o.ledger.size;
-    if (latest.treeSize > size)
-      throw new AnchorerError(
-        "CHAIN_AHEAD",
-        `the contract holds a checkpoint of ${latest.treeSize} entries but the log has only ${size}: ` +
-          "the log lost entries (restored from an old backup?) or the contract belongs to another log",
-      );
-    const ours = hex0x(await rootAt(this._o.store, latest.treeSize));
-    if (ours !== latest.rootHash)
-      throw new AnchorerError(
-        "SPLIT",
-        `SPLIT VIEW: the contract's checkpoint of ${latest.treeSize} entries has root ${latest.rootHash} but the log's root at that size is ${ours}`,
-      );
-  }
-
-  private async _pendingMatchesLog(p: PendingAnchor): Promise<boolean> {
-    if (p.size > this._o.ledger.size) return false;
-    return hex0x(await rootAt(this._o.store, p.size)) === p.rootHex;
-  }
-
-  /** Where checkpoint `index` was anchored: from our receipts first, else from the contract's event log. */
-  private async _locate(index: number, p: PendingAnchor): Promise<{ txHash: string; blockNumber: number } | null> {
-    const chain = this._o.chain;
-    for (let i = p.txHashes.length - 1; i >= 0; i--) {
-      const r = await chain.getReceipt(p.txHashes[i]!);
-      if (r !== null && r.status === 1 && chain.anchoredEvents(r).some((e) => e.index === index))
-        return { txHash: r.transactionHash, blockNumber: r.blockNumber };
-    }
-    const event = await this._findEvent(index);
-    return event === undefined ? null : { txHash: event.transactionHash, blockNumber: event.blockNumber };
-  }
-
-  private async _findEvent(index: number): Promise<{ transactionHash: string; blockNumber: number } | undefined> {
-    try {
-      return await this._o.chain.findAnchoredEvent(index, this._o.fromBlock ?? 0);
-    } catch (e) {
-      // Some nodes cap eth_getLogs ranges; the event is a convenience, the contract's state is the truth.
-      if (e instanceof ChainError && e.code === "RPC") {
-        this._log.warn({ index }, `cannot search the CheckpointAnchored log: ${e.message}`);
-        return undefined;
-      }
-      throw e;
-    }
-  }
-
-  private async _awaitConfirmations(blockNumber: number): Promise<void> {
-    for (;;) {
-      if ((await this._o.chain.confirmations(blockNumber)) >= this._confirmations) return;
-      if (this._stopped) throw new AnchorerError("STOPPED", "stopped while waiting for confirmations");
-      await this._pause(this._pollMs);
-    }
-  }
-
-  /** Records the chain's latest checkpoint (already checked against the log) as anchored and clears pending. */
-  private async _adoptChain(latest: ChainCheckpoint): Promise<void> {
-    let anchored: AnchoredCheckpoint | null = null;
-    if (latest.treeSize > 0) {
-      const index = (await this._o.chain.checkpointCount()) - 1;
-      const event = await this._findEvent(index);
-      anchored = {
-        size: latest.treeSize,
-        rootHex: latest.rootHash,
-        checkpointIndex: index,
-        txHash: event?.transactionHash ?? null,
-        blockNumber: event?.blockNumber ?? null,
-        signedCheckpoint: signCheckpoint({ origin: this._o.origin, size: latest.treeSize, rootHash: fromHex(latest.rootHash), extensions: [] }, this._o.noteSigner),
-        anchoredAt: iso(latest.timestamp * 1000),
-      };
-    }
-    await this._save({ contract: this._contract, pending: null, anchored });
-    // Not an anchor of ours: lastError keeps saying why the chain had to be adopted until one succeeds.
-    this._lastAnchorAt = this._clock.now();
-    this._resolveWaiters(anchored);
   }
 }
 
