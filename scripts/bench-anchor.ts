@@ -1,5 +1,5 @@
 /**
- * Anchoring benchmark (issue 4): the real design against the naive one, in one run.
+ * Anchoring benchmark: the real design against the naive one, in one run.
  *
  *   npm run bench:anchor -- [--rate 3000] [--seconds 60] [--naive-seconds 15] [--block-time 0]
  *
@@ -31,8 +31,8 @@
  * 1,000-entry checkpoints); exits 1 if a target is missed.
  *
  * `--block-time N` makes anvil mine every N seconds instead of at once, like
- * a QBFT chain with that block period. Figures depend on the machine (this
- * one: 2 shared cores, which the load generator, the anchorer and anvil share).
+ * a QBFT chain with that block period. Figures depend on the machine: the
+ * load generator, the anchorer and anvil share its cores.
  */
 import { promises as fs } from "node:fs";
 import os from "node:os";

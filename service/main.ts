@@ -372,12 +372,11 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   // Allocation-site pretenuring off, before the service allocates anything of its own. Under
-  // load, requests wait for a group commit for up to a few hundred milliseconds, long enough for
-  // their objects to survive scavenges; V8 then allocates every later object of those sites
-  // (per-request ones) straight in the old generation, where they die as garbage that only a
-  // full collection reclaims and that keeps young objects alive meanwhile. In bench:api at
-  // 1,000,000 entries (README, Performance) the service held 252–255 MiB after the write phase
-  // with it on, 199–233 MiB with it off (alternating runs), and spent more CPU per entry.
+  // load, requests wait for a group commit long enough for their objects to survive scavenges;
+  // with pretenuring V8 then allocates every later object of those sites (per-request ones)
+  // straight in the old generation, where they die as garbage that only a full collection
+  // reclaims, and keep young objects alive meanwhile. Off, the service holds less memory and
+  // spends less CPU per entry under `npm run bench:api` (README, Performance).
   setFlagsFromString("--no-allocation-site-pretenuring");
   main().catch((e: unknown) => {
     process.stderr.write(`subsidy-ledger: failed to start: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -20,8 +20,8 @@
  *   live file is copied there atomically if it parses)
  *   and, at start, restores it in place of a file that does not parse, saying
  *   so loudly. What was mined after that copy is lost as above.
- * - The dump grows with every block (each anchor is a block, about 4 kB of
- *   JSON with traces), and anvil rewrites all of it every second. That is fine
+ * - The dump grows with every block (each anchor is a block, written as JSON
+ *   with its transaction and traces), and anvil rewrites all of it every second. That is fine
  *   for development and demonstrations; a long-running deployment should use
  *   a real node (Besu, GoQuorum) instead.
  *

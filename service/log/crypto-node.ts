@@ -12,9 +12,9 @@ import { createHash, createPrivateKey, createPublicKey, randomBytes as nodeRando
 import { assertInvariant } from "./errors";
 
 /**
- * node:crypto's one-shot digest (Node >= 20.12): a third cheaper per call
- * than createHash/update/digest, whose per-call cost dominates hashing the
- * short inputs of a Merkle tree (`npm run bench:verify` hashes two per entry).
+ * node:crypto's one-shot digest (Node >= 20.12): cheaper per call than
+ * createHash/update/digest, whose per-call cost dominates hashing the short
+ * inputs of a Merkle tree (an audit hashes two per entry).
  */
 const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: Uint8Array, encoding: "buffer") => Buffer }).hash;
 
