@@ -80,7 +80,7 @@ export interface AnchorerOptions {
   readonly bumpBasisPoints?: number;
   /** Never pay more than this (wei); at the cap a stuck transaction is rebroadcast, not replaced. */
   readonly maxGasPrice?: bigint;
-  /** Price to bump a zero-price transaction to; null (default) rebroadcasts it instead. See the module comment. */
+  /** Price to bump a zero-price transaction to; null (default) rebroadcasts it instead. See anchor-sender.ts. */
   readonly zeroGasPriceBump?: bigint | null;
   /** Gas limit = estimate × (100 + this) / 100. Default 25. */
   readonly gasHeadroomPercent?: number;
