@@ -1,7 +1,7 @@
 /**
  * Chain settings, read from the environment once at start-up and validated,
- * in the same style as service/config.ts (which should absorb this schema
- * when the service wires anchoring in; nothing else reads process.env).
+ * in the same style as service/config.ts; service/settings.ts validates both
+ * schemas together (nothing else reads process.env).
  *
  * With no LEDGER_RPC_URL the service runs a local anvil under the data
  * directory (see local-chain.ts). With one, LEDGER_CHAIN_ID and
