@@ -23,6 +23,8 @@ import { createApp } from "./http/app";
 import { closeServer, createStartingServer, type StartingServer } from "./http/server";
 import { CheckpointSigner } from "./ledger/checkpoints";
 import { Ledger, systemClock } from "./ledger/ledger";
+import { Tokens } from "./ledger/tokens";
+import { Queries } from "./queries/queries";
 import { loadOrCreateLogKey, KeyFileError } from "./keys";
 import { LevelStore } from "./store/level";
 import { StoreLockedError } from "./store/store";
@@ -150,8 +152,8 @@ export async function startService(config: Config, logger = pino({ level: config
 
     const app = createApp({
       ledger,
-      store,
-      clock: systemClock,
+      queries: new Queries({ store, size: () => ledger.size }),
+      tokens: new Tokens(store, systemClock),
       logger,
       signedCheckpoint: async () => checkpoints.latest(),
       health: async () => {

@@ -13,8 +13,9 @@
 import express, { type Request, type RequestHandler, type Response } from "express";
 import type { z } from "zod";
 import type { AccessCodes } from "../auth/access-codes";
-import { createToken, listTokens, revokeToken, TokenRequest } from "../auth/tokens";
-import { scopedIdempotencyKey, type AcceptedBody, type Clock, type Ledger } from "../ledger/ledger";
+import { TokenRequest } from "../auth/tokens";
+import { scopedIdempotencyKey, type AcceptedBody, type Ledger } from "../ledger/ledger";
+import type { Tokens } from "../ledger/tokens";
 import { canonicalBytes, sha256, toHex } from "../log";
 import type { Command } from "../records/rules";
 import {
@@ -29,16 +30,16 @@ import {
   type EntryKind,
   type Role,
 } from "../records/schemas";
-import type { LedgerStore } from "../store/store";
 import { allowRoles, authenticated, idempotencyKeyOf, noStore, requireIdempotencyKey, requireJson, tokenOf } from "./middleware";
 import { EntryIdParam, parseParams, TokenIdParam } from "./params";
 import { HttpProblem, validationProblem } from "./problem";
+import type { Queries } from "../queries/queries";
 import { privateView, publicEntry, publicLeaf, tokenView, type AcceptedView } from "./views";
 
 export interface AdminRouteDeps {
   readonly ledger: Ledger;
-  readonly store: LedgerStore;
-  readonly clock: Clock;
+  readonly queries: Pick<Queries, "leafOf" | "openings">;
+  readonly tokens: Tokens;
   readonly limiter: RequestHandler;
   readonly jsonBody: RequestHandler;
   readonly accessCodes: AccessCodes;
@@ -86,9 +87,9 @@ function acceptedView(body: AcceptedBody, codes: AccessCodes): AcceptedView {
 }
 
 export function adminRouter(deps: AdminRouteDeps): express.Router {
-  const { ledger, store, clock, limiter, jsonBody, accessCodes } = deps;
+  const { ledger, queries, tokens, limiter, jsonBody, accessCodes } = deps;
   const router = express.Router({ caseSensitive: true, strict: true });
-  const auth = authenticated(store);
+  const auth = authenticated(tokens);
 
   /** One typed route per kind, so the command is built without a cast. */
   function entryRoute<S extends z.ZodType>(kind: EntryKind, schema: S, command: (body: z.output<S>) => Command): void {
@@ -140,11 +141,10 @@ export function adminRouter(deps: AdminRouteDeps): express.Router {
 
   router.get("/v1/entries/:id/private", limiter, noStore, auth, allowRoles(PRIVATE_READER_ROLES), async (req, res) => {
     const { id } = parseParams(req, EntryIdParam);
-    const index = await store.indexOf(id);
-    const leaf = index === undefined ? undefined : await store.leaf(index);
+    const leaf = await queries.leafOf(id);
     if (leaf === undefined) throw new HttpProblem(404, "not-found", "Not found", `no entry ${id}`);
     const { entry } = publicLeaf(leaf);
-    res.json(privateView(entry, await store.openings(id)));
+    res.json(privateView(entry, await queries.openings(id)));
   });
 
   // Token creation takes no Idempotency-Key: a stored response would have to
@@ -153,17 +153,17 @@ export function adminRouter(deps: AdminRouteDeps): express.Router {
   router.post("/v1/admin/tokens", limiter, noStore, auth, allowRoles(["admin"]), requireJson, jsonBody, async (req, res) => {
     const parsed = TokenRequest.safeParse(req.body);
     if (!parsed.success) throw validationProblem("body", parsed.error);
-    const { token, info } = await createToken(store, clock, parsed.data);
+    const { token, info } = await tokens.create(parsed.data);
     res.status(201).json({ ...tokenView(info), token });
   });
 
   router.get("/v1/admin/tokens", limiter, noStore, auth, allowRoles(["admin"]), async (_req, res) => {
-    res.json({ tokens: (await listTokens(store)).map(tokenView) });
+    res.json({ tokens: (await tokens.list()).map(tokenView) });
   });
 
   router.delete("/v1/admin/tokens/:id", limiter, noStore, auth, allowRoles(["admin"]), async (req, res) => {
     const { id } = parseParams(req, TokenIdParam);
-    res.json(tokenView(await revokeToken(store, clock, id)));
+    res.json(tokenView(await tokens.revoke(id)));
   });
 
   return router;

@@ -16,8 +16,9 @@ import express, { type ErrorRequestHandler, type RequestHandler } from "express"
 import { rateLimit } from "express-rate-limit";
 import helmet from "helmet";
 import type pino from "pino";
-import type { Clock, Ledger } from "../ledger/ledger";
-import type { LedgerStore, TokenRecord } from "../store/store";
+import type { Ledger } from "../ledger/ledger";
+import type { TokenRecord, Tokens } from "../ledger/tokens";
+import type { Queries } from "../queries/queries";
 import { adminRouter } from "./admin";
 import { openApiDocument } from "./openapi";
 import { requireIdentityEncoding } from "./middleware";
@@ -47,9 +48,12 @@ export interface AppConfig {
 }
 
 export interface AppDeps {
+  /** The sequencer: every recording route submits to it. */
   readonly ledger: Ledger;
-  readonly store: LedgerStore;
-  readonly clock: Clock;
+  /** The read model: every route that shows something asks it. */
+  readonly queries: Queries;
+  /** Authentication and the admin's token management. */
+  readonly tokens: Tokens;
   readonly logger: pino.Logger;
   /** The latest signed C2SP checkpoint, as note text. */
   readonly signedCheckpoint: () => Promise<string>;
@@ -145,11 +149,11 @@ export function createApp(deps: AppDeps): express.Express {
   // Compressed bodies are refused (see requireIdentityEncoding); `inflate: false` makes body-parser refuse them too, should a route ever reach it another way.
   const parseJson = express.json({ limit: config.bodyLimit, strict: true, type: "application/json", inflate: false });
   const jsonBody: RequestHandler = (req, res, next) => requireIdentityEncoding(req, res, () => parseJson(req, res, next));
-  app.use(adminRouter({ ledger: deps.ledger, store: deps.store, clock: deps.clock, limiter: adminLimit, jsonBody, accessCodes: deps.accessCodes }));
+  app.use(adminRouter({ ledger: deps.ledger, queries: deps.queries, tokens: deps.tokens, limiter: adminLimit, jsonBody, accessCodes: deps.accessCodes }));
   app.use(
     receiptRouter({
-      ledger: deps.ledger,
-      store: deps.store,
+      queries: deps.queries,
+      tokens: deps.tokens,
       publicLimiter: publicLimit,
       adminLimiter: adminLimit,
       logKey: deps.logKey,
@@ -159,8 +163,7 @@ export function createApp(deps: AppDeps): express.Express {
   );
   app.use(
     publicRouter({
-      ledger: deps.ledger,
-      store: deps.store,
+      queries: deps.queries,
       limiter: publicLimit,
       signedCheckpoint: deps.signedCheckpoint,
       ...(deps.health ? { health: deps.health } : {}),

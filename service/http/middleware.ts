@@ -4,18 +4,17 @@
  * earlier middleware left in `res.locals`.
  */
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import { authenticate } from "../auth/tokens";
+import type { TokenRecord, Tokens } from "../ledger/tokens";
 import type { Role } from "../records/schemas";
-import type { LedgerStore, TokenRecord } from "../store/store";
 import { HttpProblem } from "./problem";
 
 /** RFC 9110 field value of printable ASCII; the draft-ietf-httpapi-idempotency-key-header limits are ours: 1–255 characters. */
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
 
 /** Authenticates the bearer token and leaves its record in `res.locals.token`. */
-export function authenticated(store: LedgerStore): RequestHandler {
+export function authenticated(tokens: Pick<Tokens, "authenticate">): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
-    res.locals["token"] = await authenticate(store, req.get("authorization"));
+    res.locals["token"] = await tokens.authenticate(req.get("authorization"));
     next();
   };
 }

@@ -10,10 +10,9 @@
 import type { Response } from "express";
 import { z } from "zod";
 import { AuthError, LastAdminTokenError, TokenNotFoundError } from "../auth/tokens";
-import { BatchRecordRejected, IdempotencyConflict, LedgerHaltedError } from "../ledger/ledger";
+import { BatchRecordRejected, IdempotencyConflict, LedgerHaltedError, StoreUnavailableError } from "../ledger/ledger";
 import { EncodingError, LogArgumentError } from "../log";
 import { RuleViolation } from "../records/rules";
-import { StoreUnavailableError } from "../store/store";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 

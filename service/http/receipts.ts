@@ -19,15 +19,13 @@
  */
 import express, { type Request, type RequestHandler, type Response } from "express";
 import type { AccessCodes } from "../auth/access-codes";
-import { authenticate } from "../auth/tokens";
-import type { Ledger } from "../ledger/ledger";
-import { buildReceipt, NotYetAnchored, type AnchoredPoint } from "../ledger/receipts";
+import { NotYetAnchored, type AnchoredPoint } from "../ledger/receipts";
+import type { Tokens } from "../ledger/tokens";
 import type { Receipt } from "../log";
-import type { LedgerStore } from "../store/store";
+import type { Queries } from "../queries/queries";
 import { allowRoles, authenticated, noStore } from "./middleware";
 import { EntryIdParam, parseParams } from "./params";
 import { HttpProblem } from "./problem";
-import { anyStateOf, applicationIdOf } from "./public";
 import { PRIVATE_READER_ROLES } from "./admin";
 import { publicLeaf } from "./views";
 
@@ -44,8 +42,8 @@ export interface AnchoringInfo {
 }
 
 export interface ReceiptRouteDeps {
-  readonly ledger: Ledger;
-  readonly store: LedgerStore;
+  readonly queries: Pick<Queries, "leafOf" | "applicationOf" | "application" | "receipt">;
+  readonly tokens: Pick<Tokens, "authenticate">;
   readonly publicLimiter: RequestHandler;
   readonly adminLimiter: RequestHandler;
   /** The log's C2SP verifier key. */
@@ -58,12 +56,11 @@ export interface ReceiptRouteDeps {
 export const ACCESS_CODE_HEADER = "x-access-code";
 
 export function receiptRouter(deps: ReceiptRouteDeps): express.Router {
-  const { ledger, store, anchoring, accessCodes } = deps;
+  const { queries, tokens, anchoring, accessCodes } = deps;
   const router = express.Router({ caseSensitive: true, strict: true });
 
   async function entryAt(id: string) {
-    const index = await store.indexOf(id);
-    const leaf = index === undefined || index >= ledger.size ? undefined : await store.leaf(index);
+    const leaf = await queries.leafOf(id);
     if (leaf === undefined) throw new HttpProblem(404, "not-found", "Not found", `no entry ${id}`);
     return { leafIndex: leaf.index, entry: publicLeaf(leaf).entry };
   }
@@ -73,14 +70,12 @@ export function receiptRouter(deps: ReceiptRouteDeps): express.Router {
       throw new HttpProblem(503, "anchoring-off", "Anchoring is off", "this service runs without a chain, so it has no anchored checkpoints to issue receipts against");
     const { leafIndex, entry } = await entryAt(id);
     try {
-      return await buildReceipt({
-        store,
-        treeSize: ledger.size,
+      return await queries.receipt({
         leafIndex,
         entry: entry as unknown as Receipt["entry"],
         anchored: anchoring.anchored(),
         logKey: deps.logKey,
-        ...(withOpenings ? { openings: (await store.openings(id)) ?? {} } : {}),
+        ...(withOpenings ? { openingsOf: id } : {}),
       });
     } catch (e) {
       if (e instanceof NotYetAnchored)
@@ -128,11 +123,11 @@ export function receiptRouter(deps: ReceiptRouteDeps): express.Router {
   const enterpriseOrOfficial: RequestHandler = async (req: Request, res: Response, next) => {
     const code = req.get(ACCESS_CODE_HEADER);
     if (code === undefined) {
-      res.locals["token"] = await authenticate(store, req.get("authorization"));
+      res.locals["token"] = await tokens.authenticate(req.get("authorization"));
       return allowRoles(PRIVATE_READER_ROLES)(req, res, next);
     }
     const { id } = parseParams(req, EntryIdParam);
-    const appId = await applicationIdOf(store, await anyStateOf(store, id));
+    const appId = await queries.applicationOf(id);
     if (appId === null || !accessCodes.check(code, appId))
       throw new HttpProblem(403, "access-code-invalid", "Access code not valid", `the access code does not open entry ${id}`);
     next();
@@ -143,10 +138,9 @@ export function receiptRouter(deps: ReceiptRouteDeps): express.Router {
     sendReceipt(res, id, await receiptFor(id, true));
   });
 
-  router.get("/v1/applications/:id/access-code", deps.adminLimiter, noStore, authenticated(store), allowRoles(["admin"]), async (req, res) => {
+  router.get("/v1/applications/:id/access-code", deps.adminLimiter, noStore, authenticated(tokens), allowRoles(["admin"]), async (req, res) => {
     const { id } = parseParams(req, EntryIdParam);
-    const doc = await anyStateOf(store, id);
-    if (doc === undefined || doc.kind !== "application") throw new HttpProblem(404, "not-found", "Not found", `no application ${id}`);
+    if ((await queries.application(id)) === undefined) throw new HttpProblem(404, "not-found", "Not found", `no application ${id}`);
     res.json({ applicationId: id, accessCode: accessCodes.codeFor(id) });
   });
 

@@ -18,8 +18,9 @@ import { canonicalBytes, decodeEntry, equalBytes, LogInvariantError, type JsonVa
 import type { Openings } from "../records/entry";
 import { regionType, REGION_TYPES, type RegionType } from "../records/identifiers";
 import { EntryKind, Role } from "../records/schemas";
-import type { ApplicationState, DecisionState, ProgrammeState } from "../records/state";
-import type { StoredLeaf } from "../store/store";
+import type { ProgrammeState } from "../records/state";
+import type { ApplicationStatus as DomainApplicationStatus } from "../queries/status";
+import type { ApplicationSummary, CorrectionOf, EnterpriseResult } from "../queries/queries";
 import type { TokenInfo } from "../auth/tokens";
 
 // ---------------------------------------------------------------------------
@@ -95,7 +96,7 @@ export const AcceptedView = z
 export type AcceptedView = z.infer<typeof AcceptedView>;
 
 export const ApplicationStatus = z
-  .enum(["pending", "approved", "rejected", "paid", "partially-paid", "corrected"])
+  .enum(["pending", "approved", "rejected", "paid", "partially-paid", "corrected"] satisfies DomainApplicationStatus[])
   .meta({
     description:
       "pending: no decision; approved: approved, nothing paid yet; rejected; partially-paid / paid: effective payouts (confirmed where the four-eyes rule applies, net of clawbacks) below / at the approved amount; corrected: the application was revoked, or its decision was revoked and no new decision has been recorded",
@@ -308,6 +309,9 @@ export const BatchAcceptedView = z
 // ---------------------------------------------------------------------------
 // Builders
 
+/** Computed by the read model; re-exported for callers that import it from here. */
+export { applicationStatus } from "../queries/status";
+
 function fail(message: string): never {
   throw new LogInvariantError(message);
 }
@@ -370,50 +374,54 @@ export function publicEntry(decoded: unknown): PublicEntryView {
  * The public view of a stored leaf and its exact text. Throws LogInvariantError
  * if the leaf holds anything the allow-list does not copy.
  */
-export function publicLeaf(leaf: StoredLeaf): { entry: PublicEntryView; text: string } {
+export function publicLeaf(leaf: { readonly index: number; readonly bytes: Uint8Array }): { entry: PublicEntryView; text: string } {
   const entry = publicEntry(decodeEntry(leaf.bytes));
   if (!equalBytes(canonicalBytes(entry), leaf.bytes)) fail(`leaf ${leaf.index} holds fields outside the public allow-list`);
   return { entry, text: new TextDecoder().decode(leaf.bytes) };
 }
 
-/** The derived status of an application; `decision` is its current decision's state, if any. */
-export function applicationStatus(app: ApplicationState, decision: DecisionState | undefined): ApplicationStatus {
-  if (app.revoked) return "corrected";
-  if (app.decisionId === null || decision === undefined) return app.decisions.length > 0 ? "corrected" : "pending";
-  if (decision.outcome === "rejected") return "rejected";
-  const paid = BigInt(decision.paidFen);
-  if (paid === 0n) return "approved";
-  return paid >= BigInt(decision.approvedFen) ? "paid" : "partially-paid";
-}
-
-export function applicationSummary(
-  app: ApplicationState,
-  decision: DecisionState | undefined,
-  programme: ProgrammeState | undefined,
-  corrections: readonly CorrectionSummaryView[],
-): ApplicationSummaryView {
-  const current = app.decisionId !== null && decision !== undefined ? decision : undefined;
+/** The public view of an application's summary: its state, amounts and the corrections of it and of what belongs to it. */
+export function applicationSummary(a: ApplicationSummary): ApplicationSummaryView {
+  const app = a.application;
   return {
     id: app.id,
-    programme: { id: app.programmeId, code: programme?.code ?? "", name: programme?.name ?? "" },
+    programme: { id: app.programmeId, code: a.programme?.code ?? "", name: a.programme?.name ?? "" },
     enterpriseName: app.enterpriseName,
     region: app.region,
     regionType: regionType(app.region),
-    status: applicationStatus(app, decision),
-    requestedFen: app.requestedFen,
-    approvedFen: current?.outcome === "approved" ? current.approvedFen : "0",
-    paidFen: current?.paidFen ?? "0",
+    status: a.status,
+    requestedFen: a.requestedFen,
+    approvedFen: a.approvedFen,
+    paidFen: a.paidFen,
     decisionId: app.decisionId,
-    corrections: corrections.map((c) => ({
-      id: c.id,
-      leafIndex: c.leafIndex,
-      recordedAt: c.recordedAt,
-      targetId: c.targetId,
-      targetKind: c.targetKind,
-      reasonCode: c.reasonCode,
-      reasonText: c.reasonText,
-      ...(c.clawbackFen !== undefined ? { clawbackFen: c.clawbackFen } : {}),
-    })),
+    corrections: a.corrections.map(correctionSummary),
+  };
+}
+
+/** A correction as the enterprise view lists it; its reason and clawback come from its public entry. */
+function correctionSummary(c: CorrectionOf): CorrectionSummaryView {
+  const { entry } = publicLeaf(c.leaf);
+  const clawback = entry.body["clawbackFen"];
+  return {
+    id: entry.id,
+    leafIndex: c.leaf.index,
+    recordedAt: entry.recordedAt,
+    targetId: c.targetId,
+    targetKind: c.targetKind,
+    reasonCode: String(entry.body["reasonCode"]),
+    reasonText: String(entry.body["reasonText"]),
+    ...(typeof clawback === "string" ? { clawbackFen: clawback } : {}),
+  };
+}
+
+export function enterpriseView(creditCode: string, e: EnterpriseResult): EnterpriseView {
+  return {
+    creditCode,
+    totals: { ...e.totals },
+    applications: e.applications.map(applicationSummary),
+    applicationsComplete: e.complete,
+    entries: e.entries.items.map((leaf) => ({ leafIndex: leaf.index, entry: publicLeaf(leaf).entry })),
+    next: e.entries.next,
   };
 }
 

@@ -26,6 +26,13 @@ import type { EntryKind } from "../records/schemas";
 import type { StateDoc, StateKey, StateReader } from "../records/state";
 import { StoreUnavailableError, type CommitBatch, type IdempotencyRecord, type IdempotencyStore, type LeafWrite, type LogStore, type StateStore } from "../store/store";
 
+/**
+ * The store could not read or write; nothing was stored. The sequencer and
+ * the read model pass it on as the store threw it, so callers above them
+ * (the HTTP layer) know it from here without importing the store.
+ */
+export { StoreUnavailableError };
+
 /** The parts of the store the sequencer reads and writes: it commits the log, and reads state and idempotency records to check requests. */
 export type SequencerStore = LogStore & StateStore & IdempotencyStore;
 

@@ -17,6 +17,8 @@ import type { PortalOptions } from "../../service/http/portal";
 import type { AnchoringInfo } from "../../service/http/receipts";
 import { CheckpointSigner } from "../../service/ledger/checkpoints";
 import { Ledger, type Clock } from "../../service/ledger/ledger";
+import { Tokens } from "../../service/ledger/tokens";
+import { Queries } from "../../service/queries/queries";
 import { noteKeyFromSeed, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from "../../service/log";
 import type { Role } from "../../service/records/schemas";
 import { MemoryStore } from "../../service/store/memory";
@@ -106,8 +108,8 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
   }
   const app = createApp({
     ledger,
-    store,
-    clock,
+    queries: new Queries({ store, size: () => ledger.size }),
+    tokens: new Tokens(store, clock),
     logger,
     signedCheckpoint: options.signedCheckpoint ?? (async () => signer.latest()),
     ...(options.health ? { health: options.health } : {}),

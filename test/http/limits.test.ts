@@ -12,6 +12,8 @@ import request from "supertest";
 import { createToken } from "../../service/auth/tokens";
 import { AppConfigError, createApp } from "../../service/http/app";
 import { Ledger } from "../../service/ledger/ledger";
+import { Tokens } from "../../service/ledger/tokens";
+import { Queries } from "../../service/queries/queries";
 import { MemoryStore } from "../../service/store/memory";
 import { createWorld, expectProblem, get, post, programmeBody } from "./helpers";
 
@@ -100,7 +102,7 @@ describe("HTTP API, limits", () => {
       const store = new MemoryStore();
       const ledger = await Ledger.open({ store });
       return () =>
-        createApp({ ledger, store, clock: ledger.clock, logger: pino({ level: "silent" }), signedCheckpoint: async () => "", config, ...noReceipts });
+        createApp({ ledger, queries: new Queries({ store, size: () => ledger.size }), tokens: new Tokens(store, ledger.clock), logger: pino({ level: "silent" }), signedCheckpoint: async () => "", config, ...noReceipts });
     };
     for (const [desc, config] of [
       ["a zero public rate", { rateLimit: { publicPerMinute: 0, adminPerMinute: 10 } }],
@@ -121,8 +123,8 @@ describe("HTTP API, limits", () => {
       const ledger = await Ledger.open({ store });
       const app = createApp({
         ledger,
-        store,
-        clock: ledger.clock,
+        queries: new Queries({ store, size: () => ledger.size }),
+        tokens: new Tokens(store, ledger.clock),
         logger: pino({ level: "silent" }),
         signedCheckpoint: async () => "",
         config: { rateLimit: { publicPerMinute: 10, adminPerMinute: 10 } },

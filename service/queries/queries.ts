@@ -1,0 +1,327 @@
+/**
+ * The read model: everything the API shows, computed from the store's log,
+ * state and openings, returned as domain results (state documents and stored
+ * leaves). The HTTP layer maps these to its views and status codes; it never
+ * reads the store itself.
+ *
+ * Every read is bounded by the ledger's durable size: an entry stored by a
+ * commit the sequencer has not yet acknowledged is not shown. Missing things
+ * come back as `undefined` (or `null` where the API shows "none"), never as
+ * an error; errors mean the store or an invariant failed.
+ */
+import { consistencyProof, inclusionProof, type ConsistencyResult, type InclusionResult } from "../ledger/proofs";
+import { buildReceipt, type ReceiptInput } from "../ledger/receipts";
+import type { Receipt } from "../log";
+import type { Openings } from "../records/entry";
+import type { IndexRef } from "../records/rules";
+import type { ApplicationState, DecisionState, EntryState, ProgrammeState } from "../records/state";
+import type { LogStore, OpeningsStore, StateStore, StoredLeaf } from "../store/store";
+import { applicationAmounts, applicationStatus, type ApplicationAmounts, type ApplicationStatus } from "./status";
+
+/** A stored leaf: its index, entry id, recording time and canonical bytes. */
+export type Leaf = StoredLeaf;
+
+/** The parts of the store the read model reads. */
+export type ReadStore = Omit<LogStore, "commit"> & StateStore & Pick<OpeningsStore, "openings">;
+
+export interface QueriesOptions {
+  readonly store: ReadStore;
+  /** The ledger's durable tree size, read at each query. */
+  readonly size: () => number;
+}
+
+/** Most enterprise entries one summary pass reads; beyond it the summary is incomplete. */
+export const MAX_ENTERPRISE_SUMMARY_SCAN = 10_000;
+/** Entries read per step of the enterprise summary's scan. */
+const SCAN_CHUNK = 1000;
+
+type Kinded<K extends EntryState["kind"]> = Extract<EntryState, { kind: K }>;
+
+/** The application or programme an entry is about, with its derived status. */
+export type BelongsTo =
+  | { readonly kind: "application"; readonly id: string; readonly status: ApplicationStatus }
+  | { readonly kind: "programme"; readonly id: string; readonly status: "active" | "revoked" };
+
+export interface EntryResult {
+  readonly leaf: Leaf;
+  readonly revoked: boolean;
+  readonly belongsTo: BelongsTo | null;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** The leaf index to pass as `after` for the next page; null on the last page. */
+  readonly next: number | null;
+}
+
+export interface CorrectionOf {
+  /** The correction's own leaf. */
+  readonly leaf: Leaf;
+  readonly targetId: string;
+  readonly targetKind: EntryState["kind"];
+}
+
+export interface ApplicationSummary extends ApplicationAmounts {
+  readonly application: ApplicationState;
+  readonly decision: DecisionState | undefined;
+  readonly programme: ProgrammeState | undefined;
+  readonly status: ApplicationStatus;
+  /** Corrections of the application or of anything belonging to it, in log order. */
+  readonly corrections: readonly CorrectionOf[];
+}
+
+export interface EnterpriseResult {
+  /** One page of the enterprise's entries, in log order. */
+  readonly entries: Page<Leaf>;
+  /** Every application found in the summary pass, revoked ones included. */
+  readonly applications: readonly ApplicationSummary[];
+  /** Sums over the applications that are not revoked. */
+  readonly totals: { readonly applications: number; readonly requestedFen: string; readonly approvedFen: string; readonly paidFen: string };
+  /** False when the enterprise has more entries than one summary pass reads ({@link MAX_ENTERPRISE_SUMMARY_SCAN}). */
+  readonly complete: boolean;
+}
+
+export interface ProgrammeResult {
+  readonly leafIndex: number;
+  readonly programme: ProgrammeState;
+}
+
+export class Queries {
+  private readonly _store: ReadStore;
+  private readonly _size: () => number;
+
+  constructor(options: QueriesOptions) {
+    this._store = options.store;
+    this._size = options.size;
+  }
+
+  /** The durable tree size. */
+  get size(): number {
+    return this._size();
+  }
+
+  /** The leaf at `index`, or undefined at or past the durable size. */
+  async leafAt(index: number): Promise<Leaf | undefined> {
+    return index < this.size ? this._store.leaf(index) : undefined;
+  }
+
+  /** The leaf of entry `id`, or undefined for an unknown or not yet durable entry. */
+  async leafOf(id: string): Promise<Leaf | undefined> {
+    const index = await this._store.indexOf(id);
+    return index === undefined ? undefined : this.leafAt(index);
+  }
+
+  /** Leaves [start, end). Requires 0 ≤ start ≤ end ≤ size; a store that returns fewer is a failure, not a short page. */
+  async leaves(start: number, end: number): Promise<Leaf[]> {
+    const leaves = await this._store.leaves(start, end);
+    if (leaves.length !== end - start) throw new Error(`store returned ${leaves.length} leaves for [${start}, ${end})`);
+    return leaves;
+  }
+
+  /** An entry with its revocation and what it belongs to; undefined for an unknown entry. */
+  async entry(id: string): Promise<EntryResult | undefined> {
+    const leaf = await this.leafOf(id);
+    if (leaf === undefined) return undefined;
+    const doc = await this.entryState(id);
+    return { leaf, revoked: doc !== undefined && "revoked" in doc ? doc.revoked : false, belongsTo: await this._belongsTo(doc) };
+  }
+
+  /** The derived state of entry `id`; undefined for an unknown id. */
+  async entryState(id: string): Promise<EntryState | undefined> {
+    const doc = await this._store.state(`e:${id}`);
+    return doc === undefined || doc.kind === "code" ? undefined : doc;
+  }
+
+  /** The application entry `id` is about (following confirmations and corrections), or null for programme-level or unknown entries. */
+  async applicationOf(id: string): Promise<string | null> {
+    return this._applicationIdOf(await this.entryState(id));
+  }
+
+  /** The state of application `id`, or undefined when `id` is not an application. */
+  async application(id: string): Promise<ApplicationState | undefined> {
+    return this._stateOf(id, "application");
+  }
+
+  /** The private values and salts of entry `id`: undefined when it has none or they were erased. */
+  async openings(id: string): Promise<Openings | undefined> {
+    return this._store.openings(id);
+  }
+
+  /** A page of the enterprise's entries, and a bounded summary of its applications and their corrections. */
+  async enterprise(creditCode: string, page: { after?: number; limit: number }): Promise<EnterpriseResult> {
+    const ref: IndexRef = { name: "enterprise", value: creditCode };
+    const { indexes, next } = await this._page(ref, page);
+    const entries: Leaf[] = [];
+    for (const i of indexes) entries.push(await this._leafAt(i));
+
+    // One pass over every entry of the enterprise (bounded) finds its
+    // applications and the corrections of anything belonging to them.
+    const appIds: string[] = [];
+    const corrections = new Map<string, CorrectionOf[]>();
+    let cursor = -1;
+    let scanned = 0;
+    let complete = true;
+    for (;;) {
+      const chunk = this._durable(await this._store.indexed(ref, { after: cursor, limit: SCAN_CHUNK }));
+      if (chunk.length === 0) break;
+      for (const i of chunk) {
+        const leaf = await this._leafAt(i);
+        // The id's prefix names the kind, so only corrections cost a state read.
+        if (leaf.id.startsWith("app_")) appIds.push(leaf.id);
+        else if (leaf.id.startsWith("cor_")) {
+          const doc = await this._stateOf(leaf.id, "correction");
+          if (doc === undefined) continue;
+          const target = await this.entryState(doc.targetId);
+          const appId = await this._applicationIdOf(target);
+          if (appId === null || target === undefined) continue;
+          const list = corrections.get(appId) ?? [];
+          list.push({ leaf, targetId: doc.targetId, targetKind: target.kind });
+          corrections.set(appId, list);
+        }
+      }
+      cursor = chunk[chunk.length - 1]!;
+      scanned += chunk.length;
+      if (scanned >= MAX_ENTERPRISE_SUMMARY_SCAN) {
+        complete = (await this._store.indexed(ref, { after: cursor, limit: 1 })).length === 0;
+        break;
+      }
+    }
+
+    const applications: ApplicationSummary[] = [];
+    const totals = { applications: 0, requested: 0n, approved: 0n, paid: 0n };
+    for (const appId of appIds) {
+      const application = await this._stateOf(appId, "application");
+      if (application === undefined) continue;
+      const decision = application.decisionId === null ? undefined : await this._stateOf(application.decisionId, "decision");
+      const programme = await this._stateOf(application.programmeId, "programme");
+      const amounts = applicationAmounts(application, decision);
+      applications.push({ application, decision, programme, status: applicationStatus(application, decision), ...amounts, corrections: corrections.get(appId) ?? [] });
+      if (!application.revoked) {
+        totals.applications += 1;
+        totals.requested += BigInt(amounts.requestedFen);
+        totals.approved += BigInt(amounts.approvedFen);
+        totals.paid += BigInt(amounts.paidFen);
+      }
+    }
+    return {
+      entries: { items: entries, next },
+      applications,
+      totals: {
+        applications: totals.applications,
+        requestedFen: totals.requested.toString(),
+        approvedFen: totals.approved.toString(),
+        paidFen: totals.paid.toString(),
+      },
+      complete,
+    };
+  }
+
+  /** A page of programmes, in log order. */
+  async programmes(page: { after?: number; limit: number }): Promise<Page<ProgrammeResult>> {
+    const { indexes, next } = await this._page({ name: "kind", value: "programme" }, page);
+    const items: ProgrammeResult[] = [];
+    for (const i of indexes) {
+      const leaf = await this._leafAt(i);
+      const programme = await this._stateOf(leaf.id, "programme");
+      if (programme !== undefined) items.push({ leafIndex: i, programme });
+    }
+    return { items, next };
+  }
+
+  /** Programme `id`, or undefined when it is not a durable programme. */
+  async programme(id: string): Promise<ProgrammeResult | undefined> {
+    const programme = await this._stateOf(id, "programme");
+    const index = await this._store.indexOf(id);
+    if (programme === undefined || index === undefined || index >= this.size) return undefined;
+    return { leafIndex: index, programme };
+  }
+
+  /** Requires 0 ≤ index < size ≤ the durable size (LogArgumentError otherwise). */
+  inclusionProof(index: number, size: number): Promise<InclusionResult> {
+    return inclusionProof(this._store, index, size, this.size);
+  }
+
+  /** Requires 0 ≤ from ≤ to ≤ the durable size (LogArgumentError otherwise). */
+  consistencyProof(from: number, to: number): Promise<ConsistencyResult> {
+    return consistencyProof(this._store, from, to, this.size);
+  }
+
+  /**
+   * The self-checked receipt of the entry at `leafIndex` (see
+   * ledger/receipts.ts); with `openingsOf`, the enterprise receipt carrying
+   * that entry's openings. Throws NotYetAnchored when no anchored checkpoint
+   * covers the entry.
+   */
+  async receipt(input: Omit<ReceiptInput, "store" | "treeSize" | "openings"> & { readonly openingsOf?: string }): Promise<Receipt> {
+    const { openingsOf, ...rest } = input;
+    return buildReceipt({
+      ...rest,
+      store: this._store,
+      treeSize: this.size,
+      ...(openingsOf !== undefined ? { openings: (await this._store.openings(openingsOf)) ?? {} } : {}),
+    });
+  }
+
+  /** The leaf at a durable index the store lists: a missing one is a broken store, not a 404. */
+  private async _leafAt(index: number): Promise<Leaf> {
+    const leaf = await this.leafAt(index);
+    if (leaf === undefined) throw new Error(`leaf ${index} is indexed but not stored below the size ${this.size}`);
+    return leaf;
+  }
+
+  private async _stateOf<K extends EntryState["kind"]>(id: string, kind: K): Promise<Kinded<K> | undefined> {
+    const doc = await this._store.state(`e:${id}`);
+    return doc !== undefined && doc.kind === kind ? (doc as Kinded<K>) : undefined;
+  }
+
+  private async _applicationIdOf(doc: EntryState | undefined): Promise<string | null> {
+    for (let hops = 0; doc !== undefined && hops < 3; hops++) {
+      switch (doc.kind) {
+        case "application":
+          return doc.id;
+        case "decision":
+        case "payout":
+          return doc.applicationId;
+        case "confirmation":
+          doc = await this.entryState(doc.payoutId);
+          break;
+        case "correction":
+          doc = await this.entryState(doc.targetId);
+          break;
+        case "programme":
+          return null;
+      }
+    }
+    return null;
+  }
+
+  private async _belongsTo(doc: EntryState | undefined): Promise<BelongsTo | null> {
+    let target = doc;
+    if (target?.kind === "correction") target = await this.entryState(target.targetId);
+    if (target?.kind === "programme") return { kind: "programme", id: target.id, status: target.revoked ? "revoked" : "active" };
+    const appId = await this._applicationIdOf(target);
+    if (appId === null) return null;
+    const app = await this._stateOf(appId, "application");
+    if (app === undefined) return null;
+    const dec = app.decisionId === null ? undefined : await this._stateOf(app.decisionId, "decision");
+    return { kind: "application", id: app.id, status: applicationStatus(app, dec) };
+  }
+
+  /**
+   * The indexes below the durable size. The store's secondary index can list
+   * a leaf whose commit the sequencer has not acknowledged yet (the write is
+   * on disk, its promise not yet resolved); such a leaf is not shown, as it
+   * is not by {@link leafAt}.
+   */
+  private _durable(indexes: number[]): number[] {
+    const size = this.size;
+    return indexes.filter((i) => i < size);
+  }
+
+  /** Leaf indexes after `after`, asking one more than `limit` so the caller knows whether a next page exists. */
+  private async _page(ref: IndexRef, page: { after?: number; limit: number }): Promise<{ indexes: number[]; next: number | null }> {
+    const found = this._durable(await this._store.indexed(ref, { ...(page.after !== undefined ? { after: page.after } : {}), limit: page.limit + 1 }));
+    const indexes = found.slice(0, page.limit);
+    return { indexes, next: found.length > page.limit ? indexes[indexes.length - 1]! : null };
+  }
+}
