@@ -12,13 +12,20 @@ import { z } from "zod";
 import { AuthError, LastAdminTokenError, TokenNotFoundError } from "../auth/tokens";
 import { BatchRecordRejected, IdempotencyConflict, LedgerHaltedError, StoreUnavailableError } from "../ledger/ledger";
 import { EncodingError, LogArgumentError } from "../log";
-import { RuleViolation } from "../records/rules";
+import { RuleViolation, type ViolationKind } from "../records/rules";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
 /** Problem `type` URIs: non-dereferenceable URNs naming the kind of problem (RFC 9457 §3.1.1). */
 export const PROBLEM_TYPE_PREFIX = "urn:subsidy-ledger:problem:";
 export const RULE_TYPE_PREFIX = "urn:subsidy-ledger:rule:";
+
+/**
+ * The status of a refused rule: 409 when the ledger's state conflicts (the
+ * same request may succeed later), 422 when the request can never be valid
+ * as sent, 403 when the actor may not make it.
+ */
+export const VIOLATION_STATUS: Readonly<Record<ViolationKind, 403 | 409 | 422>> = { conflict: 409, invalid: 422, forbidden: 403 };
 
 /** One validation issue: where (a JSON-pointer-like path) and what. */
 export interface ValidationIssue {
@@ -154,7 +161,7 @@ export function toProblem(e: unknown): { problem: Omit<Problem, "instance">; hea
     };
   }
   if (e instanceof RuleViolation) {
-    return p({ type: RULE_TYPE_PREFIX + e.rule, title: "Business rule violated", status: e.status, detail: e.message, rule: e.rule });
+    return p({ type: RULE_TYPE_PREFIX + e.rule, title: "Business rule violated", status: VIOLATION_STATUS[e.kind], detail: e.message, rule: e.rule });
   }
   if (e instanceof IdempotencyConflict) {
     return p({ type: PROBLEM_TYPE_PREFIX + "idempotency-key-reused", title: "Idempotency-Key reused", status: 422, detail: e.message });

@@ -54,16 +54,33 @@ export type RuleName =
   | "revocation-allowed"
   | "entry-revoked";
 
+/**
+ * Why a rule refused a request, in the core's terms; the HTTP layer maps each
+ * kind to a status code (service/http/problem.ts).
+ * - `conflict`: the ledger's current state conflicts (the request may succeed later, or did once already).
+ * - `invalid`: the request can never be valid as sent.
+ * - `forbidden`: the actor may not do this, whatever the state.
+ */
+export type ViolationKind = "conflict" | "invalid" | "forbidden";
+
 /** A business rule refused the request. Nothing was appended. */
 export class RuleViolation extends Error {
   override readonly name = "RuleViolation";
   constructor(
     readonly rule: RuleName,
-    /** 409 when the ledger's current state conflicts, 422 when the request can never be valid as sent. */
-    readonly status: 409 | 422,
+    readonly kind: ViolationKind,
     message: string,
   ) {
     super(message);
+  }
+
+  /**
+   * @deprecated Transitional, for test/helpers/ledger-fixtures.ts, which still
+   * asserts a status: remove once it asserts {@link kind}. Everything else
+   * maps {@link kind}.
+   */
+  get status(): 403 | 409 | 422 {
+    return this.kind === "conflict" ? 409 : this.kind === "invalid" ? 422 : 403;
   }
 }
 
@@ -121,8 +138,8 @@ export class LedgerStateError extends Error {
   override readonly name = "LedgerStateError";
 }
 
-function violation(rule: RuleName, status: 409 | 422, message: string): never {
-  throw new RuleViolation(rule, status, message);
+function violation(rule: RuleName, kind: ViolationKind, message: string): never {
+  throw new RuleViolation(rule, kind, message);
 }
 
 /** Collects state changes; reads see earlier writes of the same command. */
@@ -141,8 +158,8 @@ class Tx {
   /** A copy of the referenced entry's state, checked to be of the expected kind. */
   async entry<K extends EntryState["kind"]>(id: string, kind: K, field: string): Promise<Extract<EntryState, { kind: K }>> {
     const doc = await this.get(`e:${id}`);
-    if (doc === undefined || doc.kind === "code") violation("reference-exists", 422, `${field}: no entry ${id}`);
-    if (doc.kind !== kind) violation("reference-kind", 422, `${field}: entry ${id} is a ${doc.kind}, not a ${kind}`);
+    if (doc === undefined || doc.kind === "code") violation("reference-exists", "invalid", `${field}: no entry ${id}`);
+    if (doc.kind !== kind) violation("reference-kind", "invalid", `${field}: entry ${id} is a ${doc.kind}, not a ${kind}`);
     // A private copy: the caller mutates it, and the original may be shared
     // with other requests of the batch. State docs are plain JSON.
     return JSON.parse(JSON.stringify(doc)) as Extract<EntryState, { kind: K }>;
@@ -175,14 +192,14 @@ function filed(tx: Tx, entry: LedgerEntry, openings: Openings | null, enterprise
 }
 
 function live<T extends { revoked: boolean; id: string; kind: string }>(doc: T, field: string): T {
-  if (doc.revoked) violation("entry-revoked", 409, `${field}: ${doc.kind} ${doc.id} has been revoked`);
+  if (doc.revoked) violation("entry-revoked", "conflict", `${field}: ${doc.kind} ${doc.id} has been revoked`);
   return doc;
 }
 
 async function programme(ctx: RuleContext, tx: Tx, b: ProgrammeRequest): Promise<Applied> {
-  if ((await tx.get(`code:${b.code}`)) !== undefined) violation("programme-code-unique", 409, `programme code ${b.code} is already in use`);
-  if (b.opensOn > b.closesOn) violation("programme-dates-ordered", 422, `opensOn ${b.opensOn} is after closesOn ${b.closesOn}`);
-  if (!gt(b.budgetFen, "0")) violation("programme-budget-positive", 422, "budgetFen must be greater than 0");
+  if ((await tx.get(`code:${b.code}`)) !== undefined) violation("programme-code-unique", "conflict", `programme code ${b.code} is already in use`);
+  if (b.opensOn > b.closesOn) violation("programme-dates-ordered", "invalid", `opensOn ${b.opensOn} is after closesOn ${b.closesOn}`);
+  if (!gt(b.budgetFen, "0")) violation("programme-budget-positive", "invalid", "budgetFen must be greater than 0");
   const id = ctx.newId("programme");
   const zero = () => ({ applications: 0, approvedFen: "0", paidFen: "0" });
   tx.save({
@@ -211,8 +228,8 @@ async function application(ctx: RuleContext, tx: Tx, b: ApplicationRequest): Pro
   const prg = live(await tx.entry(b.programmeId, "programme", "programmeId"), "programmeId");
   const today = cstDate(ctx.now);
   if (today < prg.opensOn || today > prg.closesOn)
-    violation("programme-open", 422, `programme ${prg.code} is open ${prg.opensOn} to ${prg.closesOn}; today is ${today} (UTC+8)`);
-  if (!gt(b.requestedFen, "0")) violation("amount-positive", 422, "requestedFen must be greater than 0");
+    violation("programme-open", "invalid", `programme ${prg.code} is open ${prg.opensOn} to ${prg.closesOn}; today is ${today} (UTC+8)`);
+  if (!gt(b.requestedFen, "0")) violation("amount-positive", "invalid", "requestedFen must be greater than 0");
   const id = ctx.newId("application");
   const { commitments, openings } = commitPrivate(b.private, ctx.randomBytes);
   const region = regionType(b.region);
@@ -241,19 +258,19 @@ async function application(ctx: RuleContext, tx: Tx, b: ApplicationRequest): Pro
 
 async function decision(ctx: RuleContext, tx: Tx, b: DecisionRequest): Promise<Applied> {
   const app = live(await tx.entry(b.applicationId, "application", "applicationId"), "applicationId");
-  if (app.decisionId !== null) violation("application-pending", 409, `application ${app.id} already has decision ${app.decisionId}`);
+  if (app.decisionId !== null) violation("application-pending", "conflict", `application ${app.id} already has decision ${app.decisionId}`);
   if (app.recordedBy === ctx.actor.official)
-    violation("decider-not-recorder", 422, `official ${ctx.actor.official} recorded application ${app.id} and cannot decide it`);
+    violation("decider-not-recorder", "invalid", `official ${ctx.actor.official} recorded application ${app.id} and cannot decide it`);
   const prg = live(await tx.entry(app.programmeId, "programme", "programme"), "programme");
   if (b.outcome === "rejected") {
-    if (b.approvedFen !== "0") violation("rejection-approves-nothing", 422, "a rejection must have approvedFen \"0\"");
+    if (b.approvedFen !== "0") violation("rejection-approves-nothing", "invalid", "a rejection must have approvedFen \"0\"");
   } else {
-    if (!gt(b.approvedFen, "0")) violation("amount-positive", 422, "approvedFen must be greater than 0 for an approval");
+    if (!gt(b.approvedFen, "0")) violation("amount-positive", "invalid", "approvedFen must be greater than 0 for an approval");
     if (gt(b.approvedFen, app.requestedFen))
-      violation("approved-within-requested", 422, `approvedFen ${b.approvedFen} exceeds requestedFen ${app.requestedFen}`);
+      violation("approved-within-requested", "invalid", `approvedFen ${b.approvedFen} exceeds requestedFen ${app.requestedFen}`);
     const after = add(prg.approvedFen, b.approvedFen);
     if (gt(after, prg.budgetFen))
-      violation("budget-not-exceeded", 409, `approving ${b.approvedFen} would bring programme ${prg.code} to ${after} of its ${prg.budgetFen} budget`);
+      violation("budget-not-exceeded", "conflict", `approving ${b.approvedFen} would bring programme ${prg.code} to ${after} of its ${prg.budgetFen} budget`);
     prg.approvedFen = after;
     const tally = prg.byRegion[regionType(app.region)];
     tally.approvedFen = add(tally.approvedFen, b.approvedFen);
@@ -298,12 +315,12 @@ async function addPaid(tx: Tx, dec: DecisionState, fen: string, op: typeof add =
 
 async function payout(ctx: RuleContext, tx: Tx, b: PayoutRequest): Promise<Applied> {
   const dec = live(await tx.entry(b.decisionId, "decision", "decisionId"), "decisionId");
-  if (dec.outcome !== "approved") violation("decision-approved", 409, `decision ${dec.id} rejected the application`);
-  if (!gt(b.amountFen, "0")) violation("amount-positive", 422, "amountFen must be greater than 0");
+  if (dec.outcome !== "approved") violation("decision-approved", "conflict", `decision ${dec.id} rejected the application`);
+  if (!gt(b.amountFen, "0")) violation("amount-positive", "invalid", "amountFen must be greater than 0");
   const committed = add(dec.committedFen, b.amountFen);
   if (gt(committed, dec.approvedFen))
-    violation("payout-within-approved", 409, `payouts on decision ${dec.id} would total ${committed} of ${dec.approvedFen} approved`);
-  if (b.paidOn > cstDate(ctx.now)) violation("payout-date-not-future", 422, `paidOn ${b.paidOn} is in the future`);
+    violation("payout-within-approved", "conflict", `payouts on decision ${dec.id} would total ${committed} of ${dec.approvedFen} approved`);
+  if (b.paidOn > cstDate(ctx.now)) violation("payout-date-not-future", "invalid", `paidOn ${b.paidOn} is in the future`);
   const prg = await tx.entry(dec.programmeId, "programme", "programme");
   const app = await tx.entry(dec.applicationId, "application", "application");
   const needsConfirmation = !gt(prg.fourEyesThresholdFen, b.amountFen); // amount ≥ threshold
@@ -336,9 +353,9 @@ async function payout(ctx: RuleContext, tx: Tx, b: PayoutRequest): Promise<Appli
 async function confirmation(ctx: RuleContext, tx: Tx, b: ConfirmationRequest): Promise<Applied> {
   const pay = live(await tx.entry(b.payoutId, "payout", "payoutId"), "payoutId");
   if (!pay.needsConfirmation || pay.confirmationId !== null)
-    violation("payout-needs-confirmation", 409, pay.needsConfirmation ? `payout ${pay.id} is already confirmed by ${pay.confirmationId}` : `payout ${pay.id} is below the four-eyes threshold`);
+    violation("payout-needs-confirmation", "conflict", pay.needsConfirmation ? `payout ${pay.id} is already confirmed by ${pay.confirmationId}` : `payout ${pay.id} is below the four-eyes threshold`);
   if (pay.recordedBy === ctx.actor.official)
-    violation("confirmer-not-recorder", 422, `official ${ctx.actor.official} recorded payout ${pay.id}; a second official must confirm it`);
+    violation("confirmer-not-recorder", "invalid", `official ${ctx.actor.official} recorded payout ${pay.id}; a second official must confirm it`);
   const dec = await tx.entry(pay.decisionId, "decision", "decision");
   const app = await tx.entry(pay.applicationId, "application", "application");
   const id = ctx.newId("confirmation");
@@ -366,16 +383,16 @@ function replacementFields(r: NonNullable<CorrectionRequest["replacement"]>): st
 
 async function correction(ctx: RuleContext, tx: Tx, b: CorrectionRequest): Promise<Applied> {
   const doc = await tx.get(`e:${b.targetId}`);
-  if (doc === undefined || doc.kind === "code") violation("reference-exists", 422, `targetId: no entry ${b.targetId}`);
+  if (doc === undefined || doc.kind === "code") violation("reference-exists", "invalid", `targetId: no entry ${b.targetId}`);
   const target = structuredClone(doc);
   const id = ctx.newId("correction");
   let openings: Openings | null = null;
   let commitments: Record<string, string> | undefined;
   const wantsReplacement = b.reasonCode === "data-entry-error" || b.reasonCode === "superseded";
   if (wantsReplacement !== (b.replacement !== undefined))
-    violation("correction-fields", 422, wantsReplacement ? `${b.reasonCode} needs replacement values` : `${b.reasonCode} takes no replacement values`);
+    violation("correction-fields", "invalid", wantsReplacement ? `${b.reasonCode} needs replacement values` : `${b.reasonCode} takes no replacement values`);
   if ((b.reasonCode === "clawback") !== (b.clawbackFen !== undefined))
-    violation("correction-fields", 422, b.reasonCode === "clawback" ? "clawback needs clawbackFen" : "only a clawback takes clawbackFen");
+    violation("correction-fields", "invalid", b.reasonCode === "clawback" ? "clawback needs clawbackFen" : "only a clawback takes clawbackFen");
 
   const creditCode = await enterpriseOf(tx, target);
   const programmeId = await programmeOf(tx, target);
@@ -387,9 +404,9 @@ async function correction(ctx: RuleContext, tx: Tx, b: CorrectionRequest): Promi
       const allowed = CORRECTABLE[target.kind] ?? [];
       const fields = replacementFields(r);
       // The schema counts `private` itself as a field, so `{ private: {} }` gets past it while changing nothing.
-      if (fields.length === 0) violation("correction-fields", 422, "replacement must change at least one field");
+      if (fields.length === 0) violation("correction-fields", "invalid", "replacement must change at least one field");
       const bad = fields.filter((f) => !allowed.includes(f));
-      if (bad.length > 0) violation("correction-fields", 422, `a ${target.kind} cannot have ${bad.join(", ")} corrected`);
+      if (bad.length > 0) violation("correction-fields", "invalid", `a ${target.kind} cannot have ${bad.join(", ")} corrected`);
       if ("revoked" in target) live(target, "targetId");
       if (target.kind === "application") {
         if (r.enterpriseName !== undefined) target.enterpriseName = r.enterpriseName;
@@ -399,7 +416,7 @@ async function correction(ctx: RuleContext, tx: Tx, b: CorrectionRequest): Promi
         if (r.agency !== undefined) target.agency = r.agency;
       } else if (target.kind === "payout") {
         if (r.paidOn !== undefined) {
-          if (r.paidOn > cstDate(ctx.now)) violation("payout-date-not-future", 422, `paidOn ${r.paidOn} is in the future`);
+          if (r.paidOn > cstDate(ctx.now)) violation("payout-date-not-future", "invalid", `paidOn ${r.paidOn} is in the future`);
           target.paidOn = r.paidOn;
         }
       }
@@ -407,12 +424,12 @@ async function correction(ctx: RuleContext, tx: Tx, b: CorrectionRequest): Promi
       break;
     }
     case "clawback": {
-      if (target.kind !== "payout") violation("reference-kind", 422, `targetId: a clawback targets a payout, not a ${target.kind}`);
+      if (target.kind !== "payout") violation("reference-kind", "invalid", `targetId: a clawback targets a payout, not a ${target.kind}`);
       live(target, "targetId");
       const effective = !target.needsConfirmation || target.confirmationId !== null;
       const paid = effective ? sub(target.amountFen, target.clawedBackFen) : "0";
-      if (!gt(b.clawbackFen!, "0")) violation("amount-positive", 422, "clawbackFen must be greater than 0");
-      if (gt(b.clawbackFen!, paid)) violation("clawback-within-paid", 409, `clawback ${b.clawbackFen} exceeds the ${paid} paid on payout ${target.id}`);
+      if (!gt(b.clawbackFen!, "0")) violation("amount-positive", "invalid", "clawbackFen must be greater than 0");
+      if (gt(b.clawbackFen!, paid)) violation("clawback-within-paid", "conflict", `clawback ${b.clawbackFen} exceeds the ${paid} paid on payout ${target.id}`);
       target.clawedBackFen = add(target.clawedBackFen, b.clawbackFen!);
       const dec = await tx.entry(target.decisionId, "decision", "decision");
       dec.committedFen = sub(dec.committedFen, b.clawbackFen!);
@@ -466,7 +483,7 @@ async function revoke(tx: Tx, target: EntryState): Promise<void> {
       const effective = !target.needsConfirmation || target.confirmationId !== null;
       const outstanding = sub(target.amountFen, target.clawedBackFen);
       if (effective && gt(outstanding, "0"))
-        violation("revocation-allowed", 409, `payout ${target.id} has ${outstanding} paid; claw it back before revoking`);
+        violation("revocation-allowed", "conflict", `payout ${target.id} has ${outstanding} paid; claw it back before revoking`);
       const dec = await tx.entry(target.decisionId, "decision", "decision");
       dec.committedFen = sub(dec.committedFen, outstanding);
       tx.save(dec);
@@ -475,7 +492,7 @@ async function revoke(tx: Tx, target: EntryState): Promise<void> {
     case "decision": {
       live(target, "targetId");
       if (gt(target.committedFen, "0"))
-        violation("revocation-allowed", 409, `decision ${target.id} has ${target.committedFen} in payouts; revoke or claw them back first`);
+        violation("revocation-allowed", "conflict", `decision ${target.id} has ${target.committedFen} in payouts; revoke or claw them back first`);
       const app = await tx.entry(target.applicationId, "application", "application");
       app.decisionId = null;
       tx.save(app);
@@ -491,7 +508,7 @@ async function revoke(tx: Tx, target: EntryState): Promise<void> {
     case "application": {
       live(target, "targetId");
       if (target.decisionId !== null)
-        violation("revocation-allowed", 409, `application ${target.id} has decision ${target.decisionId}; revoke it first`);
+        violation("revocation-allowed", "conflict", `application ${target.id} has decision ${target.decisionId}; revoke it first`);
       const prg = await tx.entry(target.programmeId, "programme", "programme");
       prg.applications -= 1;
       prg.byRegion[regionType(target.region)].applications -= 1;
@@ -501,11 +518,11 @@ async function revoke(tx: Tx, target: EntryState): Promise<void> {
     case "programme": {
       live(target, "targetId");
       if (target.applications > 0)
-        violation("revocation-allowed", 409, `programme ${target.code} has ${target.applications} live applications; revoke them first`);
+        violation("revocation-allowed", "conflict", `programme ${target.code} has ${target.applications} live applications; revoke them first`);
       break;
     }
     default:
-      violation("revocation-allowed", 422, `a ${target.kind} cannot be revoked`);
+      violation("revocation-allowed", "invalid", `a ${target.kind} cannot be revoked`);
   }
   (target as { revoked: boolean }).revoked = true;
 }

@@ -52,6 +52,20 @@ describe("Business rules, applied by the sequencer", () => {
     h = await Harness.open();
   });
 
+  describe("a refusal", () => {
+    it("carries the kind conflict when the ledger's state refuses the request", async () => {
+      await h.programme({ code: "TAKEN" });
+      const v = await h.refuses(ACTORS.admin, "programme", programmeRequest({ code: "TAKEN" }), "programme-code-unique", 409);
+      expect(v.kind).to.equal("conflict");
+    });
+
+    it("carries the kind invalid when the request can never be valid as sent", async () => {
+      const body = programmeRequest({ opensOn: "2026-05-02", closesOn: "2026-05-01" });
+      const v = await h.refuses(ACTORS.admin, "programme", body, "programme-dates-ordered", 422);
+      expect(v.kind).to.equal("invalid");
+    });
+  });
+
   describe("a programme", () => {
     describe("with a code not yet in use", () => {
       it("is recorded, with its totals at zero", async () => {
