@@ -21,7 +21,6 @@ import { CheckpointError, parseVerifierKey, type NoteVerifier } from "../service
 import {
   AuditError,
   checkReceipt,
-  DbSource,
   DEFAULT_LOCATE_LIMIT,
   DEFAULT_MAX_DELAY_MS,
   DEFAULT_MAX_LISTED,
@@ -63,7 +62,6 @@ const defaultIo: VerifyIo = {
 interface Opts {
   service?: string;
   export?: string;
-  db?: string;
   rpc?: string;
   contract?: string;
   chainId?: number;
@@ -88,8 +86,8 @@ function positiveInt(what: string) {
   };
 }
 
-function zeroOrOne(v: string): number {
-  if (v !== "0" && v !== "1") throw new InvalidArgumentError("--workers is 0 or 1");
+function workerCount(v: string): number {
+  if (!/^[0-8]$/.test(v)) throw new InvalidArgumentError("--workers is 0 to 8");
   return Number(v);
 }
 
@@ -97,7 +95,6 @@ const HELP = `
 Full audit (one entry source; the chain is the only thing trusted):
   npm run verify -- --service http://127.0.0.1:8080 --rpc <node url> --contract 0x… --log-key <key or file>
   npm run verify -- --export entries.jsonl --rpc <url> --contract 0x… --log-key <key or file> [--service <url>]
-  npm run verify -- --db /tmp/data-copy --rpc <url> --contract 0x… --log-key <key or file>
 
   It fetches every public entry in log order (streamed), recomputes each leaf
   hash from the canonical entry and rebuilds the tree, compares its root with
@@ -109,14 +106,16 @@ Full audit (one entry source; the chain is the only thing trusted):
   entries, and the other business rules), and reports entries older than the
   maximum anchoring delay that are still unanchored. It never stops at the
   first problem. Damage (a changed, deleted, inserted or moved leaf) is
-  located to the first bad leaf when proofs are at hand (the service's, or
-  the data directory's stored tree); otherwise to the interval from the last
+  located to the first bad leaf when proofs are at hand (the service's);
+  otherwise to the interval from the last
   matching checkpoint. A checkpoint given with --checkpoint and signed with
   the trusted key that covers more entries than the source holds is a
   discrepancy: entries were lost.
 
-  --db reads a COPY of the data directory (cp -a data /tmp/data-copy): LevelDB
-  locks the directory of a running service.
+  A data directory is audited through the service: start one on a copy of
+  it (cp -a data /tmp/data-copy; LEDGER_DATA_DIR=/tmp/data-copy npm start)
+  and give --service, or audit an export the service wrote. The auditor
+  reads published formats (the API, exports), never the database itself.
 
 Exports:
   npm run verify -- --service <url> --rpc <url> --contract 0x… --save-export entries.jsonl
@@ -163,7 +162,6 @@ function program(io: VerifyIo): Command {
     .description("Audit the subsidy ledger against the chain, or check one receipt.")
     .option("--service <url>", "the service's base URL (public API)")
     .option("--export <file>", "read entries from an export file (JSON Lines) instead of the service")
-    .option("--db <dir>", "read entries from a copy of the data directory instead of the service")
     .option("--rpc <url>", "JSON-RPC URL of a chain node you trust")
     .option("--contract <address>", "the LedgerAnchor contract (default: from --service's /v1/chain, with a warning)")
     .option("--chain-id <n>", "require this chain id", positiveInt("--chain-id"))
@@ -174,10 +172,10 @@ function program(io: VerifyIo): Command {
     .option("--max-listed <n>", "list at most n discrepancies of each kind (all are counted)", positiveInt("--max-listed"), DEFAULT_MAX_LISTED)
     .option("--locate-limit <n>", "keep at most n leaves past the last matching checkpoint to locate damage with", positiveInt("--locate-limit"), DEFAULT_LOCATE_LIMIT)
     .option(
-      "--workers <0|1>",
-      "1: scan and hash leaves and build the tree in a worker thread while the main thread reads entries and replays the rules; 0: one thread (default: 1 on a machine with two cores or more)",
-      zeroOrOne,
-      availableParallelism() > 1 ? 1 : 0,
+      "--workers <n>",
+      "worker threads that hash, parse and check the leaves while the main thread builds the tree and replays the rules; 0: all in one thread (default: 2 on a machine with two cores or more)",
+      workerCount,
+      availableParallelism() > 1 ? 2 : 0,
     )
     .option(
       "--retry-for <seconds>",
@@ -269,9 +267,8 @@ async function receiptMode(o: Opts, io: VerifyIo): Promise<number> {
 }
 
 async function auditMode(o: Opts, io: VerifyIo): Promise<number> {
-  if (o.export !== undefined && o.db !== undefined) throw new AuditError("USAGE", "give one entry source: --export or --db (with or without --service)");
-  if (o.service === undefined && o.export === undefined && o.db === undefined)
-    throw new AuditError("USAGE", "give an entry source (--service, --export or --db), or --receipt");
+  if (o.service === undefined && o.export === undefined)
+    throw new AuditError("USAGE", "give an entry source (--service or --export), or --receipt");
   if (o.rpc === undefined && o.saveExport === undefined) throw new AuditError("USAGE", "a full audit needs the chain: give --rpc (and --contract)");
   if (o.saveExport !== undefined && o.export !== undefined) throw new AuditError("USAGE", "--save-export writes a new export; it cannot read from one");
 
@@ -288,7 +285,6 @@ async function auditMode(o: Opts, io: VerifyIo): Promise<number> {
   // The entry source.
   let source: EntrySource;
   if (o.export !== undefined) source = await ExportSource.open(o.export);
-  else if (o.db !== undefined) source = await DbSource.open(o.db);
   else source = await ServiceSource.open(client!);
 
   try {
@@ -358,7 +354,7 @@ async function auditMode(o: Opts, io: VerifyIo): Promise<number> {
         keySource,
         ...(o.origin !== undefined ? { origin: o.origin } : {}),
         published,
-        ...(client !== undefined && !(source instanceof ServiceSource) && !(source instanceof DbSource) ? { oracle: client.oracle() } : {}),
+        ...(client !== undefined && !(source instanceof ServiceSource) ? { oracle: client.oracle() } : {}),
         // An export declares the size of the checkpoint it carries, and holds exactly that many entries.
         ...(writer !== undefined && source instanceof ServiceSource ? { until: checkpointSize(source.checkpointNote) ?? 0 } : {}),
         ...(io.now !== undefined ? { now: io.now } : {}),
@@ -400,8 +396,8 @@ export async function runVerify(argv: readonly string[], io: VerifyIo = defaultI
   const o = cmd.opts<Opts>();
   try {
     if (o.receipt !== undefined) {
-      if (o.service !== undefined || o.export !== undefined || o.db !== undefined || o.saveExport !== undefined)
-        throw new AuditError("USAGE", "--receipt checks one receipt: it takes no --service, --export, --db or --save-export");
+      if (o.service !== undefined || o.export !== undefined || o.saveExport !== undefined)
+        throw new AuditError("USAGE", "--receipt checks one receipt: it takes no --service, --export or --save-export");
       return await receiptMode(o, io);
     }
     return await auditMode(o, io);

@@ -5,7 +5,9 @@
  * real log key. Tests may use service code to *build* fixtures; the audit
  * module under test imports the log core only.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -20,6 +22,7 @@ import type { EntryKind } from "../../service/records/schemas";
 import { LevelStore } from "../../service/store/level";
 import type { LedgerStore } from "../../service/store/store";
 import { EthersChainReader, type ChainRunner } from "../../scripts/lib/audit/chain-ethers";
+import { runAudit, ServiceClient, ServiceSource, type AuditOptions, type AuditReport } from "../../scripts/lib/audit";
 import { runVerify } from "../../scripts/verify";
 import {
   ACTORS,
@@ -253,6 +256,65 @@ export async function indexOfId(db: Level<Uint8Array, Uint8Array>, id: string): 
   const v = await db.get(Buffer.concat([Buffer.of(0x04), Buffer.from(id, "utf8")]));
   if (v === undefined) throw new Error(`no entry ${id}`);
   return Buffer.from(v).readUInt32BE(0) * 2 ** 32 + Buffer.from(v).readUInt32BE(4);
+}
+
+// ---------------------------------------------------------------- a service on a data directory
+
+export interface ServedDir {
+  readonly url: string;
+  /** The key the service signs its checkpoints with. */
+  readonly logKey: string;
+  readonly verifier: NoteVerifier;
+  close(): Promise<void>;
+}
+
+/**
+ * The service (createApp over a LevelStore opened on `dir`) listening on a
+ * free port: how a data directory is audited, since the auditor reads
+ * published formats, never LevelDB.
+ */
+export async function serveDir(dir: string): Promise<ServedDir> {
+  const { createWorld } = await import("../http/helpers");
+  const store = await LevelStore.open(dir);
+  const w = await createWorld({ store });
+  const server = await new Promise<Server>((resolve) => {
+    const s = w.app.listen(0, "127.0.0.1", () => resolve(s));
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    logKey: w.logKey,
+    verifier: w.verifier,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await w.ledger.close();
+      await store.close();
+    },
+  };
+}
+
+/** runAudit of the service at `url`, with its proofs to locate damage. */
+export async function auditService(url: string, options: Omit<AuditOptions, "source">): Promise<AuditReport> {
+  const source = await ServiceSource.open(new ServiceClient(url, { retryForMs: 2_000 }));
+  try {
+    return await runAudit({ source, ...options });
+  } finally {
+    await source.close();
+  }
+}
+
+/** An export file of the leaves a data directory holds up to `treeSize` (each `[index,<leaf>]`, a missing one left out), as an export of it would read. */
+export async function exportDir(dir: string, file: string, treeSize: number): Promise<void> {
+  const lines = [JSON.stringify({ format: "subsidy-ledger.export", version: 1, exportedAt: new Date().toISOString(), service: null, treeSize, checkpoint: null, logKey: null })];
+  const store = await LevelStore.open(dir);
+  try {
+    for (let i = 0; i < treeSize; i++) {
+      const leaf = await store.leaf(i);
+      if (leaf !== undefined) lines.push(`[${i},${Buffer.from(leaf.bytes).toString("utf8")}]`);
+    }
+  } finally {
+    await store.close();
+  }
+  await writeFile(file, `${lines.join("\n")}\n`);
 }
 
 // ---------------------------------------------------------------- the CLI

@@ -28,16 +28,13 @@ import {
   equalBytes,
   HASH_SIZE,
   parseCheckpoint,
-  toHex,
   VerificationError,
   verifyCheckpoint,
   verifyConsistency,
   verifyInclusion,
   type NoteVerifier,
 } from "../../../service/log";
-import { inlineProcessor, LeafPool, readLeaf, type LeafPrecheck, type LeafProcessor, type LeafReading } from "./leaves";
-import { Tape } from "./tape";
-import { FactsShare } from "./balance";
+import { LeafReaders, TreeBuilder, type BatchReading } from "./leaves";
 import { readCheckpoints, rootHex, type AnchoredCheckpoint, type ChainReader } from "./chain";
 import { ENTRY_KINDS, type AuditEntry, type EntryKind } from "./entries";
 import { AuditError, messageOf } from "./errors";
@@ -76,15 +73,8 @@ export interface AuditOptions {
   /** Called with each batch after it is checked (to write an export while auditing). */
   readonly onBatch?: (batch: LeafBatch) => Promise<void>;
   readonly onProgress?: (done: number, total: number | undefined) => void;
-  /** 1: hash the leaves, check their bytes and build the tree in a worker thread; 0 (default): all in this thread. */
+  /** How many worker threads read and hash the leaves (./leaves.ts); 0 (default): all in this thread. */
   readonly workers?: number;
-  /**
-   * The fraction of each batch's entries the leaf processor proves from
-   * their bytes (./entry-facts.ts; the main thread proves the rest), fixed;
-   * by default balanced between the threads with a worker (./balance.ts).
-   * Findings do not depend on it (the tests compare several).
-   */
-  readonly factsShare?: number;
 }
 
 export interface PublishedResult {
@@ -405,13 +395,13 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
       : undefined);
   const total = until ?? source.declaredSize;
 
-  const reading: LeafReading = { entry: null, encoding: null, malformed: null, shownMismatch: false };
   // The entry being replayed, for the one violation reporter (no closure per entry).
   const current: { e: AuditEntry; claimed: number } = { e: null as unknown as AuditEntry, claimed: 0 };
   const violation = (rule: string, message: string): void =>
     add("invariant", `${current.e.kind} ${current.e.id} at leaf ${current.claimed}: ${message}`, { leafIndex: current.claimed, entryId: current.e.id, rule });
-  const handle = (batch: LeafBatch, pre: LeafPrecheck): void => {
-    const tape = new Tape(batch.data, pre.tape);
+  const tree = new TreeBuilder(probes);
+  const handle = (batch: LeafBatch, read: BatchReading): void => {
+    const step = tree.add(batch.indices, read.hashes);
     for (let i = 0; i < batch.length; i++) {
       const claimed = batch.indices[i]!;
       if (Number.isNaN(claimed)) {
@@ -428,7 +418,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
       const pos = ++size; // leaves so far
 
       let id = "";
-      const res = readLeaf(batch, pre, i, reading, tape);
+      const res = read.readings[i]!;
       const e = res.entry;
       if (res.encoding !== null) add("leaf-encoding", `leaf ${claimed}: ${res.encoding}`, { leafIndex: claimed });
       else if (res.malformed !== null) add("entry-malformed", `leaf ${claimed}: ${res.malformed}`, { leafIndex: claimed });
@@ -436,8 +426,6 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
       if (e !== null) {
         id = e.id;
         byKind[e.kind]++;
-        if (batch.storedIds !== undefined && batch.storedIds[i] !== e.id)
-          add("record-mismatch", `leaf ${claimed}: the record stores id ${JSON.stringify(batch.storedIds[i])} beside an entry with id ${e.id}`, { leafIndex: claimed, entryId: e.id });
         if (replay.hasEntry(e)) add("duplicate-id", `leaf ${claimed}: entry id ${e.id} was already used by an earlier leaf`, { leafIndex: claimed, entryId: e.id });
         else {
           current.e = e;
@@ -468,7 +456,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
       if (locN < locateLimit) {
         locIndex[locN] = claimed;
         locAt[locN] = i * HASH_SIZE;
-        locHashes[locN] = pre.hashes;
+        locHashes[locN] = read.hashes;
         locId[locN] = id;
         locN++;
       }
@@ -476,7 +464,8 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
       if (probe < probes.length && probes[probe] === pos) {
         probe++;
         const w = wanted.get(pos)!;
-        const root = rootAt(pre, pos);
+        const at = step.sizes.indexOf(pos);
+        const root = step.roots[at]!;
         for (const p of w.published) p.replayRoot = root;
         for (const c of w.chain) {
           checked++;
@@ -484,7 +473,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
             matched++;
             if (firstMismatch === null) {
               matchedSize = pos;
-              matchedCompact = compactAt(pre, pos);
+              matchedCompact = [...step.compacts[at]!];
               locN = 0;
             }
           } else {
@@ -498,41 +487,29 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     }
   };
 
-  // Batches go to the leaf processor ahead of the in-order work, up to `ahead` at a time.
-  const processor: LeafProcessor = (options.workers ?? 0) > 0 ? LeafPool.create(probes) : inlineProcessor(probes);
-  const ahead = (options.workers ?? 0) > 0 ? 8 : 1;
-  // With a worker, how many entries of a batch it proves (the main thread proves the rest) is balanced so that
-  // both threads finish together (./balance.ts); in one thread it only says where in the thread.
-  const share = new FactsShare(options.factsShare ?? 1);
-  const balance = (options.workers ?? 0) > 0 && options.factsShare === undefined;
-  const inFlight: { batch: LeafBatch; result: Promise<LeafPrecheck> }[] = [];
-  let count = 0;
-  let finalRoot = EMPTY_ROOT;
-  let busySince = performance.now(); // the main thread's work on a batch: from the last wait's end to the next wait, and handling it
+  // Batches are read ahead, up to `ahead` at a time (with workers, in parallel), and handled in log order.
+  const workers = options.workers ?? 0;
+  const readers = new LeafReaders(workers);
+  const ahead = 1 + 2 * workers;
+  const inFlight: { batch: LeafBatch; read: Promise<BatchReading> }[] = [];
   const finish = async (): Promise<void> => {
-    const { batch, result } = inFlight.shift()!;
-    const waitFrom = performance.now();
-    const pre = await result;
-    const handleFrom = performance.now();
-    handle(batch, pre);
-    if (balance) share.observe(waitFrom - busySince + (performance.now() - handleFrom), pre.workMs);
+    const { batch, read } = inFlight.shift()!;
+    handle(batch, await read);
     if (options.onBatch) await options.onBatch(batch);
     options.onProgress?.(size, total);
-    busySince = performance.now();
   };
   try {
     for await (const batch of source.leaves(until ?? Number.MAX_SAFE_INTEGER)) {
-      const result = processor.process(batch, share.of(batch.length));
-      result.catch(() => {}); // awaited in order below; a failure surfaces there
-      inFlight.push({ batch, result });
+      const read = readers.read(batch);
+      read.catch(() => {}); // awaited in order below; a failure surfaces there
+      inFlight.push({ batch, read });
       if (inFlight.length >= ahead) await finish();
     }
     while (inFlight.length > 0) await finish();
-    ({ size: count, root: finalRoot } = await processor.finish());
   } finally {
-    await processor.close();
+    await readers.close();
   }
-  if (count !== size) throw new Error(`the leaf processor appended ${count} leaves, the replay ${size}`);
+  const count = tree.size;
   // The index after the last leaf given: with a gap in the middle, more than the count.
   const reach = Math.max(expected, count);
 
@@ -556,7 +533,6 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   }
   if (source.declaredSize !== undefined && source.declaredSize !== count)
     add("source-size-mismatch", `${source.description} declares ${source.declaredSize} entries but holds ${count}`, { leafIndex: Math.min(count, source.declaredSize) });
-  if (source.kind === "db") await checkStoredHead(source, count, finalRoot, add, notices);
 
   // ---- published checkpoints against the chain (split view)
   for (const p of published) {
@@ -757,54 +733,4 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     },
     notices,
   };
-}
-
-/** How many hashes a compact range of `size` leaves holds: the bits set in `size`. */
-function compactLength(size: number): number {
-  let bits = 0;
-  for (let n = size; n > 0; n = Math.floor(n / 2)) bits += n % 2;
-  return bits;
-}
-
-/** The compact range the processor kept at `size` within this batch (copied). */
-function compactAt(pre: LeafPrecheck, size: number): Uint8Array[] {
-  let at = 0;
-  for (let k = 0; k < pre.rootSizes.length; k++) {
-    const len = compactLength(pre.rootSizes[k]!);
-    if (pre.rootSizes[k] === size) return Array.from({ length: len }, (_, j) => pre.compacts.slice((at + j) * HASH_SIZE, (at + j + 1) * HASH_SIZE));
-    at += len;
-  }
-  throw new Error(`the leaf processor kept no compact range at size ${size}`);
-}
-
-/** The root the processor took at `size` within this batch. */
-function rootAt(pre: LeafPrecheck, size: number): Uint8Array {
-  for (let k = 0; k < pre.rootSizes.length; k++) if (pre.rootSizes[k] === size) return pre.roots.subarray(k * HASH_SIZE, (k + 1) * HASH_SIZE);
-  throw new Error(`the leaf processor took no root at size ${size}`);
-}
-
-/** The stored tree head of a data directory against the replayed tree. */
-async function checkStoredHead(
-  source: EntrySource,
-  size: number,
-  root: Uint8Array,
-  add: (kind: DiscrepancyKind, message: string, extra?: Omit<Discrepancy, "kind" | "message">) => void,
-  notices: string[],
-): Promise<void> {
-  const db = source as EntrySource & { head?: { size: number; compact: readonly Uint8Array[] } | null; headProblem?: string | null };
-  if (db.headProblem) {
-    add("head-mismatch", db.headProblem);
-    return;
-  }
-  if (!db.head || db.head.size !== size) return; // the size difference is already reported
-  let storedRoot: Uint8Array;
-  try {
-    storedRoot = new CompactRange(db.head.size, db.head.compact).root();
-  } catch (e) {
-    add("head-mismatch", `the stored tree head is malformed: ${messageOf(e)}`);
-    return;
-  }
-  if (!equalBytes(storedRoot, root))
-    add("head-mismatch", `the stored tree head's root ${rootHex(storedRoot)} is not the root ${rootHex(root)} of the ${size} stored entries`);
-  else notices.push(`the stored tree head (size ${db.head.size}, root ${toHex(storedRoot).slice(0, 16)}…) matches the stored entries`);
 }

@@ -32,32 +32,15 @@
  * it, so later checks see the totals the log implies.
  */
 import { EntryColumns, Flag, Kind, KIND_NAMES, type KindCode } from "./columns";
-import { KIND_ROLES, type AuditEntry } from "./entries";
+import { CORRECTABLE, KIND_ROLES } from "../../../service/format";
+import type { AuditEntry } from "./entries";
 
 const CST_OFFSET_MS = 8 * 3600 * 1000;
 
-const DAY_MS = 86_400_000;
-let cachedDay = NaN;
-let cachedDate = "";
-
 /** The civil date in China Standard Time of an instant (ms since the epoch). */
 export function cstDate(ms: number): string {
-  // Entries come in time order, so consecutive calls mostly fall on the same day.
-  const day = Math.floor((ms + CST_OFFSET_MS) / DAY_MS);
-  if (day !== cachedDay) {
-    cachedDate = new Date(day * DAY_MS).toISOString().slice(0, 10);
-    cachedDay = day;
-  }
-  return cachedDate;
+  return new Date(ms + CST_OFFSET_MS).toISOString().slice(0, 10);
 }
-
-/** Which replacement fields a correction may change on each kind (the service's CORRECTABLE). */
-const CORRECTABLE: Readonly<Record<string, readonly string[]>> = {
-  programme: ["name", "agency", "policyDocument"],
-  application: ["enterpriseName", "region", "private.contactPerson", "private.phone", "private.bankAccount"],
-  decision: ["reason"],
-  payout: ["paidOn", "private.bankTransactionRef"],
-};
 
 /** A programme: few per log, so an object each, with exact totals. */
 class Programme {
@@ -320,7 +303,7 @@ export class InvariantReplay {
       case "data-entry-error":
       case "superseded": {
         const fields = e.replacementFields ?? [];
-        const allowed = CORRECTABLE[targetKind] ?? [];
+        const allowed = (targetKind === "" ? undefined : CORRECTABLE[targetKind]) ?? [];
         if (e.hasReplacement && fields.length === 0) this._fail("correction-fields", "the replacement changes no field");
         const refused = fields.filter((f) => !allowed.includes(f));
         if (refused.length > 0) this._fail("correction-fields", `a ${targetKind} cannot have ${refused.join(", ")} corrected`);

@@ -1,11 +1,11 @@
-/** Entry point of a leaf worker thread (see ./leaves.ts, LeafPool). */
+/** Entry point of a leaf-reading worker thread (see ./leaves.ts, LeafReaders). */
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
-import { serveLeafBatches } from "./leaves";
+import { serveLeafReading } from "./leaves";
 
 export function runLeafWorker(): void {
   if (isMainThread || parentPort === null) throw new Error("runLeafWorker runs in a worker thread");
-  serveLeafBatches(parentPort, Array.from((workerData as { wanted: Float64Array }).wanted));
+  serveLeafReading(parentPort);
 }
 
-// Loaded as a worker's script by LeafPool (compiled builds): start serving.
+// Loaded as a worker's script by LeafReaders (compiled builds): start serving.
 if (!isMainThread && (workerData as { auditLeafWorker?: unknown } | null)?.auditLeafWorker === true) runLeafWorker();

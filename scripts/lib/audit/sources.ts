@@ -7,13 +7,17 @@
  * `indices[i]` is the leaf index the source *claims* for it (the audit
  * checks they run 0, 1, 2, …).
  *
- * Sources: the service's API (./service.ts), an export file (here), a copy
- * of the data directory (./db.ts).
+ * Sources: the service's API (./service.ts) and an export file (here, in
+ * the format service/format/export.ts describes). Never a database: a data
+ * directory is audited through a service started on it, or its export.
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { once } from "node:events";
+import { EXPORT_FORMAT, EXPORT_VERSION, ExportFormatError, parseExportHeader, type ExportHeader } from "../../../service/format";
 import { AuditError, messageOf } from "./errors";
+
+export { EXPORT_FORMAT, EXPORT_VERSION, type ExportHeader };
 
 export interface LeafBatch {
   readonly length: number;
@@ -25,12 +29,10 @@ export interface LeafBatch {
   readonly texts?: readonly string[];
   /** Service only: the `entry` object shown beside each leaf. */
   readonly shown?: readonly unknown[];
-  /** Data directory only: the entry id stored in each leaf record beside the leaf bytes. */
-  readonly storedIds?: readonly string[];
 }
 
 /**
- * Proofs from an untrusted party (the service, the stored tree). The audit
+ * Proofs from an untrusted party (the service). The audit
  * uses them only against roots read from the chain, to say which leaf is
  * damaged; a proof that does not verify proves nothing either way about the
  * chain, only that the leaf as given is not the anchored one.
@@ -49,15 +51,15 @@ export interface PublishedCheckpoint {
 }
 
 export interface EntrySource {
-  readonly kind: "service" | "export" | "db";
+  readonly kind: "service" | "export";
   readonly description: string;
-  /** How many leaves the source says it holds (export header, stored head), if it says. */
+  /** How many leaves the source says it holds (the export header), if it says. */
   readonly declaredSize?: number;
   /** Signed checkpoints the source carries (the export header's). */
   readonly published: readonly PublishedCheckpoint[];
   /** Streams the leaves; `until` bounds how many are asked for (the service grows while it is read). */
   leaves(until: number): AsyncIterable<LeafBatch>;
-  /** Checks the source can make after the replay (the stored head against the replayed root). */
+  /** Proofs to locate damage with, if the source gives them. */
   readonly oracle?: ProofOracle;
   close(): Promise<void>;
 }
@@ -65,47 +67,13 @@ export interface EntrySource {
 // ---------------------------------------------------------------------------
 // Export files
 
-export const EXPORT_FORMAT = "subsidy-ledger.export";
-export const EXPORT_VERSION = 1;
-
-/**
- * The first line of an export file. Every further line is `[leafIndex,<leaf>]`:
- * a JSON array whose second element is the leaf text verbatim (canonical JSON
- * holds no raw newline), so the file is JSON Lines and the leaf bytes can be
- * hashed where they lie, without unescaping.
- */
-export interface ExportHeader {
-  readonly format: typeof EXPORT_FORMAT;
-  readonly version: typeof EXPORT_VERSION;
-  /** RFC 3339 UTC. */
-  readonly exportedAt: string;
-  /** The service the entries were read from, if any. */
-  readonly service: string | null;
-  /** How many entries follow. */
-  readonly treeSize: number;
-  /** The service's signed checkpoint when the export was made, if known. */
-  readonly checkpoint: string | null;
-  /** The log key the service published, if known (not a trust anchor). */
-  readonly logKey: string | null;
-}
-
 function parseHeader(line: string, file: string): ExportHeader {
-  let h: Record<string, unknown>;
   try {
-    h = JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    throw new AuditError("PROTOCOL", `${file} does not start with an export header (line 1 is not JSON)`);
+    return parseExportHeader(line);
+  } catch (e) {
+    if (e instanceof ExportFormatError) throw new AuditError("PROTOCOL", `${file}: ${e.message}`);
+    throw e;
   }
-  if (typeof h !== "object" || h === null || h.format !== EXPORT_FORMAT)
-    throw new AuditError("PROTOCOL", `${file} is not a ${EXPORT_FORMAT} file (line 1 has no "format": "${EXPORT_FORMAT}")`);
-  if (h.version !== EXPORT_VERSION) throw new AuditError("PROTOCOL", `${file} is export version ${JSON.stringify(h.version)}; this verifier reads version ${EXPORT_VERSION}`);
-  const known = new Set(["format", "version", "exportedAt", "service", "treeSize", "checkpoint", "logKey"]);
-  for (const k of Object.keys(h)) if (!known.has(k)) throw new AuditError("PROTOCOL", `${file}: unknown header field ${JSON.stringify(k)}`);
-  if (typeof h.exportedAt !== "string") throw new AuditError("PROTOCOL", `${file}: header exportedAt must be a timestamp`);
-  if (typeof h.treeSize !== "number" || !Number.isSafeInteger(h.treeSize) || h.treeSize < 0) throw new AuditError("PROTOCOL", `${file}: header treeSize must be a non-negative integer`);
-  for (const k of ["service", "checkpoint", "logKey"] as const)
-    if (h[k] !== null && typeof h[k] !== "string") throw new AuditError("PROTOCOL", `${file}: header ${k} must be a string or null`);
-  return h as unknown as ExportHeader;
 }
 
 const CHUNK = 1 << 20;

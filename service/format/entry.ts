@@ -1,0 +1,78 @@
+/**
+ * The public ledger entry, format version 1: what every leaf of the log is.
+ *
+ *   { v: 1, id, kind, recordedAt, actor: { official, agency, role }, refs: [id],
+ *     body: { ...public fields of the kind }, commitments?: { field: hex } }
+ *
+ * The service writes it (service/records, service/ledger), the portal shows
+ * it and the auditor reads it; all three take the names below from here.
+ */
+
+export const ENTRY_FORMAT_VERSION = 1;
+
+export const ENTRY_KINDS = ["programme", "application", "decision", "payout", "confirmation", "correction"] as const;
+export type EntryKind = (typeof ENTRY_KINDS)[number];
+
+export const ROLES = ["clerk", "approver", "payer", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Which roles may record which kinds. `admin` also manages tokens and may read private values. */
+export const KIND_ROLES: Readonly<Record<EntryKind, readonly Role[]>> = {
+  programme: ["admin"],
+  application: ["clerk"],
+  decision: ["approver"],
+  payout: ["payer"],
+  confirmation: ["approver"],
+  correction: ["approver"],
+};
+
+/** The three letters an entry id starts with, before its underscore. */
+export const ID_PREFIX: Readonly<Record<EntryKind, string>> = {
+  programme: "prg",
+  application: "app",
+  decision: "dec",
+  payout: "pay",
+  confirmation: "cnf",
+  correction: "cor",
+};
+
+/** An entry id: its kind's prefix, an underscore and 24 lowercase hex digits (96 random bits). */
+export const ENTRY_ID = /^(prg|app|dec|pay|cnf|cor)_[0-9a-f]{24}$/;
+
+/** The id of an entry of one kind. */
+export function entryIdPattern(kind: EntryKind): RegExp {
+  return new RegExp(`^${ID_PREFIX[kind]}_[0-9a-f]{24}$`);
+}
+
+/** The kind an entry id names by its prefix, or null when it is not an entry id. */
+export function kindOfId(id: string): EntryKind | null {
+  if (!ENTRY_ID.test(id)) return null;
+  return ENTRY_KINDS.find((k) => id.startsWith(`${ID_PREFIX[k]}_`)) ?? null;
+}
+
+export const CORRECTION_REASONS = ["data-entry-error", "revoked", "clawback", "superseded"] as const;
+export type CorrectionReason = (typeof CORRECTION_REASONS)[number];
+
+/**
+ * Which replacement fields a correction may change on each kind (private
+ * ones as `private.<field>`: they appear in the log only as commitments).
+ * Amounts are corrected by revoking and re-recording, or by a clawback.
+ */
+export const CORRECTABLE: Readonly<Partial<Record<EntryKind, readonly string[]>>> = {
+  programme: ["name", "agency", "policyDocument"],
+  application: ["enterpriseName", "region", "private.contactPerson", "private.phone", "private.bankAccount"],
+  decision: ["reason"],
+  payout: ["paidOn", "private.bankTransactionRef"],
+};
+
+/** The top-level fields of an entry. */
+export const ENTRY_FIELDS = ["actor", "body", "commitments", "id", "kind", "recordedAt", "refs", "v"] as const;
+
+/** An amount in fen: a decimal string of at most 18 digits, no leading zero. */
+export const FEN = /^(0|[1-9][0-9]{0,17})$/;
+/** A calendar date. */
+export const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** recordedAt: RFC 3339 UTC. */
+export const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+/** A commitment: SHA-256 as 64 lowercase hex digits. */
+export const COMMITMENT = /^[0-9a-f]{64}$/;

@@ -1,0 +1,6 @@
+/**
+ * The public formats: what others read, described once. Pure: no I/O, no
+ * clock, no globals. The service, the portal and the auditor import it.
+ */
+export * from "./entry";
+export * from "./export";
