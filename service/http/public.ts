@@ -92,14 +92,14 @@ export function publicRouter(deps: PublicRouteDeps): express.Router {
   router.get("/v1/programmes", limiter, async (req, res) => {
     const { after, limit = DEFAULT_PAGE } = parseQuery(req, PageQuery);
     const { items, next } = await queries.programmes({ ...(after !== undefined ? { after } : {}), limit });
-    res.json({ programmes: items.map((p) => programmeView(p.programme, p.leafIndex)), next });
+    res.json({ programmes: items.map(programmeView), next });
   });
 
   router.get("/v1/programmes/:id", limiter, async (req, res) => {
     const { id } = parseParams(req, ProgrammeIdParam);
     const found = await queries.programme(id);
     if (found === undefined) throw notFound(`programme ${id}`);
-    res.json(programmeView(found.programme, found.leafIndex));
+    res.json(programmeView(found));
   });
 
   router.get("/v1/log/checkpoint", limiter, async (_req, res) => {

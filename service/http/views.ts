@@ -18,9 +18,8 @@ import { canonicalBytes, decodeEntry, equalBytes, LogInvariantError, type JsonVa
 import type { Openings } from "../records/entry";
 import { regionType, REGION_TYPES, type RegionType } from "../records/identifiers";
 import { EntryKind, Role } from "../records/schemas";
-import type { ProgrammeState } from "../records/state";
 import type { ApplicationStatus as DomainApplicationStatus } from "../queries/status";
-import type { ApplicationSummary, CorrectionOf, EnterpriseResult } from "../queries/queries";
+import type { ApplicationSummary, CorrectionOf, EnterpriseResult, ProgrammeResult } from "../queries/queries";
 import type { TokenInfo } from "../auth/tokens";
 
 // ---------------------------------------------------------------------------
@@ -425,13 +424,12 @@ export function enterpriseView(creditCode: string, e: EnterpriseResult): Enterpr
   };
 }
 
-export function programmeView(p: ProgrammeState, leafIndex: number): ProgrammeView {
+export function programmeView({ programme: p, leafIndex, remainingFen }: ProgrammeResult): ProgrammeView {
   const tally = (r: RegionType) => ({
     applications: p.byRegion[r].applications,
     approvedFen: p.byRegion[r].approvedFen,
     paidFen: p.byRegion[r].paidFen,
   });
-  const remaining = BigInt(p.budgetFen) - BigInt(p.approvedFen);
   return {
     id: p.id,
     leafIndex,
@@ -445,7 +443,7 @@ export function programmeView(p: ProgrammeState, leafIndex: number): ProgrammeVi
     budgetFen: p.budgetFen,
     approvedFen: p.approvedFen,
     paidFen: p.paidFen,
-    remainingFen: (remaining < 0n ? 0n : remaining).toString(),
+    remainingFen,
     applications: p.applications,
     byRegion: { "urban-district": tally("urban-district"), "rural-county": tally("rural-county"), "county-level-city": tally("county-level-city") },
   };

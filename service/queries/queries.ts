@@ -84,6 +84,13 @@ export interface EnterpriseResult {
 export interface ProgrammeResult {
   readonly leafIndex: number;
   readonly programme: ProgrammeState;
+  /** Budget not yet approved: budgetFen − approvedFen, never below 0. */
+  readonly remainingFen: string;
+}
+
+function programmeResult(leafIndex: number, programme: ProgrammeState): ProgrammeResult {
+  const remaining = BigInt(programme.budgetFen) - BigInt(programme.approvedFen);
+  return { leafIndex, programme, remainingFen: (remaining < 0n ? 0n : remaining).toString() };
 }
 
 export class Queries {
@@ -223,7 +230,7 @@ export class Queries {
     for (const i of indexes) {
       const leaf = await this._leafAt(i);
       const programme = await this._stateOf(leaf.id, "programme");
-      if (programme !== undefined) items.push({ leafIndex: i, programme });
+      if (programme !== undefined) items.push(programmeResult(i, programme));
     }
     return { items, next };
   }
@@ -233,7 +240,7 @@ export class Queries {
     const programme = await this._stateOf(id, "programme");
     const index = await this._store.indexOf(id);
     if (programme === undefined || index === undefined || index >= this.size) return undefined;
-    return { leafIndex: index, programme };
+    return programmeResult(index, programme);
   }
 
   /** Requires 0 ≤ index < size ≤ the durable size (LogArgumentError otherwise). */

@@ -66,6 +66,16 @@ describe("the read model", function () {
     });
   });
 
+  describe("a programme", function () {
+    it("has as remaining budget what its approvals have not taken", async function () {
+      const { h, q } = await world();
+      const { programmeId } = await h.approved({ programme: { budgetFen: "10000" }, application: { requestedFen: "3000" }, decision: { approvedFen: "2500" } });
+      const found = await q.programme(programmeId);
+      expect(found?.programme.approvedFen).to.equal("2500");
+      expect(found?.remainingFen).to.equal("7500");
+    });
+  });
+
   describe("when the store holds a leaf the ledger has not acknowledged yet", function () {
     // The store's index can list a leaf whose commit is on disk before the sequencer's size moves past it.
     async function ahead() {
