@@ -8,7 +8,8 @@
  * it and the auditor reads it; all three take the names below from here.
  */
 
-export const ENTRY_FORMAT_VERSION = 1;
+/** The `v` of every public entry this format describes. */
+export const PUBLIC_ENTRY_VERSION = 1;
 
 export const ENTRY_KINDS = ["programme", "application", "decision", "payout", "confirmation", "correction"] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];

@@ -9,9 +9,10 @@
  * the log still verifies.
  */
 import { commitmentOf, fromHex, opensCommitment, toHex, type JsonValue, type Opening as LogOpening } from "../log";
-import type { EntryKind, Role } from "./schemas";
+import { PUBLIC_ENTRY_VERSION, type EntryKind, type Role } from "../format";
 
-export const LEDGER_ENTRY_VERSION = 1;
+/** The public entry format's version (service/format). */
+export const LEDGER_ENTRY_VERSION = PUBLIC_ENTRY_VERSION;
 
 export interface Actor {
   readonly official: string;

@@ -10,10 +10,11 @@
  * and amounts have their own stricter formats.
  */
 import { z } from "zod";
+import { CORRECTION_REASONS, ENTRY_ID, ENTRY_KINDS, ROLES } from "../format";
 import { CreditCode, DivisionCode, Fen, HttpUrl, IsoDate, PlainText, Sha256Hex } from "./zod-types";
 
-/** Server-assigned entry ids: a kind prefix and 24 hex digits of randomness. */
-export const EntryId = z.string().regex(/^(prg|app|dec|pay|cnf|cor)_[0-9a-f]{24}$/, "not an entry id");
+/** Server-assigned entry ids: a kind prefix and 24 hex digits of randomness (service/format). */
+export const EntryId = z.string().regex(ENTRY_ID, "not an entry id");
 
 export const ProgrammeCode = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "letters, digits, '.', '_' or '-', up to 64");
 
@@ -68,7 +69,7 @@ export const ConfirmationRequest = z.strictObject({
   payoutId: EntryId,
 });
 
-export const CorrectionReason = z.enum(["data-entry-error", "revoked", "clawback", "superseded"]);
+export const CorrectionReason = z.enum(CORRECTION_REASONS);
 
 /**
  * Replacement values a correction may carry. Only fields whose change keeps
@@ -114,21 +115,14 @@ export type ConfirmationRequest = z.infer<typeof ConfirmationRequest>;
 export type CorrectionRequest = z.infer<typeof CorrectionRequest>;
 export type CorrectionReplacement = z.infer<typeof CorrectionReplacement>;
 
-export const EntryKind = z.enum(["programme", "application", "decision", "payout", "confirmation", "correction"]);
+export const EntryKind = z.enum(ENTRY_KINDS);
 export type EntryKind = z.infer<typeof EntryKind>;
 
-export const Role = z.enum(["clerk", "approver", "payer", "admin"]);
+export const Role = z.enum(ROLES);
 export type Role = z.infer<typeof Role>;
 
-/** Which roles may record which kinds. `admin` also manages tokens and may read private values. */
-export const KIND_ROLES: Readonly<Record<EntryKind, readonly Role[]>> = {
-  programme: ["admin"],
-  application: ["clerk"],
-  decision: ["approver"],
-  payout: ["payer"],
-  confirmation: ["approver"],
-  correction: ["approver"],
-};
+/** Which roles may record which kinds: the public format's role table. */
+export { KIND_ROLES } from "../format";
 
 export const REQUEST_SCHEMAS = {
   programme: ProgrammeRequest,

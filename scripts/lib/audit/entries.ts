@@ -20,6 +20,7 @@ import {
   ENTRY_KINDS,
   FEN,
   ID_PREFIX,
+  PUBLIC_ENTRY_VERSION,
   ROLES,
   TIMESTAMP,
   type CorrectionReason,
@@ -114,7 +115,7 @@ export function readEntry(value: unknown): AuditEntry {
   if (!isRecord(value)) bad("the leaf is not a JSON object");
   const { actor, body, commitments: c, id: idValue, kind, recordedAt, refs, v } = value;
   const unknown = Object.keys(value).find((key) => !TOP_KEYS.has(key));
-  if (v !== 1) bad(`unknown entry format version ${JSON.stringify(v)}`);
+  if (v !== PUBLIC_ENTRY_VERSION) bad(`unknown entry format version ${JSON.stringify(v)}`);
   if (unknown !== undefined) bad(`unknown field ${JSON.stringify(unknown)}`);
   if (typeof kind !== "string" || !(ENTRY_KINDS as readonly string[]).includes(kind)) bad(`unknown kind ${JSON.stringify(kind)}`);
   const k = kind as EntryKind;
