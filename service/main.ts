@@ -21,9 +21,9 @@ import {
 } from "./data-dir";
 import { createApp } from "./http/app";
 import { closeServer, createStartingServer, type StartingServer } from "./http/server";
+import { Tokens } from "./http/tokens";
 import { CheckpointSigner } from "./ledger/checkpoints";
 import { Ledger, systemClock } from "./ledger/ledger";
-import { Tokens } from "./ledger/tokens";
 import { Queries } from "./queries/queries";
 import { loadOrCreateLogKey, KeyFileError } from "./keys";
 import { LevelStore } from "./store/level";

@@ -15,7 +15,7 @@ import type { z } from "zod";
 import type { AccessCodes } from "../auth/access-codes";
 import { TokenRequest } from "../auth/tokens";
 import { scopedIdempotencyKey, type AcceptedBody, type Ledger } from "../ledger/ledger";
-import type { Tokens } from "../ledger/tokens";
+import type { Tokens } from "./tokens";
 import { canonicalBytes, sha256, toHex } from "../log";
 import type { Command } from "../records/rules";
 import {

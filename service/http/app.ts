@@ -17,7 +17,7 @@ import { rateLimit } from "express-rate-limit";
 import helmet from "helmet";
 import type pino from "pino";
 import type { Ledger } from "../ledger/ledger";
-import type { TokenRecord, Tokens } from "../ledger/tokens";
+import type { TokenRecord, Tokens } from "./tokens";
 import type { Queries } from "../queries/queries";
 import { adminRouter } from "./admin";
 import { openApiDocument } from "./openapi";

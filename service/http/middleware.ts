@@ -4,7 +4,7 @@
  * earlier middleware left in `res.locals`.
  */
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import type { TokenRecord, Tokens } from "../ledger/tokens";
+import type { TokenRecord, Tokens } from "./tokens";
 import type { Role } from "../records/schemas";
 import { HttpProblem } from "./problem";
 

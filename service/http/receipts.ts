@@ -20,7 +20,7 @@
 import express, { type Request, type RequestHandler, type Response } from "express";
 import type { AccessCodes } from "../auth/access-codes";
 import { NotYetAnchored, type AnchoredPoint } from "../ledger/receipts";
-import type { Tokens } from "../ledger/tokens";
+import type { Tokens } from "./tokens";
 import type { Receipt } from "../log";
 import type { Queries } from "../queries/queries";
 import { allowRoles, authenticated, noStore } from "./middleware";

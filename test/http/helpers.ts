@@ -17,7 +17,7 @@ import type { PortalOptions } from "../../service/http/portal";
 import type { AnchoringInfo } from "../../service/http/receipts";
 import { CheckpointSigner } from "../../service/ledger/checkpoints";
 import { Ledger, type Clock } from "../../service/ledger/ledger";
-import { Tokens } from "../../service/ledger/tokens";
+import { Tokens } from "../../service/http/tokens";
 import { Queries } from "../../service/queries/queries";
 import { noteKeyFromSeed, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from "../../service/log";
 import type { Role } from "../../service/records/schemas";

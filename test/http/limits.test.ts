@@ -12,7 +12,7 @@ import request from "supertest";
 import { createToken } from "../../service/auth/tokens";
 import { AppConfigError, createApp } from "../../service/http/app";
 import { Ledger } from "../../service/ledger/ledger";
-import { Tokens } from "../../service/ledger/tokens";
+import { Tokens } from "../../service/http/tokens";
 import { Queries } from "../../service/queries/queries";
 import { MemoryStore } from "../../service/store/memory";
 import { createWorld, expectProblem, get, post, programmeBody } from "./helpers";
