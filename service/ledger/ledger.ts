@@ -19,6 +19,7 @@
  * ever lost and nothing unacknowledged is ever assumed stored.
  */
 import { randomBytes as nodeRandomBytes } from "node:crypto";
+import { ID_PREFIX } from "../format/entry";
 import { CompactRange, encodeEntry, hashLeaf, toHex } from "../log";
 import type { Actor, LedgerEntry } from "../records/entry";
 import { applyCommand, type Command } from "../records/rules";
@@ -42,15 +43,6 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date().toISOString() };
-
-const ID_PREFIX: Readonly<Record<EntryKind, string>> = {
-  programme: "prg",
-  application: "app",
-  decision: "dec",
-  payout: "pay",
-  confirmation: "cnf",
-  correction: "cor",
-};
 
 export interface Submission {
   readonly command: Command;

@@ -9,6 +9,7 @@
  * come back as `undefined` (or `null` where the API shows "none"), never as
  * an error; errors mean the store or an invariant failed.
  */
+import { kindOfId } from "../format/entry";
 import { consistencyProof, inclusionProof, type ConsistencyResult, type InclusionResult } from "../ledger/proofs";
 import { buildReceipt, type ReceiptInput } from "../ledger/receipts";
 import type { Receipt } from "../log";
@@ -173,9 +174,10 @@ export class Queries {
       if (chunk.length === 0) break;
       for (const i of chunk) {
         const leaf = await this._leafAt(i);
-        // The id's prefix names the kind, so only corrections cost a state read.
-        if (leaf.id.startsWith("app_")) appIds.push(leaf.id);
-        else if (leaf.id.startsWith("cor_")) {
+        // The id names the kind, so only corrections cost a state read.
+        const kind = kindOfId(leaf.id);
+        if (kind === "application") appIds.push(leaf.id);
+        else if (kind === "correction") {
           const doc = await this._stateOf(leaf.id, "correction");
           if (doc === undefined) continue;
           const target = await this.entryState(doc.targetId);
