@@ -19,16 +19,7 @@ import type {
   PayoutRequest,
   ProgrammeRequest,
 } from "./schemas";
-import type {
-  ApplicationState,
-  DecisionState,
-  EntryState,
-  PayoutState,
-  ProgrammeState,
-  StateDoc,
-  StateKey,
-  StateReader,
-} from "./state";
+import type { ApplicationState, DecisionState, EntryState, StateDoc, StateKey, StateReader } from "./state";
 
 /** The names of the business rules, as reported in problem+json `rule`. */
 export type RuleName =
