@@ -40,7 +40,7 @@ import {
   type EntrySource,
   type PublishedCheckpoint,
 } from "./lib/audit";
-import { connectChain } from "./lib/audit/chain-ethers";
+import { connectChain } from "./lib/audit/chain-rpc";
 
 export interface VerifyIo {
   readonly stdout: (s: string) => void;

@@ -4,3 +4,4 @@
  */
 export * from "./entry";
 export * from "./export";
+export * from "./anchor";

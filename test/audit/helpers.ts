@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { ethers } from "hardhat";
+import { ethers, network } from "hardhat";
 import { Level } from "level";
 import { Ledger } from "../../service/ledger/ledger";
 import { MemoryStore } from "../../service/store/memory";
@@ -21,7 +21,7 @@ import type { Actor } from "../../service/records/entry";
 import type { EntryKind } from "../../service/records/schemas";
 import { LevelStore } from "../../service/store/level";
 import type { LedgerStore } from "../../service/store/store";
-import { EthersChainReader, type ChainRunner } from "../../scripts/lib/audit/chain-ethers";
+import { RpcChainReader } from "../../scripts/lib/audit/chain-rpc";
 import { runAudit, ServiceClient, ServiceSource, type AuditOptions, type AuditReport } from "../../scripts/lib/audit";
 import { runVerify } from "../../scripts/verify";
 import {
@@ -129,7 +129,7 @@ export async function recordScenario(ledger: Ledger): Promise<Scenario> {
 /** A fresh LedgerAnchor on Hardhat's network, and a recorder that anchors a store's tree. */
 export async function deployAnchor(): Promise<{
   address: string;
-  reader: EthersChainReader;
+  reader: RpcChainReader;
   /** Anchors (size, root at size) of `store` with a consistency proof from the last anchored size. */
   anchor(store: LedgerStore, size: number): Promise<void>;
   /** Anchors any (size, root, proof): what a recorder-key holder can do. */
@@ -148,7 +148,7 @@ export async function deployAnchor(): Promise<{
   };
   return {
     address,
-    reader: new EthersChainReader(ethers.provider as unknown as ChainRunner, address),
+    reader: new RpcChainReader(network.provider, address),
     anchored,
     anchorRaw,
     async anchor(store, size) {
@@ -326,7 +326,7 @@ export interface CliRun {
 }
 
 /** Runs the CLI with its output captured and the chain on Hardhat's network. */
-export async function verifyCli(args: string[], reader?: EthersChainReader): Promise<CliRun> {
+export async function verifyCli(args: string[], reader?: RpcChainReader): Promise<CliRun> {
   let out = "";
   let err = "";
   const code = await runVerify(args, {

@@ -15,7 +15,7 @@ import { sha256, signCheckpoint } from "../../service/log";
 import { MemoryStore } from "../../service/store/memory";
 import type { AuditReport } from "../../scripts/lib/audit";
 import { runVerify } from "../../scripts/verify";
-import { connectChain } from "../../scripts/lib/audit/chain-ethers";
+import { connectChain } from "../../scripts/lib/audit/chain-rpc";
 import { createWorld, ORIGIN as HTTP_ORIGIN, type World } from "../http/helpers";
 import { anchoredMemoryScenario, deployAnchor, OTHER_SIGNER, tempDir, verifyCli } from "./helpers";
 

@@ -2,8 +2,8 @@
  * What the audit reads from the chain: LedgerAnchor's checkpoints. The only
  * thing the auditor trusts.
  *
- * {@link ChainReader} is the seam: {@link EthersChainReader}
- * (./chain-ethers.ts) reads a real contract over JSON-RPC (or Hardhat's
+ * {@link ChainReader} is the seam: {@link RpcChainReader}
+ * (./chain-rpc.ts) reads a real contract over JSON-RPC (or Hardhat's
  * in-process network in tests), {@link MemoryChainReader} serves a list for
  * benchmarks and unit tests.
  */

@@ -1,0 +1,107 @@
+/**
+ * {@link ChainReader} for a deployed LedgerAnchor, through the one contract
+ * reader the portal uses too (service/format/anchor.ts): over JSON-RPC on
+ * HTTP for the CLI ({@link connectChain}), or any EIP-1193 provider
+ * (Hardhat's in-process network in tests). Only views are called.
+ */
+import { AnchorReader, AnchorReadError, httpProvider, type Eip1193Provider } from "../../../service/format";
+import { fromHex, toHex } from "../../../service/log";
+import type { AnchoredCheckpoint, ChainReader } from "./chain";
+import { AuditError, messageOf } from "./errors";
+
+export class RpcChainReader implements ChainReader {
+  private readonly _reader: AnchorReader;
+
+  constructor(
+    provider: Eip1193Provider,
+    readonly address: string,
+    readonly description = `LedgerAnchor at ${address}`,
+  ) {
+    this._reader = new AnchorReader(provider, address);
+  }
+
+  chainId(): Promise<number> {
+    return this._call("eth_chainId", () => this._reader.chainId());
+  }
+
+  checkpointCount(): Promise<number> {
+    return this._call("checkpointCount", () => this._reader.checkpointCount());
+  }
+
+  checkpointAt(index: number): Promise<AnchoredCheckpoint> {
+    return this._call(`checkpointAt(${index})`, async () => {
+      const c = await this._reader.checkpointAt(index);
+      return { index, size: c.treeSize, root: fromHex(c.rootHex.slice(2)), timestamp: c.timestamp };
+    });
+  }
+
+  isAnchored(size: number, root: Uint8Array): Promise<boolean> {
+    return this._call("isAnchored", () => this._reader.isAnchored(size, `0x${toHex(root)}`));
+  }
+
+  /** Whether there is a contract at the address. */
+  hasCode(): Promise<boolean> {
+    return this._call("eth_getCode", () => this._reader.hasCode());
+  }
+
+  private async _call<T>(what: string, f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (cause) {
+      throw new AuditError("UNREACHABLE", `reading ${what} from ${this.description} failed: ${messageOf(cause).split("\n")[0]}`, { cause });
+    }
+  }
+}
+
+/** The URL without credentials, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = "";
+    u.password = "";
+    return u.toString();
+  } catch {
+    return "(an invalid URL)";
+  }
+}
+
+/**
+ * Connects to LedgerAnchor at `address` over JSON-RPC. Checks first, with a
+ * timeout on every request, that the node answers and that there is code at
+ * the address; throws AuditError (USAGE, UNREACHABLE, CHAIN_SETUP) otherwise.
+ * Credentials in the URL are sent as HTTP Basic authentication and never shown.
+ */
+export async function connectChain(rpcUrl: string, address: string, options: { timeoutMs?: number; expectChainId?: number } = {}): Promise<RpcChainReader> {
+  let url: URL;
+  try {
+    url = new URL(rpcUrl);
+  } catch {
+    throw new AuditError("USAGE", "--rpc is not a valid URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new AuditError("USAGE", "--rpc must be an http or https URL");
+  if (!/^0x[0-9a-fA-F]{40}$/.test(address)) throw new AuditError("USAGE", `--contract ${JSON.stringify(address)} is not a 0x address`);
+  let authorization: string | undefined;
+  const user = decodeURIComponent(url.username);
+  const pass = decodeURIComponent(url.password);
+  if (user !== "" || pass !== "") {
+    authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
+    url.username = "";
+    url.password = "";
+  }
+  const shown = redactUrl(rpcUrl);
+  const provider = httpProvider(url.toString(), (u, init) => fetch(u, init), { timeoutMs: options.timeoutMs ?? 15_000, shown, ...(authorization !== undefined ? { authorization } : {}) });
+  const probe = new AnchorReader(provider, address);
+  let chainId: number;
+  let hasCode: boolean;
+  try {
+    chainId = await probe.chainId();
+    hasCode = await probe.hasCode();
+  } catch (cause) {
+    if (cause instanceof AnchorReadError) throw new AuditError("UNREACHABLE", cause.message, { cause });
+    throw cause;
+  }
+  if (options.expectChainId !== undefined && chainId !== options.expectChainId)
+    throw new AuditError("CHAIN_SETUP", `the RPC node serves chain ${chainId}, not the expected chain ${options.expectChainId}`);
+  if (!hasCode) throw new AuditError("CHAIN_SETUP", `there is no contract at ${address} on chain ${chainId} (${shown})`);
+  return new RpcChainReader(provider, address, `LedgerAnchor at ${address} on chain ${chainId} (${shown})`);
+}

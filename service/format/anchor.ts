@@ -1,0 +1,191 @@
+/**
+ * LedgerAnchor's public views, and reading them over JSON-RPC: the one
+ * contract reader of the portal and the auditor (the service keeps its own
+ * client for sending transactions).
+ *
+ * The codec is ABI encoding written out for four views, so the browser
+ * bundle carries no ethers:
+ *   checkpointCount() → uint256
+ *   checkpointAt(uint256) → (uint64 treeSize, uint64 timestamp, bytes32 rootHash)
+ *   latestCheckpoint() → the same tuple (all zeros before the first anchor)
+ *   isAnchored(uint64 treeSize, bytes32 rootHash) → bool
+ * test/web/chain.test.ts checks the selectors and the tuple's order
+ * against the compiled ABI.
+ *
+ * The reader talks to an EIP-1193-style provider (`request({ method,
+ * params })`): a browser wallet, Hardhat's provider, or {@link httpProvider}
+ * over a `fetch` the caller passes in (this module does no I/O of its own).
+ */
+
+export const SELECTOR_CHECKPOINT_COUNT = "0x1f618cd2";
+export const SELECTOR_CHECKPOINT_AT = "0xff9536db";
+export const SELECTOR_LATEST_CHECKPOINT = "0x907c0f92";
+export const SELECTOR_IS_ANCHORED = "0x15c32167";
+
+/** One checkpoint as LedgerAnchor holds it. */
+export interface AnchorCheckpoint {
+  readonly treeSize: number;
+  /** Block time of the anchoring, seconds since the epoch. */
+  readonly timestamp: number;
+  /** 0x and 64 lowercase hex digits. */
+  readonly rootHex: string;
+}
+
+export type AnchorReadCode = "TRANSPORT" | "RPC_ERROR" | "BAD_ANSWER";
+
+/** A view that could not be read: the node was unreachable, refused, or answered what is not the view's ABI encoding. */
+export class AnchorReadError extends Error {
+  override readonly name = "AnchorReadError";
+  constructor(
+    readonly code: AnchorReadCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+const HEX_ANSWER = /^0x(?:[0-9a-fA-F]{64})*$/;
+const ROOT_HEX = /^0x[0-9a-f]{64}$/;
+
+function words(hex: unknown, count: number, what: string): bigint[] {
+  if (typeof hex !== "string" || !HEX_ANSWER.test(hex) || hex.length < 2 + 64 * count)
+    throw new AnchorReadError("BAD_ANSWER", `${what}: the answer is not ${count} ABI words`);
+  return Array.from({ length: count }, (_, i) => BigInt(`0x${hex.slice(2 + 64 * i, 2 + 64 * (i + 1))}`));
+}
+
+function safe(n: bigint, what: string): number {
+  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new AnchorReadError("BAD_ANSWER", `${what} is beyond 2^53`);
+  return Number(n);
+}
+
+const word = (n: number | bigint) => BigInt(n).toString(16).padStart(64, "0");
+
+export function encodeCheckpointCount(): string {
+  return SELECTOR_CHECKPOINT_COUNT;
+}
+
+export function decodeCheckpointCount(answer: unknown): number {
+  return safe(words(answer, 1, "checkpointCount")[0]!, "checkpointCount");
+}
+
+/** Requires 0 ≤ index (a safe integer). */
+export function encodeCheckpointAt(index: number): string {
+  return SELECTOR_CHECKPOINT_AT + word(index);
+}
+
+export function decodeCheckpoint(answer: unknown, what = "checkpointAt"): AnchorCheckpoint {
+  const [size, time, root] = words(answer, 3, what);
+  if (size! >= 2n ** 64n || time! >= 2n ** 64n) throw new AnchorReadError("BAD_ANSWER", `${what}: a uint64 field holds more than 64 bits`);
+  return { treeSize: safe(size!, `${what} treeSize`), timestamp: safe(time!, `${what} timestamp`), rootHex: `0x${word(root!)}` };
+}
+
+export function encodeLatestCheckpoint(): string {
+  return SELECTOR_LATEST_CHECKPOINT;
+}
+
+/** Requires 0 ≤ treeSize < 2^64 and `rootHex` 0x and 64 lowercase hex digits. */
+export function encodeIsAnchored(treeSize: number, rootHex: string): string {
+  if (!ROOT_HEX.test(rootHex)) throw new RangeError("isAnchored: the root must be 0x and 64 lowercase hex digits");
+  return SELECTOR_IS_ANCHORED + word(treeSize) + rootHex.slice(2);
+}
+
+export function decodeIsAnchored(answer: unknown): boolean {
+  const [b] = words(answer, 1, "isAnchored");
+  if (b! > 1n) throw new AnchorReadError("BAD_ANSWER", "isAnchored: the answer is not a bool");
+  return b === 1n;
+}
+
+/** The EIP-1193 request function: all the reader needs of a provider. */
+export interface Eip1193Provider {
+  request(args: { readonly method: string; readonly params?: readonly unknown[] }): Promise<unknown>;
+}
+
+/** The part of `fetch` the HTTP provider uses (the browser's, Node's, or a test's). */
+export type FetchLike = (url: string, init: { method: "POST"; headers: Record<string, string>; body: string; signal?: AbortSignal }) => Promise<{ ok: boolean; status: number; json(): Promise<unknown> }>;
+
+export interface HttpProviderOptions {
+  /** Sent as the Authorization header (e.g. HTTP Basic for credentials taken out of the URL). */
+  readonly authorization?: string;
+  /** Abort each request after this many milliseconds. */
+  readonly timeoutMs?: number;
+  /** How to show the URL in messages (without credentials). */
+  readonly shown?: string;
+}
+
+/** An EIP-1193 provider over JSON-RPC on HTTP. Errors are {@link AnchorReadError}: TRANSPORT, or RPC_ERROR for the node's own refusal. */
+export function httpProvider(url: string, fetchFn: FetchLike, options: HttpProviderOptions = {}): Eip1193Provider {
+  let id = 0;
+  const shown = options.shown ?? url;
+  return {
+    async request({ method, params = [] }) {
+      let body: unknown;
+      try {
+        const res = await fetchFn(url, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...(options.authorization !== undefined ? { authorization: options.authorization } : {}) },
+          body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }),
+          ...(options.timeoutMs !== undefined ? { signal: AbortSignal.timeout(options.timeoutMs) } : {}),
+        });
+        try {
+          body = await res.json();
+        } catch (cause) {
+          throw new AnchorReadError("TRANSPORT", `the RPC node at ${shown} answered HTTP ${res.status} without JSON`, { cause });
+        }
+      } catch (e) {
+        if (e instanceof AnchorReadError) throw e;
+        throw new AnchorReadError("TRANSPORT", `cannot reach the RPC node at ${shown}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }
+      const b = (typeof body === "object" && body !== null ? body : {}) as { result?: unknown; error?: { message?: unknown } };
+      if (b.error !== undefined || !("result" in b))
+        throw new AnchorReadError("RPC_ERROR", `the RPC node at ${shown} refused ${method}: ${typeof b.error?.message === "string" ? b.error.message : "no result"}`);
+      return b.result;
+    },
+  };
+}
+
+/** LedgerAnchor's views at `address`, read through `provider` at the latest block. */
+export class AnchorReader {
+  constructor(
+    private readonly _provider: Eip1193Provider,
+    readonly address: string,
+  ) {}
+
+  private async _call(data: string, what: string): Promise<unknown> {
+    try {
+      return await this._provider.request({ method: "eth_call", params: [{ to: this.address, data }, "latest"] });
+    } catch (e) {
+      if (e instanceof AnchorReadError) throw e;
+      throw new AnchorReadError("RPC_ERROR", `${what}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`, { cause: e });
+    }
+  }
+
+  async chainId(): Promise<number> {
+    const r = await this._provider.request({ method: "eth_chainId" });
+    if (typeof r !== "string" || !/^0x[0-9a-fA-F]+$/.test(r)) throw new AnchorReadError("BAD_ANSWER", "eth_chainId did not return a hex number");
+    return safe(BigInt(r), "chain id");
+  }
+
+  /** Whether there is code at the address (a contract, not an empty account). */
+  async hasCode(): Promise<boolean> {
+    const code = await this._provider.request({ method: "eth_getCode", params: [this.address, "latest"] });
+    return typeof code === "string" && code !== "0x" && code !== "0x0";
+  }
+
+  async checkpointCount(): Promise<number> {
+    return decodeCheckpointCount(await this._call(encodeCheckpointCount(), "checkpointCount"));
+  }
+
+  async checkpointAt(index: number): Promise<AnchorCheckpoint> {
+    return decodeCheckpoint(await this._call(encodeCheckpointAt(index), `checkpointAt(${index})`));
+  }
+
+  /** The latest checkpoint; treeSize 0 before the first anchor. */
+  async latestCheckpoint(): Promise<AnchorCheckpoint> {
+    return decodeCheckpoint(await this._call(encodeLatestCheckpoint(), "latestCheckpoint"), "latestCheckpoint");
+  }
+
+  async isAnchored(treeSize: number, rootHex: string): Promise<boolean> {
+    return decodeIsAnchored(await this._call(encodeIsAnchored(treeSize, rootHex), "isAnchored"));
+  }
+}
