@@ -14,12 +14,13 @@
  * digits (checked by ./entries.ts); a running total pushed outside int64 by
  * a (broken) log is kept exactly in a side map ({@link FenColumn}).
  */
+import { ENTRY_KINDS, ID_PREFIX } from "../../../service/format";
 
-/** Entry kinds as stored (0 is "no entry"). */
+/** Entry kinds as stored (0 is "no entry"), in service/format's order of ENTRY_KINDS. */
 export const Kind = { programme: 1, application: 2, decision: 3, payout: 4, confirmation: 5, correction: 6 } as const;
 export type KindCode = (typeof Kind)[keyof typeof Kind];
-export const KIND_NAMES = ["", "programme", "application", "decision", "payout", "confirmation", "correction"] as const;
-const PREFIXES = ["", "prg_", "app_", "dec_", "pay_", "cnf_", "cor_"];
+export const KIND_NAMES = ["", ...ENTRY_KINDS] as const;
+const PREFIXES = ["", ...ENTRY_KINDS.map((k) => `${ID_PREFIX[k]}_`)];
 
 /** The kinds by their prefix's three letters, as one number (see prefixCode): no string cut per lookup. */
 const prefixCode = (s: string) => (s.charCodeAt(0) << 16) | (s.charCodeAt(1) << 8) | s.charCodeAt(2);
