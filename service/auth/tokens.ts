@@ -16,7 +16,7 @@ import { z } from "zod";
 import { Role } from "../records/schemas";
 import { PlainText } from "../records/zod-types";
 import type { Clock } from "../ledger/ledger";
-import type { LedgerStore, TokenRecord } from "../store/store";
+import type { TokenRecord, TokenStore } from "../store/store";
 
 export const TOKEN_PREFIX = "sl_";
 
@@ -86,7 +86,7 @@ export function tokenInfo(t: TokenRecord): TokenInfo {
  * Throws a ZodError if `request` is not a valid {@link TokenRequest}.
  */
 export async function createToken(
-  store: LedgerStore,
+  store: TokenStore,
   clock: Clock,
   request: TokenRequest,
   randomBytes: (n: number) => Uint8Array = (n) => new Uint8Array(nodeRandomBytes(n)),
@@ -108,7 +108,7 @@ export async function createToken(
 }
 
 /** Every token, active and revoked, oldest first, without hashes. */
-export async function listTokens(store: LedgerStore): Promise<TokenInfo[]> {
+export async function listTokens(store: TokenStore): Promise<TokenInfo[]> {
   const all = await store.tokens();
   return all
     .slice()
@@ -121,7 +121,7 @@ export async function listTokens(store: LedgerStore): Promise<TokenInfo[]> {
  * changes nothing and returns it as it is. Throws TokenNotFoundError for an
  * unknown id and LastAdminTokenError when `id` is the last active admin token.
  */
-export async function revokeToken(store: LedgerStore, clock: Clock, id: string): Promise<TokenInfo> {
+export async function revokeToken(store: TokenStore, clock: Clock, id: string): Promise<TokenInfo> {
   const all = await store.tokens();
   const target = all.find((t) => t.id === id);
   if (target === undefined) throw new TokenNotFoundError(`no token ${id}`);
@@ -140,7 +140,7 @@ export async function revokeToken(store: LedgerStore, clock: Clock, id: string):
  * another scheme or a value that cannot be a token, TOKEN_UNKNOWN for a token
  * that was never issued, TOKEN_REVOKED for a revoked one.
  */
-export async function authenticate(store: LedgerStore, authorization: string | undefined): Promise<TokenRecord> {
+export async function authenticate(store: TokenStore, authorization: string | undefined): Promise<TokenRecord> {
   if (authorization === undefined || authorization === "") throw new AuthError("TOKEN_MISSING", "an Authorization: Bearer token is required");
   const m = /^Bearer +(\S+) *$/i.exec(authorization);
   if (m === null) throw new AuthError("TOKEN_MALFORMED", "the Authorization header must be 'Bearer <token>'");

@@ -64,15 +64,6 @@ export class RuleViolation extends Error {
   ) {
     super(message);
   }
-
-  /**
-   * @deprecated Transitional, for test/helpers/ledger-fixtures.ts, which still
-   * asserts a status: remove once it asserts {@link kind}. Everything else
-   * maps {@link kind}.
-   */
-  get status(): 403 | 409 | 422 {
-    return this.kind === "conflict" ? 409 : this.kind === "invalid" ? 422 : 403;
-  }
 }
 
 export type Command =

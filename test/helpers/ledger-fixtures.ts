@@ -13,7 +13,7 @@ import { IdempotencyConflict, Ledger, scopedIdempotencyKey, type Accepted, type 
 import { sha256, toHex } from "../../service/log";
 import type { Actor } from "../../service/records/entry";
 import { creditCodeCheckChar } from "../../service/records/identifiers";
-import { RuleViolation, type Command, type RuleName } from "../../service/records/rules";
+import { RuleViolation, type Command, type RuleName, type ViolationKind } from "../../service/records/rules";
 import { REQUEST_SCHEMAS, type EntryKind } from "../../service/records/schemas";
 import type { EntryState } from "../../service/records/state";
 import { MemoryStore } from "../../service/store/memory";
@@ -341,15 +341,15 @@ export class Harness {
 
   /**
    * Submits a request that a business rule must refuse: asserts the
-   * RuleViolation's rule and status, and that nothing was appended (ledger
+   * RuleViolation's rule and kind, and that nothing was appended (ledger
    * size, root, store commits and stored head all unchanged).
    */
-  async refuses(actor: Actor, kind: EntryKind, body: unknown, rule: RuleName, status: 409 | 422): Promise<RuleViolation> {
+  async refuses(actor: Actor, kind: EntryKind, body: unknown, rule: RuleName, violation: ViolationKind): Promise<RuleViolation> {
     const before = await this.snapshot();
     const e = await rejection(this.submit(actor, kind, body));
     expect(e, String(e)).to.be.instanceOf(RuleViolation);
     const v = e as RuleViolation;
-    expect({ rule: v.rule, status: v.status }, v.message).to.deep.equal({ rule, status });
+    expect({ rule: v.rule, kind: v.kind }, v.message).to.deep.equal({ rule, kind: violation });
     expect(await this.snapshot(), "nothing appended").to.deep.equal(before);
     return v;
   }

@@ -55,13 +55,13 @@ describe("Business rules, applied by the sequencer", () => {
   describe("a refusal", () => {
     it("carries the kind conflict when the ledger's state refuses the request", async () => {
       await h.programme({ code: "TAKEN" });
-      const v = await h.refuses(ACTORS.admin, "programme", programmeRequest({ code: "TAKEN" }), "programme-code-unique", 409);
+      const v = await h.refuses(ACTORS.admin, "programme", programmeRequest({ code: "TAKEN" }), "programme-code-unique", "conflict");
       expect(v.kind).to.equal("conflict");
     });
 
     it("carries the kind invalid when the request can never be valid as sent", async () => {
       const body = programmeRequest({ opensOn: "2026-05-02", closesOn: "2026-05-01" });
-      const v = await h.refuses(ACTORS.admin, "programme", body, "programme-dates-ordered", 422);
+      const v = await h.refuses(ACTORS.admin, "programme", body, "programme-dates-ordered", "invalid");
       expect(v.kind).to.equal("invalid");
     });
   });
@@ -77,15 +77,15 @@ describe("Business rules, applied by the sequencer", () => {
     });
 
     describe("with a code already in use", () => {
-      it("is refused by programme-code-unique (409)", async () => {
+      it("is refused by programme-code-unique (a conflict)", async () => {
         await h.programme({ code: "TAKEN" });
-        await h.refuses(ACTORS.admin, "programme", programmeRequest({ code: "TAKEN" }), "programme-code-unique", 409);
+        await h.refuses(ACTORS.admin, "programme", programmeRequest({ code: "TAKEN" }), "programme-code-unique", "conflict");
       });
 
       it("is refused even when the first programme has been revoked", async () => {
         const id = await h.programme({ code: "TAKEN" });
         await h.correction(id, "revoked");
-        await h.refuses(ACTORS.admin, "programme", programmeRequest({ code: "TAKEN" }), "programme-code-unique", 409);
+        await h.refuses(ACTORS.admin, "programme", programmeRequest({ code: "TAKEN" }), "programme-code-unique", "conflict");
       });
     });
 
@@ -96,9 +96,9 @@ describe("Business rules, applied by the sequencer", () => {
     });
 
     describe("that opens after it closes", () => {
-      it("is refused by programme-dates-ordered (422)", async () => {
+      it("is refused by programme-dates-ordered (invalid)", async () => {
         const body = programmeRequest({ opensOn: "2026-05-02", closesOn: "2026-05-01" });
-        await h.refuses(ACTORS.admin, "programme", body, "programme-dates-ordered", 422);
+        await h.refuses(ACTORS.admin, "programme", body, "programme-dates-ordered", "invalid");
       });
     });
 
@@ -110,8 +110,8 @@ describe("Business rules, applied by the sequencer", () => {
     });
 
     describe("with a budget of zero", () => {
-      it("is refused by programme-budget-positive (422)", async () => {
-        await h.refuses(ACTORS.admin, "programme", programmeRequest({ budgetFen: "0" }), "programme-budget-positive", 422);
+      it("is refused by programme-budget-positive (invalid)", async () => {
+        await h.refuses(ACTORS.admin, "programme", programmeRequest({ budgetFen: "0" }), "programme-budget-positive", "invalid");
       });
     });
   });
@@ -135,15 +135,15 @@ describe("Business rules, applied by the sequencer", () => {
     });
 
     describe("for a programme that does not exist", () => {
-      it("is refused by reference-exists (422)", async () => {
-        await h.refuses(ACTORS.clerkA, "application", applicationRequest(MISSING.prg), "reference-exists", 422);
+      it("is refused by reference-exists (invalid)", async () => {
+        await h.refuses(ACTORS.clerkA, "application", applicationRequest(MISSING.prg), "reference-exists", "invalid");
       });
     });
 
     describe("whose programmeId names an entry of another kind", () => {
-      it("is refused by reference-kind (422)", async () => {
+      it("is refused by reference-kind (invalid)", async () => {
         const appId = await h.application(programmeId);
-        await h.refuses(ACTORS.clerkA, "application", applicationRequest(appId), "reference-kind", 422);
+        await h.refuses(ACTORS.clerkA, "application", applicationRequest(appId), "reference-kind", "invalid");
       });
     });
 
@@ -158,9 +158,9 @@ describe("Business rules, applied by the sequencer", () => {
         await h.application(closing);
       });
 
-      it("is refused by programme-open (422) at 2026-11-30T16:00:00Z, midnight of 1 December in China", async () => {
+      it("is refused by programme-open (invalid) at 2026-11-30T16:00:00Z, midnight of 1 December in China", async () => {
         h.clock.set("2026-11-30T16:00:00Z");
-        await h.refuses(ACTORS.clerkA, "application", applicationRequest(closing), "programme-open", 422);
+        await h.refuses(ACTORS.clerkA, "application", applicationRequest(closing), "programme-open", "invalid");
       });
     });
 
@@ -170,9 +170,9 @@ describe("Business rules, applied by the sequencer", () => {
         opening = await h.programme({ opensOn: "2026-04-01" });
       });
 
-      it("is refused by programme-open (422) at 2026-03-31T15:59:59.999Z, still 31 March in China", async () => {
+      it("is refused by programme-open (invalid) at 2026-03-31T15:59:59.999Z, still 31 March in China", async () => {
         h.clock.set("2026-03-31T15:59:59.999Z");
-        await h.refuses(ACTORS.clerkA, "application", applicationRequest(opening), "programme-open", 422);
+        await h.refuses(ACTORS.clerkA, "application", applicationRequest(opening), "programme-open", "invalid");
       });
 
       it("is accepted at 2026-03-31T16:00:00Z, midnight of 1 April in China", async () => {
@@ -182,15 +182,15 @@ describe("Business rules, applied by the sequencer", () => {
     });
 
     describe("requesting zero fen", () => {
-      it("is refused by amount-positive (422)", async () => {
-        await h.refuses(ACTORS.clerkA, "application", applicationRequest(programmeId, { requestedFen: "0" }), "amount-positive", 422);
+      it("is refused by amount-positive (invalid)", async () => {
+        await h.refuses(ACTORS.clerkA, "application", applicationRequest(programmeId, { requestedFen: "0" }), "amount-positive", "invalid");
       });
     });
 
     describe("for a revoked programme", () => {
-      it("is refused by entry-revoked (409)", async () => {
+      it("is refused by entry-revoked (a conflict)", async () => {
         await h.correction(programmeId, "revoked");
-        await h.refuses(ACTORS.clerkA, "application", applicationRequest(programmeId), "entry-revoked", 409);
+        await h.refuses(ACTORS.clerkA, "application", applicationRequest(programmeId), "entry-revoked", "conflict");
       });
     });
 
@@ -246,34 +246,34 @@ describe("Business rules, applied by the sequencer", () => {
     });
 
     describe("on an application that already has a decision", () => {
-      it("is refused by application-pending (409)", async () => {
+      it("is refused by application-pending (a conflict)", async () => {
         await h.decision(applicationId);
-        await h.refuses(ACTORS.approverD, "decision", decisionRequest(applicationId), "application-pending", 409);
+        await h.refuses(ACTORS.approverD, "decision", decisionRequest(applicationId), "application-pending", "conflict");
       });
     });
 
     describe("on an application that does not exist", () => {
-      it("is refused by reference-exists (422)", async () => {
-        await h.refuses(ACTORS.approverC, "decision", decisionRequest(MISSING.app), "reference-exists", 422);
+      it("is refused by reference-exists (invalid)", async () => {
+        await h.refuses(ACTORS.approverC, "decision", decisionRequest(MISSING.app), "reference-exists", "invalid");
       });
     });
 
     describe("whose applicationId names a programme", () => {
-      it("is refused by reference-kind (422)", async () => {
-        await h.refuses(ACTORS.approverC, "decision", decisionRequest(programmeId), "reference-kind", 422);
+      it("is refused by reference-kind (invalid)", async () => {
+        await h.refuses(ACTORS.approverC, "decision", decisionRequest(programmeId), "reference-kind", "invalid");
       });
     });
 
     describe("on a revoked application", () => {
-      it("is refused by entry-revoked (409)", async () => {
+      it("is refused by entry-revoked (a conflict)", async () => {
         await h.correction(applicationId, "revoked");
-        await h.refuses(ACTORS.approverC, "decision", decisionRequest(applicationId), "entry-revoked", 409);
+        await h.refuses(ACTORS.approverC, "decision", decisionRequest(applicationId), "entry-revoked", "conflict");
       });
     });
 
     describe("by the official who recorded the application", () => {
-      it("is refused by decider-not-recorder (422), even with an approver token", async () => {
-        await h.refuses(ACTORS.approverA, "decision", decisionRequest(applicationId), "decider-not-recorder", 422);
+      it("is refused by decider-not-recorder (invalid), even with an approver token", async () => {
+        await h.refuses(ACTORS.approverA, "decision", decisionRequest(applicationId), "decider-not-recorder", "invalid");
       });
     });
 
@@ -284,14 +284,14 @@ describe("Business rules, applied by the sequencer", () => {
     });
 
     describe("approving one fen more than requested", () => {
-      it("is refused by approved-within-requested (422)", async () => {
-        await h.refuses(ACTORS.approverC, "decision", decisionRequest(applicationId, { approvedFen: "3000001" }), "approved-within-requested", 422);
+      it("is refused by approved-within-requested (invalid)", async () => {
+        await h.refuses(ACTORS.approverC, "decision", decisionRequest(applicationId, { approvedFen: "3000001" }), "approved-within-requested", "invalid");
       });
     });
 
     describe("approving zero fen", () => {
-      it("is refused by amount-positive (422)", async () => {
-        await h.refuses(ACTORS.approverC, "decision", decisionRequest(applicationId, { approvedFen: "0" }), "amount-positive", 422);
+      it("is refused by amount-positive (invalid)", async () => {
+        await h.refuses(ACTORS.approverC, "decision", decisionRequest(applicationId, { approvedFen: "0" }), "amount-positive", "invalid");
       });
     });
 
@@ -303,9 +303,9 @@ describe("Business rules, applied by the sequencer", () => {
     });
 
     describe("rejecting with a non-zero approvedFen", () => {
-      it("is refused by rejection-approves-nothing (422)", async () => {
+      it("is refused by rejection-approves-nothing (invalid)", async () => {
         const body = decisionRequest(applicationId, { outcome: "rejected", approvedFen: "1" });
-        await h.refuses(ACTORS.approverC, "decision", body, "rejection-approves-nothing", 422);
+        await h.refuses(ACTORS.approverC, "decision", body, "rejection-approves-nothing", "invalid");
       });
     });
 
@@ -325,7 +325,7 @@ describe("Business rules, applied by the sequencer", () => {
       });
 
       it("refuses approving 401, one fen over, by budget-not-exceeded (409), and the total stays 600", async () => {
-        await h.refuses(ACTORS.approverC, "decision", decisionRequest(second, { approvedFen: "401" }), "budget-not-exceeded", 409);
+        await h.refuses(ACTORS.approverC, "decision", decisionRequest(second, { approvedFen: "401" }), "budget-not-exceeded", "conflict");
         expect((await h.state(small, "programme")).approvedFen).to.equal("600");
         expect((await h.state(second, "application")).decisionId).to.equal(null);
       });
@@ -337,7 +337,7 @@ describe("Business rules, applied by the sequencer", () => {
         const first = await h.application(small, { requestedFen: "1000" });
         const other = await h.application(small, { requestedFen: "1000", creditCode: creditCode(2) });
         const d1 = await h.decision(first, { approvedFen: "1000" });
-        await h.refuses(ACTORS.approverC, "decision", decisionRequest(other, { approvedFen: "1" }), "budget-not-exceeded", 409);
+        await h.refuses(ACTORS.approverC, "decision", decisionRequest(other, { approvedFen: "1" }), "budget-not-exceeded", "conflict");
 
         await h.correction(d1, "revoked");
         expect((await h.state(small, "programme")).approvedFen).to.equal("0");
@@ -396,49 +396,49 @@ describe("Business rules, applied by the sequencer", () => {
     });
 
     describe("whose cumulative total would pass the approved amount by one fen", () => {
-      it("is refused by payout-within-approved (409)", async () => {
+      it("is refused by payout-within-approved (a conflict)", async () => {
         await h.payout(decisionId, { amountFen: "999999" });
         await h.payout(decisionId, { amountFen: "999999" });
-        await h.refuses(ACTORS.payerF, "payout", payoutRequest(decisionId, { amountFen: "1000003" }), "payout-within-approved", 409);
+        await h.refuses(ACTORS.payerF, "payout", payoutRequest(decisionId, { amountFen: "1000003" }), "payout-within-approved", "conflict");
       });
 
       it("is refused counting payouts still awaiting confirmation", async () => {
         await h.payout(decisionId, { amountFen: "2000000" });
         expect((await h.state(decisionId, "decision")).paidFen).to.equal("0");
-        await h.refuses(ACTORS.payerF, "payout", payoutRequest(decisionId, { amountFen: "1000001" }), "payout-within-approved", 409);
+        await h.refuses(ACTORS.payerF, "payout", payoutRequest(decisionId, { amountFen: "1000001" }), "payout-within-approved", "conflict");
       });
     });
 
     describe("of zero fen", () => {
-      it("is refused by amount-positive (422)", async () => {
-        await h.refuses(ACTORS.payerE, "payout", payoutRequest(decisionId, { amountFen: "0" }), "amount-positive", 422);
+      it("is refused by amount-positive (invalid)", async () => {
+        await h.refuses(ACTORS.payerE, "payout", payoutRequest(decisionId, { amountFen: "0" }), "amount-positive", "invalid");
       });
     });
 
     describe("on a rejected decision", () => {
-      it("is refused by decision-approved (409)", async () => {
+      it("is refused by decision-approved (a conflict)", async () => {
         const app = await h.application(programmeId, { creditCode: creditCode(3) });
         const rejected = await h.decision(app, { outcome: "rejected", approvedFen: "0" });
-        await h.refuses(ACTORS.payerE, "payout", payoutRequest(rejected), "decision-approved", 409);
+        await h.refuses(ACTORS.payerE, "payout", payoutRequest(rejected), "decision-approved", "conflict");
       });
     });
 
     describe("on a revoked decision", () => {
-      it("is refused by entry-revoked (409)", async () => {
+      it("is refused by entry-revoked (a conflict)", async () => {
         await h.correction(decisionId, "revoked");
-        await h.refuses(ACTORS.payerE, "payout", payoutRequest(decisionId), "entry-revoked", 409);
+        await h.refuses(ACTORS.payerE, "payout", payoutRequest(decisionId), "entry-revoked", "conflict");
       });
     });
 
     describe("on a decision that does not exist", () => {
-      it("is refused by reference-exists (422)", async () => {
-        await h.refuses(ACTORS.payerE, "payout", payoutRequest(MISSING.dec), "reference-exists", 422);
+      it("is refused by reference-exists (invalid)", async () => {
+        await h.refuses(ACTORS.payerE, "payout", payoutRequest(MISSING.dec), "reference-exists", "invalid");
       });
     });
 
     describe("whose decisionId names a programme", () => {
-      it("is refused by reference-kind (422)", async () => {
-        await h.refuses(ACTORS.payerE, "payout", payoutRequest(programmeId), "reference-kind", 422);
+      it("is refused by reference-kind (invalid)", async () => {
+        await h.refuses(ACTORS.payerE, "payout", payoutRequest(programmeId), "reference-kind", "invalid");
       });
     });
 
@@ -454,9 +454,9 @@ describe("Business rules, applied by the sequencer", () => {
     });
 
     describe("dated tomorrow in China", () => {
-      it("is refused by payout-date-not-future (422)", async () => {
+      it("is refused by payout-date-not-future (invalid)", async () => {
         h.clock.set("2026-03-10T15:59:59Z");
-        await h.refuses(ACTORS.payerE, "payout", payoutRequest(decisionId, { paidOn: "2026-03-11" }), "payout-date-not-future", 422);
+        await h.refuses(ACTORS.payerE, "payout", payoutRequest(decisionId, { paidOn: "2026-03-11" }), "payout-date-not-future", "invalid");
       });
     });
 
@@ -499,36 +499,36 @@ describe("Business rules, applied by the sequencer", () => {
     });
 
     describe("by the official who recorded the payout", () => {
-      it("is refused by confirmer-not-recorder (422), and the payout stays unpaid", async () => {
-        await h.refuses(ACTORS.approverE, "confirmation", confirmationRequest(pending), "confirmer-not-recorder", 422);
+      it("is refused by confirmer-not-recorder (invalid), and the payout stays unpaid", async () => {
+        await h.refuses(ACTORS.approverE, "confirmation", confirmationRequest(pending), "confirmer-not-recorder", "invalid");
         expect((await h.state(decisionId, "decision")).paidFen).to.equal("0");
       });
     });
 
     describe("of a payout already confirmed", () => {
-      it("is refused by payout-needs-confirmation (409)", async () => {
+      it("is refused by payout-needs-confirmation (a conflict)", async () => {
         await h.confirmation(pending, ACTORS.approverD);
-        await h.refuses(ACTORS.approverC, "confirmation", confirmationRequest(pending), "payout-needs-confirmation", 409);
+        await h.refuses(ACTORS.approverC, "confirmation", confirmationRequest(pending), "payout-needs-confirmation", "conflict");
       });
     });
 
     describe("of a payout below the threshold", () => {
-      it("is refused by payout-needs-confirmation (409)", async () => {
+      it("is refused by payout-needs-confirmation (a conflict)", async () => {
         const small = await h.payout(decisionId, { amountFen: "999999" });
-        await h.refuses(ACTORS.approverD, "confirmation", confirmationRequest(small), "payout-needs-confirmation", 409);
+        await h.refuses(ACTORS.approverD, "confirmation", confirmationRequest(small), "payout-needs-confirmation", "conflict");
       });
     });
 
     describe("of a revoked payout", () => {
-      it("is refused by entry-revoked (409)", async () => {
+      it("is refused by entry-revoked (a conflict)", async () => {
         await h.correction(pending, "revoked");
-        await h.refuses(ACTORS.approverD, "confirmation", confirmationRequest(pending), "entry-revoked", 409);
+        await h.refuses(ACTORS.approverD, "confirmation", confirmationRequest(pending), "entry-revoked", "conflict");
       });
     });
 
     describe("whose payoutId names a decision", () => {
-      it("is refused by reference-kind (422)", async () => {
-        await h.refuses(ACTORS.approverD, "confirmation", confirmationRequest(decisionId), "reference-kind", 422);
+      it("is refused by reference-kind (invalid)", async () => {
+        await h.refuses(ACTORS.approverD, "confirmation", confirmationRequest(decisionId), "reference-kind", "invalid");
       });
     });
   });
@@ -547,8 +547,8 @@ describe("Business rules, applied by the sequencer", () => {
     });
 
     describe("of an entry that does not exist", () => {
-      it("is refused by reference-exists (422)", async () => {
-        await h.refuses(ACTORS.approverD, "correction", correctionRequest(MISSING.app, "revoked"), "reference-exists", 422);
+      it("is refused by reference-exists (invalid)", async () => {
+        await h.refuses(ACTORS.approverD, "correction", correctionRequest(MISSING.app, "revoked"), "reference-exists", "invalid");
       });
     });
 
@@ -590,8 +590,8 @@ describe("Business rules, applied by the sequencer", () => {
       ];
       for (const [kind, replacement] of refused)
         describe(`of ${fieldsLabel(kind, replacement)}`, () => {
-          it("is refused by correction-fields (422)", async () => {
-            await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids[kind], "data-entry-error", { replacement }), "correction-fields", 422);
+          it("is refused by correction-fields (invalid)", async () => {
+            await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids[kind], "data-entry-error", { replacement }), "correction-fields", "invalid");
           });
         });
 
@@ -619,17 +619,17 @@ describe("Business rules, applied by the sequencer", () => {
       });
 
       describe("of a payout's date in the future", () => {
-        it("is refused by payout-date-not-future (422)", async () => {
+        it("is refused by payout-date-not-future (invalid)", async () => {
           const body = correctionRequest(ids.payout, "data-entry-error", { replacement: { paidOn: "2026-03-11" } });
-          await h.refuses(ACTORS.approverD, "correction", body, "payout-date-not-future", 422);
+          await h.refuses(ACTORS.approverD, "correction", body, "payout-date-not-future", "invalid");
         });
       });
 
       describe("of a revoked entry", () => {
-        it("is refused by entry-revoked (409)", async () => {
+        it("is refused by entry-revoked (a conflict)", async () => {
           const app = await h.application(ids.programme, { creditCode: creditCode(5) });
           await h.correction(app, "revoked");
-          await h.refuses(ACTORS.approverD, "correction", correctionRequest(app, "superseded", { replacement: { enterpriseName: "x" } }), "entry-revoked", 409);
+          await h.refuses(ACTORS.approverD, "correction", correctionRequest(app, "superseded", { replacement: { enterpriseName: "x" } }), "entry-revoked", "conflict");
         });
       });
 
@@ -651,35 +651,35 @@ describe("Business rules, applied by the sequencer", () => {
     });
 
     describe("with reason data-entry-error but no replacement", () => {
-      it("is refused by correction-fields (422)", async () => {
-        await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.application, "data-entry-error"), "correction-fields", 422);
+      it("is refused by correction-fields (invalid)", async () => {
+        await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.application, "data-entry-error"), "correction-fields", "invalid");
       });
     });
 
     describe("with reason superseded but no replacement", () => {
-      it("is refused by correction-fields (422)", async () => {
-        await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.decision, "superseded"), "correction-fields", 422);
+      it("is refused by correction-fields (invalid)", async () => {
+        await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.decision, "superseded"), "correction-fields", "invalid");
       });
     });
 
     describe("revoking, with replacement values", () => {
-      it("is refused by correction-fields (422)", async () => {
+      it("is refused by correction-fields (invalid)", async () => {
         const body = correctionRequest(ids.payout, "revoked", { replacement: { paidOn: "2026-03-08" } });
-        await h.refuses(ACTORS.approverD, "correction", body, "correction-fields", 422);
+        await h.refuses(ACTORS.approverD, "correction", body, "correction-fields", "invalid");
       });
     });
 
     describe("with clawbackFen but another reason", () => {
-      it("is refused by correction-fields (422)", async () => {
+      it("is refused by correction-fields (invalid)", async () => {
         const body = correctionRequest(ids.decision, "superseded", { replacement: { reason: "x" }, clawbackFen: "1" });
-        await h.refuses(ACTORS.approverD, "correction", body, "correction-fields", 422);
+        await h.refuses(ACTORS.approverD, "correction", body, "correction-fields", "invalid");
       });
     });
 
     describe("clawing back", () => {
       describe("without clawbackFen", () => {
-        it("is refused by correction-fields (422)", async () => {
-          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.payout, "clawback"), "correction-fields", 422);
+        it("is refused by correction-fields (invalid)", async () => {
+          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.payout, "clawback"), "correction-fields", "invalid");
         });
       });
 
@@ -697,40 +697,40 @@ describe("Business rules, applied by the sequencer", () => {
       describe("of a confirmed payout, in two parts", () => {
         it("accepts up to what is left and refuses one fen more by clawback-within-paid (409)", async () => {
           await h.correction(ids.confirmed, "clawback", { clawbackFen: "600000" });
-          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.confirmed, "clawback", { clawbackFen: "400001" }), "clawback-within-paid", 409);
+          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.confirmed, "clawback", { clawbackFen: "400001" }), "clawback-within-paid", "conflict");
           await h.correction(ids.confirmed, "clawback", { clawbackFen: "400000" });
           expect(await h.state(ids.decision, "decision")).to.include({ committedFen: "500000", paidFen: "500000" });
         });
       });
 
       describe("more than was paid", () => {
-        it("is refused by clawback-within-paid (409)", async () => {
-          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.payout, "clawback", { clawbackFen: "500001" }), "clawback-within-paid", 409);
+        it("is refused by clawback-within-paid (a conflict)", async () => {
+          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.payout, "clawback", { clawbackFen: "500001" }), "clawback-within-paid", "conflict");
         });
       });
 
       describe("a payout still awaiting confirmation", () => {
-        it("is refused by clawback-within-paid (409): nothing has been paid yet", async () => {
+        it("is refused by clawback-within-paid (a conflict): nothing has been paid yet", async () => {
           const pending = await h.payout(ids.decision, { amountFen: "1000000" });
-          await h.refuses(ACTORS.approverD, "correction", correctionRequest(pending, "clawback", { clawbackFen: "1" }), "clawback-within-paid", 409);
+          await h.refuses(ACTORS.approverD, "correction", correctionRequest(pending, "clawback", { clawbackFen: "1" }), "clawback-within-paid", "conflict");
         });
       });
 
       describe("zero fen", () => {
-        it("is refused by amount-positive (422)", async () => {
-          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.payout, "clawback", { clawbackFen: "0" }), "amount-positive", 422);
+        it("is refused by amount-positive (invalid)", async () => {
+          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.payout, "clawback", { clawbackFen: "0" }), "amount-positive", "invalid");
         });
       });
 
       describe("from a decision", () => {
-        it("is refused by reference-kind (422)", async () => {
-          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.decision, "clawback", { clawbackFen: "1" }), "reference-kind", 422);
+        it("is refused by reference-kind (invalid)", async () => {
+          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.decision, "clawback", { clawbackFen: "1" }), "reference-kind", "invalid");
         });
       });
 
       describe("and paying again", () => {
         it("lets the decision pay out what was clawed back", async () => {
-          await h.refuses(ACTORS.payerE, "payout", payoutRequest(ids.decision, { amountFen: "1500001" }), "payout-within-approved", 409);
+          await h.refuses(ACTORS.payerE, "payout", payoutRequest(ids.decision, { amountFen: "1500001" }), "payout-within-approved", "conflict");
           await h.correction(ids.payout, "clawback", { clawbackFen: "1" });
           await h.payout(ids.decision, { amountFen: "1500001" });
           expect((await h.state(ids.decision, "decision")).committedFen).to.equal("3000000");
@@ -740,8 +740,8 @@ describe("Business rules, applied by the sequencer", () => {
 
     describe("revoking", () => {
       describe("a payout with money still paid out", () => {
-        it("is refused by revocation-allowed (409)", async () => {
-          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.payout, "revoked"), "revocation-allowed", 409);
+        it("is refused by revocation-allowed (a conflict)", async () => {
+          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.payout, "revoked"), "revocation-allowed", "conflict");
         });
       });
 
@@ -764,8 +764,8 @@ describe("Business rules, applied by the sequencer", () => {
       });
 
       describe("a decision with payouts", () => {
-        it("is refused by revocation-allowed (409)", async () => {
-          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.decision, "revoked"), "revocation-allowed", 409);
+        it("is refused by revocation-allowed (a conflict)", async () => {
+          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.decision, "revoked"), "revocation-allowed", "conflict");
         });
       });
 
@@ -783,8 +783,8 @@ describe("Business rules, applied by the sequencer", () => {
       });
 
       describe("an application with a decision", () => {
-        it("is refused by revocation-allowed (409)", async () => {
-          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.application, "revoked"), "revocation-allowed", 409);
+        it("is refused by revocation-allowed (a conflict)", async () => {
+          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.application, "revoked"), "revocation-allowed", "conflict");
         });
       });
 
@@ -809,8 +809,8 @@ describe("Business rules, applied by the sequencer", () => {
       });
 
       describe("a programme with live applications", () => {
-        it("is refused by revocation-allowed (409)", async () => {
-          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.programme, "revoked"), "revocation-allowed", 409);
+        it("is refused by revocation-allowed (a conflict)", async () => {
+          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.programme, "revoked"), "revocation-allowed", "conflict");
         });
       });
 
@@ -825,22 +825,22 @@ describe("Business rules, applied by the sequencer", () => {
       });
 
       describe("a confirmation", () => {
-        it("is refused by revocation-allowed (422)", async () => {
-          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.confirmation, "revoked"), "revocation-allowed", 422);
+        it("is refused by revocation-allowed (invalid)", async () => {
+          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.confirmation, "revoked"), "revocation-allowed", "invalid");
         });
       });
 
       describe("a correction", () => {
-        it("is refused by revocation-allowed (422)", async () => {
-          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.correction, "revoked"), "revocation-allowed", 422);
+        it("is refused by revocation-allowed (invalid)", async () => {
+          await h.refuses(ACTORS.approverD, "correction", correctionRequest(ids.correction, "revoked"), "revocation-allowed", "invalid");
         });
       });
 
       describe("an entry already revoked", () => {
-        it("is refused by entry-revoked (409)", async () => {
+        it("is refused by entry-revoked (a conflict)", async () => {
           const app = await h.application(ids.programme, { creditCode: creditCode(9) });
           await h.correction(app, "revoked");
-          await h.refuses(ACTORS.approverC, "correction", correctionRequest(app, "revoked"), "entry-revoked", 409);
+          await h.refuses(ACTORS.approverC, "correction", correctionRequest(app, "revoked"), "entry-revoked", "conflict");
         });
       });
     });
