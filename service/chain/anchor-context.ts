@@ -7,7 +7,7 @@
  * in `state` only once `save` has resolved, i.e. once it is durable.
  */
 import type { Logger } from "pino";
-import { toHex, type NoteSigner } from "../log";
+import { CodedError, toHex, type NoteSigner } from "../log";
 import type { LedgerStore } from "../store/store";
 import type { ChainClient, TxSigner } from "./client";
 import type { AnchoredCheckpoint, AnchorState, AnchorStateStore } from "./state";
@@ -49,15 +49,8 @@ export type AnchorerErrorCode =
   /** The anchorer was stopped while waiting. */
   | "STOPPED";
 
-export class AnchorerError extends Error {
+export class AnchorerError extends CodedError<AnchorerErrorCode> {
   override readonly name = "AnchorerError";
-  constructor(
-    readonly code: AnchorerErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export const hex0x = (b: Uint8Array): string => `0x${toHex(b)}`;

