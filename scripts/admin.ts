@@ -19,7 +19,7 @@ import { Command, CommanderError, Option } from "commander";
 import { ZodError } from "zod";
 import { clearFirstAdminTokenPending, DataDirError, makeCreatedFilesPrivate, openDataDir } from "../service/data-dir";
 import { createToken, LastAdminTokenError, listTokens, revokeToken, TokenNotFoundError, type TokenInfo } from "../service/auth/tokens";
-import { systemClock } from "../service/ledger/ledger";
+import { systemClock } from "../service/clock";
 import { LevelStore } from "../service/store/level";
 import { StoreLockedError, type LedgerStore } from "../service/store/store";
 

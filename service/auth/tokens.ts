@@ -15,7 +15,7 @@ import { createHash, randomBytes as nodeRandomBytes } from "node:crypto";
 import { z } from "zod";
 import { Role } from "../records/schemas";
 import { PlainText } from "../records/zod-types";
-import type { Clock } from "../ledger/ledger";
+import { rfc3339, type Clock } from "../clock";
 import type { TokenRecord, TokenStore } from "../store/store";
 
 export const TOKEN_PREFIX = "sl_";
@@ -87,7 +87,7 @@ export function tokenInfo(t: TokenRecord): TokenInfo {
  */
 export async function createToken(
   store: TokenStore,
-  clock: Clock,
+  clock: Pick<Clock, "now">,
   request: TokenRequest,
   randomBytes: (n: number) => Uint8Array = (n) => new Uint8Array(nodeRandomBytes(n)),
 ): Promise<{ token: string; info: TokenInfo }> {
@@ -100,7 +100,7 @@ export async function createToken(
     official: r.official,
     agency: r.agency,
     role: r.role,
-    createdAt: clock.now(),
+    createdAt: rfc3339(clock.now()),
     revokedAt: null,
   };
   await store.putToken(record);
@@ -121,14 +121,14 @@ export async function listTokens(store: TokenStore): Promise<TokenInfo[]> {
  * changes nothing and returns it as it is. Throws TokenNotFoundError for an
  * unknown id and LastAdminTokenError when `id` is the last active admin token.
  */
-export async function revokeToken(store: TokenStore, clock: Clock, id: string): Promise<TokenInfo> {
+export async function revokeToken(store: TokenStore, clock: Pick<Clock, "now">, id: string): Promise<TokenInfo> {
   const all = await store.tokens();
   const target = all.find((t) => t.id === id);
   if (target === undefined) throw new TokenNotFoundError(`no token ${id}`);
   if (target.revokedAt !== null) return tokenInfo(target);
   if (target.role === "admin" && !all.some((t) => t.id !== id && t.role === "admin" && t.revokedAt === null))
     throw new LastAdminTokenError(`token ${id} is the last active admin token; create another admin token first`);
-  const revoked: TokenRecord = { ...target, revokedAt: clock.now() };
+  const revoked: TokenRecord = { ...target, revokedAt: rfc3339(clock.now()) };
   await store.putToken(revoked);
   return tokenInfo(revoked);
 }

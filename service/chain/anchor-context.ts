@@ -9,31 +9,9 @@
 import type { Logger } from "pino";
 import { CodedError, toHex, type NoteSigner } from "../log";
 import type { LedgerStore } from "../store/store";
+import type { Clock } from "../clock";
 import type { ChainClient, TxSigner } from "./client";
 import type { AnchoredCheckpoint, AnchorState, AnchorStateStore } from "./state";
-
-/** Time for the anchorer: injected so tests can run the cadence and timeouts on a fake clock. */
-export interface AnchorerClock {
-  /** Milliseconds since the Unix epoch. */
-  now(): number;
-  /** Resolves after `ms`, or as soon as `signal` aborts; never rejects. */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
-}
-
-export const systemAnchorerClock: AnchorerClock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve) => {
-      if (signal.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, ms));
-      signal.addEventListener("abort", done, { once: true });
-    }),
-};
 
 export type AnchorerErrorCode =
   /** The chain holds a root the log does not have at that size. Fatal. */
@@ -54,7 +32,7 @@ export class AnchorerError extends CodedError<AnchorerErrorCode> {
 }
 
 export const hex0x = (b: Uint8Array): string => `0x${toHex(b)}`;
-export const iso = (ms: number): string => new Date(ms).toISOString();
+export { rfc3339 as iso } from "../clock";
 
 /**
  * The anchor state as this run knows it. `save` writes it durably before
@@ -113,7 +91,7 @@ export interface AnchorContext {
   readonly noteSigner: NoteSigner;
   readonly origin: string;
   readonly record: AnchorRecord;
-  readonly clock: AnchorerClock;
+  readonly clock: Clock;
   readonly log: Logger;
   /** Aborts when the anchorer stops; every wait ends early on it. */
   readonly stopSignal: AbortSignal;

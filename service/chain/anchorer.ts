@@ -39,13 +39,14 @@
 import type { Logger } from "pino";
 import type { NoteSigner } from "../log";
 import type { LedgerStore } from "../store/store";
-import { AnchorerError, AnchorRecord, iso, systemAnchorerClock, type AnchorContext, type AnchorerClock, type AnchorerErrorCode } from "./anchor-context";
+import { systemClock, type Clock } from "../clock";
+import { AnchorerError, AnchorRecord, iso, type AnchorContext, type AnchorerErrorCode } from "./anchor-context";
 import { AnchorReconciler } from "./anchor-reconciler";
 import { AnchorSender, type AnchorerFailpoint } from "./anchor-sender";
 import { backoffDelay, ChainError, type ChainClient, type TxSigner } from "./client";
 import type { AnchoredCheckpoint, AnchorStateStore, PendingAnchor } from "./state";
 
-export { AnchorerError, systemAnchorerClock, type AnchorerClock, type AnchorerErrorCode } from "./anchor-context";
+export { AnchorerError, type AnchorerErrorCode } from "./anchor-context";
 export { ANCHORER_FAILPOINTS, type AnchorerFailpoint } from "./anchor-sender";
 
 // ---------------------------------------------------------------------------
@@ -89,7 +90,7 @@ export interface AnchorerOptions {
   readonly retryMaxMs?: number;
   /** First block to search for CheckpointAnchored logs (the deployment block). Default 0. */
   readonly fromBlock?: number;
-  readonly clock?: AnchorerClock;
+  readonly clock?: Clock;
   readonly random?: () => number;
   /** Called at each {@link ANCHORER_FAILPOINTS} point; for crash tests only (see service/chain/failpoints.ts). Absent: nothing happens. */
   readonly failpoint?: (name: AnchorerFailpoint) => void;
@@ -131,7 +132,7 @@ interface Waiter {
 export class Anchorer {
   private readonly _o: AnchorerOptions;
   private readonly _log: Logger;
-  private readonly _clock: AnchorerClock;
+  private readonly _clock: Clock;
   private readonly _random: () => number;
   private readonly _everyEntries: number;
   private readonly _everyMs: number;
@@ -160,7 +161,7 @@ export class Anchorer {
   constructor(options: AnchorerOptions) {
     this._o = options;
     this._log = options.logger.child({ component: "anchorer" });
-    this._clock = options.clock ?? systemAnchorerClock;
+    this._clock = options.clock ?? systemClock;
     this._random = options.random ?? Math.random;
     this._everyEntries = positiveInt(options.everyEntries ?? 1000, "everyEntries");
     this._everyMs = nonNegative(options.everyMs ?? 1000, "everyMs");

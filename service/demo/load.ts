@@ -16,7 +16,7 @@
  *   entry, and ids of the entries already there are read back from the log.
  * - anything else: refused with a DemoError, nothing appended.
  */
-import type { Clock } from "../ledger/ledger";
+import type { Clock } from "../clock";
 import { BatchRecordRejected, Ledger, scopedIdempotencyKey, type AcceptedBatch } from "../ledger/ledger";
 import { canonicalBytes, decodeEntry, sha256, toHex } from "../log";
 import type { Command } from "../records/rules";
@@ -82,7 +82,7 @@ export interface DemoLoadResult {
  * against the plan, so a change in how the ledger reads its clock fails the
  * load instead of skewing the history.
  */
-class SessionClock implements Clock {
+class SessionClock implements Pick<Clock, "now"> {
   private readonly _queue: string[] = [];
   private _stopped: unknown = undefined;
   push(at: string): void {
@@ -92,11 +92,11 @@ class SessionClock implements Clock {
   stop(cause: unknown): void {
     this._stopped ??= cause;
   }
-  now(): string {
+  now(): number {
     if (this._stopped !== undefined) throw new DemoError("LOAD_OUT_OF_STEP", "the demo load stopped after a failed commit", { cause: this._stopped });
     const at = this._queue.shift();
     if (at === undefined) throw new DemoError("LOAD_OUT_OF_STEP", "the ledger read its clock more often than the demo queued sessions");
-    return at;
+    return Date.parse(at);
   }
 }
 

@@ -5,7 +5,7 @@
  * routes, and createApp, hold this object instead of the store.
  */
 import { authenticate, createToken, listTokens, revokeToken, type TokenInfo, type TokenRequest } from "../auth/tokens";
-import type { Clock } from "../ledger/ledger";
+import type { Clock } from "../clock";
 
 /** Where tokens are kept: whatever service/auth/tokens.ts reads and writes them in (the store's token part). */
 export type TokenKeeper = Parameters<typeof authenticate>[0];
@@ -16,7 +16,7 @@ export type TokenRecord = Awaited<ReturnType<typeof authenticate>>;
 export class Tokens {
   constructor(
     private readonly _keeper: TokenKeeper,
-    private readonly _clock: Clock,
+    private readonly _clock: Pick<Clock, "now">,
   ) {}
 
   /** The record of the token in an `Authorization: Bearer` header; throws AuthError (see auth/tokens.ts). */

@@ -19,6 +19,7 @@
  * ever lost and nothing unacknowledged is ever assumed stored.
  */
 import { randomBytes as nodeRandomBytes } from "node:crypto";
+import { rfc3339, systemClock, type Clock } from "../clock";
 import { ID_PREFIX } from "../format/entry";
 import { CompactRange, encodeEntry, hashLeaf, toHex } from "../log";
 import type { Actor, LedgerEntry } from "../records/entry";
@@ -37,12 +38,6 @@ export { StoreUnavailableError };
 /** The parts of the store the sequencer reads and writes: it commits the log, and reads state and idempotency records to check requests. */
 export type SequencerStore = LogStore & StateStore & IdempotencyStore;
 
-export interface Clock {
-  /** The current time, RFC 3339 UTC with milliseconds. */
-  now(): string;
-}
-
-export const systemClock: Clock = { now: () => new Date().toISOString() };
 
 export interface Submission {
   readonly command: Command;
@@ -125,7 +120,7 @@ interface Pending {
 
 export interface LedgerOptions {
   readonly store: SequencerStore;
-  readonly clock?: Clock;
+  readonly clock?: Pick<Clock, "now">;
   readonly randomBytes?: (n: number) => Uint8Array;
   /** Most requests in one commit (default 256). */
   readonly maxBatch?: number;
@@ -147,7 +142,7 @@ const YIELD_EVERY_RECORDS = 64;
 
 export class Ledger {
   private readonly _store: SequencerStore;
-  private readonly _clock: Clock;
+  private readonly _clock: Pick<Clock, "now">;
   private readonly _random: (n: number) => Uint8Array;
   private readonly _maxBatch: number;
   private readonly _maxBatchRecords: number;
@@ -197,7 +192,7 @@ export class Ledger {
     return this._durable.root();
   }
 
-  get clock(): Clock {
+  get clock(): Pick<Clock, "now"> {
     return this._clock;
   }
 
@@ -357,7 +352,7 @@ export class Ledger {
         const ownRange = p.commands.length === 1 ? range : range.clone();
         const ownLeaves: LeafWrite[] = [];
         const bodies: AcceptedBody[] = [];
-        const now = this._clock.now();
+        const now = rfc3339(this._clock.now());
         for (let i = 0; i < p.commands.length; i++) {
           let applied;
           try {

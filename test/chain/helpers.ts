@@ -9,13 +9,14 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { LedgerAnchor__factory } from "../../.cache/typechain";
 import pino, { type Logger } from "pino";
-import { Ledger, type Clock } from "../../service/ledger/ledger";
+import type { Clock } from "../../service/clock";
+import { Ledger } from "../../service/ledger/ledger";
 import { rootAt } from "../../service/ledger/proofs";
 import { noteKeyFromSeed, parseSignerKey, parseVerifierKey, toHex, verifyCheckpoint, verifyConsistency, fromHex, type NoteSigner, type NoteVerifier } from "../../service/log";
 import type { Actor } from "../../service/records/entry";
 import { REQUEST_SCHEMAS } from "../../service/records/schemas";
 import { MemoryStore } from "../../service/store/memory";
-import { Anchorer, type AnchorerClock, type AnchorerOptions } from "../../service/chain/anchorer";
+import { Anchorer, type AnchorerOptions } from "../../service/chain/anchorer";
 import { ChainClient, type Eip1193 } from "../../service/chain/client";
 import { RecorderKey } from "../../service/chain/recorder-key";
 import { consistencyProof } from "../../service/ledger/proofs";
@@ -25,16 +26,16 @@ import { applicationRequest, creditCode, programmeRequest } from "../helpers/led
 export const ORIGIN = "ledger.test.example/log";
 
 /** The ledger's clock: 2026-03-10, inside the test programmes' open period. */
-export class LedgerClock implements Clock {
+export class LedgerClock implements Pick<Clock, "now"> {
   private _t = Date.parse("2026-03-10T02:00:00.000Z");
-  now(): string {
+  now(): number {
     this._t += 1;
-    return new Date(this._t).toISOString();
+    return this._t;
   }
 }
 
 /** A fake anchorer clock: time moves only when the test calls advance(). */
-export class FakeClock implements AnchorerClock {
+export class FakeClock implements Clock {
   private _t: number;
   private _timers: { at: number; resolve: () => void; signal: AbortSignal; onAbort: () => void }[] = [];
 

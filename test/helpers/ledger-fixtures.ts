@@ -9,7 +9,8 @@
 import { expect } from "chai";
 import type { z } from "zod";
 import { ENTRY_PATHS, requestHash } from "../../service/http/admin";
-import { IdempotencyConflict, Ledger, scopedIdempotencyKey, type Accepted, type Clock } from "../../service/ledger/ledger";
+import type { Clock } from "../../service/clock";
+import { IdempotencyConflict, Ledger, scopedIdempotencyKey, type Accepted } from "../../service/ledger/ledger";
 import { sha256, toHex } from "../../service/log";
 import type { Actor } from "../../service/records/entry";
 import { creditCodeCheckChar } from "../../service/records/identifiers";
@@ -25,13 +26,13 @@ import { StoreUnavailableError, type CommitBatch } from "../../service/store/sto
 export const START = "2026-03-10T02:00:00.000Z";
 
 /** A clock the test sets. Never global: each world has its own. */
-export class FakeClock implements Clock {
+export class FakeClock implements Pick<Clock, "now"> {
   private _t: number;
   constructor(start: string = START) {
     this._t = FakeClock.parse(start);
   }
-  now(): string {
-    return new Date(this._t).toISOString();
+  now(): number {
+    return this._t;
   }
   /** Sets the time to an RFC 3339 UTC instant ("…Z"). */
   set(instant: string): void {

@@ -16,7 +16,8 @@ import { createAppServer } from "../../service/http/server";
 import type { PortalOptions } from "../../service/http/portal";
 import type { AnchoringInfo } from "../../service/http/receipts";
 import { CheckpointSigner } from "../../service/ledger/checkpoints";
-import { Ledger, type Clock } from "../../service/ledger/ledger";
+import type { Clock } from "../../service/clock";
+import { Ledger } from "../../service/ledger/ledger";
 import { Tokens } from "../../service/http/tokens";
 import { Queries } from "../../service/queries/queries";
 import { noteKeyFromSeed, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from "../../service/log";
@@ -28,10 +29,10 @@ import { applicationRequest, creditCode, decisionRequest, payoutRequest, program
 export const ORIGIN = "ledger.test.example/log";
 
 /** A clock the test sets; starts on 2026-03-10 at 10:00 China Standard Time. */
-export class FakeClock implements Clock {
+export class FakeClock implements Pick<Clock, "now"> {
   private _t = Date.parse("2026-03-10T02:00:00.000Z");
-  now(): string {
-    return new Date(this._t).toISOString();
+  now(): number {
+    return this._t;
   }
   set(iso: string): void {
     this._t = Date.parse(iso);
