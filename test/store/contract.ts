@@ -1,6 +1,7 @@
 /**
  * The LedgerStore contract (service/store/store.ts), as one suite run against
- * every implementation: the memory twin and LevelDB must be interchangeable.
+ * every implementation: the memory twin, LevelDB (test/store/level.test.ts)
+ * and PostgreSQL (test/store/postgres.test.ts) must be interchangeable.
  *
  * Batches are built the way the sequencer builds them: a CompactRange appends
  * each leaf hash and hands back the nodes it completed, and a MemoryTree over

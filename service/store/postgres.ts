@@ -1,0 +1,548 @@
+/**
+ * The PostgreSQL store: {@link LedgerStore} on node-postgres, selected by
+ * LEDGER_DATABASE_URL. The schema and its migrations are in
+ * ./postgres-schema.ts.
+ *
+ * Several processes may open one database (unlike a LevelDB directory), so
+ * nothing the contract promises rests on this process's memory: every read
+ * goes to the database, and every commit is sequenced there.
+ *
+ * Commit. One transaction: take the sequence row (`log_head`) `FOR UPDATE`,
+ * check the batch extends exactly the head it holds, insert everything in
+ * one statement, advance the head, commit. A commit whose batch was built on
+ * a head another writer has since advanced is refused with
+ * {@link StoreHeadMovedError}, storing nothing. The transaction sets
+ * `synchronous_commit = on`, whatever the server's default, so the promise
+ * resolves only once the commit record is flushed (and, with a synchronous
+ * standby configured, held there too). The later multi-replica sequencer
+ * runs its rules inside this same transaction, under the same lock; see
+ * {@link PostgresStore.commit}'s `check` hook.
+ *
+ * Errors. The database unreachable, or the connection lost, is
+ * {@link StoreUnavailableError} with code DATABASE_UNREACHABLE; a refused
+ * batch is BATCH_REFUSED or HEAD_MOVED; anything else the database reports is
+ * QUERY_FAILED. Messages never contain the connection URL. Values only ever
+ * travel as query parameters, never inside SQL text.
+ */
+import pg from "pg";
+import { HASH_SIZE, planRoot, type NodeId } from "../log";
+import type { Openings } from "../records/entry";
+import type { IndexRef } from "../records/rules";
+import type { StateDoc, StateKey } from "../records/state";
+import { migrate, SchemaTooNewError, type MigrationOutcome } from "./postgres-schema";
+import {
+  StoreUnavailableError,
+  type CommitBatch,
+  type IdempotencyRecord,
+  type LedgerStore,
+  type StoredLeaf,
+  type TokenRecord,
+  type TreeHead,
+} from "./store";
+
+export type PostgresStoreErrorCode = "DATABASE_UNREACHABLE" | "HEAD_MOVED" | "BATCH_REFUSED" | "SCHEMA_TOO_NEW" | "QUERY_FAILED";
+
+/**
+ * Every failure of the PostgreSQL store. A StoreUnavailableError, as the
+ * store contract requires, with a `code` to switch on.
+ */
+export class PostgresStoreError extends StoreUnavailableError {
+  constructor(
+    readonly code: PostgresStoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The batch was built on a head another writer has since advanced; nothing was stored. Rebuild it on the new head. */
+export class StoreHeadMovedError extends PostgresStoreError {
+  constructor(
+    readonly storedSize: number,
+    readonly batchStart: number,
+    options?: { cause?: unknown },
+  ) {
+    super("HEAD_MOVED", `batch refused, nothing stored: it starts at leaf ${batchStart} but the stored head is at size ${storedSize} (another writer committed first)`, options);
+  }
+}
+
+export interface PostgresStoreOptions {
+  /** Most connections this process holds (default 10). */
+  readonly maxConnections?: number;
+  /** How long to wait for a connection before failing with DATABASE_UNREACHABLE (default 5000 ms). */
+  readonly connectTimeoutMs?: number;
+}
+
+/**
+ * A hook run inside the commit's transaction, after the sequence row is
+ * locked and the batch checked against it, before anything is written. It
+ * sees the locked head; throwing aborts the commit, storing nothing.
+ */
+export type CommitCheck = (tx: { readonly head: TreeHead; query: pg.ClientBase["query"] }) => Promise<void>;
+
+const utf8 = new TextEncoder();
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** A leaf or node index: a non-negative safe integer. */
+const isIndex = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
+
+/**
+ * Whether `s` can be a `text` value: PostgreSQL text holds no NUL, and a
+ * lone surrogate would be sent as U+FFFD, silently matching another string.
+ * A lookup by an unstorable key finds nothing; a write of one is refused.
+ */
+const storable = (s: unknown): s is string => typeof s === "string" && !s.includes("\u0000") && !LONE_SURROGATE.test(s);
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Connection-level failures: the server is down, restarting, refusing
+ * connections, or the socket broke. SQLSTATE classes 08 (connection
+ * exception) and 57P (operator intervention: shutdown, crash, cannot
+ * connect now), and node-postgres's own errors for a lost connection.
+ */
+function isUnreachable(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === "string") {
+    if (code.startsWith("08") || code.startsWith("57P")) return true;
+    if (["ECONNREFUSED", "ECONNRESET", "ENOENT", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "EAI_AGAIN", "ENOTFOUND"].includes(code)) return true;
+  }
+  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable|timeout exceeded when trying to connect/i.test(e.message);
+}
+
+/** Maps a failure to the store's typed error; `what` says what failed, never with the URL. */
+function storeError(what: string, cause: unknown): PostgresStoreError {
+  if (cause instanceof PostgresStoreError) return cause;
+  if (cause instanceof SchemaTooNewError) return new PostgresStoreError("SCHEMA_TOO_NEW", cause.message, { cause });
+  if (isUnreachable(cause)) return new PostgresStoreError("DATABASE_UNREACHABLE", `${what} failed: the database is unreachable (${messageOf(cause)})`, { cause });
+  return new PostgresStoreError("QUERY_FAILED", `${what} failed: ${messageOf(cause)}`, { cause });
+}
+
+/** Where the URL points, for messages: host, port and database, never the user or password. */
+export function describeDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const socket = u.searchParams.get("host");
+    const host = socket ?? (u.hostname || "localhost");
+    return `postgres database ${decodeURIComponent(u.pathname.replace(/^\//, "")) || "(default)"} on ${host}${u.port ? `:${u.port}` : ""}`;
+  } catch {
+    return "postgres database (unparseable URL)";
+  }
+}
+
+function concatHashes(hashes: readonly Uint8Array[]): Buffer {
+  return Buffer.concat(hashes.map((h) => Buffer.from(h.buffer, h.byteOffset, h.byteLength)));
+}
+
+function decodeHead(size: string | number, compact: Buffer): TreeHead {
+  const n = Number(size);
+  const hashes: Uint8Array[] = [];
+  for (let at = 0; at < compact.length; at += HASH_SIZE) hashes.push(new Uint8Array(compact.subarray(at, at + HASH_SIZE)));
+  return { size: n, compact: hashes };
+}
+
+/** A plain Uint8Array with its own memory (pg hands back Buffers, which deep equality tells apart). */
+const bytes = (b: Buffer): Uint8Array => new Uint8Array(b);
+
+/** The one statement that writes a whole batch: every table, from arrays, in one round trip. */
+const INSERT_BATCH = `
+WITH
+  l AS (INSERT INTO leaves (idx, entry_id, bytes, recorded_at)
+        SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::text[])),
+  n AS (INSERT INTO nodes (level, idx, hash)
+        SELECT * FROM unnest($5::smallint[], $6::bigint[], $7::bytea[])),
+  i AS (INSERT INTO entry_index (name, value, leaf)
+        SELECT * FROM unnest($8::text[], $9::text[], $10::bigint[]) ON CONFLICT DO NOTHING),
+  o AS (INSERT INTO openings (entry_id, openings)
+        SELECT * FROM unnest($11::text[], $12::json[])
+        ON CONFLICT (entry_id) DO UPDATE SET openings = EXCLUDED.openings),
+  s AS (INSERT INTO state_docs (key, doc)
+        SELECT * FROM unnest($13::text[], $14::json[])
+        ON CONFLICT (key) DO UPDATE SET doc = EXCLUDED.doc),
+  d AS (INSERT INTO idempotency (scoped_key, record, created_at)
+        SELECT * FROM unnest($15::bytea[], $16::json[], $17::text[])
+        ON CONFLICT (scoped_key) DO UPDATE SET record = EXCLUDED.record, created_at = EXCLUDED.created_at)
+UPDATE log_head SET size = $18, compact = $19`;
+
+export class PostgresStore implements LedgerStore {
+  /** Writes under way, so close() can wait for them. */
+  private readonly _pending = new Set<Promise<unknown>>();
+  private _closed = false;
+  /** Clients given an 'error' listener already (the pool reuses them). */
+  private readonly _guarded = new WeakSet<pg.PoolClient>();
+
+  private constructor(
+    private readonly _pool: pg.Pool,
+    /** Where the store is, for messages (no credentials). */
+    readonly where: string,
+    /** The schema version and the migrations this open applied. */
+    readonly migrations: MigrationOutcome,
+  ) {}
+
+  /**
+   * Connects, applies the migrations the database lacks (under an advisory
+   * lock, so concurrent opens apply each once), and returns the store.
+   * Rejects with {@link PostgresStoreError}: DATABASE_UNREACHABLE when the
+   * database cannot be reached, SCHEMA_TOO_NEW for a schema from a newer
+   * release.
+   */
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const where = describeDatabaseUrl(url);
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.maxConnections ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      application_name: "subsidy-ledger",
+    });
+    // An idle connection the server drops (restart, failover) emits 'error' on the pool; unhandled, it
+    // would end the process. The next query on a new connection reports the outage as a typed error.
+    pool.on("error", () => {});
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await pool.connect();
+      client.on("error", () => {}); // see _connect
+      const outcome = await migrate(client);
+      client.release();
+      return new PostgresStore(pool, where, outcome);
+    } catch (cause) {
+      client?.release(true);
+      await pool.end().catch(() => {});
+      throw storeError(`opening the ${where}`, cause);
+    }
+  }
+
+  async head(): Promise<TreeHead> {
+    const { rows } = await this._query<{ size: string; compact: Buffer }>("read the head", "SELECT size, compact FROM log_head");
+    const row = rows[0];
+    if (row === undefined) throw new PostgresStoreError("QUERY_FAILED", `the ${this.where} has no head row: its schema is damaged`);
+    return decodeHead(row.size, row.compact);
+  }
+
+  /**
+   * One transaction, durable once it resolves (see the module comment).
+   * Rejects, storing nothing, with {@link StoreHeadMovedError} when the
+   * stored head is no longer the one the batch extends, BATCH_REFUSED when
+   * the batch is malformed, and DATABASE_UNREACHABLE when the connection is
+   * lost; a commit whose connection is lost after the server received
+   * COMMIT may have been stored (as with any database), which the caller
+   * learns from the head after reconnecting.
+   *
+   * `check`, if given, runs under the lock before the writes (for the
+   * multi-replica sequencer's rules); what it throws rejects the commit.
+   */
+  commit(batch: CommitBatch, check?: CommitCheck): Promise<void> {
+    return this._write(async () => {
+      const params = encodeBatch(batch);
+      const client = await this._connect("commit");
+      let inTransaction = false;
+      try {
+        // One round trip: the durability setting applies to this transaction only.
+        const results = (await client.query(
+          "BEGIN; SET LOCAL synchronous_commit = on; SELECT size, compact FROM log_head FOR UPDATE",
+        )) as unknown as pg.QueryResult<{ size: string; compact: Buffer }>[];
+        inTransaction = true;
+        const row = results[2]?.rows[0];
+        if (row === undefined) throw new PostgresStoreError("QUERY_FAILED", `the ${this.where} has no head row: its schema is damaged`);
+        const stored = decodeHead(row.size, row.compact);
+        checkExtends(stored, batch);
+        if (check !== undefined) await check({ head: stored, query: client.query.bind(client) as pg.ClientBase["query"] });
+        await client.query(INSERT_BATCH, params);
+        await client.query("COMMIT");
+        inTransaction = false;
+        client.release();
+      } catch (cause) {
+        const unreachable = isUnreachable(cause);
+        if (inTransaction && !unreachable) await client.query("ROLLBACK").catch(() => {});
+        // A connection that failed is not returned to the pool for reuse.
+        client.release(unreachable ? true : undefined);
+        throw storeError("commit", cause);
+      }
+    });
+  }
+
+  async leaf(index: number): Promise<StoredLeaf | undefined> {
+    if (!isIndex(index)) return undefined;
+    const { rows } = await this._query<LeafRow>("read a leaf", "SELECT idx, entry_id, bytes, recorded_at FROM leaves WHERE idx = $1", [index]);
+    return rows[0] === undefined ? undefined : leafOf(rows[0]);
+  }
+
+  async leaves(start: number, end: number): Promise<StoredLeaf[]> {
+    // Same clipping as Array.prototype.slice on [0, size); rows exist only below the size.
+    const lo = Math.max(0, Math.trunc(start) || 0);
+    const hi = Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.trunc(end) || 0));
+    if (lo >= hi) return [];
+    const { rows } = await this._query<LeafRow>(
+      "read leaves",
+      "SELECT idx, entry_id, bytes, recorded_at FROM leaves WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+      [lo, hi],
+    );
+    return rows.map(leafOf);
+  }
+
+  async indexOf(entryId: string): Promise<number | undefined> {
+    if (!storable(entryId)) return undefined;
+    const { rows } = await this._query<{ idx: string }>("find an entry", "SELECT idx FROM leaves WHERE entry_id = $1", [entryId]);
+    return rows[0] === undefined ? undefined : Number(rows[0].idx);
+  }
+
+  /** One query for all the ids asked; an id that is not a node gets undefined without a lookup. */
+  async nodes(ids: readonly NodeId[]): Promise<(Uint8Array | undefined)[]> {
+    const valid = ids.filter((id) => isIndex(id.index) && Number.isInteger(id.level) && id.level >= 0 && id.level <= 63);
+    if (valid.length === 0) return ids.map(() => undefined);
+    const { rows } = await this._query<{ level: number; idx: string; hash: Buffer }>(
+      "read nodes",
+      "SELECT n.level, n.idx, n.hash FROM nodes n JOIN unnest($1::smallint[], $2::bigint[]) AS q(level, idx) ON n.level = q.level AND n.idx = q.idx",
+      [valid.map((id) => id.level), valid.map((id) => id.index)],
+    );
+    const found = new Map(rows.map((r) => [`${r.level}/${r.idx}`, r.hash]));
+    return ids.map((id) => {
+      const h = found.get(`${id.level}/${id.index}`);
+      return h === undefined ? undefined : bytes(h);
+    });
+  }
+
+  async state(key: StateKey): Promise<StateDoc | undefined> {
+    if (!storable(key)) return undefined;
+    const { rows } = await this._query<{ doc: StateDoc }>("read a state doc", "SELECT doc FROM state_docs WHERE key = $1", [key]);
+    return rows[0]?.doc;
+  }
+
+  async indexed(ref: IndexRef, options: { after?: number; limit?: number } = {}): Promise<number[]> {
+    const after = options.after ?? -1;
+    const limit = options.limit ?? Infinity;
+    if (Number.isNaN(after) || !(limit >= 1) || !storable(ref.name) || !storable(ref.value)) return [];
+    // Leaf indexes are integers, so i > after ⟺ i > ⌊after⌋.
+    const from = after < 0 ? -1 : Math.min(Math.floor(after), Number.MAX_SAFE_INTEGER);
+    const { rows } = await this._query<{ leaf: string }>(
+      "read an index",
+      "SELECT leaf FROM entry_index WHERE name = $1 AND value = $2 AND leaf > $3 ORDER BY leaf LIMIT $4",
+      [ref.name, ref.value, from, limit === Infinity ? null : Math.min(Math.floor(limit), Number.MAX_SAFE_INTEGER)],
+    );
+    return rows.map((r) => Number(r.leaf));
+  }
+
+  async openings(entryId: string): Promise<Openings | undefined> {
+    if (!storable(entryId)) return undefined;
+    const { rows } = await this._query<{ openings: Openings }>("read openings", "SELECT openings FROM openings WHERE entry_id = $1", [entryId]);
+    return rows[0]?.openings;
+  }
+
+  /** A DELETE of the row: the values are gone from the table, not flagged. Durable once it resolves. */
+  eraseOpenings(entryId: string): Promise<void> {
+    return this._write(async () => {
+      if (!storable(entryId)) return;
+      await this._durable("erase openings", "DELETE FROM openings WHERE entry_id = $1", [entryId]);
+    });
+  }
+
+  async idempotency(scopedKey: string): Promise<IdempotencyRecord | undefined> {
+    if (typeof scopedKey !== "string") return undefined;
+    const { rows } = await this._query<{ record: IdempotencyRecord }>(
+      "read an idempotency record",
+      "SELECT record FROM idempotency WHERE scoped_key = $1",
+      [Buffer.from(utf8.encode(scopedKey))],
+    );
+    return rows[0]?.record;
+  }
+
+  expireIdempotency(cutoff: string): Promise<number> {
+    return this._write(async () => {
+      if (!storable(cutoff)) throw new PostgresStoreError("QUERY_FAILED", "expire idempotency records: the cutoff is not a storable string");
+      const result = await this._durable("expire idempotency records", "DELETE FROM idempotency WHERE created_at < $1", [cutoff]);
+      return result.rowCount ?? 0;
+    });
+  }
+
+  /**
+   * Tokens are read from the database on every call, not cached: another
+   * replica may revoke one, and a revocation must take effect everywhere.
+   */
+  putToken(token: TokenRecord): Promise<void> {
+    return this._write(async () => {
+      if (!storable(token.hash)) throw new PostgresStoreError("BATCH_REFUSED", "store token refused: its hash is not a storable string");
+      await this._durable(
+        "store token",
+        "INSERT INTO tokens (hash, record) VALUES ($1, $2::json) ON CONFLICT (hash) DO UPDATE SET record = EXCLUDED.record",
+        [token.hash, jsonText(token)],
+      );
+    });
+  }
+
+  async tokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    if (!storable(hash)) return undefined;
+    const { rows } = await this._query<{ record: TokenRecord }>("read a token", "SELECT record FROM tokens WHERE hash = $1", [hash]);
+    return rows[0]?.record;
+  }
+
+  /** Every token, ordered by hash. */
+  async tokens(): Promise<TokenRecord[]> {
+    const { rows } = await this._query<{ record: TokenRecord }>("list tokens", "SELECT record FROM tokens ORDER BY hash");
+    return rows.map((r) => r.record);
+  }
+
+  /** Waits for writes under way, then closes every connection. Idempotent. */
+  async close(): Promise<void> {
+    if (this._closed) return;
+    this._closed = true;
+    await Promise.allSettled([...this._pending]);
+    await this._pool.end().catch(() => {});
+  }
+
+  private _assertOpen(): void {
+    if (this._closed) throw new PostgresStoreError("DATABASE_UNREACHABLE", `the store on the ${this.where} is closed`);
+  }
+
+  private _write<T>(fn: () => Promise<T>): Promise<T> {
+    this._assertOpen();
+    const run = fn();
+    this._pending.add(run);
+    void run.catch(() => {}).finally(() => this._pending.delete(run));
+    return run;
+  }
+
+  private async _connect(what: string): Promise<pg.PoolClient> {
+    this._assertOpen();
+    try {
+      const client = await this._pool.connect();
+      // A checked-out client whose connection breaks emits 'error' besides failing its query; unhandled, that
+      // event would end the process. The failing query reports the outage.
+      if (!this._guarded.has(client)) {
+        client.on("error", () => {});
+        this._guarded.add(client);
+      }
+      return client;
+    } catch (cause) {
+      throw storeError(what, cause);
+    }
+  }
+
+  private async _query<R extends pg.QueryResultRow>(what: string, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+    this._assertOpen();
+    try {
+      return await this._pool.query<R>(text, values);
+    } catch (cause) {
+      throw storeError(what, cause);
+    }
+  }
+
+  /** One statement in its own transaction with synchronous_commit on: durable once it resolves. */
+  private async _durable(what: string, text: string, values: unknown[]): Promise<pg.QueryResult> {
+    const client = await this._connect(what);
+    let inTransaction = false;
+    try {
+      await client.query("BEGIN; SET LOCAL synchronous_commit = on");
+      inTransaction = true;
+      const result = await client.query(text, values);
+      await client.query("COMMIT");
+      inTransaction = false;
+      client.release();
+      return result;
+    } catch (cause) {
+      const unreachable = isUnreachable(cause);
+      if (inTransaction && !unreachable) await client.query("ROLLBACK").catch(() => {});
+      client.release(unreachable ? true : undefined);
+      throw storeError(what, cause);
+    }
+  }
+}
+
+interface LeafRow {
+  idx: string;
+  entry_id: string;
+  bytes: Buffer;
+  recorded_at: string;
+}
+
+const leafOf = (r: LeafRow): StoredLeaf => ({ index: Number(r.idx), id: r.entry_id, bytes: bytes(r.bytes), recordedAt: r.recorded_at });
+
+function jsonText(value: unknown): string {
+  const s = JSON.stringify(value);
+  if (typeof s !== "string") throw new TypeError("value is not JSON-serialisable");
+  return s;
+}
+
+const refuse = (why: string, cause?: unknown): never => {
+  throw new PostgresStoreError("BATCH_REFUSED", `batch refused, nothing stored: ${why}`, cause === undefined ? undefined : { cause });
+};
+
+/**
+ * Checks, under the lock, that `batch` extends exactly the stored head: its
+ * first leaf is the next index, its leaves are contiguous, and its head's
+ * size follows. A batch without leaves must carry the stored head unchanged.
+ * A batch that starts anywhere but the stored size was built on another head:
+ * {@link StoreHeadMovedError}.
+ */
+function checkExtends(stored: TreeHead, batch: CommitBatch): void {
+  const start = batch.leaves.length > 0 ? batch.leaves[0]!.index : batch.head.size;
+  if (start !== stored.size) throw new StoreHeadMovedError(stored.size, start);
+  if (batch.leaves.length === 0 && !sameHashes(batch.head.compact, stored.compact))
+    refuse("a batch without leaves must keep the stored head, but its compact range differs");
+}
+
+function sameHashes(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
+  return a.length === b.length && a.every((h, i) => Buffer.compare(Buffer.from(h), Buffer.from(b[i]!)) === 0);
+}
+
+/** The parameters of INSERT_BATCH; refuses (BATCH_REFUSED) a batch that is malformed in itself. */
+function encodeBatch(batch: CommitBatch): unknown[] {
+  const { head, leaves } = batch;
+  if (!isIndex(head.size)) refuse(`head size ${String(head.size)} is not a non-negative safe integer`);
+  const want = planRoot(head.size).length;
+  if (head.compact.length !== want) refuse(`a head of size ${head.size} has ${want} compact hashes, got ${head.compact.length}`);
+  if (head.compact.some((h) => !(h instanceof Uint8Array) || h.length !== HASH_SIZE)) refuse("compact range hashes must be 32 bytes");
+  const first = leaves.length > 0 ? leaves[0]!.index : head.size;
+  leaves.forEach((leaf, i) => {
+    if (leaf.index !== first + i) refuse(`leaf ${i} of the batch has index ${leaf.index}, expected ${first + i}`);
+  });
+  if (head.size !== first + leaves.length) refuse(`head size ${head.size} is not the first index ${first} plus ${leaves.length} leaves`);
+
+  // One array per column, in INSERT_BATCH's parameter order ($1 … $17).
+  const col = (): unknown[] => [];
+  const [li, lid, lb, lt, nl, ni, nh, xn, xv, xl, oi, oj, sk, sd, dk, dr, dt] = [col(), col(), col(), col(), col(), col(), col(), col(), col(), col(), col(), col(), col(), col(), col(), col(), col()] as const;
+  const cols = [li, lid, lb, lt, nl, ni, nh, xn, xv, xl, oi, oj, sk, sd, dk, dr, dt];
+  try {
+    for (const leaf of leaves) {
+      if (!storable(leaf.id) || !storable(leaf.recordedAt)) refuse(`leaf ${leaf.index} has an id or time that cannot be stored`);
+      li.push(leaf.index);
+      lid.push(leaf.id);
+      lb.push(Buffer.from(leaf.bytes));
+      lt.push(leaf.recordedAt);
+      for (const n of leaf.nodes) {
+        if (n.hash.length !== HASH_SIZE || !isIndex(n.id.index) || !(Number.isInteger(n.id.level) && n.id.level >= 0 && n.id.level <= 63))
+          refuse(`node ${n.id.level}/${n.id.index} is malformed`);
+        nl.push(n.id.level);
+        ni.push(n.id.index);
+        nh.push(Buffer.from(n.hash));
+      }
+      for (const ref of leaf.indexes) {
+        if (!storable(ref.name) || !storable(ref.value)) refuse(`leaf ${leaf.index} has an index name or value that cannot be stored`);
+        xn.push(ref.name);
+        xv.push(ref.value);
+        xl.push(leaf.index);
+      }
+      if (leaf.openings) {
+        oi.push(leaf.id);
+        oj.push(jsonText(leaf.openings));
+      }
+    }
+    for (const [k, doc] of batch.state) {
+      if (!storable(k)) refuse("a state key cannot be stored");
+      sk.push(k);
+      sd.push(jsonText(doc));
+    }
+    for (const [k, rec] of batch.idempotency) {
+      if (!storable(rec.createdAt)) refuse("an idempotency record's createdAt cannot be stored");
+      dk.push(Buffer.from(utf8.encode(k)));
+      dr.push(jsonText(rec));
+      dt.push(rec.createdAt);
+    }
+  } catch (cause) {
+    if (cause instanceof PostgresStoreError) throw cause;
+    refuse(`cannot encode it: ${messageOf(cause)}`, cause);
+  }
+  return [...cols, head.size, concatHashes(head.compact)];
+}
