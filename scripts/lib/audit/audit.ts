@@ -278,18 +278,81 @@ async function firstDivergence(kept: KeptLeaves, target: Target, oracle: ProofOr
   }
 }
 
+/** What the phases of one audit share: its settings, the chain, the published checkpoints, and what is found. */
+interface AuditRun {
+  readonly options: AuditOptions;
+  readonly source: EntrySource;
+  readonly oracle: ProofOracle | undefined;
+  readonly maxDelayMs: number;
+  readonly locateLimit: number;
+  readonly findings: Findings;
+  readonly notices: string[];
+  readonly add: (kind: DiscrepancyKind, message: string, extra?: Omit<Discrepancy, "kind" | "message">) => void;
+  chainId: number;
+  checkpoints: AnchoredCheckpoint[];
+  latest: AnchoredCheckpoint | null;
+  anchoredSize: number;
+  published: PublishedState[];
+}
+
+/** What the pass over the entries established. */
+interface Replayed {
+  /** Leaves read. */
+  readonly count: number;
+  /** The index after the last leaf given: with a gap in the middle, more than the count. */
+  readonly reach: number;
+  readonly byKind: Record<EntryKind, number>;
+  readonly totals: InvariantTotals;
+  readonly checked: number;
+  readonly matched: number;
+  /** The largest anchored size whose root matched, with every earlier one matching too. */
+  readonly matchedSize: number;
+  readonly firstMismatch: { index: number; from: number; to: number } | null;
+  readonly unanchored: number;
+  readonly overdue: number;
+  readonly anchoredLate: number;
+  readonly worstDelay: number | null;
+  /** The leaves kept from the last matching checkpoint on, to locate damage with. */
+  readonly kept: KeptLeaves;
+}
+
+/**
+ * The audit, phase by phase: the chain, the published checkpoints'
+ * signatures, one pass over the entries, what the source lacks, the
+ * published checkpoints against the chain, consecutive anchored
+ * checkpoints, locating damage, the report.
+ */
 export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   const startedMs = Date.now();
-  const now = options.now ?? Date.now;
-  const maxDelayMs = options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
-  const locateLimit = options.locateLimit ?? DEFAULT_LOCATE_LIMIT;
-  const source = options.source;
-  const oracle = options.oracle ?? source.oracle;
   const findings = new Findings(options.maxListed ?? DEFAULT_MAX_LISTED);
-  const notices: string[] = [];
-  const add = (kind: DiscrepancyKind, message: string, extra: Omit<Discrepancy, "kind" | "message"> = {}): void => findings.add({ kind, message, ...extra });
+  const run: AuditRun = {
+    options,
+    source: options.source,
+    oracle: options.oracle ?? options.source.oracle,
+    maxDelayMs: options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
+    locateLimit: options.locateLimit ?? DEFAULT_LOCATE_LIMIT,
+    findings,
+    notices: [],
+    add: (kind, message, extra = {}) => findings.add({ kind, message, ...extra }),
+    chainId: 0,
+    checkpoints: [],
+    latest: null,
+    anchoredSize: 0,
+    published: [],
+  };
+  await readChain(run);
+  checkSignatures(run);
+  const replayed = await replayEntries(run);
+  const behind = checkSourceEnd(run, replayed);
+  const lost = await checkPublished(run, replayed, behind);
+  const consecutive = await checkConsecutive(run, replayed);
+  const firstBadRange = await locateDamage(run, replayed, lost);
+  return report(run, replayed, consecutive, firstBadRange, startedMs);
+}
 
-  // ---- the chain
+/** The chain's checkpoints, and whether each grows from the one before. */
+async function readChain(run: AuditRun): Promise<void> {
+  const { options, add, notices } = run;
   let checkpoints: AnchoredCheckpoint[] = [];
   let chainId = 0;
   if (options.chain !== null) {
@@ -308,7 +371,15 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   const latest = checkpoints.length > 0 ? checkpoints[checkpoints.length - 1]! : null;
   const anchoredSize = latest?.size ?? 0;
 
-  // ---- published checkpoints: signatures first
+  run.chainId = chainId;
+  run.checkpoints = checkpoints;
+  run.latest = latest;
+  run.anchoredSize = anchoredSize;
+}
+
+/** The published checkpoints (the source's and any given), their signatures checked first. */
+function checkSignatures(run: AuditRun): void {
+  const { options, source, add, notices } = run;
   const published: PublishedState[] = [
     ...(options.published ?? []).map((cp) => ({ cp, fromSource: false })),
     ...source.published.map((cp) => ({ cp, fromSource: true })),
@@ -347,7 +418,17 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   if (options.verifiers.length === 0 && published.length > 0)
     notices.push("no trusted log key was given (--log-key): checkpoint signatures were not checked");
 
-  // Sizes at which the rebuilt root is wanted, ascending.
+  run.published = published;
+}
+
+/**
+ * One pass over the source's entries, in log order: each leaf read and
+ * hashed (./leaves.ts), the tree's root compared at every anchored size and
+ * kept at every published one, the invariants replayed, anchoring timed.
+ */
+async function replayEntries(run: AuditRun): Promise<Replayed> {
+  const { options, source, add, findings, checkpoints, published, anchoredSize, maxDelayMs, locateLimit } = run;
+  const now = options.now ?? Date.now;
   const wanted = new Map<number, { chain: AnchoredCheckpoint[]; published: PublishedState[] }>();
   const want = (size: number) => {
     let w = wanted.get(size);
@@ -358,8 +439,8 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   for (const p of published) if (p.size !== null) want(p.size).published.push(p);
   const probes = [...wanted.keys()].sort((a, b) => a - b);
 
-  // ---- the replay
-  let size = 0; // leaves appended to the tree so far (the processor keeps the tree itself)
+  // The pass itself: what is kept while reading.
+  let size = 0; // leaves read so far
   const replay = new InvariantReplay();
   const byKind = Object.fromEntries(ENTRY_KINDS.map((k) => [k, 0])) as Record<EntryKind, number>;
   let expected = 0; // the next leaf index the source should give
@@ -513,13 +594,37 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   // The index after the last leaf given: with a gap in the middle, more than the count.
   const reach = Math.max(expected, count);
 
-  // ---- what the source lacks or declares
+  return {
+    count,
+    reach,
+    byKind,
+    totals: replay.totals(),
+    checked,
+    matched,
+    matchedSize,
+    firstMismatch,
+    unanchored,
+    overdue,
+    anchoredLate,
+    worstDelay,
+    kept: { from: matchedSize, compact: matchedCompact, count: locN, index: locIndex, at: locAt, hashes: locHashes, id: locId },
+  };
+}
+
+/** An export that holds all it declares: it may simply be older than the chain or a signed checkpoint, which is not a loss. */
+function holdsAllItDeclares(source: EntrySource, count: number): boolean {
+  return source.kind === "export" && source.declaredSize !== undefined && count >= source.declaredSize;
+}
+
+/** What the source lacks against trusted trees, or declares and does not hold. Returns the smallest trusted tree beyond its end, if any. */
+function checkSourceEnd(run: AuditRun, r: Replayed): Target | null {
+  const { source, add, notices, checkpoints, anchoredSize } = run;
+  const { reach, count } = r;
   // A trusted tree larger than the source (anchored on the chain, or signed with the trusted key)
   // proves entries were lost; the smallest such tree is where damage is located against.
   let behind: Target | null = null;
   const beyond = checkpoints.filter((c) => c.size > reach);
-  // An export that holds all it declares may simply be older than the chain: not a loss.
-  const completeExport = source.kind === "export" && source.declaredSize !== undefined && count >= source.declaredSize;
+  const completeExport = holdsAllItDeclares(source, count);
   if (beyond.length > 0) {
     if (completeExport)
       notices.push(`${beyond.length} anchored checkpoints (up to size ${anchoredSize}) are beyond the ${reach} entries of the export and were not checked`);
@@ -534,7 +639,19 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   if (source.declaredSize !== undefined && source.declaredSize !== count)
     add("source-size-mismatch", `${source.description} declares ${source.declaredSize} entries but holds ${count}`, { leafIndex: Math.min(count, source.declaredSize) });
 
-  // ---- published checkpoints against the chain (split view)
+  return behind;
+}
+
+/**
+ * Each published checkpoint against the source and the chain (a split
+ * view). Returns the smallest trusted tree beyond the source's end: `behind`,
+ * or a smaller one signed with the trusted key.
+ */
+async function checkPublished(run: AuditRun, r: Replayed, smallestBehind: Target | null): Promise<Target | null> {
+  const { source, add, notices, latest, oracle, published, anchoredSize } = run;
+  let behind = smallestBehind;
+  const { reach, count, matchedSize } = r;
+  const completeExport = holdsAllItDeclares(source, count);
   for (const p of published) {
     if (p.size === null || p.root === null) continue;
     const label = `the checkpoint from ${p.cp.label} (size ${p.size})`;
@@ -577,7 +694,13 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     if (p.withChain === "not checked" && latest !== null) notices.push(`${label} could not be compared with the chain (no replay up to its size and no proof)`);
   }
 
-  // ---- consecutive anchored checkpoints
+  return behind;
+}
+
+/** Consecutive anchored checkpoints shown consistent: by the replay, or by a proof. */
+async function checkConsecutive(run: AuditRun, r: Replayed): Promise<{ byReplay: number; byProof: number; unconfirmed: number }> {
+  const { notices, checkpoints, oracle } = run;
+  const { matchedSize } = r;
   let byReplay = 0;
   let byProof = 0;
   const unproved: [AnchoredCheckpoint, AnchoredCheckpoint][] = [];
@@ -603,7 +726,14 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   if (unconfirmed > 0)
     notices.push(`${unconfirmed} pairs of consecutive anchored checkpoints could not be shown consistent here (the replay diverged before them and no proof verified); the contract refuses inconsistent ones itself`);
 
-  // ---- locate damage
+  return { byReplay, byProof, unconfirmed };
+}
+
+/** The first damaged leaf, against the first trusted tree the source disagrees with; later ones one by one. */
+async function locateDamage(run: AuditRun, r: Replayed, behind: Target | null): Promise<[number, number] | null> {
+  const { add, notices, findings, checkpoints, latest, oracle, locateLimit } = run;
+  const { firstMismatch, matchedSize, reach, kept } = r;
+  const { count: locN, index: locIndex, at: locAt, hashes: locHashes, id: locId } = kept;
   // Against the first trusted tree the source disagrees with: the first anchored checkpoint whose root
   // did not match, else the smallest trusted tree beyond the source's end.
   const mismatched = firstMismatch === null ? undefined : checkpoints.find((c) => c.index === firstMismatch!.index);
@@ -616,7 +746,6 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
       // The source's whole tree matched an anchored root: it is the anchored log's prefix, and ends early.
       findings.badFrom(reach);
     } else if (oracle !== undefined) {
-      const kept: KeptLeaves = { from: matchedSize, compact: matchedCompact, count: locN, index: locIndex, at: locAt, hashes: locHashes, id: locId };
       const first = await firstDivergence(kept, target, oracle);
       if (first.kind === "no-proof") notices.push(`the first damaged leaf could not be located: ${oracle.description} gave no proof (${first.reason})`);
       else if (first.kind === "all-consistent") {
@@ -684,6 +813,13 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     }
   }
 
+  return firstBadRange;
+}
+
+function report(run: AuditRun, r: Replayed, consecutive: { byReplay: number; byProof: number; unconfirmed: number }, firstBadRange: [number, number] | null, startedMs: number): AuditReport {
+  const { options, source, findings, notices, checkpoints, latest, published, chainId, maxDelayMs } = run;
+  const { count, byKind, checked, matched, unanchored, overdue, anchoredLate, worstDelay, reach } = r;
+  const beyond = checkpoints.filter((c) => c.size > reach).length;
   for (const n of findings.notices) notices.push(n.message);
   if (findings.noticesOmitted > 0) notices.push(`${findings.noticesOmitted} more notices omitted`);
   if (anchoredLate > 0) notices.push(`${anchoredLate} entries were anchored later than the maximum delay of ${maxDelayMs / 1000} s (worst ${Math.round((worstDelay ?? 0) / 1000)} s)`);
@@ -707,13 +843,13 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
           },
     keys: { trusted: options.verifiers.map((v) => `${v.name}+${v.keyId.toString(16).padStart(8, "0")}`), source: options.keySource ?? (options.verifiers.length > 0 ? "given" : "none") },
     entries: { count, byKind },
-    totals: replay.totals(),
+    totals: r.totals,
     checkpoints: {
       onChain: checkpoints.length,
       checked,
       matched,
-      beyondSource: beyond.length,
-      consecutive: { byReplay, byProof, unconfirmed },
+      beyondSource: beyond,
+      consecutive,
     },
     published: published.map((p) => ({
       label: p.cp.label,
