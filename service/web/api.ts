@@ -2,6 +2,7 @@
  * The public API, as the portal reads it (see service/http/public.ts and
  * receipts.ts). Errors become {@link ApiError} carrying the problem+json detail.
  */
+import type { EntryKind, Role } from "../format";
 
 export class ApiError extends Error {
   override readonly name = "ApiError";
@@ -51,9 +52,9 @@ export async function getText(path: string): Promise<string> {
 export interface PublicEntry {
   v: number;
   id: string;
-  kind: string;
+  kind: EntryKind;
   recordedAt: string;
-  actor: { official: string; agency: string; role: string };
+  actor: { official: string; agency: string; role: Role };
   refs: string[];
   body: Record<string, unknown>;
   commitments?: Record<string, string>;

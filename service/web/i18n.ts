@@ -2,6 +2,8 @@
  * The portal's two languages: Chinese (zh-CN, the default) and English.
  * Every visible string comes from here; the choice is kept in localStorage.
  */
+import type { EntryKind } from "../format";
+
 export type Lang = "zh-CN" | "en";
 
 const zh = {
@@ -106,7 +108,8 @@ const zh = {
   error: "出错了：{msg}",
   notFound: "没有找到：{what}",
   back: "返回",
-  kinds: { programme: "项目", application: "申请", decision: "审批决定", payout: "拨付", confirmation: "复核确认", correction: "更正" },
+  // Every kind of the public entry format (service/format) has a label.
+  kinds: { programme: "项目", application: "申请", decision: "审批决定", payout: "拨付", confirmation: "复核确认", correction: "更正" } satisfies Record<EntryKind, string>,
   statuses: {
     pending: "待审批",
     approved: "已批准",
