@@ -21,6 +21,16 @@ export function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
 
 const PositiveInt = wholeNumber(1);
 
+/** A URL node-postgres can connect with: scheme postgres or postgresql, and a host or a socket directory. */
+function isPostgresUrl(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return (u.protocol === "postgres:" || u.protocol === "postgresql:") && (u.hostname !== "" || u.searchParams.has("host"));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Every setting the service reads, with its default and one line of help
  * (the `describe` text, which --help prints: the table that validates the
@@ -30,6 +40,11 @@ export const EnvSchema = z.object({
   PORT: wholeNumber(0, 65535).default(8080).describe("TCP port to listen on (0: any free port)"),
   HOST: z.string().min(1).default("127.0.0.1").describe("address to listen on"),
   LEDGER_DATA_DIR: z.string().min(1).default("./data").describe("data directory (LevelDB, keys, local chain); must be private to this user (0700)"),
+  LEDGER_DATABASE_URL: z
+    .string()
+    .refine(isPostgresUrl, "a postgres:// or postgresql:// URL (its value is not repeated here: it may hold a password)")
+    .optional()
+    .describe("PostgreSQL store instead of LevelDB: postgres://user:password@host:port/database (unset: LevelDB in the data directory; keys stay there either way)"),
   LEDGER_ORIGIN: z
     .string()
     .regex(/^[^\s+][^\n]*[^\s]$/, "one line, no leading '+' or surrounding spaces")
@@ -66,6 +81,11 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly dataDir: string;
+  /**
+   * LEDGER_DATABASE_URL: the PostgreSQL store's URL, or undefined for LevelDB in dataDir. It may hold a
+   * password: never log or print it (describeDatabaseUrl in service/store/postgres.ts names it safely).
+   */
+  readonly databaseUrl: string | undefined;
   readonly origin: string;
   readonly logKeyFile: string;
   /** See LEDGER_PUBLIC_RPC_URL; undefined when not set. */
@@ -107,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     dataDir,
+    databaseUrl: e.LEDGER_DATABASE_URL,
     origin: e.LEDGER_ORIGIN,
     logKeyFile: path.resolve(e.LEDGER_LOG_KEY_FILE ?? path.join(dataDir, "keys", "log-signer.key")),
     publicRpcUrl: e.LEDGER_PUBLIC_RPC_URL,

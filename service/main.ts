@@ -1,7 +1,7 @@
 /**
  * The service entry point: the only place that reads the environment,
  * opens the data directory and listens. Everything it wires together can be
- * built without it (createApp, Ledger.open, LevelStore.open) for tests.
+ * built without it (createApp, Ledger.open, LevelStore.open, PostgresStore.open) for tests.
  */
 import type { Server } from "node:http";
 import { setFlagsFromString } from "node:v8";
@@ -28,7 +28,8 @@ import { Ledger } from "./ledger/ledger";
 import { Queries } from "./queries/queries";
 import { loadOrCreateLogKey, KeyFileError } from "./keys";
 import { LevelStore } from "./store/level";
-import { StoreLockedError } from "./store/store";
+import { describeDatabaseUrl, PostgresStore } from "./store/postgres";
+import { StoreLockedError, StoreUnavailableError, type LedgerStore } from "./store/store";
 import { createToken } from "./auth/tokens";
 import { startChain, type ChainConfig, type RunningChain } from "./chain";
 import { loadOrCreateAccessCodes, AccessCodeKeyError } from "./auth/access-codes";
@@ -114,6 +115,21 @@ export async function listenFirst(config: Config): Promise<StartingServer> {
 }
 
 /**
+ * The store LEDGER_DATABASE_URL selects: PostgreSQL when it is set, else
+ * LevelDB in the data directory. The data directory is created and checked
+ * either way: the key files, the anchoring state and the first-admin-token
+ * marker stay there.
+ */
+export function openStore(config: Config): Promise<LedgerStore> {
+  return config.databaseUrl === undefined ? LevelStore.open(config.dataDir) : PostgresStore.open(config.databaseUrl);
+}
+
+/** Where the ledger's entries are, for the start-up banner: never the database URL itself, which may hold a password. */
+export function storeDescription(config: Config): string {
+  return config.databaseUrl === undefined ? config.dataDir : `${describeDatabaseUrl(config.databaseUrl)} (keys in ${config.dataDir})`;
+}
+
+/**
  * Binds the port (unless `options.listening` is given), then creates or
  * opens the data directory, the store, keys, ledger and chain, and serves
  * the app. Throws on any start-up failure, having closed what it opened.
@@ -123,11 +139,11 @@ export async function startService(config: Config, logger = pino({ level: config
   await checkDataDir(config.dataDir);
   const listening = options.listening ?? (await listenFirst(config));
   const server = listening.server;
-  let opened: LevelStore | undefined;
+  let opened: LedgerStore | undefined;
   let chain: RunningChain | undefined;
   try {
     await openDataDir(config.dataDir);
-    const store = (opened = await LevelStore.open(config.dataDir));
+    const store = (opened = await openStore(config));
     const key = await loadOrCreateLogKey(config.logKeyFile, config.origin);
     if (key.created) logger.info({ file: config.logKeyFile }, "created a new log signing key");
     const access = await loadOrCreateAccessCodes(config.accessCodeKeyFile);
@@ -329,6 +345,7 @@ async function main(): Promise<void> {
   // --demo (npm run demo): load the demo history into the data directory first; see service/demo.
   let demo: DemoDataDirResult | undefined;
   if (args.demo) {
+    if (config.databaseUrl !== undefined) fail("--demo: the demo loads into a LevelDB data directory; unset LEDGER_DATABASE_URL to run it", 2);
     try {
       demo = await loadDemoIntoDataDir(config.dataDir);
     } catch (e) {
@@ -339,7 +356,14 @@ async function main(): Promise<void> {
   try {
     service = await startService(config, logger, { chain: chainConfig, listening });
   } catch (e) {
-    if (e instanceof StoreLockedError || e instanceof KeyFileError || e instanceof AccessCodeKeyError || e instanceof DataDirError) fail(e.message, 1);
+    if (
+      e instanceof StoreLockedError ||
+      e instanceof StoreUnavailableError ||
+      e instanceof KeyFileError ||
+      e instanceof AccessCodeKeyError ||
+      e instanceof DataDirError
+    )
+      fail(e.message, 1);
     throw e;
   }
   const lines = [
@@ -347,7 +371,7 @@ async function main(): Promise<void> {
     `subsidy-ledger is running on ${service.url}`,
     `  portal:     ${service.url}/`,
     `  API:        ${service.url}/v1/health   (OpenAPI: ${service.url}/v1/openapi.json)`,
-    `  data:       ${config.dataDir}   (tree size ${service.ledger.size})`,
+    `  data:       ${storeDescription(config)}   (tree size ${service.ledger.size})`,
     `  log key:    ${service.verifierKey}`,
     service.chain
       ? `  chain:      ${service.chain.local ? "local anvil (state under the data directory)" : "configured node"}, contract ${service.chain.client.address}, recorder ${service.chain.recorderAddress}`

@@ -1,0 +1,115 @@
+/**
+ * LEDGER_DATABASE_URL selects the PostgreSQL store in the service: the
+ * setting is validated without echoing it, the service records into the
+ * database (not LevelDB) and keeps its entries across a restart, and the
+ * start-up banner never shows the URL's password.
+ */
+import { expect } from "chai";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import pino from "pino";
+import { ConfigError, loadConfig } from "../../service/config";
+import { startService, storeDescription } from "../../service/main";
+import { loadSettings } from "../../service/settings";
+import { parseVerifierKey, verifyCheckpoint } from "../../service/log";
+import { databaseName, startCluster, type TestCluster } from "../helpers/postgres";
+
+const silent = pino({ level: "silent" });
+
+describe("LEDGER_DATABASE_URL", function () {
+  this.timeout(120_000);
+
+  describe("as a setting", function () {
+    it("is unset by default, which keeps LevelDB", function () {
+      expect(loadConfig({}).databaseUrl).to.equal(undefined);
+    });
+
+    it("takes a postgres:// or postgresql:// URL with a host or a socket directory", function () {
+      for (const url of ["postgres://ledger:pw@db.example:5432/ledger", "postgresql://db/ledger", "postgres://ledger@localhost/ledger?host=/run/postgresql"])
+        expect(loadConfig({ LEDGER_DATABASE_URL: url }).databaseUrl, url).to.equal(url);
+    });
+
+    it("refuses anything else, naming the setting but never repeating its value", function () {
+      for (const bad of ["mysql://root:hunter2@db/ledger", "postgres:///hunter2", "hunter2", ""]) {
+        let err: unknown;
+        try {
+          loadSettings({ LEDGER_DATABASE_URL: bad });
+        } catch (e) {
+          err = e;
+        }
+        expect(err, bad).to.be.instanceOf(ConfigError);
+        expect((err as Error).message).to.include("LEDGER_DATABASE_URL");
+        if (bad !== "") expect((err as Error).message).to.not.include("hunter2");
+      }
+    });
+
+    it("is described in the banner by host and database, never with its password", function () {
+      const config = loadConfig({ LEDGER_DATABASE_URL: "postgres://ledger:hunter2@db.example:5432/ledger", LEDGER_DATA_DIR: "/srv/ledger" });
+      const d = storeDescription(config);
+      expect(d).to.include("db.example:5432").and.include("ledger").and.include("/srv/ledger");
+      expect(d).to.not.include("hunter2");
+    });
+  });
+
+  describe("when set, the service", function () {
+    let cluster: TestCluster;
+    let dir: string;
+
+    before(async function () {
+      cluster = await startCluster();
+    });
+    after(async function () {
+      await cluster?.destroy();
+    });
+    beforeEach(async function () {
+      dir = await mkdtemp(path.join(tmpdir(), "ledger-pg-main-"));
+    });
+    afterEach(async function () {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it("records into the database, not a LevelDB directory, and keeps its entries across a restart", async function () {
+      const name = databaseName("service");
+      const url = await cluster.createDatabase(name);
+      const config = loadConfig({ PORT: "0", LEDGER_DATA_DIR: dir, LOG_LEVEL: "silent", LEDGER_DATABASE_URL: url });
+      const first = await startService(config, silent, { chain: false });
+      try {
+        expect(first.firstAdminToken).to.match(/^sl_/);
+        const res = await fetch(`${first.url}/v1/programmes`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${first.firstAdminToken!}`, "idempotency-key": "p1", "content-type": "application/json" },
+          body: JSON.stringify({
+            code: "P1",
+            name: "Programme",
+            agency: "Agency",
+            budgetFen: "100",
+            currency: "CNY",
+            policyDocument: { sha256: "a".repeat(64), url: "https://example.gov.cn/p.pdf" },
+            opensOn: "2020-01-01",
+            closesOn: "2099-12-31",
+            fourEyesThresholdFen: "50",
+          }),
+        });
+        expect(res.status).to.equal(201);
+      } finally {
+        await first.close();
+      }
+      const { rows } = await cluster.sql("SELECT (SELECT count(*) FROM leaves)::int AS leaves, (SELECT count(*) FROM tokens)::int AS tokens", [], name);
+      expect(rows[0]).to.deep.equal({ leaves: 1, tokens: 1 });
+      // LevelDB would have written its CURRENT file into the data directory.
+      expect(existsSync(path.join(dir, "CURRENT"))).to.equal(false);
+
+      const again = await startService(config, silent, { chain: false });
+      try {
+        expect(again.firstAdminToken).to.equal(undefined);
+        expect(again.ledger.size).to.equal(1);
+        const note = await (await fetch(`${again.url}/v1/log/checkpoint`)).text();
+        expect(verifyCheckpoint(note, parseVerifierKey(again.verifierKey), config.origin).size).to.equal(1);
+      } finally {
+        await again.close();
+      }
+    });
+  });
+});
