@@ -1,7 +1,11 @@
 /**
- * Benchmarks the LevelDB store on its own, without HTTP or the business rules.
+ * Benchmarks the LevelDB store, or with `--postgres <url>` the PostgreSQL
+ * store, on its own, without HTTP or the business rules.
  *
- *   npx ts-node --transpile-only scripts/bench-store.ts [--leaves 1000000] [--batch 256] [--proofs 10000] [--keep]
+ *   npx ts-node --transpile-only scripts/bench-store.ts [--leaves 1000000] [--batch 256] [--proofs 10000] [--keep] [--postgres <url>]
+ *
+ * `--postgres` needs an empty database (it refuses one that holds entries)
+ * and leaves what it wrote there; the size reported is the database's.
  *
  * Appends `--leaves` synthetic entries to a LevelStore in a fresh temp
  * directory, in commits of `--batch` leaves built the way the sequencer
@@ -25,16 +29,31 @@ import { consistencyProof, inclusionProof, rootAt } from "../service/ledger/proo
 import { CompactRange, equalBytes, hashLeaf } from "../service/log";
 import type { StateDoc, StateKey } from "../service/records/state";
 import { LevelStore } from "../service/store/level";
-import type { CommitBatch, IdempotencyRecord, LeafWrite } from "../service/store/store";
+import { describeDatabaseUrl, PostgresStore } from "../service/store/postgres";
+import type { CommitBatch, IdempotencyRecord, LeafWrite, LedgerStore } from "../service/store/store";
+import pg from "pg";
 import { prng } from "../service/prng";
 
 const program = new Command()
   .option("--leaves <n>", "leaves to append", (v) => parseInt(v, 10), 1_000_000)
   .option("--batch <n>", "leaves per commit", (v) => parseInt(v, 10), 256)
   .option("--proofs <n>", "proofs of each kind to time", (v) => parseInt(v, 10), 10_000)
-  .option("--keep", "keep the data directory");
+  .option("--keep", "keep the data directory")
+  .option("--postgres <url>", "benchmark the PostgreSQL store on this (empty) database instead of LevelDB");
 program.parse();
-const opts = program.opts<{ leaves: number; batch: number; proofs: number; keep?: boolean }>();
+const opts = program.opts<{ leaves: number; batch: number; proofs: number; keep?: boolean; postgres?: string }>();
+
+/** The database's size on disk, tables and indexes and all. */
+async function databaseSize(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: string }>("SELECT pg_database_size(current_database()) AS n");
+    return Number(rows[0]!.n);
+  } finally {
+    await client.end();
+  }
+}
 
 const utf8 = new TextEncoder();
 
@@ -160,8 +179,13 @@ const split = (s: ReturnType<typeof rssSplit>): string => (s === undefined ? "" 
 async function main(): Promise<void> {
   const N = opts.leaves;
   const rssAtStart = process.memoryUsage().rss; // node + ts-node + the TypeScript compiler
-  const dir = mkdtempSync(path.join(tmpdir(), "bench-store-"));
-  const store = await LevelStore.open(dir);
+  const pgUrl = opts.postgres;
+  const dir = pgUrl === undefined ? mkdtempSync(path.join(tmpdir(), "bench-store-")) : undefined;
+  const store: LedgerStore = dir !== undefined ? await LevelStore.open(dir) : await PostgresStore.open(pgUrl!);
+  if (pgUrl !== undefined && (await store.head()).size !== 0) {
+    await store.close();
+    throw new Error(`${describeDatabaseUrl(pgUrl)} already holds entries: give an empty database`);
+  }
   const range = new CompactRange();
   let commitMs = 0;
   let commits = 0;
@@ -191,7 +215,7 @@ async function main(): Promise<void> {
     }
     const appendMs = performance.now() - t0;
     const { rss: rssAfterAppend, heapUsed: heapAfterAppend } = process.memoryUsage();
-    const size = dirSize(dir);
+    const size = dir !== undefined ? dirSize(dir) : await databaseSize(pgUrl!);
 
     const head = await store.head();
     const root = await rootAt(store, N);
@@ -221,12 +245,13 @@ async function main(): Promise<void> {
       ["page faults per proof, inclusion / consistency", `${incl.faults.toFixed(2)} / ${cons.faults.toFixed(2)}`],
     ];
     const w = Math.max(...rows.map(([k]) => k.length));
-    console.log(`\nLevelStore benchmark (node ${process.version}, ${process.platform}/${process.arch})`);
+    console.log(`\n${dir !== undefined ? "LevelStore" : "PostgresStore"} benchmark (node ${process.version}, ${process.platform}/${process.arch})`);
     console.log(`${"-".repeat(w)}  ${"-".repeat(40)}`);
     for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
   } finally {
     await store.close();
-    if (opts.keep) console.log(`data kept in ${dir}`);
+    if (dir === undefined) console.log(`data left in the ${describeDatabaseUrl(pgUrl!)}`);
+    else if (opts.keep) console.log(`data kept in ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
 }

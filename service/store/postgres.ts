@@ -250,7 +250,7 @@ export class PostgresStore implements LedgerStore {
         const stored = decodeHead(row.size, row.compact);
         checkExtends(stored, batch);
         if (check !== undefined) await check({ head: stored, query: client.query.bind(client) as pg.ClientBase["query"] });
-        await client.query(INSERT_BATCH, params);
+        await client.query({ name: statementName(INSERT_BATCH), text: INSERT_BATCH, values: params });
         await client.query("COMMIT");
         inTransaction = false;
         client.release();
@@ -423,7 +423,7 @@ export class PostgresStore implements LedgerStore {
   private async _query<R extends pg.QueryResultRow>(what: string, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
     this._assertOpen();
     try {
-      return await this._pool.query<R>(text, values);
+      return await this._pool.query<R>({ name: statementName(text), text, values });
     } catch (cause) {
       throw storeError(what, cause);
     }
@@ -448,6 +448,22 @@ export class PostgresStore implements LedgerStore {
       throw storeError(what, cause);
     }
   }
+}
+
+/**
+ * Every statement is prepared once per connection, by a name given to its
+ * text: planning costs more than running the small indexed reads a proof
+ * makes. Only fixed texts get here (values are always parameters), so the
+ * map stays as small as the module's list of statements.
+ */
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `ledger_${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  return name;
 }
 
 interface LeafRow {
