@@ -32,12 +32,14 @@
  * failures surface as {@link ReceiptError}, {@link VerificationError} or
  * {@link CheckpointError}, never a stray TypeError.
  */
-import { opensCommitment, type Opening } from "./commitment";
+import { opensCommitment, opensCommitmentAsync, type Opening } from "./commitment";
 import { canonicalBytes, type JsonValue } from "./encoding";
 import { CheckpointError, VerificationError } from "./errors";
-import { fromHex, hashLeaf, toHex } from "./hash";
-import { parseVerifierKey, verifyCheckpoint, type Checkpoint, type NoteVerifier } from "./checkpoint";
-import { verifyInclusion } from "./verify";
+import { fromHex, hashLeaf, hashLeafAsync, toHex } from "./hash";
+import { parseCheckpoint, parseVerifierKey, verifyCheckpoint, verifyCheckpointAsync, type Checkpoint, type NoteVerifier } from "./checkpoint";
+import { parseVerifierKeyAsync, type WebNoteVerifier } from "./note";
+import { runAsync, runSync } from "./steps";
+import { verifyInclusion, verifyInclusionAsync } from "./verify";
 
 export const RECEIPT_FORMAT = "subsidy-ledger.receipt";
 export const RECEIPT_VERSION = 1;
@@ -211,43 +213,27 @@ export interface VerifyReceiptOptions {
  * Verifies a receipt offline: the leaf hash from the canonical entry, the
  * inclusion proof to the checkpoint's root, the checkpoint's signature, and
  * every opening against its commitment. Accepts the output of
- * {@link parseReceipt} or anything it accepts.
+ * {@link parseReceipt} or anything it accepts. The checks are
+ * {@link receiptCheckSteps}'; this throws the first failure.
  *
  * Throws ReceiptError (malformed, NO_TRUSTED_KEY, OPENING_WITHOUT_COMMITMENT,
  * COMMITMENT_MISMATCH), CheckpointError (bad signature, wrong key, malformed
  * note) or VerificationError (the proof does not lead to the root).
  */
 export function verifyReceipt(input: unknown, options: VerifyReceiptOptions = {}): ReceiptCheck {
-  const receipt = parseReceipt(input);
-  let verifiers: readonly NoteVerifier[] =
+  const verifiers: readonly NoteVerifier[] =
     options.verifiers === undefined ? [] : Array.isArray(options.verifiers) ? options.verifiers : [options.verifiers as NoteVerifier];
-  let selfKeyed = false;
-  if (verifiers.length === 0) {
-    if (options.trustReceiptKey !== true)
-      throw new ReceiptError("NO_TRUSTED_KEY", "no trusted log key given: pass the log's verifier key (or allow the receipt's own)");
-    try {
-      verifiers = [parseVerifierKey(receipt.logKey)];
-    } catch (e) {
-      throw new ReceiptError("RECEIPT_MALFORMED", "logKey is not a valid verifier key", "/logKey", { cause: e });
-    }
-    selfKeyed = true;
-  }
-
-  const checkpoint = verifyCheckpoint(receipt.checkpoint, verifiers, options.origin);
-  const leafHash = hashLeaf(leafData(receipt));
-  verifyInclusion(
-    leafHash,
-    receipt.leafIndex,
-    checkpoint.size,
-    checkpoint.rootHash,
-    receipt.inclusionProof.map((h) => fromHex(h)),
-  );
-  const opened = checkOpenings(receipt);
+  const r = runReceiptChecks(input, { verifiers, trustReceiptKey: options.trustReceiptKey === true, ...(options.origin !== undefined ? { origin: options.origin } : {}) });
+  const first = r.failures[0];
+  if (first !== undefined) throw first.error;
+  // No failure: every check ran and passed, so these are all set.
+  const receipt = r.receipt!;
+  const checkpoint = r.checkpoint!;
   return {
-    leafHash,
+    leafHash: r.leafHash!,
     checkpoint,
-    selfKeyed,
-    opened,
+    selfKeyed: r.selfKeyed,
+    opened: r.opened,
     chainClaim: {
       chainId: receipt.anchor.chainId,
       contract: receipt.anchor.contract,
@@ -256,6 +242,222 @@ export function verifyReceipt(input: unknown, options: VerifyReceiptOptions = {}
       rootHex: `0x${toHex(checkpoint.rootHash)}`,
     },
   };
+}
+
+/** The checks of a receipt, in the order they run. */
+export type ReceiptCheckName = "format" | "key" | "signature" | "leaf" | "inclusion" | "openings";
+
+export interface ReceiptFailure {
+  readonly check: ReceiptCheckName;
+  /** For "openings": the field. */
+  readonly field?: string;
+  readonly error: ReceiptError | CheckpointError | VerificationError;
+}
+
+/**
+ * Every check of a receipt, each run whatever the others gave (so a report
+ * can say all that is wrong, not only the first thing): its shape; the key
+ * (a trusted one, or the receipt's own when allowed); the checkpoint's
+ * signature; the leaf hash of the canonical entry; the inclusion proof to
+ * the checkpoint's root (the signed checkpoint, or, if its signature failed,
+ * the checkpoint as written, so the proof is still judged); each opening.
+ */
+export interface ReceiptChecks {
+  /** Null when the receipt could not be read (then `failures` holds the format failure only). */
+  readonly receipt: Receipt | null;
+  /** The failures, in the order of {@link ReceiptCheckName}, openings by field name; empty when all passed. */
+  readonly failures: readonly ReceiptFailure[];
+  /** Whether the signature was checked only against the receipt's own `logKey`. */
+  readonly selfKeyed: boolean;
+  /** true, false, or null when no key could be had. */
+  readonly signatureOk: boolean | null;
+  /** The checkpoint: verified when `signatureOk`, else as written (null if unreadable). */
+  readonly checkpoint: Checkpoint | null;
+  readonly leafHash: Uint8Array | null;
+  /** true, false, or null when there was no checkpoint or leaf hash to check it with. */
+  readonly inclusionOk: boolean | null;
+  /** Fields whose private values were proved against their commitments, sorted. */
+  readonly opened: readonly string[];
+}
+
+/**
+ * The operations a receipt check needs, each answered by a driver with the
+ * log core's node:crypto or WebCrypto functions: the check itself is written
+ * once, in {@link receiptCheckSteps}. `V` is the verifier key type.
+ */
+export type ReceiptStep<V> =
+  | { readonly op: "key"; readonly text: string }
+  | { readonly op: "checkpoint"; readonly note: string; readonly verifiers: readonly V[]; readonly origin: string | undefined }
+  | { readonly op: "leafHash"; readonly data: Uint8Array }
+  | { readonly op: "inclusion"; readonly leafHash: Uint8Array; readonly index: number; readonly size: number; readonly root: Uint8Array; readonly proof: readonly Uint8Array[] }
+  | { readonly op: "opens"; readonly commitment: unknown; readonly opening: Opening };
+
+/** A driver's answer: the operation's result, or the error it threw. */
+export type ReceiptAnswer = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
+
+type ReceiptSteps<V, T> = Generator<ReceiptStep<V>, T, ReceiptAnswer>;
+
+/** Rethrows what is not one of the ways a receipt fails (a bug, not a finding). */
+function failureOf(a: ReceiptAnswer & { ok: false }): ReceiptError | CheckpointError | VerificationError {
+  if (isReceiptFailure(a.error)) return a.error;
+  throw a.error;
+}
+
+/** The body of a signed note, without checking its signatures. */
+function noteBody(note: string): string {
+  const i = note.lastIndexOf("\n\n");
+  return i < 0 ? note : note.slice(0, i + 1);
+}
+
+/** The checks of {@link ReceiptChecks}, as steps. Never throws for a bad receipt. */
+export function* receiptCheckSteps<V>(input: unknown, options: { readonly verifiers: readonly V[]; readonly trustReceiptKey: boolean; readonly origin?: string }): ReceiptSteps<V, ReceiptChecks> {
+  const failures: ReceiptFailure[] = [];
+  let receipt: Receipt;
+  try {
+    receipt = parseReceipt(input);
+  } catch (e) {
+    if (!(e instanceof ReceiptError)) throw e;
+    return { receipt: null, failures: [{ check: "format", error: e }], selfKeyed: false, signatureOk: null, checkpoint: null, leafHash: null, inclusionOk: null, opened: [] };
+  }
+
+  // The key: a trusted one, or the receipt's own (which proves only that the receipt is self-consistent).
+  let verifiers = options.verifiers;
+  let selfKeyed = false;
+  if (verifiers.length === 0) {
+    if (!options.trustReceiptKey)
+      failures.push({ check: "key", error: new ReceiptError("NO_TRUSTED_KEY", "no trusted log key given: pass the log's verifier key (or allow the receipt's own)") });
+    else {
+      const a = yield { op: "key", text: receipt.logKey };
+      if (a.ok) {
+        verifiers = [a.value as V];
+        selfKeyed = true;
+      } else {
+        failureOf(a);
+        failures.push({ check: "key", error: new ReceiptError("RECEIPT_MALFORMED", "logKey is not a valid verifier key", "/logKey", { cause: a.error }) });
+      }
+    }
+  }
+
+  // The signature; failing it, the checkpoint as written, so the proof is still judged.
+  let checkpoint: Checkpoint | null = null;
+  let signatureOk: boolean | null = null;
+  if (verifiers.length > 0) {
+    const a = yield { op: "checkpoint", note: receipt.checkpoint, verifiers, origin: options.origin };
+    signatureOk = a.ok;
+    if (a.ok) checkpoint = a.value as Checkpoint;
+    else failures.push({ check: "signature", error: failureOf(a) });
+  }
+  if (checkpoint === null) {
+    try {
+      checkpoint = parseCheckpoint(noteBody(receipt.checkpoint));
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e;
+      if (signatureOk === null) failures.push({ check: "signature", error: e });
+    }
+  }
+
+  // The leaf hash, and the proof from it to the checkpoint's root.
+  let leafHash: Uint8Array | null = null;
+  let data: Uint8Array | null = null;
+  try {
+    data = leafData(receipt);
+  } catch (e) {
+    if (!(e instanceof ReceiptError)) throw e;
+    failures.push({ check: "leaf", error: e });
+  }
+  if (data !== null) {
+    const a = yield { op: "leafHash", data };
+    if (!a.ok) throw a.error; // hashing bytes cannot fail: a bug
+    leafHash = a.value as Uint8Array;
+  }
+  let inclusionOk: boolean | null = null;
+  if (leafHash !== null && checkpoint !== null) {
+    const a = yield {
+      op: "inclusion",
+      leafHash,
+      index: receipt.leafIndex,
+      size: checkpoint.size,
+      root: checkpoint.rootHash,
+      proof: receipt.inclusionProof.map((h) => fromHex(h)),
+    };
+    inclusionOk = a.ok;
+    if (!a.ok) failures.push({ check: "inclusion", error: failureOf(a) });
+  }
+
+  // Each private value against its commitment.
+  const opened: string[] = [];
+  const openings = receipt.openings ?? {};
+  const commitments = receipt.entry.commitments;
+  for (const field of Object.keys(openings).sort()) {
+    const c = isRecord(commitments) ? commitments[field] : undefined;
+    if (typeof c !== "string") {
+      failures.push({ check: "openings", field, error: new ReceiptError("OPENING_WITHOUT_COMMITMENT", `the entry has no commitment for ${JSON.stringify(field)}`, `/openings/${field}`) });
+      continue;
+    }
+    const a = yield { op: "opens", commitment: c, opening: openings[field]! };
+    if (a.ok && a.value === true) opened.push(field);
+    else {
+      if (!a.ok) failureOf(a);
+      failures.push({ check: "openings", field, error: new ReceiptError("COMMITMENT_MISMATCH", `the value of ${JSON.stringify(field)} does not match its commitment in the entry`, `/openings/${field}`) });
+    }
+  }
+  return { receipt, failures, selfKeyed, signatureOk, checkpoint, leafHash, inclusionOk, opened };
+}
+
+function answerSync(f: () => unknown): ReceiptAnswer {
+  try {
+    return { ok: true, value: f() };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+async function answerAsync(f: () => Promise<unknown>): Promise<ReceiptAnswer> {
+  try {
+    return { ok: true, value: await f() };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+/** {@link receiptCheckSteps} with node:crypto (verifier keys from {@link parseVerifierKey}). */
+export function runReceiptChecks(input: unknown, options: { readonly verifiers: readonly NoteVerifier[]; readonly trustReceiptKey: boolean; readonly origin?: string }): ReceiptChecks {
+  return runSync(receiptCheckSteps<NoteVerifier>(input, options), (s) =>
+    answerSync(() => {
+      switch (s.op) {
+        case "key":
+          return parseVerifierKey(s.text);
+        case "checkpoint":
+          return verifyCheckpoint(s.note, s.verifiers, s.origin);
+        case "leafHash":
+          return hashLeaf(s.data);
+        case "inclusion":
+          return verifyInclusion(s.leafHash, s.index, s.size, s.root, s.proof);
+        case "opens":
+          return opensCommitment(s.commitment, s.opening);
+      }
+    }),
+  );
+}
+
+/** {@link receiptCheckSteps} with WebCrypto, for the browser (verifier keys from parseVerifierKeyAsync). */
+export function runReceiptChecksAsync(input: unknown, options: { readonly verifiers: readonly WebNoteVerifier[]; readonly trustReceiptKey: boolean; readonly origin?: string }): Promise<ReceiptChecks> {
+  return runAsync(receiptCheckSteps<WebNoteVerifier>(input, options), (s) =>
+    answerAsync(async () => {
+      switch (s.op) {
+        case "key":
+          return parseVerifierKeyAsync(s.text);
+        case "checkpoint":
+          return verifyCheckpointAsync(s.note, s.verifiers, s.origin);
+        case "leafHash":
+          return hashLeafAsync(s.data);
+        case "inclusion":
+          return verifyInclusionAsync(s.leafHash, s.index, s.size, s.root, s.proof);
+        case "opens":
+          return opensCommitmentAsync(s.commitment, s.opening);
+      }
+    }),
+  );
 }
 
 /** The leaf data of the receipt's entry: its RFC 8785 bytes. Throws ReceiptError if the entry is not JSON. */

@@ -25,15 +25,19 @@ export type Step<K = unknown> =
 /** A verifier written as a generator: yields steps, returns its result (or throws its typed error). */
 export type Steps<T, K = unknown> = Generator<Step<K>, T, Uint8Array | boolean>;
 
-/** Runs `steps`, answering each with `perform`, synchronously. */
-export function runSync<T, K>(steps: Steps<T, K>, perform: (step: Step<K>) => Uint8Array | boolean): T {
+/**
+ * Runs `steps`, answering each with `perform`, synchronously. Generic in the
+ * step and answer types: the cryptographic {@link Step}s above, or the
+ * coarser steps of a receipt check (./receipt.ts).
+ */
+export function runSync<S, A, T>(steps: Generator<S, T, A>, perform: (step: S) => A): T {
   let r = steps.next();
   while (r.done !== true) r = steps.next(perform(r.value));
   return r.value;
 }
 
 /** Runs `steps`, awaiting `perform` for each. */
-export async function runAsync<T, K>(steps: Steps<T, K>, perform: (step: Step<K>) => Promise<Uint8Array | boolean>): Promise<T> {
+export async function runAsync<S, A, T>(steps: Generator<S, T, A>, perform: (step: S) => Promise<A>): Promise<T> {
   let r = steps.next();
   while (r.done !== true) r = steps.next(await perform(r.value));
   return r.value;

@@ -1,28 +1,27 @@
 /**
- * In-browser verification, step by step, with the log core's WebCrypto
- * functions (no second copy of any proof maths): the leaf hash of the
- * entry's RFC 8785 bytes, the checkpoint's Ed25519 signature under the log
- * key, the inclusion proof to that checkpoint, the checkpoint on the chain
- * (read from the chain itself when an RPC URL is configured), and, for an
- * enterprise receipt, each private value against its commitment.
+ * In-browser verification, step by step. A receipt is checked by the log
+ * core's receipt checks run with WebCrypto (service/log/receipt.ts
+ * `runReceiptChecksAsync`: the leaf hash of the entry's RFC 8785 bytes, the
+ * checkpoint's Ed25519 signature under the log key, the inclusion proof to
+ * that checkpoint, each private value against its commitment); this page
+ * renders them, and reads the checkpoint on the chain (from the chain
+ * itself when an RPC URL is configured).
  *
  * Every outcome is final: a failure names what did not match.
  */
 import {
   canonicalBytes,
-  CheckpointError,
   equalBytes,
   fromHex,
   hashLeafAsync,
-  opensCommitmentAsync,
   parseReceipt,
   ReceiptError,
+  runReceiptChecksAsync,
   toHex,
   VerificationError,
-  verifyCheckpointAsync,
   verifyInclusionAsync,
-  type Checkpoint,
   type Receipt,
+  type ReceiptChecks,
   type WebNoteVerifier,
 } from "../log";
 import { ApiError, getJson, type ChainInfo, type EntryView, type InclusionProofView } from "./api";
@@ -126,15 +125,15 @@ async function checkChain(
   return anchor;
 }
 
-async function checkSignature(steps: Steps, ctx: VerifyContext, note: string): Promise<Checkpoint | undefined> {
-  try {
-    const cp = await verifyCheckpointAsync(note, ctx.logKey);
-    steps.ok("signature");
-    return cp;
-  } catch (e) {
-    steps.fail("signature", fill(dict().failures.signature, { msg: e instanceof CheckpointError ? `${e.code}: ${e.message}` : message(e) }));
-    return undefined;
-  }
+/** The signature and inclusion steps, as the receipt checks found them (inclusion is judged only under a valid signature). */
+function renderProof(steps: Steps, r: ReceiptChecks): void {
+  const f = dict().failures;
+  const signature = r.failures.find((x) => x.check === "signature" || x.check === "key");
+  if (r.signatureOk === true) steps.ok("signature");
+  else steps.fail("signature", fill(f.signature, { msg: signature === undefined ? "" : `${signature.error.code}: ${signature.error.message}` }));
+  if (r.signatureOk !== true) steps.skip("inclusion");
+  else if (r.inclusionOk === true) steps.ok("inclusion");
+  else steps.fail("inclusion", inclusionFailure(r.failures.find((x) => x.check === "inclusion" || x.check === "leaf")?.error));
 }
 
 async function checkInclusion(steps: Steps, leafHash: Uint8Array, index: number, size: number, root: Uint8Array, proofHex: readonly string[]): Promise<void> {
@@ -200,9 +199,9 @@ export async function verifyEntry(view: EntryView, ctx: VerifyContext): Promise<
   if (receipt !== undefined) {
     if (!equalBytes(canonicalBytes(receipt.entry), leafBytes)) steps.fail("leaf", f.entryMismatch);
     t0 = performance.now();
-    const cp = await checkSignature(steps, ctx, receipt.checkpoint);
-    if (cp !== undefined) await checkInclusion(steps, leafHash, receipt.leafIndex, cp.size, cp.rootHash, receipt.inclusionProof);
-    else steps.skip("inclusion");
+    const r = await runReceiptChecksAsync(receipt, { verifiers: [ctx.logKey], trustReceiptKey: false });
+    renderProof(steps, r);
+    const cp = r.signatureOk === true ? r.checkpoint! : undefined;
     cryptoMs += performance.now() - t0;
     if (receipt.leafIndex !== view.leafIndex) steps.fail("inclusion", fill(f.inclusionOther, { msg: `leaf index ${receipt.leafIndex} ≠ ${view.leafIndex}` }));
     const anchor = cp === undefined ? undefined : await checkChain(steps, ctx, receipt.anchor, cp.size, `0x${toHex(cp.rootHash)}`);
@@ -250,44 +249,31 @@ export async function verifyReceiptFile(text: string, ctx: VerifyContext): Promi
   const started = performance.now();
   const steps = new Steps();
   const f = dict().failures;
-  let receipt: Receipt;
-  try {
-    receipt = parseReceipt(text);
-  } catch (e) {
-    steps.fail("leaf", fill(f.receipt, { msg: e instanceof ReceiptError ? `${e.code}: ${e.message}` : message(e) }));
+  const t0 = performance.now();
+  const r = await runReceiptChecksAsync(text, { verifiers: [ctx.logKey], trustReceiptKey: false });
+  const cryptoMs = performance.now() - t0;
+  if (r.receipt === null) {
+    const e = r.failures[0]!.error;
+    steps.fail("leaf", fill(f.receipt, { msg: `${e.code}: ${e.message}` }));
     return { outcome: finish(steps, started, 0, {}), keyMismatch: false };
   }
-  const t0 = performance.now();
-  let leafHash: Uint8Array;
-  try {
-    leafHash = await hashLeafAsync(canonicalBytes(receipt.entry));
-    steps.ok("leaf");
-  } catch (e) {
-    steps.fail("leaf", fill(f.leaf, { msg: message(e) }));
-    return { outcome: finish(steps, started, performance.now() - t0, {}), receipt, keyMismatch: false };
+  const receipt = r.receipt;
+  const leafFailure = r.failures.find((x) => x.check === "leaf");
+  if (leafFailure !== undefined || r.leafHash === null) {
+    steps.fail("leaf", fill(f.leaf, { msg: leafFailure?.error.message ?? "" }));
+    return { outcome: finish(steps, started, cryptoMs, {}), receipt, keyMismatch: false };
   }
-  const cp = await checkSignature(steps, ctx, receipt.checkpoint);
-  if (cp !== undefined) await checkInclusion(steps, leafHash, receipt.leafIndex, cp.size, cp.rootHash, receipt.inclusionProof);
-  else steps.skip("inclusion");
-  const opened: string[] = [];
+  steps.ok("leaf");
+  renderProof(steps, r);
   if (receipt.openings !== undefined) {
-    const commitments = receipt.entry.commitments;
-    let allOk = true;
-    for (const [field, opening] of Object.entries(receipt.openings).sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const c = typeof commitments === "object" && commitments !== null && !Array.isArray(commitments) ? (commitments as Record<string, unknown>)[field] : undefined;
-      if (await opensCommitmentAsync(c, opening)) opened.push(field);
-      else {
-        allOk = false;
-        steps.fail("openings", fill(f.opening, { field }));
-        break;
-      }
-    }
-    if (allOk) steps.ok("openings");
+    const bad = r.failures.find((x) => x.check === "openings");
+    if (bad !== undefined) steps.fail("openings", fill(f.opening, { field: bad.field ?? "" }));
+    else steps.ok("openings");
   }
-  const cryptoMs = performance.now() - t0;
+  const cp = r.signatureOk === true ? r.checkpoint! : undefined;
   const anchor = cp === undefined ? undefined : await checkChain(steps, ctx, receipt.anchor, cp.size, `0x${toHex(cp.rootHash)}`);
   return {
-    outcome: finish(steps, started, cryptoMs, { leafHashHex: toHex(leafHash), ...(anchor ? { anchor } : {}), opened }),
+    outcome: finish(steps, started, cryptoMs, { leafHashHex: toHex(r.leafHash), ...(anchor ? { anchor } : {}), opened: [...r.opened] }),
     receipt,
     keyMismatch: receipt.logKey.trim() !== ctx.logKeyText.trim(),
   };

@@ -10,7 +10,7 @@
  * self-check refuses to issue a receipt for it, so the page falls back to the
  * raw proof route and finds the mismatch itself.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
 import { Level } from "level";
@@ -114,6 +114,14 @@ describe("the transparency portal, in Chromium", function () {
     await page.getByRole("button", { name: "核验", exact: true }).click();
     await page.waitForSelector('#receipt-result[data-verify-state="failed"]');
     expect(await page.locator("#receipt-result .alert.fail").first().innerText()).to.include("包含证明不成立");
+
+    // The enterprise receipt with its private value changed: the proof still holds, the opening does not.
+    const privateText = await readFile(file, "utf8");
+    expect(privateText).to.include("ICBC-2026-01-15");
+    await page.locator("#receipt-text").fill(privateText.replace("ICBC-2026-01-15", "ICBC-2026-01-16"));
+    await page.getByRole("button", { name: "核验", exact: true }).click();
+    await page.waitForSelector('#receipt-result[data-verify-state="failed"]');
+    expect(await page.locator("#receipt-result .alert.fail").first().innerText()).to.include("bankTransactionRef");
   });
 
   it("opens the dashboard and shows its five charts, on a phone-sized screen too", async function () {

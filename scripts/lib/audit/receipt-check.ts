@@ -1,37 +1,26 @@
 /**
- * Receipt mode: one receipt checked offline, each part on its own so every
- * failure is reported, not only the first:
- * - the receipt's shape and version (service/log/receipt.ts `parseReceipt`);
- * - the checkpoint's signature against a trusted log key (or, failing one,
- *   the receipt's own key, reported as such);
- * - the leaf hash, recomputed from the canonical entry, and the inclusion
- *   proof from it to the checkpoint's root (every element counts: the proof
- *   is folded all the way to the root, never checked at its ends only);
- * - every private value against its commitment in the entry;
- * - given a chain, that LedgerAnchor holds the checkpoint at the index the
- *   receipt names (or, failing that, anywhere).
- * The verdict says which trust anchors stood behind the checks
- * ({@link ReceiptVerdict}).
+ * Receipt mode: the log core's receipt checks (service/log/receipt.ts
+ * `receiptCheckSteps`, run with node:crypto), each reported on its own so
+ * every failure is shown, not only the first: shape and version, the
+ * checkpoint's signature against a trusted log key (or, failing one, the
+ * receipt's own key, reported as such), the leaf hash and the inclusion
+ * proof to the checkpoint's root, every private value against its
+ * commitment; then, given a chain, that LedgerAnchor holds the checkpoint
+ * at the index the receipt names (or, failing that, anywhere). The verdict
+ * says which trust anchors stood behind the checks ({@link ReceiptVerdict}).
  */
 import {
   CheckpointError,
   encodeVerifierKey,
   equalBytes,
-  fromHex,
-  hashLeaf,
-  leafData,
-  opensCommitment,
-  parseCheckpoint,
-  parseReceipt,
-  parseVerifierKey,
   ReceiptError,
+  runReceiptChecks,
   toHex,
   VerificationError,
-  verifyCheckpoint,
-  verifyInclusion,
   type Checkpoint,
   type NoteVerifier,
   type Receipt,
+  type ReceiptFailure,
 } from "../../../service/log";
 import type { ChainReader } from "./chain";
 
@@ -97,11 +86,6 @@ export interface ReceiptCheckOptions {
   readonly contract?: string;
 }
 
-function noteBody(note: string): string {
-  const i = note.lastIndexOf("\n\n");
-  return i < 0 ? note : note.slice(0, i + 1);
-}
-
 function describe(e: unknown): string {
   if (e instanceof ReceiptError || e instanceof VerificationError || e instanceof CheckpointError) return `${e.code}: ${e.message}`;
   return e instanceof Error ? e.message : String(e);
@@ -111,12 +95,10 @@ function describe(e: unknown): string {
 export async function checkReceipt(input: unknown, options: ReceiptCheckOptions): Promise<ReceiptReport> {
   const checks: ReceiptCheckItem[] = [];
   const notices: string[] = [];
-  let receipt: Receipt;
-  try {
-    receipt = parseReceipt(input);
-  } catch (e) {
-    if (!(e instanceof ReceiptError)) throw e;
-    checks.push({ check: "format", ok: false, detail: describe(e) });
+  const r = runReceiptChecks(input, { verifiers: options.verifiers, trustReceiptKey: true });
+  const failed = (check: ReceiptFailure["check"]) => r.failures.filter((f) => f.check === check);
+  if (r.receipt === null) {
+    checks.push({ check: "format", ok: false, detail: describe(r.failures[0]!.error) });
     return {
       format: RECEIPT_REPORT_FORMAT,
       version: 1,
@@ -131,6 +113,7 @@ export async function checkReceipt(input: unknown, options: ReceiptCheckOptions)
       notices,
     };
   }
+  const receipt = r.receipt;
   checks.push({ check: "format", ok: true, detail: `receipt version ${receipt.version}` });
   const entry = {
     id: typeof receipt.entry["id"] === "string" ? (receipt.entry["id"] as string) : null,
@@ -139,65 +122,39 @@ export async function checkReceipt(input: unknown, options: ReceiptCheckOptions)
   };
 
   // The key: a trusted one, or the receipt's own (which proves only that the receipt is self-consistent).
-  let verifiers = options.verifiers;
-  let keySource: ReceiptReport["key"]["source"] = "given";
-  if (verifiers.length === 0) {
-    keySource = "receipt";
-    try {
-      verifiers = [parseVerifierKey(receipt.logKey)];
-      notices.push(`no trusted log key was given (--log-key): the signature was checked with the key the receipt carries, ${receipt.logKey}; compare it with a copy you trust`);
-    } catch (e) {
-      verifiers = [];
-      keySource = "none";
-      checks.push({ check: "signature", ok: false, detail: `no --log-key given and the receipt's logKey is not a valid key: ${describe(e)}` });
-    }
-  } else if (!options.verifiers.some((v) => receipt.logKey === encodeKeyOf(v)))
+  const keySource: ReceiptReport["key"]["source"] = !r.selfKeyed && options.verifiers.length > 0 ? "given" : r.selfKeyed ? "receipt" : "none";
+  const keyFailure = failed("key")[0];
+  if (keyFailure !== undefined) checks.push({ check: "signature", ok: false, detail: `no --log-key given and the receipt's logKey is not a valid key: ${describe(keyFailure.error)}` });
+  else if (r.selfKeyed)
+    notices.push(`no trusted log key was given (--log-key): the signature was checked with the key the receipt carries, ${receipt.logKey}; compare it with a copy you trust`);
+  else if (!options.verifiers.some((v) => receipt.logKey === encodeKeyOf(v)))
     notices.push(`the receipt names another log key (${receipt.logKey}) than the trusted one; only the trusted key was used`);
 
-  // Signature, then the checkpoint's content (parsed even if the signature fails, to go on checking).
-  let cp: Checkpoint | null = null;
-  if (verifiers.length > 0) {
-    try {
-      cp = verifyCheckpoint(receipt.checkpoint, verifiers);
-      checks.push({ check: "signature", ok: true, detail: `signed by ${verifiers.map((v) => v.name).join(", ")}` });
-    } catch (e) {
-      if (!(e instanceof CheckpointError)) throw e;
-      checks.push({ check: "signature", ok: false, detail: `the checkpoint does not verify with the ${keySource === "given" ? "trusted" : "receipt's"} log key: ${describe(e)}` });
-    }
-  }
-  if (cp === null) {
-    try {
-      cp = parseCheckpoint(noteBody(receipt.checkpoint));
-    } catch (e) {
-      if (!(e instanceof CheckpointError)) throw e;
-      checks.push({ check: "inclusion", ok: false, detail: `the checkpoint cannot be read: ${describe(e)}` });
-    }
-  }
-
-  // Leaf hash and inclusion proof.
+  // Signature, then the leaf hash and the inclusion proof (judged against the checkpoint as written if its signature failed).
+  const signatureFailure = failed("signature")[0];
+  if (r.signatureOk === true) checks.push({ check: "signature", ok: true, detail: `signed by ${(keySource === "given" ? options.verifiers.map((v) => v.name) : [receipt.logKey.split("+")[0]!]).join(", ")}` });
+  else if (r.signatureOk === false && signatureFailure !== undefined)
+    checks.push({ check: "signature", ok: false, detail: `the checkpoint does not verify with the ${keySource === "given" ? "trusted" : "receipt's"} log key: ${describe(signatureFailure.error)}` });
+  const cp = r.checkpoint;
+  if (cp === null && signatureFailure !== undefined && r.signatureOk !== false) checks.push({ check: "inclusion", ok: false, detail: `the checkpoint cannot be read: ${describe(signatureFailure.error)}` });
+  else if (cp === null && r.signatureOk === false) checks.push({ check: "inclusion", ok: false, detail: "the checkpoint cannot be read" });
+  const proofFailure = failed("leaf")[0] ?? failed("inclusion")[0];
   if (cp !== null) {
-    try {
-      const leafHash = hashLeaf(leafData(receipt));
-      verifyInclusion(leafHash, receipt.leafIndex, cp.size, cp.rootHash, receipt.inclusionProof.map((h) => fromHex(h)));
-      checks.push({ check: "inclusion", ok: true, detail: `leaf ${receipt.leafIndex} (hash ${toHex(leafHash).slice(0, 16)}…) is in the tree of size ${cp.size}` });
-    } catch (e) {
-      if (!(e instanceof VerificationError || e instanceof ReceiptError)) throw e;
-      checks.push({ check: "inclusion", ok: false, detail: `the entry is not proved into the checkpoint's tree: ${describe(e)}` });
-    }
+    if (proofFailure !== undefined) checks.push({ check: "inclusion", ok: false, detail: `the entry is not proved into the checkpoint's tree: ${describe(proofFailure.error)}` });
+    else if (r.inclusionOk === true && r.leafHash !== null)
+      checks.push({ check: "inclusion", ok: true, detail: `leaf ${receipt.leafIndex} (hash ${toHex(r.leafHash).slice(0, 16)}…) is in the tree of size ${cp.size}` });
   }
 
   // Private values, each on its own.
-  const opened: string[] = [];
-  const openings = receipt.openings ?? {};
-  const commitments = receipt.entry["commitments"];
-  for (const field of Object.keys(openings).sort()) {
-    const c = typeof commitments === "object" && commitments !== null && !Array.isArray(commitments) ? (commitments as Record<string, unknown>)[field] : undefined;
-    if (typeof c !== "string") checks.push({ check: "commitments", ok: false, detail: `${field}: the entry has no commitment for it` });
-    else if (!opensCommitment(c, openings[field]!)) checks.push({ check: "commitments", ok: false, detail: `${field}: the value and salt do not hash to the entry's commitment` });
-    else opened.push(field);
-  }
+  for (const f of failed("openings"))
+    checks.push({
+      check: "commitments",
+      ok: false,
+      detail: f.error instanceof ReceiptError && f.error.code === "OPENING_WITHOUT_COMMITMENT" ? `${f.field}: the entry has no commitment for it` : `${f.field}: the value and salt do not hash to the entry's commitment`,
+    });
+  const opened = [...r.opened];
   if (opened.length > 0) checks.push({ check: "commitments", ok: true, detail: `${opened.join(", ")} match their commitments` });
-  else if (Object.keys(openings).length === 0) checks.push({ check: "commitments", ok: null, detail: "no private values in this receipt (the public receipt has none)" });
+  else if (Object.keys(receipt.openings ?? {}).length === 0) checks.push({ check: "commitments", ok: null, detail: "no private values in this receipt (the public receipt has none)" });
 
   // The chain.
   if (options.chain === null) {
@@ -223,7 +180,7 @@ export async function checkReceipt(input: unknown, options: ReceiptCheckOptions)
     trust: { key: keySource, chain: chainTrust, notChecked },
     entry,
     checkpoint: cp === null ? null : { origin: cp.origin, size: cp.size, rootHex: `0x${toHex(cp.rootHash)}` },
-    key: { used: keySource === "none" ? null : keySource === "given" ? verifiers.map(encodeKeyOf).join(" ") : receipt.logKey, source: keySource },
+    key: { used: keySource === "none" ? null : keySource === "given" ? options.verifiers.map(encodeKeyOf).join(" ") : receipt.logKey, source: keySource },
     openings: opened,
     checks,
     notices,
