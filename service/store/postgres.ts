@@ -87,6 +87,11 @@ function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** Carries what a commit's `check` threw past the commit's own error mapping. */
+class CheckRefused {
+  constructor(readonly reason: unknown) {}
+}
+
 /** A leaf or node index: a non-negative safe integer. */
 const isIndex = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
 
@@ -232,7 +237,8 @@ export class PostgresStore implements LedgerStore {
    * learns from the head after reconnecting.
    *
    * `check`, if given, runs under the lock before the writes (for the
-   * multi-replica sequencer's rules); what it throws rejects the commit.
+   * multi-replica sequencer's rules); what it throws rejects the commit
+   * unchanged, after the transaction is rolled back.
    */
   commit(batch: CommitBatch, check?: CommitCheck): Promise<void> {
     return this._write(async () => {
@@ -249,17 +255,24 @@ export class PostgresStore implements LedgerStore {
         if (row === undefined) throw new PostgresStoreError("QUERY_FAILED", `the ${this.where} has no head row: its schema is damaged`);
         const stored = decodeHead(row.size, row.compact);
         checkExtends(stored, batch);
-        if (check !== undefined) await check({ head: stored, query: client.query.bind(client) as pg.ClientBase["query"] });
+        if (check !== undefined) {
+          try {
+            await check({ head: stored, query: client.query.bind(client) as pg.ClientBase["query"] });
+          } catch (e) {
+            throw new CheckRefused(e);
+          }
+        }
         await client.query({ name: statementName(INSERT_BATCH), text: INSERT_BATCH, values: params });
         await client.query("COMMIT");
         inTransaction = false;
         client.release();
       } catch (cause) {
-        const unreachable = isUnreachable(cause);
+        const refused = cause instanceof CheckRefused;
+        const unreachable = !refused && isUnreachable(cause);
         if (inTransaction && !unreachable) await client.query("ROLLBACK").catch(() => {});
         // A connection that failed is not returned to the pool for reuse.
         client.release(unreachable ? true : undefined);
-        throw storeError("commit", cause);
+        throw refused ? cause.reason : storeError("commit", cause);
       }
     });
   }
@@ -396,9 +409,9 @@ export class PostgresStore implements LedgerStore {
     if (this._closed) throw new PostgresStoreError("DATABASE_UNREACHABLE", `the store on the ${this.where} is closed`);
   }
 
+  /** Runs a write, tracked for close(); a closed store rejects (never throws synchronously). */
   private _write<T>(fn: () => Promise<T>): Promise<T> {
-    this._assertOpen();
-    const run = fn();
+    const run = this._closed ? Promise.reject(new PostgresStoreError("DATABASE_UNREACHABLE", `the store on the ${this.where} is closed`)) : fn();
     this._pending.add(run);
     void run.catch(() => {}).finally(() => this._pending.delete(run));
     return run;

@@ -23,15 +23,14 @@ import pg from "pg";
 const run = promisify(execFile);
 
 /** The bin directory of the newest installed PostgreSQL, or a thrown Error saying how to install it. */
-export function postgresBin(): string {
-  const root = "/usr/lib/postgresql";
+export function postgresBin(root = "/usr/lib/postgresql"): string {
   const versions = existsSync(root)
     ? readdirSync(root)
         .filter((v) => /^[0-9]+$/.test(v) && existsSync(join(root, v, "bin", "initdb")))
         .sort((a, b) => Number(b) - Number(a))
     : [];
   if (versions.length === 0)
-    throw new Error("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): run `apt-get install postgresql` (.ci/run does)");
+    throw new Error(`PostgreSQL is not installed (no ${root}/*/bin/initdb): run \`apt-get install postgresql\` (.ci/run does)`);
   return join(root, versions[0]!, "bin");
 }
 

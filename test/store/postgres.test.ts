@@ -12,9 +12,15 @@ import { CompactRange, MemoryTree } from "../../service/log";
 import { PostgresStore, PostgresStoreError, StoreHeadMovedError, describeDatabaseUrl } from "../../service/store/postgres";
 import { MIGRATIONS, SCHEMA_VERSION } from "../../service/store/postgres-schema";
 import { StoreUnavailableError, type CommitBatch } from "../../service/store/store";
-import { databaseName, startCluster, type TestCluster } from "../helpers/postgres";
+import { databaseName, postgresBin, startCluster, type TestCluster } from "../helpers/postgres";
 import { rejection } from "../helpers/rejection";
 import { buildBatches, completedNodes, leafData, storeContract, type StoreHarness } from "./contract";
+
+describe("the test clusters' PostgreSQL binaries", function () {
+  it("are looked up under /usr/lib/postgresql, and their absence fails with how to install them", function () {
+    expect(() => postgresBin("/nonexistent/postgresql")).to.throw(/PostgreSQL is not installed.*apt-get install postgresql/);
+  });
+});
 
 describe("PostgresStore", function () {
   this.timeout(120_000);
@@ -282,6 +288,43 @@ describe("PostgresStore", function () {
       expect(await store.openings("a\u0000")).to.equal(undefined);
       expect(await store.tokenByHash("\udc00")).to.equal(undefined);
       expect(await store.indexed({ name: "enterprise", value: "9\u00001" })).to.deep.equal([]);
+    });
+  });
+
+  describe("when a commit carries a check run under the lock", function () {
+    it("gives the check the locked head, and a refusal from it rejects the commit unchanged, storing nothing", async function () {
+      const url = await freshDatabase();
+      const store = await openStore(url);
+      const tree = new MemoryTree();
+      const [first, second] = buildBatches(new CompactRange(), tree, [3, 2]);
+      await store.commit(first!);
+      const seen: number[] = [];
+      const rule = new Error("budget exceeded");
+      const err = await rejection(
+        store.commit(second!, async ({ head, query }) => {
+          seen.push(head.size);
+          const { rows } = await query("SELECT count(*)::int AS n FROM leaves");
+          seen.push((rows[0] as { n: number }).n);
+          throw rule;
+        }),
+      );
+      expect(err).to.equal(rule);
+      expect(seen).to.deep.equal([3, 3]);
+      expect((await store.head()).size).to.equal(3);
+      expect(await store.indexOf(leafData(3).id)).to.equal(undefined);
+      await store.commit(second!, async () => {});
+      expect((await store.head()).size).to.equal(5);
+    });
+  });
+
+  describe("when it is closed", function () {
+    it("rejects a commit, without throwing synchronously", async function () {
+      const store = await PostgresStore.open(await freshDatabase());
+      await store.close();
+      const [b] = buildBatches(new CompactRange(), new MemoryTree(), [1]);
+      let pending: Promise<void> | undefined;
+      expect(() => (pending = store.commit(b!))).to.not.throw();
+      expect(((await rejection(pending!)) as PostgresStoreError).code).to.equal("DATABASE_UNREACHABLE");
     });
   });
 
