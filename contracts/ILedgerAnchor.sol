@@ -16,8 +16,6 @@ pragma solidity ^0.8.28;
 interface ILedgerAnchor {
     /**
      * @notice An anchored checkpoint of the log.
-     * @dev Laid out in two storage slots: `treeSize` and `timestamp` share the first,
-     * `rootHash` takes the second.
      * @param treeSize Number of leaves in the tree; strictly increasing from one checkpoint to the next.
      * @param timestamp Block time (seconds since the Unix epoch) at which the checkpoint was anchored.
      * @param rootHash RFC 6962 root hash (MTH) of the first `treeSize` leaves.
@@ -35,6 +33,27 @@ interface ILedgerAnchor {
      * @param rootHash Root hash of the anchored tree.
      */
     event CheckpointAnchored(uint256 indexed index, uint64 treeSize, bytes32 rootHash);
+
+    /**
+     * @notice Emitted when `account` pauses anchoring. The same event as OpenZeppelin Pausable's.
+     */
+    event Paused(address account);
+
+    /**
+     * @notice Emitted when `account` resumes anchoring. The same event as OpenZeppelin Pausable's.
+     */
+    event Unpaused(address account);
+
+    /**
+     * @dev Anchoring is paused, or {pause} was called while already paused. The same error as
+     * OpenZeppelin Pausable's, so clients that know that contract decode it.
+     */
+    error EnforcedPause();
+
+    /**
+     * @dev {unpause} was called while not paused. The same error as OpenZeppelin Pausable's.
+     */
+    error ExpectedPause();
 
     /**
      * @dev The proposed tree is not larger than the last anchored one. Before the first
@@ -62,7 +81,8 @@ interface ILedgerAnchor {
 
     /**
      * @notice Anchors the checkpoint (`treeSize`, `rootHash`).
-     * @dev Requires the caller to hold the recorder role and the contract not to be paused.
+     * @dev Requires the caller to hold the recorder role, and then the contract not to be paused
+     * ({EnforcedPause}).
      * Reverts with {LedgerAnchorNotExtending} unless `treeSize` is greater than the last anchored
      * size (0 before the first checkpoint, so size 0 is never anchored). For the first checkpoint
      * `consistencyProof` must be empty, else {LedgerAnchorInvalidProofLength}. For later ones it must
@@ -78,13 +98,13 @@ interface ILedgerAnchor {
 
     /**
      * @notice Stops anchoring until {unpause}. Requires the pauser role.
-     * @dev Emits {Pausable-Paused}. Reverts with {Pausable-EnforcedPause} if already paused.
+     * @dev Emits {Paused}. Reverts with {EnforcedPause} if already paused.
      */
     function pause() external;
 
     /**
      * @notice Resumes anchoring. Requires the pauser role.
-     * @dev Emits {Pausable-Unpaused}. Reverts with {Pausable-ExpectedPause} if not paused.
+     * @dev Emits {Unpaused}. Reverts with {ExpectedPause} if not paused.
      */
     function unpause() external;
 

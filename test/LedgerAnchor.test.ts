@@ -436,14 +436,24 @@ describe("LedgerAnchor", function () {
           });
       });
 
-      it("costs under 120,000 gas at 1,000,000 entries, even with the longest proof from the last 1,000", async function () {
-        const { asRecorder } = await loadFixture(productionFixture);
-        // Of all m in [999,000, 999,999], 999,001 needs the longest proof to 1,000,000 (20 hashes).
-        await asRecorder.anchor(999_001, hex(U.root(999_001)), []);
-        const proof = U.consistencyProof(999_001, 1_000_000);
-        expect(proof.length).to.equal(20);
-        const receipt = await (await asRecorder.anchor(1_000_000, hex(U.root(1_000_000)), hexes(proof))).wait();
-        expect(receipt?.gasUsed).to.be.a("bigint").and.to.be.lessThan(120_000n);
+      describe("at 1,000,000 entries", function () {
+        // Of all m in [999,000, 999,999], 999,423 needs the longest proof to 1,000,000 (20 hashes)
+        // with the most SHA-256 calls (36); 999,000 is the anchorer's 1,000-entry step.
+        for (const m of [999_000, 999_423])
+          it(`costs at most 100,000 gas from ${m}, at an odd index (two new slots) and at an even one`, async function () {
+            const proof = U.consistencyProof(m, 1_000_000);
+            for (const before of [[m], [m - 1, m]]) {
+              const { anchor, asRecorder } = await loadFixture(productionFixture);
+              let last = 0;
+              for (const size of before) {
+                await asRecorder.anchor(size, hex(U.root(size)), last === 0 ? [] : hexes(U.consistencyProof(last, size)));
+                last = size;
+              }
+              const receipt = await (await asRecorder.anchor(1_000_000, hex(U.root(1_000_000)), hexes(proof))).wait();
+              expect(receipt?.gasUsed, `index ${before.length}`).to.be.a("bigint").and.to.be.at.most(100_000n);
+              expect((await anchor.latestCheckpoint()).treeSize).to.equal(1_000_000n);
+            }
+          });
       });
     });
 
@@ -660,6 +670,49 @@ describe("LedgerAnchor", function () {
         }
         const latest = await anchor.latestCheckpoint();
         expect([latest.treeSize, latest.rootHash]).to.deep.equal([70n, hex(A.root(70))]);
+      });
+
+      it("agree with each other after every anchor, at odd and even counts alike", async function () {
+        // Checkpoints pair up in storage and the last one at an even index lives in the head until
+        // its pair's second checkpoint comes, so every count is checked, not only the final one.
+        const { anchor, asRecorder } = await loadFixture(deployFixture);
+        let previous = 0;
+        for (const [k, size] of ANCHORED.entries()) {
+          await anchor.setTime(T0 + BigInt(k));
+          await asRecorder.anchor(size, hex(A.root(size)), previous === 0 ? [] : hexes(A.consistencyProof(previous, size)));
+          previous = size;
+          expect(await anchor.checkpointCount(), `after ${k + 1}`).to.equal(BigInt(k + 1));
+          const latest = await anchor.latestCheckpoint();
+          expect([latest.treeSize, latest.timestamp, latest.rootHash], `latest after ${k + 1}`).to.deep.equal([BigInt(size), T0 + BigInt(k), hex(A.root(size))]);
+          for (let j = 0; j <= k; j++) {
+            const c = await anchor.checkpointAt(j);
+            const s = ANCHORED[j]!;
+            expect([c.treeSize, c.timestamp, c.rootHash], `checkpoint ${j} after ${k + 1}`).to.deep.equal([BigInt(s), T0 + BigInt(j), hex(A.root(s))]);
+            expect(await anchor.isAnchored(s, hex(A.root(s))), `isAnchored(${s}) after ${k + 1}`).to.equal(true);
+          }
+          await expect(anchor.checkpointAt(k + 1))
+            .to.be.revertedWithCustomError(anchor, "LedgerAnchorCheckpointOutOfRange")
+            .withArgs(BigInt(k + 1), BigInt(k + 1));
+        }
+      });
+
+      it("keep their values across pause and unpause, at odd and even counts alike", async function () {
+        const { anchor, asRecorder, pauser } = await loadFixture(deployFixture);
+        let previous = 0;
+        for (const [k, size] of ANCHORED.slice(0, 4).entries()) {
+          await anchor.setTime(T0 + BigInt(k));
+          await anchor.connect(pauser).pause();
+          expect(await anchor.paused()).to.equal(true);
+          expect(await anchor.checkpointCount()).to.equal(BigInt(k));
+          await anchor.connect(pauser).unpause();
+          expect(await anchor.paused()).to.equal(false);
+          await asRecorder.anchor(size, hex(A.root(size)), previous === 0 ? [] : hexes(A.consistencyProof(previous, size)));
+          previous = size;
+          await anchor.connect(pauser).pause();
+          const latest = await anchor.latestCheckpoint();
+          expect([await anchor.checkpointCount(), latest.treeSize, latest.timestamp]).to.deep.equal([BigInt(k + 1), BigInt(size), T0 + BigInt(k)]);
+          await anchor.connect(pauser).unpause();
+        }
       });
 
       it("checkpointAt refuses an index past the end", async function () {
