@@ -1,8 +1,8 @@
 /**
  * Throwaway PostgreSQL clusters for tests: `initdb` and `pg_ctl` from
- * Debian's packages, in a temporary directory owned by the `postgres` system
- * user (PostgreSQL refuses to run as root), listening only on a unix socket
- * in that directory. Never a system cluster. Missing binaries fail the suite
+ * Debian's packages, in a temporary directory owned, when the tests run as
+ * root, by the `postgres` system user (PostgreSQL refuses to run as root),
+ * listening only on a unix socket in that directory. Never a system cluster. Missing binaries fail the suite
  * with one clear line: CI installs them (.ci/run), so a skip would hide a
  * broken set-up.
  *
@@ -65,14 +65,19 @@ export interface TestCluster {
 /** Creates and starts a cluster on a free private port. */
 export async function startCluster(): Promise<TestCluster> {
   const bin = postgresBin();
-  const { uid, gid } = await postgresIds();
+  // As root (CI, these machines), the cluster runs as the postgres user; as anyone else, as that user.
+  const root = process.getuid?.() === 0;
   const dir = await mkdtemp(join(tmpdir(), "ledger-pg-"));
-  await chown(dir, uid, gid);
+  if (root) {
+    const { uid, gid } = await postgresIds();
+    await chown(dir, uid, gid);
+  }
   const data = join(dir, "data");
   const sock = join(dir, "sock");
-  const asPostgres = (cmd: string, args: string[]) => run("runuser", ["-u", "postgres", "--", join(bin, cmd), ...args], { cwd: dir });
+  const asPostgres = (cmd: string, args: string[]) =>
+    root ? run("runuser", ["-u", "postgres", "--", join(bin, cmd), ...args], { cwd: dir }) : run(join(bin, cmd), args, { cwd: dir });
   await asPostgres("initdb", ["-D", data, "--auth=trust", "--username=postgres", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"]);
-  await run("runuser", ["-u", "postgres", "--", "mkdir", "-m", "0700", sock]);
+  await (root ? run("runuser", ["-u", "postgres", "--", "mkdir", "-m", "0700", sock]) : run("mkdir", ["-m", "0700", sock]));
 
   let port = 0;
   let running = false;
