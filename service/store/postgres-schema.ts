@@ -95,7 +95,10 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
  * for this application, so two service processes starting together apply
  * each migration once. (ASCII "ledgrmig" as a signed 64-bit integer.)
  */
-export const MIGRATION_LOCK_KEY = "7234306553316747623";
+export const MIGRATION_LOCK_KEY = "7810759524208175463";
+
+/** The advisory lock an exclusive store holds while open (ASCII "ledgrsvc"); see PostgresStoreOptions.exclusive. */
+export const SERVICE_LOCK_KEY = "7810759524208572003";
 
 export type MigrationOutcome = { readonly applied: readonly number[]; readonly version: number };
 

@@ -29,8 +29,9 @@ import { HASH_SIZE, planRoot, type NodeId } from "../log";
 import type { Openings } from "../records/entry";
 import type { IndexRef } from "../records/rules";
 import type { StateDoc, StateKey } from "../records/state";
-import { migrate, SchemaTooNewError, type MigrationOutcome } from "./postgres-schema";
+import { migrate, SchemaTooNewError, SERVICE_LOCK_KEY, type MigrationOutcome } from "./postgres-schema";
 import {
+  StoreLockedError,
   StoreUnavailableError,
   type CommitBatch,
   type IdempotencyRecord,
@@ -72,6 +73,16 @@ export interface PostgresStoreOptions {
   readonly maxConnections?: number;
   /** How long to wait for a connection before failing with DATABASE_UNREACHABLE (default 5000 ms). */
   readonly connectTimeoutMs?: number;
+  /**
+   * Hold a session advisory lock for as long as the store is open, so that a
+   * second process opening the database with `exclusive` is refused with
+   * {@link StoreLockedError}. The service opens it so until replicas can
+   * share one database (issue 17 §2): today each service process sequences
+   * from its own copy of the head and anchors on its own, so two would keep
+   * refusing each other's commits and race to send checkpoints. A lock
+   * lost with its connection (the server restarted) is not taken back.
+   */
+  readonly exclusive?: boolean;
 }
 
 /**
@@ -182,6 +193,8 @@ export class PostgresStore implements LedgerStore {
 
   private constructor(
     private readonly _pool: pg.Pool,
+    /** The connection holding the exclusive lock, when opened with `exclusive`. */
+    private readonly _lockHolder: pg.Client | undefined,
     /** Where the store is, for messages (no credentials). */
     readonly where: string,
     /** The schema version and the migrations this open applied. */
@@ -207,15 +220,26 @@ export class PostgresStore implements LedgerStore {
     // would end the process. The next query on a new connection reports the outage as a typed error.
     pool.on("error", () => {});
     let client: pg.PoolClient | undefined;
+    let holder: pg.Client | undefined;
     try {
+      if (options.exclusive === true) {
+        holder = new pg.Client({ connectionString: url, connectionTimeoutMillis: options.connectTimeoutMs ?? 5000, application_name: "subsidy-ledger lock" });
+        holder.on("error", () => {});
+        await holder.connect();
+        const { rows } = await holder.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS locked", [SERVICE_LOCK_KEY]);
+        if (rows[0]?.locked !== true)
+          throw new StoreLockedError(`the ${where} is in use by another ledger process; only one may open it until replicas are supported`);
+      }
       client = await pool.connect();
       client.on("error", () => {}); // see _connect
       const outcome = await migrate(client);
       client.release();
-      return new PostgresStore(pool, where, outcome);
+      return new PostgresStore(pool, holder, where, outcome);
     } catch (cause) {
       client?.release(true);
+      await holder?.end().catch(() => {});
       await pool.end().catch(() => {});
+      if (cause instanceof StoreLockedError) throw cause;
       throw storeError(`opening the ${where}`, cause);
     }
   }
@@ -403,6 +427,7 @@ export class PostgresStore implements LedgerStore {
     this._closed = true;
     await Promise.allSettled([...this._pending]);
     await this._pool.end().catch(() => {});
+    await this._lockHolder?.end().catch(() => {});
   }
 
   private _assertOpen(): void {

@@ -1,7 +1,8 @@
 /**
  * LEDGER_DATABASE_URL selects the PostgreSQL store in the service: the
  * setting is validated without echoing it, the service records into the
- * database (not LevelDB) and keeps its entries across a restart, and the
+ * database (not LevelDB) and keeps its entries across a restart, a second
+ * service process on the same database is refused, and the
  * start-up banner never shows the URL's password.
  */
 import { expect } from "chai";
@@ -13,6 +14,7 @@ import pino from "pino";
 import { ConfigError, loadConfig } from "../../service/config";
 import { startService, storeDescription } from "../../service/main";
 import { loadSettings } from "../../service/settings";
+import { StoreLockedError } from "../../service/store/store";
 import { parseVerifierKey, verifyCheckpoint } from "../../service/log";
 import { databaseName, startCluster, type TestCluster } from "../helpers/postgres";
 
@@ -103,6 +105,14 @@ describe("LEDGER_DATABASE_URL", function () {
 
       const again = await startService(config, silent, { chain: false });
       try {
+        // Until replicas are supported, a second service process on the same database is refused.
+        const other = loadConfig({ PORT: "0", LEDGER_DATA_DIR: dir, LOG_LEVEL: "silent", LEDGER_DATABASE_URL: url });
+        let locked: unknown;
+        await startService(other, silent, { chain: false }).then(
+          (s) => s.close(),
+          (e: unknown) => (locked = e),
+        );
+        expect(locked).to.be.instanceOf(StoreLockedError);
         expect(again.firstAdminToken).to.equal(undefined);
         expect(again.ledger.size).to.equal(1);
         const note = await (await fetch(`${again.url}/v1/log/checkpoint`)).text();

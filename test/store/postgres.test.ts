@@ -11,7 +11,7 @@ import pg from "pg";
 import { CompactRange, MemoryTree } from "../../service/log";
 import { PostgresStore, PostgresStoreError, StoreHeadMovedError, describeDatabaseUrl } from "../../service/store/postgres";
 import { MIGRATIONS, SCHEMA_VERSION } from "../../service/store/postgres-schema";
-import { StoreUnavailableError, type CommitBatch } from "../../service/store/store";
+import { StoreLockedError, StoreUnavailableError, type CommitBatch } from "../../service/store/store";
 import { databaseName, postgresBin, startCluster, type TestCluster } from "../helpers/postgres";
 import { rejection } from "../helpers/rejection";
 import { buildBatches, completedNodes, leafData, storeContract, type StoreHarness } from "./contract";
@@ -105,6 +105,19 @@ describe("PostgresStore", function () {
       expect((err as PostgresStoreError).code).to.equal("DATABASE_UNREACHABLE");
       expect((err as Error).message).to.not.include("s3cret-password");
       expect((err as Error).message).to.not.include("ledger:");
+    });
+  });
+
+  describe("when opened exclusively, as the service opens it", function () {
+    it("refuses a second exclusive open with StoreLockedError, and allows one once the first is closed", async function () {
+      const url = await freshDatabase();
+      const first = await PostgresStore.open(url, { exclusive: true });
+      open.add(first);
+      const err = await rejection(PostgresStore.open(url, { exclusive: true }));
+      expect(err).to.be.instanceOf(StoreLockedError);
+      expect((err as Error).message).to.include("in use by another ledger process");
+      await first.close();
+      open.add(await PostgresStore.open(url, { exclusive: true }));
     });
   });
 
