@@ -215,6 +215,8 @@ export class PostgresStore implements LedgerStore {
       max: options.maxConnections ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
       application_name: "subsidy-ledger",
+      // TCP keepalive, so a connection to a server that vanished without closing it is found dead.
+      keepAlive: true,
     });
     // An idle connection the server drops (restart, failover) emits 'error' on the pool; unhandled, it
     // would end the process. The next query on a new connection reports the outage as a typed error.

@@ -14,7 +14,7 @@ import pino from "pino";
 import { ConfigError, loadConfig } from "../../service/config";
 import { startService, storeDescription } from "../../service/main";
 import { loadSettings } from "../../service/settings";
-import { StoreLockedError } from "../../service/store/store";
+import { StoreLockedError, StoreUnavailableError } from "../../service/store/store";
 import { parseVerifierKey, verifyCheckpoint } from "../../service/log";
 import { databaseName, startCluster, type TestCluster } from "../helpers/postgres";
 
@@ -52,6 +52,26 @@ describe("LEDGER_DATABASE_URL", function () {
       const d = storeDescription(config);
       expect(d).to.include("db.example:5432").and.include("ledger").and.include("/srv/ledger");
       expect(d).to.not.include("hunter2");
+    });
+  });
+
+  describe("when the database cannot be reached", function () {
+    it("fails to start with a StoreUnavailableError whose one line names no password", async function () {
+      const dir = await mkdtemp(path.join(tmpdir(), "ledger-pg-main-"));
+      try {
+        const url = `postgres://ledger:hunter2@localhost:1/ledger?host=${encodeURIComponent(dir)}`;
+        const config = loadConfig({ PORT: "0", LEDGER_DATA_DIR: dir, LOG_LEVEL: "silent", LEDGER_DATABASE_URL: url });
+        let err: unknown;
+        await startService(config, silent, { chain: false }).then(
+          (s) => s.close(),
+          (e: unknown) => (err = e),
+        );
+        expect(err).to.be.instanceOf(StoreUnavailableError);
+        expect((err as Error).message).to.match(/unreachable/).and.not.include("hunter2");
+        expect((err as Error).message).to.not.include("\n");
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
   });
 
