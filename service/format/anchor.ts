@@ -17,6 +17,8 @@
  * over a `fetch` the caller passes in (this module does no I/O of its own).
  */
 
+import { CodedError } from "../log";
+
 export const SELECTOR_CHECKPOINT_COUNT = "0x1f618cd2";
 export const SELECTOR_CHECKPOINT_AT = "0xff9536db";
 export const SELECTOR_LATEST_CHECKPOINT = "0x907c0f92";
@@ -34,15 +36,8 @@ export interface AnchorCheckpoint {
 export type AnchorReadCode = "TRANSPORT" | "RPC_ERROR" | "BAD_ANSWER";
 
 /** A view that could not be read: the node was unreachable, refused, or answered what is not the view's ABI encoding. */
-export class AnchorReadError extends Error {
+export class AnchorReadError extends CodedError<AnchorReadCode> {
   override readonly name = "AnchorReadError";
-  constructor(
-    readonly code: AnchorReadCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 const HEX_ANSWER = /^0x(?:[0-9a-fA-F]{64})*$/;

@@ -10,6 +10,8 @@
  * hashed where they lie, without unescaping.
  */
 
+import { CodedError } from "../log";
+
 export const EXPORT_FORMAT = "subsidy-ledger.export";
 export const EXPORT_VERSION = 1;
 
@@ -29,8 +31,11 @@ export interface ExportHeader {
 }
 
 /** A header line that is not a version-1 export header. */
-export class ExportFormatError extends Error {
+export class ExportFormatError extends CodedError<"EXPORT_HEADER_INVALID"> {
   override readonly name = "ExportFormatError";
+  constructor(message: string) {
+    super("EXPORT_HEADER_INVALID", message);
+  }
 }
 
 const HEADER_FIELDS = new Set(["format", "version", "exportedAt", "service", "treeSize", "checkpoint", "logKey"]);
