@@ -270,13 +270,14 @@ export class PostgresStore implements LedgerStore {
     return this._write(async () => {
       const params = encodeBatch(batch);
       const client = await this._connect("commit");
-      let inTransaction = false;
+      // Set before BEGIN: a failure after it must roll back, or the connection would go back to the pool
+      // inside an aborted transaction. (ROLLBACK outside a transaction is a harmless warning.)
+      let inTransaction = true;
       try {
         // One round trip: the durability setting applies to this transaction only.
         const results = (await client.query(
           "BEGIN; SET LOCAL synchronous_commit = on; SELECT size, compact FROM log_head FOR UPDATE",
         )) as unknown as pg.QueryResult<{ size: string; compact: Buffer }>[];
-        inTransaction = true;
         const row = results[2]?.rows[0];
         if (row === undefined) throw new PostgresStoreError("QUERY_FAILED", `the ${this.where} has no head row: its schema is damaged`);
         const stored = decodeHead(row.size, row.compact);
@@ -472,10 +473,9 @@ export class PostgresStore implements LedgerStore {
   /** One statement in its own transaction with synchronous_commit on: durable once it resolves. */
   private async _durable(what: string, text: string, values: unknown[]): Promise<pg.QueryResult> {
     const client = await this._connect(what);
-    let inTransaction = false;
+    let inTransaction = true; // see commit
     try {
       await client.query("BEGIN; SET LOCAL synchronous_commit = on");
-      inTransaction = true;
       const result = await client.query(text, values);
       await client.query("COMMIT");
       inTransaction = false;

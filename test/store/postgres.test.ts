@@ -304,6 +304,35 @@ describe("PostgresStore", function () {
     });
   });
 
+  describe("when a commit fails inside its transaction", function () {
+    it("rolls back, so the connection it used serves the next commit", async function () {
+      const url = await freshDatabase();
+      const name = new URL(url).pathname.slice(1);
+      await cluster.sql(`ALTER DATABASE ${name} SET lock_timeout = '300ms'`);
+      // One connection: the next commit must reuse the one the failed commit used.
+      const store = await PostgresStore.open(url, { maxConnections: 1 });
+      open.add(store);
+      const tree = new MemoryTree();
+      const [first, second] = buildBatches(new CompactRange(), tree, [2, 3]);
+      const blocker = new pg.Client({ connectionString: url });
+      await blocker.connect();
+      try {
+        await blocker.query("BEGIN");
+        await blocker.query("SELECT size FROM log_head FOR UPDATE");
+        const err = await rejection(store.commit(first!));
+        expect((err as PostgresStoreError).code).to.equal("QUERY_FAILED");
+        expect((err as Error).message).to.include("lock timeout");
+        await blocker.query("ROLLBACK");
+      } finally {
+        await blocker.end();
+      }
+      await store.commit(first!);
+      await store.commit(second!);
+      const head = await store.head();
+      expect(new CompactRange(head.size, head.compact).root()).to.deep.equal(tree.root());
+    });
+  });
+
   describe("when a commit carries a check run under the lock", function () {
     it("gives the check the locked head, and a refusal from it rejects the commit unchanged, storing nothing", async function () {
       const url = await freshDatabase();
