@@ -5,3 +5,4 @@
 export * from "./entry";
 export * from "./export";
 export * from "./anchor";
+export * from "./tiles";

@@ -7,6 +7,7 @@
  * OpenAPI 3.1). Paths, parameters and prose are written by hand below.
  */
 import { z } from "zod";
+import { ENTRY_ID, entryIdPattern } from "../format/entry";
 import { TokenRequest } from "../auth/tokens";
 import { BatchRequest, KIND_ROLES, MAX_BATCH_RECORDS, REQUEST_SCHEMAS, type EntryKind } from "../records/schemas";
 import { BATCH_PATH, ENTRY_PATHS, PRIVATE_READER_ROLES } from "./admin";
@@ -113,7 +114,7 @@ const intQuery = (name: string, required: boolean, description: string) => ({
   description,
 });
 const pathParam = (name: string, description: string, pattern: string) => ({ name, in: "path", required: true, schema: { type: "string", pattern }, description });
-const ENTRY_ID_PATTERN = "^(prg|app|dec|pay|cnf|cor)_[0-9a-f]{24}$";
+const ENTRY_ID_PATTERN = ENTRY_ID.source;
 
 function entryPaths(): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
@@ -275,7 +276,7 @@ function buildDocument(): Record<string, unknown> {
         summary: "Re-issue an application's access code",
         description: "For an enterprise that lost the code it was given when the application was recorded. Role: admin.",
         security: [{ bearer: [] }],
-        parameters: [pathParam("id", "Application id", "^app_[0-9a-f]{24}$")],
+        parameters: [pathParam("id", "Application id", entryIdPattern("application").source)],
         responses: { "200": { description: "The code", content: json("AccessCode") }, ...COMMON_ERRORS, ...AUTH_ERRORS, "404": problem("No such application") },
       },
     },
@@ -323,7 +324,7 @@ function buildDocument(): Record<string, unknown> {
         operationId: "getProgramme",
         tags: ["public"],
         summary: "A programme's budget and totals",
-        parameters: [pathParam("id", "Programme id", "^prg_[0-9a-f]{24}$")],
+        parameters: [pathParam("id", "Programme id", entryIdPattern("programme").source)],
         responses: { "200": { description: "The programme", content: json("Programme") }, ...COMMON_ERRORS, "404": problem("No such programme") },
       },
     },

@@ -6,6 +6,7 @@
  */
 import type { Request } from "express";
 import { z } from "zod";
+import { ENTRY_ID, entryIdPattern } from "../format/entry";
 import { CreditCode } from "../records/zod-types";
 import { validationProblem } from "./problem";
 
@@ -27,8 +28,8 @@ export const LogEntriesQuery = z.strictObject({ start: IndexParam.optional(), en
 export const InclusionQuery = z.strictObject({ index: IndexParam, size: IndexParam.optional() });
 export const ConsistencyQuery = z.strictObject({ from: IndexParam, to: IndexParam.optional() });
 
-export const EntryIdParam = z.strictObject({ id: z.string().regex(/^(prg|app|dec|pay|cnf|cor)_[0-9a-f]{24}$/, "not an entry id") });
-export const ProgrammeIdParam = z.strictObject({ id: z.string().regex(/^prg_[0-9a-f]{24}$/, "not a programme id") });
+export const EntryIdParam = z.strictObject({ id: z.string().regex(ENTRY_ID, "not an entry id") });
+export const ProgrammeIdParam = z.strictObject({ id: z.string().regex(entryIdPattern("programme"), "not a programme id") });
 export const TokenIdParam = z.strictObject({ id: z.string().regex(/^tok_[0-9a-f]{16}$/, "not a token id") });
 export const CreditCodeParam = z.strictObject({ creditCode: CreditCode });
 

@@ -14,7 +14,7 @@
  * instead of shipping bytes the allow-list has not vetted.
  */
 import { z } from "zod";
-import { canonicalBytes, decodeEntry, equalBytes, LogInvariantError, type JsonValue } from "../log";
+import { canonicalBytes, decodeEntry, equalBytes, LogInvariantError, RECEIPT_FORMAT, type JsonValue } from "../log";
 import type { Openings } from "../records/entry";
 import { regionType, REGION_TYPES, type RegionType } from "../records/identifiers";
 import { EntryKind, Role } from "../records/schemas";
@@ -261,7 +261,7 @@ export const ChainView = z
 
 export const ReceiptView = z
   .object({
-    format: z.literal("subsidy-ledger.receipt"),
+    format: z.literal(RECEIPT_FORMAT),
     version: z.literal(1),
     entry: PublicEntryView,
     leafIndex: LeafIndex,

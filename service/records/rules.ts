@@ -8,6 +8,7 @@
  * calendar; a request recorded at 2026-11-30T17:00:00Z falls on 2026-12-01.
  */
 import type { JsonValue } from "../log";
+import { CORRECTABLE } from "../format/entry";
 import { regionType } from "./identifiers";
 import { commitPrivate, LEDGER_ENTRY_VERSION, type Actor, type LedgerEntry, type Openings } from "./entry";
 import type {
@@ -348,14 +349,6 @@ async function confirmation(ctx: RuleContext, tx: Tx, b: ConfirmationRequest): P
   const entry = entryOf(ctx, "confirmation", id, [pay.id], { ...b });
   return filed(tx, entry, null, app.creditCode, pay.programmeId);
 }
-
-/** Which replacement fields a correction may change on each kind of entry. */
-const CORRECTABLE: Readonly<Partial<Record<EntryKind, readonly string[]>>> = {
-  programme: ["name", "agency", "policyDocument"],
-  application: ["enterpriseName", "region", "private.contactPerson", "private.phone", "private.bankAccount"],
-  decision: ["reason"],
-  payout: ["paidOn", "private.bankTransactionRef"],
-};
 
 function replacementFields(r: NonNullable<CorrectionRequest["replacement"]>): string[] {
   const fields = Object.keys(r).filter((k) => k !== "private");
