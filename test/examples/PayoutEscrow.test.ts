@@ -1,5 +1,6 @@
 /**
- * PayoutEscrow, the example contract that pays a subsidy only once its payout record is anchored.
+ * PayoutEscrow, the example contract that pays a subsidy only once its payout record is anchored
+ * and no correction of it was shown during a challenge period.
  *
  * The records are real: the service's own Ledger on a memory store records a programme, an
  * application, a decision and payouts (test/helpers/ledger-fixtures.ts), and the leaves, roots,
@@ -8,7 +9,7 @@
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { hashLeaf } from "../../service/log";
 import { consistencyProof, inclusionProof, rootAt } from "../../service/ledger/proofs";
 import { Harness } from "../helpers/ledger-fixtures";
@@ -19,6 +20,8 @@ const utf8 = new TextEncoder();
 const ONE_ETHER = ethers.parseEther("1");
 /** payoutRequest's default amount, in fen. */
 const AMOUNT_FEN = 1_000_000n;
+/** The escrow's challenge period: three days. */
+const CHALLENGE = 3 * 24 * 60 * 60;
 
 /** The log as the escrow's callers see it: entries by index, and proofs at any size up to the log's. */
 interface LogView {
@@ -71,7 +74,7 @@ async function deployFixture() {
   if (!admin || !recorder || !funder || !beneficiary || !stranger) throw new Error("the test network needs 5 accounts");
   const anchor: LedgerAnchor = await ethers.deployContract("LedgerAnchor", [0, admin.address]);
   await anchor.grantRole(await anchor.RECORDER_ROLE(), recorder.address);
-  const escrow: PayoutEscrow = await ethers.deployContract("PayoutEscrow", [await anchor.getAddress()]);
+  const escrow: PayoutEscrow = await ethers.deployContract("PayoutEscrow", [await anchor.getAddress(), CHALLENGE]);
   await escrow.connect(funder).fund(world.payout.id, AMOUNT_FEN, beneficiary.address, { value: ONE_ETHER });
 
   /** Anchors the log's checkpoints of these sizes, in order, each with its consistency proof from the one before. */
@@ -90,9 +93,11 @@ async function deployFixture() {
     treeSize,
     proof: await world.log.inclusion(index, treeSize),
   });
-  const release = (c: Claim, by = stranger) => escrow.connect(by).release(c.entry, c.leafIndex, c.treeSize, c.proof);
+  const claimWith = (c: Claim, by = stranger) => escrow.connect(by).claim(c.entry, c.leafIndex, c.treeSize, c.proof);
+  const challengeWith = (c: Claim, by = stranger) => escrow.connect(by).challenge(c.entry, c.leafIndex, c.treeSize, c.proof);
+  const release = (by = stranger) => escrow.connect(by).release(world.payout.id);
   const payoutKey = ethers.keccak256(utf8.encode(world.payout.id));
-  return { ...world, anchor, escrow, funder, beneficiary, stranger, anchorSizes, claim, release, payoutKey };
+  return { ...world, anchor, escrow, funder, beneficiary, stranger, anchorSizes, claim, claimWith, challengeWith, release, payoutKey };
 }
 
 /** The payout anchored in a checkpoint taken before its correction was recorded. */
@@ -133,105 +138,169 @@ describe("PayoutEscrow", function () {
     });
   });
 
-  describe("release", function () {
-    it("pays the order's beneficiary once the payout is anchored, whoever calls", async function () {
-      const { escrow, beneficiary, stranger, payout, claim, release, beforeCorrection, payoutKey } = await loadFixture(anchoredFixture);
-      const c = await claim(payout.index, beforeCorrection);
-      const tx = release(c, stranger);
+  describe("claim and release", function () {
+    it("pay the order's beneficiary once the payout is anchored and the challenge period is over, whoever calls", async function () {
+      const { escrow, beneficiary, stranger, payout, claim, claimWith, release, beforeCorrection, payoutKey } = await loadFixture(anchoredFixture);
+      const claimed = await (await claimWith(await claim(payout.index, beforeCorrection))).wait();
+      const releasableAt = BigInt((await ethers.provider.getBlock(claimed!.blockNumber))!.timestamp + CHALLENGE);
+      await expect(claimed).to.emit(escrow, "PayoutClaimed").withArgs(payoutKey, releasableAt);
+      await time.setNextBlockTimestamp(releasableAt - 1n);
+      await expect(release())
+        .to.be.revertedWithCustomError(escrow, "PayoutEscrowChallengePeriod")
+        .withArgs(payoutKey, releasableAt, releasableAt - 1n);
+      await time.setNextBlockTimestamp(releasableAt);
+      const tx = release(stranger);
       await expect(tx).to.emit(escrow, "PayoutReleased").withArgs(payoutKey, beneficiary.address, ONE_ETHER);
       await expect(tx).to.changeEtherBalances([escrow, beneficiary, stranger], [-ONE_ETHER, ONE_ETHER, 0n]);
     });
 
-    it("refuses to pay twice", async function () {
-      const { escrow, payout, claim, release, beforeCorrection, payoutKey, anchorSizes, log } = await loadFixture(anchoredFixture);
-      await release(await claim(payout.index, beforeCorrection));
-      await expect(release(await claim(payout.index, beforeCorrection)))
-        .to.be.revertedWithCustomError(escrow, "PayoutEscrowAlreadyReleased")
+    it("pay only once", async function () {
+      const { escrow, payout, claim, claimWith, release, beforeCorrection, payoutKey, anchorSizes, log } = await loadFixture(anchoredFixture);
+      await claimWith(await claim(payout.index, beforeCorrection));
+      await expect(claimWith(await claim(payout.index, beforeCorrection)))
+        .to.be.revertedWithCustomError(escrow, "PayoutEscrowAlreadyClaimed")
         .withArgs(payoutKey);
+      await time.increase(CHALLENGE);
+      await release();
+      await expect(release()).to.be.revertedWithCustomError(escrow, "PayoutEscrowAlreadyReleased").withArgs(payoutKey);
       // Nor through another anchored checkpoint that also includes it.
       await anchorSizes(log.size);
-      await expect(release(await claim(payout.index, log.size)))
+      await expect(claimWith(await claim(payout.index, log.size)))
         .to.be.revertedWithCustomError(escrow, "PayoutEscrowAlreadyReleased")
         .withArgs(payoutKey);
     });
 
-    describe("refuses, paying nothing,", function () {
+    it("release refuses an order never claimed, or never funded", async function () {
+      const { escrow, release, payoutKey, unfundedPayout } = await loadFixture(anchoredFixture);
+      await expect(release()).to.be.revertedWithCustomError(escrow, "PayoutEscrowNotClaimed").withArgs(payoutKey);
+      await expect(escrow.release(unfundedPayout.id))
+        .to.be.revertedWithCustomError(escrow, "PayoutEscrowNoOrder")
+        .withArgs(ethers.keccak256(utf8.encode(unfundedPayout.id)));
+    });
+
+    describe("claim refuses, changing nothing,", function () {
       it("a payout recorded but not yet anchored", async function () {
-        const { escrow, payout, claim, release, beforeCorrection } = await loadFixture(deployFixture);
+        const { escrow, payout, claim, claimWith, beforeCorrection } = await loadFixture(deployFixture);
         const c = await claim(payout.index, beforeCorrection);
-        await expect(release(c))
+        await expect(claimWith(c))
           .to.be.revertedWithCustomError(escrow, "PayoutEscrowNotAnchored")
           .withArgs(hex(hashLeaf(ethers.getBytes(c.entry))), payout.index, beforeCorrection);
       });
 
       it("a proof against a size that was never anchored, though genuine", async function () {
-        const { escrow, payout, claim, release, log } = await loadFixture(anchoredFixture);
+        const { escrow, payout, claim, claimWith, log } = await loadFixture(anchoredFixture);
         const c = await claim(payout.index, log.size);
-        await expect(release(c))
+        await expect(claimWith(c))
           .to.be.revertedWithCustomError(escrow, "PayoutEscrowNotAnchored")
           .withArgs(hex(hashLeaf(ethers.getBytes(c.entry))), payout.index, log.size);
       });
 
       it("a wrong proof: a hash changed, or another leaf's index", async function () {
-        const { escrow, payout, claim, release, beforeCorrection } = await loadFixture(anchoredFixture);
+        const { escrow, payout, claim, claimWith, beforeCorrection } = await loadFixture(anchoredFixture);
         const c = await claim(payout.index, beforeCorrection);
         const leafHash = hex(hashLeaf(ethers.getBytes(c.entry)));
         const garbled = { ...c, proof: c.proof.map((p, i) => (i === 0 ? ethers.ZeroHash : p)) };
-        await expect(release(garbled)).to.be.revertedWithCustomError(escrow, "PayoutEscrowNotAnchored").withArgs(leafHash, payout.index, beforeCorrection);
+        await expect(claimWith(garbled)).to.be.revertedWithCustomError(escrow, "PayoutEscrowNotAnchored").withArgs(leafHash, payout.index, beforeCorrection);
         const moved = { ...c, leafIndex: payout.index - 1 };
-        await expect(release(moved)).to.be.revertedWithCustomError(escrow, "PayoutEscrowNotAnchored").withArgs(leafHash, payout.index - 1, beforeCorrection);
+        await expect(claimWith(moved)).to.be.revertedWithCustomError(escrow, "PayoutEscrowNotAnchored").withArgs(leafHash, payout.index - 1, beforeCorrection);
       });
 
       it("the record's bytes edited, for example a larger amount", async function () {
-        const { escrow, payout, claim, release, beforeCorrection } = await loadFixture(anchoredFixture);
+        const { escrow, payout, claim, claimWith, beforeCorrection } = await loadFixture(anchoredFixture);
         const c = await claim(payout.index, beforeCorrection);
         const text = ethers.toUtf8String(c.entry);
         expect(text).to.include('"amountFen":"1000000"');
         const edited = utf8.encode(text.replace('"amountFen":"1000000"', '"amountFen":"9000000"'));
-        await expect(release({ ...c, entry: hex(edited) }))
+        await expect(claimWith({ ...c, entry: hex(edited) }))
           .to.be.revertedWithCustomError(escrow, "PayoutEscrowNotAnchored")
           .withArgs(hex(hashLeaf(edited)), payout.index, beforeCorrection);
       });
 
       it("an anchored record that is not a payout", async function () {
-        const { escrow, application, claim, release, beforeCorrection, log } = await loadFixture(anchoredFixture);
+        const { escrow, application, claim, claimWith, beforeCorrection, log } = await loadFixture(anchoredFixture);
         const c = await claim(application.index, beforeCorrection);
         expect(ethers.toUtf8String(c.entry)).to.include('"kind":"application"');
-        await expect(release(c))
+        await expect(claimWith(c))
           .to.be.revertedWithCustomError(escrow, "PayoutEscrowNotAPayout")
           .withArgs(hex(hashLeaf(log.bytes(application.index))));
       });
 
       it("an anchored payout nobody funded", async function () {
-        const { escrow, unfundedPayout, claim, release, beforeCorrection } = await loadFixture(anchoredFixture);
-        await expect(release(await claim(unfundedPayout.index, beforeCorrection)))
+        const { escrow, unfundedPayout, claim, claimWith, beforeCorrection } = await loadFixture(anchoredFixture);
+        await expect(claimWith(await claim(unfundedPayout.index, beforeCorrection)))
           .to.be.revertedWithCustomError(escrow, "PayoutEscrowNoOrder")
           .withArgs(ethers.keccak256(utf8.encode(unfundedPayout.id)));
       });
 
       it("an anchored payout whose amount is not the order's", async function () {
-        const { escrow, funder, beneficiary, unfundedPayout, claim, release, beforeCorrection } = await loadFixture(anchoredFixture);
+        const { escrow, funder, beneficiary, unfundedPayout, claim, claimWith, beforeCorrection } = await loadFixture(anchoredFixture);
         await escrow.connect(funder).fund(unfundedPayout.id, 200_001n, beneficiary.address, { value: 7n });
-        await expect(release(await claim(unfundedPayout.index, beforeCorrection)))
+        await expect(claimWith(await claim(unfundedPayout.index, beforeCorrection)))
           .to.be.revertedWithCustomError(escrow, "PayoutEscrowAmountMismatch")
           .withArgs(200_001n, 200_000n);
       });
     });
+  });
 
-    describe("for a payout revoked after it was anchored", function () {
-      it("still pays: an inclusion proves the record exists, not that it was never corrected", async function () {
-        const { escrow, beneficiary, payout, clawback, correction, claim, release, log, anchorSizes, payoutKey } = await loadFixture(anchoredFixture);
-        // The correction that revokes the payout is recorded and anchored too.
-        await anchorSizes(log.size);
-        const revoking = ethers.toUtf8String(hex(log.bytes(correction.index)));
-        expect(revoking).to.include(`"targetId":"${payout.id}"`);
-        expect(revoking).to.include('"reasonCode":"revoked"');
-        expect(ethers.toUtf8String(hex(log.bytes(clawback.index)))).to.include('"reasonCode":"clawback"');
-        // Both the pre-correction checkpoint and the latest one include the payout, and either releases it.
-        await expect(release(await claim(payout.index, log.size)))
-          .to.emit(escrow, "PayoutReleased")
-          .withArgs(payoutKey, beneficiary.address, ONE_ETHER);
-      });
+  describe("for a payout clawed back and revoked after it was anchored", function () {
+    /** The corrections anchored too, and the payout claimed from the checkpoint before them. */
+    async function correctedFixture() {
+      const f = await anchoredFixture();
+      await f.claimWith(await f.claim(f.payout.index, f.beforeCorrection));
+      await f.anchorSizes(f.log.size);
+      return f;
+    }
+
+    it("an inclusion proof alone still pays: it proves the record exists, not that it was never corrected", async function () {
+      const { escrow, beneficiary, payout, clawback, correction, claim, claimWith, release, log, payoutKey, anchorSizes } = await loadFixture(anchoredFixture);
+      await anchorSizes(log.size);
+      const revoking = ethers.toUtf8String(hex(log.bytes(correction.index)));
+      expect(revoking).to.include(`"targetId":"${payout.id}"`);
+      expect(revoking).to.include('"reasonCode":"revoked"');
+      expect(ethers.toUtf8String(hex(log.bytes(clawback.index)))).to.include('"reasonCode":"clawback"');
+      // The latest checkpoint, which holds both corrections, includes the payout as well.
+      await claimWith(await claim(payout.index, log.size));
+      await time.increase(CHALLENGE);
+      await expect(release()).to.emit(escrow, "PayoutReleased").withArgs(payoutKey, beneficiary.address, ONE_ETHER);
+    });
+
+    it("a challenge with an anchored correction during the period cancels the order and refunds the funder", async function () {
+      const { escrow, funder, stranger, payoutKey, clawback, correction, claim, challengeWith, release, log } = await loadFixture(correctedFixture);
+      for (const c of [clawback, correction]) {
+        const leafHash = hex(hashLeaf(log.bytes(c.index)));
+        if (c === clawback) {
+          const tx = challengeWith(await claim(c.index, log.size), stranger);
+          await expect(tx).to.emit(escrow, "PayoutCancelled").withArgs(payoutKey, leafHash, funder.address, ONE_ETHER);
+          await expect(tx).to.changeEtherBalances([escrow, funder, stranger], [-ONE_ETHER, ONE_ETHER, 0n]);
+        } else {
+          // The second correction finds the order already cancelled.
+          await expect(challengeWith(await claim(c.index, log.size))).to.be.revertedWithCustomError(escrow, "PayoutEscrowCancelled").withArgs(payoutKey);
+        }
+      }
+      await time.increase(CHALLENGE);
+      await expect(release()).to.be.revertedWithCustomError(escrow, "PayoutEscrowCancelled").withArgs(payoutKey);
+    });
+
+    it("a challenge comes too late once the order is paid: the guard needs a watcher within the period", async function () {
+      const { escrow, payoutKey, correction, claim, challengeWith, release, log } = await loadFixture(correctedFixture);
+      await time.increase(CHALLENGE);
+      await release();
+      await expect(challengeWith(await claim(correction.index, log.size)))
+        .to.be.revertedWithCustomError(escrow, "PayoutEscrowAlreadyReleased")
+        .withArgs(payoutKey);
+    });
+
+    it("a challenge refuses an entry that is not an anchored correction", async function () {
+      const { escrow, payout, correction, claim, challengeWith, beforeCorrection, log } = await loadFixture(correctedFixture);
+      const notCorrection = await claim(payout.index, beforeCorrection);
+      await expect(challengeWith(notCorrection))
+        .to.be.revertedWithCustomError(escrow, "PayoutEscrowNotACorrection")
+        .withArgs(hex(hashLeaf(log.bytes(payout.index))));
+      const c = await claim(correction.index, log.size);
+      const garbled = { ...c, proof: c.proof.map((p, i) => (i === 0 ? ethers.ZeroHash : p)) };
+      await expect(challengeWith(garbled))
+        .to.be.revertedWithCustomError(escrow, "PayoutEscrowNotAnchored")
+        .withArgs(hex(hashLeaf(log.bytes(correction.index))), correction.index, log.size);
     });
   });
 });
