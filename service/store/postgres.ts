@@ -380,7 +380,7 @@ export class PostgresStore implements LedgerStore {
   }
 
   async idempotency(scopedKey: string): Promise<IdempotencyRecord | undefined> {
-    if (typeof scopedKey !== "string") return undefined;
+    if (typeof scopedKey !== "string" || LONE_SURROGATE.test(scopedKey)) return undefined;
     const { rows } = await this._query<{ record: IdempotencyRecord }>(
       "read an idempotency record",
       "SELECT record FROM idempotency WHERE scoped_key = $1",
@@ -591,7 +591,8 @@ function encodeBatch(batch: CommitBatch): unknown[] {
       sd.push(jsonText(doc));
     }
     for (const [k, rec] of batch.idempotency) {
-      if (!storable(rec.createdAt)) refuse("an idempotency record's createdAt cannot be stored");
+      // The key is stored as UTF-8 bytes (it holds NUL by design); a lone surrogate would encode as U+FFFD and collide.
+      if (LONE_SURROGATE.test(k) || !storable(rec.createdAt)) refuse("an idempotency key or createdAt cannot be stored");
       dk.push(Buffer.from(utf8.encode(k)));
       dr.push(jsonText(rec));
       dt.push(rec.createdAt);

@@ -78,7 +78,7 @@ describe("PostgresStore", function () {
       expect(second.migrations).to.deep.equal({ applied: [], version: SCHEMA_VERSION });
     });
 
-    it("applies every migration exactly once when several processes open a new database at the same time", async function () {
+    it("applies every migration exactly once when several stores (as several processes would) open a new database at the same time", async function () {
       const url = await freshDatabase();
       const stores = await Promise.all(Array.from({ length: 6 }, () => openStore(url)));
       const appliedBy = stores.map((s) => s.migrations.applied.length);
@@ -301,6 +301,7 @@ describe("PostgresStore", function () {
       expect(await store.openings("a\u0000")).to.equal(undefined);
       expect(await store.tokenByHash("\udc00")).to.equal(undefined);
       expect(await store.indexed({ name: "enterprise", value: "9\u00001" })).to.deep.equal([]);
+      expect(await store.idempotency("tok\u0000\ud800")).to.equal(undefined);
     });
   });
 
@@ -367,6 +368,26 @@ describe("PostgresStore", function () {
       let pending: Promise<void> | undefined;
       expect(() => (pending = store.commit(b!))).to.not.throw();
       expect(((await rejection(pending!)) as PostgresStoreError).code).to.equal("DATABASE_UNREACHABLE");
+    });
+  });
+
+  describe("when a batch holds a key PostgreSQL cannot store faithfully", function () {
+    it("is refused with BATCH_REFUSED, storing nothing", async function () {
+      const url = await freshDatabase();
+      const store = await openStore(url);
+      const [b] = buildBatches(new CompactRange(), new MemoryTree(), [2]);
+      const record = [...b!.idempotency.values()][0]!;
+      for (const bad of [
+        { ...b!, state: new Map([["e:\u0000", { kind: "code", id: "x" }]]) },
+        { ...b!, idempotency: new Map([["tok\u0000\udc00", record]]) },
+        { ...b!, leaves: b!.leaves.map((l) => ({ ...l, indexes: [{ name: "enterprise", value: "\ud800" }] })) },
+      ] as CommitBatch[]) {
+        const err = await rejection(store.commit(bad));
+        expect((err as PostgresStoreError).code).to.equal("BATCH_REFUSED");
+      }
+      expect((await store.head()).size).to.equal(0);
+      await store.commit(b!);
+      expect((await store.head()).size).to.equal(2);
     });
   });
 
