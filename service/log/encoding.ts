@@ -6,9 +6,8 @@
  * are rejected with an {@link EncodingError} naming the offending path, rather
  * than being silently dropped or coerced as JSON.stringify would.
  */
-import canonicalize from "canonicalize";
 import { EncodingError } from "./errors";
-import { hashLeaf } from "./hash";
+import { equalBytes, hashLeaf } from "./hash";
 
 /** The entry format this library writes. Bumped when the entry schema changes incompatibly. */
 export const ENTRY_FORMAT_VERSION = 1;
@@ -38,50 +37,97 @@ export const MAX_NESTING_DEPTH = 256;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-function check(value: unknown, path: string, ancestors: Set<object>): void {
-  switch (typeof value) {
-    case "string":
-      if (LONE_SURROGATE.test(value)) throw new EncodingError("LONE_SURROGATE", "string holds a lone UTF-16 surrogate", path);
-      return;
-    case "number":
-      if (!Number.isFinite(value)) throw new EncodingError("NON_FINITE_NUMBER", `${value} has no JSON form`, path);
-      return;
-    case "boolean":
-      return;
-    case "undefined":
-      throw new EncodingError("UNDEFINED_VALUE", "undefined has no JSON form", path);
-    case "object":
-      break;
-    default:
-      throw new EncodingError("NOT_JSON_VALUE", `a ${typeof value} has no JSON form`, path);
-  }
-  if (value === null) return;
-  if (ancestors.has(value)) throw new EncodingError("NOT_JSON_VALUE", "value contains a cycle", path);
-  // `ancestors` holds exactly the arrays and objects enclosing this one.
-  if (ancestors.size >= MAX_NESTING_DEPTH)
-    throw new EncodingError("NOT_JSON_VALUE", `value nests more than ${MAX_NESTING_DEPTH} arrays or objects deep`, path);
-  ancestors.add(value);
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      if (!(i in value)) throw new EncodingError("UNDEFINED_VALUE", "array has a hole", `${path}[${i}]`);
-      check(value[i], `${path}[${i}]`, ancestors);
+/** Whether `s` holds no lone surrogate: the runtime's own check where it has one (Node 20, current browsers), a regular expression in older browsers. */
+const wellFormed: (s: string) => boolean = "isWellFormed" in String.prototype ? (s) => s.isWellFormed() : (s) => !LONE_SURROGATE.test(s);
+
+/** Characters JSON must escape in a string; a string without them is written between quotes as it is. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+
+/** A well-formed string in JSON form, as ECMAScript's JSON.stringify writes it (RFC 8785 §3.2.2.2). */
+function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+/**
+ * Checks and encodes in one walk: every value is refused exactly as RFC 8785
+ * requires (lone surrogates, non-finite numbers, undefined, holes, cycles,
+ * non-plain objects, symbol keys, nesting past {@link MAX_NESTING_DEPTH}), and
+ * what passes is written in canonical form: object keys sorted by UTF-16 code
+ * units, strings and numbers as ECMAScript's JSON serialisation writes them
+ * (which is how RFC 8785 defines them). `keys` is the path to `value`, kept
+ * as a stack so that a path string is built only for an error.
+ */
+class Canonicalizer {
+  private readonly _keys: (string | number)[] = [];
+  private readonly _ancestors = new Set<object>();
+
+  encode(value: unknown): string {
+    switch (typeof value) {
+      case "string":
+        if (!wellFormed(value)) throw this._error("LONE_SURROGATE", "string holds a lone UTF-16 surrogate");
+        return quote(value);
+      case "number":
+        if (!Number.isFinite(value)) throw this._error("NON_FINITE_NUMBER", `${value} has no JSON form`);
+        // Number::toString, as JSON.stringify writes a finite number (RFC 8785 §3.2.2.3); -0 becomes "0".
+        return String(value);
+      case "boolean":
+        return value ? "true" : "false";
+      case "undefined":
+        throw this._error("UNDEFINED_VALUE", "undefined has no JSON form");
+      case "object":
+        break;
+      default:
+        throw this._error("NOT_JSON_VALUE", `a ${typeof value} has no JSON form`);
     }
-  } else {
+    if (value === null) return "null";
+    if (this._ancestors.has(value)) throw this._error("NOT_JSON_VALUE", "value contains a cycle");
+    // `_ancestors` holds exactly the arrays and objects enclosing this one.
+    if (this._ancestors.size >= MAX_NESTING_DEPTH) throw this._error("NOT_JSON_VALUE", `value nests more than ${MAX_NESTING_DEPTH} arrays or objects deep`);
+    this._ancestors.add(value);
+    const text = Array.isArray(value) ? this._array(value) : this._object(value);
+    this._ancestors.delete(value);
+    return text;
+  }
+
+  private _array(value: readonly unknown[]): string {
+    let out = "[";
+    for (let i = 0; i < value.length; i++) {
+      this._keys.push(i);
+      if (!(i in value)) throw this._error("UNDEFINED_VALUE", "array has a hole");
+      out += (i === 0 ? "" : ",") + this.encode(value[i]);
+      this._keys.pop();
+    }
+    return out + "]";
+  }
+
+  private _object(value: object): string {
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null)
-      throw new EncodingError("NON_PLAIN_OBJECT", `a ${(value as object).constructor?.name ?? "non-plain"} object has no canonical JSON form`, path);
-    if (Object.getOwnPropertySymbols(value).length > 0) throw new EncodingError("NOT_JSON_VALUE", "symbol keys have no JSON form", path);
-    for (const [k, v] of Object.entries(value)) {
-      if (LONE_SURROGATE.test(k)) throw new EncodingError("LONE_SURROGATE", "key holds a lone UTF-16 surrogate", path);
-      check(v, `${path}.${k}`, ancestors);
+      throw this._error("NON_PLAIN_OBJECT", `a ${value.constructor?.name ?? "non-plain"} object has no canonical JSON form`);
+    if (Object.getOwnPropertySymbols(value).length > 0) throw this._error("NOT_JSON_VALUE", "symbol keys have no JSON form");
+    const keys = Object.keys(value).sort();
+    let out = "{";
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (!wellFormed(k)) throw this._error("LONE_SURROGATE", "key holds a lone UTF-16 surrogate");
+      this._keys.push(k);
+      out += (i === 0 ? "" : ",") + quote(k) + ":" + this.encode((value as Record<string, unknown>)[k]);
+      this._keys.pop();
     }
+    return out + "}";
   }
-  ancestors.delete(value);
+
+  private _error(code: ConstructorParameters<typeof EncodingError>[0], message: string): EncodingError {
+    // A key's error names the object holding it, as a value's names the value.
+    let path = "$";
+    for (const k of this._keys) path += typeof k === "number" ? `[${k}]` : `.${k}`;
+    return new EncodingError(code, message, path);
+  }
 }
 
 /** Throws EncodingError unless `value` is a JSON value JCS can encode exactly. */
 export function assertJsonValue(value: unknown): asserts value is JsonValue {
-  check(value, "$", new Set());
+  new Canonicalizer().encode(value);
 }
 
 const utf8 = new TextEncoder();
@@ -89,10 +135,7 @@ const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** The RFC 8785 canonical UTF-8 bytes of a JSON value. */
 export function canonicalBytes(value: unknown): Uint8Array {
-  assertJsonValue(value);
-  const text = canonicalize(value);
-  if (text === undefined) throw new EncodingError("NOT_JSON_VALUE", "value has no JSON form", "$");
-  return utf8.encode(text);
+  return utf8.encode(new Canonicalizer().encode(value));
 }
 
 function assertEntry(entry: unknown): asserts entry is LogEntry {
@@ -132,9 +175,7 @@ export function decodeEntry(bytes: Uint8Array): DecodedEntry {
     throw new EncodingError("NOT_JSON_VALUE", "entry bytes are not JSON", "$");
   }
   assertEntry(parsed);
-  assertJsonValue(parsed);
-  const again = canonicalBytes(parsed);
-  if (again.length !== bytes.length || again.some((b, i) => b !== bytes[i]))
+  if (!equalBytes(canonicalBytes(parsed), bytes))
     throw new EncodingError("NOT_JSON_VALUE", "entry bytes are JSON but not in RFC 8785 canonical form", "$");
   return parsed as DecodedEntry;
 }
