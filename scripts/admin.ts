@@ -21,6 +21,7 @@ import { clearFirstAdminTokenPending, DataDirError, makeCreatedFilesPrivate, ope
 import { createToken, LastAdminTokenError, listTokens, revokeToken, TokenNotFoundError, type TokenInfo } from "../service/auth/tokens";
 import { systemClock } from "../service/clock";
 import { LevelStore } from "../service/store/level";
+import { PostgresStore } from "../service/store/postgres";
 import { StoreLockedError, type LedgerStore } from "../service/store/store";
 
 class CliError extends Error {
@@ -53,7 +54,10 @@ async function withStore<T>(dataDir: string, f: (store: LedgerStore) => Promise<
   try {
     // The same refusal as the service's: a data directory others can read is not opened.
     await openDataDir(dataDir);
-    store = await LevelStore.open(dataDir);
+    // The store the service uses: PostgreSQL when LEDGER_DATABASE_URL names one (opened exclusively, as the
+    // service opens it, so a running service is refused the same way), else LevelDB in the data directory.
+    const databaseUrl = process.env.LEDGER_DATABASE_URL;
+    store = databaseUrl !== undefined && databaseUrl !== "" ? await PostgresStore.open(databaseUrl, { exclusive: true }) : await LevelStore.open(dataDir);
   } catch (e) {
     if (e instanceof DataDirError) throw new CliError(e.message, 1);
     if (e instanceof StoreLockedError)

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { ConfigError, loadConfig } from "../../service/config";
+import { runCli } from "../../scripts/admin";
 import { startService, storeDescription } from "../../service/main";
 import { loadSettings } from "../../service/settings";
 import { StoreLockedError, StoreUnavailableError } from "../../service/store/store";
@@ -139,6 +140,41 @@ describe("LEDGER_DATABASE_URL", function () {
         expect(verifyCheckpoint(note, parseVerifierKey(again.verifierKey), config.origin).size).to.equal(1);
       } finally {
         await again.close();
+      }
+    });
+
+    it("is the store the admin CLI writes tokens to, and a running service keeps the CLI out", async function () {
+      const name = databaseName("admin");
+      const url = await cluster.createDatabase(name);
+      const saved = process.env.LEDGER_DATABASE_URL;
+      process.env.LEDGER_DATABASE_URL = url;
+      const [quiet, errors] = [process.stdout.write.bind(process.stdout), process.stderr.write.bind(process.stderr)];
+      try {
+        process.stdout.write = (() => true) as typeof process.stdout.write;
+        process.stderr.write = (() => true) as typeof process.stderr.write;
+        expect(await runCli(["--data-dir", dir, "token", "create", "--official", "o-1", "--agency", "110101", "--role", "clerk"])).to.equal(0);
+        process.stdout.write = quiet;
+        process.stderr.write = errors;
+        const { rows } = await cluster.sql("SELECT count(*)::int AS tokens FROM tokens", [], name);
+        expect(rows[0]).to.deep.equal({ tokens: 1 });
+        expect(existsSync(path.join(dir, "CURRENT")), "nothing written to LevelDB").to.equal(false);
+
+        const running = await startService(loadConfig({ PORT: "0", LEDGER_DATA_DIR: dir, LOG_LEVEL: "silent", LEDGER_DATABASE_URL: url }), silent, { chain: false });
+        try {
+          process.stderr.write = (() => true) as typeof process.stderr.write;
+          try {
+            expect(await runCli(["--data-dir", dir, "token", "list"]), "refused while the service holds the database").to.equal(1);
+          } finally {
+            process.stderr.write = errors;
+          }
+        } finally {
+          await running.close();
+        }
+      } finally {
+        process.stdout.write = quiet;
+        process.stderr.write = errors;
+        if (saved === undefined) delete process.env.LEDGER_DATABASE_URL;
+        else process.env.LEDGER_DATABASE_URL = saved;
       }
     });
   });
