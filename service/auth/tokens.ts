@@ -16,6 +16,7 @@ import { z } from "zod";
 import { Role } from "../records/schemas";
 import { PlainText } from "../records/zod-types";
 import { rfc3339, type Clock } from "../clock";
+import { CodedError } from "../log";
 import type { TokenRecord, TokenStore } from "../store/store";
 
 export const TOKEN_PREFIX = "sl_";
@@ -40,14 +41,8 @@ export type TokenRequest = z.infer<typeof TokenRequest>;
 export type AuthErrorCode = "TOKEN_MISSING" | "TOKEN_MALFORMED" | "TOKEN_UNKNOWN" | "TOKEN_REVOKED";
 
 /** The caller did not present a usable token. The message never echoes the presented value. */
-export class AuthError extends Error {
+export class AuthError extends CodedError<AuthErrorCode> {
   override readonly name = "AuthError";
-  constructor(
-    readonly code: AuthErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** No token has the given id. */

@@ -18,7 +18,7 @@
  */
 import type { Clock } from "../clock";
 import { BatchRecordRejected, Ledger, scopedIdempotencyKey, type AcceptedBatch } from "../ledger/ledger";
-import { canonicalBytes, decodeEntry, sha256, toHex } from "../log";
+import { canonicalBytes, CodedError, decodeEntry, sha256, toHex } from "../log";
 import type { Command } from "../records/rules";
 import {
   ApplicationRequest,
@@ -40,15 +40,8 @@ export type DemoErrorCode =
   /** A session was not appended where and when planned: another writer, or the ledger reads its clock differently. */
   | "LOAD_OUT_OF_STEP";
 
-export class DemoError extends Error {
+export class DemoError extends CodedError<DemoErrorCode> {
   override readonly name = "DemoError";
-  constructor(
-    readonly code: DemoErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export interface LoadDemoOptions {

@@ -34,7 +34,7 @@
  */
 import { opensCommitment, opensCommitmentAsync, type Opening } from "./commitment";
 import { canonicalBytes, type JsonValue } from "./encoding";
-import { CheckpointError, VerificationError } from "./errors";
+import { CheckpointError, CodedError, VerificationError } from "./errors";
 import { fromHex, hashLeaf, hashLeafAsync, toHex } from "./hash";
 import { parseCheckpoint, parseVerifierKey, verifyCheckpoint, verifyCheckpointAsync, type Checkpoint, type NoteVerifier } from "./checkpoint";
 import { parseVerifierKeyAsync, type WebNoteVerifier } from "./note";
@@ -87,16 +87,16 @@ export type ReceiptErrorCode =
   /** No trusted key was given and the caller did not allow the receipt's own. */
   | "NO_TRUSTED_KEY";
 
-export class ReceiptError extends Error {
+export class ReceiptError extends CodedError<ReceiptErrorCode> {
   override readonly name = "ReceiptError";
   constructor(
-    readonly code: ReceiptErrorCode,
+    code: ReceiptErrorCode,
     message: string,
     /** Where in the receipt, as a JSON-pointer-like path (`/openings/phone`), when it applies. */
     readonly path = "",
     options?: { cause?: unknown },
   ) {
-    super(path === "" ? message : `${message} (at ${path})`, options);
+    super(code, path === "" ? message : `${message} (at ${path})`, options);
   }
 }
 

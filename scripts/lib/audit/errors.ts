@@ -5,6 +5,7 @@
  * audit goes on. Conversely a source that cannot be read is never a
  * finding: the audit stops, incomplete, with no verdict.
  */
+import { CodedError } from "../../../service/log";
 
 export type AuditErrorCode =
   /** The command line or the options are wrong. */
@@ -18,15 +19,8 @@ export type AuditErrorCode =
   /** The chain has no LedgerAnchor contract at the address, or is another chain than expected. */
   | "CHAIN_SETUP";
 
-export class AuditError extends Error {
+export class AuditError extends CodedError<AuditErrorCode> {
   override readonly name = "AuditError";
-  constructor(
-    readonly code: AuditErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export function messageOf(e: unknown): string {
