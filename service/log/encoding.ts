@@ -48,6 +48,10 @@ function quote(s: string): string {
   return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
 }
 
+/** Keys written by {@link Canonicalizer}, as `"key":`: only well-formed keys go in. */
+const quotedKeys = new Map<string, string>();
+const QUOTED_KEYS_MAX = 512;
+
 /**
  * Checks and encodes in one walk: every value is refused exactly as RFC 8785
  * requires (lone surrogates, non-finite numbers, undefined, holes, cycles,
@@ -59,7 +63,8 @@ function quote(s: string): string {
  */
 class Canonicalizer {
   private readonly _keys: (string | number)[] = [];
-  private readonly _ancestors = new Set<object>();
+  /** The arrays and objects enclosing the value being encoded, outermost first (at most MAX_NESTING_DEPTH, and entries nest a few deep). */
+  private readonly _ancestors: object[] = [];
 
   encode(value: unknown): string {
     switch (typeof value) {
@@ -80,12 +85,11 @@ class Canonicalizer {
         throw this._error("NOT_JSON_VALUE", `a ${typeof value} has no JSON form`);
     }
     if (value === null) return "null";
-    if (this._ancestors.has(value)) throw this._error("NOT_JSON_VALUE", "value contains a cycle");
-    // `_ancestors` holds exactly the arrays and objects enclosing this one.
-    if (this._ancestors.size >= MAX_NESTING_DEPTH) throw this._error("NOT_JSON_VALUE", `value nests more than ${MAX_NESTING_DEPTH} arrays or objects deep`);
-    this._ancestors.add(value);
+    if (this._ancestors.includes(value)) throw this._error("NOT_JSON_VALUE", "value contains a cycle");
+    if (this._ancestors.length >= MAX_NESTING_DEPTH) throw this._error("NOT_JSON_VALUE", `value nests more than ${MAX_NESTING_DEPTH} arrays or objects deep`);
+    this._ancestors.push(value);
     const text = Array.isArray(value) ? this._array(value) : this._object(value);
-    this._ancestors.delete(value);
+    this._ancestors.pop();
     return text;
   }
 
@@ -109,12 +113,24 @@ class Canonicalizer {
     let out = "{";
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
-      if (!wellFormed(k)) throw this._error("LONE_SURROGATE", "key holds a lone UTF-16 surrogate");
+      const key = this._key(k);
       this._keys.push(k);
-      out += (i === 0 ? "" : ",") + quote(k) + ":" + this.encode((value as Record<string, unknown>)[k]);
+      out += (i === 0 ? "" : ",") + key + this.encode((value as Record<string, unknown>)[k]);
       this._keys.pop();
     }
     return out + "}";
+  }
+
+  /** `"key":` for a key; entries repeat their keys, so the few hundred most recent are kept written. */
+  private _key(k: string): string {
+    let q = quotedKeys.get(k);
+    if (q === undefined) {
+      if (!wellFormed(k)) throw this._error("LONE_SURROGATE", "key holds a lone UTF-16 surrogate");
+      q = quote(k) + ":";
+      if (quotedKeys.size >= QUOTED_KEYS_MAX) quotedKeys.clear();
+      quotedKeys.set(k, q);
+    }
+    return q;
   }
 
   private _error(code: ConstructorParameters<typeof EncodingError>[0], message: string): EncodingError {
@@ -133,9 +149,19 @@ export function assertJsonValue(value: unknown): asserts value is JsonValue {
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
+/**
+ * The RFC 8785 canonical form of a JSON value, as a string. It is always
+ * well-formed UTF-16 (lone surrogates are refused), so its UTF-8 encoding is
+ * {@link canonicalBytes}, and it equals the UTF-8 decoding of some bytes
+ * exactly when those bytes are valid UTF-8 and equal canonicalBytes.
+ */
+export function canonicalText(value: unknown): string {
+  return new Canonicalizer().encode(value);
+}
+
 /** The RFC 8785 canonical UTF-8 bytes of a JSON value. */
 export function canonicalBytes(value: unknown): Uint8Array {
-  return utf8.encode(new Canonicalizer().encode(value));
+  return utf8.encode(canonicalText(value));
 }
 
 function assertEntry(entry: unknown): asserts entry is LogEntry {

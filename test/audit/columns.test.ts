@@ -96,11 +96,11 @@ describe("the invariant replay, with totals beyond int64", () => {
     const r = new InvariantReplay();
     const seen: string[] = [];
     const apply = (e: AuditEntry) => r.apply(e, (rule, message) => seen.push(`${rule}: ${message}`));
-    apply({ ...base, kind: "programme", id: id("prg_", 1), official: "admin", role: "admin", refs: [], code: "P", budgetFen: big, fourEyesThresholdFen: big, opensOn: "2026-01-01", closesOn: "2026-12-31" });
-    apply({ ...base, kind: "application", id: id("app_", 1), official: "clerk", role: "clerk", refs: [id("prg_", 1)], programmeId: id("prg_", 1), requestedFen: big });
-    apply({ ...base, kind: "decision", id: id("dec_", 1), official: "approver", role: "approver", refs: [id("app_", 1)], applicationId: id("app_", 1), outcome: "approved", approvedFen: big });
+    apply({ ...base, kind: "programme", id: id("prg_", 1), official: "admin", role: "admin", refs: [], code: "P", budgetFen: String(big), fourEyesThresholdFen: String(big), opensOn: "2026-01-01", closesOn: "2026-12-31" });
+    apply({ ...base, kind: "application", id: id("app_", 1), official: "clerk", role: "clerk", refs: [id("prg_", 1)], programmeId: id("prg_", 1), requestedFen: String(big) });
+    apply({ ...base, kind: "decision", id: id("dec_", 1), official: "approver", role: "approver", refs: [id("app_", 1)], applicationId: id("app_", 1), outcome: "approved", approvedFen: String(big) });
     for (let k = 1; k <= 12; k++)
-      apply({ ...base, kind: "payout", id: id("pay_", k), official: "payer", role: "payer", refs: [id("dec_", 1)], decisionId: id("dec_", 1), amountFen: big - 1n, paidOn: "2026-03-01", needsConfirmation: false });
+      apply({ ...base, kind: "payout", id: id("pay_", k), official: "payer", role: "payer", refs: [id("dec_", 1)], decisionId: id("dec_", 1), amountFen: String(big - 1n), paidOn: "2026-03-01", needsConfirmation: false });
     expect(seen).to.have.length(11);
     // 12 payouts of 10^18 - 2: past int64's 9.22e18 from the tenth on, still exact.
     expect(seen[10]).to.equal(`payout-within-approved: payouts on decision ${id("dec_", 1)} total ${12n * (big - 1n)} of ${big} approved`);

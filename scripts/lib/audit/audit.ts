@@ -34,7 +34,7 @@ import {
   verifyInclusion,
   type NoteVerifier,
 } from "../../../service/log";
-import { LeafReaders, TreeBuilder, type BatchReading } from "./leaves";
+import { entryOfLeaf, LeafReaders, TreeBuilder, type BatchCheck } from "./leaves";
 import { readCheckpoints, rootHex, type AnchoredCheckpoint, type ChainReader } from "./chain";
 import { ENTRY_KINDS, type AuditEntry, type EntryKind } from "./entries";
 import { AuditError, messageOf } from "./errors";
@@ -481,7 +481,7 @@ async function replayEntries(run: AuditRun): Promise<Replayed> {
   const violation = (rule: string, message: string): void =>
     add("invariant", `${current.e.kind} ${current.e.id} at leaf ${current.claimed}: ${message}`, { leafIndex: current.claimed, entryId: current.e.id, rule });
   const tree = new TreeBuilder(probes);
-  const handle = (batch: LeafBatch, read: BatchReading): void => {
+  const handle = (batch: LeafBatch, read: BatchCheck): void => {
     const step = tree.add(batch.indices, read.hashes);
     for (let i = 0; i < batch.length; i++) {
       const claimed = batch.indices[i]!;
@@ -499,11 +499,15 @@ async function replayEntries(run: AuditRun): Promise<Replayed> {
       const pos = ++size; // leaves so far
 
       let id = "";
-      const res = read.readings[i]!;
-      const e = res.entry;
-      if (res.encoding !== null) add("leaf-encoding", `leaf ${claimed}: ${res.encoding}`, { leafIndex: claimed });
-      else if (res.malformed !== null) add("entry-malformed", `leaf ${claimed}: ${res.malformed}`, { leafIndex: claimed });
-      if (res.shownMismatch) add("record-mismatch", `leaf ${claimed}: the entry the service shows is not the entry in the leaf it serves`, { leafIndex: claimed });
+      let e: AuditEntry | null = null;
+      const fault = read.faults[i]!;
+      if (fault !== null) add("leaf-encoding", `leaf ${claimed}: ${fault}`, { leafIndex: claimed });
+      else {
+        const res = entryOfLeaf(read.texts[i]!);
+        if (res.malformed !== null) add("entry-malformed", `leaf ${claimed}: ${res.malformed}`, { leafIndex: claimed });
+        e = res.entry;
+      }
+      if (read.shownMismatch[i]) add("record-mismatch", `leaf ${claimed}: the entry the service shows is not the entry in the leaf it serves`, { leafIndex: claimed });
       if (e !== null) {
         id = e.id;
         byKind[e.kind]++;
@@ -572,7 +576,7 @@ async function replayEntries(run: AuditRun): Promise<Replayed> {
   const workers = options.workers ?? 0;
   const readers = new LeafReaders(workers);
   const ahead = 1 + 2 * workers;
-  const inFlight: { batch: LeafBatch; read: Promise<BatchReading> }[] = [];
+  const inFlight: { batch: LeafBatch; read: Promise<BatchCheck> }[] = [];
   const finish = async (): Promise<void> => {
     const { batch, read } = inFlight.shift()!;
     handle(batch, await read);

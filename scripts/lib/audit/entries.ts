@@ -44,18 +44,21 @@ interface Base {
   readonly committed: readonly string[];
 }
 
+/** An amount in fen, as the entry writes it: a decimal string of an integer (checked); the replay adds up its BigInt(). */
+export type Fen = string;
+
 export type AuditEntry = Base &
   (
-    | { readonly kind: "programme"; readonly code: string; readonly budgetFen: bigint; readonly fourEyesThresholdFen: bigint; readonly opensOn: string; readonly closesOn: string }
-    | { readonly kind: "application"; readonly programmeId: string; readonly requestedFen: bigint }
-    | { readonly kind: "decision"; readonly applicationId: string; readonly outcome: "approved" | "rejected"; readonly approvedFen: bigint }
-    | { readonly kind: "payout"; readonly decisionId: string; readonly amountFen: bigint; readonly paidOn: string; readonly needsConfirmation: boolean }
+    | { readonly kind: "programme"; readonly code: string; readonly budgetFen: Fen; readonly fourEyesThresholdFen: Fen; readonly opensOn: string; readonly closesOn: string }
+    | { readonly kind: "application"; readonly programmeId: string; readonly requestedFen: Fen }
+    | { readonly kind: "decision"; readonly applicationId: string; readonly outcome: "approved" | "rejected"; readonly approvedFen: Fen }
+    | { readonly kind: "payout"; readonly decisionId: string; readonly amountFen: Fen; readonly paidOn: string; readonly needsConfirmation: boolean }
     | { readonly kind: "confirmation"; readonly payoutId: string }
     | {
         readonly kind: "correction";
         readonly targetId: string;
         readonly reasonCode: CorrectionReason;
-        readonly clawbackFen: bigint | null;
+        readonly clawbackFen: Fen | null;
         /** Whether the body carries a `replacement` (required for data-entry-error and superseded, refused otherwise). */
         readonly hasReplacement: boolean;
         /** Public replacement fields, plus `private.<field>` for each replaced private value; null without a replacement. */
@@ -95,10 +98,10 @@ function idOf(v: unknown, where: string, prefix?: string): string {
   return v;
 }
 
-function fen(o: Fields, k: string, where: string): bigint {
+function fen(o: Fields, k: string, where: string): Fen {
   const v = o[k];
   if (typeof v !== "string" || !FEN.test(v)) bad(`${where}.${k} must be an amount in fen (a decimal string)`);
-  return BigInt(v);
+  return v;
 }
 
 function date(o: Fields, k: string, where: string): string {

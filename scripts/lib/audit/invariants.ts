@@ -37,9 +37,19 @@ import type { AuditEntry } from "./entries";
 
 const CST_OFFSET_MS = 8 * 3600 * 1000;
 
+const DAY_MS = 86_400_000;
+/** The last day {@link cstDate} formatted: entries come in time order, so most share it. */
+let lastDay = NaN;
+let lastDate = "";
+
 /** The civil date in China Standard Time of an instant (ms since the epoch). */
 export function cstDate(ms: number): string {
-  return new Date(ms + CST_OFFSET_MS).toISOString().slice(0, 10);
+  const day = Math.floor((ms + CST_OFFSET_MS) / DAY_MS);
+  if (day !== lastDay) {
+    lastDate = new Date(day * DAY_MS).toISOString().slice(0, 10);
+    lastDay = day;
+  }
+  return lastDate;
 }
 
 /** A programme: few per log, so an object each, with exact totals. */
@@ -164,9 +174,10 @@ export class InvariantReplay {
     if (this._codes.has(e.code)) this._fail("programme-code-unique", `programme code ${e.code} was already used`);
     this._codes.add(e.code);
     if (e.opensOn > e.closesOn) this._fail("programme-dates-ordered", `opensOn ${e.opensOn} is after closesOn ${e.closesOn}`);
-    if (e.budgetFen <= 0n) this._fail("programme-budget-positive", "budgetFen must be greater than 0");
+    const budget = BigInt(e.budgetFen);
+    if (budget <= 0n) this._fail("programme-budget-positive", "budgetFen must be greater than 0");
     const slot = this._c.add(e.id);
-    this._programmes.set(slot, new Programme(e.id, e.budgetFen, e.fourEyesThresholdFen, e.opensOn, e.closesOn));
+    this._programmes.set(slot, new Programme(e.id, budget, BigInt(e.fourEyesThresholdFen), e.opensOn, e.closesOn));
   }
 
   private _application(e: Extract<AuditEntry, { kind: "application" }>): void {
@@ -180,12 +191,13 @@ export class InvariantReplay {
         this._fail("programme-open", `recorded on ${today} (UTC+8), but programme ${prg.id} is open ${prg.opensOn} to ${prg.closesOn}`);
       prg.applications += 1;
     }
-    if (e.requestedFen <= 0n) this._fail("amount-positive", "requestedFen must be greater than 0");
+    const requested = BigInt(e.requestedFen);
+    if (requested <= 0n) this._fail("amount-positive", "requestedFen must be greater than 0");
     const c = this._c;
     const s = c.add(e.id);
     c.link[s] = ps;
     c.who[s] = c.official(e.official);
-    c.amount.set(s, e.requestedFen);
+    c.amount.set(s, requested);
   }
 
   private _decision(e: Extract<AuditEntry, { kind: "decision" }>): void {
@@ -199,14 +211,15 @@ export class InvariantReplay {
     const prg = this._programmeOf(app);
     if (prg !== undefined) this._liveProgramme(prg, "programme");
     const approved = e.outcome === "approved";
+    const approvedFen = BigInt(e.approvedFen);
     if (!approved) {
-      if (e.approvedFen !== 0n) this._fail("rejection-approves-nothing", `a rejection approves ${e.approvedFen}, not 0`);
+      if (approvedFen !== 0n) this._fail("rejection-approves-nothing", `a rejection approves ${e.approvedFen}, not 0`);
     } else {
-      if (e.approvedFen <= 0n) this._fail("amount-positive", "approvedFen must be greater than 0 for an approval");
+      if (approvedFen <= 0n) this._fail("amount-positive", "approvedFen must be greater than 0 for an approval");
       const requested = c.amount.get(app);
-      if (e.approvedFen > requested) this._fail("approved-within-requested", `approvedFen ${e.approvedFen} exceeds requestedFen ${requested}`);
+      if (approvedFen > requested) this._fail("approved-within-requested", `approvedFen ${e.approvedFen} exceeds requestedFen ${requested}`);
       if (prg !== undefined) {
-        const after = prg.approved + e.approvedFen;
+        const after = prg.approved + approvedFen;
         if (after > prg.budget) this._fail("budget-not-exceeded", `approvals on programme ${prg.id} reach ${after} of its ${prg.budget} budget`);
         prg.approved = after;
       }
@@ -214,7 +227,7 @@ export class InvariantReplay {
     const s = c.add(e.id);
     c.other[app] = s;
     c.link[s] = app;
-    c.amount.set(s, e.approvedFen);
+    c.amount.set(s, approvedFen);
     if (approved) c.flags[s] = APPROVED;
   }
 
@@ -233,15 +246,16 @@ export class InvariantReplay {
     if (dec < 0) return;
     this._live(dec, "decisionId");
     if (!(c.flags[dec]! & APPROVED)) this._fail("decision-approved", `decision ${e.decisionId} rejected the application`);
-    if (e.amountFen <= 0n) this._fail("amount-positive", "amountFen must be greater than 0");
+    const amount = BigInt(e.amountFen);
+    if (amount <= 0n) this._fail("amount-positive", "amountFen must be greater than 0");
     const approvedFen = c.amount.get(dec);
-    const committed = c.running.get(dec) + e.amountFen;
+    const committed = c.running.get(dec) + amount;
     if (committed > approvedFen) this._fail("payout-within-approved", `payouts on decision ${e.decisionId} total ${committed} of ${approvedFen} approved`);
     const today = cstDate(e.recordedMs);
     if (e.paidOn > today) this._fail("payout-date-not-future", `paidOn ${e.paidOn} is after the day it was recorded, ${today} (UTC+8)`);
     const prg = this._programmeOf(c.link[dec]!);
     // Without its programme the threshold is unknown; the entry's own flag stands (the missing reference is reported).
-    const needsConfirmation = prg === undefined ? e.needsConfirmation : e.amountFen >= prg.threshold;
+    const needsConfirmation = prg === undefined ? e.needsConfirmation : amount >= prg.threshold;
     if (prg !== undefined && e.needsConfirmation !== needsConfirmation)
       this._fail(
         "four-eyes-threshold",
@@ -250,11 +264,11 @@ export class InvariantReplay {
           : `a payout of ${e.amountFen} is below the four-eyes threshold ${prg.threshold} but is marked for confirmation`,
       );
     c.running.set(dec, committed);
-    if (!needsConfirmation) this._addPaid(dec, e.amountFen);
+    if (!needsConfirmation) this._addPaid(dec, amount);
     const s = c.add(e.id);
     c.link[s] = dec;
     c.who[s] = c.official(e.official);
-    c.amount.set(s, e.amountFen);
+    c.amount.set(s, amount);
     if (needsConfirmation) c.flags[s] = NEEDS_CONFIRMATION;
   }
 
@@ -320,7 +334,7 @@ export class InvariantReplay {
           return;
         }
         this._live(target, "targetId");
-        const claw = e.clawbackFen ?? 0n;
+        const claw = e.clawbackFen === null ? 0n : BigInt(e.clawbackFen);
         const clawedBack = c.running.get(target);
         const paid = this._effective(target) ? c.amount.get(target) - clawedBack : 0n;
         if (claw <= 0n) this._fail("amount-positive", "clawbackFen must be greater than 0");

@@ -1,21 +1,25 @@
 /**
- * The per-leaf work of an audit, in two parts:
+ * The per-leaf work of an audit, in three parts:
  *
- * - reading ({@link readBatch}): each leaf hashed as given (the log core's
- *   hashLeaf, node:crypto),
- *   then UTF-8, JSON.parse, the log core's canonical encoding compared byte
- *   for byte with the leaf, and the entry read from the parsed value
- *   (./entries.ts). One parse, one definition of canonical (service/log's
- *   canonicalBytes). It is a pure function of the leaf, so batches may be
- *   read in worker threads ({@link LeafReaders}), in any order.
+ * - checking ({@link checkBatch}): each leaf hashed as given (the log core's
+ *   hashLeaf, node:crypto), then UTF-8, JSON.parse, and the log core's
+ *   canonical encoding of what it parses to compared with the leaf. It is a
+ *   pure function of the leaf bytes, so batches may be checked in worker
+ *   threads ({@link LeafReaders}), in any order. Only hashes, verdicts and
+ *   the leaf texts come back: strings and bytes pass between threads
+ *   cheaply, parsed objects do not.
+ * - reading ({@link entryOfLeaf}): a canonical leaf parsed and read as a
+ *   version-1 entry (./entries.ts), in the thread that replays the log.
  * - the tree ({@link TreeBuilder}): the leaf hashes appended in log order to
  *   the log core's CompactRange, its root taken at every size the audit
  *   wants. It stays in the thread that replays the log.
+ *
+ * {@link readLeaf} is the first two for one leaf.
  */
 import { isUtf8 } from "node:buffer";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import { canonicalBytes, CompactRange, EncodingError, equalBytes, hashLeaf, HASH_SIZE } from "../../../service/log";
+import { canonicalBytes, canonicalText, CompactRange, EncodingError, equalBytes, hashLeaf, HASH_SIZE } from "../../../service/log";
 import { MalformedEntry, readEntry, type AuditEntry } from "./entries";
 import type { LeafBatch } from "./sources";
 
@@ -32,35 +36,53 @@ export interface LeafReading {
 }
 
 /**
+ * Why `bytes` are not the canonical JSON encoding of some value, or null
+ * when they are: valid UTF-8, JSON, and exactly the RFC 8785 form of what
+ * they parse to. `text` is the leaf decoded, when the caller has it. Never
+ * throws for bad input.
+ */
+export function leafEncodingFault(bytes: Uint8Array, text?: string): string | null {
+  if (!isUtf8(bytes)) return "the leaf bytes are not valid UTF-8";
+  text ??= Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return "the leaf is not JSON";
+  }
+  let canonical: string;
+  try {
+    canonical = canonicalText(value);
+  } catch (e) {
+    if (!(e instanceof EncodingError)) throw e;
+    return `the leaf has no canonical form: ${e.message}`;
+  }
+  // Valid UTF-8 decodes one-to-one and the canonical text is well-formed, so comparing the strings compares the bytes.
+  return canonical === text ? null : "the leaf is JSON but not in RFC 8785 canonical form";
+}
+
+/** A canonical leaf's text read as a ledger entry: the entry, or why it is not one. */
+export function entryOfLeaf(text: string): { readonly entry: AuditEntry | null; readonly malformed: string | null } {
+  try {
+    return { entry: readEntry(JSON.parse(text)), malformed: null };
+  } catch (e) {
+    if (!(e instanceof MalformedEntry)) throw e;
+    return { entry: null, malformed: e.message };
+  }
+}
+
+/**
  * Reads one leaf: valid UTF-8, JSON, exactly the canonical encoding of what
  * it parses to, then a version-1 entry. `text` is the leaf as a string when
  * the source has it already (the service's JSON); `shown` is the entry the
  * service shows beside the leaf. Never throws for bad input.
  */
 export function readLeaf(bytes: Uint8Array, text?: string, shown?: unknown): LeafReading {
-  const fail = (encoding: string): LeafReading => ({ entry: null, encoding, malformed: null, shownMismatch: false });
-  if (!isUtf8(bytes)) return fail("the leaf bytes are not valid UTF-8");
-  let value: unknown;
-  try {
-    value = JSON.parse(text ?? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
-  } catch {
-    return fail("the leaf is not JSON");
-  }
-  let canonical: Uint8Array;
-  try {
-    canonical = canonicalBytes(value);
-  } catch (e) {
-    if (!(e instanceof EncodingError)) throw e;
-    return fail(`the leaf has no canonical form: ${e.message}`);
-  }
-  if (!equalBytes(canonical, bytes)) return fail("the leaf is JSON but not in RFC 8785 canonical form");
+  const encoding = leafEncodingFault(bytes, text);
+  if (encoding !== null) return { entry: null, encoding, malformed: null, shownMismatch: false };
   const shownMismatch = shown !== undefined && !showsLeaf(shown, bytes);
-  try {
-    return { entry: readEntry(value), encoding: null, malformed: null, shownMismatch };
-  } catch (e) {
-    if (!(e instanceof MalformedEntry)) throw e;
-    return { entry: null, encoding: null, malformed: e.message, shownMismatch };
-  }
+  text ??= Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+  return { ...entryOfLeaf(text), encoding: null, shownMismatch };
 }
 
 /** Whether `shown` (the service's `entry` beside a leaf) is the entry the leaf bytes encode. */
@@ -72,23 +94,35 @@ function showsLeaf(shown: unknown, bytes: Uint8Array): boolean {
   }
 }
 
-/** A batch read: a reading and a leaf hash per leaf (zeros for a record with no index, which is not in the tree). */
-export interface BatchReading {
-  readonly readings: readonly LeafReading[];
-  /** 32 bytes a leaf, in batch order. */
+/** A batch checked: per leaf, its hash, whether it is canonical, and its text. */
+export interface BatchCheck {
+  /** 32 bytes a leaf, in batch order (zeros for a record with no index, which is not in the tree). */
   readonly hashes: Uint8Array;
+  /** Per leaf, {@link leafEncodingFault}. */
+  readonly faults: readonly (string | null)[];
+  /** Per leaf, whether the entry the service shows beside it differs from it (service only; else all false). */
+  readonly shownMismatch: readonly boolean[];
+  /** Per leaf, its text when it is canonical, else "". */
+  readonly texts: readonly string[];
 }
 
-/** Reads every leaf of a batch and hashes every leaf with an index. */
-export function readBatch(batch: LeafBatch): BatchReading {
+/** Checks every leaf of a batch and hashes every leaf with an index. */
+export function checkBatch(batch: LeafBatch): BatchCheck {
   const hashes = new Uint8Array(batch.length * HASH_SIZE);
-  const readings: LeafReading[] = [];
+  const faults: (string | null)[] = [];
+  const shownMismatch: boolean[] = [];
+  const texts: string[] = [];
   for (let i = 0; i < batch.length; i++) {
     const leaf = batch.data.subarray(batch.starts[i]!, batch.ends[i]!);
     if (!Number.isNaN(batch.indices[i]!)) hashes.set(hashLeaf(leaf), i * HASH_SIZE);
-    readings.push(readLeaf(leaf, batch.texts?.[i], batch.shown?.[i]));
+    const text = batch.texts?.[i] ?? (isUtf8(leaf) ? batch.data.toString("utf8", batch.starts[i], batch.ends[i]) : undefined);
+    const fault = leafEncodingFault(leaf, text);
+    const shown = batch.shown?.[i];
+    faults.push(fault);
+    shownMismatch.push(fault === null && shown !== undefined && !showsLeaf(shown, leaf));
+    texts.push(fault === null ? text! : "");
   }
-  return { hashes, readings };
+  return { hashes, faults, shownMismatch, texts };
 }
 
 /** A batch's part of the tree: the roots and compact ranges at the wanted sizes it reached. */
@@ -142,7 +176,7 @@ export class TreeBuilder {
 }
 
 /**
- * {@link readBatch} in `count` worker threads, each batch to the next
+ * {@link checkBatch} in `count` worker threads, each batch to the next
  * worker in turn; with `count` 0, in this thread. Results are promises, so
  * the caller can keep a few batches in flight and take them in order.
  * Under ts-node (the npm scripts) a worker registers ts-node itself;
@@ -150,7 +184,7 @@ export class TreeBuilder {
  */
 export class LeafReaders {
   private readonly _workers: Worker[] = [];
-  private readonly _pending = new Map<number, { resolve: (r: BatchReading) => void; reject: (e: unknown) => void }>();
+  private readonly _pending = new Map<number, { resolve: (r: BatchCheck) => void; reject: (e: unknown) => void }>();
   private _next = 0;
   private _failed: unknown = null;
 
@@ -165,7 +199,7 @@ export class LeafReaders {
             { eval: true, workerData },
           )
         : new Worker(workerFile, { workerData });
-      worker.on("message", (m: { id: number; result?: BatchReading; error?: string }) => {
+      worker.on("message", (m: { id: number; result?: BatchCheck; error?: string }) => {
         const p = this._pending.get(m.id);
         if (p === undefined) return;
         this._pending.delete(m.id);
@@ -186,12 +220,12 @@ export class LeafReaders {
     this._pending.clear();
   }
 
-  read(batch: LeafBatch): Promise<BatchReading> {
-    if (this._workers.length === 0) return Promise.resolve(readBatch(batch));
+  read(batch: LeafBatch): Promise<BatchCheck> {
+    if (this._workers.length === 0) return Promise.resolve(checkBatch(batch));
     if (this._failed !== null) return Promise.reject(this._failed);
     const id = this._next++;
     const { length, indices, data, starts, ends, texts, shown } = batch;
-    return new Promise<BatchReading>((resolve, reject) => {
+    return new Promise<BatchCheck>((resolve, reject) => {
       this._pending.set(id, { resolve, reject });
       this._workers[id % this._workers.length]!.postMessage({ id, batch: { length, indices, data, starts, ends, texts, shown } });
     });
@@ -202,13 +236,13 @@ export class LeafReaders {
   }
 }
 
-/** The worker side of {@link LeafReaders}: answers each batch with {@link readBatch}. */
+/** The worker side of {@link LeafReaders}: answers each batch with {@link checkBatch}. */
 export function serveLeafReading(port: { on(e: "message", f: (m: unknown) => void): void; postMessage(m: unknown, transfer?: ArrayBuffer[]): void }): void {
   port.on("message", (m) => {
     const { id, batch } = m as { id: number; batch: LeafBatch };
     try {
       const data = Buffer.from(batch.data.buffer, batch.data.byteOffset, batch.data.byteLength);
-      const result = readBatch({ ...batch, data });
+      const result = checkBatch({ ...batch, data });
       port.postMessage({ id, result }, [result.hashes.buffer as ArrayBuffer]);
     } catch (e) {
       port.postMessage({ id, error: e instanceof Error ? e.message : String(e) });
