@@ -35,3 +35,20 @@ export {
 export * from "./checkpoint";
 export * from "./commitment";
 export * from "./receipt";
+export {
+  COSIGNATURE_V1_HEADER,
+  COSIGNATURE_V1_TYPE,
+  cosignatureV1Message,
+  cosignCheckpoint,
+  cosignerKeyId,
+  cosignerKeyOf,
+  encodeCosignerKey,
+  parseCosignerKey,
+  parseCosignerKeyAsync,
+  verifyCosignatures,
+  verifyCosignaturesAsync,
+  type CheckedCosignatures,
+  type CosignerVerifier,
+  type VerifiedCosignature,
+  type WebCosignerVerifier,
+} from "./cosignature";
