@@ -14,6 +14,7 @@ export {
   ed25519KeyId,
   ed25519KeyIdAsync,
   encodeVerifierKey,
+  fromBase64,
   generateNoteKey,
   isValidKeyName,
   MAX_NOTE_SIZE,
@@ -26,10 +27,13 @@ export {
   parseVerifierKeyAsync,
   SIGNATURE_LINE_PREFIX,
   signNote,
+  splitSignedNote,
+  toBase64,
   type NoteSignature,
   type NoteSigner,
   type NoteVerifier,
   type OpenedNote,
+  type ParsedSignatureLine,
   type WebNoteVerifier,
 } from "./note";
 export * from "./checkpoint";
