@@ -6,3 +6,5 @@ export * from "./entry";
 export * from "./export";
 export * from "./anchor";
 export * from "./tiles";
+export * from "./witness-policy";
+export * from "./tlog-witness";

@@ -87,7 +87,8 @@ export type CheckpointErrorCode =
   | "SIGNATURE_MALFORMED"
   | "SIGNATURE_MISSING"
   | "SIGNATURE_INVALID"
-  | "KEY_INVALID";
+  | "KEY_INVALID"
+  | "TIMESTAMP_INVALID";
 
 export class CheckpointError extends CodedError<CheckpointErrorCode> {
   override readonly name = "CheckpointError";

@@ -14,6 +14,7 @@ export {
   ed25519KeyId,
   ed25519KeyIdAsync,
   encodeVerifierKey,
+  fromBase64,
   generateNoteKey,
   isValidKeyName,
   MAX_NOTE_SIZE,
@@ -26,12 +27,32 @@ export {
   parseVerifierKeyAsync,
   SIGNATURE_LINE_PREFIX,
   signNote,
+  splitSignedNote,
+  toBase64,
   type NoteSignature,
   type NoteSigner,
   type NoteVerifier,
   type OpenedNote,
+  type ParsedSignatureLine,
   type WebNoteVerifier,
 } from "./note";
 export * from "./checkpoint";
 export * from "./commitment";
 export * from "./receipt";
+export {
+  COSIGNATURE_V1_HEADER,
+  COSIGNATURE_V1_TYPE,
+  cosignatureV1Message,
+  cosignCheckpoint,
+  cosignerKeyId,
+  cosignerKeyOf,
+  encodeCosignerKey,
+  parseCosignerKey,
+  parseCosignerKeyAsync,
+  verifyCosignatures,
+  verifyCosignaturesAsync,
+  type CheckedCosignatures,
+  type CosignerVerifier,
+  type VerifiedCosignature,
+  type WebCosignerVerifier,
+} from "./cosignature";

@@ -49,11 +49,12 @@ export const ED25519_SIGNATURE_TYPE = 0x01;
 export const SIGNATURE_LINE_PREFIX = "\u2014 ";
 
 const SIGNER_KEY_PREFIX = "PRIVATE+KEY+";
-const ED25519_KEY_SIZE = 32;
-const ED25519_SIGNATURE_SIZE = 64;
-const KEY_ID_SIZE = 4;
+// Sizes, within the log core.
+export const ED25519_KEY_SIZE = 32;
+export const ED25519_SIGNATURE_SIZE = 64;
+export const KEY_ID_SIZE = 4;
 /** Longest key string parsed; real ones are well under 200 characters. */
-const MAX_KEY_STRING = 4096;
+export const MAX_KEY_STRING = 4096;
 
 const utf8 = new TextEncoder();
 // ignoreBOM keeps a leading U+FEFF as text, so decoding never changes which bytes are signed.
@@ -172,7 +173,8 @@ export function fromBase64(s: string): Uint8Array | undefined {
   return toBase64(bytes) === s ? bytes : undefined;
 }
 
-function concatBytes(...parts: Uint8Array[]): Uint8Array {
+/** Concatenation of byte strings. Within the log core. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
@@ -182,22 +184,25 @@ function concatBytes(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function uint32be(n: number): Uint8Array {
+/** A uint32 as 4 big-endian bytes. Within the log core. */
+export function uint32be(n: number): Uint8Array {
   const out = new Uint8Array(4);
   new DataView(out.buffer).setUint32(0, n);
   return out;
 }
 
-function readUint32be(b: Uint8Array): number {
+/** The big-endian uint32 at the start of `b` (at least 4 bytes). Within the log core. */
+export function readUint32be(b: Uint8Array): number {
   return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(0);
 }
 
-function hex8(n: number): string {
+/** A key ID as 8 lowercase hex digits. Within the log core. */
+export function hex8(n: number): string {
   return n.toString(16).padStart(8, "0");
 }
 
-/** Go's strings.Cut-like split at the first `sep`; `after` is "" when `sep` is absent. */
-function chop(s: string, sep: string): [before: string, after: string] {
+/** Go's strings.Cut-like split (within the log core) at the first `sep`; `after` is "" when `sep` is absent. */
+export function chop(s: string, sep: string): [before: string, after: string] {
   const i = s.indexOf(sep);
   return i < 0 ? [s, ""] : [s.slice(0, i), s.slice(i + sep.length)];
 }
@@ -226,8 +231,9 @@ export function isValidKeyName(name: unknown): name is string {
   );
 }
 
-function* keyIdSteps(name: string, publicKey: Uint8Array): Steps<number, never> {
-  const digest = (yield { op: "sha256", parts: [utf8.encode(name), Uint8Array.of(0x0a, ED25519_SIGNATURE_TYPE), publicKey] }) as Uint8Array;
+/** SHA-256(name ‖ 0x0A ‖ type ‖ publicKey)[:4] as a big-endian uint32: the key ID of signed-note and tlog-cosignature. Within the log core. */
+export function* keyIdSteps(name: string, publicKey: Uint8Array, type = ED25519_SIGNATURE_TYPE): Steps<number, never> {
+  const digest = (yield { op: "sha256", parts: [utf8.encode(name), Uint8Array.of(0x0a, type), publicKey] }) as Uint8Array;
   return readUint32be(digest.subarray(0, KEY_ID_SIZE));
 }
 
@@ -241,8 +247,8 @@ export function ed25519KeyIdAsync(name: string, publicKey: Uint8Array): Promise<
   return withWebCrypto(keyIdSteps(name, publicKey));
 }
 
-/** Ed25519 verification as a step: false, without asking, for a signature of the wrong length. */
-function* signatureSteps<K>(key: K, message: Uint8Array, signature: Uint8Array): Steps<boolean, K> {
+/** Ed25519 verification as a step (within the log core): false, without asking, for a signature of the wrong length. */
+export function* signatureSteps<K>(key: K, message: Uint8Array, signature: Uint8Array): Steps<boolean, K> {
   if (signature.length !== ED25519_SIGNATURE_SIZE) return false;
   return (yield { op: "ed25519", key, message, signature }) as boolean;
 }
@@ -320,12 +326,15 @@ export function generateNoteKey(name: string): { signerKey: string; verifierKey:
   return noteKeyFromSeed(name, randomBytes(ED25519_KEY_SIZE));
 }
 
-/** Splits `<hex8>+<base64(0x01 ‖ 32 bytes)>` into key ID and raw key; undefined if malformed. */
-function parseKeyIdAndKey(rest: string): { keyId: number; raw: Uint8Array } | undefined {
+/**
+ * Splits `<hex8>+<base64(type ‖ 32 bytes)>` into key ID and raw key; undefined
+ * if malformed or of another type byte. Within the log core.
+ */
+export function parseKeyIdAndKey(rest: string, type = ED25519_SIGNATURE_TYPE): { keyId: number; raw: Uint8Array } | undefined {
   const [idHex, keyB64] = chop(rest, "+");
   if (!HEX8.test(idHex)) return undefined;
   const key = fromBase64(keyB64);
-  if (key === undefined || key.length !== 1 + ED25519_KEY_SIZE || key[0] !== ED25519_SIGNATURE_TYPE) return undefined;
+  if (key === undefined || key.length !== 1 + ED25519_KEY_SIZE || key[0] !== type) return undefined;
   return { keyId: parseInt(idHex, 16), raw: key.slice(1) };
 }
 
@@ -450,7 +459,8 @@ function indexVerifiers<K, V extends AnyVerifier<K>>(verifiers: V | readonly V[]
   return map;
 }
 
-interface ParsedSignatureLine {
+/** One signature line, parsed but not verified. Within the log core. */
+export interface ParsedSignatureLine {
   readonly line: string;
   readonly name: string;
   readonly keyId: number;
@@ -458,7 +468,8 @@ interface ParsedSignatureLine {
   readonly signature: Uint8Array;
 }
 
-function parseSignatureLine(line: string): ParsedSignatureLine {
+/** Parses one `— <name> <base64(key ID ‖ signature)>` line (without its newline). Within the log core. */
+export function parseSignatureLine(line: string): ParsedSignatureLine {
   if (!line.startsWith(SIGNATURE_LINE_PREFIX)) fail("SIGNATURE_MALFORMED", "a line in the signature block does not start with an em dash and a space");
   const [name, b64] = chop(line.slice(SIGNATURE_LINE_PREFIX.length), " ");
   if (!isValidKeyName(name)) fail("SIGNATURE_MALFORMED", "signature line has an invalid key name");
@@ -503,18 +514,7 @@ export function openNoteAsync(signedNote: string | Uint8Array, verifiers: WebNot
 /** The checks of {@link openNote} as steps, for either crypto. Within the log core. */
 export function* openNoteSteps<K, V extends AnyVerifier<K>>(signedNote: string | Uint8Array, verifiers: V | readonly V[], kind: VerifierKind<V>): Steps<OpenedNote, K> {
   const known = indexVerifiers<K, V>(verifiers, kind);
-  const msg = noteString(signedNote, "signed note");
-
-  // The text runs to the last blank line; signatures follow it.
-  const split = msg.lastIndexOf("\n\n");
-  if (split < 0) fail("MALFORMED", "signed note has no blank line before its signatures");
-  const text = msg.slice(0, split + 1);
-  const block = msg.slice(split + 2);
-  if (block === "") fail("MALFORMED", "signed note has no signatures");
-  if (!block.endsWith("\n")) fail("MALFORMED", "signed note must end with a newline");
-  const lines = block.slice(0, -1).split("\n");
-  if (lines.length > MAX_SIGNATURES) fail("TOO_LARGE", `signed note has ${lines.length} signatures, more than ${MAX_SIGNATURES}`);
-  const parsed = lines.map(parseSignatureLine);
+  const { text, signatures: parsed } = splitSignedNote(signedNote);
 
   const message = utf8.encode(text);
   const signatures: NoteSignature[] = [];
@@ -540,6 +540,26 @@ export function* openNoteSteps<K, V extends AnyVerifier<K>>(signedNote: string |
   }
   if (signatures.length === 0) fail("SIGNATURE_MISSING", "no signature from a known key");
   return { text, signatures, unverifiedSignatures };
+}
+
+/**
+ * Splits a signed note into its text (to the last blank line, with its final
+ * newline) and its parsed signature lines, checking nothing cryptographic.
+ * Throws CheckpointError MALFORMED, ENCODING_INVALID, TOO_LARGE or
+ * SIGNATURE_MALFORMED, as {@link openNote} does. Within the log core.
+ */
+export function splitSignedNote(signedNote: string | Uint8Array): { text: string; signatures: ParsedSignatureLine[] } {
+  const msg = noteString(signedNote, "signed note");
+  // The text runs to the last blank line; signatures follow it.
+  const split = msg.lastIndexOf("\n\n");
+  if (split < 0) fail("MALFORMED", "signed note has no blank line before its signatures");
+  const text = msg.slice(0, split + 1);
+  const block = msg.slice(split + 2);
+  if (block === "") fail("MALFORMED", "signed note has no signatures");
+  if (!block.endsWith("\n")) fail("MALFORMED", "signed note must end with a newline");
+  const lines = block.slice(0, -1).split("\n");
+  if (lines.length > MAX_SIGNATURES) fail("TOO_LARGE", `signed note has ${lines.length} signatures, more than ${MAX_SIGNATURES}`);
+  return { text, signatures: lines.map(parseSignatureLine) };
 }
 
 /** Whether `signature` verifies under the signer's own public key, and its key ID commits to that key. */

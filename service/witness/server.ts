@@ -1,0 +1,104 @@
+/**
+ * Starting a witness: read its key file, build the app, listen. Used by
+ * scripts/witness.ts and by tests that run a witness in-process.
+ */
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { CheckpointError, cosignerKeyOf, generateNoteKey, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from "../log";
+import { createSecretFile, readSecretFile } from "../secret-file";
+import { createWitnessApp } from "./http";
+import { directoryStateStore } from "./state";
+import { Witness } from "./witness";
+
+/** A witness's configuration is unusable: the message says which part, never key material. */
+export class WitnessConfigError extends Error {
+  override readonly name = "WitnessConfigError";
+}
+
+/**
+ * Reads a witness key file: a note signer key (`PRIVATE+KEY+…`, as
+ * generateNoteKey makes) in a file only its owner can read. Refuses a missing
+ * file, one group or others can access, and a malformed key.
+ */
+export async function readWitnessKey(file: string): Promise<NoteSigner> {
+  const text = await readSecretFile(file, "witness key file");
+  if (text === undefined) throw new WitnessConfigError(`witness key file ${file} does not exist; create it with --generate-key --name <witness name>`);
+  try {
+    return parseSignerKey(text);
+  } catch (e) {
+    if (e instanceof CheckpointError) throw new WitnessConfigError(`witness key file ${file} does not hold a note signer key: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * Creates a new witness key file (mode 0600) for `name` and returns the
+ * cosigner vkey to put in policies. Never overwrites an existing file.
+ */
+export async function generateWitnessKey(file: string, name: string): Promise<string> {
+  let keys;
+  try {
+    keys = generateNoteKey(name);
+  } catch (e) {
+    if (e instanceof CheckpointError) throw new WitnessConfigError(`witness name ${JSON.stringify(name)}: ${e.message}`);
+    throw e;
+  }
+  if (!(await createSecretFile(file, `${keys.signerKey}\n`, "witness key file"))) throw new WitnessConfigError(`witness key file ${file} already exists; not overwritten`);
+  return cosignerKeyOf(parseSignerKey(keys.signerKey));
+}
+
+/** Parses `--log <origin>=<vkey>` values into trusted keys by origin. An origin may be given several keys. */
+export function parseLogOptions(values: readonly string[]): Map<string, NoteVerifier[]> {
+  const logs = new Map<string, NoteVerifier[]>();
+  for (const v of values) {
+    const eq = v.indexOf("=");
+    if (eq <= 0) throw new WitnessConfigError(`--log ${JSON.stringify(v)}: want <origin>=<log verifier key>`);
+    const origin = v.slice(0, eq);
+    let key: NoteVerifier;
+    try {
+      key = parseVerifierKey(v.slice(eq + 1));
+    } catch (e) {
+      if (e instanceof CheckpointError) throw new WitnessConfigError(`--log ${origin}: ${e.message}`);
+      throw e;
+    }
+    logs.set(origin, [...(logs.get(origin) ?? []), key]);
+  }
+  if (logs.size === 0) throw new WitnessConfigError("no log configured: give at least one --log <origin>=<log verifier key>");
+  return logs;
+}
+
+export interface RunningWitness {
+  readonly witness: Witness;
+  readonly server: Server;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Starts a witness listening on `host:port` (port 0: any free port). */
+export async function startWitness(options: {
+  signer: NoteSigner;
+  logs: ReadonlyMap<string, readonly NoteVerifier[]>;
+  stateDir: string;
+  host: string;
+  port: number;
+  logger: Logger;
+  now?: () => number;
+}): Promise<RunningWitness> {
+  const witness = new Witness({ signer: options.signer, logs: options.logs, store: directoryStateStore(options.stateDir), now: options.now ?? Date.now });
+  const app = createWitnessApp({ witness, logger: options.logger });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(options.port, options.host, (err?: Error) => (err === undefined ? resolve(s) : reject(err)));
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    witness,
+    server,
+    port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err === undefined ? resolve() : reject(err)));
+        server.closeAllConnections();
+      }),
+  };
+}
