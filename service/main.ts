@@ -26,6 +26,8 @@ import { CheckpointSigner } from "./ledger/checkpoints";
 import { systemClock } from "./clock";
 import { Ledger } from "./ledger/ledger";
 import { Queries } from "./queries/queries";
+import { TileQueries } from "./queries/tiles";
+import { publishedCheckpoint } from "./publish/published";
 import { loadOrCreateLogKey, KeyFileError } from "./keys";
 import { LevelStore } from "./store/level";
 import { describeDatabaseUrl, PostgresStore } from "./store/postgres";
@@ -157,6 +159,9 @@ export async function startService(config: Config, logger = pino({ level: config
     }
     const maxDelayMs = options.chain === false ? 0 : options.chain.maxDelayMs;
     const checkpoints = new CheckpointSigner(ledger, key.signer, config.origin);
+    // What /tlog/ publishes: the anchorer's anchored checkpoint (nothing without a chain). The witness policy's
+    // cosigning stage goes here as publishedCheckpoint's second argument (service/publish/published.ts).
+    const tiles = new TileQueries({ store, published: publishedCheckpoint(chain?.anchorer) });
 
     let firstAdminToken: string | undefined;
     let adminTokenNeverShown = false;
@@ -196,6 +201,7 @@ export async function startService(config: Config, logger = pino({ level: config
       logKey: key.verifierKey,
       accessCodes: access.codes,
       ...(anchoring !== undefined ? { anchoring } : {}),
+      tiles,
       // The portal at /. Visitors' browsers read checkpoints from the chain itself at LEDGER_PUBLIC_RPC_URL,
       // or, with the local anvil, at its loopback URL (reachable from browsers on this machine).
       portal: config.publicRpcUrl !== undefined ? { rpcUrl: config.publicRpcUrl } : chain?.local !== undefined ? { rpcUrl: chain.local.url } : {},

@@ -1,0 +1,69 @@
+/**
+ * The running service (service/main.ts) publishes at /tlog/ only what the
+ * chain has anchored: nothing before the first anchoring, then the anchored
+ * checkpoint and its tiles. Uses the default local anvil, as main.test.ts does.
+ */
+import { expect } from "chai";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import pino from "pino";
+import { loadChainConfig } from "../../service/chain";
+import { loadConfig } from "../../service/config";
+import { parseHashTile } from "../../service/format/tiles";
+import { hashLeaf, parseVerifierKey, toHex, verifyCheckpoint } from "../../service/log";
+import { startService } from "../../service/main";
+
+describe("the running service's /tlog/", function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(async function () {
+    dir = await mkdtemp(path.join(tmpdir(), "ledger-tlog-main-"));
+  });
+  after(async function () {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("publishes nothing before anchoring, then the anchored checkpoint, whose level-0 tile holds the entry's leaf hash", async function () {
+    const env = { PORT: "0", LEDGER_DATA_DIR: dir, LOG_LEVEL: "silent", LEDGER_ANCHOR_EVERY_MS: "200" };
+    const config = loadConfig(env);
+    const service = await startService(config, pino({ level: "silent" }), { chain: loadChainConfig(env, config.dataDir) });
+    try {
+      const before = await fetch(`${service.url}/tlog/checkpoint`);
+      expect(before.status).to.equal(404);
+      expect(before.headers.get("content-type")).to.match(/^application\/problem\+json/);
+      const res = await fetch(`${service.url}/v1/programmes`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${service.firstAdminToken!}`, "idempotency-key": "p1", "content-type": "application/json" },
+        body: JSON.stringify({
+          code: "P1",
+          name: "Programme",
+          agency: "Agency",
+          budgetFen: "100",
+          currency: "CNY",
+          policyDocument: { sha256: "a".repeat(64), url: "https://example.gov.cn/p.pdf" },
+          opensOn: "2020-01-01",
+          closesOn: "2099-12-31",
+          fourEyesThresholdFen: "50",
+        }),
+      });
+      expect(res.status).to.equal(201);
+      let note: string | undefined;
+      for (let i = 0; i < 200 && note === undefined; i++) {
+        const r = await fetch(`${service.url}/tlog/checkpoint`);
+        if (r.status === 200) note = await r.text();
+        else await new Promise((done) => setTimeout(done, 250));
+      }
+      expect(note, "a checkpoint was published").to.not.equal(undefined);
+      const cp = verifyCheckpoint(note!, parseVerifierKey(service.verifierKey), config.origin);
+      expect(cp.size).to.equal(1);
+      expect(note).to.equal(service.chain!.anchorer.anchored!.signedCheckpoint);
+      const tile = parseHashTile(new Uint8Array(await (await fetch(`${service.url}/tlog/tile/0/000.p/1`)).arrayBuffer()), 1);
+      const bundle = new Uint8Array(await (await fetch(`${service.url}/tlog/tile/entries/000.p/1`)).arrayBuffer());
+      expect(toHex(hashLeaf(bundle.subarray(2)))).to.equal(toHex(tile[0]!));
+      expect(toHex(tile[0]!)).to.equal(toHex(cp.rootHash));
+    } finally {
+      await service.close();
+    }
+  });
+});
