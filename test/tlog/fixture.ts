@@ -31,8 +31,8 @@ export function checkpointNote(tree: MemoryTree, size: number): string {
 }
 
 /** A LevelDB store of `size` leaves, committed in batches of `batch`. */
-export async function tlogFixture(size: number, batch = 1000): Promise<TlogFixture> {
-  const dir = await mkdtemp(join(tmpdir(), "ledger-tlog-"));
+export async function tlogFixture(size: number, batch = 1000, parent = tmpdir()): Promise<TlogFixture> {
+  const dir = await mkdtemp(join(parent, "ledger-tlog-"));
   const store = await LevelStore.open(dir);
   const tree = new MemoryTree();
   const range = new CompactRange();
