@@ -60,6 +60,8 @@ export const EnvSchema = z.object({
   LEDGER_BODY_LIMIT: z.string().regex(/^[0-9]+(b|kb|mb)$/, "a size such as 64kb").default("64kb").describe("largest request body"),
   LEDGER_RATE_PUBLIC_PER_MINUTE: PositiveInt.default(600).describe("public requests per minute per client address"),
   LEDGER_RATE_ADMIN_PER_MINUTE: PositiveInt.default(6000).describe("authenticated requests per minute per token"),
+  LEDGER_RATE_TLOG_PER_MINUTE: PositiveInt.default(6000).describe("requests per minute per client address under /tlog/ (tiles read in bulk by mirrors and CDNs)"),
+  LEDGER_TLOG_DIR: z.string().min(1).optional().describe("also write the published log (C2SP tlog-tiles) into this directory, for nginx or an object store to serve (unset: not written)"),
   LEDGER_TRUST_PROXY: z
     .string()
     .regex(/^([1-9][0-9]*|[0-9A-Za-z.:/]+(\s*,\s*[0-9A-Za-z.:/]+)*)$/, "a hop count, or comma-separated addresses, subnets or loopback/linklocal/uniquelocal")
@@ -93,7 +95,9 @@ export interface Config {
   /** Secret key the enterprise access codes are derived from. */
   readonly accessCodeKeyFile: string;
   readonly bodyLimit: string;
-  readonly rateLimit: { readonly publicPerMinute: number; readonly adminPerMinute: number };
+  readonly rateLimit: { readonly publicPerMinute: number; readonly adminPerMinute: number; readonly tlogPerMinute: number };
+  /** LEDGER_TLOG_DIR, absolute; undefined when the static copy is off. */
+  readonly tlogDir: string | undefined;
   /** See AppConfig.trustProxy. */
   readonly trustProxy: number | string | false;
   readonly idempotencyHours: number;
@@ -133,7 +137,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicRpcUrl: e.LEDGER_PUBLIC_RPC_URL,
     accessCodeKeyFile: path.resolve(e.LEDGER_ACCESS_CODE_KEY_FILE ?? path.join(dataDir, "keys", "access-code.key")),
     bodyLimit: e.LEDGER_BODY_LIMIT,
-    rateLimit: { publicPerMinute: e.LEDGER_RATE_PUBLIC_PER_MINUTE, adminPerMinute: e.LEDGER_RATE_ADMIN_PER_MINUTE },
+    rateLimit: { publicPerMinute: e.LEDGER_RATE_PUBLIC_PER_MINUTE, adminPerMinute: e.LEDGER_RATE_ADMIN_PER_MINUTE, tlogPerMinute: e.LEDGER_RATE_TLOG_PER_MINUTE },
+    tlogDir: e.LEDGER_TLOG_DIR === undefined ? undefined : path.resolve(e.LEDGER_TLOG_DIR),
     trustProxy: e.LEDGER_TRUST_PROXY === undefined ? false : /^[0-9]+$/.test(e.LEDGER_TRUST_PROXY) ? Number(e.LEDGER_TRUST_PROXY) : e.LEDGER_TRUST_PROXY,
     idempotencyHours: e.LEDGER_IDEMPOTENCY_HOURS,
     chain: e.LEDGER_CHAIN === "on",

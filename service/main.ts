@@ -26,6 +26,9 @@ import { CheckpointSigner } from "./ledger/checkpoints";
 import { systemClock } from "./clock";
 import { Ledger } from "./ledger/ledger";
 import { Queries } from "./queries/queries";
+import { TileQueries } from "./queries/tiles";
+import { publishedCheckpoint } from "./publish/published";
+import { ContinuousPublisher } from "./publish/continuous";
 import { loadOrCreateLogKey, KeyFileError } from "./keys";
 import { LevelStore } from "./store/level";
 import { describeDatabaseUrl, PostgresStore } from "./store/postgres";
@@ -142,6 +145,7 @@ export async function startService(config: Config, logger = pino({ level: config
   const server = listening.server;
   let opened: LedgerStore | undefined;
   let chain: RunningChain | undefined;
+  let tlogCopy: ContinuousPublisher | undefined;
   try {
     await openDataDir(config.dataDir);
     const store = (opened = await openStore(config));
@@ -157,6 +161,10 @@ export async function startService(config: Config, logger = pino({ level: config
     }
     const maxDelayMs = options.chain === false ? 0 : options.chain.maxDelayMs;
     const checkpoints = new CheckpointSigner(ledger, key.signer, config.origin);
+    // What /tlog/ publishes: the anchorer's anchored checkpoint (nothing without a chain). The witness policy's
+    // cosigning stage goes here as publishedCheckpoint's second argument (service/publish/published.ts).
+    const tiles = new TileQueries({ store, published: publishedCheckpoint(chain?.anchorer) });
+    if (config.tlogDir !== undefined) tlogCopy = await ContinuousPublisher.start({ dir: config.tlogDir, tiles, logger });
 
     let firstAdminToken: string | undefined;
     let adminTokenNeverShown = false;
@@ -196,6 +204,7 @@ export async function startService(config: Config, logger = pino({ level: config
       logKey: key.verifierKey,
       accessCodes: access.codes,
       ...(anchoring !== undefined ? { anchoring } : {}),
+      tiles,
       // The portal at /. Visitors' browsers read checkpoints from the chain itself at LEDGER_PUBLIC_RPC_URL,
       // or, with the local anvil, at its loopback URL (reachable from browsers on this machine).
       portal: config.publicRpcUrl !== undefined ? { rpcUrl: config.publicRpcUrl } : chain?.local !== undefined ? { rpcUrl: chain.local.url } : {},
@@ -224,12 +233,14 @@ export async function startService(config: Config, logger = pino({ level: config
       async close() {
         clearInterval(expiry);
         await closeServer(server, CLOSE_GRACE_MS);
+        await tlogCopy?.close();
         await ledger.close();
         await chain?.close();
         await store.close();
       },
     };
   } catch (e) {
+    await tlogCopy?.close();
     await chain?.close();
     await opened?.close();
     await closeServer(server, 0);

@@ -100,3 +100,149 @@ export function tileIndexPath(index: number): string {
   } while (n > 0);
   return groups.map((g, i) => (i < groups.length - 1 ? `x${g}` : g)).join("/");
 }
+
+/** The `tile/entries/<N>[.p/<W>]` path of an entry bundle. Same requirements and errors as {@link tilePath}. */
+export function entriesPath(index: number, width: number = TILE_WIDTH): string {
+  if (!(Number.isInteger(width) && width >= 1 && width <= TILE_WIDTH))
+    throw new TileCoordinateError(`tile width ${width} is not an integer from 1 to ${TILE_WIDTH}`);
+  return `tile/entries/${tileIndexPath(index)}${width === TILE_WIDTH ? "" : `.p/${width}`}`;
+}
+
+/** A resource of a tiled log, below its prefix: a hash tile of `level`, or (level "entries") an entry bundle. */
+export interface TlogResource {
+  readonly level: number | "entries";
+  readonly index: number;
+  /** 1 to 256; 256 is a full tile. */
+  readonly width: number;
+}
+
+/** The path of a resource below the log's prefix (`tile/…`). */
+export function resourcePath(r: TlogResource): string {
+  return r.level === "entries" ? entriesPath(r.index, r.width) : tilePath(r.level, r.index, r.width);
+}
+
+const LEVEL_PART = /^(0|[1-9][0-9]?)$/;
+const WIDTH_PART = /^[1-9][0-9]{0,2}$/;
+
+/**
+ * Parses a tile or entry-bundle path below the log's prefix, such as
+ * `tile/0/x001/234.p/17` or `tile/entries/000`. Only the canonical form is
+ * accepted, so each resource has exactly one path: `<L>` 0 to 63 without
+ * leading zeroes, `<N>` as {@link tileIndexPath} writes it (no extra `x000/`
+ * groups), `<W>` 1 to 255 without leading zeroes. Throws
+ * {@link TileCoordinateError} for anything else.
+ */
+export function parseResourcePath(path: string): TlogResource {
+  const bad = (why: string) => new TileCoordinateError(`${JSON.stringify(path.length > 200 ? `${path.slice(0, 200)}…` : path)} is not a tile path: ${why}`);
+  if (path.length > 200) throw bad("too long");
+  const parts = path.split("/");
+  if (parts[0] !== "tile" || parts.length < 3) throw bad("expected tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]");
+  let level: number | "entries";
+  if (parts[1] === "entries") level = "entries";
+  else if (LEVEL_PART.test(parts[1]!) && Number(parts[1]) <= 63) level = Number(parts[1]);
+  else throw bad("the level is not an integer from 0 to 63");
+  let rest = parts.slice(2);
+  let width = TILE_WIDTH;
+  const last = rest[rest.length - 1]!;
+  if (rest.length >= 2 && last !== "" && rest[rest.length - 2]!.endsWith(".p")) {
+    if (!WIDTH_PART.test(last) || Number(last) > TILE_WIDTH - 1) throw bad("the partial width is not an integer from 1 to 255");
+    width = Number(last);
+    rest = rest.slice(0, -1);
+    rest[rest.length - 1] = rest[rest.length - 1]!.slice(0, -2);
+  }
+  if (rest.length > 6) throw bad("the index has too many groups");
+  let index = 0;
+  rest.forEach((g, i) => {
+    const digits = i < rest.length - 1 ? (g.startsWith("x") ? g.slice(1) : "") : g;
+    if (!/^[0-9]{3}$/.test(digits)) throw bad("the index is not in zero-padded groups of three digits, all but the last prefixed with x");
+    index = index * 1000 + Number(digits);
+  });
+  if (!Number.isSafeInteger(index)) throw bad("the index is too large");
+  if (tileIndexPath(index) !== rest.join("/")) throw bad("the index has superfluous x000 groups");
+  return { level, index, width };
+}
+
+/**
+ * The width of resource (level, index) in a tree of `size` leaves: 256 for a
+ * full tile, 1 to 255 for the partial tile at the right edge, 0 when the tree
+ * has none of its hashes. Level "entries" is level 0. Requires a safe integer
+ * size ≥ 0 and index ≥ 0.
+ */
+export function widthAt(level: number | "entries", index: number, size: number): number {
+  const l = level === "entries" ? 0 : level;
+  // Hashes of level 8·l in the tree: floor(size / 256^l), in BigInt since 256^l overflows past l = 6.
+  const hashes = BigInt(size) / BigInt(TILE_WIDTH) ** BigInt(l);
+  const left = hashes - BigInt(index) * BigInt(TILE_WIDTH);
+  if (left <= 0n) return 0;
+  return left >= BigInt(TILE_WIDTH) ? TILE_WIDTH : Number(left);
+}
+
+/**
+ * Every resource a tree of `size` leaves publishes, in the order a writer
+ * should write them: for each level from 0, its full tiles then its partial
+ * one; then the entry bundles, full then partial. Tiles before `fromSize`'s
+ * full tiles are left out (they were published already and never change).
+ */
+export function resourcesForSize(size: number, fromSize = 0): TlogResource[] {
+  const out: TlogResource[] = [];
+  const levels: (number | "entries")[] = [];
+  for (let l = 0; widthAt(l, 0, size) > 0; l++) levels.push(l);
+  levels.push("entries");
+  for (const level of levels) {
+    if (widthAt(level, 0, size) === 0) continue;
+    const l = level === "entries" ? 0 : level;
+    const perTile = BigInt(TILE_WIDTH) ** BigInt(l + 1);
+    const full = Number(BigInt(size) / perTile);
+    const first = Number(BigInt(fromSize) / perTile);
+    for (let n = first; n < full; n++) out.push({ level, index: n, width: TILE_WIDTH });
+    const w = widthAt(level, full, size);
+    if (w > 0) out.push({ level, index: full, width: w });
+  }
+  return out;
+}
+
+/** Encodes an entry bundle: each entry as a big-endian uint16 length and its bytes. Throws TileCoordinateError for an entry longer than 65535 bytes. */
+export function encodeEntryBundle(entries: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const e of entries) {
+    if (e.length > 0xffff) throw new TileCoordinateError(`an entry of ${e.length} bytes does not fit an entry bundle's 16-bit length`);
+    total += 2 + e.length;
+  }
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const e of entries) {
+    out[o] = e.length >>> 8;
+    out[o + 1] = e.length & 0xff;
+    out.set(e, o + 2);
+    o += 2 + e.length;
+  }
+  return out;
+}
+
+/** A tile or bundle whose bytes do not parse: the publisher's fault, or damage in transit. */
+export class TileFormatError extends Error {
+  override readonly name = "TileFormatError";
+}
+
+/** Splits an entry bundle into its entries (views into `bytes`). Throws {@link TileFormatError} unless it holds exactly `width` whole entries. */
+export function parseEntryBundle(bytes: Uint8Array, width: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let o = 0;
+  while (o < bytes.length) {
+    if (o + 2 > bytes.length) throw new TileFormatError(`entry bundle: a length prefix is cut short at byte ${o}`);
+    const len = (bytes[o]! << 8) | bytes[o + 1]!;
+    if (o + 2 + len > bytes.length) throw new TileFormatError(`entry bundle: entry ${out.length} of ${len} bytes runs past the end`);
+    out.push(bytes.subarray(o + 2, o + 2 + len));
+    o += 2 + len;
+  }
+  if (out.length !== width) throw new TileFormatError(`entry bundle: ${out.length} entries, expected ${width}`);
+  return out;
+}
+
+/** Splits a hash tile into its 32-byte hashes (views). Throws {@link TileFormatError} unless it is exactly `width` hashes. */
+export function parseHashTile(bytes: Uint8Array, width: number): Uint8Array[] {
+  if (bytes.length !== width * 32) throw new TileFormatError(`hash tile: ${bytes.length} bytes, expected ${width} hashes (${width * 32} bytes)`);
+  const out: Uint8Array[] = [];
+  for (let o = 0; o < bytes.length; o += 32) out.push(bytes.subarray(o, o + 32));
+  return out;
+}

@@ -26,6 +26,7 @@ import { HttpProblem, sendProblem, toProblem } from "./problem";
 import { publicRouter } from "./public";
 import { receiptRouter, type AnchoringInfo } from "./receipts";
 import { portalRouter, type PortalOptions } from "./portal";
+import { tlogRouter, type TlogRouteDeps } from "./tlog";
 import type { AccessCodes } from "../auth/access-codes";
 
 export interface AppConfig {
@@ -36,6 +37,8 @@ export interface AppConfig {
     readonly publicPerMinute: number;
     /** Requests per minute per client IP on admin routes. */
     readonly adminPerMinute: number;
+    /** Requests per minute per client IP under /tlog/ (tiles, bundles, checkpoint). Default: publicPerMinute. */
+    readonly tlogPerMinute?: number;
   };
   /**
    * Which reverse proxies to believe about the client's address (Express's
@@ -68,6 +71,8 @@ export interface AppDeps {
   readonly anchoring?: AnchoringInfo;
   /** The transparency portal at `/` (service/http/portal.ts); absent: not served. */
   readonly portal?: PortalOptions;
+  /** The published log, served as C2SP tlog-tiles under /tlog/ (service/http/tlog.ts); absent: not served. */
+  readonly tiles?: TlogRouteDeps["tiles"];
 }
 
 /** Thrown by createApp for a configuration it cannot run with. */
@@ -101,7 +106,7 @@ export function createApp(deps: AppDeps): express.Express {
   const config = checkConfig(deps.config);
   const log = deps.logger.child({ component: "http" });
 
-  const limiter = (perMinute: number, scope: "public" | "admin"): RequestHandler =>
+  const limiter = (perMinute: number, scope: "public" | "admin" | "/tlog/"): RequestHandler =>
     rateLimit({
       windowMs: 60_000,
       limit: perMinute,
@@ -116,6 +121,7 @@ export function createApp(deps: AppDeps): express.Express {
     });
   const publicLimit = limiter(config.rateLimit.publicPerMinute, "public");
   const adminLimit = limiter(config.rateLimit.adminPerMinute, "admin");
+  const tlogLimit = limiter(config.rateLimit.tlogPerMinute ?? config.rateLimit.publicPerMinute, "/tlog/");
 
   const app = express();
   app.set("query parser", "simple");
@@ -176,6 +182,7 @@ export function createApp(deps: AppDeps): express.Express {
   // page even while someone else at the same address (an auditor paging the log, say) has used up the API's
   // budget. The API calls the page then makes still count against that budget.
   if (deps.portal) app.use(portalRouter(deps.portal));
+  if (deps.tiles) app.use(tlogRouter({ tiles: deps.tiles, limiter: tlogLimit }));
 
   app.use(publicLimit, (req, _res, next) => {
     next(new HttpProblem(404, "not-found", "Not found", `no route ${req.method} ${redactUrl(req.path)}`));

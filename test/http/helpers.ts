@@ -11,7 +11,7 @@ import request from "supertest";
 import type express from "express";
 import { createToken } from "../../service/auth/tokens";
 import { AccessCodes } from "../../service/auth/access-codes";
-import { createApp, type AppConfig } from "../../service/http/app";
+import { createApp, type AppConfig, type AppDeps } from "../../service/http/app";
 import { createAppServer } from "../../service/http/server";
 import type { PortalOptions } from "../../service/http/portal";
 import type { AnchoringInfo } from "../../service/http/receipts";
@@ -83,6 +83,8 @@ export interface WorldOptions {
   readonly anchoring?: AnchoringInfo;
   /** The portal, served at `/`; absent: not served. */
   readonly portal?: PortalOptions;
+  /** The published log under /tlog/; absent: not served. */
+  readonly tiles?: AppDeps["tiles"];
 }
 
 export async function createWorld(options: WorldOptions = {}): Promise<World> {
@@ -116,13 +118,14 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
     ...(options.health ? { health: options.health } : {}),
     config: {
       bodyLimit: options.config?.bodyLimit ?? "64kb",
-      rateLimit: options.config?.rateLimit ?? { publicPerMinute: 100_000, adminPerMinute: 100_000 },
+      rateLimit: options.config?.rateLimit ?? { publicPerMinute: 100_000, adminPerMinute: 100_000, tlogPerMinute: 100_000 },
       ...(options.config?.trustProxy !== undefined ? { trustProxy: options.config.trustProxy } : {}),
     },
     logKey: keys.verifierKey,
     accessCodes,
     ...(options.anchoring ? { anchoring: options.anchoring } : {}),
     ...(options.portal ? { portal: options.portal } : {}),
+    ...(options.tiles ? { tiles: options.tiles } : {}),
   });
   return {
     app,
