@@ -8,6 +8,7 @@
  * calendar; a request recorded at 2026-11-30T17:00:00Z falls on 2026-12-01.
  */
 import type { JsonValue } from "../log";
+import { payoutNeedsConfirmation } from "../format/accountability";
 import { CORRECTABLE } from "../format/entry";
 import { regionType } from "./identifiers";
 import { commitPrivate, LEDGER_ENTRY_VERSION, type Actor, type LedgerEntry, type Openings } from "./entry";
@@ -306,7 +307,8 @@ async function payout(ctx: RuleContext, tx: Tx, b: PayoutRequest): Promise<Appli
   if (b.paidOn > cstDate(ctx.now)) violation("payout-date-not-future", "invalid", `paidOn ${b.paidOn} is in the future`);
   const prg = await tx.entry(dec.programmeId, "programme", "programme");
   const app = await tx.entry(dec.applicationId, "application", "application");
-  const needsConfirmation = !gt(prg.fourEyesThresholdFen, b.amountFen); // amount ≥ threshold
+  // Four eyes by decision, not by payout, so splitting a large approval into small payouts cannot avoid it.
+  const needsConfirmation = payoutNeedsConfirmation(dec.approvedFen, prg.fourEyesThresholdFen);
   const id = ctx.newId("payout");
   dec.committedFen = committed;
   dec.payouts.push(id);
