@@ -17,6 +17,7 @@
  * threshold, and splitting a large one gains nothing.
  */
 import { FEN } from "./entry";
+import { sameOfficial } from "./officials";
 
 /**
  * Whether a payout under a decision approving `approvedFen`, in a programme
@@ -202,7 +203,7 @@ export class AccountabilityReplay {
           fail("confirmation-target", `payout ${payoutId} is not awaiting a confirmation`);
           break;
         }
-        if (official(e) === pay.recorder) fail("confirmer-not-recorder", `official ${pay.recorder} confirmed their own payout ${payoutId}`);
+        if (sameOfficial(official(e), pay.recorder)) fail("confirmer-not-recorder", `official ${pay.recorder} confirmed their own payout ${payoutId}`);
         pay.confirmed = true;
         this._get(this._applications, pay.applicationId, "application").paid += pay.amount - pay.clawedBack;
         break;

@@ -7,3 +7,4 @@ export * from "./export";
 export * from "./anchor";
 export * from "./tiles";
 export * from "./accountability";
+export * from "./officials";
