@@ -119,13 +119,14 @@ export function buildCli(): Command {
   token
     .command("create")
     .description("create a token; prints it once on one line")
-    .requiredOption("--official <id>", "the official's id")
+    .requiredOption("--official <id>", "the official's id (stored canonical: NFKC, case folded)")
+    .option("--name <name>", "the official's display name, recorded beside the id")
     .requiredOption("--agency <code>", "the official's agency")
     .addOption(new Option("--role <role>", "what the token may record").choices(["clerk", "approver", "payer", "admin"]).makeOptionMandatory())
     .exitOverride()
-    .action(async (o: { official: string; agency: string; role: "clerk" | "approver" | "payer" | "admin" }, cmd: Command) => {
+    .action(async (o: { official: string; name?: string; agency: string; role: "clerk" | "approver" | "payer" | "admin" }, cmd: Command) => {
       const t = target(cmd);
-      const request = { official: o.official, agency: o.agency, role: o.role };
+      const request = { official: o.official, ...(o.name !== undefined ? { name: o.name } : {}), agency: o.agency, role: o.role };
       let created: { token: string; info: TokenInfo };
       if (t.service !== undefined) {
         const { token, ...info } = (await api(t, "POST", "/v1/admin/tokens", request)) as TokenInfo & { token: string };
@@ -137,7 +138,7 @@ export function buildCli(): Command {
           if (o.role === "admin") await clearFirstAdminTokenPending(t.dataDir);
           return made;
         });
-      process.stderr.write(`created ${created.info.id} (${o.role} for ${o.official}, ${o.agency}); it is shown only now:\n`);
+      process.stderr.write(`created ${created.info.id} (${o.role} for ${created.info.official}, ${o.agency}); it is shown only now:\n`);
       process.stdout.write(`${created.token}\n`);
     });
 

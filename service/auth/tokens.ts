@@ -13,6 +13,8 @@
  */
 import { createHash, randomBytes as nodeRandomBytes } from "node:crypto";
 import { z } from "zod";
+import { officialId } from "../format/officials";
+import type { Actor } from "../records/entry";
 import { Role } from "../records/schemas";
 import { PlainText } from "../records/zod-types";
 import { rfc3339, type Clock } from "../clock";
@@ -32,7 +34,10 @@ const Name = PlainText;
 
 /** The body of a token-creation request. Strict: unknown fields are rejected. */
 export const TokenRequest = z.strictObject({
+  /** The official's id; stored and recorded in its canonical form (NFKC, case folded), so ids differing only in case or width are one official. */
   official: Name(100),
+  /** The official's display name; defaults to the id as typed when that differs from the canonical id. */
+  name: Name(100).optional(),
   agency: Name(200),
   role: Role,
 });
@@ -59,6 +64,7 @@ export class LastAdminTokenError extends Error {
 export interface TokenInfo {
   readonly id: string;
   readonly official: string;
+  readonly name?: string;
   readonly agency: string;
   readonly role: TokenRecord["role"];
   readonly createdAt: string;
@@ -72,7 +78,12 @@ export function hashToken(token: string): string {
 
 /** A record without its hash, built field by field so a new TokenRecord field is never listed by accident. */
 export function tokenInfo(t: TokenRecord): TokenInfo {
-  return { id: t.id, official: t.official, agency: t.agency, role: t.role, createdAt: t.createdAt, revokedAt: t.revokedAt };
+  return { id: t.id, official: t.official, ...(t.name !== undefined ? { name: t.name } : {}), agency: t.agency, role: t.role, createdAt: t.createdAt, revokedAt: t.revokedAt };
+}
+
+/** Who a token records as: the official's canonical id (also for tokens stored before ids were canonical), display name, agency and role. */
+export function actorOf(t: Pick<TokenRecord, "official" | "name" | "agency" | "role">): Actor {
+  return { official: officialId(t.official), ...(t.name !== undefined ? { name: t.name } : {}), agency: t.agency, role: t.role };
 }
 
 /**
@@ -89,10 +100,13 @@ export async function createToken(
   const r = TokenRequest.parse(request);
   const token = TOKEN_PREFIX + Buffer.from(randomBytes(32)).toString("base64url");
   const id = `tok_${Buffer.from(randomBytes(8)).toString("hex")}`;
+  const official = officialId(r.official);
+  const name = r.name ?? (r.official !== official ? r.official : undefined);
   const record: TokenRecord = {
     id,
     hash: hashToken(token),
-    official: r.official,
+    official,
+    ...(name !== undefined ? { name } : {}),
     agency: r.agency,
     role: r.role,
     createdAt: rfc3339(clock.now()),

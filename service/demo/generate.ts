@@ -22,6 +22,7 @@
  */
 import { prng } from "../prng";
 import { sha256, toHex } from "../log";
+import { payoutNeedsConfirmation } from "../format/accountability";
 import type { Actor } from "../records/entry";
 import {
   allCountyDivisions,
@@ -533,7 +534,8 @@ export function generateDemo(options: DemoOptions): DemoPlan {
       if (cursor > lastDay) break; // not yet paid
       const amountFen = i === model.tranches.length - 1 ? remaining : Math.round(approved * tranche.share);
       remaining -= amountFen;
-      const needsConfirmation = amountFen >= model.fourEyesYuan * YUAN;
+      // The service's four-eyes rule: by the decision's approved amount, so split tranches need confirmation too.
+      const needsConfirmation = payoutNeedsConfirmation(BigInt(approved), BigInt(model.fourEyesYuan * YUAN));
       const confirmDay = cursor + rng.int(1, 3);
       life.payments.push({
         day: cursor,

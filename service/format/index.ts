@@ -8,3 +8,5 @@ export * from "./anchor";
 export * from "./tiles";
 export * from "./witness-policy";
 export * from "./tlog-witness";
+export * from "./accountability";
+export * from "./officials";

@@ -13,7 +13,7 @@
 import express, { type Request, type RequestHandler, type Response } from "express";
 import type { z } from "zod";
 import type { AccessCodes } from "../auth/access-codes";
-import { TokenRequest } from "../auth/tokens";
+import { actorOf, TokenRequest } from "../auth/tokens";
 import { scopedIdempotencyKey, type AcceptedBody, type Ledger } from "../ledger/ledger";
 import type { Tokens } from "./tokens";
 import { canonicalBytes, sha256, toHex } from "../log";
@@ -100,7 +100,7 @@ export function adminRouter(deps: AdminRouteDeps): express.Router {
       if (!parsed.success) throw validationProblem("body", parsed.error);
       const accepted = await ledger.submit({
         command: command(parsed.data),
-        actor: { official: token.official, agency: token.agency, role: token.role },
+        actor: actorOf(token),
         idempotencyKey: scopedIdempotencyKey(token.id, idempotencyKeyOf(res)),
         requestHash: requestHash("POST", path, parsed.data),
       });
@@ -129,7 +129,7 @@ export function adminRouter(deps: AdminRouteDeps): express.Router {
     });
     const accepted = await ledger.submitBatch({
       commands: parsed.data.records.map((r) => r as Command),
-      actor: { official: token.official, agency: token.agency, role: token.role },
+      actor: actorOf(token),
       idempotencyKey: scopedIdempotencyKey(token.id, idempotencyKeyOf(res)),
       requestHash: requestHash("POST", BATCH_PATH, parsed.data),
     });

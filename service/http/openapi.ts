@@ -71,8 +71,8 @@ const ENTRY_DESCRIPTIONS: Readonly<Record<EntryKind, string>> = {
     "Records an enterprise's application to a programme. `private` values (contact, phone, bank account) are committed in the log as salted SHA-256 and stored off-log.",
   decision: "Records the approval or rejection of an application. The deciding official must not be the one who recorded the application.",
   payout:
-    "Records a payout on an approved decision. A payout at or above the programme's four-eyes threshold counts as paid only once a second official confirms it.",
-  confirmation: "The second official's sign-off on a payout at or above the programme's four-eyes threshold (four-eyes rule).",
+    "Records a payout on an approved decision. Every payout under a decision approving at or above the programme's four-eyes threshold (needsConfirmation) counts as paid only once a second official confirms it, however small the payout.",
+  confirmation: "The second official's sign-off on a payout under a decision approving at or above the programme's four-eyes threshold (four-eyes rule).",
   correction:
     "Corrects an earlier entry without changing it: replacement values (data-entry-error, superseded), a revocation, or a clawback of a payout. The log stays append-only.",
 };

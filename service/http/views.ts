@@ -66,7 +66,12 @@ export const PublicEntryView = z
     id: z.string(),
     kind: EntryKind,
     recordedAt: z.string(),
-    actor: z.object({ official: z.string(), agency: z.string(), role: Role }),
+    actor: z.object({
+      official: z.string().meta({ description: "The official's canonical id (NFKC, case folded): two entries with the same id are the same official" }),
+      name: z.string().optional().meta({ description: "The official's display name, when their token has one" }),
+      agency: z.string(),
+      role: Role,
+    }),
     refs: z.array(z.string()),
     body: z.record(z.string(), z.unknown()).meta({ description: "The public fields of the request (see the request schemas), without `private`" }),
     commitments: z
@@ -217,7 +222,15 @@ export const ConsistencyProofView = z
   .meta({ description: "RFC 9162 §2.1.4 consistency proof, hashes in hex" });
 
 export const TokenInfoView = z
-  .object({ id: z.string(), official: z.string(), agency: z.string(), role: Role, createdAt: z.string(), revokedAt: z.string().nullable() })
+  .object({
+    id: z.string(),
+    official: z.string().meta({ description: "The official's canonical id (NFKC, case folded)" }),
+    name: z.string().optional().meta({ description: "The official's display name" }),
+    agency: z.string(),
+    role: Role,
+    createdAt: z.string(),
+    revokedAt: z.string().nullable(),
+  })
   .meta({ description: "A token without its secret or hash" });
 export const TokenCreatedView = TokenInfoView.extend({
   token: z.string().meta({ description: "The bearer token. Shown once; only its SHA-256 is stored" }),
@@ -352,7 +365,7 @@ export function publicEntry(decoded: unknown): PublicEntryView {
     id: String(decoded["id"]),
     kind: kind.data,
     recordedAt: String(decoded["recordedAt"]),
-    actor: { official: String(actor["official"]), agency: String(actor["agency"]), role: role.data },
+    actor: { official: String(actor["official"]), ...(typeof actor["name"] === "string" ? { name: actor["name"] } : {}), agency: String(actor["agency"]), role: role.data },
     refs: refs.map((r) => String(r)),
     body: pick(decoded["body"], PUBLIC_BODY_FIELDS[kind.data], "body"),
   };
@@ -450,7 +463,7 @@ export function programmeView({ programme: p, leafIndex, remainingFen }: Program
 }
 
 export function tokenView(t: TokenInfo): z.infer<typeof TokenInfoView> {
-  return { id: t.id, official: t.official, agency: t.agency, role: t.role, createdAt: t.createdAt, revokedAt: t.revokedAt };
+  return { id: t.id, official: t.official, ...(t.name !== undefined ? { name: t.name } : {}), agency: t.agency, role: t.role, createdAt: t.createdAt, revokedAt: t.revokedAt };
 }
 
 export function privateView(entry: PublicEntryView, openings: Openings | undefined): PrivateView {

@@ -15,7 +15,10 @@ import { PUBLIC_ENTRY_VERSION, type EntryKind, type Role } from "../format";
 export const LEDGER_ENTRY_VERSION = PUBLIC_ENTRY_VERSION;
 
 export interface Actor {
+  /** The official's canonical id (service/format/officials.ts): what "another official" compares. */
   readonly official: string;
+  /** The official's display name, when the token gives one. */
+  readonly name?: string;
   readonly agency: string;
   readonly role: Role;
 }

@@ -8,7 +8,9 @@
  * calendar; a request recorded at 2026-11-30T17:00:00Z falls on 2026-12-01.
  */
 import type { JsonValue } from "../log";
+import { payoutNeedsConfirmation } from "../format/accountability";
 import { CORRECTABLE } from "../format/entry";
+import { officialId, sameOfficial } from "../format/officials";
 import { regionType } from "./identifiers";
 import { commitPrivate, LEDGER_ENTRY_VERSION, type Actor, type LedgerEntry, type Openings } from "./entry";
 import type {
@@ -159,7 +161,8 @@ function entryOf(ctx: RuleContext, kind: EntryKind, id: string, refs: string[], 
     id,
     kind,
     recordedAt: ctx.now,
-    actor: { official: ctx.actor.official, agency: ctx.actor.agency, role: ctx.actor.role },
+    // The canonical id, whatever form the caller passed: entries compare officials by it.
+    actor: { official: officialId(ctx.actor.official), ...(ctx.actor.name !== undefined ? { name: ctx.actor.name } : {}), agency: ctx.actor.agency, role: ctx.actor.role },
     refs,
     body,
     ...(commitments ? { commitments } : {}),
@@ -224,7 +227,7 @@ async function application(ctx: RuleContext, tx: Tx, b: ApplicationRequest): Pro
     id,
     programmeId: prg.id,
     creditCode: b.creditCode,
-    recordedBy: ctx.actor.official,
+    recordedBy: officialId(ctx.actor.official),
     recordedAt: ctx.now,
     requestedFen: b.requestedFen,
     enterpriseName: b.enterpriseName,
@@ -242,7 +245,7 @@ async function application(ctx: RuleContext, tx: Tx, b: ApplicationRequest): Pro
 async function decision(ctx: RuleContext, tx: Tx, b: DecisionRequest): Promise<Applied> {
   const app = live(await tx.entry(b.applicationId, "application", "applicationId"), "applicationId");
   if (app.decisionId !== null) violation("application-pending", "conflict", `application ${app.id} already has decision ${app.decisionId}`);
-  if (app.recordedBy === ctx.actor.official)
+  if (sameOfficial(app.recordedBy, ctx.actor.official))
     violation("decider-not-recorder", "invalid", `official ${ctx.actor.official} recorded application ${app.id} and cannot decide it`);
   const prg = live(await tx.entry(app.programmeId, "programme", "programme"), "programme");
   if (b.outcome === "rejected") {
@@ -270,7 +273,7 @@ async function decision(ctx: RuleContext, tx: Tx, b: DecisionRequest): Promise<A
     programmeId: prg.id,
     outcome: b.outcome,
     approvedFen: b.approvedFen,
-    decidedBy: ctx.actor.official,
+    decidedBy: officialId(ctx.actor.official),
     recordedAt: ctx.now,
     committedFen: "0",
     paidFen: "0",
@@ -306,7 +309,8 @@ async function payout(ctx: RuleContext, tx: Tx, b: PayoutRequest): Promise<Appli
   if (b.paidOn > cstDate(ctx.now)) violation("payout-date-not-future", "invalid", `paidOn ${b.paidOn} is in the future`);
   const prg = await tx.entry(dec.programmeId, "programme", "programme");
   const app = await tx.entry(dec.applicationId, "application", "application");
-  const needsConfirmation = !gt(prg.fourEyesThresholdFen, b.amountFen); // amount ≥ threshold
+  // Four eyes by decision, not by payout, so splitting a large approval into small payouts cannot avoid it.
+  const needsConfirmation = payoutNeedsConfirmation(dec.approvedFen, prg.fourEyesThresholdFen);
   const id = ctx.newId("payout");
   dec.committedFen = committed;
   dec.payouts.push(id);
@@ -319,7 +323,7 @@ async function payout(ctx: RuleContext, tx: Tx, b: PayoutRequest): Promise<Appli
     applicationId: dec.applicationId,
     programmeId: dec.programmeId,
     amountFen: b.amountFen,
-    recordedBy: ctx.actor.official,
+    recordedBy: officialId(ctx.actor.official),
     recordedAt: ctx.now,
     paidOn: b.paidOn,
     needsConfirmation,
@@ -337,7 +341,7 @@ async function confirmation(ctx: RuleContext, tx: Tx, b: ConfirmationRequest): P
   const pay = live(await tx.entry(b.payoutId, "payout", "payoutId"), "payoutId");
   if (!pay.needsConfirmation || pay.confirmationId !== null)
     violation("payout-needs-confirmation", "conflict", pay.needsConfirmation ? `payout ${pay.id} is already confirmed by ${pay.confirmationId}` : `payout ${pay.id} is below the four-eyes threshold`);
-  if (pay.recordedBy === ctx.actor.official)
+  if (sameOfficial(pay.recordedBy, ctx.actor.official))
     violation("confirmer-not-recorder", "invalid", `official ${ctx.actor.official} recorded payout ${pay.id}; a second official must confirm it`);
   const dec = await tx.entry(pay.decisionId, "decision", "decision");
   const app = await tx.entry(pay.applicationId, "application", "application");

@@ -64,7 +64,7 @@ export const PayoutRequest = z.strictObject({
   private: PayoutPrivate,
 });
 
-/** The second official's sign-off on a payout at or above the programme's four-eyes threshold. */
+/** The second official's sign-off on a payout under a decision approving at or above the programme's four-eyes threshold. */
 export const ConfirmationRequest = z.strictObject({
   payoutId: EntryId,
 });

@@ -67,7 +67,10 @@ export interface TokenRecord {
   readonly id: string;
   /** Hex SHA-256 of the secret token; the token itself is never stored. */
   readonly hash: string;
+  /** The official's canonical id (service/format/officials.ts); tokens stored before ids were canonical may hold another form, which authentication canonicalises. */
   readonly official: string;
+  /** The official's display name, recorded in their entries beside the id; absent on tokens created without one. */
+  readonly name?: string;
   readonly agency: string;
   readonly role: "clerk" | "approver" | "payer" | "admin";
   readonly createdAt: string;

@@ -54,7 +54,7 @@ export interface PublicEntry {
   id: string;
   kind: EntryKind;
   recordedAt: string;
-  actor: { official: string; agency: string; role: Role };
+  actor: { official: string; name?: string; agency: string; role: Role };
   refs: string[];
   body: Record<string, unknown>;
   commitments?: Record<string, string>;

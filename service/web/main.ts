@@ -318,7 +318,7 @@ async function entryPage(id: string): Promise<void> {
     dl([
       [d.kind, kindLabel(e.kind)],
       [d.recordedAt, time(e.recordedAt)],
-      [d.actor, `${e.actor.agency} · ${e.actor.official} (${e.actor.role})`],
+      [d.actor, `${e.actor.agency} · ${e.actor.name !== undefined ? `${e.actor.name} [${e.actor.official}]` : e.actor.official} (${e.actor.role})`],
       [d.leafIndex, String(view.leafIndex)],
       [d.status, view.revoked ? statusBadge("revoked") : null],
       [d.belongsTo, view.belongsTo ? h("span", {}, h("a", { href: `#/entry/${view.belongsTo.id}` }, view.belongsTo.id), " ", statusBadge(view.belongsTo.status)) : null],

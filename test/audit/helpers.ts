@@ -98,6 +98,8 @@ export async function recordScenario(ledger: Ledger): Promise<Scenario> {
   ids.dec4 = await rec(ledger, approverC, "decision", decisionRequest(ids.app4, { approvedFen: "5000000" }));
   ids.pay4a = await rec(ledger, payerE, "payout", payoutRequest(ids.dec4, { amountFen: "2000000", ...PAID_ON }));
   ids.pay4b = await rec(ledger, payerF, "payout", payoutRequest(ids.dec4, { amountFen: "500000", ...PAID_ON }));
+  // Under a decision at or above the threshold even a small payout is paid only once confirmed, and only what is paid can be clawed back.
+  ids.cnf4b = await rec(ledger, approverC, "confirmation", confirmationRequest(ids.pay4b));
   ids.claw4b = await rec(ledger, approverD, "correction", correctionRequest(ids.pay4b, "clawback", { clawbackFen: "500000" }));
   ids.rev4b = await rec(ledger, approverD, "correction", correctionRequest(ids.pay4b, "revoked"));
   ids.cnf4a = await rec(ledger, approverD, "confirmation", confirmationRequest(ids.pay4a));

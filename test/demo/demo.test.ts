@@ -8,6 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DemoError, demoStart, demoSummaryLines, generateDemo, loadDemo, loadDemoIntoDataDir, DEMO_MONTHS } from "../../service/demo";
+import { checkAccountability, type AccountableEntry } from "../../service/format/accountability";
 import { applicationStatus } from "../../service/http/views";
 import { Ledger } from "../../service/ledger/ledger";
 import { decodeEntry, type DecodedEntry } from "../../service/log";
@@ -134,6 +135,26 @@ describe("demo data", () => {
         expect(actorOf(c)).to.not.equal(actorOf(payout));
       }
       expect(kind("payout").filter((p) => body(p)["needsConfirmation"] === false).length).to.be.greaterThan(confirmations.length);
+    });
+
+    it("has a split payout below the threshold, under an approval at or above it, that a second official confirmed", () => {
+      const thresholdOf = (payout: DecodedEntry) => {
+        const decision = byId.get(body(payout)["decisionId"] as string)!;
+        const application = byId.get(body(decision)["applicationId"] as string)!;
+        const programme = byId.get(body(application)["programmeId"] as string)!;
+        return { approved: BigInt(body(decision)["approvedFen"] as string), threshold: BigInt(body(programme)["fourEyesThresholdFen"] as string) };
+      };
+      const confirmed = new Set(kind("confirmation").map((c) => body(c)["payoutId"] as string));
+      const split = kind("payout").filter((p) => {
+        const { approved, threshold } = thresholdOf(p);
+        return approved >= threshold && BigInt(body(p)["amountFen"] as string) < threshold && confirmed.has(p["id"] as string);
+      });
+      expect(split.length).to.be.at.least(1);
+      for (const p of split) expect(body(p)["needsConfirmation"]).to.equal(true);
+    });
+
+    it("breaks no accountability invariant, as the auditor's checker sees the public entries", () => {
+      expect(checkAccountability(entries as unknown as AccountableEntry[])).to.deep.equal([]);
     });
 
     it("has full and partial payouts, a clawback, a data-entry-error correction and a withdrawal, each with a reason", async () => {

@@ -28,6 +28,7 @@ interface Ids {
   smallPayoutId: string;
   bigPayoutId: string;
   confirmationId: string;
+  smallConfirmationId: string;
 }
 
 describe("HTTP API, the happy path", () => {
@@ -42,7 +43,9 @@ describe("HTTP API, the happy path", () => {
     const smallPayoutId = await record(w, "/v1/payouts", "payer", payoutBody(decisionId, { amountFen: "500000" }));
     const bigPayoutId = await record(w, "/v1/payouts", "payer", payoutBody(decisionId, { amountFen: "2000000" }));
     const confirmationId = await record(w, "/v1/confirmations", "approver2", { payoutId: bigPayoutId });
-    ids = { programmeId, applicationId, decisionId, smallPayoutId, bigPayoutId, confirmationId };
+    // The decision approves at or above the threshold, so the small payout needs a second official too.
+    const smallConfirmationId = await record(w, "/v1/confirmations", "approver2", { payoutId: smallPayoutId });
+    ids = { programmeId, applicationId, decisionId, smallPayoutId, bigPayoutId, confirmationId, smallConfirmationId };
   });
 
   describe("when an entry is recorded", () => {
@@ -54,7 +57,7 @@ describe("HTTP API, the happy path", () => {
       expect(res.body).to.have.keys("id", "kind", "leafIndex", "entry", "accessCode");
       expect(res.body.accessCode).to.equal(w.accessCodes.codeFor(res.body.id));
       expect(res.body.kind).to.equal("application");
-      expect(res.body.leafIndex).to.equal(6);
+      expect(res.body.leafIndex).to.equal(7);
       expect(res.body.entry.actor).to.deep.equal({ official: "clerk.li", agency: "市工信局", role: "clerk" });
       expect(res.body.entry.body).to.not.have.key("private");
       expect(res.body.entry.commitments).to.have.keys("bankAccount", "contactPerson", "phone");
@@ -92,6 +95,7 @@ describe("HTTP API, the happy path", () => {
         ids.smallPayoutId,
         ids.bigPayoutId,
         ids.confirmationId,
+        ids.smallConfirmationId,
       ]);
       expect(res.body.next).to.equal(null);
       expect(res.body.applicationsComplete).to.equal(true);
@@ -116,12 +120,12 @@ describe("HTTP API, the happy path", () => {
       const first = await get(w, `/v1/enterprises/${creditCode(1)}?limit=2`);
       expect(first.body.entries).to.have.length(2);
       expect(first.body.next).to.equal(first.body.entries[1].leafIndex);
-      const second = await get(w, `/v1/enterprises/${creditCode(1)}?limit=2&after=${first.body.next}`);
+      const second = await get(w, `/v1/enterprises/${creditCode(1)}?limit=3&after=${first.body.next}`);
       expect(first.body.entries.map((e: { leafIndex: number }) => e.leafIndex)).to.deep.equal([1, 2]);
-      expect(second.body.entries.map((e: { leafIndex: number }) => e.leafIndex)).to.deep.equal([3, 4]);
-      expect(second.body.next).to.equal(4);
-      const last = await get(w, `/v1/enterprises/${creditCode(1)}?limit=2&after=4`);
-      expect(last.body.entries.map((e: { leafIndex: number }) => e.leafIndex)).to.deep.equal([5]);
+      expect(second.body.entries.map((e: { leafIndex: number }) => e.leafIndex)).to.deep.equal([3, 4, 5]);
+      expect(second.body.next).to.equal(5);
+      const last = await get(w, `/v1/enterprises/${creditCode(1)}?limit=2&after=5`);
+      expect(last.body.entries.map((e: { leafIndex: number }) => e.leafIndex)).to.deep.equal([6]);
       expect(last.body.next).to.equal(null);
     });
 
@@ -312,12 +316,14 @@ describe("HTTP API, derived application status", () => {
   });
 
   describe("when it is approved and paid in part", () => {
-    it("goes approved → partially-paid → paid, counting a large payout only once confirmed", async () => {
+    it("goes approved → partially-paid → paid, counting each payout under a large approval only once confirmed", async () => {
       const prg = await record(w, "/v1/programmes", "admin", programmeBody({ fourEyesThresholdFen: "1000000" }));
       const app = await record(w, "/v1/applications", "clerk", applicationBody(prg));
       const dec = await record(w, "/v1/decisions", "approver", decisionBody(app, { approvedFen: "1500000" }));
       expect(await statusOf(app)).to.equal("approved");
-      await record(w, "/v1/payouts", "payer", payoutBody(dec, { amountFen: "500000" }));
+      const small = await record(w, "/v1/payouts", "payer", payoutBody(dec, { amountFen: "500000" }));
+      expect(await statusOf(app)).to.equal("approved");
+      await record(w, "/v1/confirmations", "approver", { payoutId: small });
       expect(await statusOf(app)).to.equal("partially-paid");
       const big = await record(w, "/v1/payouts", "payer", payoutBody(dec, { amountFen: "1000000" }));
       expect(await statusOf(app)).to.equal("partially-paid");

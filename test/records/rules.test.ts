@@ -362,8 +362,9 @@ describe("Business rules, applied by the sequencer", () => {
       ({ programmeId, decisionId } = await h.approved({ programme: { fourEyesThresholdFen: "1000000" } }));
     });
 
-    describe("on an approved decision, below the four-eyes threshold", () => {
+    describe("under a decision approving less than the four-eyes threshold", () => {
       it("is effective at once: paid totals of decision, programme and region grow", async () => {
+        ({ programmeId, decisionId } = await h.approved({ programme: { fourEyesThresholdFen: "3000001" } }));
         const a = await h.submit(ACTORS.payerE, "payout", payoutRequest(decisionId, { amountFen: "999999" }));
         expect(a.body.entry.body["needsConfirmation"]).to.equal(false);
         const dec = await h.state(decisionId, "decision");
@@ -374,12 +375,13 @@ describe("Business rules, applied by the sequencer", () => {
       });
     });
 
-    describe("at exactly the four-eyes threshold", () => {
+    describe("under a decision approving exactly the four-eyes threshold, however small the payout", () => {
       it("awaits confirmation: committed grows, paid totals do not", async () => {
-        const a = await h.submit(ACTORS.payerE, "payout", payoutRequest(decisionId, { amountFen: "1000000" }));
+        ({ programmeId, decisionId } = await h.approved({ programme: { fourEyesThresholdFen: "3000000" } }));
+        const a = await h.submit(ACTORS.payerE, "payout", payoutRequest(decisionId, { amountFen: "1" }));
         expect(a.body.entry.body["needsConfirmation"]).to.equal(true);
         expect(await h.state(a.body.id, "payout")).to.include({ needsConfirmation: true, confirmationId: null });
-        expect(await h.state(decisionId, "decision")).to.include({ committedFen: "1000000", paidFen: "0" });
+        expect(await h.state(decisionId, "decision")).to.include({ committedFen: "1", paidFen: "0" });
         const prg = await h.state(programmeId, "programme");
         expect(prg.paidFen).to.equal("0");
         expect(prg.byRegion["urban-district"].paidFen).to.equal("0");
@@ -512,9 +514,11 @@ describe("Business rules, applied by the sequencer", () => {
       });
     });
 
-    describe("of a payout below the threshold", () => {
+    describe("of a payout under a decision below the threshold", () => {
       it("is refused by payout-needs-confirmation (a conflict)", async () => {
-        const small = await h.payout(decisionId, { amountFen: "999999" });
+        const app = await h.application(programmeId, { creditCode: creditCode(4) });
+        const below = await h.decision(app, { approvedFen: "999999" });
+        const small = await h.payout(below, { amountFen: "999999" });
         await h.refuses(ACTORS.approverD, "confirmation", confirmationRequest(small), "payout-needs-confirmation", "conflict");
       });
     });
@@ -535,11 +539,13 @@ describe("Business rules, applied by the sequencer", () => {
 
   describe("a correction", () => {
     // One of each kind: programme (four-eyes from 10 000 yuan), application,
-    // approved decision, an effective payout, a confirmed payout, a correction.
+    // approved decision (30 000 yuan, so every payout needs confirmation), a
+    // payout confirmed at once, a second confirmed payout, a correction.
     let ids: { programme: string; application: string; decision: string; payout: string; confirmed: string; confirmation: string; correction: string };
     beforeEach(async () => {
       const { programmeId, applicationId, decisionId } = await h.approved({ programme: { fourEyesThresholdFen: "1000000" } });
       const payout = await h.payout(decisionId, { amountFen: "500000" });
+      await h.confirmation(payout);
       const confirmed = await h.payout(decisionId, { amountFen: "1000000" }, ACTORS.payerF);
       const confirmation = await h.confirmation(confirmed);
       const correction = await h.correction(decisionId, "data-entry-error", { replacement: { reason: "符合申报条件（更正）" } });
@@ -859,7 +865,7 @@ describe("Business rules, applied by the sequencer", () => {
 
       it("books later payouts and clawbacks to the new region", async () => {
         await h.correction(ids.application, "data-entry-error", { replacement: { region: REGIONS.countyCity } });
-        await h.payout(ids.decision, { amountFen: "100000" });
+        await h.confirmation(await h.payout(ids.decision, { amountFen: "100000" }));
         await h.correction(ids.payout, "clawback", { clawbackFen: "200000" });
         const prg = await h.state(ids.programme, "programme");
         expect(prg.byRegion["county-level-city"].paidFen).to.equal("1400000");

@@ -48,6 +48,20 @@ describe("the admin CLI", () => {
       }
     });
 
+    it("stores the official's canonical id, keeping the id as typed as the display name, or --name when given", async () => {
+      const a = await run(["--data-dir", dir, "token", "create", "--official", "Dual-1", "--agency", "110101", "--role", "clerk"]);
+      const b = await run(["--data-dir", dir, "token", "create", "--official", "DUAL-1", "--name", "王五", "--agency", "110101", "--role", "approver"]);
+      expect([a.code, b.code]).to.deep.equal([0, 0]);
+      expect(a.err).to.include("clerk for dual-1");
+      const store = await LevelStore.open(dir);
+      try {
+        const tokens = await Promise.all([a, b].map((r) => store.tokenByHash(hashToken(r.out.trim()))));
+        expect(tokens.map((t) => [t?.official, t?.name])).to.deep.equal([["dual-1", "Dual-1"], ["dual-1", "王五"]]);
+      } finally {
+        await store.close();
+      }
+    });
+
     it("exits 2 with a message for a role that does not exist, creating nothing", async () => {
       const r = await run(["--data-dir", dir, "token", "create", "--official", "o-1", "--agency", "a", "--role", "banana"]);
       expect(r.code).to.equal(2);
