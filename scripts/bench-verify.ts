@@ -5,7 +5,7 @@
  *   npm run bench:verify -- --entries 200000 --profile
  *
  * 1. Generates a realistic, valid ledger (programmes, applications,
- *    decisions, payouts below and above the four-eyes threshold with their
+ *    decisions, payouts under approvals below and above the four-eyes threshold with their
  *    confirmations, corrections; ~480 bytes a leaf) from a seeded PRNG, as an
  *    export file with a signed checkpoint in its header, and anchors a
  *    checkpoint every 1,000 entries on an in-memory chain (a JSON file).
@@ -174,7 +174,7 @@ function* ledger(g: LedgerRandom): Generator<string> {
     const parts = g.rnd() < 0.6 ? [requested] : [Math.floor(requested / 2), requested - Math.floor(requested / 2)];
     for (const amount of parts) {
       const pay = g.id("pay");
-      const needs = amount >= THRESHOLD;
+      const needs = requested >= THRESHOLD; // four-eyes by decision: the approved amount decides
       yield entry(
         g.pick(PAYERS),
         { amountFen: String(amount), decisionId: dec, needsConfirmation: needs, paidOn: "2020-01-01" },

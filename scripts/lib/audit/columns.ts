@@ -14,7 +14,7 @@
  * digits (checked by ./entries.ts); a running total pushed outside int64 by
  * a (broken) log is kept exactly in a side map ({@link FenColumn}).
  */
-import { ENTRY_KINDS, ID_PREFIX } from "../../../service/format";
+import { ENTRY_KINDS, ID_PREFIX, officialId } from "../../../service/format";
 
 /** Entry kinds as stored (0 is "no entry"), in service/format's order of ENTRY_KINDS. */
 export const Kind = { programme: 1, application: 2, decision: 3, payout: 4, confirmation: 5, correction: 6 } as const;
@@ -108,7 +108,9 @@ export class EntryColumns {
   /** Decision: paid (confirmed payouts net of clawbacks). */
   readonly paid: FenColumn;
 
+  /** By the name as recorded, and by canonical id. */
   private readonly _officials = new Map<string, number>();
+  private readonly _officialIds = new Map<string, number>();
   readonly officials: string[] = [];
 
   constructor(capacity = 1024) {
@@ -181,12 +183,17 @@ export class EntryColumns {
     return KIND_NAMES[this.kind[slot]!]!;
   }
 
-  /** One number per distinct official. */
+  /** One number per distinct official: officials recorded under ids with the same canonical form (service/format officialId) are one. */
   official(name: string): number {
     let n = this._officials.get(name);
     if (n === undefined) {
-      n = this.officials.length;
-      this.officials.push(name);
+      const id = officialId(name);
+      n = this._officialIds.get(id);
+      if (n === undefined) {
+        n = this.officials.length;
+        this.officials.push(id);
+        this._officialIds.set(id, n);
+      }
       this._officials.set(name, n);
     }
     return n;

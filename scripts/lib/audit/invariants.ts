@@ -15,8 +15,9 @@
  * - per decision: live payouts net of clawbacks, awaiting confirmation
  *   included, never exceed approvedFen (`payout-within-approved`), so what is
  *   paid never does either;
- * - four eyes: a payout is `needsConfirmation` exactly when its amount is at
- *   or above the programme's fourEyesThresholdFen; it counts as paid only
+ * - four eyes: a payout is `needsConfirmation` exactly when its decision
+ *   approves at least the programme's fourEyesThresholdFen (so no split
+ *   payout escapes it; service/format/accountability.ts); it counts as paid only
  *   once confirmed, by an approver who did not record it, and only once
  *   (`four-eyes-threshold`, `payout-needs-confirmation`, `confirmer-not-recorder`);
  * - the decider is not the official who recorded the application
@@ -32,7 +33,7 @@
  * it, so later checks see the totals the log implies.
  */
 import { EntryColumns, Flag, Kind, KIND_NAMES, type KindCode } from "./columns";
-import { CORRECTABLE, KIND_ROLES } from "../../../service/format";
+import { CORRECTABLE, KIND_ROLES, payoutNeedsConfirmation } from "../../../service/format";
 import type { AuditEntry } from "./entries";
 
 const CST_OFFSET_MS = 8 * 3600 * 1000;
@@ -207,7 +208,7 @@ export class InvariantReplay {
     if (app < 0) return;
     this._live(app, "applicationId");
     if (c.other[app]! >= 0) this._fail("application-pending", `application ${e.applicationId} already had decision ${c.id(c.other[app]!)}`);
-    if (c.officials[c.who[app]!] === e.official) this._fail("decider-not-recorder", `${e.official} recorded application ${e.applicationId} and decided it too`);
+    if (c.who[app] === c.official(e.official)) this._fail("decider-not-recorder", `${e.official} recorded application ${e.applicationId} and decided it too`);
     const prg = this._programmeOf(app);
     if (prg !== undefined) this._liveProgramme(prg, "programme");
     const approved = e.outcome === "approved";
@@ -255,13 +256,14 @@ export class InvariantReplay {
     if (e.paidOn > today) this._fail("payout-date-not-future", `paidOn ${e.paidOn} is after the day it was recorded, ${today} (UTC+8)`);
     const prg = this._programmeOf(c.link[dec]!);
     // Without its programme the threshold is unknown; the entry's own flag stands (the missing reference is reported).
-    const needsConfirmation = prg === undefined ? e.needsConfirmation : amount >= prg.threshold;
+    // Four-eyes by decision (service/format/accountability.ts): splitting a large approval into small payouts escapes nothing.
+    const needsConfirmation = prg === undefined ? e.needsConfirmation : payoutNeedsConfirmation(approvedFen, prg.threshold);
     if (prg !== undefined && e.needsConfirmation !== needsConfirmation)
       this._fail(
         "four-eyes-threshold",
         needsConfirmation
-          ? `a payout of ${e.amountFen} is at or above the four-eyes threshold ${prg.threshold} but is not marked for confirmation`
-          : `a payout of ${e.amountFen} is below the four-eyes threshold ${prg.threshold} but is marked for confirmation`,
+          ? `a payout under decision ${e.decisionId}, which approves ${approvedFen}, at or above the four-eyes threshold ${prg.threshold}, is not marked for confirmation`
+          : `a payout under decision ${e.decisionId}, which approves ${approvedFen}, below the four-eyes threshold ${prg.threshold}, is marked for confirmation`,
       );
     c.running.set(dec, committed);
     if (!needsConfirmation) this._addPaid(dec, amount);
@@ -280,14 +282,14 @@ export class InvariantReplay {
     if (pay < 0) return;
     this._live(pay, "payoutId");
     if (!(c.flags[pay]! & NEEDS_CONFIRMATION)) {
-      this._fail("payout-needs-confirmation", `payout ${e.payoutId} is below the four-eyes threshold and takes no confirmation`);
+      this._fail("payout-needs-confirmation", `payout ${e.payoutId} is under a decision below the four-eyes threshold and takes no confirmation`);
       return;
     }
     if (c.other[pay]! >= 0) {
       this._fail("payout-needs-confirmation", `payout ${e.payoutId} was already confirmed by ${c.id(c.other[pay]!)}`);
       return;
     }
-    if (c.officials[c.who[pay]!] === e.official) this._fail("confirmer-not-recorder", `${e.official} recorded payout ${e.payoutId} and confirmed it too`);
+    if (c.who[pay] === c.official(e.official)) this._fail("confirmer-not-recorder", `${e.official} recorded payout ${e.payoutId} and confirmed it too`);
     c.other[pay] = s;
     this._addPaid(c.link[pay]!, c.amount.get(pay) - c.running.get(pay));
   }
