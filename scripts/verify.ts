@@ -41,6 +41,7 @@ import {
   type PublishedCheckpoint,
 } from "./lib/audit";
 import { connectChain } from "./lib/audit/chain-rpc";
+import { TlogSource } from "./lib/audit/tlog";
 
 export interface VerifyIo {
   readonly stdout: (s: string) => void;
@@ -62,6 +63,7 @@ const defaultIo: VerifyIo = {
 interface Opts {
   service?: string;
   export?: string;
+  tlog?: string;
   rpc?: string;
   contract?: string;
   chainId?: number;
@@ -93,6 +95,7 @@ function workerCount(v: string): number {
 
 const HELP = `
 Full audit (one entry source; the chain is the only thing trusted):
+  npm run verify -- --tlog http://127.0.0.1:8080/tlog --rpc <node url> --contract 0x… --log-key <key or file>
   npm run verify -- --service http://127.0.0.1:8080 --rpc <node url> --contract 0x… --log-key <key or file>
   npm run verify -- --export entries.jsonl --rpc <url> --contract 0x… --log-key <key or file> [--service <url>]
 
@@ -111,6 +114,11 @@ Full audit (one entry source; the chain is the only thing trusted):
   matching checkpoint. A checkpoint given with --checkpoint and signed with
   the trusted key that covers more entries than the source holds is a
   discrepancy: entries were lost.
+
+  --tlog reads the published log (C2SP tlog-tiles) from a URL or a
+  directory: every entry bundle is replayed as above, every published hash
+  tile is compared with the hashes the entries give, and damage is located
+  with proofs built from the tiles. It makes no per-entry API call.
 
   A data directory is audited through the service: start one on a copy of
   it (cp -a data /tmp/data-copy; LEDGER_DATA_DIR=/tmp/data-copy npm start)
@@ -162,6 +170,7 @@ function program(io: VerifyIo): Command {
     .description("Audit the subsidy ledger against the chain, or check one receipt.")
     .option("--service <url>", "the service's base URL (public API)")
     .option("--export <file>", "read entries from an export file (JSON Lines) instead of the service")
+    .option("--tlog <url|dir>", "read the published log (C2SP tlog-tiles: a service's /tlog/, a mirror, or a directory of its files) instead of the service's API")
     .option("--rpc <url>", "JSON-RPC URL of a chain node you trust")
     .option("--contract <address>", "the LedgerAnchor contract (default: from --service's /v1/chain, with a warning)")
     .option("--chain-id <n>", "require this chain id", positiveInt("--chain-id"))
@@ -267,8 +276,9 @@ async function receiptMode(o: Opts, io: VerifyIo): Promise<number> {
 }
 
 async function auditMode(o: Opts, io: VerifyIo): Promise<number> {
-  if (o.service === undefined && o.export === undefined)
-    throw new AuditError("USAGE", "give an entry source (--service or --export), or --receipt");
+  if (o.service === undefined && o.export === undefined && o.tlog === undefined)
+    throw new AuditError("USAGE", "give an entry source (--tlog, --service or --export), or --receipt");
+  if (o.tlog !== undefined && o.export !== undefined) throw new AuditError("USAGE", "give one entry source: --tlog or --export");
   if (o.rpc === undefined && o.saveExport === undefined) throw new AuditError("USAGE", "a full audit needs the chain: give --rpc (and --contract)");
   if (o.saveExport !== undefined && o.export !== undefined) throw new AuditError("USAGE", "--save-export writes a new export; it cannot read from one");
 
@@ -285,6 +295,7 @@ async function auditMode(o: Opts, io: VerifyIo): Promise<number> {
   // The entry source.
   let source: EntrySource;
   if (o.export !== undefined) source = await ExportSource.open(o.export);
+  else if (o.tlog !== undefined) source = await TlogSource.open(o.tlog);
   else source = await ServiceSource.open(client!);
 
   try {
@@ -354,7 +365,7 @@ async function auditMode(o: Opts, io: VerifyIo): Promise<number> {
         keySource,
         ...(o.origin !== undefined ? { origin: o.origin } : {}),
         published,
-        ...(client !== undefined && !(source instanceof ServiceSource) ? { oracle: client.oracle() } : {}),
+        ...(client !== undefined && (source as EntrySource).oracle === undefined ? { oracle: client.oracle() } : {}),
         // An export declares the size of the checkpoint it carries, and holds exactly that many entries.
         ...(writer !== undefined && source instanceof ServiceSource ? { until: checkpointSize(source.checkpointNote) ?? 0 } : {}),
         ...(io.now !== undefined ? { now: io.now } : {}),

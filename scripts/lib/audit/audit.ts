@@ -314,6 +314,8 @@ interface Replayed {
   readonly worstDelay: number | null;
   /** The leaves kept from the last matching checkpoint on, to locate damage with. */
   readonly kept: KeptLeaves;
+  /** The tree's node of level 8·L (L ≥ 1), for a published log's upper tiles. */
+  readonly tileNode: (level: number, index: number) => Uint8Array | undefined;
 }
 
 /**
@@ -343,6 +345,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   await readChain(run);
   checkSignatures(run);
   const replayed = await replayEntries(run);
+  await checkUpperTiles(run, replayed);
   const behind = checkSourceEnd(run, replayed);
   const lost = await checkPublished(run, replayed, behind);
   const consecutive = await checkConsecutive(run, replayed);
@@ -480,9 +483,14 @@ async function replayEntries(run: AuditRun): Promise<Replayed> {
   const current: { e: AuditEntry; claimed: number } = { e: null as unknown as AuditEntry, claimed: 0 };
   const violation = (rule: string, message: string): void =>
     add("invariant", `${current.e.kind} ${current.e.id} at leaf ${current.claimed}: ${message}`, { leafIndex: current.claimed, entryId: current.e.id, rule });
-  const tree = new TreeBuilder(probes);
+  const tree = new TreeBuilder(probes, source.checkUpperTiles !== undefined);
   const handle = (batch: LeafBatch, read: BatchCheck): void => {
     const step = tree.add(batch.indices, read.hashes);
+    for (const p of batch.problems ?? []) {
+      add("tile-mismatch", p.message, p.leafIndex === undefined ? {} : { leafIndex: p.leafIndex });
+      if (p.leafIndex !== undefined) findings.badFrom(p.leafIndex);
+    }
+    if (batch.tileHashes !== undefined) checkLeafHashes(batch, read.hashes, add, findings);
     for (let i = 0; i < batch.length; i++) {
       const claimed = batch.indices[i]!;
       if (Number.isNaN(claimed)) {
@@ -612,12 +620,35 @@ async function replayEntries(run: AuditRun): Promise<Replayed> {
     anchoredLate,
     worstDelay,
     kept: { from: matchedSize, compact: matchedCompact, count: locN, index: locIndex, at: locAt, hashes: locHashes, id: locId },
+    tileNode: (level, index) => tree.tileNode(level, index),
   };
 }
 
-/** An export that holds all it declares: it may simply be older than the chain or a signed checkpoint, which is not a loss. */
+/** A published log's hash tiles above level 0 against the tree the entries give. */
+async function checkUpperTiles(run: AuditRun, r: Replayed): Promise<void> {
+  if (run.source.checkUpperTiles === undefined) return;
+  for (const p of await run.source.checkUpperTiles(r.tileNode)) run.add("tile-mismatch", p.message, p.leafIndex === undefined ? {} : { leafIndex: p.leafIndex });
+}
+
+/** A published log's level-0 tile against the hashes of the entries it publishes beside it. */
+function checkLeafHashes(batch: LeafBatch, hashes: Uint8Array, add: AuditRun["add"], findings: Findings): void {
+  const published = batch.tileHashes!;
+  if (published.length !== batch.length * HASH_SIZE) {
+    add("tile-mismatch", `${batch.tileName}: ${published.length / HASH_SIZE} hashes for ${batch.length} entries`, { leafIndex: batch.indices[0] });
+    return;
+  }
+  for (let i = 0; i < batch.length; i++) {
+    const at = i * HASH_SIZE;
+    if (!equalBytes(published.subarray(at, at + HASH_SIZE), hashes.subarray(at, at + HASH_SIZE))) {
+      add("tile-mismatch", `${batch.tileName}: the hash published for leaf ${batch.indices[i]} is not the hash of the entry published for it`, { leafIndex: batch.indices[i] });
+      findings.badFrom(batch.indices[i]!);
+    }
+  }
+}
+
+/** An export or a published log that holds all it declares: it may simply be older than the chain or a signed checkpoint, which is not a loss. */
 function holdsAllItDeclares(source: EntrySource, count: number): boolean {
-  return source.kind === "export" && source.declaredSize !== undefined && count >= source.declaredSize;
+  return (source.kind === "export" || source.kind === "tlog") && source.declaredSize !== undefined && count >= source.declaredSize;
 }
 
 /** What the source lacks against trusted trees, or declares and does not hold. Returns the smallest trusted tree beyond its end, if any. */

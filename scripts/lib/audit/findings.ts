@@ -36,6 +36,8 @@ export type DiscrepancyKind =
   | "split-view"
   /** A published checkpoint's root is not the root of the entries the source gave for its size. */
   | "published-root-mismatch"
+  /** A published tile or entry bundle (C2SP tlog-tiles) that does not parse, or whose hashes are not those of the published entries. */
+  | "tile-mismatch"
   /** A business invariant does not hold at this entry. */
   | "invariant"
   /** An entry older than the maximum anchoring delay is still not anchored. */

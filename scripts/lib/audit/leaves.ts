@@ -21,6 +21,7 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { canonicalBytes, canonicalText, CompactRange, EncodingError, equalBytes, hashLeaf, HASH_SIZE } from "../../../service/log";
 import { MalformedEntry, readEntry, type AuditEntry } from "./entries";
+import { TILE_HEIGHT, TILE_WIDTH } from "../../../service/format";
 import type { LeafBatch } from "./sources";
 
 /** What a leaf is, once read. */
@@ -144,17 +145,29 @@ export class TreeBuilder {
   private readonly _tree = new CompactRange();
   private readonly _wanted: readonly number[];
   private _next = 0;
+  /** With `keepTileNodes`: the nodes of levels 8, 16, … (the hashes of published tiles above level 0), by "level/index". */
+  private readonly _tileNodes: Map<string, Uint8Array> | null;
 
-  /** `wanted`: ascending sizes. */
-  constructor(wanted: readonly number[]) {
+  /** `wanted`: ascending sizes. `keepTileNodes`: keep the nodes a published log's upper tiles hold (one per 256 leaves). */
+  constructor(wanted: readonly number[], keepTileNodes = false) {
     this._wanted = wanted;
+    this._tileNodes = keepTileNodes ? new Map() : null;
+  }
+
+  /** A kept node of level 8·L (L ≥ 1), if the tree completed it. */
+  tileNode(level: number, index: number): Uint8Array | undefined {
+    return this._tileNodes?.get(`${level}/${index}`);
   }
 
   add(indices: ArrayLike<number>, hashes: Uint8Array): TreeStep {
     const step = { sizes: [] as number[], roots: [] as Uint8Array[], compacts: [] as Uint8Array[][] };
     for (let i = 0; i < indices.length; i++) {
       if (Number.isNaN(indices[i]!)) continue;
-      this._tree.extend(hashes.slice(i * HASH_SIZE, (i + 1) * HASH_SIZE));
+      const leaf = hashes.slice(i * HASH_SIZE, (i + 1) * HASH_SIZE);
+      // A leaf that completes a tile completes its level-8 node, and maybe 16, 24, …: list them then only.
+      if (this._tileNodes !== null && (this._tree.size + 1) % TILE_WIDTH === 0) {
+        for (const n of this._tree.append(leaf)) if (n.id.level > 0 && n.id.level % TILE_HEIGHT === 0) this._tileNodes.set(`${n.id.level}/${n.id.index}`, n.hash);
+      } else this._tree.extend(leaf);
       while (this._next < this._wanted.length && this._wanted[this._next]! < this._tree.size) this._next++;
       if (this._wanted[this._next] === this._tree.size) {
         step.sizes.push(this._tree.size);

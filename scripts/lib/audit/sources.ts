@@ -7,8 +7,9 @@
  * `indices[i]` is the leaf index the source *claims* for it (the audit
  * checks they run 0, 1, 2, …).
  *
- * Sources: the service's API (./service.ts) and an export file (here, in
- * the format service/format/export.ts describes). Never a database: a data
+ * Sources: the service's API (./service.ts), a published log of tiles
+ * (./tlog.ts) and an export file (here, in the format
+ * service/format/export.ts describes). Never a database: a data
  * directory is audited through a service started on it, or its export.
  */
 import { createReadStream, createWriteStream } from "node:fs";
@@ -29,6 +30,17 @@ export interface LeafBatch {
   readonly texts?: readonly string[];
   /** Service only: the `entry` object shown beside each leaf. */
   readonly shown?: readonly unknown[];
+  /** Published logs only: the leaf hashes the log publishes for these leaves (its level-0 tile), 32 bytes each, and the tile's name. */
+  readonly tileHashes?: Uint8Array;
+  readonly tileName?: string;
+  /** What the source found wrong while reading this batch (a bundle or tile that does not parse). */
+  readonly problems?: readonly SourceProblem[];
+}
+
+/** A published file of the log that is not what the log must publish. */
+export interface SourceProblem {
+  readonly message: string;
+  readonly leafIndex?: number;
 }
 
 /**
@@ -51,7 +63,7 @@ export interface PublishedCheckpoint {
 }
 
 export interface EntrySource {
-  readonly kind: "service" | "export";
+  readonly kind: "service" | "export" | "tlog";
   readonly description: string;
   /** How many leaves the source says it holds (the export header), if it says. */
   readonly declaredSize?: number;
@@ -61,6 +73,8 @@ export interface EntrySource {
   leaves(until: number): AsyncIterable<LeafBatch>;
   /** Proofs to locate damage with, if the source gives them. */
   readonly oracle?: ProofOracle;
+  /** Published logs only: compares the published hash tiles above level 0 with the audit's own tree nodes (see ./tlog.ts). */
+  checkUpperTiles?(node: (level: number, index: number) => Uint8Array | undefined): Promise<SourceProblem[]>;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,232 @@
+/**
+ * A published log (C2SP tlog-tiles) as the audit's source: a service's
+ * `/tlog/`, a mirror, or a directory of the files, read through
+ * service/format's LogReader. Nothing it serves is trusted:
+ *
+ * - the entries come from the entry bundles, and the audit hashes, reads and
+ *   replays them like any other source's;
+ * - each level-0 hash tile is read beside its bundle, and the audit compares
+ *   every published leaf hash with the hash of the published entry;
+ * - after the pass, every hash tile above level 0 is compared with the nodes
+ *   the audit's own tree built ({@link TlogSource.checkUpperTiles});
+ * - proofs for locating damage are assembled from the published tiles: they
+ *   are the log's word, checked against roots the auditor trusts.
+ *
+ * A bundle or tile that does not parse (truncated, cut short) is a finding
+ * naming it, and its leaves are missing from the pass, which says so too.
+ */
+import { readFile } from "node:fs/promises";
+import {
+  assembleProof,
+  planConsistency,
+  planInclusion,
+  planNodeIds,
+  nodeKey,
+  equalBytes,
+  hashChildren,
+  type NodeId,
+} from "../../../service/log";
+import {
+  entriesPath,
+  parseEntryBundle,
+  parseHashTile,
+  TILE_HEIGHT,
+  TILE_WIDTH,
+  TileFormatError,
+  tilePath,
+  widthAt,
+} from "../../../service/format";
+import { dirLogReader, httpLogReader, LogReadError, type LogReader } from "../../../service/format/log-reader";
+import { AuditError, messageOf } from "./errors";
+import type { EntrySource, LeafBatch, ProofOracle, PublishedCheckpoint, SourceProblem } from "./sources";
+
+/** Bundles read ahead of the one being handed out: enough to hide an HTTP round trip. */
+const READ_AHEAD = 16;
+
+/** The tree size a checkpoint note states (its second line), without checking its signature: the audit does that. */
+function checkpointSize(note: string, where: string): number {
+  const line = note.split("\n")[1] ?? "";
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(line) || !Number.isSafeInteger(Number(line)))
+    throw new AuditError("PROTOCOL", `${where}: the checkpoint's second line is not a tree size`);
+  return Number(line);
+}
+
+type Settled<T> = { readonly ok: true; readonly v: T } | { readonly ok: false; readonly e: unknown };
+function settle<T>(p: Promise<T>): Promise<Settled<T>> {
+  return p.then(
+    (v) => ({ ok: true as const, v }),
+    (e: unknown) => ({ ok: false as const, e }),
+  );
+}
+
+function readError(e: unknown): AuditError {
+  return new AuditError("UNREACHABLE", messageOf(e), { cause: e });
+}
+
+export class TlogSource implements EntrySource {
+  readonly kind = "tlog";
+  readonly description: string;
+  readonly declaredSize: number;
+  readonly published: readonly PublishedCheckpoint[];
+  readonly oracle: ProofOracle;
+
+  private constructor(
+    private readonly _reader: LogReader,
+    location: string,
+    note: string,
+  ) {
+    this.declaredSize = checkpointSize(note, location);
+    this.description = `the published log at ${location} (checkpoint of ${this.declaredSize} entries)`;
+    this.published = [{ label: "the published checkpoint", note }];
+    this.oracle = tileOracle(_reader, location);
+  }
+
+  /** `location`: an http(s) URL of the log's root (where `checkpoint` is), or a directory. */
+  static async open(location: string, fetch: typeof globalThis.fetch = globalThis.fetch): Promise<TlogSource> {
+    const reader = /^https?:\/\//.test(location) ? httpLogReader(location, fetch) : dirLogReader(location, readFile);
+    let note: string;
+    try {
+      note = new TextDecoder("utf-8", { fatal: true }).decode(await reader.readCheckpoint());
+    } catch (e) {
+      if (e instanceof LogReadError && e.code === "NOT_FOUND") throw new AuditError("PROTOCOL", `${location} publishes no checkpoint`, { cause: e });
+      if (e instanceof TypeError) throw new AuditError("PROTOCOL", `${location}: the checkpoint is not UTF-8`, { cause: e });
+      throw readError(e);
+    }
+    return new TlogSource(reader, location, note);
+  }
+
+  /** One batch a bundle, in log order; each with the published level-0 hashes of its leaves. */
+  async *leaves(until: number): AsyncGenerator<LeafBatch> {
+    const size = Math.min(until, this.declaredSize);
+    const bundles = Math.ceil(size / TILE_WIDTH);
+    const reads: Promise<LeafBatch>[] = [];
+    let next = 0;
+    while (next < bundles && reads.length < READ_AHEAD) reads.push(this._bundle(next++, size));
+    while (reads.length > 0) {
+      const batch = await reads.shift()!;
+      if (next < bundles) reads.push(this._bundle(next++, size));
+      yield batch;
+    }
+  }
+
+  private async _bundle(n: number, size: number): Promise<LeafBatch> {
+    const width = widthAt(0, n, size);
+    const first = n * TILE_WIDTH;
+    const [bundle, tile] = await Promise.all([settle(this._reader.readEntryBundle(n, width)), settle(this._reader.readTile(0, n, width))]);
+    const problems: SourceProblem[] = [];
+    let entries: Uint8Array[] = [];
+    if (!bundle.ok) {
+      if (!(bundle.e instanceof LogReadError && bundle.e.code !== "UNAVAILABLE")) throw readError(bundle.e);
+      problems.push({ message: `${entriesPath(n, width)}: ${messageOf(bundle.e)}`, leafIndex: first });
+    } else {
+      try {
+        entries = parseEntryBundle(bundle.v, width);
+      } catch (e) {
+        if (!(e instanceof TileFormatError)) throw e;
+        problems.push({ message: `${entriesPath(n, width)}: ${e.message}`, leafIndex: first });
+      }
+    }
+    let tileHashes: Uint8Array | undefined;
+    if (!tile.ok) {
+      if (!(tile.e instanceof LogReadError && tile.e.code !== "UNAVAILABLE")) throw readError(tile.e);
+      problems.push({ message: `${tilePath(0, n, width)}: ${messageOf(tile.e)}`, leafIndex: first });
+    } else tileHashes = tile.v;
+    const bytes = bundle.ok ? bundle.v : new Uint8Array(0);
+    const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const starts = new Uint32Array(entries.length);
+    const ends = new Uint32Array(entries.length);
+    entries.forEach((e, i) => {
+      starts[i] = e.byteOffset - data.byteOffset;
+      ends[i] = starts[i]! + e.byteLength;
+    });
+    const indices = Float64Array.from(entries, (_, i) => first + i);
+    return { length: entries.length, indices, data, starts, ends, problems, tileHashes: entries.length > 0 ? tileHashes : undefined, tileName: tilePath(0, n, width) };
+  }
+
+  /**
+   * Compares every published hash tile above level 0 with the tree the audit
+   * built: `node(level, index)` gives its hash of a complete subtree of
+   * level 8·L (L ≥ 1), or undefined if the audit did not reach it.
+   */
+  async checkUpperTiles(node: (level: number, index: number) => Uint8Array | undefined): Promise<SourceProblem[]> {
+    const size = this.declaredSize;
+    const problems: SourceProblem[] = [];
+    for (let level = 1; widthAt(level, 0, size) > 0; level++) {
+      for (let n = 0; widthAt(level, n, size) > 0; n++) {
+        const width = widthAt(level, n, size);
+        const name = tilePath(level, n, width);
+        let hashes: Uint8Array[];
+        try {
+          hashes = parseHashTile(await this._reader.readTile(level, n, width), width);
+        } catch (e) {
+          if (e instanceof TileFormatError || (e instanceof LogReadError && e.code !== "UNAVAILABLE")) {
+            problems.push({ message: `${name}: ${messageOf(e)}` });
+            continue;
+          }
+          throw readError(e);
+        }
+        const j = hashes.findIndex((h, k) => {
+          const mine = node(level * TILE_HEIGHT, n * TILE_WIDTH + k);
+          return mine !== undefined && !equalBytes(h, mine);
+        });
+        if (j >= 0) {
+          const span = TILE_WIDTH ** level;
+          const from = (n * TILE_WIDTH + j) * span;
+          problems.push({ message: `${name}: hash ${j} is not the root of leaves ${from}–${from + span - 1} as the entries give it`, leafIndex: from });
+        }
+      }
+    }
+    return problems;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * Proofs assembled from the published hash tiles (RFC 6962 nodes, as the
+ * log core plans them). A node of level ℓ is the Merkle hash of the
+ * 2^(ℓ mod 8) hashes below it in its tile of level ⌊ℓ/8⌋.
+ */
+function tileOracle(reader: LogReader, location: string): ProofOracle {
+  const tiles = new Map<string, Promise<Uint8Array[]>>();
+  const tile = (level: number, index: number, width: number): Promise<Uint8Array[]> => {
+    const k = `${level}/${index}/${width}`;
+    let t = tiles.get(k);
+    if (t === undefined) {
+      t = reader.readTile(level, index, width).then((b) => parseHashTile(b, width));
+      if (tiles.size > 256) tiles.clear();
+      tiles.set(k, t);
+    }
+    return t;
+  };
+  const nodeHash = async (id: NodeId, size: number): Promise<Uint8Array> => {
+    const level = Math.floor(id.level / TILE_HEIGHT);
+    const span = 2 ** (id.level - level * TILE_HEIGHT);
+    const first = id.index * span;
+    const n = Math.floor(first / TILE_WIDTH);
+    let row = (await tile(level, n, widthAt(level, n, size))).slice(first - n * TILE_WIDTH, first - n * TILE_WIDTH + span);
+    if (row.length !== span) throw new AuditError("PROTOCOL", `${tilePath(level, n)} is too narrow for node ${id.level}/${id.index}`);
+    while (row.length > 1) {
+      const up: Uint8Array[] = [];
+      for (let j = 0; j < row.length; j += 2) up.push(hashChildren(row[j]!, row[j + 1]!));
+      row = up;
+    }
+    return row[0]!;
+  };
+  const prove = async (plan: ReturnType<typeof planInclusion>, size: number): Promise<Uint8Array[]> => {
+    const hashes = new Map<string, Uint8Array>();
+    try {
+      for (const id of planNodeIds(plan)) hashes.set(nodeKey(id), await nodeHash(id, size));
+    } catch (e) {
+      if (e instanceof AuditError) throw e;
+      if (e instanceof TileFormatError || (e instanceof LogReadError && e.code !== "UNAVAILABLE")) throw new AuditError("PROTOCOL", messageOf(e), { cause: e });
+      throw readError(e);
+    }
+    return assembleProof(plan, (id) => hashes.get(nodeKey(id))!);
+  };
+  return {
+    description: `the hash tiles of ${location}`,
+    inclusionProof: (index, size) => prove(planInclusion(index, size), size),
+    consistencyProof: (size1, size2) => prove(planConsistency(size1, size2), size2),
+  };
+}
