@@ -45,7 +45,7 @@ export function tlogRouter(deps: TlogRouteDeps): express.Router {
     res.type("text/plain; charset=utf-8").send(cp.note);
   });
 
-  router.get(/^\/tlog\/tile\/.*$/, limiter, cors, async (req, res) => {
+  router.get("/tlog/tile/*path", limiter, cors, async (req, res) => {
     let resource;
     try {
       resource = parseResourcePath(req.path.slice("/tlog/".length));
