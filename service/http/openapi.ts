@@ -337,6 +337,26 @@ function buildDocument(): Record<string, unknown> {
         responses: { "200": { description: "Signed note text", content: { "text/plain": { schema: { type: "string" } } } }, ...COMMON_ERRORS },
       },
     },
+    "/tlog/checkpoint": {
+      get: {
+        operationId: "getPublishedCheckpoint",
+        tags: ["log"],
+        summary: "The published checkpoint (C2SP tlog-tiles)",
+        description: "The newest checkpoint anchored on the chain, as a C2SP signed note; 404 before the first anchoring or without a chain. Cached for 5 seconds.",
+        responses: { "200": { description: "Signed note text", content: { "text/plain": { schema: { type: "string" } } } }, ...COMMON_ERRORS },
+      },
+    },
+    "/tlog/tile/{path}": {
+      get: {
+        operationId: "getTile",
+        tags: ["log"],
+        summary: "A hash tile or entry bundle (C2SP tlog-tiles)",
+        description:
+          "`tile/<L>/<N>[.p/<W>]`: 256 hashes (or W for a partial tile) of tree level 8·L; `tile/entries/<N>[.p/<W>]`: the entries' leaf bytes, each after a big-endian uint16 length. N is written as x001/x234/067. Only what the published checkpoint covers is served (404 beyond it); a path not in canonical form is a 400. Full tiles are immutable (cached a year), partial ones for 5 seconds. Rate-limited apart from the API (LEDGER_RATE_TLOG_PER_MINUTE).",
+        parameters: [{ name: "path", in: "path", required: true, schema: { type: "string" }, description: "The rest of the tile path, slashes included" }],
+        responses: { "200": { description: "Tile bytes", content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } }, ...COMMON_ERRORS },
+      },
+    },
     "/v1/log/entries": {
       get: {
         operationId: "getLogEntries",

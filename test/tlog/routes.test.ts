@@ -5,6 +5,7 @@
  * the same leaves; caching headers; bad paths; the published size as bound.
  */
 import { expect } from "chai";
+import type { AddressInfo } from "node:net";
 import request from "supertest";
 import { parseEntryBundle, parseHashTile } from "../../service/format/tiles";
 import { equalBytes, hashLeaf, toHex } from "../../service/log";
@@ -40,8 +41,14 @@ describe("the published log under /tlog/", function () {
     w = await createWorld({ tiles: fx.tiles });
   });
   after(async function () {
+    if (w?.server.listening) await new Promise((done) => w.server.close(done));
     await fx?.cleanup();
   });
+  /** The port of w's server, listening on first use (for fetch, which decodes gzip itself). */
+  async function port(): Promise<number> {
+    if (!w.server.listening) await new Promise<void>((done) => w.server.listen(0, "127.0.0.1", done));
+    return (w.server.address() as AddressInfo).port;
+  }
   beforeEach(function () {
     fx.publish(70_000);
   });
@@ -114,6 +121,20 @@ describe("the published log under /tlog/", function () {
         expect(Buffer.from(e).equals(Buffer.from(leafData(256 + i).bytes))).to.equal(true);
         expect(equalBytes(hashLeaf(e), tile[i]!)).to.equal(true);
       });
+    });
+
+    it("is sent gzipped to a client that accepts gzip, as is, to one that does not; hash tiles never are", async function () {
+      const raw = await getBytes(w, "/tlog/tile/entries/002").set("Accept-Encoding", "identity");
+      expect(raw.headers["content-encoding"]).to.equal(undefined);
+      expect(raw.headers["vary"]).to.match(/Accept-Encoding/);
+      const zipped = await fetch(`http://127.0.0.1:${await port()}/tlog/tile/entries/002`, { headers: { "accept-encoding": "gzip" } });
+      expect(zipped.headers.get("content-encoding")).to.equal("gzip");
+      expect(Buffer.from(await zipped.arrayBuffer()).equals(Buffer.from(bytesOf(raw)))).to.equal(true);
+      const again = await getBytes(w, "/tlog/tile/entries/002").set("Accept-Encoding", "gzip");
+      expect(again.headers["content-encoding"]).to.equal("gzip");
+      expect(Buffer.from(bytesOf(again)).equals(Buffer.from(bytesOf(raw)))).to.equal(true);
+      const tile = await getBytes(w, "/tlog/tile/0/002").set("Accept-Encoding", "gzip");
+      expect(tile.headers["content-encoding"]).to.equal(undefined);
     });
 
     it("is partial at the right edge", async function () {
