@@ -13,6 +13,7 @@ import path from "node:path";
 import { Command, CommanderError } from "commander";
 import pino from "pino";
 import { SecretFileError } from "../service/secret-file";
+import { WitnessStateLockedError } from "../service/witness/state";
 import { generateWitnessKey, parseLogOptions, readWitnessKey, startWitness, WitnessConfigError } from "../service/witness/server";
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
-  if (e instanceof WitnessConfigError || e instanceof SecretFileError) {
+  if (e instanceof WitnessConfigError || e instanceof SecretFileError || e instanceof WitnessStateLockedError) {
     process.stderr.write(`witness: ${e.message}\n`);
     process.exit(2);
   }

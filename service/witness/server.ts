@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { CheckpointError, cosignerKeyOf, generateNoteKey, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from "../log";
 import { createSecretFile, readSecretFile } from "../secret-file";
 import { createWitnessApp } from "./http";
-import { directoryStateStore } from "./state";
+import { directoryStateStore, lockStateDir } from "./state";
 import { Witness } from "./witness";
 
 /** A witness's configuration is unusable: the message says which part, never key material. */
@@ -85,20 +85,29 @@ export async function startWitness(options: {
   logger: Logger;
   now?: () => number;
 }): Promise<RunningWitness> {
+  const release = await lockStateDir(options.stateDir);
   const witness = new Witness({ signer: options.signer, logs: options.logs, store: directoryStateStore(options.stateDir), now: options.now ?? Date.now });
   const app = createWitnessApp({ witness, logger: options.logger });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(options.port, options.host, (err?: Error) => (err === undefined ? resolve(s) : reject(err)));
-  });
+  let server: Server;
+  try {
+    server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(options.port, options.host, (err?: Error) => (err === undefined ? resolve(s) : reject(err)));
+    });
+  } catch (e) {
+    await release();
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
   return {
     witness,
     server,
     port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    close: async () => {
+      await new Promise<void>((resolve, reject) => {
         server.close((err) => (err === undefined ? resolve() : reject(err)));
         server.closeAllConnections();
-      }),
+      });
+      await release();
+    },
   };
 }

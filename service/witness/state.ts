@@ -10,6 +10,7 @@
  * Serialising check-and-save per origin is the caller's job (./witness.ts).
  */
 import { createHash } from "node:crypto";
+import { promises as fs } from "node:fs";
 import path from "node:path";
 import { writeFileDurably } from "../durable-file";
 import { parseCheckpoint, splitSignedNote, type Checkpoint } from "../log";
@@ -86,5 +87,57 @@ export function memoryStateStore(faults: { failSave?: () => boolean } = {}): Wit
       notes.set(origin, note);
       saves++;
     },
+  };
+}
+
+/** Another live process holds the state directory. */
+export class WitnessStateLockedError extends Error {
+  override readonly name = "WitnessStateLockedError";
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Takes the state directory for this process: the per-origin serialisation
+ * of check-and-save lives in one process's memory, so two witness processes
+ * on one directory could each let a request through. The lock is a file
+ * holding the owner's pid; one left by a dead process (kill -9) is taken
+ * over. Also removes temp files a killed save left behind. Resolves with a
+ * release function.
+ */
+export async function lockStateDir(dir: string): Promise<() => Promise<void>> {
+  await fs.mkdir(path.join(dir, "checkpoints"), { recursive: true, mode: 0o700 });
+  const lock = path.join(dir, "witness.lock");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await fs.open(lock, "wx", 0o600);
+      try {
+        await handle.writeFile(`${process.pid}\n`);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const pid = Number((await readTextIfExists(lock))?.trim());
+      if (Number.isSafeInteger(pid) && pid > 0 && alive(pid))
+        throw new WitnessStateLockedError(`state directory ${dir} is in use by process ${pid}; if it is not a witness, remove ${lock}`);
+      if (attempt === 1) throw new WitnessStateLockedError(`cannot take the lock ${lock}`);
+      await fs.rm(lock, { force: true });
+    }
+  }
+  for (const name of await fs.readdir(path.join(dir, "checkpoints")))
+    if (name.startsWith(".") && name.endsWith(".tmp")) await fs.rm(path.join(dir, "checkpoints", name), { force: true });
+  return async () => {
+    if ((await readTextIfExists(lock))?.trim() === String(process.pid)) await fs.rm(lock, { force: true });
   };
 }
