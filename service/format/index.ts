@@ -6,3 +6,4 @@ export * from "./entry";
 export * from "./export";
 export * from "./anchor";
 export * from "./tiles";
+export * from "./erasure";
