@@ -7,6 +7,8 @@ import { hashToken } from "../../service/auth/tokens";
 import { Ledger } from "../../service/ledger/ledger";
 import { LevelStore } from "../../service/store/level";
 import { ACTORS, applicationRequest, programmeRequest, submit } from "../helpers/ledger-fixtures";
+import type { AddressInfo } from "node:net";
+import { applicationBody, createWorld, OFFICIALS, programmeBody, record } from "../http/helpers";
 
 /** A stopped data directory holding a programme and an application with distinctive private values. */
 async function ledgerWithApplication(dir: string, secret: string): Promise<{ prg: string; app: string }> {
@@ -203,5 +205,30 @@ describe("the admin CLI", () => {
         await store.close();
       }
     });
+  });
+});
+
+describe("the admin CLI erase, through a running service", () => {
+  it("posts the erasure with the admin token and a fresh Idempotency-Key, printing the erasure id; a second run exits 1", async () => {
+    const w = await createWorld();
+    await new Promise<void>((resolve) => w.server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = w.server.address() as AddressInfo;
+      const app = await record(w, "/v1/applications", "clerk", applicationBody(await record(w, "/v1/programmes", "admin", programmeBody())));
+      const args = ["--service", `http://127.0.0.1:${port}`, "--token", w.tokens.admin, "erase", app, "--reason", "consent-withdrawn"];
+      const r = await run(args);
+      expect(r.code, r.err).to.equal(0);
+      expect(r.out).to.match(/^era_[0-9a-f]{24}\n$/);
+      expect(await w.store.openings(app)).to.equal(undefined);
+      const entry = JSON.parse(new TextDecoder().decode((await w.store.leaf(w.ledger.size - 1))!.bytes));
+      expect(entry.actor.official).to.equal(OFFICIALS.admin.official);
+      const again = await run(args);
+      expect(again.code).to.equal(1);
+      expect(again.err).to.include("409");
+      const named = await run([...args, "--official", "someone"]);
+      expect(named.code).to.equal(2);
+    } finally {
+      await new Promise<void>((resolve) => w.server.close(() => resolve()));
+    }
   });
 });
