@@ -4,6 +4,13 @@
  *   npm run admin -- token create --official <id> --agency <code> --role <clerk|approver|payer|admin>
  *   npm run admin -- token list
  *   npm run admin -- token revoke <token id>
+ *   npm run admin -- erase <entry id> --reason <code> --official <id> --agency <code>
+ *
+ * `erase` deletes an entry's private values and salts and appends the
+ * `erasure` entry naming it, in one atomic commit (see POST
+ * /v1/entries/{id}/erasure). Offline it records as the official named by
+ * --official and --agency with the admin role; through --service the token's
+ * official is recorded and --official/--agency are not taken.
  *
  * By default it opens the data directory (LEDGER_DATA_DIR or ./data) directly,
  * which works while the service is stopped. While the service runs it holds
@@ -14,12 +21,19 @@
  * be captured; everything else goes to stderr. Exit codes: 0 done, 1 the
  * operation failed, 2 usage or connection error.
  */
+import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { ZodError } from "zod";
 import { clearFirstAdminTokenPending, DataDirError, makeCreatedFilesPrivate, openDataDir } from "../service/data-dir";
 import { createToken, LastAdminTokenError, listTokens, revokeToken, TokenNotFoundError, type TokenInfo } from "../service/auth/tokens";
 import { systemClock } from "../service/clock";
+import { ERASURE_REASONS } from "../service/format/entry";
+import { IdempotencyConflict, Ledger, scopedIdempotencyKey } from "../service/ledger/ledger";
+import { erasurePathOf, requestHash } from "../service/http/admin";
+import { PlainText } from "../service/records/zod-types";
+import { RuleViolation } from "../service/records/rules";
+import { Queries } from "../service/queries/queries";
 import { LevelStore } from "../service/store/level";
 import { PostgresStore } from "../service/store/postgres";
 import { StoreLockedError, type LedgerStore } from "../service/store/store";
@@ -71,12 +85,12 @@ async function withStore<T>(dataDir: string, f: (store: LedgerStore) => Promise<
   }
 }
 
-async function api(t: Target, method: string, route: string, body?: unknown): Promise<unknown> {
+async function api(t: Target, method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<unknown> {
   let res: Response;
   try {
     res = await fetch(`${t.service}${route}`, {
       method,
-      headers: { authorization: `Bearer ${t.token}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${t.token}`, "content-type": "application/json", ...headers },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch (e) {
@@ -162,6 +176,52 @@ export function buildCli(): Command {
       if (t.service !== undefined) await api(t, "DELETE", `/v1/admin/tokens/${encodeURIComponent(id)}`);
       else await withStore(t.dataDir, (store) => revokeToken(store, systemClock, id));
       process.stderr.write(`revoked ${id}\n`);
+    });
+
+  program
+    .command("erase")
+    .description("erase an entry's private values and salts (its commitments stay) and log an erasure entry")
+    .argument("<entryId>", "the entry whose private values are erased")
+    .addOption(new Option("--reason <code>", "the legal ground").choices([...ERASURE_REASONS]).makeOptionMandatory())
+    .option("--official <id>", "the official recording the erasure (offline only)")
+    .option("--agency <code>", "the official's agency (offline only)")
+    .exitOverride()
+    .action(async (entryId: string, o: { reason: (typeof ERASURE_REASONS)[number]; official?: string; agency?: string }, cmd: Command) => {
+      const t = target(cmd);
+      const body = { reasonCode: o.reason };
+      // A fresh key per run: a second run is a second request, refused as a repeated erasure (409).
+      const key = `cli-erase-${randomBytes(12).toString("hex")}`;
+      let erasureId: string;
+      if (t.service !== undefined) {
+        if (o.official !== undefined || o.agency !== undefined) throw new CliError("--official and --agency are taken from the token with --service", 2);
+        erasureId = ((await api(t, "POST", erasurePathOf(encodeURIComponent(entryId)), body, { "idempotency-key": key })) as { id: string }).id;
+      } else {
+        if (o.official === undefined || o.agency === undefined) throw new CliError("erase on a data directory needs --official and --agency: the official the erasure entry names", 2);
+        const official = PlainText(100).parse(o.official);
+        const agency = PlainText(200).parse(o.agency);
+        erasureId = await withStore(t.dataDir, async (store) => {
+          const ledger = await Ledger.open({ store });
+          try {
+            const queries = new Queries({ store, size: () => ledger.size });
+            const fields = await queries.committedFields(entryId);
+            if (fields === undefined) throw new CliError(`no entry ${entryId}`, 1);
+            const accepted = await ledger.submit({
+              command: { kind: "erasure", body: { targetId: entryId, reasonCode: o.reason, fields } },
+              actor: { official, agency, role: "admin" },
+              idempotencyKey: scopedIdempotencyKey(`cli:${official}`, key),
+              requestHash: requestHash("POST", erasurePathOf(entryId), body),
+            });
+            return accepted.body.id;
+          } catch (e) {
+            if (e instanceof RuleViolation || e instanceof IdempotencyConflict) throw new CliError(`${e.message}; nothing was recorded`, 1);
+            throw e;
+          } finally {
+            await ledger.close();
+          }
+        });
+      }
+      process.stderr.write(`erased the private values of ${entryId} (${o.reason}); erasure entry:\n`);
+      process.stdout.write(`${erasureId}\n`);
     });
 
   return program;

@@ -11,7 +11,7 @@
 /** The `v` of every public entry this format describes. */
 export const PUBLIC_ENTRY_VERSION = 1;
 
-export const ENTRY_KINDS = ["programme", "application", "decision", "payout", "confirmation", "correction"] as const;
+export const ENTRY_KINDS = ["programme", "application", "decision", "payout", "confirmation", "correction", "erasure"] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
 
 export const ROLES = ["clerk", "approver", "payer", "admin"] as const;
@@ -25,6 +25,7 @@ export const KIND_ROLES: Readonly<Record<EntryKind, readonly Role[]>> = {
   payout: ["payer"],
   confirmation: ["approver"],
   correction: ["approver"],
+  erasure: ["admin"],
 };
 
 /** The three letters an entry id starts with, before its underscore. */
@@ -35,10 +36,11 @@ export const ID_PREFIX: Readonly<Record<EntryKind, string>> = {
   payout: "pay",
   confirmation: "cnf",
   correction: "cor",
+  erasure: "era",
 };
 
 /** An entry id: its kind's prefix, an underscore and 24 lowercase hex digits (96 random bits). */
-export const ENTRY_ID = /^(prg|app|dec|pay|cnf|cor)_[0-9a-f]{24}$/;
+export const ENTRY_ID = /^(prg|app|dec|pay|cnf|cor|era)_[0-9a-f]{24}$/;
 
 /** The id of an entry of one kind. */
 export function entryIdPattern(kind: EntryKind): RegExp {
@@ -53,6 +55,19 @@ export function kindOfId(id: string): EntryKind | null {
 
 export const CORRECTION_REASONS = ["data-entry-error", "revoked", "clawback", "superseded"] as const;
 export type CorrectionReason = (typeof CORRECTION_REASONS)[number];
+
+/**
+ * Why private values were erased (crypto-shredding: the values and salts go,
+ * the commitments stay in the log). A closed set, so an erasure names a legal
+ * ground and never carries free text that could itself be personal data:
+ * - `data-subject-request`: the person asked for deletion (PIPL Art. 47);
+ * - `purpose-fulfilled`: the purpose was achieved or is no longer needed (Art. 47(1));
+ * - `retention-expired`: the retention period ended (Art. 47(2));
+ * - `consent-withdrawn`: consent was withdrawn (Art. 47(3));
+ * - `unlawful-processing`: the values were processed against the law or an agreement (Art. 47(4)).
+ */
+export const ERASURE_REASONS = ["data-subject-request", "retention-expired", "consent-withdrawn", "purpose-fulfilled", "unlawful-processing"] as const;
+export type ErasureReason = (typeof ERASURE_REASONS)[number];
 
 /**
  * Which replacement fields a correction may change on each kind (private

@@ -10,3 +10,4 @@ export * from "./witness-policy";
 export * from "./tlog-witness";
 export * from "./accountability";
 export * from "./officials";
+export * from "./erasure";

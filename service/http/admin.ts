@@ -24,10 +24,11 @@ import {
   ConfirmationRequest,
   CorrectionRequest,
   DecisionRequest,
+  ErasureRequest,
   KIND_ROLES,
   PayoutRequest,
   ProgrammeRequest,
-  type EntryKind,
+  type RecordKind,
   type Role,
 } from "../records/schemas";
 import { allowRoles, authenticated, idempotencyKeyOf, noStore, requireIdempotencyKey, requireJson, tokenOf } from "./middleware";
@@ -38,15 +39,15 @@ import { privateView, publicEntry, publicLeaf, tokenView, type AcceptedView } fr
 
 export interface AdminRouteDeps {
   readonly ledger: Ledger;
-  readonly queries: Pick<Queries, "leafOf" | "openings">;
+  readonly queries: Pick<Queries, "leafOf" | "privateValues" | "committedFields">;
   readonly tokens: Tokens;
   readonly limiter: RequestHandler;
   readonly jsonBody: RequestHandler;
   readonly accessCodes: AccessCodes;
 }
 
-/** The admin POST route of each entry kind. */
-export const ENTRY_PATHS: Readonly<Record<EntryKind, string>> = {
+/** The admin POST route of each kind recorded by its body alone. */
+export const ENTRY_PATHS: Readonly<Record<RecordKind, string>> = {
   programme: "/v1/programmes",
   application: "/v1/applications",
   decision: "/v1/decisions",
@@ -54,6 +55,12 @@ export const ENTRY_PATHS: Readonly<Record<EntryKind, string>> = {
   confirmation: "/v1/confirmations",
   correction: "/v1/corrections",
 };
+
+/** The erasure route, in Express's form: the entry whose private values are erased is the path's `:id`. */
+export const ERASURE_PATH = "/v1/entries/:id/erasure";
+
+/** The erasure route of one entry, as requests name it (and as its request hash covers it). */
+export const erasurePathOf = (id: string): string => `/v1/entries/${id}/erasure`;
 
 /** The batch route: several records, appended atomically. */
 export const BATCH_PATH = "/v1/batch";
@@ -92,7 +99,7 @@ export function adminRouter(deps: AdminRouteDeps): express.Router {
   const auth = authenticated(tokens);
 
   /** One typed route per kind, so the command is built without a cast. */
-  function entryRoute<S extends z.ZodType>(kind: EntryKind, schema: S, command: (body: z.output<S>) => Command): void {
+  function entryRoute<S extends z.ZodType>(kind: RecordKind, schema: S, command: (body: z.output<S>) => Command): void {
     const path = ENTRY_PATHS[kind];
     router.post(path, limiter, noStore, auth, allowRoles(KIND_ROLES[kind]), requireIdempotencyKey, requireJson, jsonBody, async (req: Request, res: Response) => {
       const token = tokenOf(res);
@@ -139,12 +146,33 @@ export function adminRouter(deps: AdminRouteDeps): express.Router {
     });
   });
 
+  // Erasure: rate limit → token (401) → admin (403) → Idempotency-Key (400) → Content-Type (415) → body
+  // (400) → entry id (400) → the entry (404) → the sequencer (201, replay, 409 erased already, 422 no
+  // private values, 422 key reuse). The target's committed field names come from its entry in the log.
+  router.post(ERASURE_PATH, limiter, noStore, auth, allowRoles(KIND_ROLES.erasure), requireIdempotencyKey, requireJson, jsonBody, async (req: Request, res: Response) => {
+    const token = tokenOf(res);
+    const parsed = ErasureRequest.safeParse(req.body);
+    if (!parsed.success) throw validationProblem("body", parsed.error);
+    const { id } = parseParams(req, EntryIdParam);
+    const fields = await queries.committedFields(id);
+    if (fields === undefined) throw new HttpProblem(404, "not-found", "Not found", `no entry ${id}`);
+    const accepted = await ledger.submit({
+      command: { kind: "erasure", body: { targetId: id, reasonCode: parsed.data.reasonCode, fields } },
+      actor: { official: token.official, agency: token.agency, role: token.role },
+      idempotencyKey: scopedIdempotencyKey(token.id, idempotencyKeyOf(res)),
+      requestHash: requestHash("POST", erasurePathOf(id), parsed.data),
+    });
+    const view = acceptedView(accepted.body, accessCodes);
+    if (accepted.replayed) res.setHeader("Idempotent-Replayed", "true");
+    res.status(accepted.status).location(`/v1/entries/${view.id}`).json(view);
+  });
+
   router.get("/v1/entries/:id/private", limiter, noStore, auth, allowRoles(PRIVATE_READER_ROLES), async (req, res) => {
     const { id } = parseParams(req, EntryIdParam);
     const leaf = await queries.leafOf(id);
     if (leaf === undefined) throw new HttpProblem(404, "not-found", "Not found", `no entry ${id}`);
     const { entry } = publicLeaf(leaf);
-    res.json(privateView(entry, await queries.openings(id)));
+    res.json(privateView(entry, await queries.privateValues(id)));
   });
 
   // Token creation takes no Idempotency-Key: a stored response would have to

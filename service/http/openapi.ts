@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { ENTRY_ID, entryIdPattern } from "../format/entry";
 import { TokenRequest } from "../auth/tokens";
-import { BatchRequest, KIND_ROLES, MAX_BATCH_RECORDS, REQUEST_SCHEMAS, type EntryKind } from "../records/schemas";
+import { BatchRequest, ErasureRequest, KIND_ROLES, MAX_BATCH_RECORDS, REQUEST_SCHEMAS, type RecordKind } from "../records/schemas";
 import { BATCH_PATH, ENTRY_PATHS, PRIVATE_READER_ROLES } from "./admin";
 import { MAX_PAGE } from "./params";
 import { PROBLEM_CONTENT_TYPE } from "./problem";
@@ -56,7 +56,7 @@ export function componentSchemas(named: Readonly<Record<string, z.ZodType>>, io:
   return out;
 }
 
-const REQUEST_SCHEMA_NAMES: Readonly<Record<EntryKind, string>> = {
+const REQUEST_SCHEMA_NAMES: Readonly<Record<RecordKind, string>> = {
   programme: "ProgrammeRequest",
   application: "ApplicationRequest",
   decision: "DecisionRequest",
@@ -65,7 +65,7 @@ const REQUEST_SCHEMA_NAMES: Readonly<Record<EntryKind, string>> = {
   correction: "CorrectionRequest",
 };
 
-const ENTRY_DESCRIPTIONS: Readonly<Record<EntryKind, string>> = {
+const ENTRY_DESCRIPTIONS: Readonly<Record<RecordKind, string>> = {
   programme: "Records a subsidy programme (惠企政策): its budget, open and close dates (China Standard Time) and the four-eyes threshold for payouts.",
   application:
     "Records an enterprise's application to a programme. `private` values (contact, phone, bank account) are committed in the log as salted SHA-256 and stored off-log.",
@@ -118,7 +118,7 @@ const ENTRY_ID_PATTERN = ENTRY_ID.source;
 
 function entryPaths(): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
-  for (const kind of Object.keys(ENTRY_PATHS) as EntryKind[]) {
+  for (const kind of Object.keys(ENTRY_PATHS) as RecordKind[]) {
     paths[ENTRY_PATHS[kind]] = {
       post: {
         operationId: `record${kind[0]!.toUpperCase()}${kind.slice(1)}`,
@@ -184,7 +184,8 @@ function entryPaths(): Record<string, unknown> {
 
 function buildDocument(): Record<string, unknown> {
   const requests: Record<string, z.ZodType> = { TokenRequest, BatchRequest };
-  for (const kind of Object.keys(REQUEST_SCHEMAS) as EntryKind[]) requests[REQUEST_SCHEMA_NAMES[kind]] = REQUEST_SCHEMAS[kind];
+  requests["ErasureRequest"] = ErasureRequest;
+  for (const kind of Object.keys(REQUEST_SCHEMAS) as RecordKind[]) requests[REQUEST_SCHEMA_NAMES[kind]] = REQUEST_SCHEMAS[kind];
   const responses: Record<string, z.ZodType> = {
     PublicEntry: PublicEntryView,
     Accepted: AcceptedView,
@@ -211,8 +212,30 @@ function buildDocument(): Record<string, unknown> {
   };
   const schemas = { ...componentSchemas(requests, "input"), ...componentSchemas(responses, "output") };
 
+  const single = (entryPaths()[ENTRY_PATHS.application] as { post: Record<string, unknown> }).post;
   const paths: Record<string, unknown> = {
     ...entryPaths(),
+    "/v1/entries/{id}/erasure": {
+      post: {
+        ...single,
+        operationId: "eraseEntry",
+        tags: ["record"],
+        summary: "Erase an entry's private values (crypto-shredding)",
+        description:
+          "Deletes the entry's private values and salts, and scrubs the request hash of the idempotency record that recorded it, in the same atomic commit that appends an `erasure` entry " +
+          "naming the target, the reason code, the official and the erased field names (no personal data). The target's commitments stay in the log, so every entry still verifies; " +
+          "views then show its private values as erased, never as absent. An enterprise's receipt fetched before keeps its own copy of the openings and still verifies offline. " +
+          `Roles: ${KIND_ROLES.erasure.join(", ")}.`,
+        parameters: [...(single["parameters"] as unknown[]), pathParam("id", "The entry whose private values are erased", ENTRY_ID_PATTERN)],
+        requestBody: { required: true, content: json("ErasureRequest") },
+        responses: {
+          ...(single["responses"] as Record<string, unknown>),
+          "404": problem("No such entry; nothing was recorded"),
+          "409": problem("The entry's private values were already erased (`rule` erasure-once); nothing was recorded"),
+          "422": problem("The entry has no private values (`rule` erasure-target-private), or the Idempotency-Key was used with a different request; nothing was recorded"),
+        },
+      },
+    },
     "/v1/entries/{id}": {
       get: {
         operationId: "getEntry",
@@ -260,7 +283,17 @@ function buildDocument(): Record<string, unknown> {
         security: [{ bearer: [] }, { accessCode: [] }],
         parameters: [pathParam("id", "Entry id", ENTRY_ID_PATTERN)],
         responses: {
-          "200": { description: "The receipt", content: json("Receipt") },
+          "200": {
+            description:
+              "The receipt. After an erasure it carries no `openings`: the values are gone, the commitments kept, and a receipt fetched before still verifies with its own copy.",
+            headers: {
+              "Private-Values": {
+                schema: { type: "string", pattern: "^(present|none|erased; erasure=era_[0-9a-f]{24})$" },
+                description: "present; none (the entry has no private values); or erased, naming the erasure entry",
+              },
+            },
+            content: json("Receipt"),
+          },
           ...COMMON_ERRORS,
           ...AUTH_ERRORS,
           "404": problem("No such entry"),

@@ -24,7 +24,7 @@ import {
   ProgrammeIdParam,
 } from "./params";
 import { HttpProblem } from "./problem";
-import { enterpriseView, programmeView, publicLeaf, type EntryView, type LogEntryView } from "./views";
+import { enterpriseView, erasureInfo, programmeView, publicLeaf, type EntryView, type LogEntryView } from "./views";
 
 /**
  * Lowercase hex, as toHex (service/log), for the proof routes: node:buffer builds each string in
@@ -78,6 +78,7 @@ export function publicRouter(deps: PublicRouteDeps): express.Router {
       leafIndex: found.leaf.index,
       revoked: found.revoked,
       belongsTo: found.belongsTo,
+      erasure: found.erasure === null ? null : erasureInfo(found.erasure),
       entry,
     };
     res.json(view);

@@ -42,7 +42,7 @@ export interface AnchoringInfo {
 }
 
 export interface ReceiptRouteDeps {
-  readonly queries: Pick<Queries, "leafOf" | "applicationOf" | "application" | "receipt">;
+  readonly queries: Pick<Queries, "leafOf" | "applicationOf" | "application" | "receipt" | "erasureOf">;
   readonly tokens: Pick<Tokens, "authenticate">;
   readonly publicLimiter: RequestHandler;
   readonly adminLimiter: RequestHandler;
@@ -54,6 +54,9 @@ export interface ReceiptRouteDeps {
 }
 
 export const ACCESS_CODE_HEADER = "x-access-code";
+
+/** On an enterprise receipt: `present`, `none`, or `erased; erasure=<id>` (the values were erased, the commitments kept). */
+export const PRIVATE_VALUES_HEADER = "Private-Values";
 
 export function receiptRouter(deps: ReceiptRouteDeps): express.Router {
   const { queries, tokens, anchoring, accessCodes } = deps;
@@ -133,9 +136,14 @@ export function receiptRouter(deps: ReceiptRouteDeps): express.Router {
     next();
   };
 
+  // After an erasure the receipt carries no `openings` (not even an empty one) and says so in
+  // PRIVATE_VALUES_HEADER, so "erased, commitments kept" never reads as "no private values".
   router.get("/v1/entries/:id/receipt/private", deps.adminLimiter, noStore, enterpriseOrOfficial, async (req, res) => {
     const { id } = parseParams(req, EntryIdParam);
-    sendReceipt(res, id, await receiptFor(id, true));
+    const erasure = await queries.erasureOf(id);
+    const receipt = await receiptFor(id, erasure === undefined);
+    res.setHeader(PRIVATE_VALUES_HEADER, erasure === undefined ? (receipt.openings !== undefined && Object.keys(receipt.openings).length > 0 ? "present" : "none") : `erased; erasure=${erasure.id}`);
+    sendReceipt(res, id, receipt);
   });
 
   router.get("/v1/applications/:id/access-code", deps.adminLimiter, noStore, authenticated(tokens), allowRoles(["admin"]), async (req, res) => {

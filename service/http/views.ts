@@ -15,11 +15,11 @@
  */
 import { z } from "zod";
 import { canonicalBytes, decodeEntry, equalBytes, LogInvariantError, RECEIPT_FORMAT, type JsonValue } from "../log";
-import type { Openings } from "../records/entry";
+import type { ErasureState } from "../records/state";
 import { regionType, REGION_TYPES, type RegionType } from "../records/identifiers";
 import { EntryKind, Role } from "../records/schemas";
 import type { ApplicationStatus as DomainApplicationStatus } from "../queries/status";
-import type { ApplicationSummary, CorrectionOf, EnterpriseResult, ProgrammeResult } from "../queries/queries";
+import type { ApplicationSummary, CorrectionOf, EnterpriseResult, PrivateValues, ProgrammeResult } from "../queries/queries";
 import type { TokenInfo } from "../auth/tokens";
 
 // ---------------------------------------------------------------------------
@@ -39,7 +39,11 @@ export const PUBLIC_BODY_FIELDS: Readonly<Record<EntryKind, readonly string[]>> 
   payout: ["decisionId", "amountFen", "paidOn", "needsConfirmation"],
   confirmation: ["payoutId"],
   correction: ["targetId", "reasonCode", "reasonText", "replacement", "clawbackFen"],
+  erasure: ["targetId", "reasonCode", "fields"],
 };
+
+/** Fields whose value is a list of strings (an erasure's erased field names); any other list is refused. */
+const STRING_LISTS: ReadonlySet<string> = new Set(["fields"]);
 
 /** Public fields of a correction's replacement values (the `private` part is committed instead). */
 export const PUBLIC_REPLACEMENT_FIELDS: readonly string[] = ["enterpriseName", "region", "reason", "name", "agency", "paidOn", "policyDocument"];
@@ -115,6 +119,16 @@ export const BelongsToView = z.discriminatedUnion("kind", [
 ]);
 export type BelongsToView = z.infer<typeof BelongsToView>;
 
+export const ErasureInfoView = z
+  .object({
+    id: z.string().meta({ description: "The erasure entry" }),
+    reasonCode: z.string(),
+    recordedAt: z.string(),
+    fields: z.array(z.string()).meta({ description: "The committed fields whose values and salts were deleted" }),
+  })
+  .meta({ description: "An erasure of an entry's private values (crypto-shredding): the values and salts are gone, the commitments stay in the log" });
+export type ErasureInfoView = z.infer<typeof ErasureInfoView>;
+
 export const EntryView = z
   .object({
     id: z.string(),
@@ -122,6 +136,9 @@ export const EntryView = z
     leafIndex: LeafIndex,
     revoked: z.boolean().meta({ description: "Whether a later correction revoked this entry" }),
     belongsTo: BelongsToView.nullable().meta({ description: "The application or programme this entry is about, with its derived status" }),
+    erasure: ErasureInfoView.nullable().meta({
+      description: "Set when this entry's private values were erased: erased, commitments kept (the entry still verifies). Null when they were not erased, or the entry never had any",
+    }),
     entry: PublicEntryView,
   });
 export type EntryView = z.infer<typeof EntryView>;
@@ -242,10 +259,14 @@ export const PrivateView = z
     id: z.string(),
     kind: EntryKind,
     commitments: z.record(z.string(), z.string()),
+    privateValues: z.enum(["present", "erased", "none"]).meta({
+      description: "present: `openings` holds them; erased: deleted by the erasure in `erasure`, commitments kept; none: the entry never had private values",
+    }),
     openings: z
       .record(z.string(), z.object({ value: z.string(), salt: z.string().regex(HEX64) }))
       .nullable()
-      .meta({ description: "Null when the entry has no private values or they were erased" }),
+      .meta({ description: "Null unless privateValues is present" }),
+    erasure: ErasureInfoView.nullable(),
   })
   .meta({ description: "The private values of an entry and the salts that open its commitments" });
 export type PrivateView = z.infer<typeof PrivateView>;
@@ -345,7 +366,8 @@ function pick(source: unknown, fields: readonly string[], where: string): { [k: 
     if (!Object.prototype.hasOwnProperty.call(source, f)) continue;
     const v = source[f];
     const nested = NESTED[f];
-    out[f] = nested !== undefined && isRecord(v) ? pick(v, nested, `${where}.${f}`) : copyScalar(v, `${where}.${f}`);
+    if (STRING_LISTS.has(f) && Array.isArray(v)) out[f] = v.map((x, i) => (typeof x === "string" ? x : fail(`${where}.${f}[${i}] is not a string`)));
+    else out[f] = nested !== undefined && isRecord(v) ? pick(v, nested, `${where}.${f}`) : copyScalar(v, `${where}.${f}`);
   }
   return out;
 }
@@ -466,11 +488,22 @@ export function tokenView(t: TokenInfo): z.infer<typeof TokenInfoView> {
   return { id: t.id, official: t.official, ...(t.name !== undefined ? { name: t.name } : {}), agency: t.agency, role: t.role, createdAt: t.createdAt, revokedAt: t.revokedAt };
 }
 
-export function privateView(entry: PublicEntryView, openings: Openings | undefined): PrivateView {
+export function erasureInfo(e: ErasureState): ErasureInfoView {
+  return { id: e.id, reasonCode: e.reasonCode, recordedAt: e.recordedAt, fields: [...e.fields] };
+}
+
+export function privateView(entry: PublicEntryView, values: PrivateValues): PrivateView {
   let o: PrivateView["openings"] = null;
-  if (openings !== undefined) {
+  if (values.state === "present") {
     o = {};
-    for (const [field, opening] of Object.entries(openings)) o[field] = { value: opening.value, salt: opening.salt };
+    for (const [field, opening] of Object.entries(values.openings)) o[field] = { value: opening.value, salt: opening.salt };
   }
-  return { id: entry.id, kind: entry.kind, commitments: { ...entry.commitments }, openings: o };
+  return {
+    id: entry.id,
+    kind: entry.kind,
+    commitments: { ...entry.commitments },
+    privateValues: values.state,
+    openings: o,
+    erasure: values.state === "erased" ? erasureInfo(values.erasure) : null,
+  };
 }

@@ -26,7 +26,7 @@ import type { Actor, LedgerEntry } from "../records/entry";
 import { applyCommand, type Command } from "../records/rules";
 import type { EntryKind } from "../records/schemas";
 import type { StateDoc, StateKey, StateReader } from "../records/state";
-import { StoreUnavailableError, type CommitBatch, type IdempotencyRecord, type IdempotencyStore, type LeafWrite, type LogStore, type StateStore } from "../store/store";
+import { ERASED_REQUEST_HASH, StoreUnavailableError, type CommitBatch, type IdempotencyRecord, type IdempotencyStore, type LeafWrite, type LogStore, type StateStore } from "../store/store";
 
 /**
  * The store could not read or write; nothing was stored. The sequencer and
@@ -321,6 +321,7 @@ export class Ledger {
     const state = new Map<StateKey, StateDoc>();
     const idempotency = new Map<string, IdempotencyRecord>();
     const leaves: LeafWrite[] = [];
+    const erasures: string[] = [];
     const accepted: { p: Pending; result: { status: number; body: unknown; replayed: boolean } }[] = [];
     const store = this._store;
     const reader: StateReader = {
@@ -340,6 +341,8 @@ export class Ledger {
       try {
         const earlier = await this._read(s.idempotencyKey, idempotency, (f) => f.idempotency, () => store.idempotency(s.idempotencyKey));
         if (earlier !== undefined) {
+          if (earlier.requestHash === ERASED_REQUEST_HASH)
+            throw new IdempotencyConflict("this Idempotency-Key recorded an entry whose private values were since erased; it cannot be replayed");
           if (earlier.requestHash !== s.requestHash)
             throw new IdempotencyConflict("this Idempotency-Key was already used with a different request");
           // Answered once this batch is durable: the earlier request may still be in flight.
@@ -351,6 +354,7 @@ export class Ledger {
         const ownReader: StateReader = { get: async (key) => own.get(key) ?? (await reader.get(key)) };
         const ownRange = p.commands.length === 1 ? range : range.clone();
         const ownLeaves: LeafWrite[] = [];
+        const ownErasures: string[] = [];
         const bodies: AcceptedBody[] = [];
         const now = rfc3339(this._clock.now());
         for (let i = 0; i < p.commands.length; i++) {
@@ -373,12 +377,14 @@ export class Ledger {
           const index = ownRange.size;
           const nodes = ownRange.append(hashLeaf(bytes));
           for (const [k, v] of applied.writes) own.set(k, v);
+          if (applied.erases !== undefined) ownErasures.push(...applied.erases);
           bodies.push({ id: applied.entry.id, kind: applied.entry.kind, leafIndex: index, entry: applied.entry });
           ownLeaves.push({ index, id: applied.entry.id, bytes, recordedAt: now, nodes, indexes: applied.indexes, openings: applied.openings });
         }
         for (const [k, v] of own) state.set(k, v);
         range = ownRange;
         leaves.push(...ownLeaves);
+        erasures.push(...ownErasures);
         const body = p.batch ? { results: bodies } : bodies[0]!;
         idempotency.set(s.idempotencyKey, { requestHash: s.requestHash, status: 201, body, createdAt: now });
         accepted.push({ p, result: { status: 201, body, replayed: false } });
@@ -389,7 +395,13 @@ export class Ledger {
     if (accepted.length === 0) return;
 
     const previous = this._lastCommit;
-    const commit: CommitBatch = { head: { size: range.size, compact: range.hashes }, leaves, state, idempotency };
+    const commit: CommitBatch = {
+      head: { size: range.size, compact: range.hashes },
+      leaves,
+      state,
+      idempotency,
+      ...(erasures.length > 0 ? { erasures } : {}),
+    };
     const done = (async (): Promise<boolean> => {
       const fail = (e: unknown) => {
         for (const { p } of accepted) p.reject(e);

@@ -12,10 +12,10 @@
 import { kindOfId } from "../format/entry";
 import { consistencyProof, inclusionProof, type ConsistencyResult, type InclusionResult } from "../ledger/proofs";
 import { buildReceipt, type ReceiptInput } from "../ledger/receipts";
-import type { Receipt } from "../log";
+import { decodeEntry, type Receipt } from "../log";
 import type { Openings } from "../records/entry";
 import type { IndexRef } from "../records/rules";
-import type { ApplicationState, DecisionState, EntryState, ProgrammeState } from "../records/state";
+import type { ApplicationState, DecisionState, EntryState, ErasureState, ProgrammeState } from "../records/state";
 import type { LogStore, OpeningsStore, StateStore, StoredLeaf } from "../store/store";
 import { applicationAmounts, applicationStatus, type ApplicationAmounts, type ApplicationStatus } from "./status";
 
@@ -47,7 +47,20 @@ export interface EntryResult {
   readonly leaf: Leaf;
   readonly revoked: boolean;
   readonly belongsTo: BelongsTo | null;
+  /** The erasure of this entry's private values (its commitments stay in the log), or null. */
+  readonly erasure: ErasureState | null;
 }
+
+/**
+ * What became of an entry's private values:
+ * - `present`: stored off-log, `openings` holds them;
+ * - `erased`: deleted by `erasure`; the commitments stay in the log;
+ * - `none`: the entry never had private values.
+ */
+export type PrivateValues =
+  | { readonly state: "present"; readonly openings: Openings }
+  | { readonly state: "erased"; readonly erasure: ErasureState }
+  | { readonly state: "none" };
 
 export interface Page<T> {
   readonly items: readonly T[];
@@ -131,7 +144,37 @@ export class Queries {
     const leaf = await this.leafOf(id);
     if (leaf === undefined) return undefined;
     const doc = await this.entryState(id);
-    return { leaf, revoked: doc !== undefined && "revoked" in doc ? doc.revoked : false, belongsTo: await this._belongsTo(doc) };
+    return {
+      leaf,
+      revoked: doc !== undefined && "revoked" in doc ? doc.revoked : false,
+      belongsTo: await this._belongsTo(doc),
+      erasure: (await this.erasureOf(id)) ?? null,
+    };
+  }
+
+  /**
+   * The committed field names of entry `id` as its leaf lists them, sorted:
+   * what an erasure of it deletes. Undefined for an unknown or not yet durable entry.
+   */
+  async committedFields(id: string): Promise<string[] | undefined> {
+    const leaf = await this.leafOf(id);
+    if (leaf === undefined) return undefined;
+    const commitments = decodeEntry(leaf.bytes)["commitments"];
+    return typeof commitments === "object" && commitments !== null && !Array.isArray(commitments) ? Object.keys(commitments).sort() : [];
+  }
+
+  /** The erasure of entry `id`'s private values, or undefined when they were not erased. */
+  async erasureOf(id: string): Promise<ErasureState | undefined> {
+    const doc = await this._store.state(`erased:${id}`);
+    return doc?.kind === "erasure" ? doc : undefined;
+  }
+
+  /** The private values of entry `id`, or that they were erased, or that it has none. */
+  async privateValues(id: string): Promise<PrivateValues> {
+    const erasure = await this.erasureOf(id);
+    if (erasure !== undefined) return { state: "erased", erasure };
+    const openings = await this._store.openings(id);
+    return openings === undefined ? { state: "none" } : { state: "present", openings };
   }
 
   /** The derived state of entry `id`; undefined for an unknown id. */
@@ -295,6 +338,7 @@ export class Queries {
           doc = await this.entryState(doc.payoutId);
           break;
         case "correction":
+        case "erasure":
           doc = await this.entryState(doc.targetId);
           break;
         case "programme":
@@ -306,7 +350,7 @@ export class Queries {
 
   private async _belongsTo(doc: EntryState | undefined): Promise<BelongsTo | null> {
     let target = doc;
-    if (target?.kind === "correction") target = await this.entryState(target.targetId);
+    if (target?.kind === "correction" || target?.kind === "erasure") target = await this.entryState(target.targetId);
     if (target?.kind === "programme") return { kind: "programme", id: target.id, status: target.revoked ? "revoked" : "active" };
     const appId = await this._applicationIdOf(target);
     if (appId === null) return null;

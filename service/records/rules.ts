@@ -19,6 +19,7 @@ import type {
   CorrectionRequest,
   DecisionRequest,
   EntryKind,
+  ErasureCommand,
   PayoutRequest,
   ProgrammeRequest,
 } from "./schemas";
@@ -46,7 +47,9 @@ export type RuleName =
   | "clawback-within-paid"
   | "correction-fields"
   | "revocation-allowed"
-  | "entry-revoked";
+  | "entry-revoked"
+  | "erasure-target-private"
+  | "erasure-once";
 
 /**
  * Why a rule refused a request, in the core's terms; the HTTP layer maps each
@@ -75,7 +78,8 @@ export type Command =
   | { kind: "decision"; body: DecisionRequest }
   | { kind: "payout"; body: PayoutRequest }
   | { kind: "confirmation"; body: ConfirmationRequest }
-  | { kind: "correction"; body: CorrectionRequest };
+  | { kind: "correction"; body: CorrectionRequest }
+  | { kind: "erasure"; body: ErasureCommand };
 
 /** A secondary index entry: (name, value) → this entry, in log order. */
 export interface IndexRef {
@@ -88,6 +92,8 @@ export interface Applied {
   readonly openings: Openings | null;
   readonly writes: ReadonlyMap<StateKey, StateDoc>;
   readonly indexes: readonly IndexRef[];
+  /** Entries whose private values and salts the same store batch deletes (see {@link erasure}). */
+  readonly erases?: readonly string[];
 }
 
 export interface RuleContext {
@@ -514,7 +520,8 @@ async function enterpriseOf(tx: Tx, target: EntryState): Promise<string | null> 
     case "payout":
       return (await tx.entry(target.applicationId, "application", "application")).creditCode;
     case "confirmation":
-    case "correction": {
+    case "correction":
+    case "erasure": {
       const next = await tx.get(`e:${target.kind === "confirmation" ? target.payoutId : target.targetId}`);
       return next && next.kind !== "code" ? enterpriseOf(tx, next) : null;
     }
@@ -532,11 +539,39 @@ async function programmeOf(tx: Tx, target: EntryState): Promise<string | null> {
     case "payout":
       return target.programmeId;
     case "confirmation":
-    case "correction": {
+    case "correction":
+    case "erasure": {
       const next = await tx.get(`e:${target.kind === "confirmation" ? target.payoutId : target.targetId}`);
       return next && next.kind !== "code" ? programmeOf(tx, next) : null;
     }
   }
+}
+
+/**
+ * Erasure (crypto-shredding): the target's private values and salts are
+ * deleted off-log in the same store batch that appends this entry, so no
+ * reader ever sees one without the other. The entry names the target, the
+ * reason and the erased field names, and carries no personal data; the
+ * target's commitments stay in the log, so it still verifies. An entry is
+ * erased once: its `erased:` marker is what the views show as "erased,
+ * commitments kept", distinct from an entry that never had private values.
+ * `b.fields` are the target's committed field names as its public entry in
+ * the log lists them (the state does not hold commitments).
+ */
+async function erasure(ctx: RuleContext, tx: Tx, b: ErasureCommand): Promise<Applied> {
+  const doc = await tx.get(`e:${b.targetId}`);
+  if (doc === undefined || doc.kind === "code") violation("reference-exists", "invalid", `no entry ${b.targetId}`);
+  const earlier = await tx.get(`erased:${b.targetId}`);
+  if (earlier !== undefined) violation("erasure-once", "conflict", `the private values of ${b.targetId} were already erased by ${earlier.id}`);
+  if (doc.kind === "erasure" || b.fields.length === 0) violation("erasure-target-private", "invalid", `${doc.kind} ${b.targetId} has no private values to erase`);
+  const fields = [...b.fields].sort();
+  const id = ctx.newId("erasure");
+  const state = { kind: "erasure", id, targetId: b.targetId, reasonCode: b.reasonCode, fields, recordedAt: ctx.now } as const;
+  tx.save(state);
+  tx.put(`erased:${b.targetId}`, state);
+  const entry = entryOf(ctx, "erasure", id, [b.targetId], { targetId: b.targetId, reasonCode: b.reasonCode, fields });
+  const applied = filed(tx, entry, null, await enterpriseOf(tx, doc), await programmeOf(tx, doc));
+  return { ...applied, erases: [b.targetId] };
 }
 
 /**
@@ -564,6 +599,9 @@ export async function applyCommand(ctx: RuleContext, cmd: Command): Promise<Appl
       break;
     case "correction":
       applied = await correction(ctx, tx, cmd.body);
+      break;
+    case "erasure":
+      applied = await erasure(ctx, tx, cmd.body);
       break;
   }
   return { ...applied, indexes: [...applied.indexes, { name: "kind", value: cmd.kind }] };

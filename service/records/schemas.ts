@@ -10,7 +10,7 @@
  * and amounts have their own stricter formats.
  */
 import { z } from "zod";
-import { CORRECTION_REASONS, ENTRY_ID, ENTRY_KINDS, ROLES } from "../format";
+import { CORRECTION_REASONS, ENTRY_ID, ENTRY_KINDS, ERASURE_REASONS, ROLES } from "../format";
 import { CreditCode, DivisionCode, Fen, HttpUrl, IsoDate, PlainText, Sha256Hex } from "./zod-types";
 
 /** Server-assigned entry ids: a kind prefix and 24 hex digits of randomness (service/format). */
@@ -107,6 +107,28 @@ export const CorrectionRequest = z.strictObject({
   clawbackFen: Fen.optional(),
 });
 
+export const ErasureReason = z.enum(ERASURE_REASONS);
+
+/**
+ * The body of `POST /v1/entries/{id}/erasure`: only the legal ground. The
+ * target is the path's entry, and no free text is taken, so an erasure entry
+ * can never carry personal data.
+ */
+export const ErasureRequest = z.strictObject({
+  reasonCode: ErasureReason,
+});
+
+/**
+ * An erasure as the rules take it: the target, the reason, and the target's
+ * committed field names, read from its public entry in the log by the caller
+ * (the log, not the state, holds commitments).
+ */
+export interface ErasureCommand {
+  readonly targetId: string;
+  readonly reasonCode: z.infer<typeof ErasureReason>;
+  readonly fields: readonly string[];
+}
+
 export type ProgrammeRequest = z.infer<typeof ProgrammeRequest>;
 export type ApplicationRequest = z.infer<typeof ApplicationRequest>;
 export type DecisionRequest = z.infer<typeof DecisionRequest>;
@@ -114,6 +136,7 @@ export type PayoutRequest = z.infer<typeof PayoutRequest>;
 export type ConfirmationRequest = z.infer<typeof ConfirmationRequest>;
 export type CorrectionRequest = z.infer<typeof CorrectionRequest>;
 export type CorrectionReplacement = z.infer<typeof CorrectionReplacement>;
+export type ErasureRequest = z.infer<typeof ErasureRequest>;
 
 export const EntryKind = z.enum(ENTRY_KINDS);
 export type EntryKind = z.infer<typeof EntryKind>;
@@ -123,6 +146,9 @@ export type Role = z.infer<typeof Role>;
 
 /** Which roles may record which kinds: the public format's role table. */
 export { KIND_ROLES } from "../format";
+
+/** The kinds recorded by a POST of their body alone (an erasure is posted to the entry it erases). */
+export type RecordKind = Exclude<EntryKind, "erasure">;
 
 export const REQUEST_SCHEMAS = {
   programme: ProgrammeRequest,

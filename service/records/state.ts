@@ -98,10 +98,25 @@ export interface CorrectionState {
   readonly reasonCode: string;
 }
 
-export type EntryState = ProgrammeState | ApplicationState | DecisionState | PayoutState | ConfirmationState | CorrectionState;
+/**
+ * An erasure: stored under the erasure's own `e:` key and, as the marker that
+ * the target's private values are gone (erased, commitments kept), under
+ * `erased:<targetId>`.
+ */
+export interface ErasureState {
+  readonly kind: "erasure";
+  readonly id: string;
+  readonly targetId: string;
+  readonly reasonCode: string;
+  /** The target's committed field names whose values and salts were deleted, sorted. */
+  readonly fields: readonly string[];
+  readonly recordedAt: string;
+}
 
-/** A key in the state space: one per entry, plus the programme-code uniqueness index. */
-export type StateKey = `e:${string}` | `code:${string}`;
+export type EntryState = ProgrammeState | ApplicationState | DecisionState | PayoutState | ConfirmationState | CorrectionState | ErasureState;
+
+/** A key in the state space: one per entry, the programme-code uniqueness index, and the erasure of an entry. */
+export type StateKey = `e:${string}` | `code:${string}` | `erased:${string}`;
 
 export type StateDoc = EntryState | { readonly kind: "code"; readonly id: string };
 

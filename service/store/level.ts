@@ -77,6 +77,7 @@ import {
   view,
 } from "./level-keys";
 import {
+  scrubbedForErasure,
   StoreLockedError,
   StoreUnavailableError,
   type CommitBatch,
@@ -104,6 +105,12 @@ const EXPIRY_CHUNK = 1024;
 
 function headNodes(head: TreeHead): Map<string, Bytes> {
   return new Map(planRoot(head.size).map((id, i) => [nodeKey(id), head.compact[i]!]));
+}
+
+/** classic-level (what `level` is in Node) compacts a key range; `level`'s own types leave the method out. */
+function compactor(db: Db): ((start: Bytes, end: Bytes) => Promise<void>) | undefined {
+  const f: unknown = (db as unknown as { compactRange?: unknown }).compactRange;
+  return typeof f === "function" ? (start, end) => Promise.resolve(f.call(db, start, end) as unknown).then(() => {}) : undefined;
 }
 
 /** Opens LevelDB in `abs`: StoreLockedError when another process holds it, StoreUnavailableError when it cannot be opened. */
@@ -251,14 +258,54 @@ export class LevelStore implements LedgerStore {
    */
   commit(batch: CommitBatch): Promise<void> {
     return this._serialised(async () => {
-      const { ops, partial, tiles } = this._encodeBatch(batch);
+      const erased = new Set(batch.erasures ?? []);
+      const scrubbed = erased.size === 0 ? batch : { ...batch, idempotency: new Map([...batch.idempotency].map(([k, r]) => [k, scrubbedForErasure(r, erased)])) };
+      const { ops, partial, tiles } = this._encodeBatch(scrubbed);
+      if (erased.size > 0) ops.push(...(await this._erasureOps(erased, batch.idempotency)));
       await this._write(ops, "commit");
+      if (erased.size > 0) await this._compactErased();
       this._head = { size: batch.head.size, compact: [...batch.head.compact] };
       this._headNodes = headNodes(this._head);
       this._partial = partial;
       // Only now that their records are durable: the file never holds a tile LevelDB lacks.
       for (const [t, record] of tiles) this._tileFile.write(t, record);
     });
+  }
+
+  /**
+   * The writes that erase `erased` in the same WriteBatch as the commit: the
+   * openings go, and stored idempotency records naming an erased entry (and
+   * not rewritten by the batch itself) get their request hash scrubbed. Reads
+   * every stored idempotency record: erasures are rare, and expiry bounds how
+   * many there are.
+   */
+  private async _erasureOps(erased: ReadonlySet<string>, inBatch: ReadonlyMap<string, IdempotencyRecord>): Promise<Op[]> {
+    const ops: Op[] = [];
+    const records = await this._read(() => this._db.iterator(tableRange(T_IDEM)).all());
+    for (const [key, raw] of records) {
+      const record = parseJson<IdempotencyRecord>(raw);
+      const clean = scrubbedForErasure(record, erased);
+      if (clean !== record && !inBatch.has(Buffer.from(key.subarray(1)).toString("utf8"))) ops.push({ type: "put", key, value: json(clean) });
+    }
+    // Last, so no put of the same batch can bring an opening back.
+    for (const id of erased) ops.push({ type: "del", key: strKey(T_OPENINGS, id) });
+    return ops;
+  }
+
+  /**
+   * A LevelDB delete is a tombstone: the erased bytes stay in the write-ahead
+   * log and older tables until compaction rewrites them. Compacting the
+   * openings and idempotency tables now (which first flushes the memtable and
+   * retires its log) removes them from the data directory's files. Best
+   * effort: the commit is durable already, and the next compaction would do
+   * the same.
+   */
+  private async _compactErased(): Promise<void> {
+    const compact = compactor(this._db);
+    for (const t of [T_OPENINGS, T_IDEM]) {
+      const r = tableRange(t);
+      await compact?.(r.gte, r.lt).catch(() => {});
+    }
   }
 
   private _encodeBatch(batch: CommitBatch): { ops: Op[]; partial: Map<string, Bytes>; tiles: Map<number, Bytes> } {

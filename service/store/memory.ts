@@ -9,6 +9,7 @@ import type { Openings } from "../records/entry";
 import type { IndexRef } from "../records/rules";
 import type { StateDoc, StateKey } from "../records/state";
 import {
+  scrubbedForErasure,
   StoreUnavailableError,
   type CommitBatch,
   type IdempotencyRecord,
@@ -68,6 +69,11 @@ export class MemoryStore implements LedgerStore {
     }
     for (const [k, v] of batch.state) this._state.set(k, structuredClone(v));
     for (const [k, v] of batch.idempotency) this._idempotency.set(k, structuredClone(v));
+    const erased = new Set(batch.erasures ?? []);
+    if (erased.size > 0) {
+      for (const id of erased) this._openings.delete(id);
+      for (const [k, v] of this._idempotency) this._idempotency.set(k, scrubbedForErasure(v, erased));
+    }
     this._head = { size: batch.head.size, compact: [...batch.head.compact] };
     this.commits += 1;
     if (fault === "fail-after-persist") throw new StoreUnavailableError("injected fault after persisting");

@@ -31,6 +31,7 @@ import type { IndexRef } from "../records/rules";
 import type { StateDoc, StateKey } from "../records/state";
 import { migrate, SchemaTooNewError, SERVICE_LOCK_KEY, type MigrationOutcome } from "./postgres-schema";
 import {
+  ERASED_REQUEST_HASH,
   StoreLockedError,
   StoreUnavailableError,
   type CommitBatch,
@@ -184,6 +185,21 @@ WITH
         ON CONFLICT (scoped_key) DO UPDATE SET record = EXCLUDED.record, created_at = EXCLUDED.created_at)
 UPDATE log_head SET size = $18, compact = $19`;
 
+/**
+ * A batch's erasures, in its transaction after INSERT_BATCH (so records the
+ * batch itself wrote are scrubbed too): the openings rows go, and every
+ * idempotency record whose response names an erased entry (`body.id`, or an
+ * id in a batch's `body.results`) gets the erased request hash.
+ */
+const ERASE = `
+WITH
+  o AS (DELETE FROM openings WHERE entry_id = ANY($1::text[]))
+UPDATE idempotency SET record = jsonb_set(record::jsonb, '{requestHash}', to_jsonb($2::text))::json
+WHERE record->'body'->>'id' = ANY($1::text[])
+   OR EXISTS (SELECT 1 FROM json_array_elements(
+        CASE WHEN json_typeof(record->'body'->'results') = 'array' THEN record->'body'->'results' ELSE '[]'::json END) r
+      WHERE r->>'id' = ANY($1::text[]))`;
+
 export class PostgresStore implements LedgerStore {
   /** Writes under way, so close() can wait for them. */
   private readonly _pending = new Set<Promise<unknown>>();
@@ -269,6 +285,8 @@ export class PostgresStore implements LedgerStore {
   commit(batch: CommitBatch, check?: CommitCheck): Promise<void> {
     return this._write(async () => {
       const params = encodeBatch(batch);
+      const erasures = [...(batch.erasures ?? [])];
+      if (!erasures.every(storable)) refuse("an erased entry id cannot be stored");
       const client = await this._connect("commit");
       // Set before BEGIN: a failure after it must roll back, or the connection would go back to the pool
       // inside an aborted transaction. (ROLLBACK outside a transaction is a harmless warning.)
@@ -290,6 +308,7 @@ export class PostgresStore implements LedgerStore {
           }
         }
         await client.query({ name: statementName(INSERT_BATCH), text: INSERT_BATCH, values: params });
+        if (erasures.length > 0) await client.query({ name: statementName(ERASE), text: ERASE, values: [erasures, ERASED_REQUEST_HASH] });
         await client.query("COMMIT");
         inTransaction = false;
         client.release();

@@ -60,6 +60,44 @@ export interface CommitBatch {
   readonly leaves: readonly LeafWrite[];
   readonly state: ReadonlyMap<StateKey, StateDoc>;
   readonly idempotency: ReadonlyMap<string, IdempotencyRecord>;
+  /**
+   * Entry ids whose private values are erased by this batch, atomically with
+   * the rest of it: their openings are deleted, and every idempotency record
+   * whose stored response names one of them (stored earlier or in this
+   * batch) keeps its response but has its request hash replaced by
+   * {@link ERASED_REQUEST_HASH}, since a hash over a request body with a few
+   * guessable private values would let them be recovered.
+   */
+  readonly erasures?: readonly string[];
+}
+
+/**
+ * The request hash of an idempotency record whose entry was since erased: no
+ * request hashes to it, so a retry with the same key is refused, never
+ * recorded twice.
+ */
+export const ERASED_REQUEST_HASH = "erased";
+
+/** The entry ids an idempotency record's stored response names: `body.id`, or each `body.results[].id` of a batch. */
+export function idsOfResponse(record: IdempotencyRecord): string[] {
+  const body = record.body;
+  if (typeof body !== "object" || body === null) return [];
+  const ids: string[] = [];
+  const id = (body as { id?: unknown }).id;
+  if (typeof id === "string") ids.push(id);
+  const results = (body as { results?: unknown }).results;
+  if (Array.isArray(results))
+    for (const r of results) {
+      const rid = typeof r === "object" && r !== null ? (r as { id?: unknown }).id : undefined;
+      if (typeof rid === "string") ids.push(rid);
+    }
+  return ids;
+}
+
+/** `record` with its request hash scrubbed when its response names an erased entry; the same object otherwise. */
+export function scrubbedForErasure(record: IdempotencyRecord, erased: ReadonlySet<string>): IdempotencyRecord {
+  if (record.requestHash === ERASED_REQUEST_HASH || !idsOfResponse(record).some((id) => erased.has(id))) return record;
+  return { ...record, requestHash: ERASED_REQUEST_HASH };
 }
 
 export interface TokenRecord {
@@ -112,7 +150,11 @@ export interface StateStore {
  */
 export interface OpeningsStore {
   openings(entryId: string): Promise<Openings | undefined>;
-  /** Erases the private values of an entry; its commitments stay in the log. Durable once it resolves. */
+  /**
+   * Erases the private values of an entry; its commitments stay in the log. Durable once it resolves.
+   * A low-level repair tool only: the ledger erases through a commit's `erasures`, which also appends
+   * the erasure entry and scrubs idempotency records in the same atomic batch.
+   */
   eraseOpenings(entryId: string): Promise<void>;
 }
 

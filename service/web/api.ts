@@ -66,6 +66,8 @@ export interface EntryView {
   leafIndex: number;
   revoked: boolean;
   belongsTo: { kind: string; id: string; status: string } | null;
+  /** Set when the entry's private values were erased (commitments kept). */
+  erasure: { id: string; reasonCode: string; recordedAt: string; fields: string[] } | null;
   entry: PublicEntry;
 }
 

@@ -109,7 +109,9 @@ const zh = {
   notFound: "没有找到：{what}",
   back: "返回",
   // Every kind of the public entry format (service/format) has a label.
-  kinds: { programme: "项目", application: "申请", decision: "审批决定", payout: "拨付", confirmation: "复核确认", correction: "更正" } satisfies Record<EntryKind, string>,
+  kinds: { programme: "项目", application: "申请", decision: "审批决定", payout: "拨付", confirmation: "复核确认", correction: "更正", erasure: "删除私密信息" } satisfies Record<EntryKind, string>,
+  erasedHeading: "私密信息已删除，承诺值保留",
+  erasedNote: "{fields} 的值与盐已于 {at} 依 {reason} 删除（删除记录 {id}）。承诺值仍在日志中，本记录照常可验证。",
   statuses: {
     pending: "待审批",
     approved: "已批准",
@@ -239,7 +241,9 @@ const en: Dict = {
   error: "Something went wrong: {msg}",
   notFound: "Not found: {what}",
   back: "Back",
-  kinds: { programme: "Programme", application: "Application", decision: "Decision", payout: "Payout", confirmation: "Confirmation", correction: "Correction" },
+  kinds: { programme: "Programme", application: "Application", decision: "Decision", payout: "Payout", confirmation: "Confirmation", correction: "Correction", erasure: "Erasure" },
+  erasedHeading: "Private values erased, commitments kept",
+  erasedNote: "The values and salts of {fields} were erased at {at} ({reason}, erasure {id}). The commitments stay in the log, and this entry still verifies.",
   statuses: {
     pending: "Pending",
     approved: "Approved",

@@ -12,7 +12,7 @@ import { dict, fill, initLang, lang, setLang, t } from "./i18n";
 import { verifyEntry, verifyReceiptFile, type Outcome, type VerifyContext } from "./verify";
 
 const CREDIT_CODE = /^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$/;
-const ENTRY_ID = /^(prg|app|dec|pay|cnf|cor)_[0-9a-f]{24}$/;
+const ENTRY_ID = /^(prg|app|dec|pay|cnf|cor|era)_[0-9a-f]{24}$/;
 
 const main = document.getElementById("main") as HTMLElement;
 const status = document.getElementById("status") as HTMLElement;
@@ -328,6 +328,20 @@ async function entryPage(id: string): Promise<void> {
     dl(Object.entries(e.body).map(([k, v]) => [k, fieldValue(k, v)] as const)),
     e.refs.length > 0 ? h("p", {}, "refs: ", ...e.refs.flatMap((r) => [h("a", { href: `#/entry/${r}`, class: "mono" }, r), " "])) : null,
     e.commitments ? h("div", {}, h("h2", {}, d.commitments), dl(Object.entries(e.commitments).map(([k, v]) => [k, h("span", { class: "mono" }, v)] as const))) : null,
+    view.erasure
+      ? h(
+          "div",
+          { class: "alert", "data-private-values": "erased" },
+          h("h2", {}, d.erasedHeading),
+          h(
+            "p",
+            {},
+            t("erasedNote", { fields: view.erasure.fields.join(", "), at: time(view.erasure.recordedAt), reason: view.erasure.reasonCode, id: view.erasure.id }),
+            " ",
+            h("a", { href: `#/entry/${view.erasure.id}`, class: "mono" }, view.erasure.id),
+          ),
+        )
+      : null,
   );
   const panel = h("section", { id: "verify", class: "verify", "aria-labelledby": "verify-h", "data-verify-state": "running" });
   append(main, panel);

@@ -18,7 +18,7 @@ import { MemoryStore } from "../../service/store/memory";
 import { consistencyProof, rootAt } from "../../service/ledger/proofs";
 import { noteKeyFromSeed, parseSignerKey, parseVerifierKey, signCheckpoint, type NoteSigner, type NoteVerifier } from "../../service/log";
 import type { Actor } from "../../service/records/entry";
-import type { EntryKind } from "../../service/records/schemas";
+import type { RecordKind } from "../../service/records/schemas";
 import { LevelStore } from "../../service/store/level";
 import type { LedgerStore } from "../../service/store/store";
 import { RpcChainReader } from "../../scripts/lib/audit/chain-rpc";
@@ -58,7 +58,7 @@ export interface Scenario {
 }
 
 /** Records one entry and returns its id; fails the test unless it was accepted. */
-async function rec(ledger: Ledger, actor: Actor, kind: EntryKind, body: unknown): Promise<string> {
+async function rec(ledger: Ledger, actor: Actor, kind: RecordKind, body: unknown): Promise<string> {
   const a = await submit(ledger, actor, kind, body);
   expect(a.status, JSON.stringify(a.body)).to.equal(201);
   return a.body.id;

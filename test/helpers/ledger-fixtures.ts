@@ -15,7 +15,7 @@ import { sha256, toHex } from "../../service/log";
 import type { Actor } from "../../service/records/entry";
 import { creditCodeCheckChar } from "../../service/records/identifiers";
 import { RuleViolation, type Command, type RuleName, type ViolationKind } from "../../service/records/rules";
-import { REQUEST_SCHEMAS, type EntryKind } from "../../service/records/schemas";
+import { REQUEST_SCHEMAS, type EntryKind, type RecordKind } from "../../service/records/schemas";
 import type { EntryState } from "../../service/records/state";
 import { MemoryStore } from "../../service/store/memory";
 import { StoreUnavailableError, type CommitBatch } from "../../service/store/store";
@@ -187,7 +187,7 @@ function parseBody<S extends z.ZodType>(schema: S, kind: EntryKind, body: unknow
 }
 
 /** Parses `body` with REQUEST_SCHEMAS[kind] and builds the typed command, as the admin route does. */
-export function commandOf(kind: EntryKind, body: unknown): Command {
+export function commandOf(kind: RecordKind, body: unknown): Command {
   switch (kind) {
     case "programme":
       return { kind, body: parseBody(REQUEST_SCHEMAS.programme, kind, body) };
@@ -219,7 +219,7 @@ export function newKey(): string {
  * Rejects with InvalidRequestBody (before reaching the ledger) for a body the
  * schema refuses.
  */
-export async function submit(ledger: Ledger, actor: Actor, kind: EntryKind, body: unknown, key: string = newKey()): Promise<Accepted> {
+export async function submit(ledger: Ledger, actor: Actor, kind: RecordKind, body: unknown, key: string = newKey()): Promise<Accepted> {
   const command = commandOf(kind, body);
   return ledger.submit({
     command,
@@ -314,12 +314,12 @@ export class Harness {
     return new Harness(store, ledger, clock);
   }
 
-  submit(actor: Actor, kind: EntryKind, body: unknown, key?: string): Promise<Accepted> {
+  submit(actor: Actor, kind: RecordKind, body: unknown, key?: string): Promise<Accepted> {
     return submit(this.ledger, actor, kind, body, key);
   }
 
   /** Submits and returns the new entry's id; fails the test unless it was accepted fresh. */
-  async record(actor: Actor, kind: EntryKind, body: unknown): Promise<string> {
+  async record(actor: Actor, kind: RecordKind, body: unknown): Promise<string> {
     const a = await this.submit(actor, kind, body);
     expect(a.status).to.equal(201);
     expect(a.replayed).to.equal(false);
@@ -345,7 +345,7 @@ export class Harness {
    * RuleViolation's rule and kind, and that nothing was appended (ledger
    * size, root, store commits and stored head all unchanged).
    */
-  async refuses(actor: Actor, kind: EntryKind, body: unknown, rule: RuleName, violation: ViolationKind): Promise<RuleViolation> {
+  async refuses(actor: Actor, kind: RecordKind, body: unknown, rule: RuleName, violation: ViolationKind): Promise<RuleViolation> {
     const before = await this.snapshot();
     const e = await rejection(this.submit(actor, kind, body));
     expect(e, String(e)).to.be.instanceOf(RuleViolation);

@@ -4,8 +4,8 @@
  */
 import { expect } from "chai";
 import { hashToken, TOKEN_PATTERN } from "../../service/auth/tokens";
-import { ENTRY_PATHS } from "../../service/http/admin";
-import { KIND_ROLES, type EntryKind, type Role } from "../../service/records/schemas";
+import { ENTRY_PATHS, ERASURE_PATH, erasurePathOf } from "../../service/http/admin";
+import { KIND_ROLES, type RecordKind, type Role } from "../../service/records/schemas";
 import {
   applicationBody,
   approvedApplication,
@@ -23,7 +23,7 @@ import {
 import request from "supertest";
 
 /** Prepares what recording a `kind` needs and returns a body the right role can record. */
-const SETUP: Readonly<Record<EntryKind, (w: World) => Promise<Record<string, unknown>>>> = {
+const SETUP: Readonly<Record<RecordKind, (w: World) => Promise<Record<string, unknown>>>> = {
   programme: async () => programmeBody(),
   application: async (w) => applicationBody(await record(w, "/v1/programmes", "admin", programmeBody())),
   decision: async (w) => {
@@ -44,7 +44,7 @@ const SETUP: Readonly<Record<EntryKind, (w: World) => Promise<Record<string, unk
 
 const HOLDER_OF_ROLE: Readonly<Record<Role, Holder>> = { clerk: "clerk", approver: "approver", payer: "payer", admin: "admin" };
 const ROLES: readonly Role[] = ["clerk", "approver", "payer", "admin"];
-const KINDS = Object.keys(ENTRY_PATHS) as EntryKind[];
+const KINDS = Object.keys(ENTRY_PATHS) as RecordKind[];
 
 describe("HTTP API, authorisation", () => {
   describe("the role × route matrix", () => {
@@ -69,6 +69,28 @@ describe("HTTP API, authorisation", () => {
               expect(w.ledger.size).to.equal(before);
             }
           });
+        }
+      });
+    }
+  });
+
+  describe(`POST ${ERASURE_PATH}`, () => {
+    for (const role of ROLES) {
+      const allowed = KIND_ROLES.erasure.includes(role);
+      it(`${allowed ? "records (201)" : "refuses (403) and appends nothing"} for a ${role} token`, async () => {
+        const w = await createWorld();
+        const app = await record(w, "/v1/applications", "clerk", applicationBody(await record(w, "/v1/programmes", "admin", programmeBody())));
+        const before = w.ledger.size;
+        const res = await post(w, erasurePathOf(app), w.tokens[HOLDER_OF_ROLE[role]], { reasonCode: "data-subject-request" });
+        if (allowed) {
+          expect(res.status, JSON.stringify(res.body)).to.equal(201);
+          expect(res.body.kind).to.equal("erasure");
+          expect(res.body.entry.actor.role).to.equal(role);
+          expect(w.ledger.size).to.equal(before + 1);
+        } else {
+          const problem = expectProblem(res, 403);
+          expect(problem["detail"]).to.contain(KIND_ROLES.erasure.join(", "));
+          expect(w.ledger.size).to.equal(before);
         }
       });
     }
@@ -109,6 +131,18 @@ describe("HTTP API, authorisation", () => {
           expect(w.ledger.size).to.equal(before);
         });
       }
+    }
+
+    for (const bad of BAD) {
+      it(`POST ${ERASURE_PATH} with ${bad.desc} answers 401 and appends nothing`, async () => {
+        const before = w.ledger.size;
+        let r = request(w.app).post(erasurePathOf(`app_${"0".repeat(24)}`)).set("Content-Type", "application/json").set("Idempotency-Key", "k-401");
+        const h = bad.header(w);
+        if (h !== null) r = r.set("Authorization", h);
+        const res = await r.send(JSON.stringify({ reasonCode: "data-subject-request" }));
+        expectProblem(res, 401);
+        expect(w.ledger.size).to.equal(before);
+      });
     }
 
     for (const route of ["GET /v1/admin/tokens", "GET /v1/entries/app_000000000000000000000000/private"]) {

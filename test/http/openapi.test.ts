@@ -21,7 +21,7 @@ import {
   ProgrammeView,
   TokenListView,
 } from "../../service/http/views";
-import { REQUEST_SCHEMAS, type EntryKind } from "../../service/records/schemas";
+import { REQUEST_SCHEMAS, type RecordKind } from "../../service/records/schemas";
 import { applicationBody, approvedApplication, createWorld, creditCode, get, payoutBody, post, record, type World } from "./helpers";
 
 type Operation = { security?: unknown; parameters?: { name: string; in: string }[]; responses: Record<string, unknown>; requestBody?: unknown };
@@ -82,7 +82,7 @@ describe("HTTP API, the OpenAPI document", () => {
   });
 
   describe("the request schemas", () => {
-    const NAMES: Record<EntryKind, string> = {
+    const NAMES: Record<RecordKind, string> = {
       programme: "ProgrammeRequest",
       application: "ApplicationRequest",
       decision: "DecisionRequest",
@@ -90,7 +90,7 @@ describe("HTTP API, the OpenAPI document", () => {
       confirmation: "ConfirmationRequest",
       correction: "CorrectionRequest",
     };
-    for (const [kind, name] of Object.entries(NAMES) as [EntryKind, string][]) {
+    for (const [kind, name] of Object.entries(NAMES) as [RecordKind, string][]) {
       it(`${name} has the fields of the zod schema, required ones required, and no others`, () => {
         const js = doc.components.schemas[name]!;
         const shape = REQUEST_SCHEMAS[kind].shape as Record<string, z.ZodType>;
@@ -112,6 +112,19 @@ describe("HTTP API, the OpenAPI document", () => {
       const app = doc.components.schemas["ApplicationRequest"]!.properties as Record<string, { description?: string }>;
       expect(app["creditCode"]!.description).to.contain("GB 32100-2015");
       expect(app["requestedFen"]!.description).to.contain("fen");
+    });
+  });
+
+  describe("the erasure route", () => {
+    it("takes ErasureRequest, the entry id in the path, and lists 404 and 409 beside the recording statuses", () => {
+      const op = doc.paths["/v1/entries/{id}/erasure"]!["post"]!;
+      expect(op.security).to.deep.equal([{ bearer: [] }]);
+      expect(op.parameters!.some((p) => p.name === "Idempotency-Key" && p.in === "header")).to.equal(true);
+      expect(op.parameters!.some((p) => p.name === "id" && p.in === "path")).to.equal(true);
+      expect(Object.keys(op.responses)).to.include.members(["201", "400", "401", "403", "404", "409", "413", "415", "422", "429", "503"]);
+      const js = doc.components.schemas["ErasureRequest"]!;
+      expect(Object.keys(js.properties!)).to.deep.equal(["reasonCode"]);
+      expect(js.additionalProperties).to.equal(false);
     });
   });
 

@@ -41,6 +41,21 @@ async function programmeAndApplication(w: World, programme: Record<string, unkno
 }
 
 const RULES: Readonly<Record<RuleName, RuleCase>> = {
+  "erasure-target-private": {
+    status: 422,
+    setup: async (w) => {
+      const prg = await record(w, "/v1/programmes", "admin", programmeBody());
+      return { path: `/v1/entries/${prg}/erasure`, as: "admin", body: { reasonCode: "retention-expired" } };
+    },
+  },
+  "erasure-once": {
+    status: 409,
+    setup: async (w) => {
+      const { app } = await programmeAndApplication(w);
+      await record(w, `/v1/entries/${app}/erasure`, "admin", { reasonCode: "data-subject-request" });
+      return { path: `/v1/entries/${app}/erasure`, as: "admin", body: { reasonCode: "data-subject-request" } };
+    },
+  },
   "programme-code-unique": {
     status: 409,
     setup: async (w) => {

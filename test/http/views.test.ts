@@ -6,7 +6,8 @@
 import { expect } from "chai";
 import { canonicalBytes, LogInvariantError } from "../../service/log";
 import { PUBLIC_BODY_FIELDS, PUBLIC_REPLACEMENT_FIELDS, publicLeaf } from "../../service/http/views";
-import { CorrectionReplacement, REQUEST_SCHEMAS, type EntryKind } from "../../service/records/schemas";
+import { CorrectionReplacement, REQUEST_SCHEMAS, type RecordKind } from "../../service/records/schemas";
+import { ERASURE_BODY_FIELDS } from "../../service/format";
 import { MemoryStore } from "../../service/store/memory";
 import type { StoredLeaf } from "../../service/store/store";
 import { applicationBody, createWorld, expectProblem, get, programmeBody, record } from "./helpers";
@@ -26,13 +27,17 @@ const leafOf = (entry: unknown): StoredLeaf => ({ index: 0, id: "x", bytes: cano
 
 describe("HTTP API, the public allow-list", () => {
   describe("the body fields", () => {
-    for (const kind of Object.keys(PUBLIC_BODY_FIELDS) as EntryKind[]) {
+    for (const kind of Object.keys(REQUEST_SCHEMAS) as RecordKind[]) {
       it(`for a ${kind} are the request fields without \`private\``, () => {
         const fields = Object.keys(REQUEST_SCHEMAS[kind].shape).filter((f) => f !== "private");
         if (kind === "payout") fields.push("needsConfirmation");
         expect([...PUBLIC_BODY_FIELDS[kind]].sort()).to.deep.equal(fields.sort());
       });
     }
+
+    it("for an erasure are the public erasure format's body fields", () => {
+      expect([...PUBLIC_BODY_FIELDS.erasure].sort()).to.deep.equal([...ERASURE_BODY_FIELDS].sort());
+    });
 
     it("for a correction's replacement are the replacement fields without `private`", () => {
       const fields = Object.keys(CorrectionReplacement.shape).filter((f) => f !== "private");

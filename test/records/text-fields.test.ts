@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { z } from "zod";
 import { TokenRequest } from "../../service/auth/tokens";
 import { openApiDocument } from "../../service/http/openapi";
-import { BatchRequest, REQUEST_SCHEMAS, type EntryKind } from "../../service/records/schemas";
+import { BatchRequest, ErasureRequest, REQUEST_SCHEMAS, type RecordKind } from "../../service/records/schemas";
 import { checkTextCharacters, parseHttpUrl, parsePlainText, ValueError } from "../../service/records/values";
 import { applicationRequest, decisionRequest, payoutRequest, programmeRequest } from "../helpers/ledger-fixtures";
 
@@ -66,7 +66,7 @@ const DECISION_ID = `dec_${"c".repeat(24)}`;
 const PAYOUT_ID = `pay_${"d".repeat(24)}`;
 
 /** A valid body of each request schema with every optional field present, so every string field has a value to spoil. */
-const SAMPLES: Readonly<Record<EntryKind | "token", Record<string, unknown>>> = {
+const SAMPLES: Readonly<Record<RecordKind | "token", Record<string, unknown>>> = {
   programme: programmeRequest(),
   application: applicationRequest(PROGRAMME_ID),
   decision: decisionRequest(APPLICATION_ID),
@@ -91,7 +91,7 @@ const SAMPLES: Readonly<Record<EntryKind | "token", Record<string, unknown>>> = 
   token: { official: "clerk.li", agency: "市工信局", role: "clerk" },
 };
 
-const SCHEMAS: Readonly<Record<EntryKind | "token", z.ZodType>> = { ...REQUEST_SCHEMAS, token: TokenRequest };
+const SCHEMAS: Readonly<Record<RecordKind | "token", z.ZodType>> = { ...REQUEST_SCHEMAS, token: TokenRequest };
 
 type JsonSchema = {
   type?: string | string[];
@@ -212,8 +212,15 @@ describe("recorded text", () => {
         for (const op of Object.values(ops)) for (const media of Object.values(op.requestBody?.content ?? {})) named.add(media.schema.$ref.replace("#/components/schemas/", ""));
       // The batch's records are the single-record schemas themselves (checked below), so it needs no sample of its own.
       expect([...named].sort()).to.deep.equal(
-        ["ApplicationRequest", "BatchRequest", "ConfirmationRequest", "CorrectionRequest", "DecisionRequest", "PayoutRequest", "ProgrammeRequest", "TokenRequest"].sort(),
+        ["ApplicationRequest", "BatchRequest", "ConfirmationRequest", "CorrectionRequest", "DecisionRequest", "ErasureRequest", "PayoutRequest", "ProgrammeRequest", "TokenRequest"].sort(),
       );
+    });
+
+    it("take no free text in an erasure: its one field is a closed set of reason codes", () => {
+      const paths = stringPaths(z.toJSONSchema(ErasureRequest, { io: "input", unrepresentable: "any" }) as JsonSchema);
+      expect(paths).to.deep.equal([]);
+      expect(ErasureRequest.safeParse({ reasonCode: "data-subject-request" }).success).to.equal(true);
+      expect(ErasureRequest.safeParse({ reasonCode: "张三要求删除" }).success).to.equal(false);
     });
 
     it("put the single-record schemas themselves in a batch, so a batch's records obey the same rule", () => {
@@ -222,7 +229,7 @@ describe("recorded text", () => {
       for (const v of variants) expect(v.shape.body, v.shape.kind.value).to.equal(REQUEST_SCHEMAS[v.shape.kind.value]);
     });
 
-    for (const [kind, schema] of Object.entries(SCHEMAS) as [EntryKind | "token", z.ZodType][]) {
+    for (const [kind, schema] of Object.entries(SCHEMAS) as [RecordKind | "token", z.ZodType][]) {
       describe(`the ${kind} request`, () => {
         const sample = SAMPLES[kind];
         const paths = stringPaths(z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as JsonSchema);

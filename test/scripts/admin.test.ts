@@ -1,10 +1,35 @@
 import { expect } from "chai";
-import { chmod, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { runCli } from "../../scripts/admin";
 import { hashToken } from "../../service/auth/tokens";
+import { Ledger } from "../../service/ledger/ledger";
 import { LevelStore } from "../../service/store/level";
+import { ACTORS, applicationRequest, programmeRequest, submit } from "../helpers/ledger-fixtures";
+import type { AddressInfo } from "node:net";
+import { applicationBody, createWorld, OFFICIALS, programmeBody, record } from "../http/helpers";
+
+/** A stopped data directory holding a programme and an application with distinctive private values. */
+async function ledgerWithApplication(dir: string, secret: string): Promise<{ prg: string; app: string }> {
+  const store = await LevelStore.open(dir);
+  try {
+    const ledger = await Ledger.open({ store });
+    const prg = (await submit(ledger, ACTORS.admin, "programme", programmeRequest({ opensOn: "2000-01-01", closesOn: "2099-12-31" }))).body.id;
+    const app = (await submit(ledger, ACTORS.clerkA, "application", applicationRequest(prg, { private: { contactPerson: secret, phone: "+86 139 0000 1111", bankAccount: "6222000011112222" } }))).body.id;
+    await ledger.close();
+    return { prg, app };
+  } finally {
+    await store.close();
+  }
+}
+
+/** Every file of a directory, read whole. */
+async function filesOf(dir: string): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) if (e.isFile()) out.push(await readFile(path.join(dir, e.name)));
+  return out;
+}
 
 /** Runs the CLI with stdout and stderr captured. */
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -125,5 +150,99 @@ describe("the admin CLI", () => {
       expect(r.err).to.equal(`admin: the data directory ${open} is accessible to other users (mode 750); make it private with: chmod -R go-rwx ${open}\n`);
       expect(await readdir(open)).to.deep.equal([]);
     });
+  });
+
+  describe("erase", () => {
+    const SECRET = "CLI-ERASE-CONTACT-9f1c";
+    let ids: { prg: string; app: string };
+    beforeEach(async () => {
+      ids = await ledgerWithApplication(dir, SECRET);
+    });
+
+    it("erases the entry's private values and appends the erasure entry, printing its id alone on stdout", async () => {
+      const r = await run(["--data-dir", dir, "erase", ids.app, "--reason", "data-subject-request", "--official", "admin.zhao", "--agency", "110101-FIN"]);
+      expect(r.code, r.err).to.equal(0);
+      expect(r.out).to.match(/^era_[0-9a-f]{24}\n$/);
+      const store = await LevelStore.open(dir);
+      try {
+        expect(await store.openings(ids.app)).to.equal(undefined);
+        const head = await store.head();
+        expect(head.size).to.equal(3);
+        const entry = JSON.parse(new TextDecoder().decode((await store.leaf(2))!.bytes));
+        expect(entry).to.deep.include({ id: r.out.trim(), kind: "erasure", refs: [ids.app] });
+        expect(entry.actor).to.deep.equal({ official: "admin.zhao", agency: "110101-FIN", role: "admin" });
+        expect(entry.body).to.deep.equal({ targetId: ids.app, reasonCode: "data-subject-request", fields: ["bankAccount", "contactPerson", "phone"] });
+        expect((await store.state(`erased:${ids.app}`))?.id).to.equal(entry.id);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it("leaves no copy of the erased values in any file of the data directory", async () => {
+      expect((await filesOf(dir)).some((b) => b.includes(SECRET)), "the search finds the value before").to.equal(true);
+      expect((await run(["--data-dir", dir, "erase", ids.app, "--reason", "retention-expired", "--official", "admin.zhao", "--agency", "a"])).code).to.equal(0);
+      expect((await filesOf(dir)).filter((b) => b.includes(SECRET))).to.have.length(0);
+    });
+
+    it("exits 1 and appends nothing when the entry was erased already, has no private values, or does not exist", async () => {
+      const args = ["--reason", "data-subject-request", "--official", "admin.zhao", "--agency", "a"];
+      expect((await run(["--data-dir", dir, "erase", ids.app, ...args])).code).to.equal(0);
+      const again = await run(["--data-dir", dir, "erase", ids.app, ...args]);
+      expect(again.code).to.equal(1);
+      expect(again.err).to.include("already erased");
+      const programme = await run(["--data-dir", dir, "erase", ids.prg, ...args]);
+      expect(programme.code).to.equal(1);
+      expect(programme.err).to.include("no private values");
+      const missing = await run(["--data-dir", dir, "erase", `app_${"0".repeat(24)}`, ...args]);
+      expect(missing.code).to.equal(1);
+      expect(missing.err).to.include("no entry");
+      const store = await LevelStore.open(dir);
+      try {
+        expect((await store.head()).size).to.equal(3);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it("exits 2, appending nothing, for an unknown reason or without the official", async () => {
+      const bad = await run(["--data-dir", dir, "erase", ids.app, "--reason", "because", "--official", "o", "--agency", "a"]);
+      expect(bad.code).to.equal(2);
+      expect(bad.err).to.include("because");
+      const anonymous = await run(["--data-dir", dir, "erase", ids.app, "--reason", "retention-expired"]);
+      expect(anonymous.code).to.equal(2);
+      expect(anonymous.err).to.include("--official");
+      const store = await LevelStore.open(dir);
+      try {
+        expect((await store.head()).size).to.equal(2);
+        expect(await store.openings(ids.app)).to.not.equal(undefined);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+});
+
+describe("the admin CLI erase, through a running service", () => {
+  it("posts the erasure with the admin token and a fresh Idempotency-Key, printing the erasure id; a second run exits 1", async () => {
+    const w = await createWorld();
+    await new Promise<void>((resolve) => w.server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = w.server.address() as AddressInfo;
+      const app = await record(w, "/v1/applications", "clerk", applicationBody(await record(w, "/v1/programmes", "admin", programmeBody())));
+      const args = ["--service", `http://127.0.0.1:${port}`, "--token", w.tokens.admin, "erase", app, "--reason", "consent-withdrawn"];
+      const r = await run(args);
+      expect(r.code, r.err).to.equal(0);
+      expect(r.out).to.match(/^era_[0-9a-f]{24}\n$/);
+      expect(await w.store.openings(app)).to.equal(undefined);
+      const entry = JSON.parse(new TextDecoder().decode((await w.store.leaf(w.ledger.size - 1))!.bytes));
+      expect(entry.actor.official).to.equal(OFFICIALS.admin.official);
+      const again = await run(args);
+      expect(again.code).to.equal(1);
+      expect(again.err).to.include("409");
+      const named = await run([...args, "--official", "someone"]);
+      expect(named.code).to.equal(2);
+    } finally {
+      await new Promise<void>((resolve) => w.server.close(() => resolve()));
+    }
   });
 });

@@ -13,6 +13,7 @@ import type { Openings } from "../../service/records/entry";
 import type { IndexRef } from "../../service/records/rules";
 import type { StateDoc, StateKey } from "../../service/records/state";
 import {
+  ERASED_REQUEST_HASH,
   StoreUnavailableError,
   type CommitBatch,
   type IdempotencyRecord,
@@ -293,6 +294,60 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
           expect(await store.openings(leafData(4).id)).to.equal(undefined);
           expect(await store.openings(leafData(7).id)).to.deep.equal(leafData(7).openings);
           expect((await store.leaf(4))?.bytes).to.deep.equal(leafData(4).bytes);
+        });
+      });
+
+      describe("and a batch erases private values", function () {
+        const target = leafData(4).id;
+        const inBatchTarget = leafData(7).id;
+        /** The next batch (one leaf), erasing leaves 4 and 7; it also carries a batch response naming 7. */
+        function erasing(): CommitBatch {
+          const last = batches[batches.length - 1]!.head;
+          const [next] = buildBatches(new CompactRange(last.size, last.compact), new MemoryTree(), [1]);
+          const idempotency = new Map(next!.idempotency);
+          idempotency.set("tok\u0000batch-naming-7", {
+            requestHash: "7".repeat(64),
+            status: 201,
+            body: { results: [{ id: leafData(6).id }, { id: inBatchTarget }] },
+            createdAt: "2025-06-01T00:00:00.000Z",
+          });
+          return { ...next!, idempotency, erasures: [target, inBatchTarget] };
+        }
+
+        async function expectErased(s: LedgerStore): Promise<void> {
+          expect(await s.openings(target)).to.equal(undefined);
+          expect(await s.openings(inBatchTarget)).to.equal(undefined);
+          expect(await s.openings(leafData(10).id), "another entry's openings").to.deep.equal(leafData(10).openings);
+          expect((await s.leaf(4))?.bytes, "the erased entry's leaf").to.deep.equal(leafData(4).bytes);
+          const rec4 = await s.idempotency("tok\u0000key-4");
+          expect(rec4, "the record of the erased entry").to.deep.equal({ requestHash: ERASED_REQUEST_HASH, status: 201, body: { id: target, leafIndex: 4 }, createdAt: leafData(4).recordedAt });
+          expect((await s.idempotency("tok\u0000batch-naming-7"))?.requestHash, "a record of this batch naming an erased entry").to.equal(ERASED_REQUEST_HASH);
+          expect((await s.idempotency("tok\u0000key-10"))?.requestHash, "another entry's record").to.equal((10).toString(16).padStart(64, "0"));
+          expect((await s.idempotency(`tok\u0000key-${N}`))?.requestHash, "this batch's own record").to.equal(N.toString(16).padStart(64, "0"));
+          expect((await s.head()).size).to.equal(N + 1);
+        }
+
+        it("deletes their openings and scrubs the idempotency records naming them, with the batch's leaf, in one commit", async function () {
+          await store.commit(erasing());
+          await expectErased(store);
+        });
+
+        it("keeps all of it after a reopen", async function () {
+          await store.commit(erasing());
+          await expectErased(await reopened());
+        });
+
+        it("erases nothing when the batch is refused: the values and the records are as they were", async function () {
+          const batch = erasing();
+          const refused: CommitBatch = { ...batch, leaves: batch.leaves.map((l) => ({ ...l, index: l.index + 1 })) };
+          let err: unknown;
+          await store.commit(refused).catch((e: unknown) => (err = e));
+          expect(err).to.be.instanceOf(StoreUnavailableError);
+          expect(await store.openings(target)).to.deep.equal(leafData(4).openings);
+          expect(await store.openings(inBatchTarget)).to.deep.equal(leafData(7).openings);
+          expect((await store.idempotency("tok\u0000key-4"))?.requestHash).to.equal((4).toString(16).padStart(64, "0"));
+          expect(await store.idempotency("tok\u0000batch-naming-7")).to.equal(undefined);
+          expect((await store.head()).size).to.equal(N);
         });
       });
 

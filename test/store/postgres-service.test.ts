@@ -18,6 +18,9 @@ import { loadSettings } from "../../service/settings";
 import { StoreLockedError, StoreUnavailableError } from "../../service/store/store";
 import { parseVerifierKey, verifyCheckpoint } from "../../service/log";
 import { databaseName, startCluster, type TestCluster } from "../helpers/postgres";
+import { Ledger } from "../../service/ledger/ledger";
+import { PostgresStore } from "../../service/store/postgres";
+import { ACTORS, applicationRequest, programmeRequest, submit } from "../helpers/ledger-fixtures";
 
 const silent = pino({ level: "silent" });
 
@@ -141,6 +144,43 @@ describe("LEDGER_DATABASE_URL", function () {
       } finally {
         await again.close();
       }
+    });
+
+    it("is the store the admin CLI erases in: openings deleted, the erasure entry appended, in the database", async function () {
+      const name = databaseName("erase");
+      const url = await cluster.createDatabase(name);
+      const store = await PostgresStore.open(url);
+      let app: string;
+      try {
+        const ledger = await Ledger.open({ store });
+        const prg = (await submit(ledger, ACTORS.admin, "programme", programmeRequest({ opensOn: "2000-01-01", closesOn: "2099-12-31" }))).body.id;
+        app = (await submit(ledger, ACTORS.clerkA, "application", applicationRequest(prg))).body.id;
+        await ledger.close();
+      } finally {
+        await store.close();
+      }
+      const saved = process.env.LEDGER_DATABASE_URL;
+      process.env.LEDGER_DATABASE_URL = url;
+      const [quiet, errors] = [process.stdout.write.bind(process.stdout), process.stderr.write.bind(process.stderr)];
+      let code: number;
+      try {
+        process.stdout.write = (() => true) as typeof process.stdout.write;
+        process.stderr.write = (() => true) as typeof process.stderr.write;
+        code = await runCli(["--data-dir", dir, "erase", app, "--reason", "data-subject-request", "--official", "admin.zhao", "--agency", "110101-FIN"]);
+      } finally {
+        process.stdout.write = quiet;
+        process.stderr.write = errors;
+        if (saved === undefined) delete process.env.LEDGER_DATABASE_URL;
+        else process.env.LEDGER_DATABASE_URL = saved;
+      }
+      expect(code).to.equal(0);
+      const openings = await cluster.sql("SELECT count(*)::int AS n FROM openings WHERE entry_id = $1", [app], name);
+      expect(openings.rows[0]).to.deep.equal({ n: 0 });
+      const leaves = await cluster.sql("SELECT count(*)::int AS n FROM leaves", [], name);
+      expect(leaves.rows[0]).to.deep.equal({ n: 3 });
+      const idem = await cluster.sql("SELECT record->>'requestHash' AS h FROM idempotency WHERE record->'body'->>'id' = $1", [app], name);
+      expect(idem.rows).to.deep.equal([{ h: "erased" }]);
+      expect(existsSync(path.join(dir, "CURRENT")), "nothing written to LevelDB").to.equal(false);
     });
 
     it("is the store the admin CLI writes tokens to, and a running service keeps the CLI out", async function () {

@@ -139,6 +139,27 @@ describe("the transparency portal, in Chromium", function () {
     expect(overflow, "no horizontal scrolling on a phone").to.be.at.most(0);
   });
 
+  it("shows an erased entry as erased, commitments kept, and still verifies it (green)", async function () {
+    const target = world.records.applications[1]!;
+    const res = await fetch(`${world.service.url}/v1/entries/${target}/erasure`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${world.adminToken}`, "content-type": "application/json", "idempotency-key": "portal-erase-1" },
+      body: JSON.stringify({ reasonCode: "data-subject-request" }),
+    });
+    expect(res.status, await res.clone().text()).to.equal(201);
+    const erasureId = ((await res.json()) as { id: string }).id;
+    await open(`#/entry/${target}`);
+    const erased = page.locator('[data-private-values="erased"]');
+    expect(await erased.count()).to.equal(1);
+    const text = await erased.innerText();
+    expect(text).to.include("私密信息已删除，承诺值保留");
+    expect(text).to.include(erasureId);
+    expect(text).to.include("bankAccount");
+    expect(await page.locator("main").innerText()).to.include("承诺值"); // the commitments are still listed
+    await page.waitForSelector('#verify[data-verify-state="verified"]');
+    expect(consoleErrors, consoleErrors.join("\n")).to.deep.equal([]);
+  });
+
   it("shows red, saying what did not match, for an entry changed in the database", async function () {
     const target = world.records.payouts[1]!;
     const index = ((await (await fetch(`${world.service.url}/v1/entries/${target}`)).json()) as { leafIndex: number }).leafIndex;
