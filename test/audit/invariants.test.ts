@@ -146,4 +146,43 @@ describe("the invariant replay", () => {
     entries.push({ ...structuredClone(dec), id: "dec_0123456789abcdef01234567" });
     expect(replay(entries)).to.deep.equal([["application-pending", "dec_0123456789abcdef01234567"]]);
   });
+
+  describe("erasures", () => {
+    /** An erasure of `target` as the route records it: its committed field names, no commitments of its own. */
+    function erasureOf(target: Entry, n: number, fields = Object.keys((target.commitments as object | undefined) ?? {}).sort()): Entry {
+      return {
+        v: 1,
+        id: `era_${n.toString(16).padStart(24, "0")}`,
+        kind: "erasure",
+        recordedAt: clean[clean.length - 1]!.recordedAt,
+        actor: { official: "admin.wang", agency: "110000-FIN", role: "admin" },
+        refs: [target.id],
+        body: { targetId: target.id, reasonCode: "data-subject-request", fields },
+      };
+    }
+    const app = () => clean.find((e) => e.id === ids.app1)!;
+
+    it("finds nothing in an erasure of an entry with private values, its fields named", () => {
+      expect(Object.keys(app().commitments as object)).to.not.be.empty;
+      expect(replay([...clean, erasureOf(app(), 1)])).to.deep.equal([]);
+    });
+
+    it("reports a second erasure of the same entry", () => {
+      expect(replay([...clean, erasureOf(app(), 1), erasureOf(app(), 2)])).to.deep.equal([["erasure-once", "era_000000000000000000000002"]]);
+    });
+
+    it("reports an erasure of an entry that has no private values", () => {
+      const dec = clean.find((e) => e.id === ids.dec1)!;
+      expect(replay([...clean, erasureOf(dec, 1)])).to.deep.equal([["erasure-target-private", "era_000000000000000000000001"]]);
+    });
+
+    it("reports an erasure whose fields are not the target's committed fields", () => {
+      expect(replay([...clean, erasureOf(app(), 1, ["phone"])])).to.deep.equal([["erasure-fields", "era_000000000000000000000001"]]);
+    });
+
+    it("reports an erasure of an entry that does not exist", () => {
+      const ghost = { ...app(), id: "app_ffffffffffffffffffffffff" };
+      expect(replay([...clean, erasureOf(ghost, 1)])).to.deep.equal([["reference-exists", "era_000000000000000000000001"]]);
+    });
+  });
 });

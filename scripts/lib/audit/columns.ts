@@ -17,7 +17,7 @@
 import { ENTRY_KINDS, ID_PREFIX, officialId } from "../../../service/format";
 
 /** Entry kinds as stored (0 is "no entry"), in service/format's order of ENTRY_KINDS. */
-export const Kind = { programme: 1, application: 2, decision: 3, payout: 4, confirmation: 5, correction: 6 } as const;
+export const Kind = { programme: 1, application: 2, decision: 3, payout: 4, confirmation: 5, correction: 6, erasure: 7 } as const;
 export type KindCode = (typeof Kind)[keyof typeof Kind];
 export const KIND_NAMES = ["", ...ENTRY_KINDS] as const;
 const PREFIXES = ["", ...ENTRY_KINDS.map((k) => `${ID_PREFIX[k]}_`)];
@@ -71,7 +71,7 @@ export class FenColumn {
   }
 }
 
-function grown<T extends Uint8Array | Int32Array | Uint32Array>(a: T, capacity: number, make: (n: number) => T, fill?: number): T {
+function grown<T extends Uint8Array | Uint16Array | Int32Array | Uint32Array>(a: T, capacity: number, make: (n: number) => T, fill?: number): T {
   const b = make(capacity);
   b.set(a);
   if (fill !== undefined) b.fill(fill, a.length);
@@ -101,6 +101,8 @@ export class EntryColumns {
   other: Int32Array;
   /** Application, payout: the official who recorded it (an index into `officials`). */
   who: Int32Array;
+  /** An entry with commitments: its committed field names (an index into `fieldSets`, 1 on); 0 for none. */
+  fieldSet: Uint16Array;
   /** Application: requested; decision: approvedFen; payout: amount. */
   readonly amount: FenColumn;
   /** Decision: committed (payouts net of clawbacks, unconfirmed included); payout: clawed back. */
@@ -112,6 +114,9 @@ export class EntryColumns {
   private readonly _officials = new Map<string, number>();
   private readonly _officialIds = new Map<string, number>();
   readonly officials: string[] = [];
+  /** Distinct sets of committed field names, sorted and joined by ","; index 0 is "no commitments". */
+  readonly fieldSets: string[] = [""];
+  private readonly _fieldSets = new Map<string, number>();
 
   constructor(capacity = 1024) {
     this._capacity = capacity;
@@ -122,6 +127,7 @@ export class EntryColumns {
     this.link = new Int32Array(capacity).fill(-1);
     this.other = new Int32Array(capacity).fill(-1);
     this.who = new Int32Array(capacity);
+    this.fieldSet = new Uint16Array(capacity);
     this.amount = new FenColumn(capacity);
     this.running = new FenColumn(capacity);
     this.paid = new FenColumn(capacity);
@@ -199,6 +205,18 @@ export class EntryColumns {
     return n;
   }
 
+  /** Files the committed field names of the entry at `slot`; entries share few distinct sets. */
+  setFields(slot: number, fields: readonly string[]): void {
+    const key = [...fields].sort().join(",");
+    let n = this._fieldSets.get(key);
+    if (n === undefined && this.fieldSets.length < 0xffff) {
+      n = this.fieldSets.length;
+      this.fieldSets.push(key);
+      this._fieldSets.set(key, n);
+    }
+    this.fieldSet[slot] = n ?? 0xffff;
+  }
+
   private _index(s: number): void {
     const mask = this._buckets.length - 1;
     let b = hash(this._idw[s * 4]!, this._idw[s * 4 + 1]!, this._idw[s * 4 + 2]!, this._idw[s * 4 + 3]!) & mask;
@@ -214,6 +232,7 @@ export class EntryColumns {
     this.link = grown(this.link, c, (n) => new Int32Array(n), -1);
     this.other = grown(this.other, c, (n) => new Int32Array(n), -1);
     this.who = grown(this.who, c, (n) => new Int32Array(n));
+    this.fieldSet = grown(this.fieldSet, c, (n) => new Uint16Array(n));
     this.amount.grow(c);
     this.running.grow(c);
     this.paid.grow(c);
@@ -228,8 +247,10 @@ export const Flag = {
   REVOKED: 1,
   /** Decision: approved (else rejected). */
   APPROVED: 2,
-  /** Payout: at or above the four-eyes threshold. */
+  /** Payout: under a decision at or above the four-eyes threshold. */
   NEEDS_CONFIRMATION: 4,
+  /** An entry with commitments whose private values were erased. */
+  ERASED: 8,
 } as const;
 
 function hash(w0: number, w1: number, w2: number, k: number): number {

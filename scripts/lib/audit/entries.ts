@@ -25,6 +25,8 @@ import {
   TIMESTAMP,
   type CorrectionReason,
   type EntryKind,
+  type ErasureReason,
+  ERASURE_REASONS,
   type Role,
 } from "../../../service/format";
 
@@ -65,6 +67,7 @@ export type AuditEntry = Base &
         readonly replacementFields: readonly string[] | null;
         readonly replacementPaidOn: string | null;
       }
+    | { readonly kind: "erasure"; readonly targetId: string; readonly reasonCode: ErasureReason; readonly fields: readonly string[] }
   );
 
 /** The entry is not a well-formed version-1 ledger entry. */
@@ -239,6 +242,15 @@ export function readEntry(value: unknown): AuditEntry {
         replacementFields,
         replacementPaidOn,
       };
+    }
+    case "erasure": {
+      const reasonCode = body.reasonCode;
+      if (typeof reasonCode !== "string" || !(ERASURE_REASONS as readonly string[]).includes(reasonCode)) bad(`${b}.reasonCode is not an erasure reason`);
+      const fields = body.fields;
+      if (!Array.isArray(fields) || !fields.every((f) => typeof f === "string")) bad(`${b}.fields must be a list of field names`);
+      const extra = Object.keys(body).find((f) => f !== "targetId" && f !== "reasonCode" && f !== "fields");
+      if (extra !== undefined) bad(`${b}.${extra} is not a field of an erasure`);
+      return { kind: k, id, recordedAt: rec, recordedMs, official, role: who, refs: rs, committed, targetId: entryId(body, "targetId", b), reasonCode: reasonCode as ErasureReason, fields: fields as string[] };
     }
   }
 }

@@ -77,7 +77,7 @@ export interface InvariantTotals {
   readonly paidFen: string;
 }
 
-const { REVOKED, APPROVED, NEEDS_CONFIRMATION } = Flag;
+const { REVOKED, APPROVED, NEEDS_CONFIRMATION, ERASED } = Flag;
 
 /**
  * The replay. What it keeps of each entry lives in {@link EntryColumns}
@@ -103,6 +103,23 @@ export class InvariantReplay {
     this._report = report;
     if (!KIND_ROLES[e.kind].includes(e.role)) this._fail("role-may-record", `a ${e.role} recorded a ${e.kind}; only ${KIND_ROLES[e.kind].join(", ")} may`);
     switch (e.kind) {
+      case "correction":
+        this._correction(e);
+        break;
+      case "erasure":
+        this._erasure(e);
+        break;
+      default:
+        this._dispatch(e);
+    }
+    if (e.committed.length > 0) {
+      const s = this._c.slotOf(e.id);
+      if (s >= 0) this._c.setFields(s, e.committed);
+    }
+  }
+
+  private _dispatch(e: AuditEntry): void {
+    switch (e.kind) {
       case "programme":
         return this._programme(e);
       case "application":
@@ -113,9 +130,37 @@ export class InvariantReplay {
         return this._payout(e);
       case "confirmation":
         return this._confirmation(e);
-      case "correction":
-        return this._correction(e);
     }
+  }
+
+  /**
+   * An erasure (crypto-shredding: the target's private values deleted
+   * off-log, its commitments kept) names an earlier entry with commitments,
+   * lists exactly their field names, carries none of its own, and is the
+   * target's only one (as service/format/erasure.ts checks it).
+   */
+  private _erasure(e: Extract<AuditEntry, { kind: "erasure" }>): void {
+    this._refs(e, [e.targetId]);
+    const c = this._c;
+    c.add(e.id);
+    if (e.committed.length > 0) this._fail("erasure-fields", "an erasure carries no commitments of its own");
+    const target = c.slotOf(e.targetId);
+    if (target < 0) {
+      this._fail("reference-exists", `targetId: no earlier entry ${e.targetId}`);
+      return;
+    }
+    const set = c.fieldSet[target]!;
+    if (set === 0) {
+      this._fail("erasure-target-private", `${c.kindName(target)} ${e.targetId} has no private values to erase`);
+      return;
+    }
+    if (c.flags[target]! & ERASED) {
+      this._fail("erasure-once", `${c.kindName(target)} ${e.targetId} was already erased`);
+      return;
+    }
+    c.flags[target] = c.flags[target]! | ERASED;
+    const fields = [...e.fields].sort().join(",");
+    if (set !== 0xffff && fields !== c.fieldSets[set]) this._fail("erasure-fields", `fields [${e.fields.join(", ")}] are not the committed fields of ${e.targetId}, [${c.fieldSets[set]!.split(",").join(", ")}]`);
   }
 
   totals(): InvariantTotals {
