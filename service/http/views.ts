@@ -300,6 +300,9 @@ export const ReceiptView = z
   });
 
 export const AccessCodeView = z.object({ applicationId: z.string(), accessCode: z.string() });
+export const AccessCodeRevokedView = AccessCodeView.extend({
+  generation: z.number().int().min(1).meta({ description: "How many times the application's code has been revoked" }),
+}).meta({ description: "The new access code; the previous one is refused from now on" });
 
 export const ProblemView = z
   .object({

@@ -10,7 +10,7 @@ import pino from "pino";
 import request from "supertest";
 import type express from "express";
 import { createToken } from "../../service/auth/tokens";
-import { AccessCodes } from "../../service/auth/access-codes";
+import { AccessCodes, type AccessCodeOptions } from "../../service/auth/access-codes";
 import { createApp, type AppConfig } from "../../service/http/app";
 import { createAppServer } from "../../service/http/server";
 import type { PortalOptions } from "../../service/http/portal";
@@ -83,6 +83,8 @@ export interface WorldOptions {
   readonly anchoring?: AnchoringInfo;
   /** The portal, served at `/`; absent: not served. */
   readonly portal?: PortalOptions;
+  /** Wrong-code limits and clock for access codes; generations are always kept in the world's store. */
+  readonly accessCodes?: Omit<AccessCodeOptions, "generations">;
 }
 
 export async function createWorld(options: WorldOptions = {}): Promise<World> {
@@ -91,7 +93,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
   const ledger = await Ledger.open({ store, clock });
   const keys = noteKeyFromSeed(ORIGIN, new Uint8Array(32).fill(7));
   const signer = new CheckpointSigner(ledger, parseSignerKey(keys.signerKey), ORIGIN);
-  const accessCodes = new AccessCodes(new Uint8Array(32).fill(9));
+  const accessCodes = new AccessCodes(new Uint8Array(32).fill(9), { ...options.accessCodes, generations: store });
   const logLines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {

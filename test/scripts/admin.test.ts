@@ -5,6 +5,9 @@ import path from "node:path";
 import { runCli } from "../../scripts/admin";
 import { hashToken } from "../../service/auth/tokens";
 import { LevelStore } from "../../service/store/level";
+import { loadOrCreateAccessCodes } from "../../service/auth/access-codes";
+import { Ledger } from "../../service/ledger/ledger";
+import { ACTORS, applicationRequest, programmeRequest, submit } from "../helpers/ledger-fixtures";
 
 /** Runs the CLI with stdout and stderr captured. */
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -98,6 +101,37 @@ describe("the admin CLI", () => {
       const r = await run(["--data-dir", dir, "token", "revoke", "tok_0000000000000000"]);
       expect(r.code).to.equal(1);
       expect(r.err).to.include("tok_0000000000000000");
+    });
+  });
+
+  describe("access-code revoke", () => {
+    it("prints the application's new code on one line, and the old code is refused from then on", async () => {
+      const store = await LevelStore.open(dir);
+      let applicationId: string;
+      try {
+        const ledger = await Ledger.open({ store });
+        const prg = await submit(ledger, ACTORS.admin, "programme", programmeRequest());
+        applicationId = (await submit(ledger, ACTORS.clerkA, "application", applicationRequest(prg.body.id))).body.id;
+        await ledger.close();
+      } finally {
+        await store.close();
+      }
+      const r = await run(["--data-dir", dir, "access-code", "revoke", applicationId]);
+      expect(r.code, r.err).to.equal(0);
+      expect(r.out).to.match(/^ac_[A-Za-z0-9_-]{22}\n$/);
+      const reopened = await LevelStore.open(dir);
+      try {
+        const { codes } = await loadOrCreateAccessCodes(path.join(dir, "keys", "access-code.key"), { generations: reopened });
+        expect(await codes.verify(r.out.trim(), applicationId)).to.equal("valid");
+        expect(await codes.verify(codes.codeFor(applicationId), applicationId)).to.equal("invalid");
+      } finally {
+        await reopened.close();
+      }
+    });
+
+    it("exits 1 for an application that does not exist and 2 for something that is not an application id", async () => {
+      expect((await run(["--data-dir", dir, "access-code", "revoke", `app_${"0".repeat(24)}`])).code).to.equal(1);
+      expect((await run(["--data-dir", dir, "access-code", "revoke", "tok_0000000000000000"])).code).to.equal(2);
     });
   });
 
