@@ -5,6 +5,7 @@
  *   npm run admin -- token list
  *   npm run admin -- token revoke <token id>
  *   npm run admin -- erase <entry id> --reason <code> --official <id> --agency <code>
+ *   npm run admin -- access-code revoke <application id>
  *
  * `erase` deletes an entry's private values and salts and appends the
  * `erasure` entry naming it, in one atomic commit (see POST
@@ -17,7 +18,7 @@
  * the directory's lock; then pass --service <url> --token <admin token> (or
  * LEDGER_ADMIN_TOKEN) to go through the admin API instead.
  *
- * `token create` prints the new token alone on one line of stdout, so it can
+ * `token create` and `access-code revoke` print the new token or code alone on one line of stdout, so it can
  * be captured; everything else goes to stderr. Exit codes: 0 done, 1 the
  * operation failed, 2 usage or connection error.
  */
@@ -27,6 +28,8 @@ import { Command, CommanderError, Option } from "commander";
 import { ZodError } from "zod";
 import { clearFirstAdminTokenPending, DataDirError, makeCreatedFilesPrivate, openDataDir } from "../service/data-dir";
 import { createToken, LastAdminTokenError, listTokens, revokeToken, TokenNotFoundError, type TokenInfo } from "../service/auth/tokens";
+import { loadOrCreateAccessCodes } from "../service/auth/access-codes";
+import { entryIdPattern } from "../service/format/entry";
 import { systemClock } from "../service/clock";
 import { ERASURE_REASONS } from "../service/format/entry";
 import { IdempotencyConflict, Ledger, scopedIdempotencyKey } from "../service/ledger/ledger";
@@ -222,6 +225,30 @@ export function buildCli(): Command {
       }
       process.stderr.write(`erased the private values of ${entryId} (${o.reason}); erasure entry:\n`);
       process.stdout.write(`${erasureId}\n`);
+    });
+
+  const accessCode = program.command("access-code").description("show or revoke an application's access code").exitOverride();
+
+  accessCode
+    .command("revoke")
+    .description("revoke an application's access code and print the new one on one line; the old code is refused from then on")
+    .argument("<applicationId>", "the application's entry id")
+    .exitOverride()
+    .action(async (applicationId: string, _o: unknown, cmd: Command) => {
+      const t = target(cmd);
+      if (!entryIdPattern("application").test(applicationId)) throw new CliError(`${applicationId} is not an application id`, 2);
+      let code: string;
+      if (t.service !== undefined)
+        code = ((await api(t, "POST", `/v1/applications/${applicationId}/access-code/revocation`)) as { accessCode: string }).accessCode;
+      else
+        code = await withStore(t.dataDir, async (store) => {
+          if ((await store.state(`e:${applicationId}`))?.kind !== "application") throw new CliError(`no application ${applicationId}`, 1);
+          const keyFile = path.resolve(process.env.LEDGER_ACCESS_CODE_KEY_FILE ?? path.join(t.dataDir, "keys", "access-code.key"));
+          const { codes } = await loadOrCreateAccessCodes(keyFile, { generations: store });
+          return (await codes.revoke(applicationId)).accessCode;
+        });
+      process.stderr.write(`revoked the access code of ${applicationId}; its new code:\n`);
+      process.stdout.write(`${code}\n`);
     });
 
   return program;

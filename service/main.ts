@@ -151,7 +151,7 @@ export async function startService(config: Config, logger = pino({ level: config
     const store = (opened = await openStore(config));
     const key = await loadOrCreateLogKey(config.logKeyFile, config.origin);
     if (key.created) logger.info({ file: config.logKeyFile }, "created a new log signing key");
-    const access = await loadOrCreateAccessCodes(config.accessCodeKeyFile);
+    const access = await loadOrCreateAccessCodes(config.accessCodeKeyFile, { generations: store });
     if (access.created) logger.info({ file: config.accessCodeKeyFile }, "created a new access-code key");
     const ledger = await Ledger.open({ store, clock: systemClock, onCommit: () => chain?.anchorer.notify() });
     let anchoring: AnchoringInfo | undefined;

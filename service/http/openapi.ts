@@ -16,6 +16,7 @@ import { PROBLEM_CONTENT_TYPE } from "./problem";
 import {
   AcceptedView,
   AccessCodeView,
+  AccessCodeRevokedView,
   BatchAcceptedView,
   ChainView,
   ReceiptView,
@@ -208,6 +209,7 @@ function buildDocument(): Record<string, unknown> {
     Chain: ChainView,
     Receipt: ReceiptView,
     AccessCode: AccessCodeView,
+    AccessCodeRevoked: AccessCodeRevokedView,
     Problem: ProblemView,
   };
   const schemas = { ...componentSchemas(requests, "input"), ...componentSchemas(responses, "output") };
@@ -279,7 +281,7 @@ function buildDocument(): Record<string, unknown> {
         operationId: "getEnterpriseReceipt",
         tags: ["admin"],
         summary: "The enterprise's receipt, with private values",
-        description: `The public receipt plus \`openings\`: the entry's private values and salts, which verify against its commitments. Send the application's access code in \`X-Access-Code\` (it covers the application and every entry that refers to it), or a bearer token of role ${PRIVATE_READER_ROLES.join(", ")}.`,
+        description: `The public receipt plus \`openings\`: the entry's private values and salts, which verify against its commitments. Send the application's access code in \`X-Access-Code\` (it covers the application and every entry that refers to it), or a bearer token of role ${PRIVATE_READER_ROLES.join(", ")}. Wrong codes are limited per address and per application (429 once an application has had too many in 15 minutes, from any address).`,
         security: [{ bearer: [] }, { accessCode: [] }],
         parameters: [pathParam("id", "Entry id", ENTRY_ID_PATTERN)],
         responses: {
@@ -307,10 +309,22 @@ function buildDocument(): Record<string, unknown> {
         operationId: "getAccessCode",
         tags: ["admin"],
         summary: "Re-issue an application's access code",
-        description: "For an enterprise that lost the code it was given when the application was recorded. Role: admin.",
+        description: "The application's current code, for an enterprise that lost the one it was given. Role: admin.",
         security: [{ bearer: [] }],
         parameters: [pathParam("id", "Application id", entryIdPattern("application").source)],
         responses: { "200": { description: "The code", content: json("AccessCode") }, ...COMMON_ERRORS, ...AUTH_ERRORS, "404": problem("No such application") },
+      },
+    },
+    "/v1/applications/{id}/access-code/revocation": {
+      post: {
+        operationId: "revokeAccessCode",
+        tags: ["admin"],
+        summary: "Revoke an application's access code and issue a new one",
+        description:
+          "For a leaked code: the current code is refused from now on and the new one is returned. Takes no body and no Idempotency-Key; a retry revokes again, and the current code is always available from GET …/access-code. Role: admin.",
+        security: [{ bearer: [] }],
+        parameters: [pathParam("id", "Application id", entryIdPattern("application").source)],
+        responses: { "201": { description: "The new code", content: json("AccessCodeRevoked") }, ...COMMON_ERRORS, ...AUTH_ERRORS, "404": problem("No such application") },
       },
     },
     "/v1/log/key": {

@@ -57,6 +57,8 @@ export const ACCESS_CODE_HEADER = "x-access-code";
 
 /** On an enterprise receipt: `present`, `none`, or `erased; erasure=<id>` (the values were erased, the commitments kept). */
 export const PRIVATE_VALUES_HEADER = "Private-Values";
+/** Revokes an application's access code and issues the next one. */
+export const ACCESS_CODE_REVOCATION_PATH = "/v1/applications/:id/access-code/revocation";
 
 export function receiptRouter(deps: ReceiptRouteDeps): express.Router {
   const { queries, tokens, anchoring, accessCodes } = deps;
@@ -131,8 +133,12 @@ export function receiptRouter(deps: ReceiptRouteDeps): express.Router {
     }
     const { id } = parseParams(req, EntryIdParam);
     const appId = await queries.applicationOf(id);
-    if (appId === null || !accessCodes.check(code, appId))
-      throw new HttpProblem(403, "access-code-invalid", "Access code not valid", `the access code does not open entry ${id}`);
+    const verdict = appId === null ? "invalid" : await accessCodes.verify(code, appId);
+    if (verdict === "rate-limited")
+      throw new HttpProblem(429, "access-code-rate-limited", "Too many wrong access codes", `too many wrong access codes for the application of entry ${id}; try again later`, {
+        headers: { "Retry-After": "900" },
+      });
+    if (verdict !== "valid") throw new HttpProblem(403, "access-code-invalid", "Access code not valid", `the access code does not open entry ${id}`);
     next();
   };
 
@@ -149,7 +155,14 @@ export function receiptRouter(deps: ReceiptRouteDeps): express.Router {
   router.get("/v1/applications/:id/access-code", deps.adminLimiter, noStore, authenticated(tokens), allowRoles(["admin"]), async (req, res) => {
     const { id } = parseParams(req, EntryIdParam);
     if ((await queries.application(id)) === undefined) throw new HttpProblem(404, "not-found", "Not found", `no application ${id}`);
-    res.json({ applicationId: id, accessCode: accessCodes.codeFor(id) });
+    res.json({ applicationId: id, accessCode: await accessCodes.current(id) });
+  });
+
+  // No Idempotency-Key: a retried revocation only revokes again, and the current code is always one GET away.
+  router.post(ACCESS_CODE_REVOCATION_PATH, deps.adminLimiter, noStore, authenticated(tokens), allowRoles(["admin"]), async (req, res) => {
+    const { id } = parseParams(req, EntryIdParam);
+    if ((await queries.application(id)) === undefined) throw new HttpProblem(404, "not-found", "Not found", `no application ${id}`);
+    res.status(201).json({ applicationId: id, ...(await accessCodes.revoke(id)) });
   });
 
   return router;

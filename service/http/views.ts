@@ -33,7 +33,7 @@ import type { TokenInfo } from "../auth/tokens";
  * is deliberately listed here (or deliberately kept out).
  */
 export const PUBLIC_BODY_FIELDS: Readonly<Record<EntryKind, readonly string[]>> = {
-  programme: ["code", "name", "agency", "budgetFen", "currency", "policyDocument", "opensOn", "closesOn", "fourEyesThresholdFen"],
+  programme: ["code", "name", "agency", "budgetFen", "currency", "policyDocument", "opensOn", "closesOn", "fourEyesThresholdFen", "maxPerEnterpriseFen"],
   application: ["programmeId", "creditCode", "enterpriseName", "region", "requestedFen"],
   decision: ["applicationId", "outcome", "approvedFen", "reason"],
   payout: ["decisionId", "amountFen", "paidOn", "needsConfirmation"],
@@ -207,6 +207,7 @@ export const ProgrammeView = z
     opensOn: z.string(),
     closesOn: z.string(),
     fourEyesThresholdFen: Fen,
+    maxPerEnterpriseFen: Fen.optional().meta({ description: "单个企业最高补贴: the most one enterprise may have approved in this programme; absent when there is no cap" }),
     budgetFen: Fen,
     approvedFen: Fen,
     paidFen: Fen,
@@ -321,6 +322,9 @@ export const ReceiptView = z
   });
 
 export const AccessCodeView = z.object({ applicationId: z.string(), accessCode: z.string() });
+export const AccessCodeRevokedView = AccessCodeView.extend({
+  generation: z.number().int().min(1).meta({ description: "How many times the application's code has been revoked" }),
+}).meta({ description: "The new access code; the previous one is refused from now on" });
 
 export const ProblemView = z
   .object({
@@ -475,6 +479,7 @@ export function programmeView({ programme: p, leafIndex, remainingFen }: Program
     opensOn: p.opensOn,
     closesOn: p.closesOn,
     fourEyesThresholdFen: p.fourEyesThresholdFen,
+    ...(p.maxPerEnterpriseFen !== undefined ? { maxPerEnterpriseFen: p.maxPerEnterpriseFen } : {}),
     budgetFen: p.budgetFen,
     approvedFen: p.approvedFen,
     paidFen: p.paidFen,

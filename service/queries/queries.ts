@@ -180,7 +180,7 @@ export class Queries {
   /** The derived state of entry `id`; undefined for an unknown id. */
   async entryState(id: string): Promise<EntryState | undefined> {
     const doc = await this._store.state(`e:${id}`);
-    return doc === undefined || doc.kind === "code" ? undefined : doc;
+    return doc === undefined || doc.kind === "code" || doc.kind === "enterprise-total" ? undefined : doc;
   }
 
   /** The application entry `id` is about (following confirmations and corrections), or null for programme-level or unknown entries. */

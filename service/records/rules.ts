@@ -8,7 +8,7 @@
  * calendar; a request recorded at 2026-11-30T17:00:00Z falls on 2026-12-01.
  */
 import type { JsonValue } from "../log";
-import { payoutNeedsConfirmation } from "../format/accountability";
+import { payoutNeedsConfirmation, withinEnterpriseCap } from "../format/accountability";
 import { CORRECTABLE } from "../format/entry";
 import { officialId, sameOfficial } from "../format/officials";
 import { regionType } from "./identifiers";
@@ -39,6 +39,7 @@ export type RuleName =
   | "approved-within-requested"
   | "rejection-approves-nothing"
   | "budget-not-exceeded"
+  | "enterprise-cap-not-exceeded"
   | "decision-approved"
   | "payout-within-approved"
   | "payout-date-not-future"
@@ -149,7 +150,7 @@ class Tx {
   /** A copy of the referenced entry's state, checked to be of the expected kind. */
   async entry<K extends EntryState["kind"]>(id: string, kind: K, field: string): Promise<Extract<EntryState, { kind: K }>> {
     const doc = await this.get(`e:${id}`);
-    if (doc === undefined || doc.kind === "code") violation("reference-exists", "invalid", `${field}: no entry ${id}`);
+    if (doc === undefined || doc.kind === "code" || doc.kind === "enterprise-total") violation("reference-exists", "invalid", `${field}: no entry ${id}`);
     if (doc.kind !== kind) violation("reference-kind", "invalid", `${field}: entry ${id} is a ${doc.kind}, not a ${kind}`);
     // A private copy: the caller mutates it, and the original may be shared
     // with other requests of the batch. State docs are plain JSON.
@@ -158,6 +159,16 @@ class Tx {
 
   save(doc: EntryState): void {
     this.put(`e:${doc.id}`, doc);
+  }
+
+  /** What the enterprise has approved in the programme so far. */
+  async enterpriseApproved(programmeId: string, creditCode: string): Promise<string> {
+    const doc = await this.get(`ent:${programmeId}:${creditCode}`);
+    return doc?.kind === "enterprise-total" ? doc.approvedFen : "0";
+  }
+
+  setEnterpriseApproved(programmeId: string, creditCode: string, approvedFen: string): void {
+    this.put(`ent:${programmeId}:${creditCode}`, { kind: "enterprise-total", approvedFen });
   }
 }
 
@@ -192,6 +203,7 @@ async function programme(ctx: RuleContext, tx: Tx, b: ProgrammeRequest): Promise
   if ((await tx.get(`code:${b.code}`)) !== undefined) violation("programme-code-unique", "conflict", `programme code ${b.code} is already in use`);
   if (b.opensOn > b.closesOn) violation("programme-dates-ordered", "invalid", `opensOn ${b.opensOn} is after closesOn ${b.closesOn}`);
   if (!gt(b.budgetFen, "0")) violation("programme-budget-positive", "invalid", "budgetFen must be greater than 0");
+  if (b.maxPerEnterpriseFen !== undefined && !gt(b.maxPerEnterpriseFen, "0")) violation("amount-positive", "invalid", "maxPerEnterpriseFen must be greater than 0");
   const id = ctx.newId("programme");
   const zero = () => ({ applications: 0, approvedFen: "0", paidFen: "0" });
   tx.save({
@@ -203,6 +215,7 @@ async function programme(ctx: RuleContext, tx: Tx, b: ProgrammeRequest): Promise
     agency: b.agency,
     budgetFen: b.budgetFen,
     fourEyesThresholdFen: b.fourEyesThresholdFen,
+    ...(b.maxPerEnterpriseFen !== undefined ? { maxPerEnterpriseFen: b.maxPerEnterpriseFen } : {}),
     opensOn: b.opensOn,
     closesOn: b.closesOn,
     approvedFen: "0",
@@ -263,6 +276,14 @@ async function decision(ctx: RuleContext, tx: Tx, b: DecisionRequest): Promise<A
     const after = add(prg.approvedFen, b.approvedFen);
     if (gt(after, prg.budgetFen))
       violation("budget-not-exceeded", "conflict", `approving ${b.approvedFen} would bring programme ${prg.code} to ${after} of its ${prg.budgetFen} budget`);
+    const enterpriseBefore = await tx.enterpriseApproved(prg.id, app.creditCode);
+    if (!withinEnterpriseCap(enterpriseBefore, b.approvedFen, prg.maxPerEnterpriseFen))
+      violation(
+        "enterprise-cap-not-exceeded",
+        "conflict",
+        `approving ${b.approvedFen} would bring enterprise ${app.creditCode} to ${add(enterpriseBefore, b.approvedFen)} in programme ${prg.code}, over its cap of ${prg.maxPerEnterpriseFen} per enterprise`,
+      );
+    tx.setEnterpriseApproved(prg.id, app.creditCode, add(enterpriseBefore, b.approvedFen));
     prg.approvedFen = after;
     const tally = prg.byRegion[regionType(app.region)];
     tally.approvedFen = add(tally.approvedFen, b.approvedFen);
@@ -368,7 +389,7 @@ function replacementFields(r: NonNullable<CorrectionRequest["replacement"]>): st
 
 async function correction(ctx: RuleContext, tx: Tx, b: CorrectionRequest): Promise<Applied> {
   const doc = await tx.get(`e:${b.targetId}`);
-  if (doc === undefined || doc.kind === "code") violation("reference-exists", "invalid", `targetId: no entry ${b.targetId}`);
+  if (doc === undefined || doc.kind === "code" || doc.kind === "enterprise-total") violation("reference-exists", "invalid", `targetId: no entry ${b.targetId}`);
   const target = structuredClone(doc);
   const id = ctx.newId("correction");
   let openings: Openings | null = null;
@@ -484,6 +505,7 @@ async function revoke(tx: Tx, target: EntryState): Promise<void> {
       if (target.outcome === "approved") {
         const prg = await tx.entry(target.programmeId, "programme", "programme");
         prg.approvedFen = sub(prg.approvedFen, target.approvedFen);
+        tx.setEnterpriseApproved(prg.id, app.creditCode, sub(await tx.enterpriseApproved(prg.id, app.creditCode), target.approvedFen));
         const tally = prg.byRegion[regionType(app.region)];
         tally.approvedFen = sub(tally.approvedFen, target.approvedFen);
         tx.save(prg);
@@ -523,7 +545,7 @@ async function enterpriseOf(tx: Tx, target: EntryState): Promise<string | null> 
     case "correction":
     case "erasure": {
       const next = await tx.get(`e:${target.kind === "confirmation" ? target.payoutId : target.targetId}`);
-      return next && next.kind !== "code" ? enterpriseOf(tx, next) : null;
+      return next && next.kind !== "code" && next.kind !== "enterprise-total" ? enterpriseOf(tx, next) : null;
     }
     default:
       return null;
@@ -542,7 +564,7 @@ async function programmeOf(tx: Tx, target: EntryState): Promise<string | null> {
     case "correction":
     case "erasure": {
       const next = await tx.get(`e:${target.kind === "confirmation" ? target.payoutId : target.targetId}`);
-      return next && next.kind !== "code" ? programmeOf(tx, next) : null;
+      return next && next.kind !== "code" && next.kind !== "enterprise-total" ? programmeOf(tx, next) : null;
     }
   }
 }
@@ -560,9 +582,10 @@ async function programmeOf(tx: Tx, target: EntryState): Promise<string | null> {
  */
 async function erasure(ctx: RuleContext, tx: Tx, b: ErasureCommand): Promise<Applied> {
   const doc = await tx.get(`e:${b.targetId}`);
-  if (doc === undefined || doc.kind === "code") violation("reference-exists", "invalid", `no entry ${b.targetId}`);
+  if (doc === undefined || doc.kind === "code" || doc.kind === "enterprise-total") violation("reference-exists", "invalid", `no entry ${b.targetId}`);
   const earlier = await tx.get(`erased:${b.targetId}`);
-  if (earlier !== undefined) violation("erasure-once", "conflict", `the private values of ${b.targetId} were already erased by ${earlier.id}`);
+  if (earlier !== undefined)
+    violation("erasure-once", "conflict", `the private values of ${b.targetId} were already erased${earlier.kind === "erasure" ? ` by ${earlier.id}` : ""}`);
   if (doc.kind === "erasure" || b.fields.length === 0) violation("erasure-target-private", "invalid", `${doc.kind} ${b.targetId} has no private values to erase`);
   const fields = [...b.fields].sort();
   const id = ctx.newId("erasure");

@@ -28,6 +28,8 @@ export const ProgrammeRequest = z.strictObject({
   opensOn: IsoDate,
   closesOn: IsoDate,
   fourEyesThresholdFen: Fen,
+  /** 单个企业最高补贴: the most one enterprise may have approved, over all its applications to the programme. Absent: no cap. */
+  maxPerEnterpriseFen: Fen.optional(),
 });
 
 /** Private fields: committed in the log, stored off-log. */

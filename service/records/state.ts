@@ -23,6 +23,8 @@ export interface ProgrammeState {
   agency: string;
   readonly budgetFen: string;
   readonly fourEyesThresholdFen: string;
+  /** The per-enterprise cap on approvals; absent when the programme has none. */
+  readonly maxPerEnterpriseFen?: string;
   readonly opensOn: string;
   readonly closesOn: string;
   /** Sum of approvedFen over non-revoked approved decisions. */
@@ -115,10 +117,20 @@ export interface ErasureState {
 
 export type EntryState = ProgrammeState | ApplicationState | DecisionState | PayoutState | ConfirmationState | CorrectionState | ErasureState;
 
-/** A key in the state space: one per entry, the programme-code uniqueness index, and the erasure of an entry. */
-export type StateKey = `e:${string}` | `code:${string}` | `erased:${string}`;
+/** What one enterprise has approved in one programme: sum of approvedFen over its live approved decisions there. */
+export interface EnterpriseTotalState {
+  readonly kind: "enterprise-total";
+  approvedFen: string;
+}
 
-export type StateDoc = EntryState | { readonly kind: "code"; readonly id: string };
+/**
+ * A key in the state space: one per entry, the programme-code uniqueness
+ * index, one per (programme, credit code) for the per-enterprise cap, and
+ * the erasure of an entry.
+ */
+export type StateKey = `e:${string}` | `code:${string}` | `ent:${string}:${string}` | `erased:${string}`;
+
+export type StateDoc = EntryState | { readonly kind: "code"; readonly id: string } | EnterpriseTotalState;
 
 /** Reads derived state. Returns undefined, never throws, for a missing key. */
 export interface StateReader {

@@ -19,6 +19,7 @@
  *   0x09  str createdAt ‖ 0x00 ‖ str scoped key      empty (expiry order)
  *   0x0a  str token hash                             JSON token record
  *   0x0b  u64 tile index                             the 510 hashes of levels 0–7 of a complete tile (service/format/tiles.ts)
+ *   0x0c  str application entry id                   JSON number: its access-code generation
  *
  * The length prefixes in 0x06 keep (name, value) pairs apart: ("enterprise",
  * "91") never scans into ("enterprise", "911"). In 0x09 the createdAt comes
@@ -43,6 +44,7 @@ export const T_IDEM = 0x08;
 export const T_IDEM_BY_TIME = 0x09;
 export const T_TOKEN = 0x0a;
 export const T_TILE = 0x0b;
+export const T_ACCESS_CODE = 0x0c;
 
 /** UTF-8 bytes. Buffer.from is several times faster than TextEncoder for the short strings of keys. */
 export const utf8 = (s: string): Bytes => Buffer.from(s, "utf8");

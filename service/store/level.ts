@@ -65,6 +65,7 @@ import {
   strKey,
   tableRange,
   tileKey,
+  T_ACCESS_CODE,
   T_ID,
   T_IDEM,
   T_IDEM_BY_TIME,
@@ -527,6 +528,19 @@ export class LevelStore implements LedgerStore {
         await this._write(ops, "expire idempotency records");
         if (timeKeys.length < EXPIRY_CHUNK) return expired;
       }
+    });
+  }
+
+  async accessCodeGeneration(applicationId: string): Promise<number> {
+    return (await this._getJson<number>(strKey(T_ACCESS_CODE, applicationId))) ?? 0;
+  }
+
+  /** Serialised with every other write, so two revocations in this process never read the same generation. */
+  nextAccessCodeGeneration(applicationId: string): Promise<number> {
+    return this._serialised(async () => {
+      const next = (await this.accessCodeGeneration(applicationId)) + 1;
+      await this._write([{ type: "put", key: strKey(T_ACCESS_CODE, applicationId), value: json(next) }], "store access-code generation");
+      return next;
     });
   }
 

@@ -141,5 +141,17 @@ export class MemoryStore implements LedgerStore {
     return [...this._tokens.values()];
   }
 
+  private readonly _accessCodeGenerations = new Map<string, number>();
+
+  async accessCodeGeneration(applicationId: string): Promise<number> {
+    return this._accessCodeGenerations.get(applicationId) ?? 0;
+  }
+
+  async nextAccessCodeGeneration(applicationId: string): Promise<number> {
+    const next = (this._accessCodeGenerations.get(applicationId) ?? 0) + 1;
+    this._accessCodeGenerations.set(applicationId, next);
+    return next;
+  }
+
   async close(): Promise<void> {}
 }

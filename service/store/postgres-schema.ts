@@ -85,6 +85,16 @@ CREATE TABLE tokens (
 );
 `,
   },
+  {
+    version: 2,
+    description: "access-code generations",
+    sql: `
+CREATE TABLE access_code_generations (
+  application_id text COLLATE "C" PRIMARY KEY,
+  generation integer NOT NULL CHECK (generation > 0)
+);
+`,
+  },
 ];
 
 /** The newest schema version this code knows. */

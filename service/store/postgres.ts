@@ -416,6 +416,27 @@ export class PostgresStore implements LedgerStore {
     });
   }
 
+  async accessCodeGeneration(applicationId: string): Promise<number> {
+    if (!storable(applicationId)) return 0;
+    const { rows } = await this._query<{ generation: number }>("read an access-code generation", "SELECT generation FROM access_code_generations WHERE application_id = $1", [applicationId]);
+    return rows[0]?.generation ?? 0;
+  }
+
+  /** One statement, so revocations from any number of replicas each get their own generation. */
+  nextAccessCodeGeneration(applicationId: string): Promise<number> {
+    return this._write(async () => {
+      if (!storable(applicationId)) throw new PostgresStoreError("BATCH_REFUSED", "access-code revocation refused: the application id is not a storable string");
+      const result = await this._durable(
+        "store access-code generation",
+        `INSERT INTO access_code_generations (application_id, generation) VALUES ($1, 1)
+         ON CONFLICT (application_id) DO UPDATE SET generation = access_code_generations.generation + 1
+         RETURNING generation`,
+        [applicationId],
+      );
+      return (result.rows[0] as { generation: number }).generation;
+    });
+  }
+
   /**
    * Tokens are read from the database on every call, not cached: another
    * replica may revoke one, and a revocation must take effect everywhere.

@@ -175,8 +175,20 @@ export interface TokenStore {
   tokens(): Promise<TokenRecord[]>;
 }
 
+/**
+ * Which access code of each application is current (service/auth/access-codes.ts):
+ * a generation number, 0 until the first revocation. Only the number is
+ * stored, never a code.
+ */
+export interface AccessCodeStore {
+  /** The application's current generation; 0, never a throw, when it was never revoked. */
+  accessCodeGeneration(applicationId: string): Promise<number>;
+  /** Atomically adds one to the application's generation and returns the new one; durable once it resolves. */
+  nextAccessCodeGeneration(applicationId: string): Promise<number>;
+}
+
 /** The whole store, as `main.ts` opens it; each consumer takes only the parts it needs. */
-export interface LedgerStore extends LogStore, StateStore, OpeningsStore, IdempotencyStore, TokenStore {
+export interface LedgerStore extends LogStore, StateStore, OpeningsStore, IdempotencyStore, TokenStore, AccessCodeStore {
   /** Waits for writes under way, then releases the data directory. */
   close(): Promise<void>;
 }

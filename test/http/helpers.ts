@@ -10,7 +10,7 @@ import pino from "pino";
 import request from "supertest";
 import type express from "express";
 import { createToken } from "../../service/auth/tokens";
-import { AccessCodes } from "../../service/auth/access-codes";
+import { AccessCodes, type AccessCodeOptions } from "../../service/auth/access-codes";
 import { createApp, type AppConfig, type AppDeps } from "../../service/http/app";
 import { createAppServer } from "../../service/http/server";
 import type { PortalOptions } from "../../service/http/portal";
@@ -85,6 +85,8 @@ export interface WorldOptions {
   readonly portal?: PortalOptions;
   /** The published log under /tlog/; absent: not served. */
   readonly tiles?: AppDeps["tiles"];
+  /** Wrong-code limits and clock for access codes; generations are always kept in the world's store. */
+  readonly accessCodes?: Omit<AccessCodeOptions, "generations">;
 }
 
 export async function createWorld(options: WorldOptions = {}): Promise<World> {
@@ -93,7 +95,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
   const ledger = await Ledger.open({ store, clock });
   const keys = noteKeyFromSeed(ORIGIN, new Uint8Array(32).fill(7));
   const signer = new CheckpointSigner(ledger, parseSignerKey(keys.signerKey), ORIGIN);
-  const accessCodes = new AccessCodes(new Uint8Array(32).fill(9));
+  const accessCodes = new AccessCodes(new Uint8Array(32).fill(9), { ...options.accessCodes, generations: store });
   const logLines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {

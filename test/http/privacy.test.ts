@@ -72,6 +72,8 @@ describe("HTTP API, privacy", () => {
     const pay1 = await rec("/v1/payouts", "payer", payoutBody(dec1, { amountFen: "2000000", private: { bankTransactionRef: PRIVATE.txnRef } }));
     await rec("/v1/confirmations", "approver2", { payoutId: pay1 });
     const pay2 = await rec("/v1/payouts", "payer", payoutBody(dec1, { amountFen: "500000", private: { bankTransactionRef: PRIVATE.txnRef2 } }));
+    // Under a decision at or above the threshold this payout too is paid, and can be clawed back, only once confirmed.
+    await rec("/v1/confirmations", "approver2", { payoutId: pay2 });
     await rec("/v1/corrections", "approver", {
       targetId: app1,
       reasonCode: "data-entry-error",

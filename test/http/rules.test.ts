@@ -131,6 +131,16 @@ const RULES: Readonly<Record<RuleName, RuleCase>> = {
       return { path: "/v1/decisions", as: "approver", body: decisionBody(app, { approvedFen: "2000001" }) };
     },
   },
+  "enterprise-cap-not-exceeded": {
+    status: 409,
+    setup: async (w) => {
+      // Two applications of one enterprise: 20 000 yuan approved on the first leaves 10 000 of the 30 000 cap.
+      const { prg, app } = await programmeAndApplication(w, { maxPerEnterpriseFen: "3000000" });
+      await record(w, "/v1/decisions", "approver", decisionBody(app, { approvedFen: "2000000" }));
+      const second = await record(w, "/v1/applications", "clerk", applicationBody(prg));
+      return { path: "/v1/decisions", as: "approver", body: decisionBody(second, { approvedFen: "1000001" }) };
+    },
+  },
   "decision-approved": {
     status: 409,
     setup: async (w) => {

@@ -21,6 +21,7 @@ import {
   decisionRequest,
   Harness,
   payoutRequest,
+  programmeRequest,
 } from "../helpers/ledger-fixtures";
 
 type Entry = AccountableEntry & { refs: string[]; body: Record<string, unknown> };
@@ -124,17 +125,74 @@ describe("Four-eyes that cannot be split", () => {
     });
   });
 
+  describe("a programme with a per-enterprise cap of 5 000 000 fen", () => {
+    let h: Harness;
+    let programmeId: string;
+    let first: string;
+    beforeEach(async () => {
+      h = await Harness.open();
+      programmeId = await h.programme({ maxPerEnterpriseFen: "5000000" });
+      const app = await h.application(programmeId, { requestedFen: "6000000" });
+      first = await h.decision(app, { approvedFen: "3000000" });
+    });
+
+    it("refuses an approval that takes one enterprise past the cap over its applications, with enterprise-cap-not-exceeded (a conflict)", async () => {
+      const app = await h.application(programmeId, { requestedFen: "6000000" });
+      await h.refuses(ACTORS.approverC, "decision", decisionRequest(app, { approvedFen: "2000001" }), "enterprise-cap-not-exceeded", "conflict");
+      await h.decision(app, { approvedFen: "2000000" });
+    });
+
+    it("counts each enterprise on its own", async () => {
+      const app = await h.application(programmeId, { requestedFen: "6000000", creditCode: creditCode(2) });
+      await h.decision(app, { approvedFen: "5000000" });
+    });
+
+    it("frees the cap when a decision is revoked", async () => {
+      const app = await h.application(programmeId, { requestedFen: "6000000" });
+      await h.correction(first, "revoked");
+      await h.decision(app, { approvedFen: "5000000" });
+    });
+
+    it("does not count rejections", async () => {
+      const app = await h.application(programmeId, { requestedFen: "6000000" });
+      await h.decision(app, { outcome: "rejected", approvedFen: "0" });
+      const third = await h.application(programmeId, { requestedFen: "6000000" });
+      await h.decision(third, { approvedFen: "2000000" });
+    });
+
+    it("shows the cap in the public programme entry", async () => {
+      const prg = (await entriesOf(h)).find((e) => e.id === programmeId)!;
+      expect(prg.body["maxPerEnterpriseFen"]).to.equal("5000000");
+    });
+
+    it("is reported by the checker when an entry breaks it, and not as recorded", async () => {
+      const app = await h.application(programmeId, { requestedFen: "6000000" });
+      const second = await h.decision(app, { approvedFen: "2000000" });
+      const entries = await entriesOf(h);
+      expect(violations(entries)).to.deep.equal([]);
+      const edited = entries.map((e) => (e.id === second ? { ...e, body: { ...e.body, approvedFen: "2000001" } } : e));
+      expect(violations(edited)).to.deep.equal([["enterprise-cap", second]]);
+    });
+
+    it("refuses a cap of zero with amount-positive (invalid)", async () => {
+      await h.refuses(ACTORS.admin, "programme", programmeRequest({ maxPerEnterpriseFen: "0" }), "amount-positive", "invalid");
+    });
+  });
+
   describe("random sequences of applications, decisions, payouts, confirmations and corrections", () => {
     type Action =
       | { t: "application"; programme: number; requested: number; enterprise: number }
-      | { t: "decision"; application: number; approver: number; pct: number; approve: boolean }
+      | { t: "decision"; application: number; approver: number; pct: number; approve: boolean; recent?: boolean }
       | { t: "payout"; decision: number; payer: number; pct: number }
       | { t: "confirmation"; payout: number; approver: number }
       | { t: "clawback"; payout: number; pct: number }
       | { t: "revoke"; kind: "payout" | "decision" | "application"; i: number };
     const action: fc.Arbitrary<Action> = fc.oneof(
       fc.record({ t: fc.constant("application" as const), programme: fc.nat(1), requested: fc.integer({ min: 1, max: 1200 }), enterprise: fc.nat(3) }),
+      fc.record({ t: fc.constant("application" as const), programme: fc.constant(1), requested: fc.integer({ min: 400, max: 1200 }), enterprise: fc.nat(1) }),
       fc.record({ t: fc.constant("decision" as const), application: fc.nat(20), approver: fc.nat(2), pct: fc.integer({ min: 1, max: 100 }), approve: fc.boolean() }),
+      // Approvals of one of the latest applications, mostly still pending, so enterprises run into the cap.
+      fc.record({ t: fc.constant("decision" as const), application: fc.nat(1), approver: fc.nat(1), pct: fc.integer({ min: 50, max: 100 }), approve: fc.constant(true), recent: fc.constant(true) }),
       fc.record({ t: fc.constant("payout" as const), decision: fc.nat(20), payer: fc.nat(1), pct: fc.integer({ min: 1, max: 100 }) }),
       fc.record({ t: fc.constant("payout" as const), decision: fc.nat(20), payer: fc.nat(1), pct: fc.integer({ min: 1, max: 100 }) }),
       fc.record({ t: fc.constant("confirmation" as const), payout: fc.nat(20), approver: fc.nat(2) }),
@@ -146,10 +204,14 @@ describe("Four-eyes that cannot be split", () => {
 
     it("never leave an application paid at or past the threshold unconfirmed, and the checker agrees with the rules", async () => {
       await fc.assert(
-        fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 40 }), async (actions) => {
+        fc.asyncProperty(fc.array(action, { minLength: 10, maxLength: 40 }), async (actions) => {
           const h = await Harness.open();
           // Thresholds inside the range of amounts, so decisions fall on both sides.
-          const programmes = [await h.programme({ budgetFen: "100000", fourEyesThresholdFen: "500" }), await h.programme({ budgetFen: "100000", fourEyesThresholdFen: "900" })];
+          // The second has a per-enterprise cap that a few approvals of one enterprise reach.
+          const programmes = [
+            await h.programme({ budgetFen: "100000", fourEyesThresholdFen: "500" }),
+            await h.programme({ budgetFen: "100000", fourEyesThresholdFen: "900", maxPerEnterpriseFen: "800" }),
+          ];
           const thresholdOf = new Map([[programmes[0]!, 500n], [programmes[1]!, 900n]]);
           const ids = { application: [] as string[], decision: [] as string[], payout: [] as string[] };
           for (const a of actions) {
@@ -159,7 +221,7 @@ describe("Four-eyes that cannot be split", () => {
                 req = { actor: ACTORS.clerkA, kind: "application", body: applicationRequest(programmes[a.programme]!, { requestedFen: String(a.requested), creditCode: creditCode(a.enterprise + 1) }) };
                 break;
               case "decision": {
-                const app = pick(ids.application, a.application);
+                const app = a.recent === true ? ids.application[ids.application.length - 1 - (a.application % Math.max(1, ids.application.length))] : pick(ids.application, a.application);
                 if (app === undefined) break;
                 const requested = (await h.state(app, "application")).requestedFen;
                 const body = decisionRequest(app, a.approve ? { approvedFen: pctOf(requested, a.pct) } : { outcome: "rejected", approvedFen: "0" });
@@ -211,6 +273,16 @@ describe("Four-eyes that cannot be split", () => {
           // The invariant, from the derived state and the confirmation entries: an application paid
           // at or past its threshold has every effective payout confirmed by another official.
           const confirmer = new Map(entries.filter((e) => e.kind === "confirmation").map((e) => [e.body["payoutId"] as string, e.actor.official]));
+          // The per-enterprise cap, from the derived state: live approvals per enterprise in the capped programme.
+          const perEnterprise = new Map<string, bigint>();
+          for (const decId of ids.decision) {
+            const d = await h.state(decId, "decision");
+            if (d.revoked || d.outcome !== "approved" || d.programmeId !== programmes[1]) continue;
+            const key = (await h.state(d.applicationId, "application")).creditCode;
+            perEnterprise.set(key, (perEnterprise.get(key) ?? 0n) + BigInt(d.approvedFen));
+          }
+          for (const [enterprise, approved] of perEnterprise) expect(approved <= 800n, `${enterprise}: ${approved}`).to.equal(true);
+
           const replay = new AccountabilityReplay();
           for (const e of entries) replay.apply(e);
           for (const appId of ids.application) {

@@ -67,7 +67,7 @@ const PAYOUT_ID = `pay_${"d".repeat(24)}`;
 
 /** A valid body of each request schema with every optional field present, so every string field has a value to spoil. */
 const SAMPLES: Readonly<Record<RecordKind | "token", Record<string, unknown>>> = {
-  programme: programmeRequest(),
+  programme: programmeRequest({ maxPerEnterpriseFen: "2000000" }),
   application: applicationRequest(PROGRAMME_ID),
   decision: decisionRequest(APPLICATION_ID),
   payout: payoutRequest(DECISION_ID),
@@ -88,7 +88,7 @@ const SAMPLES: Readonly<Record<RecordKind | "token", Record<string, unknown>>> =
       private: { contactPerson: "张三", phone: "13800000000", bankAccount: "6222020200112233", bankTransactionRef: "TX-1" },
     },
   },
-  token: { official: "clerk.li", agency: "市工信局", role: "clerk" },
+  token: { official: "clerk.li", name: "李明", agency: "市工信局", role: "clerk" },
 };
 
 const SCHEMAS: Readonly<Record<RecordKind | "token", z.ZodType>> = { ...REQUEST_SCHEMAS, token: TokenRequest };

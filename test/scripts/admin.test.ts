@@ -6,6 +6,7 @@ import { runCli } from "../../scripts/admin";
 import { hashToken } from "../../service/auth/tokens";
 import { Ledger } from "../../service/ledger/ledger";
 import { LevelStore } from "../../service/store/level";
+import { loadOrCreateAccessCodes } from "../../service/auth/access-codes";
 import { ACTORS, applicationRequest, programmeRequest, submit } from "../helpers/ledger-fixtures";
 import type { AddressInfo } from "node:net";
 import { applicationBody, createWorld, OFFICIALS, programmeBody, record } from "../http/helpers";
@@ -126,6 +127,37 @@ describe("the admin CLI", () => {
     });
   });
 
+  describe("access-code revoke", () => {
+    it("prints the application's new code on one line, and the old code is refused from then on", async () => {
+      const store = await LevelStore.open(dir);
+      let applicationId: string;
+      try {
+        const ledger = await Ledger.open({ store });
+        const prg = await submit(ledger, ACTORS.admin, "programme", programmeRequest());
+        applicationId = (await submit(ledger, ACTORS.clerkA, "application", applicationRequest(prg.body.id))).body.id;
+        await ledger.close();
+      } finally {
+        await store.close();
+      }
+      const r = await run(["--data-dir", dir, "access-code", "revoke", applicationId]);
+      expect(r.code, r.err).to.equal(0);
+      expect(r.out).to.match(/^ac_[A-Za-z0-9_-]{22}\n$/);
+      const reopened = await LevelStore.open(dir);
+      try {
+        const { codes } = await loadOrCreateAccessCodes(path.join(dir, "keys", "access-code.key"), { generations: reopened });
+        expect(await codes.verify(r.out.trim(), applicationId)).to.equal("valid");
+        expect(await codes.verify(codes.codeFor(applicationId), applicationId)).to.equal("invalid");
+      } finally {
+        await reopened.close();
+      }
+    });
+
+    it("exits 1 for an application that does not exist and 2 for something that is not an application id", async () => {
+      expect((await run(["--data-dir", dir, "access-code", "revoke", `app_${"0".repeat(24)}`])).code).to.equal(1);
+      expect((await run(["--data-dir", dir, "access-code", "revoke", "tok_0000000000000000"])).code).to.equal(2);
+    });
+  });
+
   describe("when the service holds the data directory", () => {
     it("exits 1 and says to stop it or use --service", async () => {
       const held = await LevelStore.open(dir);
@@ -172,7 +204,7 @@ describe("the admin CLI", () => {
         expect(entry).to.deep.include({ id: r.out.trim(), kind: "erasure", refs: [ids.app] });
         expect(entry.actor).to.deep.equal({ official: "admin.zhao", agency: "110101-FIN", role: "admin" });
         expect(entry.body).to.deep.equal({ targetId: ids.app, reasonCode: "data-subject-request", fields: ["bankAccount", "contactPerson", "phone"] });
-        expect((await store.state(`erased:${ids.app}`))?.id).to.equal(entry.id);
+        expect(((await store.state(`erased:${ids.app}`)) as { id?: string } | undefined)?.id).to.equal(entry.id);
       } finally {
         await store.close();
       }

@@ -485,5 +485,27 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
         expect(await store.tokenByHash(token("t9").hash)).to.equal(undefined);
       });
     });
+
+    describe("the access-code generations", function () {
+      const A = "app_000000000000000000000001";
+      const B = "app_000000000000000000000002";
+
+      it("are 0 for an application never revoked", async function () {
+        expect(await store.accessCodeGeneration(A)).to.equal(0);
+      });
+
+      it("count up by one per revocation, per application, and survive a reopen", async function () {
+        expect(await store.nextAccessCodeGeneration(A)).to.equal(1);
+        expect(await store.nextAccessCodeGeneration(A)).to.equal(2);
+        expect(await store.nextAccessCodeGeneration(B)).to.equal(1);
+        const s = await reopened();
+        expect([await s.accessCodeGeneration(A), await s.accessCodeGeneration(B)]).to.deep.equal([2, 1]);
+      });
+
+      it("give concurrent revocations distinct generations", async function () {
+        const got = await Promise.all(Array.from({ length: 5 }, () => store.nextAccessCodeGeneration(A)));
+        expect(got.slice().sort()).to.deep.equal([1, 2, 3, 4, 5]);
+      });
+    });
   });
 }
