@@ -535,6 +535,14 @@ export class EvmRpc {
     return quantity(await this.rpc("eth_gasPrice"), "eth_gasPrice");
   }
 
+  /** The latest block's base fee; 0 when the block has none (a chain without EIP-1559). */
+  async latestBaseFee(): Promise<bigint> {
+    const block = await this.rpc("eth_getBlockByNumber", ["latest", false]);
+    if (typeof block !== "object" || block === null) throw new ChainError("BAD_RESPONSE", "eth_getBlockByNumber: not an object");
+    const fee = (block as Record<string, unknown>)["baseFeePerGas"];
+    return fee === undefined || fee === null ? 0n : quantity(fee, "baseFeePerGas");
+  }
+
   /** Transactions sent by `address`: mined ones ("latest"), or mined and pooled ("pending"). */
   async getTransactionCount(address: string, tag: "latest" | "pending"): Promise<number> {
     return safeNumber(quantity(await this.rpc("eth_getTransactionCount", [getAddress(address), tag]), "eth_getTransactionCount"), "nonce");
