@@ -59,12 +59,19 @@ export function encodeQbftExtraData(validators: readonly string[]): string {
 }
 
 /** The validator addresses of a QBFT extraData; throws if it is not the five-field QBFT form. */
-export function decodeQbftExtraData(extraData: string): { vanity: string; validators: string[]; vote: RlpStructuredData; round: string; seals: RlpStructuredData } {
+export function decodeQbftExtraData(extraData: string): {
+  vanity: string;
+  validators: string[];
+  vote: RlpStructuredData;
+  round: string;
+  seals: RlpStructuredData;
+} {
   const d = decodeRlp(extraData);
   if (!Array.isArray(d) || d.length !== 5) throw new Error("QBFT extraData is an RLP list of 5 items");
   const [vanity, validators, vote, round, seals] = d as [RlpStructuredData, RlpStructuredData, RlpStructuredData, RlpStructuredData, RlpStructuredData];
   if (typeof vanity !== "string" || vanity.length !== 66) throw new Error("the vanity is 32 bytes");
-  if (!Array.isArray(validators) || validators.some((v) => typeof v !== "string" || v.length !== 42)) throw new Error("the validators are a list of 20-byte addresses");
+  if (!Array.isArray(validators) || validators.some((v) => typeof v !== "string" || v.length !== 42))
+    throw new Error("the validators are a list of 20-byte addresses");
   if (typeof round !== "string") throw new Error("the round is a byte string");
   return { vanity, validators: (validators as string[]).map((v) => getAddress(v)), vote, round, seals };
 }

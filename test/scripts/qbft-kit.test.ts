@@ -6,7 +6,16 @@
  */
 import { expect } from "chai";
 import { decodeRlp, Wallet } from "ethers";
-import { decodeQbftExtraData, encodeQbftExtraData, enodeUrl, nodeConfig, permissionsConfig, qbftGenesis, validatorAddress, type QbftNetworkOptions } from "../../scripts/chain/qbft";
+import {
+  decodeQbftExtraData,
+  encodeQbftExtraData,
+  enodeUrl,
+  nodeConfig,
+  permissionsConfig,
+  qbftGenesis,
+  validatorAddress,
+  type QbftNetworkOptions,
+} from "../../scripts/chain/qbft";
 
 const KEYS = [
   "0x8f2a55949038a9610f50fb23b5883af3b4ecb3c3bb792cbcefbd1542c692be63",
