@@ -39,7 +39,8 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD).setAction(
 
 /** Reads an optional network from the environment; see README "Networks". */
 function envNetworks(): HardhatUserConfig["networks"] {
-  const url = process.env.LEDGER_RPC_URL;
+  // The service takes several nodes' URLs separated by commas; a deployment needs one node.
+  const url = process.env.LEDGER_RPC_URL?.split(",")[0]?.trim();
   if (!url) return {};
   const chainId = process.env.LEDGER_CHAIN_ID ? Number(process.env.LEDGER_CHAIN_ID) : undefined;
   const key = process.env.LEDGER_DEPLOYER_KEY;

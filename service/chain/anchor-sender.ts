@@ -58,6 +58,7 @@ export interface SenderSettings {
 
 export class AnchorSender {
   private _nextNonce: number | undefined;
+  private _saidFreeGas = false;
 
   constructor(
     private readonly _c: AnchorContext,
@@ -114,7 +115,7 @@ export class AnchorSender {
       throw e;
     }
     const gasLimit = (estimate * this._s.headroom) / 100n;
-    const gasPrice = this._capPrice(await chain.gasPrice());
+    const gasPrice = await this._price(gasLimit);
     const nonce = await this._nonce();
     const signed = await chain.sign(this._c.recorder, { to: chain.address, data, nonce, gasLimit, gasPrice });
     const now = iso(this._c.clock.now());
@@ -271,6 +272,31 @@ export class AnchorSender {
     return this._c.clock.sleep(ms, this._c.stopSignal);
   }
 
+  /**
+   * The price of a new anchor transaction: the node's suggestion, capped at
+   * `maxGasPrice`; but 0 when the recorder cannot pay the suggestion and the
+   * chain's base fee is 0. That is a free-gas network whose node still suggests
+   * a tip (anvil with --gas-price 0, Besu after someone paid a priority fee): a
+   * recorder without ether can only send at 0, and the chain accepts that.
+   */
+  private async _price(gasLimit: bigint): Promise<bigint> {
+    const suggested = this._capPrice(await this._c.chain.gasPrice());
+    if (suggested === 0n || (await this._canPay(gasLimit, suggested))) return suggested;
+    if ((await this._c.chain.latestBaseFee()) !== 0n) return suggested;
+    if (!this._saidFreeGas) {
+      this._saidFreeGas = true;
+      this._c.log.warn(
+        { suggested: suggested.toString(), recorder: this._c.recorder.address },
+        "the recorder cannot pay the node's suggested gas price and the base fee is 0: sending at gas price 0 (set LEDGER_ANCHOR_MAX_GAS_PRICE_WEI=0 to say so)",
+      );
+    }
+    return 0n;
+  }
+
+  private async _canPay(gasLimit: bigint, price: bigint): Promise<boolean> {
+    return (await this._c.chain.getBalance(this._c.recorder.address)) >= gasLimit * price;
+  }
+
   private _capPrice(price: bigint): bigint {
     const max = this._s.maxGasPrice;
     if (max !== undefined && price > max) {
@@ -312,7 +338,9 @@ export class AnchorSender {
 
   private async _replace(p: PendingAnchor): Promise<void> {
     const { record, log } = this._c;
-    const next = this._bumpedPrice(BigInt(p.gasPrice), await this._c.chain.gasPrice());
+    let next = this._bumpedPrice(BigInt(p.gasPrice), await this._c.chain.gasPrice());
+    // From zero, a bump the recorder cannot pay would only be refused: rebroadcast instead (unless zeroGasPriceBump asks for it).
+    if (next !== null && BigInt(p.gasPrice) === 0n && this._s.zeroGasPriceBump == null && !(await this._canPay(BigInt(p.gasLimit), next))) next = null;
     const now = iso(this._c.clock.now());
     if (next === null) {
       const signed = await this.signAgain(p);

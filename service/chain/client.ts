@@ -128,6 +128,60 @@ function describeCause(e: unknown): string {
   return "unknown error";
 }
 
+/**
+ * Several JSON-RPC endpoints of one chain (the nodes of a QBFT network, say),
+ * used one at a time. Every request goes to the endpoint that answered last;
+ * when that one cannot be reached (ChainError UNAVAILABLE: refused, timed out,
+ * HTTP 429/5xx) the same request is tried at once on the next, which then
+ * stays in use. Any answer, an error answer included, is the chain's and is
+ * returned as it is. Only when every endpoint is unreachable does the request
+ * fail, with the last endpoint's error.
+ *
+ * Nothing here can clash nonces: the anchorer signs with nonces it keeps
+ * itself, a transaction sent twice through two nodes is the same bytes (the
+ * second node answers "already known" or pools the same transaction), and
+ * recovery decides from the contract and the account nonce, which all nodes
+ * of the chain agree on once a block is final.
+ */
+export class FailoverJsonRpc implements Eip1193 {
+  private _current = 0;
+
+  constructor(
+    private readonly _endpoints: readonly Eip1193[],
+    /** Told when requests move to another endpoint (0-based indices); must not throw. */
+    private readonly _onSwitch?: (from: number, to: number, error: ChainError) => void,
+  ) {
+    if (_endpoints.length === 0) throw new RangeError("FailoverJsonRpc needs at least one endpoint");
+  }
+
+  /** Index of the endpoint requests go to now. */
+  get current(): number {
+    return this._current;
+  }
+
+  async request(args: { readonly method: string; readonly params?: readonly unknown[] }): Promise<unknown> {
+    const n = this._endpoints.length;
+    const first = this._current;
+    let last: ChainError | undefined;
+    for (let tried = 0; tried < n; tried++) {
+      const i = (first + tried) % n;
+      try {
+        const result = await this._endpoints[i]!.request(args);
+        if (i !== this._current && last !== undefined) {
+          const from = this._current;
+          this._current = i;
+          this._onSwitch?.(from, i, last);
+        }
+        return result;
+      } catch (e) {
+        if (!(e instanceof ChainError && e.code === "UNAVAILABLE")) throw e;
+        last = e;
+      }
+    }
+    throw n === 1 ? last! : new ChainError("UNAVAILABLE", `all ${n} RPC endpoints are unreachable; the last said: ${last!.message}`, { cause: last });
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Errors
 
@@ -479,6 +533,14 @@ export class EvmRpc {
   /** The node's gas price suggestion; zero on free-gas networks. */
   async gasPrice(): Promise<bigint> {
     return quantity(await this.rpc("eth_gasPrice"), "eth_gasPrice");
+  }
+
+  /** The latest block's base fee; 0 when the block has none (a chain without EIP-1559). */
+  async latestBaseFee(): Promise<bigint> {
+    const block = await this.rpc("eth_getBlockByNumber", ["latest", false]);
+    if (typeof block !== "object" || block === null) throw new ChainError("BAD_RESPONSE", "eth_getBlockByNumber: not an object");
+    const fee = (block as Record<string, unknown>)["baseFeePerGas"];
+    return fee === undefined || fee === null ? 0n : quantity(fee, "baseFeePerGas");
   }
 
   /** Transactions sent by `address`: mined ones ("latest"), or mined and pooled ("pending"). */

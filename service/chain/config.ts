@@ -14,18 +14,42 @@ import { parseFailpoints, type Failpoints } from "./failpoints";
 
 const PositiveInt = wholeNumber(1);
 const Address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address: 0x and 40 hex digits");
-const HttpUrl = z.string().refine((s) => {
+function isHttpUrl(s: string): boolean {
   try {
     const u = new URL(s);
     return u.protocol === "http:" || u.protocol === "https:";
   } catch {
     return false;
   }
-}, "an http(s) URL");
+}
+
+/**
+ * One http(s) URL, or several separated by commas: the endpoints of one chain's
+ * nodes, used in turn when one cannot be reached (client.ts FailoverJsonRpc).
+ * A URL's own commas must be percent-encoded. Messages name an endpoint by its
+ * position, never by its text, which may carry credentials.
+ */
+const RpcUrls = z.string().superRefine((s, ctx) => {
+  const urls = s.split(",").map((u) => u.trim());
+  const several = urls.length > 1;
+  urls.forEach((u, i) => {
+    const which = several ? `endpoint ${i + 1} of ${urls.length}` : "the value";
+    if (u === "") ctx.addIssue({ code: "custom", message: `${which} is empty (a comma-separated list of http(s) URLs, no empty items)` });
+    else if (!isHttpUrl(u)) ctx.addIssue({ code: "custom", message: `${which} is not an http(s) URL` });
+    else if (urls.indexOf(u) !== i) ctx.addIssue({ code: "custom", message: `${which} repeats endpoint ${urls.indexOf(u) + 1}` });
+  });
+});
+
+/** The URLs of a LEDGER_RPC_URL that {@link RpcUrls} accepted. */
+export function splitRpcUrls(value: string): string[] {
+  return value.split(",").map((u) => u.trim());
+}
 
 /** Each setting with its default and one line of help, which --help prints (see service/config.ts). */
 export const ChainEnvSchema = z.object({
-  LEDGER_RPC_URL: HttpUrl.optional().describe("JSON-RPC endpoint of the chain (Besu, GoQuorum, ...); unset: run a local anvil under the data directory"),
+  LEDGER_RPC_URL: RpcUrls.optional().describe(
+    "JSON-RPC endpoint of the chain (Besu, GoQuorum, ...), or several nodes' endpoints separated by commas, used in turn when one is unreachable; unset: run a local anvil under the data directory",
+  ),
   LEDGER_CHAIN_ID: PositiveInt.optional().describe("the chain's id (required with LEDGER_RPC_URL)"),
   LEDGER_ANCHOR_ADDRESS: Address.optional().describe("the LedgerAnchor contract's address (required with LEDGER_RPC_URL)"),
   LEDGER_ANCHOR_FROM_BLOCK: wholeNumber(0).default(0).describe("the contract's deployment block: where event searches start (with LEDGER_RPC_URL)"),
@@ -42,7 +66,17 @@ export const ChainEnvSchema = z.object({
 
 export interface ChainConfig {
   /** Undefined: the local anvil. */
-  readonly remote: { readonly rpcUrl: string; readonly chainId: number; readonly address: string; readonly fromBlock: number } | undefined;
+  readonly remote:
+    | {
+        /** The first endpoint. */
+        readonly rpcUrl: string;
+        /** Every endpoint, in the order given (rpcUrl first); absent means rpcUrl alone. */
+        readonly rpcUrls?: readonly string[];
+        readonly chainId: number;
+        readonly address: string;
+        readonly fromBlock: number;
+      }
+    | undefined;
   readonly recorderKeyFile: string;
   readonly everyEntries: number;
   readonly everyMs: number;
@@ -77,7 +111,7 @@ export function loadChainConfig(env: NodeJS.ProcessEnv, dataDir: string): ChainC
     remote:
       e.LEDGER_RPC_URL === undefined
         ? undefined
-        : { rpcUrl: e.LEDGER_RPC_URL, chainId: e.LEDGER_CHAIN_ID!, address: e.LEDGER_ANCHOR_ADDRESS!, fromBlock: e.LEDGER_ANCHOR_FROM_BLOCK },
+        : { rpcUrl: splitRpcUrls(e.LEDGER_RPC_URL)[0]!, rpcUrls: splitRpcUrls(e.LEDGER_RPC_URL), chainId: e.LEDGER_CHAIN_ID!, address: e.LEDGER_ANCHOR_ADDRESS!, fromBlock: e.LEDGER_ANCHOR_FROM_BLOCK },
     recorderKeyFile: path.resolve(e.LEDGER_RECORDER_KEY_FILE ?? path.join(dataDir, "keys", "recorder.key")),
     everyEntries: e.LEDGER_ANCHOR_EVERY_ENTRIES,
     everyMs: e.LEDGER_ANCHOR_EVERY_MS,

@@ -19,7 +19,7 @@ import type { Logger } from "pino";
 import type { NoteSigner } from "../log";
 import type { LedgerStore } from "../store/store";
 import { Anchorer } from "./anchorer";
-import { ChainClient, ChainError, HttpJsonRpc, type Eip1193 } from "./client";
+import { ChainClient, ChainError, FailoverJsonRpc, HttpJsonRpc, type Eip1193 } from "./client";
 import type { ChainConfig } from "./config";
 import { anvilDevAccount, chainFiles, deployOnce, startLocalChain, type LocalChain } from "./local-chain";
 import { crashingFailpoint } from "./failpoints";
@@ -87,7 +87,15 @@ export async function startChain(options: StartChainOptions): Promise<RunningCha
       throw e;
     }
   } else {
-    transport = new HttpJsonRpc(config.remote.rpcUrl);
+    const urls = config.remote.rpcUrls ?? [config.remote.rpcUrl];
+    transport =
+      urls.length === 1
+        ? new HttpJsonRpc(urls[0]!)
+        : new FailoverJsonRpc(
+            urls.map((u) => new HttpJsonRpc(u)),
+            // Endpoints are named by position: a URL may carry credentials.
+            (from, to, error) => log.warn({ from: from + 1, to: to + 1, endpoints: urls.length, reason: error.message }, `RPC endpoint ${from + 1} is unreachable; using endpoint ${to + 1}`),
+          );
     ({ address, chainId, fromBlock } = config.remote);
   }
 

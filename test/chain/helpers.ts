@@ -204,10 +204,9 @@ export interface AnchorerWorld {
 
 export const FAST: Partial<AnchorerOptions> = { pollMs: 5, retryBaseMs: 5, retryMaxMs: 40, replaceAfterMs: 3_600_000 };
 
-export function createAnchorerWorld(log: LogWorld, inner: Eip1193, address: string, chainId: number): AnchorerWorld {
+export function createAnchorerWorld(log: LogWorld, inner: Eip1193, address: string, chainId: number, recorder: RecorderKey = recorderKey()): AnchorerWorld {
   const transport = new FlakyTransport(inner);
   const client = new ChainClient({ transport, address, chainId, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 } });
-  const recorder = recorderKey();
   const { logger, lines } = captureLogger();
   const started: Anchorer[] = [];
   return {

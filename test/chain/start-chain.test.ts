@@ -36,7 +36,7 @@ describe("chain settings", function () {
       },
       "/srv/ledger",
     );
-    expect(c.remote).to.deep.equal({ rpcUrl: "https://besu.example.gov.cn:8545", chainId: 1337, address: "0x5FbDB2315678afecb367f032d93F642f64180aa3", fromBlock: 12 });
+    expect(c.remote).to.deep.equal({ rpcUrl: "https://besu.example.gov.cn:8545", rpcUrls: ["https://besu.example.gov.cn:8545"], chainId: 1337, address: "0x5FbDB2315678afecb367f032d93F642f64180aa3", fromBlock: 12 });
     expect(c.maxGasPrice).to.equal(0n);
     expect(c.everyEntries).to.equal(50);
   });
