@@ -88,9 +88,9 @@ export function dirLogReader(dir: string, readFile: ReadFileLike): LogReader {
  * (ℓ, i) lies in the tile of level ⌊ℓ/8⌋ and is the Merkle hash of the
  * 2^(ℓ mod 8) hashes of that tile below it. Requires the node to be a
  * complete subtree of the tree. `tile` is called with each tile's width in
- * the tree; results are cached per call of {@link rootFromTiles}.
+ * the tree; the caller caches them.
  */
-async function nodeFromTiles(id: NodeId, size: number, tile: (level: number, index: number, width: number) => Promise<Uint8Array[]>): Promise<Uint8Array> {
+export async function nodeFromTiles(id: NodeId, size: number, tile: (level: number, index: number, width: number) => Promise<Uint8Array[]>): Promise<Uint8Array> {
   const level = Math.floor(id.level / TILE_HEIGHT);
   const span = 2 ** (id.level - level * TILE_HEIGHT);
   const first = id.index * span;

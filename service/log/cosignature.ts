@@ -20,11 +20,9 @@
 import type { KeyObject } from "node:crypto";
 import { parseCheckpoint } from "./checkpoint";
 import { ed25519PublicKey, ed25519Sign } from "./crypto-node";
-import { importEd25519PublicKey } from "./crypto-web";
 import { CheckpointError, type CheckpointErrorCode } from "./errors";
 import { equalBytes } from "./hash";
 import {
-  chop,
   concatBytes,
   ED25519_KEY_SIZE,
   ED25519_SIGNATURE_SIZE,
@@ -32,14 +30,15 @@ import {
   isValidKeyName,
   KEY_ID_SIZE,
   keyIdSteps,
-  MAX_KEY_STRING,
   noteString,
-  parseKeyIdAndKey,
+  publicKeySteps,
   signatureSteps,
   SIGNATURE_LINE_PREFIX,
   splitSignedNote,
   toBase64,
   uint32be,
+  withNodeKey,
+  withWebKey,
   type NoteSigner,
 } from "./note";
 import { withNodeCrypto, withWebCrypto } from "./perform";
@@ -119,42 +118,20 @@ export function cosignerKeyOf(signer: NoteSigner): string {
   return encodeCosignerKey(signer.name, signer.publicKey);
 }
 
-function* cosignerKeySteps(vkey: string): Steps<{ name: string; keyId: number; raw: Uint8Array }, never> {
-  if (typeof vkey !== "string" || vkey.length > MAX_KEY_STRING) fail("KEY_INVALID", "cosigner key must be a short string");
-  const [name, rest] = chop(vkey, "+");
-  const parsed = parseKeyIdAndKey(rest, COSIGNATURE_V1_TYPE);
-  if (!isValidKeyName(name) || parsed === undefined)
-    fail("KEY_INVALID", "malformed cosigner key (want <name>+<hex8 key ID>+<base64 of 0x04 and a 32-byte Ed25519 key>)");
-  if ((yield* keyIdSteps(name, parsed.raw, COSIGNATURE_V1_TYPE)) !== parsed.keyId) fail("KEY_INVALID", "cosigner key ID does not match its name and public key");
-  return { name, keyId: parsed.keyId, raw: parsed.raw };
-}
-
 /**
  * Parses a cosigner vkey `<name>+<hex8 key ID>+<base64(0x04 ‖ public key)>`.
  * Only Ed25519 cosignature/v1 (type 0x04) is accepted, and the key ID must
  * match. Throws CheckpointError KEY_INVALID otherwise.
  */
 export function parseCosignerKey(vkey: string): CosignerVerifier {
-  const { name, keyId, raw } = withNodeCrypto(cosignerKeySteps(vkey));
-  let key: KeyObject;
-  try {
-    key = ed25519PublicKey(raw);
-  } catch (cause) {
-    throw new CheckpointError("KEY_INVALID", "not a usable Ed25519 public key", { cause });
-  }
-  return Object.freeze({ name, keyId, publicKey: raw, key });
+  const { name, keyId, publicKey, key } = withNodeKey(withNodeCrypto(publicKeySteps(vkey, COSIGNATURE_V1_TYPE, "cosigner key")));
+  return Object.freeze({ name, keyId, publicKey, key });
 }
 
 /** {@link parseCosignerKey} with WebCrypto. Rejects with the same CheckpointError. */
 export async function parseCosignerKeyAsync(vkey: string): Promise<WebCosignerVerifier> {
-  const { name, keyId, raw } = await withWebCrypto(cosignerKeySteps(vkey));
-  let key: CryptoKey;
-  try {
-    key = await importEd25519PublicKey(raw);
-  } catch (cause) {
-    throw new CheckpointError("KEY_INVALID", "not a usable Ed25519 public key", { cause });
-  }
-  return Object.freeze({ name, keyId, publicKey: raw, key });
+  const { name, keyId, publicKey, key } = await withWebKey(await withWebCrypto(publicKeySteps(vkey, COSIGNATURE_V1_TYPE, "cosigner key")));
+  return Object.freeze({ name, keyId, publicKey, key });
 }
 
 /**

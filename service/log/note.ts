@@ -338,14 +338,49 @@ export function parseKeyIdAndKey(rest: string, type = ED25519_SIGNATURE_TYPE): {
   return { keyId: parseInt(idHex, 16), raw: key.slice(1) };
 }
 
-/** The checks of a verifier key string, up to (not including) making a key object of it. */
-function* verifierKeySteps(verifierKey: string): Steps<{ name: string; keyId: number; raw: Uint8Array }, never> {
-  if (typeof verifierKey !== "string" || verifierKey.length > MAX_KEY_STRING) fail("KEY_INVALID", "verifier key must be a short string");
-  const [name, rest] = chop(verifierKey, "+");
-  const parsed = parseKeyIdAndKey(rest);
-  if (!isValidKeyName(name) || parsed === undefined) fail("KEY_INVALID", "malformed verifier key (want <name>+<hex8 key ID>+<base64 of 0x01 and a 32-byte Ed25519 key>)");
-  if ((yield* keyIdSteps(name, parsed.raw)) !== parsed.keyId) fail("KEY_INVALID", "verifier key ID does not match its name and public key");
+/** A parsed Ed25519 public key string: its name, key ID and raw key. */
+interface ParsedKey {
+  readonly name: string;
+  readonly keyId: number;
+  readonly raw: Uint8Array;
+}
+
+/**
+ * The checks of a public key string `<name>+<hex8 key ID>+<base64(type ‖ key)>`
+ * of signature `type` (0x01 note signatures, 0x04 cosignature/v1), up to
+ * (not including) making a key object of it. `what` names the key in errors.
+ * Within the log core.
+ */
+export function* publicKeySteps(vkey: string, type: number, what: string): Steps<ParsedKey, never> {
+  if (typeof vkey !== "string" || vkey.length > MAX_KEY_STRING) fail("KEY_INVALID", `${what} must be a short string`);
+  const [name, rest] = chop(vkey, "+");
+  const parsed = parseKeyIdAndKey(rest, type);
+  if (!isValidKeyName(name) || parsed === undefined)
+    fail("KEY_INVALID", `malformed ${what} (want <name>+<hex8 key ID>+<base64 of 0x0${type} and a 32-byte Ed25519 key>)`);
+  if ((yield* keyIdSteps(name, parsed.raw, type)) !== parsed.keyId) fail("KEY_INVALID", `${what} ID does not match its name and public key`);
   return { name, keyId: parsed.keyId, raw: parsed.raw };
+}
+
+/** A parsed key with a node:crypto key object. Throws CheckpointError KEY_INVALID for a key Ed25519 refuses. Within the log core. */
+export function withNodeKey(p: ParsedKey): ParsedKey & { readonly publicKey: Uint8Array; readonly key: KeyObject } {
+  let key: KeyObject;
+  try {
+    key = ed25519PublicKey(p.raw);
+  } catch (cause) {
+    throw new CheckpointError("KEY_INVALID", "not a usable Ed25519 public key", { cause });
+  }
+  return Object.freeze({ name: p.name, keyId: p.keyId, raw: p.raw, publicKey: p.raw, key });
+}
+
+/** {@link withNodeKey} with WebCrypto. Within the log core. */
+export async function withWebKey(p: ParsedKey): Promise<ParsedKey & { readonly publicKey: Uint8Array; readonly key: CryptoKey }> {
+  let key: CryptoKey;
+  try {
+    key = await importEd25519PublicKey(p.raw);
+  } catch (cause) {
+    throw new CheckpointError("KEY_INVALID", "not a usable Ed25519 public key", { cause });
+  }
+  return Object.freeze({ name: p.name, keyId: p.keyId, raw: p.raw, publicKey: p.raw, key });
 }
 
 /**
@@ -354,26 +389,14 @@ function* verifierKeySteps(verifierKey: string): Steps<{ name: string; keyId: nu
  * Throws CheckpointError KEY_INVALID for anything else.
  */
 export function parseVerifierKey(verifierKey: string): NoteVerifier {
-  const { name, keyId, raw } = withNodeCrypto(verifierKeySteps(verifierKey));
-  let key: KeyObject;
-  try {
-    key = ed25519PublicKey(raw);
-  } catch (cause) {
-    throw new CheckpointError("KEY_INVALID", "not a usable Ed25519 public key", { cause });
-  }
-  return Object.freeze({ name, keyId, publicKey: raw, key });
+  const { name, keyId, publicKey, key } = withNodeKey(withNodeCrypto(publicKeySteps(verifierKey, ED25519_SIGNATURE_TYPE, "verifier key")));
+  return Object.freeze({ name, keyId, publicKey, key });
 }
 
 /** {@link parseVerifierKey} with WebCrypto: the key becomes a CryptoKey. Rejects with the same CheckpointError. */
 export async function parseVerifierKeyAsync(verifierKey: string): Promise<WebNoteVerifier> {
-  const { name, keyId, raw } = await withWebCrypto(verifierKeySteps(verifierKey));
-  let key: CryptoKey;
-  try {
-    key = await importEd25519PublicKey(raw);
-  } catch (cause) {
-    throw new CheckpointError("KEY_INVALID", "not a usable Ed25519 public key", { cause });
-  }
-  return Object.freeze({ name, keyId, publicKey: raw, key });
+  const { name, keyId, publicKey, key } = await withWebKey(await withWebCrypto(publicKeySteps(verifierKey, ED25519_SIGNATURE_TYPE, "verifier key")));
+  return Object.freeze({ name, keyId, publicKey, key });
 }
 
 /**

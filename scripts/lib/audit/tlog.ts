@@ -23,8 +23,6 @@ import {
   planNodeIds,
   nodeKey,
   equalBytes,
-  hashChildren,
-  type NodeId,
 } from "../../../service/log";
 import {
   entriesPath,
@@ -36,7 +34,7 @@ import {
   tilePath,
   widthAt,
 } from "../../../service/format";
-import { dirLogReader, httpLogReader, LogReadError, type LogReader } from "../../../service/format/log-reader";
+import { dirLogReader, httpLogReader, LogReadError, nodeFromTiles, type LogReader } from "../../../service/format/log-reader";
 import { AuditError, messageOf } from "./errors";
 import type { EntrySource, LeafBatch, ProofOracle, PublishedCheckpoint, SourceProblem } from "./sources";
 
@@ -182,11 +180,7 @@ export class TlogSource implements EntrySource {
   async close(): Promise<void> {}
 }
 
-/**
- * Proofs assembled from the published hash tiles (RFC 6962 nodes, as the
- * log core plans them). A node of level ℓ is the Merkle hash of the
- * 2^(ℓ mod 8) hashes below it in its tile of level ⌊ℓ/8⌋.
- */
+/** Proofs assembled from the published hash tiles: the nodes the log core plans, each read from its tile. */
 function tileOracle(reader: LogReader, location: string): ProofOracle {
   const tiles = new Map<string, Promise<Uint8Array[]>>();
   const tile = (level: number, index: number, width: number): Promise<Uint8Array[]> => {
@@ -199,24 +193,10 @@ function tileOracle(reader: LogReader, location: string): ProofOracle {
     }
     return t;
   };
-  const nodeHash = async (id: NodeId, size: number): Promise<Uint8Array> => {
-    const level = Math.floor(id.level / TILE_HEIGHT);
-    const span = 2 ** (id.level - level * TILE_HEIGHT);
-    const first = id.index * span;
-    const n = Math.floor(first / TILE_WIDTH);
-    let row = (await tile(level, n, widthAt(level, n, size))).slice(first - n * TILE_WIDTH, first - n * TILE_WIDTH + span);
-    if (row.length !== span) throw new AuditError("PROTOCOL", `${tilePath(level, n)} is too narrow for node ${id.level}/${id.index}`);
-    while (row.length > 1) {
-      const up: Uint8Array[] = [];
-      for (let j = 0; j < row.length; j += 2) up.push(hashChildren(row[j]!, row[j + 1]!));
-      row = up;
-    }
-    return row[0]!;
-  };
   const prove = async (plan: ReturnType<typeof planInclusion>, size: number): Promise<Uint8Array[]> => {
     const hashes = new Map<string, Uint8Array>();
     try {
-      for (const id of planNodeIds(plan)) hashes.set(nodeKey(id), await nodeHash(id, size));
+      for (const id of planNodeIds(plan)) hashes.set(nodeKey(id), await nodeFromTiles(id, size, tile));
     } catch (e) {
       if (e instanceof AuditError) throw e;
       if (e instanceof TileFormatError || (e instanceof LogReadError && e.code !== "UNAVAILABLE")) throw new AuditError("PROTOCOL", messageOf(e), { cause: e });
