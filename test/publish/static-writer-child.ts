@@ -18,4 +18,5 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+// Only when run as the child: mocha loads every file under test/, and must not start the loop.
+if (require.main === module) void main();
