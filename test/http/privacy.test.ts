@@ -9,6 +9,8 @@
 import { expect } from "chai";
 import type { AnchoredPoint } from "../../service/ledger/receipts";
 import { signCheckpoint, toHex } from "../../service/log";
+import { TileQueries } from "../../service/queries/tiles";
+import { MemoryStore } from "../../service/store/memory";
 import { ORIGIN, createWorld, creditCode, get, payoutBody, programmeBody, record, applicationBody, decisionBody, type World } from "./helpers";
 
 const PRIVATE = {
@@ -45,7 +47,12 @@ describe("HTTP API, privacy", () => {
   before(async () => {
     // Anchoring on, faked: every checkpoint the test asks for is "anchored", so the receipt routes answer.
     let anchored: AnchoredPoint | null = null;
+    // The published log (/tlog/) serves the same anchored checkpoint, and the tiles and entry bundles under it.
+    const store = new MemoryStore();
+    const tiles = new TileQueries({ store, published: async () => (anchored === null ? null : { size: anchored.size, note: anchored.signedCheckpoint }) });
     w = await createWorld({
+      store,
+      tiles,
       anchoring: { chainId: 31337, contract: `0x${"11".repeat(20)}`, fromBlock: 0, retryAfterSeconds: 1, anchored: () => anchored },
     });
     const rec = async (path: string, holder: Parameters<typeof record>[2], body: unknown) => {
@@ -115,7 +122,7 @@ describe("HTTP API, privacy", () => {
     // Crawl every public route.
     const urls = ["/v1/health", "/v1/openapi.json", "/v1/log/checkpoint", "/v1/programmes", "/v1/programmes?limit=1", `/v1/programmes/${prg}`];
     for (const id of ids) urls.push(`/v1/entries/${id}`, `/v1/entries/${id}/receipt`);
-    urls.push("/v1/log/key", "/v1/chain");
+    urls.push("/v1/log/key", "/v1/chain", "/tlog/checkpoint", `/tlog/tile/0/000.p/${size}`, `/tlog/tile/entries/000.p/${size}`);
     for (const cc of [creditCode(1), creditCode(2)]) {
       urls.push(`/v1/enterprises/${cc}`);
       for (let after = 0; after < size; after++) urls.push(`/v1/enterprises/${cc}?after=${after}&limit=1`);
@@ -127,8 +134,16 @@ describe("HTTP API, privacy", () => {
     urls.push(`/v1/entries/app_${"0".repeat(24)}`, "/v1/entries/bad", `/v1/enterprises/${creditCode(1).slice(0, 17)}X`, "/v1/nope", `/v1/log/proof/inclusion?index=${size}`);
     crawled = [];
     for (const url of urls) {
-      const res = await get(w, url);
-      crawled.push({ url, status: res.status, text: res.text });
+      // Tiles and bundles are bytes: read every response whole, as text, so the search below sees them too.
+      const res = await get(w, url)
+        .set("Accept-Encoding", "identity")
+        .buffer(true)
+        .parse((r, done) => {
+          const chunks: Buffer[] = [];
+          r.on("data", (c: Buffer) => chunks.push(c));
+          r.on("end", () => done(null, Buffer.concat(chunks)));
+        });
+      crawled.push({ url, status: res.status, text: (res.body as Buffer).toString("utf8") });
     }
   });
 
@@ -173,7 +188,8 @@ describe("HTTP API, privacy", () => {
         .map(([p]) => p);
       expect(publicGets.length).to.be.greaterThan(8);
       for (const template of publicGets) {
-        const re = new RegExp(`^${template.replace(/\{[^}]+\}/g, "[^/?]+")}(\\?|$)`);
+        // `{path}` (the tiles' route) spans several segments; any other parameter is one.
+        const re = new RegExp(`^${template.replace("{path}", "[^?]+").replace(/\{[^}]+\}/g, "[^/?]+")}(\\?|$)`);
         expect(
           crawled.some((c) => c.status === 200 && re.test(c.url)),
           `no successful crawl of ${template}`,
