@@ -149,6 +149,21 @@ describe("the witness stage", function () {
       expect(st.witnesses.find((w) => w.name === "w2")!.retryAt).to.not.equal(null);
     });
 
+    it("after a restart, gets the witnesses to cosign again the checkpoint they already hold, and publishes it", async function () {
+      const policy = await three();
+      const log = new ToyLog(ORIGIN, LOG.signer).grow(6);
+      const anchored = { current: point(log) as AnchoredPoint | null };
+      const before = stage(policy, log, anchored);
+      await until("published before the restart", () => before.publishedPoint());
+      await until("every witness at size 6", () => before.status().witnesses.every((w) => w.lastCosignedSize === 6));
+      await before.close();
+      // A new stage knows nothing: each witness answers 409 with size 6, and is asked again from there.
+      const after = stage(policy, log, anchored);
+      const again = await until("published after the restart", () => after.publishedPoint());
+      expect(again.size).to.equal(6);
+      expect(checkCosignedCheckpoint(again.signedCheckpoint, policy).satisfied).to.equal(true);
+    });
+
     it("publishes nothing while no checkpoint has the quorum", async function () {
       const policy = parseWitnessPolicy(`witness w1 ${cosignerKeyOf(witnessSigner(1))} http://127.0.0.1:1\nquorum w1\n`);
       const log = new ToyLog(ORIGIN, LOG.signer).grow(1);
