@@ -250,8 +250,9 @@ export class WitnessCosigner implements CosignedCheckpoints {
     const max = this.o.backoffMaxMs ?? 60_000;
     w.delayMs = w.delayMs === 0 ? min : Math.min(max, w.delayMs * 2);
     w.retryAt = this.now() + w.delayMs;
-    if (w.error?.code !== e.code) this.o.logger.warn({ witness: w.name, code: e.code, retryInMs: w.delayMs }, `witness ${w.name}: ${e.message}`);
-    w.error = { code: e.code, message: e.message };
+    const message = e.message + networkCause(e);
+    if (w.error?.code !== e.code) this.o.logger.warn({ witness: w.name, code: e.code, retryInMs: w.delayMs }, `witness ${w.name}: ${message}`);
+    w.error = { code: e.code, message };
   }
 
   private record(name: string, point: AnchoredPoint, line: string): void {
@@ -265,6 +266,18 @@ export class WitnessCosigner implements CosignedCheckpoints {
     for (const size of [...this.candidates.keys()]) if (size <= point.size) this.candidates.delete(size);
     this.o.logger.info({ size: point.size, vouched: order }, "checkpoint cosigned by the witness quorum: published");
   }
+}
+
+/** fetch says only "fetch failed"; the system error under it (ECONNREFUSED, ENOTFOUND…) is what an operator needs. */
+function networkCause(e: WitnessClientError): string {
+  if (e.code !== "UNREACHABLE") return "";
+  let c: unknown = e.cause;
+  for (let depth = 0; depth < 4 && c instanceof Error; depth++) {
+    const code = (c as NodeJS.ErrnoException).code;
+    if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return ` (${code})`;
+    c = c.cause;
+  }
+  return "";
 }
 
 /** The policy file cannot be used; the message is the one line to print. */
