@@ -72,6 +72,8 @@ export interface WitnessingStatus {
   /** The quorum cannot be met by the witnesses that are not failing: publishing is stuck until one recovers. */
   readonly blocked: boolean;
   readonly alarms: number;
+  /** Anchored checkpoints kept while they gather cosignatures (bounded). */
+  readonly pending: number;
   readonly witnesses: readonly WitnessStatus[];
 }
 
@@ -94,6 +96,9 @@ interface Candidate {
   /** Cosignature lines by witness name. */
   readonly lines: Map<string, string>;
 }
+
+/** Checkpoints awaiting their quorum that are kept at most. */
+const MAX_CANDIDATES = 16;
 
 export class WitnessCosigner implements CosignedCheckpoints {
   private readonly witnesses: WitnessState[];
@@ -171,6 +176,7 @@ export class WitnessCosigner implements CosignedCheckpoints {
       waiting,
       blocked,
       alarms: this.witnesses.filter((w) => w.alarm !== null).length,
+      pending: this.candidates.size,
       witnesses: this.witnesses.map((w) => ({
         name: w.name,
         url: w.url ?? null,
@@ -193,7 +199,13 @@ export class WitnessCosigner implements CosignedCheckpoints {
       this.published = { point, note: point.signedCheckpoint };
       return;
     }
-    if (!this.candidates.has(point.size)) this.candidates.set(point.size, { point, lines: new Map() });
+    if (!this.candidates.has(point.size)) {
+      // Witnesses are only sent the newest checkpoint, so an older one gains cosignatures only from calls
+      // already in flight: keep the few that have some, drop the rest, so an outage cannot grow this map.
+      for (const [size, c] of this.candidates) if (c.lines.size === 0) this.candidates.delete(size);
+      while (this.candidates.size >= MAX_CANDIDATES) this.candidates.delete(Math.min(...this.candidates.keys()));
+      this.candidates.set(point.size, { point, lines: new Map() });
+    }
     const now = this.now();
     for (const w of this.witnesses) {
       if (w.busy || w.retryAt > now || (w.cosignedSize !== null && w.cosignedSize >= point.size)) continue;
@@ -256,10 +268,10 @@ export class WitnessCosigner implements CosignedCheckpoints {
   }
 
   private record(name: string, point: AnchoredPoint, line: string): void {
-    const c = this.candidates.get(point.size) ?? { point, lines: new Map<string, string>() };
-    this.candidates.set(point.size, c);
-    c.lines.set(name, line);
     if (this.published !== null && this.published.point.size >= point.size) return;
+    const c = this.candidates.get(point.size);
+    if (c === undefined) return;
+    c.lines.set(name, line);
     if (!quorumSatisfied(this.o.policy, new Set(c.lines.keys()))) return;
     const order = this.o.policy.witnesses.map((w) => w.name).filter((n) => c.lines.has(n));
     this.published = { point: c.point, note: c.point.signedCheckpoint + order.map((n) => c.lines.get(n)!).join("") };

@@ -183,6 +183,20 @@ describe("the witness stage", function () {
       expect(await c.cosigned({ size: 1, note: "x" })).to.equal(null);
       expect(st.waiting).to.contain("nothing is published yet");
     });
+
+    it("keeps a bounded number of checkpoints awaiting the quorum however often the anchored one moves", async function () {
+      const policy = parseWitnessPolicy(`witness w1 ${cosignerKeyOf(witnessSigner(1))} http://127.0.0.1:1\nquorum w1\n`);
+      const log = new ToyLog(ORIGIN, LOG.signer).grow(1);
+      const anchored = { current: point(log) as AnchoredPoint | null };
+      const c = stage(policy, log, anchored);
+      for (let i = 0; i < 40; i++) {
+        log.grow(1);
+        anchored.current = point(log);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(c.status().anchoredSize).to.equal(41);
+      expect(c.status().pending).to.equal(1);
+    });
   });
 
   describe("when a witness refuses our checkpoint as a split view", function () {
