@@ -29,7 +29,7 @@ import { Queries } from "./queries/queries";
 import { TileQueries } from "./queries/tiles";
 import { publishedCheckpoint } from "./publish/published";
 import { ContinuousPublisher } from "./publish/continuous";
-import { readWitnessPolicyFile, WitnessCosigner, WitnessPolicyFileError, type WitnessingOptions } from "./publish/witnesses";
+import { readWitnessPolicyFile, WitnessCosigner, witnessesHealthy, WitnessPolicyFileError, type WitnessingOptions } from "./publish/witnesses";
 import type { WitnessPolicy } from "./format/witness-policy";
 import { consistencyProof } from "./ledger/proofs";
 import { loadOrCreateLogKey, KeyFileError } from "./keys";
@@ -215,8 +215,7 @@ export async function startService(config: Config, logger = pino({ level: config
         const waitedMs = st.oldestUnanchoredAt === null ? 0 : Date.now() - Date.parse(st.oldestUnanchoredAt);
         const witnesses = cosigner?.status();
         return {
-          // Publishing that waits on witnesses who cannot meet the quorum is unhealthy; waiting for answers is not.
-          ok: st.fatal === null && waitedMs <= maxDelayMs && witnesses?.blocked !== true && (witnesses?.alarms ?? 0) === 0,
+          ok: st.fatal === null && waitedMs <= maxDelayMs && (witnesses === undefined || witnessesHealthy(witnesses)),
           treeSize: ledger.size,
           anchoring: {
             anchoredSize: st.anchoredSize,

@@ -77,6 +77,15 @@ export interface WitnessingStatus {
   readonly witnesses: readonly WitnessStatus[];
 }
 
+/**
+ * Whether the witnesses leave the service healthy: not while publishing is stuck (the witnesses that are
+ * not failing cannot make the quorum), nor while any witness reports a split view, which a human must look at.
+ * Waiting for answers, or one witness down when the others still make the quorum, is healthy.
+ */
+export function witnessesHealthy(s: Pick<WitnessingStatus, "blocked" | "alarms">): boolean {
+  return !s.blocked && s.alarms === 0;
+}
+
 interface WitnessState {
   readonly name: string;
   readonly url: string | undefined;

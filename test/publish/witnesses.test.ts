@@ -14,7 +14,7 @@ import { Writable } from "node:stream";
 import { checkCosignedCheckpoint, parseWitnessPolicy, type WitnessPolicy } from "../../service/format";
 import { cosignerKeyOf, noteKeyFromSeed, parseCosignerKey, parseSignerKey, toHex, verifyCheckpoint } from "../../service/log";
 import type { AnchoredPoint } from "../../service/ledger/receipts";
-import { readWitnessPolicyFile, WitnessCosigner, WitnessPolicyFileError } from "../../service/publish/witnesses";
+import { readWitnessPolicyFile, WitnessCosigner, witnessesHealthy, WitnessPolicyFileError } from "../../service/publish/witnesses";
 import { startWitness, type RunningWitness } from "../../service/witness/server";
 import { submitCheckpoint } from "../../service/witness/client";
 import { LOG, ORIGIN } from "../log/note-keys";
@@ -142,12 +142,14 @@ describe("the witness stage", function () {
       // Refused, or reset if a call was in flight when it stopped: either way the system error is named.
       expect(w3.lastError).to.match(/^UNREACHABLE: .*\((ECONNREFUSED|ECONNRESET)\)$/);
       expect(c.status().blocked).to.equal(false);
+      expect(witnessesHealthy(c.status())).to.equal(true);
 
       await running[1]!.close();
       log.grow(3);
       anchored.current = point(log);
       const st = await until("blocked", () => (c.status().blocked ? c.status() : null));
       expect(st.publishedSize).to.equal(4);
+      expect(witnessesHealthy(st)).to.equal(false);
       expect(st.anchoredSize).to.equal(7);
       expect(st.waiting).to.contain("size 7").and.to.contain("two-of-three").and.to.contain("w2 UNREACHABLE").and.to.contain("size 4 stays published");
       expect(st.witnesses.find((w) => w.name === "w2")!.lagEntries).to.equal(3);
@@ -215,6 +217,9 @@ describe("the witness stage", function () {
       await new Promise((r) => setTimeout(r, 400));
       expect(errors.filter((m) => m.startsWith("ALARM: witness w1"))).to.have.length(1);
       expect(checkCosignedCheckpoint(c.publishedPoint()!.signedCheckpoint, policy).vouched).to.deep.equal(["w2", "w3"]);
+      // Publishing goes on, but the service is not healthy while a witness reports a split view.
+      expect(c.status().blocked).to.equal(false);
+      expect(witnessesHealthy(c.status())).to.equal(false);
     });
   });
 
