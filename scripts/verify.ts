@@ -12,12 +12,15 @@
  * invalid), 2 usage error or incomplete (a source or the chain could not be
  * read, even after retrying: no verdict), 3 a receipt checked against
  * nothing trusted, 4 a receipt checked against one trust anchor of two.
+ * A receipt signed with the trusted key and cosigned by a quorum of the
+ * --witness-policy's witnesses is verified (exit 0) with no chain read.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { CheckpointError, parseVerifierKey, type NoteVerifier } from "../service/log";
+import { parseWitnessPolicy, WitnessPolicyError, type WitnessPolicy } from "../service/format/witness-policy";
 import {
   AuditError,
   checkReceipt,
@@ -77,6 +80,7 @@ interface Opts {
   retryFor: number;
   saveExport?: string;
   receipt?: string;
+  witnessPolicy?: string;
   json?: boolean;
   progress: boolean;
 }
@@ -151,15 +155,23 @@ Receipts:
     RECEIPT SIGNED WITH THE TRUSTED LOG KEY, NOT VERIFIED ON THE CHAIN
     RECEIPT ANCHORED ON THE CONTRACT GIVEN, SIGNATURE NOT CHECKED WITH A TRUSTED KEY
                                 one trust anchor of the two (exit 4)
-  --json prints the same as a "verdict" field: verified, invalid, unverified,
-  trusted-key-only, trusted-chain-only.
+    RECEIPT VERIFIED BY LOG KEY AND WITNESS QUORUM
+                                signed with --log-key and cosigned by a quorum of
+                                the witnesses in --witness-policy: no chain
+                                needed, fully offline (exit 0)
+  --witness-policy <file> (witness NAME VKEY [URL] / group NAME all|any|N ... /
+  quorum NAME, the tlog-policy text format) checks the witness cosignatures the
+  receipt's checkpoint carries and says which witnesses vouched; cosignatures
+  from keys outside the policy count for nothing.
+  --json prints the same as a "verdict" field: verified, verified-by-witnesses,
+  invalid, unverified, trusted-key-only, trusted-chain-only.
 
 Trust: give --log-key from a copy you trust (the agency's publication). Without
 it, the key the service (or the export, or the receipt) carries is used, and
 the report says so. Likewise --contract: without it, the address is taken
 from the service's GET /v1/chain (or the receipt), with a warning.
 
-Exit codes: 0 clean (a receipt: verified), 1 at least one discrepancy (a
+Exit codes: 0 clean (a receipt: verified, by the chain or a witness quorum), 1 at least one discrepancy (a
 receipt: invalid), 2 usage error, or the audit is incomplete (a source or the
 chain could not be read, even after retrying: no verdict), 3 a receipt checked
 against nothing trusted, 4 a receipt checked against one trust anchor only.
@@ -194,6 +206,7 @@ function program(io: VerifyIo): Command {
     )
     .option("--save-export <file>", "write the entries read to a new export file")
     .option("--receipt <file>", "check one receipt instead of auditing the log")
+    .option("--witness-policy <file>", "with --receipt: the witnesses you trust and their quorum, to check the receipt's cosignatures")
     .option("--json", "print the report as JSON on stdout")
     .option("--no-progress", "never draw a progress bar (it is drawn only when stderr is a terminal)")
     .addHelpText("after", HELP)
@@ -248,6 +261,22 @@ function progressBar(io: VerifyIo, enabled: boolean): { update: (done: number, t
   };
 }
 
+/** Reads --witness-policy; a missing or malformed file is a usage error. */
+async function readPolicy(file: string): Promise<WitnessPolicy> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    throw new AuditError("USAGE", `--witness-policy ${file}: cannot read it (${messageOf(e)})`);
+  }
+  try {
+    return parseWitnessPolicy(bytes);
+  } catch (e) {
+    if (e instanceof WitnessPolicyError) throw new AuditError("USAGE", `--witness-policy ${file}: ${e.message}`);
+    throw e;
+  }
+}
+
 async function receiptMode(o: Opts, io: VerifyIo): Promise<number> {
   let text: string;
   try {
@@ -256,6 +285,7 @@ async function receiptMode(o: Opts, io: VerifyIo): Promise<number> {
     throw new AuditError("UNREACHABLE", `cannot read the receipt ${o.receipt}: ${messageOf(e)}`);
   }
   const verifiers = o.logKey !== undefined ? [readKey(o.logKey)] : [];
+  const policy = o.witnessPolicy !== undefined ? await readPolicy(o.witnessPolicy) : undefined;
   let chain: ChainReader | null = null;
   let contract = o.contract;
   if (o.rpc !== undefined) {
@@ -270,7 +300,7 @@ async function receiptMode(o: Opts, io: VerifyIo): Promise<number> {
     }
     if (contract !== undefined) chain = await io.connectChain(o.rpc, contract, o.chainId);
   }
-  const report = await checkReceipt(text, { verifiers, chain, ...(o.contract !== undefined ? { contract: o.contract } : {}) });
+  const report = await checkReceipt(text, { verifiers, chain, ...(o.contract !== undefined ? { contract: o.contract } : {}), ...(policy !== undefined ? { policy } : {}) });
   io.stdout(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatReceiptReport(report));
   return RECEIPT_EXIT_CODES[report.verdict];
 }
@@ -411,6 +441,7 @@ export async function runVerify(argv: readonly string[], io: VerifyIo = defaultI
         throw new AuditError("USAGE", "--receipt checks one receipt: it takes no --service, --export or --save-export");
       return await receiptMode(o, io);
     }
+    if (o.witnessPolicy !== undefined) throw new AuditError("USAGE", "--witness-policy is read with --receipt only");
     return await auditMode(o, io);
   } catch (e) {
     if (e instanceof AuditError) {

@@ -62,6 +62,11 @@ export const EnvSchema = z.object({
   LEDGER_RATE_ADMIN_PER_MINUTE: PositiveInt.default(6000).describe("authenticated requests per minute per token"),
   LEDGER_RATE_TLOG_PER_MINUTE: PositiveInt.default(6000).describe("requests per minute per client address under /tlog/ (tiles read in bulk by mirrors and CDNs)"),
   LEDGER_TLOG_DIR: z.string().min(1).optional().describe("also write the published log (C2SP tlog-tiles) into this directory, for nginx or an object store to serve (unset: not written)"),
+  LEDGER_WITNESS_POLICY_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("witness policy (witness NAME VKEY URL / group NAME all|any|N ... / quorum NAME): checkpoints are published once its quorum cosigns them (unset: no witnesses)"),
   LEDGER_TRUST_PROXY: z
     .string()
     .regex(/^([1-9][0-9]*|[0-9A-Za-z.:/]+(\s*,\s*[0-9A-Za-z.:/]+)*)$/, "a hop count, or comma-separated addresses, subnets or loopback/linklocal/uniquelocal")
@@ -98,6 +103,8 @@ export interface Config {
   readonly rateLimit: { readonly publicPerMinute: number; readonly adminPerMinute: number; readonly tlogPerMinute: number };
   /** LEDGER_TLOG_DIR, absolute; undefined when the static copy is off. */
   readonly tlogDir: string | undefined;
+  /** LEDGER_WITNESS_POLICY_FILE, absolute; undefined when no witnesses are configured. */
+  readonly witnessPolicyFile: string | undefined;
   /** See AppConfig.trustProxy. */
   readonly trustProxy: number | string | false;
   readonly idempotencyHours: number;
@@ -139,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: e.LEDGER_BODY_LIMIT,
     rateLimit: { publicPerMinute: e.LEDGER_RATE_PUBLIC_PER_MINUTE, adminPerMinute: e.LEDGER_RATE_ADMIN_PER_MINUTE, tlogPerMinute: e.LEDGER_RATE_TLOG_PER_MINUTE },
     tlogDir: e.LEDGER_TLOG_DIR === undefined ? undefined : path.resolve(e.LEDGER_TLOG_DIR),
+    witnessPolicyFile: e.LEDGER_WITNESS_POLICY_FILE === undefined ? undefined : path.resolve(e.LEDGER_WITNESS_POLICY_FILE),
     trustProxy: e.LEDGER_TRUST_PROXY === undefined ? false : /^[0-9]+$/.test(e.LEDGER_TRUST_PROXY) ? Number(e.LEDGER_TRUST_PROXY) : e.LEDGER_TRUST_PROXY,
     idempotencyHours: e.LEDGER_IDEMPOTENCY_HOURS,
     chain: e.LEDGER_CHAIN === "on",

@@ -29,6 +29,9 @@ import { Queries } from "./queries/queries";
 import { TileQueries } from "./queries/tiles";
 import { publishedCheckpoint } from "./publish/published";
 import { ContinuousPublisher } from "./publish/continuous";
+import { readWitnessPolicyFile, WitnessCosigner, witnessesHealthy, WitnessPolicyFileError, type WitnessingOptions } from "./publish/witnesses";
+import type { WitnessPolicy } from "./format/witness-policy";
+import { consistencyProof } from "./ledger/proofs";
 import { loadOrCreateLogKey, KeyFileError } from "./keys";
 import { LevelStore } from "./store/level";
 import { describeDatabaseUrl, PostgresStore } from "./store/postgres";
@@ -75,6 +78,13 @@ export interface StartOptions {
   readonly chain: ChainConfig | false;
   /** A server already listening on the configured port ({@link listenFirst}); by default startService binds one first. */
   readonly listening?: StartingServer;
+  /**
+   * The witness policy, already read (main reads it before binding, to exit 2 on a bad file); null: none.
+   * Absent: read from config.witnessPolicyFile here.
+   */
+  readonly witnessPolicy?: WitnessPolicy | null;
+  /** Timing of the witness submissions (tests shorten it). */
+  readonly witnessing?: Pick<WitnessingOptions, "everyMs" | "backoffMinMs" | "backoffMaxMs" | "alarmRetryMs" | "timeoutMs">;
 }
 
 /** The configured port could not be bound. The message is the one line to print. */
@@ -139,6 +149,7 @@ export function storeDescription(config: Config): string {
  * the app. Throws on any start-up failure, having closed what it opened.
  */
 export async function startService(config: Config, logger = pino({ level: config.logLevel }), options: StartOptions): Promise<RunningService> {
+  const policy = options.witnessPolicy !== undefined ? options.witnessPolicy : config.witnessPolicyFile === undefined ? null : await readWitnessPolicyFile(config.witnessPolicyFile);
   // Refuse a directory others can read before binding anything; create it only once the port is ours.
   await checkDataDir(config.dataDir);
   const listening = options.listening ?? (await listenFirst(config));
@@ -146,6 +157,7 @@ export async function startService(config: Config, logger = pino({ level: config
   let opened: LedgerStore | undefined;
   let chain: RunningChain | undefined;
   let tlogCopy: ContinuousPublisher | undefined;
+  let cosigner: WitnessCosigner | undefined;
   try {
     await openDataDir(config.dataDir);
     const store = (opened = await openStore(config));
@@ -161,9 +173,24 @@ export async function startService(config: Config, logger = pino({ level: config
     }
     const maxDelayMs = options.chain === false ? 0 : options.chain.maxDelayMs;
     const checkpoints = new CheckpointSigner(ledger, key.signer, config.origin);
-    // What /tlog/ publishes: the anchorer's anchored checkpoint (nothing without a chain). The witness policy's
-    // cosigning stage goes here as publishedCheckpoint's second argument (service/publish/published.ts).
-    const tiles = new TileQueries({ store, published: publishedCheckpoint(chain?.anchorer) });
+    // What /tlog/ publishes: the anchorer's anchored checkpoint (nothing without a chain), and with a witness
+    // policy the newest one its quorum cosigned (service/publish/published.ts); receipts cite the same one.
+    if (policy === null) logger.info("no witnesses configured (LEDGER_WITNESS_POLICY_FILE unset): anchored checkpoints are published as they are");
+    else if (anchoring === undefined) logger.warn("a witness policy is configured but the chain is off: nothing is anchored, so nothing is submitted or published");
+    else {
+      const anchoredPoint = anchoring.anchored.bind(anchoring);
+      cosigner = WitnessCosigner.start({
+        policy,
+        anchored: anchoredPoint,
+        proof: async (a, b) => (await consistencyProof(store, a, b, ledger.size)).proof,
+        logger: logger.child({ component: "witnesses" }),
+        ...options.witnessing,
+      });
+      const c = cosigner;
+      anchoring = { ...anchoring, anchored: anchoredPoint, published: () => c.publishedPoint() };
+      logger.info({ witnesses: policy.witnesses.map((w) => w.name), quorum: policy.quorum }, "witnesses configured: checkpoints are published once the quorum cosigns them");
+    }
+    const tiles = new TileQueries({ store, published: publishedCheckpoint(chain?.anchorer, cosigner) });
     if (config.tlogDir !== undefined) tlogCopy = await ContinuousPublisher.start({ dir: config.tlogDir, tiles, logger });
 
     let firstAdminToken: string | undefined;
@@ -186,8 +213,9 @@ export async function startService(config: Config, logger = pino({ level: config
         if (chain === undefined) return { ok: true, treeSize: ledger.size, anchoring: "off" };
         const st = await chain.anchorer.status();
         const waitedMs = st.oldestUnanchoredAt === null ? 0 : Date.now() - Date.parse(st.oldestUnanchoredAt);
+        const witnesses = cosigner?.status();
         return {
-          ok: st.fatal === null && waitedMs <= maxDelayMs,
+          ok: st.fatal === null && waitedMs <= maxDelayMs && (witnesses === undefined || witnessesHealthy(witnesses)),
           treeSize: ledger.size,
           anchoring: {
             anchoredSize: st.anchoredSize,
@@ -198,6 +226,7 @@ export async function startService(config: Config, logger = pino({ level: config
             lastError: st.lastError,
             fatal: st.fatal,
           },
+          ...(witnesses === undefined ? {} : { witnesses }),
         };
       },
       config: { bodyLimit: config.bodyLimit, rateLimit: config.rateLimit, trustProxy: config.trustProxy },
@@ -234,6 +263,7 @@ export async function startService(config: Config, logger = pino({ level: config
         clearInterval(expiry);
         await closeServer(server, CLOSE_GRACE_MS);
         await tlogCopy?.close();
+        await cosigner?.close();
         await ledger.close();
         await chain?.close();
         await store.close();
@@ -241,6 +271,7 @@ export async function startService(config: Config, logger = pino({ level: config
     };
   } catch (e) {
     await tlogCopy?.close();
+    await cosigner?.close();
     await chain?.close();
     await opened?.close();
     await closeServer(server, 0);
@@ -345,6 +376,14 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
 
+  let witnessPolicy: WitnessPolicy | null = null;
+  try {
+    if (config.witnessPolicyFile !== undefined) witnessPolicy = await readWitnessPolicyFile(config.witnessPolicyFile);
+  } catch (e) {
+    if (e instanceof WitnessPolicyFileError) fail(e.message, 2);
+    throw e;
+  }
+
   let listening: StartingServer;
   try {
     // Refuse a data directory others can read, then bind the port: both before anything is created.
@@ -366,7 +405,7 @@ async function main(): Promise<void> {
     }
   }
   try {
-    service = await startService(config, logger, { chain: chainConfig, listening });
+    service = await startService(config, logger, { chain: chainConfig, listening, witnessPolicy });
   } catch (e) {
     if (
       e instanceof StoreLockedError ||
@@ -388,6 +427,9 @@ async function main(): Promise<void> {
     service.chain
       ? `  chain:      ${service.chain.local ? "local anvil (state under the data directory)" : "configured node"}, contract ${service.chain.client.address}, recorder ${service.chain.recorderAddress}`
       : "  chain:      off (LEDGER_CHAIN=off): entries are not anchored",
+    witnessPolicy === null
+      ? "  witnesses:  no witnesses configured (set LEDGER_WITNESS_POLICY_FILE to publish only checkpoints a witness quorum cosigned)"
+      : `  witnesses:  ${witnessPolicy.witnesses.map((w) => w.name).join(", ")} (quorum ${witnessPolicy.quorum}); status in /v1/health`,
   ];
   const rpcUrl = service.chain?.local?.url ?? (chainConfig === false ? undefined : chainConfig.remote?.rpcUrl);
   if (service.chain && rpcUrl !== undefined)

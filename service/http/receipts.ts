@@ -37,6 +37,11 @@ export interface AnchoringInfo {
   readonly fromBlock: number;
   /** The latest checkpoint anchored with enough confirmations, or null. */
   anchored(): AnchoredPoint | null;
+  /**
+   * The checkpoint receipts cite: the published one (/tlog/checkpoint), its note carrying the witnesses'
+   * cosignatures when a witness policy gates publishing. Absent: the anchored one, which is then what is published.
+   */
+  published?(): AnchoredPoint | null;
   /** Seconds a client should wait before asking again for an entry not yet anchored. */
   readonly retryAfterSeconds: number;
 }
@@ -78,7 +83,7 @@ export function receiptRouter(deps: ReceiptRouteDeps): express.Router {
       return await queries.receipt({
         leafIndex,
         entry: entry as unknown as Receipt["entry"],
-        anchored: anchoring.anchored(),
+        anchored: anchoring.published !== undefined ? anchoring.published() : anchoring.anchored(),
         logKey: deps.logKey,
         ...(withOpenings ? { openingsOf: id } : {}),
       });

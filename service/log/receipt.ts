@@ -23,6 +23,15 @@
  * which checkpoint LedgerAnchor must hold (`checkpointAt(index)` equal to
  * (size, root), or `isAnchored(size, root)`).
  *
+ * Witnesses. The `checkpoint` note may carry witness cosignature lines
+ * (c2sp.org/tlog-cosignature, cosignature/v1) after the log's signature: the
+ * service cites the checkpoint it published, cosigned by its witness policy's
+ * quorum. Signed-note verifiers ignore lines from keys they do not know, so
+ * such a receipt is still version 1 and verifies as before where witnesses
+ * are not checked; given the witnesses' keys ({@link receiptCheckSteps}'
+ * `cosigners`), their lines are verified and reported, so a policy's quorum
+ * can stand in for the chain read, offline.
+ *
  * `logKey` is a convenience, not a trust anchor: a receipt cannot vouch for
  * its own key. Callers pass the verifiers they trust; {@link verifyReceipt}
  * only uses the receipt's own key when told to, and says so in its result.
@@ -40,6 +49,7 @@ import { parseCheckpoint, parseVerifierKey, verifyCheckpoint, verifyCheckpointAs
 import { parseVerifierKeyAsync, type WebNoteVerifier } from "./note";
 import { runAsync, runSync } from "./steps";
 import { verifyInclusion, verifyInclusionAsync } from "./verify";
+import { verifyCosignatures, verifyCosignaturesAsync, type CosignerVerifier, type VerifiedCosignature, type WebCosignerVerifier } from "./cosignature";
 
 export const RECEIPT_FORMAT = "subsidy-ledger.receipt";
 export const RECEIPT_VERSION = 1;
@@ -64,7 +74,7 @@ export interface Receipt {
   /** The public entry, as a JSON object with a version field `v`. */
   readonly entry: { readonly v: number; readonly [key: string]: JsonValue };
   readonly leafIndex: number;
-  /** C2SP signed note text of the checkpoint the proof leads to. */
+  /** C2SP signed note text of the checkpoint the proof leads to, possibly followed by witness cosignature lines. */
   readonly checkpoint: string;
   /** Lowercase hex hashes, leaf to root. */
   readonly inclusionProof: readonly string[];
@@ -245,7 +255,7 @@ export function verifyReceipt(input: unknown, options: VerifyReceiptOptions = {}
 }
 
 /** The checks of a receipt, in the order they run. */
-export type ReceiptCheckName = "format" | "key" | "signature" | "leaf" | "inclusion" | "openings";
+export type ReceiptCheckName = "format" | "key" | "signature" | "cosignatures" | "leaf" | "inclusion" | "openings";
 
 export interface ReceiptFailure {
   readonly check: ReceiptCheckName;
@@ -278,6 +288,11 @@ export interface ReceiptChecks {
   readonly inclusionOk: boolean | null;
   /** Fields whose private values were proved against their commitments, sorted. */
   readonly opened: readonly string[];
+  /**
+   * The verified cosignatures of the given cosigners on the checkpoint; null when no cosigners were given
+   * or a given cosigner's line did not verify (then a "cosignatures" failure says why).
+   */
+  readonly cosignatures: readonly VerifiedCosignature[] | null;
 }
 
 /**
@@ -285,9 +300,10 @@ export interface ReceiptChecks {
  * log core's node:crypto or WebCrypto functions: the check itself is written
  * once, in {@link receiptCheckSteps}. `V` is the verifier key type.
  */
-export type ReceiptStep<V> =
+export type ReceiptStep<V, C = never> =
   | { readonly op: "key"; readonly text: string }
   | { readonly op: "checkpoint"; readonly note: string; readonly verifiers: readonly V[]; readonly origin: string | undefined }
+  | { readonly op: "cosignatures"; readonly note: string; readonly cosigners: readonly C[] }
   | { readonly op: "leafHash"; readonly data: Uint8Array }
   | { readonly op: "inclusion"; readonly leafHash: Uint8Array; readonly index: number; readonly size: number; readonly root: Uint8Array; readonly proof: readonly Uint8Array[] }
   | { readonly op: "opens"; readonly commitment: unknown; readonly opening: Opening };
@@ -295,7 +311,7 @@ export type ReceiptStep<V> =
 /** A driver's answer: the operation's result, or the error it threw. */
 export type ReceiptAnswer = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
 
-type ReceiptSteps<V, T> = Generator<ReceiptStep<V>, T, ReceiptAnswer>;
+type ReceiptSteps<V, C, T> = Generator<ReceiptStep<V, C>, T, ReceiptAnswer>;
 
 /** Rethrows what is not one of the ways a receipt fails (a bug, not a finding). */
 function failureOf(a: ReceiptAnswer & { ok: false }): ReceiptError | CheckpointError | VerificationError {
@@ -310,14 +326,17 @@ function noteBody(note: string): string {
 }
 
 /** The checks of {@link ReceiptChecks}, as steps. Never throws for a bad receipt. */
-export function* receiptCheckSteps<V>(input: unknown, options: { readonly verifiers: readonly V[]; readonly trustReceiptKey: boolean; readonly origin?: string }): ReceiptSteps<V, ReceiptChecks> {
+export function* receiptCheckSteps<V, C = never>(
+  input: unknown,
+  options: { readonly verifiers: readonly V[]; readonly trustReceiptKey: boolean; readonly origin?: string; readonly cosigners?: readonly C[] },
+): ReceiptSteps<V, C, ReceiptChecks> {
   const failures: ReceiptFailure[] = [];
   let receipt: Receipt;
   try {
     receipt = parseReceipt(input);
   } catch (e) {
     if (!(e instanceof ReceiptError)) throw e;
-    return { receipt: null, failures: [{ check: "format", error: e }], selfKeyed: false, signatureOk: null, checkpoint: null, leafHash: null, inclusionOk: null, opened: [] };
+    return { receipt: null, failures: [{ check: "format", error: e }], selfKeyed: false, signatureOk: null, checkpoint: null, leafHash: null, inclusionOk: null, opened: [], cosignatures: null };
   }
 
   // The key: a trusted one, or the receipt's own (which proves only that the receipt is self-consistent).
@@ -354,6 +373,14 @@ export function* receiptCheckSteps<V>(input: unknown, options: { readonly verifi
       if (!(e instanceof CheckpointError)) throw e;
       if (signatureOk === null) failures.push({ check: "signature", error: e });
     }
+  }
+
+  // The witnesses' cosignatures on the checkpoint, when their keys were given.
+  let cosignatures: readonly VerifiedCosignature[] | null = null;
+  if (options.cosigners !== undefined && options.cosigners.length > 0) {
+    const a = yield { op: "cosignatures", note: receipt.checkpoint, cosigners: options.cosigners };
+    if (a.ok) cosignatures = (a.value as { cosignatures: readonly VerifiedCosignature[] }).cosignatures;
+    else failures.push({ check: "cosignatures", error: failureOf(a) });
   }
 
   // The leaf hash, and the proof from it to the checkpoint's root.
@@ -401,7 +428,7 @@ export function* receiptCheckSteps<V>(input: unknown, options: { readonly verifi
       failures.push({ check: "openings", field, error: new ReceiptError("COMMITMENT_MISMATCH", `the value of ${JSON.stringify(field)} does not match its commitment in the entry`, `/openings/${field}`) });
     }
   }
-  return { receipt, failures, selfKeyed, signatureOk, checkpoint, leafHash, inclusionOk, opened };
+  return { receipt, failures, selfKeyed, signatureOk, checkpoint, leafHash, inclusionOk, opened, cosignatures };
 }
 
 function answerSync(f: () => unknown): ReceiptAnswer {
@@ -421,14 +448,19 @@ async function answerAsync(f: () => Promise<unknown>): Promise<ReceiptAnswer> {
 }
 
 /** {@link receiptCheckSteps} with node:crypto (verifier keys from {@link parseVerifierKey}). */
-export function runReceiptChecks(input: unknown, options: { readonly verifiers: readonly NoteVerifier[]; readonly trustReceiptKey: boolean; readonly origin?: string }): ReceiptChecks {
-  return runSync(receiptCheckSteps<NoteVerifier>(input, options), (s) =>
+export function runReceiptChecks(
+  input: unknown,
+  options: { readonly verifiers: readonly NoteVerifier[]; readonly trustReceiptKey: boolean; readonly origin?: string; readonly cosigners?: readonly CosignerVerifier[] },
+): ReceiptChecks {
+  return runSync(receiptCheckSteps<NoteVerifier, CosignerVerifier>(input, options), (s) =>
     answerSync(() => {
       switch (s.op) {
         case "key":
           return parseVerifierKey(s.text);
         case "checkpoint":
           return verifyCheckpoint(s.note, s.verifiers, s.origin);
+        case "cosignatures":
+          return verifyCosignatures(s.note, s.cosigners);
         case "leafHash":
           return hashLeaf(s.data);
         case "inclusion":
@@ -441,14 +473,19 @@ export function runReceiptChecks(input: unknown, options: { readonly verifiers: 
 }
 
 /** {@link receiptCheckSteps} with WebCrypto, for the browser (verifier keys from parseVerifierKeyAsync). */
-export function runReceiptChecksAsync(input: unknown, options: { readonly verifiers: readonly WebNoteVerifier[]; readonly trustReceiptKey: boolean; readonly origin?: string }): Promise<ReceiptChecks> {
-  return runAsync(receiptCheckSteps<WebNoteVerifier>(input, options), (s) =>
+export function runReceiptChecksAsync(
+  input: unknown,
+  options: { readonly verifiers: readonly WebNoteVerifier[]; readonly trustReceiptKey: boolean; readonly origin?: string; readonly cosigners?: readonly WebCosignerVerifier[] },
+): Promise<ReceiptChecks> {
+  return runAsync(receiptCheckSteps<WebNoteVerifier, WebCosignerVerifier>(input, options), (s) =>
     answerAsync(async () => {
       switch (s.op) {
         case "key":
           return parseVerifierKeyAsync(s.text);
         case "checkpoint":
           return verifyCheckpointAsync(s.note, s.verifiers, s.origin);
+        case "cosignatures":
+          return verifyCosignaturesAsync(s.note, s.cosigners);
         case "leafHash":
           return hashLeafAsync(s.data);
         case "inclusion":

@@ -23,7 +23,7 @@ export interface AnchoredSource {
   readonly anchored: { readonly size: number; readonly signedCheckpoint: string } | null;
 }
 
-/** The witness policy's gate (service/witness, when configured). */
+/** The witness policy's gate (WitnessCosigner in ./witnesses.ts, when LEDGER_WITNESS_POLICY_FILE is set). */
 export interface CosignedCheckpoints {
   /**
    * The newest checkpoint of size ≤ anchored.size that the policy's quorum

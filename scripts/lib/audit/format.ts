@@ -5,6 +5,7 @@ import type { ReceiptReport, ReceiptVerdict } from "./receipt-check";
 /** The first line of a receipt check, per verdict: it says what stood behind the checks. */
 export const RECEIPT_HEADLINES: Readonly<Record<ReceiptVerdict, string>> = {
   verified: "RECEIPT VERIFIED: signed with the trusted log key and anchored on the contract given",
+  "verified-by-witnesses": "RECEIPT VERIFIED BY LOG KEY AND WITNESS QUORUM: signed with the trusted log key and cosigned by a quorum of the witness policy given",
   invalid: "RECEIPT INVALID",
   unverified: "RECEIPT CONSISTENT, NOT VERIFIED AGAINST ANY TRUSTED KEY OR CHAIN",
   "trusted-key-only": "RECEIPT SIGNED WITH THE TRUSTED LOG KEY, NOT VERIFIED ON THE CHAIN",

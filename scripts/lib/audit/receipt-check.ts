@@ -6,13 +6,17 @@
  * receipt's own key, reported as such), the leaf hash and the inclusion
  * proof to the checkpoint's root, every private value against its
  * commitment; then, given a chain, that LedgerAnchor holds the checkpoint
- * at the index the receipt names (or, failing that, anywhere). The verdict
- * says which trust anchors stood behind the checks ({@link ReceiptVerdict}).
+ * at the index the receipt names (or, failing that, anywhere); given a
+ * witness policy, which of its witnesses cosigned the checkpoint and whether
+ * their quorum is met. The verdict says which trust anchors stood behind the
+ * checks ({@link ReceiptVerdict}).
  */
+import { quorumSatisfied, vouchingWitnesses, type WitnessPolicy } from "../../../service/format/witness-policy";
 import {
   CheckpointError,
   encodeVerifierKey,
   equalBytes,
+  splitSignedNote,
   ReceiptError,
   runReceiptChecks,
   toHex,
@@ -27,7 +31,7 @@ import type { ChainReader } from "./chain";
 export const RECEIPT_REPORT_FORMAT = "subsidy-ledger.receipt-check";
 
 export interface ReceiptCheckItem {
-  readonly check: "format" | "signature" | "inclusion" | "commitments" | "chain";
+  readonly check: "format" | "signature" | "witnesses" | "inclusion" | "commitments" | "chain";
   /** null: not checked. */
   readonly ok: boolean | null;
   readonly detail: string;
@@ -44,13 +48,18 @@ export interface ReceiptCheckItem {
  * - "invalid": a check failed (exit 1);
  * - "unverified": consistent in itself, checked against nothing trusted (exit 3);
  * - "trusted-key-only": signed with the trusted key; not checked on a contract the auditor named (exit 4);
- * - "trusted-chain-only": anchored on the given contract; the signature not checked with a trusted key (exit 4).
+ * - "trusted-chain-only": anchored on the given contract; the signature not checked with a trusted key (exit 4);
+ * - "verified-by-witnesses": every check passed, signed with the trusted key, and cosigned by a quorum of
+ *   the witnesses of a policy the auditor gave (--witness-policy): those witnesses vouch that the log showed
+ *   them this checkpoint as an extension of everything they saw before, which stands in for the chain read,
+ *   so this verdict needs no network at all (exit 0). Cosignatures from keys outside the policy count for nothing.
  */
-export type ReceiptVerdict = "verified" | "invalid" | "unverified" | "trusted-key-only" | "trusted-chain-only";
+export type ReceiptVerdict = "verified" | "verified-by-witnesses" | "invalid" | "unverified" | "trusted-key-only" | "trusted-chain-only";
 
 /** The CLI's exit code for each verdict (2 is "could not complete", for errors). */
 export const RECEIPT_EXIT_CODES: Readonly<Record<ReceiptVerdict, number>> = {
   verified: 0,
+  "verified-by-witnesses": 0,
   invalid: 1,
   unverified: 3,
   "trusted-key-only": 4,
@@ -73,6 +82,14 @@ export interface ReceiptReport {
   readonly checkpoint: { readonly origin: string; readonly size: number; readonly rootHex: string } | null;
   readonly key: { readonly used: string | null; readonly source: "given" | "receipt" | "none" };
   readonly openings: readonly string[];
+  /** Given a witness policy: who vouched, and whether the quorum is met; null without a policy. */
+  readonly witnesses: {
+    readonly quorum: string;
+    readonly vouched: readonly string[];
+    readonly satisfied: boolean;
+    /** Signature lines on the checkpoint from keys that are neither the trusted log key nor a policy witness: ignored. */
+    readonly ignoredLines: number;
+  } | null;
   readonly checks: readonly ReceiptCheckItem[];
   readonly notices: readonly string[];
 }
@@ -84,6 +101,8 @@ export interface ReceiptCheckOptions {
   readonly chain: ChainReader | null;
   /** The contract the chain reader reads (to compare with the receipt's). */
   readonly contract?: string;
+  /** The witnesses the auditor trusts, and their quorum (--witness-policy). */
+  readonly policy?: WitnessPolicy;
 }
 
 function describe(e: unknown): string {
@@ -95,7 +114,8 @@ function describe(e: unknown): string {
 export async function checkReceipt(input: unknown, options: ReceiptCheckOptions): Promise<ReceiptReport> {
   const checks: ReceiptCheckItem[] = [];
   const notices: string[] = [];
-  const r = runReceiptChecks(input, { verifiers: options.verifiers, trustReceiptKey: true });
+  const policy = options.policy;
+  const r = runReceiptChecks(input, { verifiers: options.verifiers, trustReceiptKey: true, ...(policy !== undefined ? { cosigners: policy.witnesses.map((w) => w.cosigner) } : {}) });
   const failed = (check: ReceiptFailure["check"]) => r.failures.filter((f) => f.check === check);
   if (r.receipt === null) {
     checks.push({ check: "format", ok: false, detail: describe(r.failures[0]!.error) });
@@ -109,6 +129,7 @@ export async function checkReceipt(input: unknown, options: ReceiptCheckOptions)
       checkpoint: null,
       key: { used: null, source: "none" },
       openings: [],
+      witnesses: null,
       checks,
       notices,
     };
@@ -135,6 +156,25 @@ export async function checkReceipt(input: unknown, options: ReceiptCheckOptions)
   if (r.signatureOk === true) checks.push({ check: "signature", ok: true, detail: `signed by ${(keySource === "given" ? options.verifiers.map((v) => v.name) : [receipt.logKey.split("+")[0]!]).join(", ")}` });
   else if (r.signatureOk === false && signatureFailure !== undefined)
     checks.push({ check: "signature", ok: false, detail: `the checkpoint does not verify with the ${keySource === "given" ? "trusted" : "receipt's"} log key: ${describe(signatureFailure.error)}` });
+  // The witnesses: who of the policy cosigned this checkpoint, and whether that is a quorum.
+  let witnesses: ReceiptReport["witnesses"] = null;
+  if (policy !== undefined) {
+    const cosFailure = failed("cosignatures")[0];
+    const vouchedSet = r.cosignatures === null ? new Set<string>() : vouchingWitnesses(policy, r.cosignatures);
+    const vouched = policy.witnesses.map((w) => w.name).filter((n) => vouchedSet.has(n));
+    const satisfied = cosFailure === undefined && quorumSatisfied(policy, vouchedSet);
+    witnesses = { quorum: policy.quorum, vouched, satisfied, ignoredLines: ignoredLines(receipt.checkpoint, options.verifiers, policy) };
+    if (cosFailure !== undefined) checks.push({ check: "witnesses", ok: false, detail: `a policy witness's cosignature does not verify: ${describe(cosFailure.error)}` });
+    else
+      checks.push({
+        check: "witnesses",
+        ok: satisfied ? true : null,
+        detail: `vouched by ${vouched.join(", ") || "no witness of the policy"}: quorum ${policy.quorum} ${satisfied ? "met" : "not met"}`,
+      });
+    if (witnesses.ignoredLines > 0)
+      notices.push(`${witnesses.ignoredLines} signature line(s) on the checkpoint come from keys that are neither the trusted log key nor a witness of the policy: they count for nothing`);
+  }
+
   const cp = r.checkpoint;
   if (cp === null && signatureFailure !== undefined && r.signatureOk !== false) checks.push({ check: "inclusion", ok: false, detail: `the checkpoint cannot be read: ${describe(signatureFailure.error)}` });
   else if (cp === null && r.signatureOk === false) checks.push({ check: "inclusion", ok: false, detail: "the checkpoint cannot be read" });
@@ -167,11 +207,23 @@ export async function checkReceipt(input: unknown, options: ReceiptCheckOptions)
   const chainTrust: ReceiptReport["trust"]["chain"] = options.chain === null ? "not read" : options.contract !== undefined ? "given contract" : "contract named by the receipt";
   const keyTrusted = keySource === "given";
   const chainTrusted = chainTrust === "given contract";
+  const quorum = witnesses?.satisfied === true;
   const notChecked: string[] = [];
   if (!keyTrusted) notChecked.push("the signature against a log key you trust (give --log-key)");
-  if (chainTrust === "not read") notChecked.push("that the checkpoint is anchored on the chain (give --rpc and --contract)");
+  if (chainTrust === "not read")
+    notChecked.push(quorum ? "that the checkpoint is anchored on the chain (the witness quorum stands in for it; give --rpc and --contract to check it too)" : "that the checkpoint is anchored on the chain (give --rpc and --contract)");
   else if (!chainTrusted) notChecked.push("that the contract is the agency's: the one the receipt names was read (give --contract)");
-  const verdict: ReceiptVerdict = !ok ? "invalid" : keyTrusted && chainTrusted ? "verified" : keyTrusted ? "trusted-key-only" : chainTrusted ? "trusted-chain-only" : "unverified";
+  const verdict: ReceiptVerdict = !ok
+    ? "invalid"
+    : keyTrusted && chainTrusted
+      ? "verified"
+      : keyTrusted && quorum
+        ? "verified-by-witnesses"
+        : keyTrusted
+          ? "trusted-key-only"
+          : chainTrusted
+            ? "trusted-chain-only"
+            : "unverified";
   return {
     format: RECEIPT_REPORT_FORMAT,
     version: 1,
@@ -182,9 +234,22 @@ export async function checkReceipt(input: unknown, options: ReceiptCheckOptions)
     checkpoint: cp === null ? null : { origin: cp.origin, size: cp.size, rootHex: `0x${toHex(cp.rootHash)}` },
     key: { used: keySource === "none" ? null : keySource === "given" ? options.verifiers.map(encodeKeyOf).join(" ") : receipt.logKey, source: keySource },
     openings: opened,
+    witnesses,
     checks,
     notices,
   };
+}
+
+/** How many signature lines of the note are from neither a trusted log key nor a policy witness. */
+function ignoredLines(note: string, verifiers: readonly NoteVerifier[], policy: WitnessPolicy): number {
+  let lines;
+  try {
+    lines = splitSignedNote(note).signatures;
+  } catch {
+    return 0;
+  }
+  const known = new Set([...verifiers.map((v) => `${v.name}\n${v.keyId}`), ...policy.witnesses.map((w) => `${w.cosigner.name}\n${w.cosigner.keyId}`)]);
+  return lines.filter((l) => !known.has(`${l.name}\n${l.keyId}`)).length;
 }
 
 function encodeKeyOf(v: NoteVerifier): string {
