@@ -397,15 +397,13 @@ export class Anchorer {
     this._log.warn(unlogged > 0 ? { ...fields, notLoggedSinceLastLine: unlogged } : fields, message);
   }
 
-  /** One unit of work. Returns true when there was nothing to do. */
+  /**
+   * One unit of work. Returns true when there was nothing to do. With anchors
+   * in flight, the oldest is checked first (a mined one is recorded at once,
+   * so a busy log does not hold back its confirmation), then a due checkpoint
+   * is sent; the check waits a poll interval only when nothing can be sent.
+   */
   private async _step(): Promise<boolean> {
-    if (this._canSend()) {
-      const sentFrom = this._clock.now();
-      await this._sender.send();
-      // Entries appended while it was built are not covered; their wait counts from no later than this.
-      this._unsentSince = this._o.ledger.size > this._sentSize() ? sentFrom : undefined;
-      return false;
-    }
     const oldest = this._record.state.pending;
     if (oldest !== null) {
       this._pollWake = new AbortController();
@@ -416,8 +414,15 @@ export class Anchorer {
       } finally {
         this._pollWake = undefined;
       }
+    }
+    if (this._canSend()) {
+      const sentFrom = this._clock.now();
+      await this._sender.send();
+      // Entries appended while it was built are not covered; their wait counts from no later than this.
+      this._unsentSince = this._o.ledger.size > this._sentSize() ? sentFrom : undefined;
       return false;
     }
+    if (oldest !== null) return false;
     if (this._clock.now() - this._reconciler.lastVerifiedAt >= this._verifyEveryMs) await this._reconciler.verifyHeld();
     return true;
   }
