@@ -41,7 +41,8 @@
  * delayP50Ms, delayP99Ms, gasPerEntry (Σ gasUsed / Σ entries added, over the
  * real checkpoints), maxAnchorGas, and the naive design's figures. Figures
  * depend on the machine: the load generator, the anchorer and anvil share its
- * cores.
+ * cores. LEDGER_ANCHOR_* variables in the environment (the cadence, the
+ * number in flight) reach (a) as they would reach the service.
  */
 import { promises as fs } from "node:fs";
 import os from "node:os";
@@ -262,6 +263,8 @@ interface RealResult {
   readonly blockDelays: number[];
   readonly cpuSeconds: number;
   readonly drainMs: number;
+  /** The cadence (a) ran with. */
+  readonly cadence: { readonly everyEntries: number; readonly everyMs: number };
 }
 
 /** The real design's ledger and anchorer, in-process or inside the real service, and how to feed it. */
@@ -334,6 +337,8 @@ async function realDesign(dir: string, rpcUrl: string): Promise<RealResult> {
     LEDGER_ANCHOR_ADDRESS: address,
     LEDGER_ANCHOR_FROM_BLOCK: String(deployBlock),
     LEDGER_RECORDER_KEY_FILE: recorderKeyFile,
+    // The cadence can be tried as an operator would set it, e.g. LEDGER_ANCHOR_EVERY_MS=5000 for 200 entries/s.
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("LEDGER_ANCHOR_"))),
   };
   const real = opts.http ? await realOverHttp(dir, env) : await realInProcess(dir, env);
   const anchorer = real.anchorer;
@@ -388,7 +393,7 @@ async function realDesign(dir: string, rpcUrl: string): Promise<RealResult> {
     gas.push({ size: a.size, delta: a.size - (previous?.size ?? 0), gasUsed: receipt.gasUsed, txHash: a.txHash, previous });
     previous = a;
   }
-  return { load: result, anchors, gas, delays, blockDelays, cpuSeconds: (used.user + used.system) / 1e6, drainMs };
+  return { load: result, anchors, gas, delays, blockDelays, cpuSeconds: (used.user + used.system) / 1e6, drainMs, cadence: { everyEntries: real.everyEntries, everyMs: real.everyMs } };
 }
 
 // ---------------------------------------------------------------- (b) the naive design
@@ -606,7 +611,7 @@ async function main(): Promise<void> {
     );
     say(`anvil ${version}, ${opts.blockTime > 0 ? `block time ${opts.blockTime} s` : "automine (each transaction mined at once)"}; ${os.cpus().length} CPUs; node ${process.version}\n`);
     say(
-      `### (a) real design${opts.http ? ", through the service over HTTP (POST /v1/batch)" : ", in-process"}: the default cadence (a checkpoint every 1,000 entries or 1,000 ms), several anchor transactions in flight; ${opts.batch} records per submission\n`,
+      `### (a) real design${opts.http ? ", through the service over HTTP (POST /v1/batch)" : ", in-process"}: a checkpoint every ${fmt(real.cadence.everyEntries)} entries or once the oldest unsent entry has waited ${fmt(real.cadence.everyMs)} ms, several anchor transactions in flight; ${opts.batch} records per submission\n`,
     );
     say(`| measure | value |`);
     say(`|---|---:|`);
@@ -683,6 +688,8 @@ async function main(): Promise<void> {
           blockTimeS: opts.blockTime,
           gasPrice: opts.gasPrice ?? null,
           load: opts.http ? "http" : "in-process",
+          everyEntries: r.cadence.everyEntries,
+          everyMs: r.cadence.everyMs,
           offeredEntriesPerSecond: opts.rate,
           entriesPerSecond: Math.round(recordedPerSec),
           anchoredEntriesPerSecond: Math.round(anchoredPerSec),
