@@ -19,7 +19,8 @@
  * A transaction sent behind others cannot be estimated (its base checkpoint is
  * not on the chain yet, so eth_estimateGas would revert); it gets a gas limit
  * of twice the last estimate, and at least {@link PIPELINED_GAS_FLOOR} plus
- * {@link PIPELINED_GAS_PER_PROOF_HASH} per proof hash. Only gas used is paid.
+ * {@link PIPELINED_GAS_PER_PROOF_HASH} per proof hash (only gas used is
+ * paid), and the gas price of the one before it.
  *
  * The oldest transaction, not mined within `replaceAfterMs`, is replaced:
  * same nonce, same checkpoint, gas price raised by at least 12.5 % and at
@@ -147,7 +148,8 @@ export class AnchorSender {
       const twice = 2n * (this._lastEstimate ?? 0n);
       gasLimit = twice > floor ? twice : floor;
     }
-    const gasPrice = await this._price(gasLimit);
+    // Behind others it takes their price: it cannot be mined before them anyway, and it saves two calls to the node.
+    const gasPrice = behind === undefined ? await this._price(gasLimit) : BigInt(behind.gasPrice);
     const nonce = behind === undefined ? await this._nonce() : behind.nonce + 1;
     const signed = await chain.sign(this._c.recorder, { to: chain.address, data, nonce, gasLimit, gasPrice });
     const now = iso(this._c.clock.now());
@@ -213,7 +215,8 @@ export class AnchorSender {
     }
     if (receipt.status !== 1)
       throw new AnchorerError("CHAIN_MOVED", `anchor transaction ${receipt.transactionHash} for size ${p.size} reverted in block ${receipt.blockNumber}`);
-    const confirmations = await chain.confirmations(receipt.blockNumber);
+    // A mined receipt is its own first confirmation: with one required (QBFT), the node need not be asked.
+    const confirmations = this._s.confirmations === 1 ? 1 : await chain.confirmations(receipt.blockNumber);
     if (confirmations < this._s.confirmations) {
       await pause(this._s.pollMs);
       return;
