@@ -1,7 +1,7 @@
 /**
  * Anchoring benchmark: the real design against the naive one, in one run.
  *
- *   npm run bench:anchor -- [--rate 3000] [--seconds 60] [--naive-seconds 15] [--block-time 0]
+ *   npm run bench:anchor -- [--rate 3000] [--seconds 60] [--naive-seconds 15] [--block-time 0] [--gas-price 0] [--http] [--json]
  *
  * One anvil (the npm package's binary, a separate process, spoken to over
  * JSON-RPC like any node) serves both phases, each with its own LedgerAnchor.
@@ -31,8 +31,18 @@
  * 1,000-entry checkpoints); exits 1 if a target is missed.
  *
  * `--block-time N` makes anvil mine every N seconds instead of at once, like
- * a QBFT chain with that block period. Figures depend on the machine: the
- * load generator, the anchorer and anvil share its cores.
+ * a QBFT chain with that block period. `--gas-price 0` runs anvil as a
+ * free-gas network (gas price and base fee 0). `--http` drives (a) through
+ * the real service instead: startService (Express app, auth, rate limits,
+ * store, anchorer, as `npm start` wires them) listening on a loopback port,
+ * fed by POST /v1/batch requests from the same process; an entry's delay
+ * runs from the `recordedAt` of its HTTP answer. `--json` prints one JSON
+ * object on stdout (the tables go to stderr): entriesPerSecond (recorded),
+ * delayP50Ms, delayP99Ms, gasPerEntry (Σ gasUsed / Σ entries added, over the
+ * real checkpoints), maxAnchorGas, and the naive design's figures. Figures
+ * depend on the machine: the load generator, the anchorer and anvil share its
+ * cores. LEDGER_ANCHOR_* variables in the environment (the cadence, the
+ * number in flight) reach (a) as they would reach the service.
  */
 import { promises as fs } from "node:fs";
 import os from "node:os";
@@ -48,6 +58,8 @@ import { loadOrCreateRecorderKey } from "../service/chain/recorder-key";
 import { loadOrCreateLogKey } from "../service/keys";
 import { systemClock } from "../service/clock";
 import { Ledger, scopedIdempotencyKey, type AcceptedBody } from "../service/ledger/ledger";
+import { loadConfig } from "../service/config";
+import { startService } from "../service/main";
 import { consistencyProof, rootAt } from "../service/ledger/proofs";
 import { toHex } from "../service/log";
 import { REQUEST_SCHEMAS } from "../service/records/schemas";
@@ -61,12 +73,32 @@ const program = new Command()
   .option("--naive-seconds <n>", "duration of the naive design's load", (v) => parseInt(v, 10), 15)
   .option("--batch <n>", "records per ledger submission (as POST /v1/batch); 1 submits each entry alone", (v) => parseInt(v, 10), 20)
   .option("--block-time <n>", "anvil block time in seconds; 0 mines each transaction at once", (v) => parseInt(v, 10), 0)
+  .option("--gas-price <wei>", "run anvil as a network with this gas price and base fee (0: free gas); default anvil's own", (v) => parseInt(v, 10))
+  .option("--http", "drive the real design through the real service over HTTP (POST /v1/batch)")
+  .option("--json", "print one JSON object on stdout; the tables go to stderr")
   .option("--log-level <level>", "the service's log level, on stderr", "warn")
   .option("--keep", "keep the temporary directory");
 program.parse();
-const opts = program.opts<{ rate: number; seconds: number; warmup: number; naiveSeconds: number; batch: number; blockTime: number; logLevel: string; keep?: boolean }>();
-if (![opts.rate, opts.seconds, opts.naiveSeconds, opts.batch].every((n) => Number.isSafeInteger(n) && n > 0) || !(opts.warmup >= 0 && opts.warmup < opts.seconds) || !(opts.blockTime >= 0)) {
-  process.stderr.write("bench-anchor: --rate, --seconds, --naive-seconds and --batch must be positive integers, --warmup below --seconds, --block-time ≥ 0\n");
+const opts = program.opts<{
+  rate: number;
+  seconds: number;
+  warmup: number;
+  naiveSeconds: number;
+  batch: number;
+  blockTime: number;
+  gasPrice?: number;
+  http?: boolean;
+  json?: boolean;
+  logLevel: string;
+  keep?: boolean;
+}>();
+if (
+  ![opts.rate, opts.seconds, opts.naiveSeconds, opts.batch].every((n) => Number.isSafeInteger(n) && n > 0) ||
+  !(opts.warmup >= 0 && opts.warmup < opts.seconds) ||
+  !(opts.blockTime >= 0) ||
+  !(opts.gasPrice === undefined || (Number.isSafeInteger(opts.gasPrice) && opts.gasPrice >= 0))
+) {
+  process.stderr.write("bench-anchor: --rate, --seconds, --naive-seconds and --batch must be positive integers, --warmup below --seconds, --block-time and --gas-price ≥ 0\n");
   process.exit(2);
 }
 
@@ -78,6 +110,11 @@ const CLERK = { official: "bench-clerk", agency: "bench", role: "clerk" } as con
 
 // ---------------------------------------------------------------- helpers
 
+/** The report's lines: on stdout, or on stderr when stdout carries the --json object. */
+const say = (line: string): void => {
+  if (opts.json) process.stderr.write(`${line}\n`);
+  else console.log(line);
+};
 const fmt = (n: number, digits = 0): string => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -117,8 +154,39 @@ interface LoadResult {
   readonly shed: number;
 }
 
+/** Records `serials.length` applications (one submission); resolves with each one's leaf index and recordedAt. */
+type Submit = (serials: readonly number[]) => Promise<Recorded[]>;
+
+/** Submissions straight to the ledger, each body parsed by the request schema first (as the HTTP layer would). */
+function inProcess(ledger: Ledger, programmeId: string): Submit {
+  return async (serials) => {
+    const commands = serials.map((i) => ({ kind: "application" as const, body: REQUEST_SCHEMAS.application.parse(applicationBody(programmeId, i)) }));
+    const key = scopedIdempotencyKey("bench", String(serials[0]));
+    const results: readonly AcceptedBody[] =
+      commands.length === 1
+        ? [(await ledger.submit({ command: commands[0]!, actor: CLERK, idempotencyKey: key, requestHash: "bench" })).body]
+        : (await ledger.submitBatch({ commands, actor: CLERK, idempotencyKey: key, requestHash: "bench" })).body.results;
+    return results.map((a) => ({ leafIndex: a.leafIndex, recordedAtMs: Date.parse(a.entry.recordedAt) }));
+  };
+}
+
+/** Submissions as POST /v1/batch requests to the service at `url`, with a clerk's token. */
+function overHttp(url: string, token: string, programmeId: string): Submit {
+  return async (serials) => {
+    const res = await fetch(`${url}/v1/batch`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}`, "idempotency-key": `bench-${serials[0]}` },
+      body: JSON.stringify({ records: serials.map((i) => ({ kind: "application", body: applicationBody(programmeId, i) })) }),
+    });
+    const text = await res.text();
+    if (res.status !== 201) throw new Error(`POST /v1/batch: ${res.status} ${text.slice(0, 200)}`);
+    const body = JSON.parse(text) as { results: { leafIndex: number; entry: { recordedAt: string } }[] };
+    return body.results.map((r) => ({ leafIndex: r.leafIndex, recordedAtMs: Date.parse(r.entry.recordedAt) }));
+  };
+}
+
 /** Submits applications at `rate`/s for `seconds`, in submissions of `opts.batch`; resolves when every submission has settled. */
-async function load(ledger: Ledger, programmeId: string, rate: number, seconds: number, label: string): Promise<LoadResult & { loopDelayP99Ms: number }> {
+async function load(submit: Submit, rate: number, seconds: number, label: string): Promise<LoadResult & { loopDelayP99Ms: number }> {
   const recorded: Recorded[] = [];
   let failed = 0;
   let shed = 0;
@@ -140,28 +208,20 @@ async function load(ledger: Ledger, programmeId: string, rate: number, seconds: 
         continue;
       }
       outstanding += opts.batch;
-      const commands = Array.from({ length: opts.batch }, () => {
-        const i = ++entrySerial;
-        const body = REQUEST_SCHEMAS.application.parse(applicationBody(programmeId, i));
-        return { kind: "application" as const, body };
-      });
-      const key = scopedIdempotencyKey("bench", String(entrySerial));
-      const submitted: Promise<readonly AcceptedBody[]> =
-        commands.length === 1
-          ? ledger.submit({ command: commands[0]!, actor: CLERK, idempotencyKey: key, requestHash: "bench" }).then((a) => [a.body])
-          : ledger.submitBatch({ commands, actor: CLERK, idempotencyKey: key, requestHash: "bench" }).then((a) => a.body.results);
+      const serials = Array.from({ length: opts.batch }, () => ++entrySerial);
       jobs.push(
-        submitted
+        submit(serials)
           .then(
             (results) => {
-              for (const a of results) recorded.push({ leafIndex: a.leafIndex, recordedAtMs: Date.parse(a.entry.recordedAt) });
+              recorded.push(...results);
             },
-            () => {
-              failed += commands.length;
+            (e: unknown) => {
+              if (failed === 0) process.stderr.write(`  ${label}: a submission failed: ${e instanceof Error ? e.message : String(e)}\n`);
+              failed += serials.length;
             },
           )
           .finally(() => {
-            outstanding -= commands.length;
+            outstanding -= serials.length;
           }),
       );
     }
@@ -203,26 +263,88 @@ interface RealResult {
   readonly blockDelays: number[];
   readonly cpuSeconds: number;
   readonly drainMs: number;
+  /** The cadence (a) ran with. */
+  readonly cadence: { readonly everyEntries: number; readonly everyMs: number };
+}
+
+/** The real design's ledger and anchorer, in-process or inside the real service, and how to feed it. */
+interface RealSetup {
+  readonly anchorer: RunningChain["anchorer"];
+  readonly ledger: { readonly size: number };
+  readonly submit: Submit;
+  readonly everyEntries: number;
+  readonly everyMs: number;
+  close(): Promise<void>;
+}
+
+async function realInProcess(dir: string, env: NodeJS.ProcessEnv): Promise<RealSetup> {
+  let chain: RunningChain | undefined;
+  const { store, ledger, programmeId } = await openLedger(path.join(dir, "ledger"), () => chain?.anchorer.notify());
+  const key = await loadOrCreateLogKey(path.join(dir, "keys", "log-signer.key"), ORIGIN);
+  const config = loadChainConfig(env, dir);
+  chain = await startChain({ config, dataDir: dir, ledger, store, noteSigner: key.signer, origin: ORIGIN, logger });
+  const running = chain;
+  return {
+    anchorer: running.anchorer,
+    ledger,
+    submit: inProcess(ledger, programmeId),
+    everyEntries: config.everyEntries,
+    everyMs: config.everyMs,
+    async close() {
+      await running.close();
+      await ledger.close();
+      await store.close();
+    },
+  };
+}
+
+/** The real service (as npm start wires it) on a loopback port, with a clerk's token and a programme to apply to. */
+async function realOverHttp(dir: string, env: NodeJS.ProcessEnv): Promise<RealSetup> {
+  const dataDir = path.join(dir, "service");
+  const config = loadConfig({ LEDGER_DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LEDGER_ORIGIN: ORIGIN, LEDGER_RATE_ADMIN_PER_MINUTE: "100000000", LOG_LEVEL: opts.logLevel });
+  const chainConfig = loadChainConfig(env, dataDir);
+  const svc = await startService(config, logger, { chain: chainConfig });
+  const admin = svc.firstAdminToken;
+  if (admin === undefined || svc.chain === undefined) throw new Error("the service started without a first admin token or without a chain");
+  await svc.firstAdminTokenShown();
+  const post = async (route: string, token: string, body: unknown, key?: string): Promise<Record<string, unknown>> => {
+    const res = await fetch(`${svc.url}${route}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...(key !== undefined ? { "idempotency-key": key } : {}) },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (res.status !== 201) throw new Error(`POST ${route}: ${res.status} ${text.slice(0, 200)}`);
+    return JSON.parse(text) as Record<string, unknown>;
+  };
+  const clerk = String((await post("/v1/admin/tokens", admin, { official: "bench-clerk", agency: "bench", role: "clerk" })).token);
+  const programmeId = String((await post("/v1/programmes", admin, programmeBody("BENCH-HTTP"), "bench-programme")).id);
+  return {
+    anchorer: svc.chain.anchorer,
+    ledger: svc.ledger,
+    submit: overHttp(svc.url, clerk, programmeId),
+    everyEntries: chainConfig.everyEntries,
+    everyMs: chainConfig.everyMs,
+    close: () => svc.close(),
+  };
 }
 
 async function realDesign(dir: string, rpcUrl: string): Promise<RealResult> {
   const { client, address, deployBlock, recorderKeyFile } = await deploy(rpcUrl, dir);
-  let chain: RunningChain | undefined;
-  const { store, ledger, programmeId } = await openLedger(path.join(dir, "ledger"), () => chain?.anchorer.notify());
-  const key = await loadOrCreateLogKey(path.join(dir, "keys", "log-signer.key"), ORIGIN);
-  const config = loadChainConfig(
-    {
-      LEDGER_RPC_URL: rpcUrl,
-      LEDGER_CHAIN_ID: String(client.chainId),
-      LEDGER_ANCHOR_ADDRESS: address,
-      LEDGER_ANCHOR_FROM_BLOCK: String(deployBlock),
-      LEDGER_RECORDER_KEY_FILE: recorderKeyFile,
-    },
-    dir,
+  const env = {
+    LEDGER_RPC_URL: rpcUrl,
+    LEDGER_CHAIN_ID: String(client.chainId),
+    LEDGER_ANCHOR_ADDRESS: address,
+    LEDGER_ANCHOR_FROM_BLOCK: String(deployBlock),
+    LEDGER_RECORDER_KEY_FILE: recorderKeyFile,
+    // The cadence can be tried as an operator would set it, e.g. LEDGER_ANCHOR_EVERY_MS=5000 for 200 entries/s.
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("LEDGER_ANCHOR_"))),
+  };
+  const real = opts.http ? await realOverHttp(dir, env) : await realInProcess(dir, env);
+  const anchorer = real.anchorer;
+  process.stderr.write(
+    `(a) real design${opts.http ? " through the service over HTTP" : " in-process"}: a checkpoint every ${real.everyEntries} entries or ${real.everyMs} ms, ${opts.rate} entries/s for ${opts.seconds} s\n`,
   );
-  process.stderr.write(`(a) real design: anchor every ${config.everyEntries} entries or ${config.everyMs} ms, ${opts.rate} entries/s for ${opts.seconds} s\n`);
-  chain = await startChain({ config, dataDir: dir, ledger, store, noteSigner: key.signer, origin: ORIGIN, logger });
-  const anchorer = chain.anchorer;
 
   // Watch every anchor as the anchorer records it.
   const anchors: AnchorEvent[] = [];
@@ -236,16 +358,14 @@ async function realDesign(dir: string, rpcUrl: string): Promise<RealResult> {
   })();
 
   const cpu = process.cpuUsage();
-  const result = await load(ledger, programmeId, opts.rate, opts.seconds, "(a)");
+  const result = await load(real.submit, opts.rate, opts.seconds, "(a)");
   const used = process.cpuUsage(cpu);
   const drainStart = Date.now();
-  await anchorer.whenAnchored(ledger.size);
+  await anchorer.whenAnchored(real.ledger.size);
   const drainMs = Date.now() - drainStart;
   watching = false;
-  await chain.close();
+  await real.close();
   await watcher;
-  await ledger.close();
-  await store.close();
 
   // Delay per entry: to the first anchor covering it.
   const warmupEnd = result.startedAt + opts.warmup * 1000;
@@ -273,7 +393,7 @@ async function realDesign(dir: string, rpcUrl: string): Promise<RealResult> {
     gas.push({ size: a.size, delta: a.size - (previous?.size ?? 0), gasUsed: receipt.gasUsed, txHash: a.txHash, previous });
     previous = a;
   }
-  return { load: result, anchors, gas, delays, blockDelays, cpuSeconds: (used.user + used.system) / 1e6, drainMs };
+  return { load: result, anchors, gas, delays, blockDelays, cpuSeconds: (used.user + used.system) / 1e6, drainMs, cadence: { everyEntries: real.everyEntries, everyMs: real.everyMs } };
 }
 
 // ---------------------------------------------------------------- (b) the naive design
@@ -329,7 +449,7 @@ async function naiveDesign(dir: string, rpcUrl: string): Promise<NaiveResult> {
     await inflight;
   })();
 
-  const result = await load(ledger, programmeId, opts.rate, opts.naiveSeconds, "(b)");
+  const result = await load(inProcess(ledger, programmeId), opts.rate, opts.naiveSeconds, "(b)");
   windowEnd = result.endedAt;
   const atEnd = { anchored: anchoredInWindow, size: ledger.size };
   // Then the same time again with no load: how fast the naive design goes when it has the process to itself.
@@ -457,7 +577,10 @@ async function main(): Promise<void> {
   let anvil: LocalChain | undefined;
   let failed = false;
   try {
-    const extraArgs = opts.blockTime > 0 ? ["--block-time", String(opts.blockTime)] : [];
+    const extraArgs = [
+      ...(opts.blockTime > 0 ? ["--block-time", String(opts.blockTime)] : []),
+      ...(opts.gasPrice !== undefined ? ["--gas-price", String(opts.gasPrice), "--block-base-fee-per-gas", String(opts.gasPrice)] : []),
+    ];
     anvil = await startLocalChain({ dataDir: path.join(dir, "anvil"), logger, extraArgs });
     const version = String(await new HttpJsonRpc(anvil.url).request({ method: "web3_clientVersion" }));
     process.stderr.write(`anvil ${version} at ${anvil.url}, ${opts.blockTime > 0 ? `block time ${opts.blockTime} s` : "mining each transaction at once"}\n`);
@@ -481,63 +604,65 @@ async function main(): Promise<void> {
     const at1000 = meanFull / 1000;
     const anchoredPerSec = sumEntries / ((r.anchors[r.anchors.length - 1]!.observedAtMs - r.load.startedAt) / 1000);
 
-    console.log(`\n## Anchoring benchmark\n`);
-    console.log(
+    say(`\n## Anchoring benchmark\n`);
+    say(
       `load average before / after: ${loadBefore} / ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}; ` +
         `CPU pressure (some, avg60) before / after: ${pressureBefore} / ${await cpuPressure()} (other work on the machine competes for its cores)\n`,
     );
-    console.log(`anvil ${version}, ${opts.blockTime > 0 ? `block time ${opts.blockTime} s` : "automine (each transaction mined at once)"}; ${os.cpus().length} CPUs; node ${process.version}\n`);
-    console.log(`### (a) real design: checkpoint every 1,000 entries or 1,000 ms, one transaction in flight; ${opts.batch} records per submission\n`);
-    console.log(`| measure | value |`);
-    console.log(`|---|---:|`);
-    console.log(`| offered load | ${fmt(opts.rate)} entries/s for ${opts.seconds} s |`);
-    console.log(`| recorded (durable) | ${fmt(r.load.recorded.length)} entries, ${fmt(recordedPerSec)} entries/s${r.load.shed > 0 ? `, ${fmt(r.load.shed)} not offered (backlog cap)` : ""}${r.load.failed > 0 ? `, ${fmt(r.load.failed)} failed` : ""} |`);
-    console.log(`| anchored | ${fmt(sumEntries)} entries in ${r.anchors.length} checkpoints, ${fmt(anchoredPerSec)} entries/s; drained ${fmt(r.drainMs)} ms after the load stopped |`);
-    console.log(`| entries per checkpoint min / p50 / max | ${fmt(deltas[0] ?? 0)} / ${fmt(quantile(deltas, 0.5))} / ${fmt(deltas[deltas.length - 1] ?? 0)} |`);
-    console.log(`| anchoring delay p50 / p99 / max, to the anchorer's durable record (ms) | ${fmt(quantile(r.delays, 0.5))} / ${fmt(quantile(r.delays, 0.99))} / ${fmt(r.delays[r.delays.length - 1] ?? NaN)} |`);
-    console.log(`| anchoring delay p50 / p99 / max, to the block timestamp (ms, 1 s resolution) | ${fmt(quantile(r.blockDelays, 0.5))} / ${fmt(quantile(r.blockDelays, 0.99))} / ${fmt(r.blockDelays[r.blockDelays.length - 1] ?? NaN)} |`);
-    console.log(`| gas per anchor, checkpoints of ≥ 1,000 entries: min / mean / max | ${fmt(gasPerAnchor[0] ?? NaN)} / ${fmt(meanFull)} / ${fmt(gasPerAnchor[gasPerAnchor.length - 1] ?? NaN)} |`);
-    console.log(`| gas per entry, all checkpoints (Σ gas / Σ entries) | ${fmt(perEntry, 1)} |`);
-    console.log(`| gas per entry at 1,000-entry checkpoints (mean gas per anchor / 1,000) | ${fmt(at1000, 1)} |`);
-    console.log(`| process CPU during the load (load generator + ledger + anchorer) | ${fmt(r.cpuSeconds, 1)} s in ${opts.seconds} s |`);
-    console.log(`| event-loop delay p99 during the load (ms) | ${fmt(r.load.loopDelayP99Ms)} |`);
-    console.log(`\nDelay figures leave out entries recorded in the first ${opts.warmup} s (${fmt(r.delays.length)} entries counted).`);
+    say(`anvil ${version}, ${opts.blockTime > 0 ? `block time ${opts.blockTime} s` : "automine (each transaction mined at once)"}; ${os.cpus().length} CPUs; node ${process.version}\n`);
+    say(
+      `### (a) real design${opts.http ? ", through the service over HTTP (POST /v1/batch)" : ", in-process"}: a checkpoint every ${fmt(real.cadence.everyEntries)} entries or once the oldest unsent entry has waited ${fmt(real.cadence.everyMs)} ms, several anchor transactions in flight; ${opts.batch} records per submission\n`,
+    );
+    say(`| measure | value |`);
+    say(`|---|---:|`);
+    say(`| offered load | ${fmt(opts.rate)} entries/s for ${opts.seconds} s |`);
+    say(`| recorded (durable) | ${fmt(r.load.recorded.length)} entries, ${fmt(recordedPerSec)} entries/s${r.load.shed > 0 ? `, ${fmt(r.load.shed)} not offered (backlog cap)` : ""}${r.load.failed > 0 ? `, ${fmt(r.load.failed)} failed` : ""} |`);
+    say(`| anchored | ${fmt(sumEntries)} entries in ${r.anchors.length} checkpoints, ${fmt(anchoredPerSec)} entries/s; drained ${fmt(r.drainMs)} ms after the load stopped |`);
+    say(`| entries per checkpoint min / p50 / max | ${fmt(deltas[0] ?? 0)} / ${fmt(quantile(deltas, 0.5))} / ${fmt(deltas[deltas.length - 1] ?? 0)} |`);
+    say(`| anchoring delay p50 / p99 / max, to the anchorer's durable record (ms) | ${fmt(quantile(r.delays, 0.5))} / ${fmt(quantile(r.delays, 0.99))} / ${fmt(r.delays[r.delays.length - 1] ?? NaN)} |`);
+    say(`| anchoring delay p50 / p99 / max, to the block timestamp (ms, 1 s resolution) | ${fmt(quantile(r.blockDelays, 0.5))} / ${fmt(quantile(r.blockDelays, 0.99))} / ${fmt(r.blockDelays[r.blockDelays.length - 1] ?? NaN)} |`);
+    say(`| gas per anchor, checkpoints of ≥ 1,000 entries: min / mean / max | ${fmt(gasPerAnchor[0] ?? NaN)} / ${fmt(meanFull)} / ${fmt(gasPerAnchor[gasPerAnchor.length - 1] ?? NaN)} |`);
+    say(`| gas per entry, all checkpoints (Σ gas / Σ entries) | ${fmt(perEntry, 1)} |`);
+    say(`| gas per entry at 1,000-entry checkpoints (mean gas per anchor / 1,000) | ${fmt(at1000, 1)} |`);
+    say(`| process CPU during the load (load generator + ledger + anchorer) | ${fmt(r.cpuSeconds, 1)} s in ${opts.seconds} s |`);
+    say(`| event-loop delay p99 during the load (ms) | ${fmt(r.load.loopDelayP99Ms)} |`);
+    say(`\nDelay figures leave out entries recorded in the first ${opts.warmup} s (${fmt(r.delays.length)} entries counted).`);
     if (recordedPerSec < opts.rate * 0.95)
-      console.log(`**The process recorded only ${fmt(recordedPerSec)} of the ${fmt(opts.rate)} entries/s offered: the machine was too busy to sustain the load, so the delay figures describe an overloaded process.**`);
+      say(`**The process recorded only ${fmt(recordedPerSec)} of the ${fmt(opts.rate)} entries/s offered: the machine was too busy to sustain the load, so the delay figures describe an overloaded process.**`);
 
     // ---- (b)
     const n = naive;
     const naivePerSec = n.anchored / (n.windowMs / 1000);
     const naiveGas = n.gasUsed.map(Number).sort((x, y) => x - y);
     const naiveMean = naiveGas.reduce((s, g) => s + g, 0) / Math.max(1, naiveGas.length);
-    console.log(`\n### (b) naive design: one anchor transaction per entry\n`);
-    console.log(`| measure | value |`);
-    console.log(`|---|---:|`);
-    console.log(`| offered load | ${fmt(opts.rate)} entries/s for ${opts.naiveSeconds} s (${fmt(n.load.recorded.length)} recorded) |`);
-    console.log(`| anchored during the load | ${fmt(n.anchored)} entries, ${fmt(naivePerSec, 1)} entries/s |`);
-    console.log(`| anchored per second afterwards, with no load in the process (its ceiling here) | ${fmt(n.unloadedPerSec, 1)} entries/s |`);
-    console.log(`| backlog at the end of the load | ${fmt(n.backlog)} entries, growing by ~${fmt(Math.max(0, opts.rate - naivePerSec))} per second |`);
-    console.log(`| gas per entry (= per transaction) min / mean / max, ${naiveGas.length} receipts | ${fmt(naiveGas[0] ?? NaN)} / ${fmt(naiveMean)} / ${fmt(naiveGas[naiveGas.length - 1] ?? NaN)} |`);
-    console.log(`| anchoring delay of the anchored entries p50 / p99 / max (ms) | ${fmt(quantile(n.delays, 0.5))} / ${fmt(quantile(n.delays, 0.99))} / ${fmt(n.delays[n.delays.length - 1] ?? NaN)} |`);
-    console.log(`| event-loop delay p99 during the load (ms) | ${fmt(n.load.loopDelayP99Ms)} |`);
-    console.log(`| gas for ${fmt(opts.rate)} entries/s | ${fmt(naiveMean * opts.rate)} gas/s (real design: ${fmt(at1000 * opts.rate)} gas/s) |`);
+    say(`\n### (b) naive design: one anchor transaction per entry\n`);
+    say(`| measure | value |`);
+    say(`|---|---:|`);
+    say(`| offered load | ${fmt(opts.rate)} entries/s for ${opts.naiveSeconds} s (${fmt(n.load.recorded.length)} recorded) |`);
+    say(`| anchored during the load | ${fmt(n.anchored)} entries, ${fmt(naivePerSec, 1)} entries/s |`);
+    say(`| anchored per second afterwards, with no load in the process (its ceiling here) | ${fmt(n.unloadedPerSec, 1)} entries/s |`);
+    say(`| backlog at the end of the load | ${fmt(n.backlog)} entries, growing by ~${fmt(Math.max(0, opts.rate - naivePerSec))} per second |`);
+    say(`| gas per entry (= per transaction) min / mean / max, ${naiveGas.length} receipts | ${fmt(naiveGas[0] ?? NaN)} / ${fmt(naiveMean)} / ${fmt(naiveGas[naiveGas.length - 1] ?? NaN)} |`);
+    say(`| anchoring delay of the anchored entries p50 / p99 / max (ms) | ${fmt(quantile(n.delays, 0.5))} / ${fmt(quantile(n.delays, 0.99))} / ${fmt(n.delays[n.delays.length - 1] ?? NaN)} |`);
+    say(`| event-loop delay p99 during the load (ms) | ${fmt(n.load.loopDelayP99Ms)} |`);
+    say(`| gas for ${fmt(opts.rate)} entries/s | ${fmt(naiveMean * opts.rate)} gas/s (real design: ${fmt(at1000 * opts.rate)} gas/s) |`);
 
     // ---- where the gas goes
     const median = [...fullGas].sort((x, y) => Number(x.gasUsed - y.gasUsed))[Math.floor(fullGas.length / 2)];
     if (median !== undefined && median.previous !== undefined) {
       const b = await traceGas(client, median.txHash, median.previous, path.join(dir, "trace"));
-      console.log(`\n### Where the gas of one anchor goes (the median (a) transaction, checkpoint of ${fmt(median.size)} adding ${fmt(median.delta)} entries)\n`);
-      if (typeof b === "string") console.log(`No breakdown: ${b}.`);
+      say(`\n### Where the gas of one anchor goes (the median (a) transaction, checkpoint of ${fmt(median.size)} adding ${fmt(median.delta)} entries)\n`);
+      if (typeof b === "string") say(`No breakdown: ${b}.`);
       else {
-        console.log(`| part | gas | per entry at 1,000 |`);
-        console.log(`|---|---:|---:|`);
-        console.log(`| transaction base cost | ${fmt(b.intrinsic)} | ${fmt(b.intrinsic / 1000, 1)} |`);
-        console.log(`| calldata (${fmt(b.calldataBytes)} bytes: size, root, ${b.proofLength}-hash proof) | ${fmt(b.calldata)} | ${fmt(b.calldata / 1000, 1)} |`);
+        say(`| part | gas | per entry at 1,000 |`);
+        say(`|---|---:|---:|`);
+        say(`| transaction base cost | ${fmt(b.intrinsic)} | ${fmt(b.intrinsic / 1000, 1)} |`);
+        say(`| calldata (${fmt(b.calldataBytes)} bytes: size, root, ${b.proofLength}-hash proof) | ${fmt(b.calldata)} | ${fmt(b.calldata / 1000, 1)} |`);
         const groups = [...b.byGroup].sort((x, y) => y[1] - x[1]);
-        for (const [g, v] of groups) console.log(`| ${g} | ${fmt(v)} | ${fmt(v / 1000, 1)} |`);
+        for (const [g, v] of groups) say(`| ${g} | ${fmt(v)} | ${fmt(v / 1000, 1)} |`);
         const accounted = b.intrinsic + b.calldata + groups.reduce((s, [, v]) => s + v, 0);
-        console.log(`| **total (receipt gasUsed)** | **${fmt(Number(b.total))}** | **${fmt(Number(b.total) / 1000, 1)}** |`);
-        if (accounted !== Number(b.total)) console.log(`\n(the parts add up to ${fmt(accounted)}; the difference is refunds or the tracer's accounting)`);
+        say(`| **total (receipt gasUsed)** | **${fmt(Number(b.total))}** | **${fmt(Number(b.total) / 1000, 1)}** |`);
+        if (accounted !== Number(b.total)) say(`\n(the parts add up to ${fmt(accounted)}; the difference is refunds or the tracer's accounting)`);
       }
     }
 
@@ -546,17 +671,39 @@ async function main(): Promise<void> {
     // The target is at 3,000 entries/s: a lower --rate, or a load the process could not sustain, cannot pass it.
     const delayOk = delayP99 <= 3000 && recordedPerSec >= TARGET_RATE * 0.95;
     const gasOk = at1000 <= 100;
-    console.log(
+    say(
       `\n${delayOk ? "PASS" : "FAIL"}: anchoring delay p99 ${fmt(delayP99)} ms at ${fmt(recordedPerSec)} entries/s recorded (target ≤ 3,000 ms at 3,000 entries/s).`,
     );
-    console.log(
+    say(
       `${gasOk ? "PASS" : "FAIL"}: ${fmt(at1000, 1)} gas per entry at 1,000-entry checkpoints (target ≤ 100${gasOk ? "" : `; over by ${fmt(at1000 - 100, 1)}, ${fmt(((at1000 - 100) / 100) * 100, 1)} %`}).`,
     );
-    console.log(
+    say(
       `Naive design: ${fmt(naivePerSec, 1)} entries/s under the same load (${fmt(n.unloadedPerSec, 1)} with the process to itself), ` +
         `${fmt(naiveMean)} gas per entry (${fmt(naiveMean / at1000, 0)}× the real design's).`,
     );
     failed = !delayOk || !gasOk;
+    if (opts.json)
+      console.log(
+        JSON.stringify({
+          blockTimeS: opts.blockTime,
+          gasPrice: opts.gasPrice ?? null,
+          load: opts.http ? "http" : "in-process",
+          everyEntries: r.cadence.everyEntries,
+          everyMs: r.cadence.everyMs,
+          offeredEntriesPerSecond: opts.rate,
+          entriesPerSecond: Math.round(recordedPerSec),
+          anchoredEntriesPerSecond: Math.round(anchoredPerSec),
+          delayP50Ms: quantile(r.delays, 0.5),
+          delayP99Ms: delayP99,
+          delayMaxMs: r.delays[r.delays.length - 1] ?? null,
+          checkpoints: r.anchors.length,
+          gasPerEntry: Math.round(perEntry * 10) / 10,
+          maxAnchorGas: Math.max(...r.gas.map((g) => Number(g.gasUsed))),
+          naive: { entriesPerSecond: Math.round(naivePerSec * 10) / 10, gasPerEntry: Math.round(naiveMean) },
+          loadAverage: os.loadavg().map((l) => Math.round(l * 10) / 10),
+          pass: { delay: delayOk, gas: gasOk },
+        }),
+      );
   } finally {
     await anvil?.kill();
     if (opts.keep) process.stderr.write(`kept ${dir}\n`);

@@ -4,10 +4,12 @@
  * pool) and the log, and settles what the record should say. It runs at
  * start and after every error, and trusts the chain over the record:
  *
+ * Each anchor in flight is settled in nonce order, oldest first:
+ *
  * - the pending checkpoint is on the chain: it is recorded as anchored, not resent;
  * - the chain is already past it, with the log's roots: the chain's latest is adopted;
  * - its nonce is still unused: the identical transaction is resent (it is pooled,
- *   was dropped, or never left);
+ *   was dropped, or never left), and so is each one behind it;
  * - its nonce went to something else, or it reverted: the chain's latest is adopted
  *   and a fresh nonce taken;
  * - it can never be mined: its nonce lies beyond the account's nonce with nothing
@@ -16,6 +18,11 @@
  *   state dumps); the recorder sends only through this anchorer, one transaction at
  *   a time, so the missing nonces can never arrive. It is dropped and the chain's
  *   latest adopted.
+ *
+ * Whenever one is dropped, every one behind it is dropped too (their proofs
+ * start from it). If such a transaction is still pooled somewhere and is mined
+ * later, the contract refuses it (a checkpoint must extend the latest), so a
+ * size is never anchored twice; the drive sees it revert and recovery runs again.
  *
  * Two findings are fatal and thrown as {@link AnchorerError}s for the Anchorer to
  * stop on: the chain holds a root for some size that differs from the log's root
@@ -30,7 +37,7 @@ import { rootAt } from "../ledger/proofs";
 import { AnchorerError, hex0x, iso, type AnchorContext } from "./anchor-context";
 import type { AnchorSender } from "./anchor-sender";
 import { ChainError, type ChainCheckpoint } from "./client";
-import type { AnchoredCheckpoint, AnchorState, PendingAnchor } from "./state";
+import { inFlight, withInFlight, type AnchoredCheckpoint, type AnchorState, type PendingAnchor } from "./state";
 
 export class AnchorReconciler {
   /** Clock time the chain's latest checkpoint was last compared with the record. */
@@ -55,9 +62,17 @@ export class AnchorReconciler {
     // `held` keeps what this run has already seen on the chain (nothing, at start) until the chain has been read:
     // the loaded record may name checkpoints the chain lost.
 
-    const latest = await chain.latestCheckpoint();
+    let latest = await chain.latestCheckpoint();
     await this._checkChainAgainstLog(latest);
     this.lastVerifiedAt = this._c.clock.now();
+    // The anchors in flight that the chain already holds are recorded first, oldest first.
+    let flight = inFlight(record);
+    while (flight.length > 0 && (await chain.isAnchored(flight[0]!.size, flight[0]!.rootHex))) {
+      await this._recordOnChain(flight[0]!, flight.slice(1));
+      record = held.state;
+      flight = inFlight(record);
+      if (record.anchored !== null && record.anchored.size > latest.treeSize) latest = await chain.latestCheckpoint();
+    }
     const a = record.anchored;
     const onChain = recordHeld(a, latest);
     if (!onChain && a !== null && a.size > latest.treeSize)
@@ -66,9 +81,8 @@ export class AnchorReconciler {
         { recordedSize: a.size, chainSize: latest.treeSize },
         true,
       );
-    const p = record.pending;
-    if (p !== null) {
-      await this._settlePending(p, record, latest, onChain);
+    if (flight.length > 0) {
+      await this._settlePending(flight, record, latest, onChain);
       return;
     }
     if (onChain) held.hold(record);
@@ -91,18 +105,24 @@ export class AnchorReconciler {
     }
   }
 
-  /** Decides what becomes of a pending anchor: recorded, resent, or dropped for the chain's latest. */
-  private async _settlePending(p: PendingAnchor, record: AnchorState, latest: ChainCheckpoint, onChain: boolean): Promise<void> {
+  /** Records `p`, which the chain holds, as anchored (once confirmed), with `rest` still in flight. */
+  private async _recordOnChain(p: PendingAnchor, rest: readonly PendingAnchor[]): Promise<void> {
+    const chain = this._c.chain;
+    const index = await chain.findCheckpointIndex(p.size);
+    if (index === undefined) throw new AnchorerError("INVARIANT", `isAnchored(${p.size}) is true but no checkpoint has that size`);
+    const where = await this._locate(index, p);
+    if (where !== null) await this._sender.awaitConfirmations(where.blockNumber);
+    this._c.log.info({ size: p.size, index, stillInFlight: rest.length }, "recovery: the pending checkpoint is on the chain");
+    await this._sender.markAnchored(p, rest, index, where?.txHash ?? null, where?.blockNumber ?? null);
+  }
+
+  /**
+   * Decides what becomes of the anchors in flight, the oldest of which the
+   * chain does not hold: all resent, or all dropped for the chain's latest.
+   */
+  private async _settlePending(flight: readonly PendingAnchor[], record: AnchorState, latest: ChainCheckpoint, onChain: boolean): Promise<void> {
     const { chain, recorder, log } = this._c;
-    if (await chain.isAnchored(p.size, p.rootHex)) {
-      const index = await chain.findCheckpointIndex(p.size);
-      if (index === undefined) throw new AnchorerError("INVARIANT", `isAnchored(${p.size}) is true but no checkpoint has that size`);
-      const where = await this._locate(index, p);
-      if (where !== null) await this._sender.awaitConfirmations(where.blockNumber);
-      log.info({ size: p.size, index }, "recovery: the pending checkpoint is on the chain");
-      await this._sender.markAnchored(p, index, where?.txHash ?? null, where?.blockNumber ?? null);
-      return;
-    }
+    const p = flight[0]!;
     if (latest.treeSize >= p.size) {
       // The chain went past it with checkpoints that agree with the log (checked above): anchored by someone else.
       log.warn({ size: p.size, chainSize: latest.treeSize }, "recovery: the chain is past the pending checkpoint; adopting the chain's");
@@ -139,11 +159,13 @@ export class AnchorReconciler {
       return;
     }
     if (mined <= p.nonce) {
-      // The nonce is unused: the transaction is pooled, was dropped, or never left. Resending the identical bytes is safe in each case.
-      const signed = await this._sender.signAgain(p);
-      this._c.record.hold(onChain ? record : { ...record, anchored: null });
-      log.info({ size: p.size, nonce: p.nonce, txHash: signed.hash }, "recovery: resending the pending anchor transaction");
-      await this._sender.broadcast(signed);
+      // The nonce is unused: the transactions are pooled, were dropped, or never left. Resending the identical bytes is safe in each case.
+      const signed = await Promise.all(flight.map((f) => this._sender.signAgain(f)));
+      this._c.record.hold(withInFlight(onChain ? record : { ...record, anchored: null }, flight));
+      for (const [i, f] of flight.entries()) {
+        log.info({ size: f.size, nonce: f.nonce, txHash: signed[i]!.hash }, "recovery: resending the pending anchor transaction");
+        await this._sender.broadcast(signed[i]!);
+      }
       return;
     }
     // The nonce went to something else, or our transaction reverted. Start over from the chain.

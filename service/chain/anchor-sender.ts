@@ -1,37 +1,49 @@
 /**
  * The anchorer's transaction sender: builds an anchor transaction for the
- * log's current (size, root), and drives a pending one to its confirmed
- * receipt.
+ * log's current (size, root), and drives the anchors in flight to their
+ * confirmed receipts.
  *
- * One transaction in flight. The recorder key has at most one anchor
- * transaction outstanding; its nonce is kept here, initialised from the
- * chain's pending nonce. Every step is written down before it is taken:
+ * Several in flight. The recorder key may have several anchor transactions
+ * outstanding, with consecutive nonces; each one's consistency proof starts
+ * at the checkpoint of the one before it, which is valid because the chain
+ * executes them in nonce order. The next nonce is kept here, initialised from
+ * the chain's pending nonce. Every step is written down before it is taken:
  *
- *   1. the pending checkpoint AND the signed transaction's hash are saved
- *      durably (the hash of a signed transaction is known before it is sent);
+ *   1. the new anchor (checkpoint AND the signed transaction's hash: the hash
+ *      of a signed transaction is known before it is sent) is appended to the
+ *      durable in-flight list;
  *   2. the transaction is broadcast;
- *   3. once mined with enough confirmations, `anchored` is saved and
- *      `pending` cleared, in one write.
+ *   3. once the oldest is mined with enough confirmations, it becomes
+ *      `anchored` and leaves the list, in one write.
  *
- * A transaction not mined within `replaceAfterMs` is replaced: same nonce,
- * same checkpoint, gas price raised by at least 12.5 % and at least 1 wei
- * (and to at least the node's current price), each replacement's hash saved
- * before it is sent. On a zero-gas-price chain there is no price to raise: a
- * bump to 1 wei would need the recorder to hold ether, which free-gas
- * networks usually do not give it, so by default the identical transaction is
- * rebroadcast instead (which recovers a transaction the node dropped; Besu
- * also accepts equal-price replacements on free-gas networks since
- * hyperledger/besu#6079). Set `zeroGasPriceBump` to bump from zero anyway.
+ * A transaction sent behind others cannot be estimated (its base checkpoint is
+ * not on the chain yet, so eth_estimateGas would revert); it gets a gas limit
+ * of twice the last estimate, and at least {@link PIPELINED_GAS_FLOOR} plus
+ * {@link PIPELINED_GAS_PER_PROOF_HASH} per proof hash (only gas used is
+ * paid), and the gas price of the one before it.
+ *
+ * The oldest transaction, not mined within `replaceAfterMs`, is replaced:
+ * same nonce, same checkpoint, gas price raised by at least 12.5 % and at
+ * least 1 wei (and to at least the node's current price), each replacement's
+ * hash saved before it is sent. The ones behind it wait for it; each is
+ * replaced in turn once it is the oldest. On a zero-gas-price chain there is
+ * no price to raise: a bump to 1 wei would need the recorder to hold ether,
+ * which free-gas networks usually do not give it, so by default the identical
+ * transaction is rebroadcast instead (which recovers a transaction the node
+ * dropped; Besu also accepts equal-price replacements on free-gas networks
+ * since hyperledger/besu#6079). Set `zeroGasPriceBump` to bump from zero anyway.
  *
  * The sender decides nothing about a record the chain contradicts: anything
  * it cannot explain from its own receipts is thrown as an {@link AnchorerError}
- * (CHAIN_MOVED, INVARIANT) for the reconciler to settle.
+ * (CHAIN_MOVED, INVARIANT) for the reconciler to settle. The contract itself
+ * refuses a checkpoint that does not extend its latest one, so no size is ever
+ * anchored twice, whatever a crash leaves in the pool.
  */
 import { EMPTY_ROOT, equalBytes, fromHex, signCheckpoint } from "../log";
 import { consistencyProof } from "../ledger/proofs";
 import { AnchorerError, hex0x, iso, type AnchorContext } from "./anchor-context";
 import { ChainError, type ChainReceipt, type SignedTx } from "./client";
-import type { AnchoredCheckpoint, PendingAnchor } from "./state";
+import { inFlight, withInFlight, type AnchoredCheckpoint, type PendingAnchor } from "./state";
 
 /**
  * Named points in the sending sequence, for crash tests: the anchorer calls
@@ -42,6 +54,11 @@ import type { AnchoredCheckpoint, PendingAnchor } from "./state";
  */
 export const ANCHORER_FAILPOINTS = ["anchor.before-send", "anchor.after-send", "anchor.after-receipt"] as const;
 export type AnchorerFailpoint = (typeof ANCHORER_FAILPOINTS)[number];
+
+/** Least gas limit of an anchor sent behind others (see the module comment). */
+export const PIPELINED_GAS_FLOOR = 200_000n;
+/** Extra gas limit per consistency-proof hash of an anchor sent behind others. */
+export const PIPELINED_GAS_PER_PROOF_HASH = 3_000n;
 
 /** The sender's settings, validated by the Anchorer (see AnchorerOptions for each). */
 export interface SenderSettings {
@@ -58,6 +75,7 @@ export interface SenderSettings {
 
 export class AnchorSender {
   private _nextNonce: number | undefined;
+  private _lastEstimate: bigint | undefined;
   private _saidFreeGas = false;
 
   constructor(
@@ -71,24 +89,31 @@ export class AnchorSender {
   }
 
   /**
-   * Anchors the log's current (size, root) on top of the recorded `anchored`:
-   * checks the chain still ends there, builds and checks the consistency
-   * proof, signs the checkpoint and the transaction, saves `pending` durably,
-   * then broadcasts. A contract that refuses it (estimateGas reverts) sends nothing.
+   * Anchors the log's current (size, root) on top of the last anchor in flight,
+   * or of the recorded `anchored` when none is: builds and checks the
+   * consistency proof, signs the checkpoint and the transaction, appends it to
+   * the in-flight list durably, then broadcasts. With nothing in flight it
+   * first checks the chain still ends at `anchored`, and a contract that
+   * refuses the checkpoint (estimateGas reverts) sends nothing.
    */
   async send(): Promise<void> {
     const { ledger, chain, store, record } = this._c;
     // Read size and root together (both synchronous), so they describe one tree.
     const size = ledger.size;
     const root = ledger.root();
+    const flight = inFlight(record.state);
+    const behind = flight[flight.length - 1];
     const base = record.state.anchored;
-    const baseSize = base?.size ?? 0;
-    const baseRoot = base === null ? EMPTY_ROOT : fromHex(base.rootHex);
+    const baseSize = behind?.size ?? base?.size ?? 0;
+    const baseRoot = behind !== undefined ? fromHex(behind.rootHex) : base === null ? EMPTY_ROOT : fromHex(base.rootHex);
+    if (size <= baseSize) throw new AnchorerError("INVARIANT", `asked to anchor ${size} entries on top of ${baseSize}`);
 
-    // The chain must still be where the record says, or the proof would be from the wrong tree.
-    const latest = await chain.latestCheckpoint();
-    if (latest.treeSize !== baseSize || (baseSize > 0 && latest.rootHash !== base?.rootHex))
-      throw new AnchorerError("CHAIN_MOVED", `the chain's latest checkpoint has size ${latest.treeSize}, the record says ${baseSize}`);
+    if (behind === undefined) {
+      // The chain must still be where the record says, or the proof would be from the wrong tree.
+      const latest = await chain.latestCheckpoint();
+      if (latest.treeSize !== baseSize || (baseSize > 0 && latest.rootHash !== base?.rootHex))
+        throw new AnchorerError("CHAIN_MOVED", `the chain's latest checkpoint has size ${latest.treeSize}, the record says ${baseSize}`);
+    }
 
     let proof: Uint8Array[] = [];
     if (baseSize > 0) {
@@ -102,21 +127,30 @@ export class AnchorSender {
     const signedCheckpoint = signCheckpoint({ origin: this._c.origin, size, rootHash: root, extensions: [] }, this._c.noteSigner);
     const data = chain.anchorCalldata(size, rootHex, proofHex);
 
-    let estimate: bigint;
-    try {
-      estimate = await chain.estimateGas({ from: this._c.recorder.address, to: chain.address, data });
-    } catch (e) {
-      if (e instanceof ChainError && e.code === "REVERTED") {
-        const why = e.revert ? `${e.revert.name}(${e.revert.args.join(", ")})` : e.message;
-        // Not extending / inconsistent means the chain moved under us; paused or a missing role needs an operator.
-        const moved = e.revert !== undefined && e.revert.name.startsWith("LedgerAnchor");
-        throw new AnchorerError(moved ? "CHAIN_MOVED" : "CONTRACT_REFUSED", `the contract refuses checkpoint ${size}: ${why}`, { cause: e });
+    let gasLimit: bigint;
+    if (behind === undefined) {
+      let estimate: bigint;
+      try {
+        estimate = await chain.estimateGas({ from: this._c.recorder.address, to: chain.address, data });
+      } catch (e) {
+        if (e instanceof ChainError && e.code === "REVERTED") {
+          const why = e.revert ? `${e.revert.name}(${e.revert.args.join(", ")})` : e.message;
+          // Not extending / inconsistent means the chain moved under us; paused or a missing role needs an operator.
+          const moved = e.revert !== undefined && e.revert.name.startsWith("LedgerAnchor");
+          throw new AnchorerError(moved ? "CHAIN_MOVED" : "CONTRACT_REFUSED", `the contract refuses checkpoint ${size}: ${why}`, { cause: e });
+        }
+        throw e;
       }
-      throw e;
+      this._lastEstimate = estimate;
+      gasLimit = (estimate * this._s.headroom) / 100n;
+    } else {
+      const floor = PIPELINED_GAS_FLOOR + PIPELINED_GAS_PER_PROOF_HASH * BigInt(proof.length);
+      const twice = 2n * (this._lastEstimate ?? 0n);
+      gasLimit = twice > floor ? twice : floor;
     }
-    const gasLimit = (estimate * this._s.headroom) / 100n;
-    const gasPrice = await this._price(gasLimit);
-    const nonce = await this._nonce();
+    // Behind others it takes their price: it cannot be mined before them anyway, and it saves two calls to the node.
+    const gasPrice = behind === undefined ? await this._price(gasLimit) : BigInt(behind.gasPrice);
+    const nonce = behind === undefined ? await this._nonce() : behind.nonce + 1;
     const signed = await chain.sign(this._c.recorder, { to: chain.address, data, nonce, gasLimit, gasPrice });
     const now = iso(this._c.clock.now());
     const pending: PendingAnchor = {
@@ -133,20 +167,27 @@ export class AnchorSender {
       lastSentAt: now,
     };
     // Durable before the transaction exists anywhere but here.
-    await record.save({ contract: record.contract, anchored: base, pending });
-    this._c.log.info({ size, baseSize, nonce, txHash: signed.hash, gasPrice: pending.gasPrice, gasLimit: pending.gasLimit }, "sending anchor transaction");
+    await record.save(withInFlight(record.state, [...flight, pending]));
+    this._nextNonce = nonce + 1;
+    this._c.log.info(
+      { size, baseSize, nonce, inFlight: flight.length + 1, txHash: signed.hash, gasPrice: pending.gasPrice, gasLimit: pending.gasLimit },
+      "sending anchor transaction",
+    );
     this._s.failpoint?.("anchor.before-send");
     await this.broadcast(signed);
     this._s.failpoint?.("anchor.after-send");
   }
 
   /**
-   * One step of a pending transaction: records it as anchored once its receipt
-   * has its confirmations; otherwise waits a poll interval, or replaces it
-   * after `replaceAfterMs`. Throws CHAIN_MOVED when the chain contradicts it
+   * One step of the oldest anchor in flight, `p`: records it as anchored once
+   * its receipt has its confirmations; otherwise waits a poll interval (at most
+   * `maxPauseMs`, and cut short by `wake`), or replaces it after
+   * `replaceAfterMs`. Throws CHAIN_MOVED when the chain contradicts it
    * (reverted, its nonce used by another transaction or lost with the chain's blocks).
    */
-  async drive(p: PendingAnchor): Promise<void> {
+  async drive(p: PendingAnchor, wake?: { readonly signal: AbortSignal; readonly maxPauseMs: number }): Promise<void> {
+    const pause = (ms: number): Promise<void> =>
+      wake === undefined ? this._pause(ms) : this._c.clock.sleep(Math.min(ms, wake.maxPauseMs), AbortSignal.any([wake.signal, this._c.stopSignal]));
     const chain = this._c.chain;
     let receipt = await this.minedReceipt(p);
     if (receipt === null) {
@@ -164,7 +205,7 @@ export class AnchorSender {
             nonce: p.nonce,
           });
           await this._replace(p);
-        } else await this._pause(Math.min(this._s.pollMs, this._s.replaceAfterMs - waited));
+        } else await pause(Math.min(this._s.pollMs, this._s.replaceAfterMs - waited));
         return;
       }
       // The nonce is used. Our transaction may have been mined between the two reads (anvil's
@@ -174,22 +215,24 @@ export class AnchorSender {
     }
     if (receipt.status !== 1)
       throw new AnchorerError("CHAIN_MOVED", `anchor transaction ${receipt.transactionHash} for size ${p.size} reverted in block ${receipt.blockNumber}`);
-    const confirmations = await chain.confirmations(receipt.blockNumber);
+    // A mined receipt is its own first confirmation: with one required (QBFT), the node need not be asked.
+    const confirmations = this._s.confirmations === 1 ? 1 : await chain.confirmations(receipt.blockNumber);
     if (confirmations < this._s.confirmations) {
-      await this._pause(this._s.pollMs);
+      await pause(this._s.pollMs);
       return;
     }
     const event = chain.anchoredEvents(receipt).find((e) => e.treeSize === p.size && e.rootHash === p.rootHex);
     if (event === undefined) throw new AnchorerError("INVARIANT", `transaction ${receipt.transactionHash} succeeded without anchoring checkpoint ${p.size}`);
     this._s.failpoint?.("anchor.after-receipt");
-    await this.markAnchored(p, event.index, receipt.transactionHash, receipt.blockNumber);
+    await this.markAnchored(p, inFlight(this._c.record.state).slice(1), event.index, receipt.transactionHash, receipt.blockNumber);
   }
 
   /**
-   * Saves `p` as anchored at checkpoint `index` and clears pending, in one
-   * write, after reading the checkpoint back from the contract (INVARIANT if it differs).
+   * Saves `p` as anchored at checkpoint `index` with `rest` (the anchors sent
+   * after it) left in flight, in one write, after reading the checkpoint back
+   * from the contract (INVARIANT if it differs).
    */
-  async markAnchored(p: PendingAnchor, index: number, txHash: string | null, blockNumber: number | null): Promise<void> {
+  async markAnchored(p: PendingAnchor, rest: readonly PendingAnchor[], index: number, txHash: string | null, blockNumber: number | null): Promise<void> {
     const cp = await this._c.chain.checkpointAt(index);
     if (cp.treeSize !== p.size || cp.rootHash !== p.rootHex)
       throw new AnchorerError("INVARIANT", `checkpoint ${index} on chain is (${cp.treeSize}, ${cp.rootHash}), expected (${p.size}, ${p.rootHex})`);
@@ -202,8 +245,8 @@ export class AnchorSender {
       signedCheckpoint: p.signedCheckpoint,
       anchoredAt: iso(cp.timestamp * 1000),
     };
-    await this._c.record.save({ contract: this._c.record.contract, pending: null, anchored });
-    this._nextNonce = Math.max(this._nextNonce ?? 0, p.nonce + 1);
+    await this._c.record.save(withInFlight({ contract: this._c.record.contract, pending: null, anchored }, rest));
+    this._nextNonce = Math.max(this._nextNonce ?? 0, p.nonce + 1, ...rest.map((r) => r.nonce + 1));
     this._c.anchoredNow(anchored, true);
     this._c.log.info({ size: p.size, index, txHash, blockNumber }, "checkpoint anchored");
   }

@@ -4,18 +4,26 @@
  * It is three parts. This file holds the loop: cadence, status, waiters, and
  * what happens on an error. It composes
  * - the sender (./anchor-sender.ts): builds, signs, durably records and
- *   broadcasts one anchor transaction at a time, and drives it to a confirmed
- *   receipt, replacing it when it is not mined in time;
+ *   broadcasts anchor transactions, up to `maxInFlight` at a time with
+ *   consecutive nonces, and drives each to a confirmed receipt, oldest first,
+ *   replacing it when it is not mined in time;
  * - the reconciler (./anchor-reconciler.ts): at start and after every error,
  *   settles the record against the chain and the log (resend, drop, adopt),
  *   and finds the fatal SPLIT and CHAIN_AHEAD conditions.
  *
- * Cadence. Whenever the log has grown past the last anchored size by
- * `everyEntries` entries, or has grown at all and `everyMs` have passed since
- * the last anchor (or since start), it anchors the log's current (size, root):
- * the consistency proof comes from the store via ledger/proofs.ts (none for
- * the first checkpoint), and a C2SP checkpoint signed with the log's note key
- * goes with it into the state.
+ * Cadence. The rule: a new checkpoint is sent when `everyEntries` entries are
+ * not covered by any checkpoint sent (anchored or in flight), or when the
+ * oldest such entry has waited `everyMs` (by the anchorer's clock, from the
+ * moment it was seen); and only while fewer than `maxInFlight` are in flight.
+ * So under heavy load checkpoints hold `everyEntries` entries and are sent
+ * without waiting for the previous one to be mined; under light load they
+ * grow for `everyMs`, which bounds an entry's wait before it is sent. With a
+ * block period P an entry is anchored within about everyMs + P (light load)
+ * or everyEntries / rate + P (heavy load), plus the receipt poll interval.
+ * Each checkpoint is the log's current (size, root): the consistency proof
+ * comes from the store via ledger/proofs.ts (none for the first checkpoint),
+ * and a C2SP checkpoint signed with the log's note key goes with it into the
+ * state.
  *
  * Fatal. A split view or a chain ahead of the log stops anchoring for good:
  * `status().fatal` is set, `healthy()` is false, waiters are rejected, and
@@ -44,7 +52,7 @@ import { AnchorerError, AnchorRecord, iso, type AnchorContext, type AnchorerErro
 import { AnchorReconciler } from "./anchor-reconciler";
 import { AnchorSender, type AnchorerFailpoint } from "./anchor-sender";
 import { backoffDelay, ChainError, type ChainClient, type TxSigner } from "./client";
-import type { AnchoredCheckpoint, AnchorStateStore, PendingAnchor } from "./state";
+import { inFlight, type AnchoredCheckpoint, type AnchorStateStore, type PendingAnchor } from "./state";
 
 export { AnchorerError, type AnchorerErrorCode } from "./anchor-context";
 export { ANCHORER_FAILPOINTS, type AnchorerFailpoint } from "./anchor-sender";
@@ -67,10 +75,12 @@ export interface AnchorerOptions {
   readonly logger: Logger;
   /** RFC 3339 time leaf `index` was recorded, for the lag report; undefined if unknown. */
   readonly recordedAtOf: (index: number) => Promise<string | undefined>;
-  /** Anchor once this many entries are unanchored. Default 1000. */
+  /** Send a checkpoint once this many entries are not covered by one sent. Default 1000. */
   readonly everyEntries?: number;
-  /** Anchor any growth once this long has passed since the last anchor. Default 1000 ms. */
+  /** Send a checkpoint once the oldest entry not covered by one sent has waited this long. Default 1000 ms. */
   readonly everyMs?: number;
+  /** Most anchor transactions in flight at once (consecutive nonces). Default 8. */
+  readonly maxInFlight?: number;
   /** Blocks (the including one counted) before a checkpoint counts as anchored. Default 1 (QBFT and IBFT are final at once). */
   readonly confirmations?: number;
   /** How often to poll for a receipt. Default 1000 ms. */
@@ -104,8 +114,10 @@ export interface AnchorerOptions {
 
 export interface AnchorStatus {
   readonly anchoredSize: number;
-  /** Size of the checkpoint in flight, or null. */
+  /** Size of the newest checkpoint in flight, or null. */
   readonly pendingSize: number | null;
+  /** How many anchor transactions are in flight. */
+  readonly inFlight: number;
   /** Entries in the log that no anchored checkpoint covers yet. */
   readonly lagEntries: number;
   /** RFC 3339 time the oldest unanchored entry was recorded; null when nothing is unanchored. */
@@ -115,6 +127,7 @@ export interface AnchorStatus {
   /** Why anchoring stopped for good (a split view), or null. */
   readonly fatal: string | null;
   readonly anchored: AnchoredCheckpoint | null;
+  /** The oldest anchor in flight, or null. */
   readonly pending: PendingAnchor | null;
 }
 
@@ -136,6 +149,7 @@ export class Anchorer {
   private readonly _random: () => number;
   private readonly _everyEntries: number;
   private readonly _everyMs: number;
+  private readonly _maxInFlight: number;
   private readonly _verifyEveryMs: number;
   private readonly _failureLogEveryMs: number;
   /** What this run has checked against the chain (or made from it); empty until the first recovery. */
@@ -148,7 +162,8 @@ export class Anchorer {
   private _unloggedFailures = 0;
   private _unsubscribeRetries: (() => void) | undefined;
   private _firstRecovery: { promise: Promise<void>; resolve: () => void };
-  private _lastAnchorAt = 0;
+  /** Clock time the oldest entry not covered by a sent checkpoint was first seen; undefined when every entry is covered (or none seen yet). */
+  private _unsentSince: number | undefined;
   private _failures = 0;
   private _lastError: { message: string; at: string } | null = null;
   private _fatal: AnchorerError | null = null;
@@ -156,6 +171,7 @@ export class Anchorer {
   private _stop = new AbortController();
   private _wake: AbortController | undefined;
   private _notified = false;
+  private _pollWake: AbortController | undefined;
   private readonly _waiters: Waiter[] = [];
 
   constructor(options: AnchorerOptions) {
@@ -165,6 +181,7 @@ export class Anchorer {
     this._random = options.random ?? Math.random;
     this._everyEntries = positiveInt(options.everyEntries ?? 1000, "everyEntries");
     this._everyMs = nonNegative(options.everyMs ?? 1000, "everyMs");
+    this._maxInFlight = positiveInt(options.maxInFlight ?? 8, "maxInFlight");
     const confirmations = positiveInt(options.confirmations ?? 1, "confirmations");
     const pollMs = nonNegative(options.pollMs ?? 1000, "pollMs");
     const replaceAfterMs = nonNegative(options.replaceAfterMs ?? 60_000, "replaceAfterMs");
@@ -194,7 +211,6 @@ export class Anchorer {
         this._lastError = { message, at: iso(this._clock.now()) };
       },
       anchoredNow: (anchored, ours) => {
-        this._lastAnchorAt = this._clock.now();
         if (ours) this._lastError = null;
         this._resolveWaiters(anchored);
       },
@@ -217,7 +233,6 @@ export class Anchorer {
   /** Starts the background loop (once). Returns at once; the chain may be unreachable. */
   start(): void {
     if (this._loop !== undefined) return;
-    this._lastAnchorAt = this._clock.now();
     this._unsubscribeRetries = this._o.chain.onRetry((method, e) => this._reportFailure(`${method}: ${e.message} (retrying)`, { code: e.code, method }));
     this._loop = this._run();
   }
@@ -249,7 +264,9 @@ export class Anchorer {
   /** Tells the anchorer the log grew (wire it to the Ledger's onCommit). Cheap and synchronous. */
   notify(): void {
     this._notified = true;
-    this._wake?.abort();
+    this._unsentSince ??= this._clock.now();
+    // While a receipt is awaited, wake only when a new checkpoint can be sent; else the poll goes on.
+    if (this._pollWake === undefined || this._canSend()) (this._wake ?? this._pollWake)?.abort();
   }
 
   /** The last anchored checkpoint as recorded durably, or null. */
@@ -268,6 +285,7 @@ export class Anchorer {
 
   async status(): Promise<AnchorStatus> {
     const { anchored, pending } = this._record.state;
+    const flight = inFlight(this._record.state);
     const anchoredSize = anchored?.size ?? 0;
     const size = this._o.ledger.size;
     const lag = Math.max(0, size - anchoredSize);
@@ -281,7 +299,8 @@ export class Anchorer {
     }
     return {
       anchoredSize,
-      pendingSize: pending?.size ?? null,
+      pendingSize: flight[flight.length - 1]?.size ?? null,
+      inFlight: flight.length,
       lagEntries: lag,
       oldestUnanchoredAt: oldest,
       lastError: this._lastError,
@@ -378,36 +397,66 @@ export class Anchorer {
     this._log.warn(unlogged > 0 ? { ...fields, notLoggedSinceLastLine: unlogged } : fields, message);
   }
 
-  /** One unit of work. Returns true when there was nothing to do. */
+  /**
+   * One unit of work. Returns true when there was nothing to do. With anchors
+   * in flight, the oldest is checked first (a mined one is recorded at once,
+   * so a busy log does not hold back its confirmation), then a due checkpoint
+   * is sent; the check waits a poll interval only when nothing can be sent.
+   */
   private async _step(): Promise<boolean> {
-    const pending = this._record.state.pending;
-    if (pending !== null) {
-      await this._sender.drive(pending);
+    const oldest = this._record.state.pending;
+    if (oldest !== null) {
+      this._pollWake = new AbortController();
+      try {
+        // A full pipeline waits for the receipt; otherwise the poll ends when the next checkpoint falls due.
+        const full = inFlight(this._record.state).length >= this._maxInFlight;
+        await this._sender.drive(oldest, { signal: this._pollWake.signal, maxPauseMs: full ? Infinity : this._untilDueMs() });
+      } finally {
+        this._pollWake = undefined;
+      }
+    }
+    if (this._canSend()) {
+      const sentFrom = this._clock.now();
+      await this._sender.send();
+      // Entries appended while it was built are not covered; their wait counts from no later than this.
+      this._unsentSince = this._o.ledger.size > this._sentSize() ? sentFrom : undefined;
       return false;
     }
-    if (!this._due()) {
-      if (this._clock.now() - this._reconciler.lastVerifiedAt >= this._verifyEveryMs) await this._reconciler.verifyHeld();
-      return true;
-    }
-    await this._sender.send();
-    return false;
+    if (oldest !== null) return false;
+    if (this._clock.now() - this._reconciler.lastVerifiedAt >= this._verifyEveryMs) await this._reconciler.verifyHeld();
+    return true;
   }
 
-  private _due(): boolean {
+  /** Size covered by the checkpoints sent: the newest in flight, else the anchored one. */
+  private _sentSize(): number {
+    const flight = inFlight(this._record.state);
+    return flight[flight.length - 1]?.size ?? this._record.state.anchored?.size ?? 0;
+  }
+
+  /** Whether a new checkpoint is due by the cadence rule (see the module comment) and may be sent now. */
+  private _canSend(): boolean {
+    return inFlight(this._record.state).length < this._maxInFlight && this._untilDueMs() === 0;
+  }
+
+  /** Milliseconds until the cadence makes a checkpoint due: 0 when due, Infinity when nothing is uncovered. */
+  private _untilDueMs(): number {
     const size = this._o.ledger.size;
-    const anchored = this._record.state.anchored?.size ?? 0;
-    if (size <= anchored) return false;
-    return size - anchored >= this._everyEntries || this._clock.now() - this._lastAnchorAt >= this._everyMs;
+    const sent = this._sentSize();
+    if (size <= sent) return Infinity;
+    if (size - sent >= this._everyEntries) return 0;
+    const now = this._clock.now();
+    this._unsentSince ??= now;
+    return Math.max(0, this._unsentSince + this._everyMs - now);
   }
 
   /** Waits until the cadence may make an anchor due, or the log grows, or stop. */
   private async _idle(): Promise<void> {
     if (this._notified) {
       this._notified = false;
-      if (this._due()) return;
+      if (this._canSend()) return;
     }
-    const grown = this._o.ledger.size > (this._record.state.anchored?.size ?? 0);
-    const wait = grown ? Math.max(0, this._lastAnchorAt + this._everyMs - this._clock.now()) : Math.max(this._everyMs, 1);
+    const until = this._untilDueMs();
+    const wait = until === Infinity ? Math.max(this._everyMs, 1) : until;
     this._wake = new AbortController();
     try {
       await this._clock.sleep(wait, AbortSignal.any([this._wake.signal, this._stop.signal]));

@@ -54,9 +54,11 @@ export const ChainEnvSchema = z.object({
   LEDGER_ANCHOR_ADDRESS: Address.optional().describe("the LedgerAnchor contract's address (required with LEDGER_RPC_URL)"),
   LEDGER_ANCHOR_FROM_BLOCK: wholeNumber(0).default(0).describe("the contract's deployment block: where event searches start (with LEDGER_RPC_URL)"),
   LEDGER_RECORDER_KEY_FILE: z.string().min(1).optional().describe("recorder key file (default <data dir>/keys/recorder.key)"),
-  LEDGER_ANCHOR_EVERY_ENTRIES: PositiveInt.default(1000).describe("anchor after this many new entries"),
-  LEDGER_ANCHOR_EVERY_MS: PositiveInt.default(1000).describe("or after this long, if anything is unanchored"),
-  LEDGER_ANCHOR_CONFIRMATIONS: PositiveInt.default(1).describe("blocks an anchor needs to count as done"),
+  LEDGER_ANCHOR_EVERY_ENTRIES: PositiveInt.default(1000).describe("send a checkpoint once this many entries are not covered by one sent"),
+  LEDGER_ANCHOR_EVERY_MS: PositiveInt.default(1000).describe("or once the oldest such entry has waited this long"),
+  LEDGER_ANCHOR_MAX_IN_FLIGHT: PositiveInt.default(8).describe("most anchor transactions in flight at once (consecutive nonces); 1 waits for each before sending the next"),
+  LEDGER_ANCHOR_POLL_MS: PositiveInt.default(250).describe("how often to ask the node for the oldest anchor's receipt"),
+  LEDGER_ANCHOR_CONFIRMATIONS: PositiveInt.default(1).describe("blocks (the including one counted) an anchor needs to count as done; 1 for QBFT/IBFT's immediate finality"),
   LEDGER_ANCHOR_REPLACE_AFTER_MS: PositiveInt.default(60_000).describe("replace an anchor transaction not mined after this long"),
   LEDGER_ANCHOR_MAX_GAS_PRICE_WEI: z.string().regex(/^[0-9]+$/, "a decimal number of wei").optional().describe("never pay more than this gas price (wei, decimal)"),
   LEDGER_ANCHOR_MAX_DELAY_MS: PositiveInt.default(300_000).describe("health turns bad when an entry has waited longer than this for its anchor"),
@@ -80,6 +82,8 @@ export interface ChainConfig {
   readonly recorderKeyFile: string;
   readonly everyEntries: number;
   readonly everyMs: number;
+  readonly maxInFlight: number;
+  readonly pollMs: number;
   readonly confirmations: number;
   readonly replaceAfterMs: number;
   readonly maxGasPrice: bigint | undefined;
@@ -115,6 +119,8 @@ export function loadChainConfig(env: NodeJS.ProcessEnv, dataDir: string): ChainC
     recorderKeyFile: path.resolve(e.LEDGER_RECORDER_KEY_FILE ?? path.join(dataDir, "keys", "recorder.key")),
     everyEntries: e.LEDGER_ANCHOR_EVERY_ENTRIES,
     everyMs: e.LEDGER_ANCHOR_EVERY_MS,
+    maxInFlight: e.LEDGER_ANCHOR_MAX_IN_FLIGHT,
+    pollMs: e.LEDGER_ANCHOR_POLL_MS,
     confirmations: e.LEDGER_ANCHOR_CONFIRMATIONS,
     replaceAfterMs: e.LEDGER_ANCHOR_REPLACE_AFTER_MS,
     maxGasPrice: e.LEDGER_ANCHOR_MAX_GAS_PRICE_WEI === undefined ? undefined : BigInt(e.LEDGER_ANCHOR_MAX_GAS_PRICE_WEI),

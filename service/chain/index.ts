@@ -127,6 +127,8 @@ export async function startChain(options: StartChainOptions): Promise<RunningCha
     recordedAtOf: async (i) => (await options.store.leaf(i))?.recordedAt,
     everyEntries: config.everyEntries,
     everyMs: config.everyMs,
+    maxInFlight: config.maxInFlight,
+    pollMs: config.pollMs,
     confirmations: config.confirmations,
     replaceAfterMs: config.replaceAfterMs,
     ...(config.maxGasPrice !== undefined ? { maxGasPrice: config.maxGasPrice } : {}),

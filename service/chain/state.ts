@@ -68,8 +68,28 @@ export interface AnchoredCheckpoint {
 export interface AnchorState {
   /** The contract this record is about; a record for another contract is ignored, not reused. */
   readonly contract: { readonly chainId: number; readonly address: string };
+  /** The oldest anchor transaction in flight (the next to be mined), or null when none is. */
   readonly pending: PendingAnchor | null;
+  /**
+   * The anchors sent after `pending` while it was in flight, oldest first: each
+   * one's nonce is the one before it plus one, and its proof starts at the
+   * size of the one before it (valid because they execute in nonce order).
+   * Absent or empty when at most one is in flight; never non-empty without `pending`.
+   */
+  readonly following?: readonly PendingAnchor[];
   readonly anchored: AnchoredCheckpoint | null;
+}
+
+/** Every anchor in flight, oldest (lowest nonce) first. */
+export function inFlight(state: AnchorState): readonly PendingAnchor[] {
+  return state.pending === null ? [] : [state.pending, ...(state.following ?? [])];
+}
+
+/** `state` with `list` (oldest first) as the anchors in flight; `following` is left out when empty. */
+export function withInFlight(state: AnchorState, list: readonly PendingAnchor[]): AnchorState {
+  const { following: _following, ...rest } = state;
+  const next: AnchorState = { ...rest, pending: list[0] ?? null };
+  return list.length > 1 ? { ...next, following: list.slice(1) } : next;
 }
 
 export interface AnchorStateStore {
@@ -117,6 +137,7 @@ const AnchoredSchema = z.strictObject({
 const StateSchema = z.strictObject({
   contract: z.strictObject({ chainId: z.number().int().positive(), address: Address }),
   pending: PendingSchema.nullable(),
+  following: z.array(PendingSchema).max(1024).optional(),
   anchored: AnchoredSchema.nullable(),
 });
 
@@ -133,7 +154,17 @@ export function parseAnchorState(value: unknown): AnchorState {
   if (s.pending !== null && s.pending.baseSize >= s.pending.size) throw new AnchorStateError("invalid anchor state: pending.baseSize must be below pending.size");
   if (s.pending !== null && s.anchored !== null && s.pending.size <= s.anchored.size)
     throw new AnchorStateError("invalid anchor state: pending.size must exceed anchored.size");
-  return s;
+  const following = s.following ?? [];
+  if (following.length > 0 && s.pending === null) throw new AnchorStateError("invalid anchor state: following without pending");
+  let before = s.pending;
+  for (const [i, f] of following.entries()) {
+    if (before === null) break;
+    if (f.baseSize !== before.size || f.size <= f.baseSize || f.nonce !== before.nonce + 1)
+      throw new AnchorStateError(`invalid anchor state: following.${i} must extend the one before it (base ${before.size}, nonce ${before.nonce + 1})`);
+    before = f;
+  }
+  const { following: _f, ...rest } = s;
+  return following.length > 0 ? { ...rest, following } : rest;
 }
 
 /** The serialized form: the version tag first, then the record. */

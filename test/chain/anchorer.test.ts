@@ -405,6 +405,7 @@ describe("Anchorer", function () {
   });
 
   describe("stuck transactions", function () {
+    // One in flight at a time here: these tests follow a single transaction through its replacements.
     const sentRaw: string[] = [];
     beforeEach(function () {
       sentRaw.length = 0;
@@ -416,7 +417,7 @@ describe("Anchorer", function () {
     it("replaces a transaction not mined in time: same nonce, same checkpoint, ≥ 12.5 % more gas", async function () {
       await network.provider.request({ method: "evm_setAutomine", params: [false] });
       const store = new MemoryAnchorStateStore();
-      const a = w.start(store, { everyEntries: 1, replaceAfterMs: 100, pollMs: 10 });
+      const a = w.start(store, { everyEntries: 1, replaceAfterMs: 100, pollMs: 10, maxInFlight: 1 });
       await log.add(3);
       await eventually(() => (store.peek()?.pending?.txHashes.length ?? 0) >= 3, 20_000, "two replacements");
       const pending = store.peek()!.pending!;
@@ -442,7 +443,7 @@ describe("Anchorer", function () {
     it("sends again a transaction the node dropped", async function () {
       await network.provider.request({ method: "evm_setAutomine", params: [false] });
       const store = new MemoryAnchorStateStore();
-      const a = w.start(store, { everyEntries: 1, replaceAfterMs: 150, pollMs: 10 });
+      const a = w.start(store, { everyEntries: 1, replaceAfterMs: 150, pollMs: 10, maxInFlight: 1 });
       await log.add(2);
       await eventually(() => store.peek()?.pending !== null && store.peek()?.pending !== undefined, 20_000, "a pending anchor");
       const first = store.peek()!.pending!.txHashes[0]!;
@@ -461,7 +462,7 @@ describe("Anchorer", function () {
       await network.provider.request({ method: "evm_setAutomine", params: [false] });
       const store = new MemoryAnchorStateStore();
       const balance = await w.client.getBalance(w.recorder.address);
-      const a = w.start(store, { everyEntries: 1, replaceAfterMs: 150, pollMs: 10 });
+      const a = w.start(store, { everyEntries: 1, replaceAfterMs: 150, pollMs: 10, maxInFlight: 1 });
       await log.add(2);
       await eventually(() => sentRaw.length > 0, 20_000, "the send");
       const pending = store.peek()!.pending!;

@@ -73,6 +73,14 @@ describe("FileAnchorStateStore", function () {
     expect(await fs.readdir(path.dirname(file))).to.deep.equal(["anchor-state.json"]);
   });
 
+  it("round-trips several anchors in flight, oldest first", async function () {
+    const store = new FileAnchorStateStore(file);
+    const behind = { ...PENDING.pending!, baseSize: 25, size: 40, nonce: 8, txHashes: [H("9")] };
+    const several: AnchorState = { ...PENDING, following: [behind] };
+    await store.save(several);
+    expect(await new FileAnchorStateStore(file).load()).to.deep.equal(several);
+  });
+
   it("tags the file with its version first", async function () {
     await new FileAnchorStateStore(file).save(PENDING);
     const raw = JSON.parse(await fs.readFile(file, "utf8")) as Record<string, unknown>;
@@ -92,6 +100,9 @@ describe("FileAnchorStateStore", function () {
       ["with no transaction hash in pending", JSON.stringify({ v: 1, ...PENDING, pending: { ...PENDING.pending, txHashes: [] } })],
       ["with a gas price that is not decimal", JSON.stringify({ v: 1, ...PENDING, pending: { ...PENDING.pending, gasPrice: "0x10" } })],
       ["with a time that is not RFC 3339", JSON.stringify({ v: 1, ...PENDING, pending: { ...PENDING.pending, lastSentAt: "yesterday" } })],
+      ["with a following anchor that does not extend pending", JSON.stringify({ v: 1, ...PENDING, following: [{ ...PENDING.pending, baseSize: 20, size: 40, nonce: 8 }] })],
+      ["with a following anchor whose nonce is not the next", JSON.stringify({ v: 1, ...PENDING, following: [{ ...PENDING.pending, baseSize: 25, size: 40, nonce: 9 }] })],
+      ["with following anchors but no pending", JSON.stringify({ v: 1, ...PENDING, pending: null, following: [{ ...PENDING.pending }] })],
       ["with an array at the top", "[]"],
     ];
     for (const [desc, text] of cases) {
