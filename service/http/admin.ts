@@ -19,11 +19,13 @@ import type { Tokens } from "./tokens";
 import { canonicalBytes, sha256, toHex } from "../log";
 import type { Command } from "../records/rules";
 import {
+  AgencyRequest,
   ApplicationRequest,
   BatchRequest,
   ConfirmationRequest,
   CorrectionRequest,
   DecisionRequest,
+  DelegationRequest,
   ErasureRequest,
   KIND_ROLES,
   PayoutRequest,
@@ -54,6 +56,8 @@ export const ENTRY_PATHS: Readonly<Record<RecordKind, string>> = {
   payout: "/v1/payouts",
   confirmation: "/v1/confirmations",
   correction: "/v1/corrections",
+  agency: "/v1/agencies",
+  delegation: "/v1/delegations",
 };
 
 /** The erasure route, in Express's form: the entry whose private values are erased is the path's `:id`. */
@@ -123,6 +127,8 @@ export function adminRouter(deps: AdminRouteDeps): express.Router {
   entryRoute("payout", PayoutRequest, (body) => ({ kind: "payout", body }));
   entryRoute("confirmation", ConfirmationRequest, (body) => ({ kind: "confirmation", body }));
   entryRoute("correction", CorrectionRequest, (body) => ({ kind: "correction", body }));
+  entryRoute("agency", AgencyRequest, (body) => ({ kind: "agency", body }));
+  entryRoute("delegation", DelegationRequest, (body) => ({ kind: "delegation", body }));
 
   /** Roles that may record at least one kind: anyone else can never use the batch route. */
   const recorders = [...new Set(Object.values(KIND_ROLES).flat())];

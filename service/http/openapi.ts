@@ -64,6 +64,8 @@ const REQUEST_SCHEMA_NAMES: Readonly<Record<RecordKind, string>> = {
   payout: "PayoutRequest",
   confirmation: "ConfirmationRequest",
   correction: "CorrectionRequest",
+  agency: "AgencyRequest",
+  delegation: "DelegationRequest",
 };
 
 const ENTRY_DESCRIPTIONS: Readonly<Record<RecordKind, string>> = {
@@ -76,6 +78,10 @@ const ENTRY_DESCRIPTIONS: Readonly<Record<RecordKind, string>> = {
   confirmation: "The second official's sign-off on a payout under a decision approving at or above the programme's four-eyes threshold (four-eyes rule).",
   correction:
     "Corrects an earlier entry without changing it: replacement values (data-entry-error, superseded), a revocation, or a clawback of a payout. The log stays append-only.",
+  agency:
+    "Registers a government department: its code (GB/T 2260 division code of its government, '-', department code), its name, and its parent agency one level up (none for a province-level agency). Only the deployment-wide admin (an admin token whose agency is not a registered agency) may record it.",
+  delegation:
+    "Agency `from` lets agency `to` record into its programmes (`granted: true`) or withdraws that (`granted: false`). Recorded by an admin of `from` or the deployment-wide admin.",
 };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });

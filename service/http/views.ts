@@ -40,6 +40,8 @@ export const PUBLIC_BODY_FIELDS: Readonly<Record<EntryKind, readonly string[]>> 
   confirmation: ["payoutId"],
   correction: ["targetId", "reasonCode", "reasonText", "replacement", "clawbackFen"],
   erasure: ["targetId", "reasonCode", "fields"],
+  agency: ["code", "name", "parent"],
+  delegation: ["from", "to", "granted"],
 };
 
 /** Fields whose value is a list of strings (an erasure's erased field names); any other list is refused. */
