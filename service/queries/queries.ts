@@ -15,7 +15,7 @@ import { buildReceipt, type ReceiptInput } from "../ledger/receipts";
 import { decodeEntry, type Receipt } from "../log";
 import type { Openings } from "../records/entry";
 import type { IndexRef } from "../records/rules";
-import type { ApplicationState, DecisionState, EntryState, ErasureState, ProgrammeState } from "../records/state";
+import type { AgencyState, ApplicationState, DecisionState, EntryState, ErasureState, ProgrammeState } from "../records/state";
 import type { LogStore, OpeningsStore, StateStore, StoredLeaf } from "../store/store";
 import { applicationAmounts, applicationStatus, type ApplicationAmounts, type ApplicationStatus } from "./status";
 
@@ -278,6 +278,30 @@ export class Queries {
       if (programme !== undefined) items.push(programmeResult(i, programme));
     }
     return { items, next };
+  }
+
+  /** The registered agency with code `code`, or undefined (never registered, or free text from before agencies). */
+  async agency(code: string): Promise<AgencyState | undefined> {
+    const ref = await this._store.state(`agency:${code}`);
+    if (ref?.kind !== "code") return undefined;
+    const index = await this._store.indexOf(ref.id);
+    if (index === undefined || index >= this.size) return undefined;
+    return this._stateOf(ref.id, "agency");
+  }
+
+  /** Every registered agency, in log order. */
+  async agencies(): Promise<AgencyState[]> {
+    const out: AgencyState[] = [];
+    let after: number | undefined;
+    for (;;) {
+      const { indexes, next } = await this._page({ name: "kind", value: "agency" }, { ...(after !== undefined ? { after } : {}), limit: 1000 });
+      for (const i of indexes) {
+        const agency = await this._stateOf((await this._leafAt(i)).id, "agency");
+        if (agency !== undefined) out.push(agency);
+      }
+      if (next === null) return out;
+      after = next;
+    }
   }
 
   /** Programme `id`, or undefined when it is not a durable programme. */

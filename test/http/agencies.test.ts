@@ -5,7 +5,8 @@
  * withdrawal, and programmes from before agencies existed.
  */
 import { expect } from "chai";
-import { applicationBody, createWorld, decisionBody, expectProblem, payoutBody, post, programmeBody, record, type World } from "./helpers";
+import request from "supertest";
+import { applicationBody, createWorld, decisionBody, expectProblem, get, payoutBody, post, programmeBody, record, type World } from "./helpers";
 import { registerAgencies, type AgencyTokens } from "./agencies-fixture";
 
 async function idOf(res: { status: number; body: { id?: string } }): Promise<string> {
@@ -156,6 +157,53 @@ describe("HTTP API, agencies", () => {
       await idOf(await post(w, "/v1/applications", bj.clerk, applicationBody(prg)));
       // Now it is separated: the legacy clerk is refused.
       expectScope(await post(w, "/v1/applications", w.tokens.clerk, applicationBody(prg)));
+    });
+  });
+
+  describe("when an agency admin manages tokens", () => {
+    it("creates tokens of its own agency only (403 agency-scope otherwise)", async () => {
+      const w = await createWorld();
+      const a = await registerAgencies(w);
+      const admin = a.tokens["130123-FGW"].admin;
+      const own = await post(w, "/v1/admin/tokens", admin, { official: "clerk.new", agency: "130123-FGW", role: "clerk" }, null);
+      expect(own.status, JSON.stringify(own.body)).to.equal(201);
+      const other = expectProblem(await post(w, "/v1/admin/tokens", admin, { official: "clerk.x", agency: "110000-JXJ", role: "clerk" }, null), 403);
+      expect(other["rule"]).to.equal("agency-scope");
+      expectProblem(await post(w, "/v1/admin/tokens", admin, { official: "root", agency: "部署管理员", role: "admin" }, null), 403);
+    });
+
+    it("lists only its own agency's tokens, while the deployment-wide admin lists all", async () => {
+      const w = await createWorld();
+      const a = await registerAgencies(w);
+      const mine = await get(w, "/v1/admin/tokens", a.tokens["110000-JXJ"].admin);
+      expect(mine.status).to.equal(200);
+      const agencies = new Set((mine.body.tokens as { agency: string }[]).map((t) => t.agency));
+      expect([...agencies]).to.deep.equal(["110000-JXJ"]);
+      expect(mine.body.tokens).to.have.length(4);
+      const all = await get(w, "/v1/admin/tokens", w.tokens.admin);
+      expect(all.body.tokens.length).to.be.greaterThan(16);
+    });
+
+    it("revokes its own agency's tokens only", async () => {
+      const w = await createWorld();
+      const a = await registerAgencies(w);
+      const list = (await get(w, "/v1/admin/tokens", w.tokens.admin)).body.tokens as { id: string; agency: string; role: string }[];
+      const bjClerk = list.find((t) => t.agency === "110000-JXJ" && t.role === "clerk")!;
+      const zdClerk = list.find((t) => t.agency === "130123-FGW" && t.role === "clerk")!;
+      const admin = a.tokens["130123-FGW"].admin;
+      const refused = await request(w.server).delete(`/v1/admin/tokens/${bjClerk.id}`).set("Authorization", `Bearer ${admin}`);
+      expect(expectProblem(refused, 403)["rule"]).to.equal("agency-scope");
+      const ok = await request(w.server).delete(`/v1/admin/tokens/${zdClerk.id}`).set("Authorization", `Bearer ${admin}`);
+      expect(ok.status, JSON.stringify(ok.body)).to.equal(200);
+      expect(ok.body.revokedAt).to.be.a("string");
+    });
+
+    it("lets the deployment-wide admin create a token for a registered agency but not for an unregistered agency code", async () => {
+      const w = await createWorld();
+      await registerAgencies(w);
+      expect((await post(w, "/v1/admin/tokens", w.tokens.admin, { official: "c1", agency: "130100-FGW", role: "clerk" }, null)).status).to.equal(201);
+      const res = expectProblem(await post(w, "/v1/admin/tokens", w.tokens.admin, { official: "c2", agency: "130100-CZJ", role: "clerk" }, null), 422);
+      expect(res["rule"]).to.equal("agency-exists");
     });
   });
 });
