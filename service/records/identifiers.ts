@@ -494,3 +494,23 @@ export function governmentDivision(s: unknown): GovernmentDivision {
   const county = divisionInfo(s);
   return { code: county.code, name: county.name, level: "county", province: county.province, prefecture: county.prefecture };
 }
+
+/** Whether {@link governmentDivision} accepts `s`. */
+export function isGovernmentDivision(s: unknown): boolean {
+  try {
+    governmentDivision(s);
+    return true;
+  } catch (e) {
+    if (e instanceof IdentifierError) return false;
+    throw e;
+  }
+}
+
+/** Whether division `code` (any level) lies in the government division `region` (itself included). Both must be accepted by {@link governmentDivision}. */
+export function withinDivision(code: string, region: string): boolean {
+  const r = governmentDivision(region);
+  const c = governmentDivision(code);
+  if (r.level === "province") return c.province.code === r.code;
+  if (r.level === "prefecture") return c.prefecture?.code === r.code;
+  return c.code === r.code;
+}

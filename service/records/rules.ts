@@ -25,7 +25,7 @@ import type {
   PayoutRequest,
   ProgrammeRequest,
 } from "./schemas";
-import type { AgencyState, ApplicationState, DecisionState, EntryState, StateDoc, StateKey, StateReader } from "./state";
+import type { AgencyState, ApplicationState, DecisionState, EntryState, ProgrammeState, RegionTally, StateDoc, StateKey, StateReader } from "./state";
 
 /** The names of the business rules, as reported in problem+json `rule`. */
 export type RuleName =
@@ -219,6 +219,13 @@ function filed(tx: Tx, entry: LedgerEntry, openings: Openings | null, enterprise
   return { entry, openings, writes: tx.writes, indexes };
 }
 
+/** The tallies an application in `region` counts in: its region type's and, where the programme keeps them, its county's. */
+function talliesOf(prg: ProgrammeState, region: string): RegionTally[] {
+  const out = [prg.byRegion[regionType(region)]];
+  if (prg.byCounty !== undefined) out.push((prg.byCounty[region] ??= { applications: 0, approvedFen: "0", paidFen: "0" }));
+  return out;
+}
+
 function live<T extends { revoked: boolean; id: string; kind: string }>(doc: T, field: string): T {
   if (doc.revoked) violation("entry-revoked", "conflict", `${field}: ${doc.kind} ${doc.id} has been revoked`);
   return doc;
@@ -357,6 +364,7 @@ async function programme(ctx: RuleContext, tx: Tx, b: ProgrammeRequest): Promise
     paidFen: "0",
     applications: 0,
     byRegion: { "urban-district": zero(), "rural-county": zero(), "county-level-city": zero() },
+    byCounty: {},
     revoked: false,
   });
   tx.put(`code:${b.code}`, { kind: "code", id });
@@ -373,9 +381,8 @@ async function application(ctx: RuleContext, tx: Tx, b: ApplicationRequest): Pro
   if (!gt(b.requestedFen, "0")) violation("amount-positive", "invalid", "requestedFen must be greater than 0");
   const id = ctx.newId("application");
   const { commitments, openings } = commitPrivate(b.private, ctx.randomBytes);
-  const region = regionType(b.region);
   prg.applications += 1;
-  prg.byRegion[region].applications += 1;
+  for (const t of talliesOf(prg, b.region)) t.applications += 1;
   tx.save(prg);
   tx.save({
     kind: "application",
@@ -422,8 +429,7 @@ async function decision(ctx: RuleContext, tx: Tx, b: DecisionRequest): Promise<A
       );
     tx.setEnterpriseApproved(prg.id, app.creditCode, add(enterpriseBefore, b.approvedFen));
     prg.approvedFen = after;
-    const tally = prg.byRegion[regionType(app.region)];
-    tally.approvedFen = add(tally.approvedFen, b.approvedFen);
+    for (const t of talliesOf(prg, app.region)) t.approvedFen = add(t.approvedFen, b.approvedFen);
     tx.save(prg);
   }
   const id = ctx.newId("decision");
@@ -457,8 +463,7 @@ async function addPaid(tx: Tx, dec: DecisionState, fen: string, op: typeof add =
   const app = await tx.entry(dec.applicationId, "application", "application");
   dec.paidFen = op(dec.paidFen, fen);
   prg.paidFen = op(prg.paidFen, fen);
-  const tally = prg.byRegion[regionType(app.region)];
-  tally.paidFen = op(tally.paidFen, fen);
+  for (const t of talliesOf(prg, app.region)) t.paidFen = op(t.paidFen, fen);
   tx.save(dec);
   tx.save(prg);
 }
@@ -608,16 +613,20 @@ async function correction(ctx: RuleContext, tx: Tx, b: CorrectionRequest): Promi
 
 async function moveRegion(tx: Tx, app: ApplicationState, region: string): Promise<void> {
   const prg = await tx.entry(app.programmeId, "programme", "programme");
-  const from = prg.byRegion[regionType(app.region)];
-  const to = prg.byRegion[regionType(region)];
-  from.applications -= 1;
-  to.applications += 1;
-  if (app.decisionId !== null) {
-    const dec = await tx.entry(app.decisionId, "decision", "decision");
-    from.approvedFen = sub(from.approvedFen, dec.approvedFen);
-    to.approvedFen = add(to.approvedFen, dec.approvedFen);
-    from.paidFen = sub(from.paidFen, dec.paidFen);
-    to.paidFen = add(to.paidFen, dec.paidFen);
+  const dec = app.decisionId !== null ? await tx.entry(app.decisionId, "decision", "decision") : null;
+  for (const from of talliesOf(prg, app.region)) {
+    from.applications -= 1;
+    if (dec !== null) {
+      from.approvedFen = sub(from.approvedFen, dec.approvedFen);
+      from.paidFen = sub(from.paidFen, dec.paidFen);
+    }
+  }
+  for (const to of talliesOf(prg, region)) {
+    to.applications += 1;
+    if (dec !== null) {
+      to.approvedFen = add(to.approvedFen, dec.approvedFen);
+      to.paidFen = add(to.paidFen, dec.paidFen);
+    }
   }
   app.region = region;
   tx.save(prg);
@@ -652,8 +661,7 @@ async function revoke(tx: Tx, target: EntryState): Promise<void> {
         const prg = await tx.entry(target.programmeId, "programme", "programme");
         prg.approvedFen = sub(prg.approvedFen, target.approvedFen);
         tx.setEnterpriseApproved(prg.id, app.creditCode, sub(await tx.enterpriseApproved(prg.id, app.creditCode), target.approvedFen));
-        const tally = prg.byRegion[regionType(app.region)];
-        tally.approvedFen = sub(tally.approvedFen, target.approvedFen);
+        for (const t of talliesOf(prg, app.region)) t.approvedFen = sub(t.approvedFen, target.approvedFen);
         tx.save(prg);
       }
       break;
@@ -664,7 +672,7 @@ async function revoke(tx: Tx, target: EntryState): Promise<void> {
         violation("revocation-allowed", "conflict", `application ${target.id} has decision ${target.decisionId}; revoke it first`);
       const prg = await tx.entry(target.programmeId, "programme", "programme");
       prg.applications -= 1;
-      prg.byRegion[regionType(target.region)].applications -= 1;
+      for (const t of talliesOf(prg, target.region)) t.applications -= 1;
       tx.save(prg);
       break;
     }

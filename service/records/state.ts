@@ -33,6 +33,13 @@ export interface ProgrammeState {
   paidFen: string;
   applications: number;
   byRegion: Record<RegionType, RegionTally>;
+  /**
+   * The same tallies per county-level division code (the applications'
+   * `region`), for totals by province, prefecture and county. Absent on
+   * programmes recorded before it was kept: region totals leave those out
+   * and say so.
+   */
+  byCounty?: Record<string, RegionTally>;
   revoked: boolean;
 }
 

@@ -206,4 +206,71 @@ describe("HTTP API, agencies", () => {
       expect(res["rule"]).to.equal("agency-exists");
     });
   });
+
+  describe("when the public filters programmes and totals by agency and region", () => {
+    async function scene(w: World): Promise<AgencyTokens> {
+      const a = await registerAgencies(w);
+      const zd = await programmeOf(w, a, "130123-FGW", "ZD-F");
+      const bj = await programmeOf(w, a, "110000-JXJ", "BJ-F");
+      // 正定县 (rural county of 石家庄市), 长安区 (urban district of 石家庄市), 东城区 (Beijing, no prefecture).
+      for (const [prg, t, region, fen] of [
+        [zd, a.tokens["130123-FGW"], "130123", "100000"],
+        [zd, a.tokens["130123-FGW"], "130102", "200000"],
+        [bj, a.tokens["110000-JXJ"], "110101", "400000"],
+      ] as const) {
+        const app = await idOf(await post(w, "/v1/applications", t.clerk, applicationBody(prg, { region, requestedFen: fen })));
+        await idOf(await post(w, "/v1/decisions", t.approver, decisionBody(app, { approvedFen: fen })));
+      }
+      return a;
+    }
+
+    it("lists the programmes of one agency, or of agencies in one region", async () => {
+      const w = await createWorld();
+      await scene(w);
+      const byAgency = await get(w, "/v1/programmes?agency=110000-JXJ");
+      expect(byAgency.status).to.equal(200);
+      expect(byAgency.body.programmes.map((p: { code: string }) => p.code)).to.deep.equal(["BJ-F"]);
+      const hebei = await get(w, "/v1/programmes?region=130000");
+      expect(hebei.body.programmes.map((p: { code: string }) => p.code)).to.deep.equal(["ZD-F"]);
+      const shijiazhuang = await get(w, "/v1/programmes?region=130100");
+      expect(shijiazhuang.body.programmes).to.have.length(1);
+      expect((await get(w, "/v1/programmes?region=130102")).body.programmes).to.have.length(0);
+    });
+
+    it("totals applications in a region, with 城乡均衡 per prefecture named from the pinned table", async () => {
+      const w = await createWorld();
+      await scene(w);
+      const all = await get(w, "/v1/totals");
+      expect(all.status).to.equal(200);
+      expect(all.body).to.include({ programmes: 2, applications: 3, approvedFen: "700000", complete: true });
+      const sjz = all.body.byPrefecture.find((p: { prefecture: { code: string } }) => p.prefecture.code === "130100");
+      expect(sjz.prefecture.name).to.equal("石家庄市");
+      expect(sjz.province).to.deep.equal({ code: "130000", name: "河北省" });
+      expect(sjz.byRegion["rural-county"]).to.deep.equal({ applications: 1, approvedFen: "100000", paidFen: "0" });
+      expect(sjz.byRegion["urban-district"]).to.deep.equal({ applications: 1, approvedFen: "200000", paidFen: "0" });
+      const beijing = all.body.byPrefecture.find((p: { prefecture: { code: string } }) => p.prefecture.code === "110000");
+      expect(beijing.prefecture.name).to.equal("北京市");
+      const county = await get(w, "/v1/totals?region=130123");
+      expect(county.body).to.include({ applications: 1, approvedFen: "100000" });
+      const agency = await get(w, "/v1/totals?agency=110000-JXJ&region=130000");
+      expect(agency.body).to.include({ programmes: 1, applications: 0, approvedFen: "0" });
+    });
+
+    it("lists registered agencies with their divisions' names", async () => {
+      const w = await createWorld();
+      await registerAgencies(w);
+      const res = await get(w, "/v1/agencies");
+      expect(res.status).to.equal(200);
+      const zd = res.body.agencies.find((x: { code: string }) => x.code === "130123-FGW");
+      expect(zd.parent).to.equal("130100-FGW");
+      expect(zd.division).to.deep.equal({ code: "130123", name: "正定县", level: "county", province: { code: "130000", name: "河北省" }, prefecture: { code: "130100", name: "石家庄市" } });
+    });
+
+    it("refuses (400) a region that is no division and an unknown parameter", async () => {
+      const w = await createWorld();
+      expectProblem(await get(w, "/v1/totals?region=110100"), 400);
+      expectProblem(await get(w, "/v1/programmes?region=abc"), 400);
+      expectProblem(await get(w, "/v1/totals?province=110000"), 400);
+    });
+  });
 });
