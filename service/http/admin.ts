@@ -41,7 +41,7 @@ import { privateView, publicEntry, publicLeaf, tokenView, type AcceptedView } fr
 
 export interface AdminRouteDeps {
   readonly ledger: Ledger;
-  readonly queries: Pick<Queries, "leafOf" | "privateValues" | "committedFields" | "agency">;
+  readonly queries: Pick<Queries, "leafOf" | "privateValues" | "committedFields" | "agency" | "checkAgencyScope">;
   readonly tokens: Tokens;
   readonly limiter: RequestHandler;
   readonly jsonBody: RequestHandler;
@@ -177,6 +177,7 @@ export function adminRouter(deps: AdminRouteDeps): express.Router {
     const { id } = parseParams(req, EntryIdParam);
     const leaf = await queries.leafOf(id);
     if (leaf === undefined) throw new HttpProblem(404, "not-found", "Not found", `no entry ${id}`);
+    await queries.checkAgencyScope(actorOf(tokenOf(res)), id);
     const { entry } = publicLeaf(leaf);
     res.json(privateView(entry, await queries.privateValues(id)));
   });

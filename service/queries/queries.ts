@@ -14,7 +14,8 @@ import { consistencyProof, inclusionProof, type ConsistencyResult, type Inclusio
 import { buildReceipt, type ReceiptInput } from "../ledger/receipts";
 import { decodeEntry, type Receipt } from "../log";
 import type { Openings } from "../records/entry";
-import type { IndexRef } from "../records/rules";
+import type { Actor } from "../records/entry";
+import { agencyScope, type IndexRef } from "../records/rules";
 import { AGENCY_CODE } from "../format/entry";
 import { governmentDivision, regionType, withinDivision, type NamedDivision, type RegionType } from "../records/identifiers";
 import type { AgencyState, ApplicationState, DecisionState, EntryState, ErasureState, ProgrammeState, RegionTally } from "../records/state";
@@ -386,6 +387,42 @@ export class Queries {
     const index = await this._store.indexOf(ref.id);
     if (index === undefined || index >= this.size) return undefined;
     return this._stateOf(ref.id, "agency");
+  }
+
+  /**
+   * The agency of the programme entry `id` belongs to (following refs from a
+   * confirmation, correction or erasure), or null for an entry outside any
+   * programme (an agency, a delegation) or an unknown one.
+   */
+  async programmeAgencyOf(id: string): Promise<string | null> {
+    let doc = await this._store.state(`e:${id}`);
+    for (let hops = 0; hops < 8 && doc !== undefined; hops++) {
+      switch (doc.kind) {
+        case "programme":
+          return doc.agency;
+        case "application":
+        case "decision":
+        case "payout":
+          doc = await this._store.state(`e:${doc.programmeId}`);
+          break;
+        case "confirmation":
+          doc = await this._store.state(`e:${doc.payoutId}`);
+          break;
+        case "correction":
+        case "erasure":
+          doc = await this._store.state(`e:${doc.targetId}`);
+          break;
+        default:
+          return null;
+      }
+    }
+    return null;
+  }
+
+  /** Throws RuleViolation agency-scope when `actor` may not act in the programme entry `id` belongs to. */
+  async checkAgencyScope(actor: Actor, id: string): Promise<void> {
+    const agency = await this.programmeAgencyOf(id);
+    if (agency !== null) await agencyScope({ get: (key) => this._store.state(key) }, actor, agency, `entry ${id}`);
   }
 
   /** Every registered agency, in log order. */

@@ -276,6 +276,15 @@ async function mayAssign(tx: Tx, actor: Actor, agency: string): Promise<void> {
     violation("agency-scope", "forbidden", `an official of ${actor.agency} may not give a programme to ${JSON.stringify(agency)}`);
 }
 
+/**
+ * The recording rule as a read check: throws RuleViolation agency-scope when
+ * `actor` may not act in a programme of `programmeAgency` (see inScope). The
+ * private-value read uses it, so an official reads only what it may record.
+ */
+export async function agencyScope(state: StateReader, actor: Actor, programmeAgency: string, what: string): Promise<void> {
+  await inScope(new Tx(state), actor, programmeAgency, what);
+}
+
 /** A scope check on the programme an entry is filed under, if any. */
 async function inProgrammeScope(ctx: RuleContext, tx: Tx, programmeId: string | null): Promise<void> {
   if (programmeId === null) return;
