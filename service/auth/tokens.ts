@@ -13,7 +13,9 @@
  */
 import { createHash, randomBytes as nodeRandomBytes } from "node:crypto";
 import { z } from "zod";
+import { AGENCY_CODE } from "../format/entry";
 import { officialId } from "../format/officials";
+import { RuleViolation } from "../records/rules";
 import type { Actor } from "../records/entry";
 import { Role } from "../records/schemas";
 import { PlainText } from "../records/zod-types";
@@ -69,6 +71,26 @@ export interface TokenInfo {
   readonly role: TokenRecord["role"];
   readonly createdAt: string;
   readonly revokedAt: string | null;
+}
+
+/**
+ * Which tokens an admin manages: `null` for the deployment-wide admin (an
+ * admin whose agency is not a registered agency; before any agency is
+ * registered every admin is one), else the code of its own agency.
+ */
+export type AdminScope = string | null;
+
+/**
+ * Whether the admin of `scope` may create or revoke a token of `agency`.
+ * An agency admin manages only its own agency's tokens (403 agency-scope);
+ * the deployment-wide admin manages any, but a token naming an agency code
+ * needs that agency registered (422 agency-exists), so no token claims an
+ * agency that does not exist. Throws RuleViolation.
+ */
+export function checkTokenScope(scope: AdminScope, agency: string, agencyRegistered: boolean): void {
+  if (scope !== null && agency !== scope)
+    throw new RuleViolation("agency-scope", "forbidden", `an admin of ${scope} manages only ${scope}'s tokens, not one of ${JSON.stringify(agency)}`);
+  if (scope === null && AGENCY_CODE.test(agency) && !agencyRegistered) throw new RuleViolation("agency-exists", "invalid", `agency ${agency} is not registered`);
 }
 
 /** Hex SHA-256 of a token's UTF-8 bytes: the only form the store ever sees. */

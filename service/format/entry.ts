@@ -14,11 +14,25 @@ export const PUBLIC_ENTRY_VERSION = 1;
 export const ENTRY_KINDS = ["programme", "application", "decision", "payout", "confirmation", "correction", "erasure"] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
 
+/**
+ * The kinds that make agencies first-class: `agency` (a government
+ * department, recorded by the deployment-wide admin) and `delegation` (an
+ * agency letting another record into its programmes, recorded by the
+ * delegating agency's admin). Kept apart from {@link ENTRY_KINDS} only until
+ * the auditor reads them (scripts/lib/audit); then the two lists become one.
+ */
+export const AGENCY_KINDS = ["agency", "delegation"] as const;
+export type AgencyKind = (typeof AGENCY_KINDS)[number];
+
+/** Every kind the service records. */
+export const LEDGER_KINDS = [...ENTRY_KINDS, ...AGENCY_KINDS] as const;
+export type LedgerKind = (typeof LEDGER_KINDS)[number];
+
 export const ROLES = ["clerk", "approver", "payer", "admin"] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Which roles may record which kinds. `admin` also manages tokens and may read private values. */
-export const KIND_ROLES: Readonly<Record<EntryKind, readonly Role[]>> = {
+export const KIND_ROLES: Readonly<Record<LedgerKind, readonly Role[]>> = {
   programme: ["admin"],
   application: ["clerk"],
   decision: ["approver"],
@@ -26,10 +40,12 @@ export const KIND_ROLES: Readonly<Record<EntryKind, readonly Role[]>> = {
   confirmation: ["approver"],
   correction: ["approver"],
   erasure: ["admin"],
+  agency: ["admin"],
+  delegation: ["admin"],
 };
 
 /** The three letters an entry id starts with, before its underscore. */
-export const ID_PREFIX: Readonly<Record<EntryKind, string>> = {
+export const ID_PREFIX: Readonly<Record<LedgerKind, string>> = {
   programme: "prg",
   application: "app",
   decision: "dec",
@@ -37,20 +53,22 @@ export const ID_PREFIX: Readonly<Record<EntryKind, string>> = {
   confirmation: "cnf",
   correction: "cor",
   erasure: "era",
+  agency: "agy",
+  delegation: "dlg",
 };
 
 /** An entry id: its kind's prefix, an underscore and 24 lowercase hex digits (96 random bits). */
-export const ENTRY_ID = /^(prg|app|dec|pay|cnf|cor|era)_[0-9a-f]{24}$/;
+export const ENTRY_ID = /^(prg|app|dec|pay|cnf|cor|era|agy|dlg)_[0-9a-f]{24}$/;
 
 /** The id of an entry of one kind. */
-export function entryIdPattern(kind: EntryKind): RegExp {
+export function entryIdPattern(kind: LedgerKind): RegExp {
   return new RegExp(`^${ID_PREFIX[kind]}_[0-9a-f]{24}$`);
 }
 
 /** The kind an entry id names by its prefix, or null when it is not an entry id. */
-export function kindOfId(id: string): EntryKind | null {
+export function kindOfId(id: string): LedgerKind | null {
   if (!ENTRY_ID.test(id)) return null;
-  return ENTRY_KINDS.find((k) => id.startsWith(`${ID_PREFIX[k]}_`)) ?? null;
+  return LEDGER_KINDS.find((k) => id.startsWith(`${ID_PREFIX[k]}_`)) ?? null;
 }
 
 export const CORRECTION_REASONS = ["data-entry-error", "revoked", "clawback", "superseded"] as const;
@@ -74,12 +92,21 @@ export type ErasureReason = (typeof ERASURE_REASONS)[number];
  * ones as `private.<field>`: they appear in the log only as commitments).
  * Amounts are corrected by revoking and re-recording, or by a clawback.
  */
-export const CORRECTABLE: Readonly<Partial<Record<EntryKind, readonly string[]>>> = {
+export const CORRECTABLE: Readonly<Partial<Record<LedgerKind, readonly string[]>>> = {
   programme: ["name", "agency", "policyDocument"],
   application: ["enterpriseName", "region", "private.contactPerson", "private.phone", "private.bankAccount"],
   decision: ["reason"],
   payout: ["paidOn", "private.bankTransactionRef"],
 };
+
+/**
+ * An agency's code: the GB/T 2260 code of its government's division (a
+ * province, prefecture or county-level unit), a hyphen, and the department's
+ * code in capitals, for example `110000-FGW` (北京市发展和改革委员会) or
+ * `130123-FGW`. service/records checks the division part against the pinned
+ * division table.
+ */
+export const AGENCY_CODE = /^([0-9]{6})-([A-Z][A-Z0-9]{1,15})$/;
 
 /** The top-level fields of an entry. */
 export const ENTRY_FIELDS = ["actor", "body", "commitments", "id", "kind", "recordedAt", "refs", "v"] as const;

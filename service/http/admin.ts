@@ -13,17 +13,19 @@
 import express, { type Request, type RequestHandler, type Response } from "express";
 import type { z } from "zod";
 import type { AccessCodes } from "../auth/access-codes";
-import { actorOf, TokenRequest } from "../auth/tokens";
+import { actorOf, checkTokenScope, TokenRequest, type AdminScope } from "../auth/tokens";
 import { scopedIdempotencyKey, type AcceptedBody, type Ledger } from "../ledger/ledger";
 import type { Tokens } from "./tokens";
 import { canonicalBytes, sha256, toHex } from "../log";
 import type { Command } from "../records/rules";
 import {
+  AgencyRequest,
   ApplicationRequest,
   BatchRequest,
   ConfirmationRequest,
   CorrectionRequest,
   DecisionRequest,
+  DelegationRequest,
   ErasureRequest,
   KIND_ROLES,
   PayoutRequest,
@@ -39,7 +41,7 @@ import { privateView, publicEntry, publicLeaf, tokenView, type AcceptedView } fr
 
 export interface AdminRouteDeps {
   readonly ledger: Ledger;
-  readonly queries: Pick<Queries, "leafOf" | "privateValues" | "committedFields">;
+  readonly queries: Pick<Queries, "leafOf" | "privateValues" | "committedFields" | "agency" | "checkAgencyScope">;
   readonly tokens: Tokens;
   readonly limiter: RequestHandler;
   readonly jsonBody: RequestHandler;
@@ -54,6 +56,8 @@ export const ENTRY_PATHS: Readonly<Record<RecordKind, string>> = {
   payout: "/v1/payouts",
   confirmation: "/v1/confirmations",
   correction: "/v1/corrections",
+  agency: "/v1/agencies",
+  delegation: "/v1/delegations",
 };
 
 /** The erasure route, in Express's form: the entry whose private values are erased is the path's `:id`. */
@@ -123,6 +127,8 @@ export function adminRouter(deps: AdminRouteDeps): express.Router {
   entryRoute("payout", PayoutRequest, (body) => ({ kind: "payout", body }));
   entryRoute("confirmation", ConfirmationRequest, (body) => ({ kind: "confirmation", body }));
   entryRoute("correction", CorrectionRequest, (body) => ({ kind: "correction", body }));
+  entryRoute("agency", AgencyRequest, (body) => ({ kind: "agency", body }));
+  entryRoute("delegation", DelegationRequest, (body) => ({ kind: "delegation", body }));
 
   /** Roles that may record at least one kind: anyone else can never use the batch route. */
   const recorders = [...new Set(Object.values(KIND_ROLES).flat())];
@@ -171,6 +177,7 @@ export function adminRouter(deps: AdminRouteDeps): express.Router {
     const { id } = parseParams(req, EntryIdParam);
     const leaf = await queries.leafOf(id);
     if (leaf === undefined) throw new HttpProblem(404, "not-found", "Not found", `no entry ${id}`);
+    await queries.checkAgencyScope(actorOf(tokenOf(res)), id);
     const { entry } = publicLeaf(leaf);
     res.json(privateView(entry, await queries.privateValues(id)));
   });
@@ -178,19 +185,30 @@ export function adminRouter(deps: AdminRouteDeps): express.Router {
   // Token creation takes no Idempotency-Key: a stored response would have to
   // keep the secret token, which must exist only in this one response. A
   // client that loses the response revokes the token and creates another.
+  /** The tokens the calling admin manages (see auth/tokens.ts AdminScope). */
+  async function scopeOf(res: Response): Promise<AdminScope> {
+    const caller = tokenOf(res);
+    return (await queries.agency(caller.agency)) === undefined ? null : caller.agency;
+  }
+
   router.post("/v1/admin/tokens", limiter, noStore, auth, allowRoles(["admin"]), requireJson, jsonBody, async (req, res) => {
     const parsed = TokenRequest.safeParse(req.body);
     if (!parsed.success) throw validationProblem("body", parsed.error);
+    checkTokenScope(await scopeOf(res), parsed.data.agency, (await queries.agency(parsed.data.agency)) !== undefined);
     const { token, info } = await tokens.create(parsed.data);
     res.status(201).json({ ...tokenView(info), token });
   });
 
   router.get("/v1/admin/tokens", limiter, noStore, auth, allowRoles(["admin"]), async (_req, res) => {
-    res.json({ tokens: (await tokens.list()).map(tokenView) });
+    const scope = await scopeOf(res);
+    res.json({ tokens: (await tokens.list()).filter((t) => scope === null || t.agency === scope).map(tokenView) });
   });
 
   router.delete("/v1/admin/tokens/:id", limiter, noStore, auth, allowRoles(["admin"]), async (req, res) => {
     const { id } = parseParams(req, TokenIdParam);
+    const scope = await scopeOf(res);
+    const target = (await tokens.list()).find((t) => t.id === id);
+    if (target !== undefined) checkTokenScope(scope, target.agency, true);
     res.json(tokenView(await tokens.revoke(id)));
   });
 

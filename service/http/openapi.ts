@@ -32,6 +32,8 @@ import {
   PrivateView,
   ProblemView,
   ProgrammeListView,
+  AgencyListView,
+  TotalsView,
   ProgrammeView,
   PublicEntryView,
   TokenCreatedView,
@@ -64,6 +66,8 @@ const REQUEST_SCHEMA_NAMES: Readonly<Record<RecordKind, string>> = {
   payout: "PayoutRequest",
   confirmation: "ConfirmationRequest",
   correction: "CorrectionRequest",
+  agency: "AgencyRequest",
+  delegation: "DelegationRequest",
 };
 
 const ENTRY_DESCRIPTIONS: Readonly<Record<RecordKind, string>> = {
@@ -76,6 +80,10 @@ const ENTRY_DESCRIPTIONS: Readonly<Record<RecordKind, string>> = {
   confirmation: "The second official's sign-off on a payout under a decision approving at or above the programme's four-eyes threshold (four-eyes rule).",
   correction:
     "Corrects an earlier entry without changing it: replacement values (data-entry-error, superseded), a revocation, or a clawback of a payout. The log stays append-only.",
+  agency:
+    "Registers a government department: its code (GB/T 2260 division code of its government, '-', department code), its name, and its parent agency one level up (none for a province-level agency). Only the deployment-wide admin (an admin token whose agency is not a registered agency) may record it.",
+  delegation:
+    "Agency `from` lets agency `to` record into its programmes (`granted: true`) or withdraws that (`granted: false`). Recorded by an admin of `from` or the deployment-wide admin.",
 };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -106,6 +114,16 @@ const BODY_ERRORS = {
 const pageParams = [
   { name: "after", in: "query", required: false, schema: { type: "string", pattern: "^(0|[1-9][0-9]*)$" }, description: "Leaf index to continue after (the `next` of the previous page)" },
   { name: "limit", in: "query", required: false, schema: { type: "string", pattern: "^[1-9][0-9]*$" }, description: `Page size, 1 to ${MAX_PAGE}, default 100` },
+];
+const filterParams = [
+  { name: "agency", in: "query", required: false, schema: { type: "string", maxLength: 200 }, description: "Only programmes of this agency (its code, or the free text of a programme from before agencies)" },
+  {
+    name: "region",
+    in: "query",
+    required: false,
+    schema: { type: "string", pattern: "^[0-9]{6}$" },
+    description: "A GB/T 2260 province, prefecture or county-level code: programmes whose agency lies in it; totals of the applications in it",
+  },
 ];
 const intQuery = (name: string, required: boolean, description: string) => ({
   name,
@@ -199,6 +217,8 @@ function buildDocument(): Record<string, unknown> {
     Enterprise: EnterpriseView,
     Programme: ProgrammeView,
     ProgrammeList: ProgrammeListView,
+    AgencyList: AgencyListView,
+    Totals: TotalsView,
     InclusionProof: InclusionProofView,
     ConsistencyProof: ConsistencyProofView,
     TokenInfo: TokenInfoView,
@@ -362,8 +382,29 @@ function buildDocument(): Record<string, unknown> {
         tags: ["public"],
         summary: "Programmes in log order",
         description: "Budgets, approved and paid totals, and counts and amounts by region type (urban-district, rural-county, county-level-city).",
-        parameters: pageParams,
+        parameters: [...pageParams, ...filterParams],
         responses: { "200": { description: "A page of programmes", content: json("ProgrammeList") }, ...COMMON_ERRORS },
+      },
+    },
+    "/v1/agencies": {
+      ...(entryPaths()["/v1/agencies"] as object),
+      get: {
+        operationId: "listAgencies",
+        tags: ["public"],
+        summary: "Registered agencies",
+        description: "Every registered agency in log order, with its parent and its government's division (province, prefecture, county) named from the pinned GB/T 2260 table.",
+        responses: { "200": { description: "The agencies", content: json("AgencyList") }, ...COMMON_ERRORS },
+      },
+    },
+    "/v1/totals": {
+      get: {
+        operationId: "getTotals",
+        tags: ["public"],
+        summary: "Totals by agency and region, with 城乡均衡 per prefecture",
+        description:
+          "Applications, approved and paid amounts over the live programmes of `agency` (all when absent), counting applications in `region` (all when absent), and the urban-district / rural-county / county-level-city split per prefecture. `complete` is false when a programme predates per-county tallies.",
+        parameters: filterParams,
+        responses: { "200": { description: "The totals", content: json("Totals") }, ...COMMON_ERRORS },
       },
     },
     "/v1/programmes/{id}": {

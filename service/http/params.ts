@@ -7,7 +7,8 @@
 import type { Request } from "express";
 import { z } from "zod";
 import { ENTRY_ID, entryIdPattern } from "../format/entry";
-import { CreditCode } from "../records/zod-types";
+import { isGovernmentDivision } from "../records/identifiers";
+import { CreditCode, PlainText } from "../records/zod-types";
 import { validationProblem } from "./problem";
 
 /** Most log entries, enterprise entries or programmes one page returns. */
@@ -24,6 +25,15 @@ export const IndexParam = z
 const PageLimit = IndexParam.refine((n) => n >= 1 && n <= MAX_PAGE, `between 1 and ${MAX_PAGE}`);
 
 export const PageQuery = z.strictObject({ after: IndexParam.optional(), limit: PageLimit.optional() });
+/** Filters of the programme list and the totals (service/queries ProgrammeFilter). */
+const FilterFields = {
+  /** An agency code, or the free text of a programme from before agencies. */
+  agency: PlainText(200).optional(),
+  /** A province, prefecture or county-level code in the pinned GB/T 2260 table. */
+  region: z.string().refine(isGovernmentDivision, "a GB/T 2260 province, prefecture or county-level code").optional(),
+};
+export const ProgrammeListQuery = z.strictObject({ after: IndexParam.optional(), limit: PageLimit.optional(), ...FilterFields });
+export const TotalsQuery = z.strictObject(FilterFields);
 export const LogEntriesQuery = z.strictObject({ start: IndexParam.optional(), end: IndexParam.optional() });
 export const InclusionQuery = z.strictObject({ index: IndexParam, size: IndexParam.optional() });
 export const ConsistencyQuery = z.strictObject({ from: IndexParam, to: IndexParam.optional() });

@@ -22,9 +22,11 @@ import {
   parseParams,
   parseQuery,
   ProgrammeIdParam,
+  ProgrammeListQuery,
+  TotalsQuery,
 } from "./params";
 import { HttpProblem } from "./problem";
-import { enterpriseView, erasureInfo, programmeView, publicLeaf, type EntryView, type LogEntryView } from "./views";
+import { agencyView, enterpriseView, erasureInfo, programmeView, publicLeaf, totalsView, type EntryView, type LogEntryView } from "./views";
 
 /**
  * Lowercase hex, as toHex (service/log), for the proof routes: node:buffer builds each string in
@@ -35,7 +37,7 @@ const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byt
 /** What the public routes may ask: no openings, no receipts. */
 export type PublicQueries = Pick<
   Queries,
-  "size" | "entry" | "enterprise" | "programmes" | "programme" | "leaves" | "inclusionProof" | "consistencyProof"
+  "size" | "entry" | "enterprise" | "programmes" | "programme" | "leaves" | "inclusionProof" | "consistencyProof" | "totals" | "agencies"
 >;
 
 export interface PublicRouteDeps {
@@ -91,9 +93,19 @@ export function publicRouter(deps: PublicRouteDeps): express.Router {
   });
 
   router.get("/v1/programmes", limiter, async (req, res) => {
-    const { after, limit = DEFAULT_PAGE } = parseQuery(req, PageQuery);
-    const { items, next } = await queries.programmes({ ...(after !== undefined ? { after } : {}), limit });
+    const { after, limit = DEFAULT_PAGE, agency, region } = parseQuery(req, ProgrammeListQuery);
+    const filter = { ...(agency !== undefined ? { agency } : {}), ...(region !== undefined ? { region } : {}) };
+    const { items, next } = await queries.programmes({ ...(after !== undefined ? { after } : {}), limit }, filter);
     res.json({ programmes: items.map(programmeView), next });
+  });
+
+  router.get("/v1/totals", limiter, async (req, res) => {
+    const { agency, region } = parseQuery(req, TotalsQuery);
+    res.json(totalsView(await queries.totals({ ...(agency !== undefined ? { agency } : {}), ...(region !== undefined ? { region } : {}) })));
+  });
+
+  router.get("/v1/agencies", limiter, async (_req, res) => {
+    res.json({ agencies: (await queries.agencies()).map(agencyView) });
   });
 
   router.get("/v1/programmes/:id", limiter, async (req, res) => {

@@ -15,11 +15,11 @@
  */
 import { z } from "zod";
 import { canonicalBytes, decodeEntry, equalBytes, LogInvariantError, RECEIPT_FORMAT, type JsonValue } from "../log";
-import type { ErasureState } from "../records/state";
-import { regionType, REGION_TYPES, type RegionType } from "../records/identifiers";
+import type { AgencyState, ErasureState } from "../records/state";
+import { governmentDivision, regionType, REGION_TYPES, type RegionType } from "../records/identifiers";
 import { EntryKind, Role } from "../records/schemas";
 import type { ApplicationStatus as DomainApplicationStatus } from "../queries/status";
-import type { ApplicationSummary, CorrectionOf, EnterpriseResult, PrivateValues, ProgrammeResult } from "../queries/queries";
+import type { ApplicationSummary, CorrectionOf, EnterpriseResult, PrivateValues, ProgrammeResult, TotalsResult } from "../queries/queries";
 import type { TokenInfo } from "../auth/tokens";
 
 // ---------------------------------------------------------------------------
@@ -40,6 +40,8 @@ export const PUBLIC_BODY_FIELDS: Readonly<Record<EntryKind, readonly string[]>> 
   confirmation: ["payoutId"],
   correction: ["targetId", "reasonCode", "reasonText", "replacement", "clawbackFen"],
   erasure: ["targetId", "reasonCode", "fields"],
+  agency: ["code", "name", "parent"],
+  delegation: ["from", "to", "granted"],
 };
 
 /** Fields whose value is a list of strings (an erasure's erased field names); any other list is refused. */
@@ -218,6 +220,38 @@ export const ProgrammeView = z
 export type ProgrammeView = z.infer<typeof ProgrammeView>;
 
 export const ProgrammeListView = z.object({ programmes: z.array(ProgrammeView), next: LeafIndex.nullable() });
+
+const NamedDivisionView = z.object({ code: z.string(), name: z.string() });
+
+export const AgencyView = z.object({
+  id: z.string(),
+  code: z.string(),
+  name: z.string(),
+  parent: z.string().nullable(),
+  division: z.object({
+    code: z.string(),
+    name: z.string(),
+    level: z.enum(["province", "prefecture", "county"]),
+    province: NamedDivisionView,
+    prefecture: NamedDivisionView.nullable(),
+  }),
+});
+export const AgencyListView = z.object({ agencies: z.array(AgencyView) });
+
+/** 城乡均衡 of one prefecture (or of a province, for its counties directly under it). */
+const PrefectureTotalsView = z.object({
+  prefecture: NamedDivisionView,
+  province: NamedDivisionView,
+  byRegion: z.object({ "urban-district": RegionTallyView, "rural-county": RegionTallyView, "county-level-city": RegionTallyView }),
+});
+export const TotalsView = z.object({
+  programmes: z.number().int(),
+  applications: z.number().int(),
+  approvedFen: Fen,
+  paidFen: Fen,
+  complete: z.boolean(),
+  byPrefecture: z.array(PrefectureTotalsView),
+});
 
 export const InclusionProofView = z
   .object({
@@ -510,5 +544,42 @@ export function privateView(entry: PublicEntryView, values: PrivateValues): Priv
     privateValues: values.state,
     openings: o,
     erasure: values.state === "erased" ? erasureInfo(values.erasure) : null,
+  };
+}
+
+/** A registered agency with its government's division and the names from the pinned table. */
+export function agencyView(a: AgencyState): z.infer<typeof AgencyView> {
+  const division = governmentDivision(a.code.slice(0, 6));
+  return {
+    id: a.id,
+    code: a.code,
+    name: a.name,
+    parent: a.parent,
+    division: {
+      code: division.code,
+      name: division.name,
+      level: division.level,
+      province: { code: division.province.code, name: division.province.name },
+      prefecture: division.prefecture === null ? null : { code: division.prefecture.code, name: division.prefecture.name },
+    },
+  };
+}
+
+/** Totals by agency and region, with 城乡均衡 per prefecture. */
+export function totalsView(t: TotalsResult): z.infer<typeof TotalsView> {
+  return {
+    programmes: t.programmes,
+    applications: t.applications,
+    approvedFen: t.approvedFen,
+    paidFen: t.paidFen,
+    complete: t.complete,
+    byPrefecture: t.byPrefecture.map((p) => {
+      const tally = (r: RegionType) => ({ applications: p.byRegion[r].applications, approvedFen: p.byRegion[r].approvedFen, paidFen: p.byRegion[r].paidFen });
+      return {
+        prefecture: { code: p.prefecture.code, name: p.prefecture.name },
+        province: { code: p.province.code, name: p.province.name },
+        byRegion: { "urban-district": tally("urban-district"), "rural-county": tally("rural-county"), "county-level-city": tally("county-level-city") },
+      };
+    }),
   };
 }

@@ -14,8 +14,11 @@ import { consistencyProof, inclusionProof, type ConsistencyResult, type Inclusio
 import { buildReceipt, type ReceiptInput } from "../ledger/receipts";
 import { decodeEntry, type Receipt } from "../log";
 import type { Openings } from "../records/entry";
-import type { IndexRef } from "../records/rules";
-import type { ApplicationState, DecisionState, EntryState, ErasureState, ProgrammeState } from "../records/state";
+import type { Actor } from "../records/entry";
+import { agencyScope, type IndexRef } from "../records/rules";
+import { AGENCY_CODE } from "../format/entry";
+import { governmentDivision, regionType, withinDivision, type NamedDivision, type RegionType } from "../records/identifiers";
+import type { AgencyState, ApplicationState, DecisionState, EntryState, ErasureState, ProgrammeState, RegionTally } from "../records/state";
 import type { LogStore, OpeningsStore, StateStore, StoredLeaf } from "../store/store";
 import { applicationAmounts, applicationStatus, type ApplicationAmounts, type ApplicationStatus } from "./status";
 
@@ -105,6 +108,41 @@ export interface ProgrammeResult {
 function programmeResult(leafIndex: number, programme: ProgrammeState): ProgrammeResult {
   const remaining = BigInt(programme.budgetFen) - BigInt(programme.approvedFen);
   return { leafIndex, programme, remainingFen: (remaining < 0n ? 0n : remaining).toString() };
+}
+
+/**
+ * Which programmes and applications a listing or total covers:
+ * - `agency`: programmes whose agency is exactly this (a code, or free text from before agencies);
+ * - `region`: a province, prefecture or county-level code (GB/T 2260). Programmes are those
+ *   whose registered agency's division lies in it; totals count the applications whose
+ *   `region` lies in it, across every programme the agency filter leaves.
+ */
+export interface ProgrammeFilter {
+  readonly agency?: string;
+  readonly region?: string;
+}
+
+/** Tallies of one prefecture (or, for counties directly under a province, of the province itself): 城乡均衡. */
+export interface PrefectureTotals {
+  readonly prefecture: NamedDivision;
+  readonly province: NamedDivision;
+  readonly byRegion: Record<RegionType, RegionTally>;
+}
+
+export interface TotalsResult {
+  readonly programmes: number;
+  readonly applications: number;
+  readonly approvedFen: string;
+  readonly paidFen: string;
+  /** Per prefecture, in code order. */
+  readonly byPrefecture: readonly PrefectureTotals[];
+  /** False when a counted programme predates per-county tallies: its applications are left out of the region figures. */
+  readonly complete: boolean;
+}
+
+/** The division an agency code names, or null for free text. */
+function divisionOfAgency(agency: string): string | null {
+  return AGENCY_CODE.exec(agency)?.[1] ?? null;
 }
 
 export class Queries {
@@ -268,16 +306,138 @@ export class Queries {
     };
   }
 
-  /** A page of programmes, in log order. */
-  async programmes(page: { after?: number; limit: number }): Promise<Page<ProgrammeResult>> {
+  /**
+   * A page of programmes, in log order, those `filter` leaves. The filter
+   * applies within the page, so a filtered page may hold fewer than `limit`
+   * programmes while `next` is not null.
+   */
+  async programmes(page: { after?: number; limit: number }, filter: ProgrammeFilter = {}): Promise<Page<ProgrammeResult>> {
     const { indexes, next } = await this._page({ name: "kind", value: "programme" }, page);
     const items: ProgrammeResult[] = [];
     for (const i of indexes) {
       const leaf = await this._leafAt(i);
       const programme = await this._stateOf(leaf.id, "programme");
-      if (programme !== undefined) items.push(programmeResult(i, programme));
+      if (programme !== undefined && Queries._matches(programme, filter)) items.push(programmeResult(i, programme));
     }
     return { items, next };
+  }
+
+  private static _matches(p: ProgrammeState, filter: ProgrammeFilter): boolean {
+    if (filter.agency !== undefined && p.agency !== filter.agency) return false;
+    if (filter.region !== undefined) {
+      const division = divisionOfAgency(p.agency);
+      if (division === null || !withinDivision(division, filter.region)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Totals over live programmes of `filter.agency` (all when absent), counting
+   * the applications in `filter.region` (all when absent), with 城乡均衡 per
+   * prefecture. Requires `filter.region`, when given, to be accepted by
+   * governmentDivision.
+   */
+  async totals(filter: ProgrammeFilter = {}): Promise<TotalsResult> {
+    const zero = (): RegionTally => ({ applications: 0, approvedFen: "0", paidFen: "0" });
+    const prefectures = new Map<string, PrefectureTotals>();
+    let programmes = 0;
+    let applications = 0;
+    let approved = 0n;
+    let paid = 0n;
+    let complete = true;
+    let after: number | undefined;
+    for (;;) {
+      const page = await this.programmes({ ...(after !== undefined ? { after } : {}), limit: 1000 }, filter.agency !== undefined ? { agency: filter.agency } : {});
+      for (const { programme: p } of page.items) {
+        if (p.revoked) continue;
+        programmes += 1;
+        if (p.byCounty === undefined) {
+          complete = false;
+          continue;
+        }
+        for (const [county, t] of Object.entries(p.byCounty)) {
+          if (filter.region !== undefined && !withinDivision(county, filter.region)) continue;
+          applications += t.applications;
+          approved += BigInt(t.approvedFen);
+          paid += BigInt(t.paidFen);
+          const d = governmentDivision(county);
+          const pref = d.prefecture ?? d.province;
+          let entry = prefectures.get(pref.code);
+          if (entry === undefined) {
+            entry = { prefecture: pref, province: d.province, byRegion: { "urban-district": zero(), "rural-county": zero(), "county-level-city": zero() } };
+            prefectures.set(pref.code, entry);
+          }
+          const into = entry.byRegion[regionType(county)];
+          into.applications += t.applications;
+          into.approvedFen = (BigInt(into.approvedFen) + BigInt(t.approvedFen)).toString();
+          into.paidFen = (BigInt(into.paidFen) + BigInt(t.paidFen)).toString();
+        }
+      }
+      if (page.next === null) break;
+      after = page.next;
+    }
+    const byPrefecture = [...prefectures.values()].sort((a, b) => (a.prefecture.code < b.prefecture.code ? -1 : 1));
+    return { programmes, applications, approvedFen: approved.toString(), paidFen: paid.toString(), byPrefecture, complete };
+  }
+
+  /** The registered agency with code `code`, or undefined (never registered, or free text from before agencies). */
+  async agency(code: string): Promise<AgencyState | undefined> {
+    const ref = await this._store.state(`agency:${code}`);
+    if (ref?.kind !== "code") return undefined;
+    const index = await this._store.indexOf(ref.id);
+    if (index === undefined || index >= this.size) return undefined;
+    return this._stateOf(ref.id, "agency");
+  }
+
+  /**
+   * The agency of the programme entry `id` belongs to (following refs from a
+   * confirmation, correction or erasure), or null for an entry outside any
+   * programme (an agency, a delegation) or an unknown one.
+   */
+  async programmeAgencyOf(id: string): Promise<string | null> {
+    let doc = await this._store.state(`e:${id}`);
+    for (let hops = 0; hops < 8 && doc !== undefined; hops++) {
+      switch (doc.kind) {
+        case "programme":
+          return doc.agency;
+        case "application":
+        case "decision":
+        case "payout":
+          doc = await this._store.state(`e:${doc.programmeId}`);
+          break;
+        case "confirmation":
+          doc = await this._store.state(`e:${doc.payoutId}`);
+          break;
+        case "correction":
+        case "erasure":
+          doc = await this._store.state(`e:${doc.targetId}`);
+          break;
+        default:
+          return null;
+      }
+    }
+    return null;
+  }
+
+  /** Throws RuleViolation agency-scope when `actor` may not act in the programme entry `id` belongs to. */
+  async checkAgencyScope(actor: Actor, id: string): Promise<void> {
+    const agency = await this.programmeAgencyOf(id);
+    if (agency !== null) await agencyScope({ get: (key) => this._store.state(key) }, actor, agency, `entry ${id}`);
+  }
+
+  /** Every registered agency, in log order. */
+  async agencies(): Promise<AgencyState[]> {
+    const out: AgencyState[] = [];
+    let after: number | undefined;
+    for (;;) {
+      const { indexes, next } = await this._page({ name: "kind", value: "agency" }, { ...(after !== undefined ? { after } : {}), limit: 1000 });
+      for (const i of indexes) {
+        const agency = await this._stateOf((await this._leafAt(i)).id, "agency");
+        if (agency !== undefined) out.push(agency);
+      }
+      if (next === null) return out;
+      after = next;
+    }
   }
 
   /** Programme `id`, or undefined when it is not a durable programme. */

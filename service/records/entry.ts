@@ -9,7 +9,7 @@
  * the log still verifies.
  */
 import { commitmentOf, fromHex, opensCommitment, toHex, type JsonValue, type Opening as LogOpening } from "../log";
-import { PUBLIC_ENTRY_VERSION, type EntryKind, type Role } from "../format";
+import { PUBLIC_ENTRY_VERSION, type LedgerKind, type Role } from "../format";
 
 /** The public entry format's version (service/format). */
 export const LEDGER_ENTRY_VERSION = PUBLIC_ENTRY_VERSION;
@@ -26,7 +26,7 @@ export interface Actor {
 export interface LedgerEntry {
   readonly v: typeof LEDGER_ENTRY_VERSION;
   readonly id: string;
-  readonly kind: EntryKind;
+  readonly kind: LedgerKind;
   /** RFC 3339 UTC, millisecond precision, from the injected clock. */
   readonly recordedAt: string;
   /** From the authenticated token, never from the request body. */

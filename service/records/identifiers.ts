@@ -460,3 +460,57 @@ export function prefectureOf(code: unknown): NamedDivision | null {
 export function allCountyDivisions(): readonly DivisionInfo[] {
   return [...getTable().counties.values()].sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
 }
+
+/** The level of a government: a province-level, prefecture-level or county-level unit. */
+export type GovernmentLevel = "province" | "prefecture" | "county";
+
+export interface GovernmentDivision {
+  readonly code: string;
+  readonly name: string;
+  readonly level: GovernmentLevel;
+  /** The province's code for every level (its own code for a province). */
+  readonly province: NamedDivision;
+  /** The prefecture of a county-level unit, itself for a prefecture, null for a province or a county directly under one. */
+  readonly prefecture: NamedDivision | null;
+}
+
+/**
+ * The government a division code names, at any level: a province (xx0000),
+ * a prefecture-level unit (xxxx00, not a placeholder grouping such as 市辖区)
+ * or a county-level unit ({@link divisionInfo}). An agency belongs to one of
+ * these. Throws IdentifierError like {@link parseDivisionCode} for anything else.
+ */
+export function governmentDivision(s: unknown): GovernmentDivision {
+  if (typeof s !== "string") throw new IdentifierError("NOT_A_STRING", `a division code must be a string, got ${show(s)}`);
+  if (!SIX_DIGITS.test(s)) throw new IdentifierError("DIVISION_CODE_FORMAT", `a division code is six digits, got ${show(s)}`);
+  const t = getTable();
+  const province = t.provinces.get(s.slice(0, 2));
+  if (province !== undefined && s.endsWith("0000")) return { code: s, name: province.name, level: "province", province, prefecture: null };
+  const prefecture = t.prefectures.get(s.slice(0, 4));
+  if (province !== undefined && prefecture !== undefined && s.endsWith("00") && !PLACEHOLDER_PREFECTURES.has(prefecture.name)) {
+    const named = { code: s, name: prefecture.name };
+    return { code: s, name: prefecture.name, level: "prefecture", province, prefecture: named };
+  }
+  const county = divisionInfo(s);
+  return { code: county.code, name: county.name, level: "county", province: county.province, prefecture: county.prefecture };
+}
+
+/** Whether {@link governmentDivision} accepts `s`. */
+export function isGovernmentDivision(s: unknown): boolean {
+  try {
+    governmentDivision(s);
+    return true;
+  } catch (e) {
+    if (e instanceof IdentifierError) return false;
+    throw e;
+  }
+}
+
+/** Whether division `code` (any level) lies in the government division `region` (itself included). Both must be accepted by {@link governmentDivision}. */
+export function withinDivision(code: string, region: string): boolean {
+  const r = governmentDivision(region);
+  const c = governmentDivision(code);
+  if (r.level === "province") return c.province.code === r.code;
+  if (r.level === "prefecture") return c.prefecture?.code === r.code;
+  return c.code === r.code;
+}

@@ -9,21 +9,23 @@
  */
 import type { JsonValue } from "../log";
 import { payoutNeedsConfirmation, withinEnterpriseCap } from "../format/accountability";
-import { CORRECTABLE } from "../format/entry";
+import { AGENCY_CODE, CORRECTABLE } from "../format/entry";
 import { officialId, sameOfficial } from "../format/officials";
-import { regionType } from "./identifiers";
+import { governmentDivision, IdentifierError, regionType } from "./identifiers";
 import { commitPrivate, LEDGER_ENTRY_VERSION, type Actor, type LedgerEntry, type Openings } from "./entry";
 import type {
+  AgencyRequest,
   ApplicationRequest,
   ConfirmationRequest,
   CorrectionRequest,
   DecisionRequest,
+  DelegationRequest,
   EntryKind,
   ErasureCommand,
   PayoutRequest,
   ProgrammeRequest,
 } from "./schemas";
-import type { ApplicationState, DecisionState, EntryState, StateDoc, StateKey, StateReader } from "./state";
+import type { AgencyState, ApplicationState, DecisionState, EntryState, ProgrammeState, RegionTally, StateDoc, StateKey, StateReader } from "./state";
 
 /** The names of the business rules, as reported in problem+json `rule`. */
 export type RuleName =
@@ -50,7 +52,14 @@ export type RuleName =
   | "revocation-allowed"
   | "entry-revoked"
   | "erasure-target-private"
-  | "erasure-once";
+  | "erasure-once"
+  | "agency-code-valid"
+  | "agency-code-unique"
+  | "agency-parent"
+  | "agency-exists"
+  | "agency-deployment-admin"
+  | "agency-scope"
+  | "delegation-changes";
 
 /**
  * Why a rule refused a request, in the core's terms; the HTTP layer maps each
@@ -80,7 +89,9 @@ export type Command =
   | { kind: "payout"; body: PayoutRequest }
   | { kind: "confirmation"; body: ConfirmationRequest }
   | { kind: "correction"; body: CorrectionRequest }
-  | { kind: "erasure"; body: ErasureCommand };
+  | { kind: "erasure"; body: ErasureCommand }
+  | { kind: "agency"; body: AgencyRequest }
+  | { kind: "delegation"; body: DelegationRequest };
 
 /** A secondary index entry: (name, value) → this entry, in log order. */
 export interface IndexRef {
@@ -167,6 +178,20 @@ class Tx {
     return doc?.kind === "enterprise-total" ? doc.approvedFen : "0";
   }
 
+  /** The registered agency with this code, or undefined (not registered, or free text from before agencies). */
+  async agency(code: string): Promise<AgencyState | undefined> {
+    const ref = await this.get(`agency:${code}`);
+    if (ref?.kind !== "code") return undefined;
+    const doc = await this.get(`e:${ref.id}`);
+    return doc?.kind === "agency" ? doc : undefined;
+  }
+
+  /** Whether agency `from` has delegated to agency `to` and not withdrawn it. */
+  async delegated(from: string, to: string): Promise<boolean> {
+    const doc = await this.get(`dlg:${from}:${to}`);
+    return doc?.kind === "delegation" && doc.granted;
+  }
+
   setEnterpriseApproved(programmeId: string, creditCode: string, approvedFen: string): void {
     this.put(`ent:${programmeId}:${creditCode}`, { kind: "enterprise-total", approvedFen });
   }
@@ -194,12 +219,138 @@ function filed(tx: Tx, entry: LedgerEntry, openings: Openings | null, enterprise
   return { entry, openings, writes: tx.writes, indexes };
 }
 
+/** The tallies an application in `region` counts in: its region type's and, where the programme keeps them, its county's. */
+function talliesOf(prg: ProgrammeState, region: string): RegionTally[] {
+  const out = [prg.byRegion[regionType(region)]];
+  if (prg.byCounty !== undefined) out.push((prg.byCounty[region] ??= { applications: 0, approvedFen: "0", paidFen: "0" }));
+  return out;
+}
+
 function live<T extends { revoked: boolean; id: string; kind: string }>(doc: T, field: string): T {
   if (doc.revoked) violation("entry-revoked", "conflict", `${field}: ${doc.kind} ${doc.id} has been revoked`);
   return doc;
 }
 
+/**
+ * Whether the actor is the deployment-wide admin: an admin token whose agency
+ * is not a registered agency. Before any agency is registered every admin is
+ * one, which is how a single-agency deployment keeps working unchanged; an
+ * admin of a registered agency is that agency's admin only.
+ */
+async function deploymentAdmin(tx: Tx, actor: Actor): Promise<boolean> {
+  return actor.role === "admin" && (await tx.agency(actor.agency)) === undefined;
+}
+
+/**
+ * The recording rule: an official records into a programme only if the
+ * programme's agency is its own, or has delegated to its agency. The
+ * deployment-wide admin may act in every agency. A programme whose agency is
+ * free text from before agencies existed (no registered agency has that code)
+ * is not separated, as before; only officials of unregistered agencies record
+ * into it until a correction moves it into a registered agency.
+ */
+async function inScope(tx: Tx, actor: Actor, programmeAgency: string, what: string): Promise<void> {
+  if (await deploymentAdmin(tx, actor)) return;
+  const owner = await tx.agency(programmeAgency);
+  const own = await tx.agency(actor.agency);
+  if (owner === undefined) {
+    if (own === undefined) return;
+    violation("agency-scope", "forbidden", `${what} belongs to ${JSON.stringify(programmeAgency)}, not a registered agency; an official of ${actor.agency} records only into its own agency's programmes`);
+  }
+  if (owner.code === actor.agency || (await tx.delegated(owner.code, actor.agency))) return;
+  violation("agency-scope", "forbidden", `${what} belongs to agency ${owner.code}, which has not delegated to ${actor.agency}`);
+}
+
+/**
+ * Who may give a programme to `agency` (at creation or by correction): a code
+ * must be a registered agency, and only its own officials or the deployment
+ * admin may give it; free text is left to officials of unregistered agencies,
+ * as before agencies existed.
+ */
+async function mayAssign(tx: Tx, actor: Actor, agency: string): Promise<void> {
+  const target = await tx.agency(agency);
+  if (target === undefined && AGENCY_CODE.test(agency)) violation("agency-exists", "invalid", `agency ${agency} is not registered`);
+  if (await deploymentAdmin(tx, actor)) return;
+  const own = await tx.agency(actor.agency);
+  if (target === undefined ? own !== undefined : target.code !== actor.agency)
+    violation("agency-scope", "forbidden", `an official of ${actor.agency} may not give a programme to ${JSON.stringify(agency)}`);
+}
+
+/**
+ * The recording rule as a read check: throws RuleViolation agency-scope when
+ * `actor` may not act in a programme of `programmeAgency` (see inScope). The
+ * private-value read uses it, so an official reads only what it may record.
+ */
+export async function agencyScope(state: StateReader, actor: Actor, programmeAgency: string, what: string): Promise<void> {
+  await inScope(new Tx(state), actor, programmeAgency, what);
+}
+
+/** A scope check on the programme an entry is filed under, if any. */
+async function inProgrammeScope(ctx: RuleContext, tx: Tx, programmeId: string | null): Promise<void> {
+  if (programmeId === null) return;
+  const prg = await tx.entry(programmeId, "programme", "programme");
+  await inScope(tx, ctx.actor, prg.agency, `programme ${prg.code}`);
+}
+
+/**
+ * A government department. The deployment-wide admin records it. Its code's
+ * division must be in the pinned GB/T 2260 table; a province-level agency has
+ * no parent, any other has the agency of the next level up in the same
+ * province: a prefecture's parent is a province agency, a county's parent is
+ * its prefecture's agency (or its province's, for a county directly under a
+ * province, as in the municipalities).
+ */
+async function agency(ctx: RuleContext, tx: Tx, b: AgencyRequest): Promise<Applied> {
+  if (!(await deploymentAdmin(tx, ctx.actor))) violation("agency-deployment-admin", "forbidden", "only the deployment-wide admin records agencies");
+  const division = AGENCY_CODE.exec(b.code)![1]!;
+  let gov;
+  try {
+    gov = governmentDivision(division);
+  } catch (e) {
+    if (e instanceof IdentifierError) violation("agency-code-valid", "invalid", `agency ${b.code}: ${e.message}`);
+    throw e;
+  }
+  if ((await tx.agency(b.code)) !== undefined) violation("agency-code-unique", "conflict", `agency ${b.code} is already registered`);
+  const expected = gov.level === "province" ? null : gov.level === "prefecture" ? gov.province.code : (gov.prefecture?.code ?? gov.province.code);
+  let parentId: string | null = null;
+  if (expected === null) {
+    if (b.parent !== undefined) violation("agency-parent", "invalid", `${b.code} is a province-level agency and has no parent`);
+  } else {
+    if (b.parent === undefined) violation("agency-parent", "invalid", `${b.code} (${gov.name}) needs a parent agency of division ${expected}`);
+    const parent = await tx.agency(b.parent);
+    if (parent === undefined) violation("agency-exists", "invalid", `parent agency ${b.parent} is not registered`);
+    if (AGENCY_CODE.exec(parent.code)![1] !== expected)
+      violation("agency-parent", "invalid", `the parent of ${b.code} (${gov.name}) must be an agency of division ${expected}, not ${parent.code}`);
+    parentId = parent.id;
+  }
+  const id = ctx.newId("agency");
+  tx.save({ kind: "agency", id, code: b.code, name: b.name, parent: b.parent ?? null, recordedAt: ctx.now });
+  tx.put(`agency:${b.code}`, { kind: "code", id });
+  const entry = entryOf(ctx, "agency", id, parentId === null ? [] : [parentId], { ...b });
+  return filed(tx, entry, null, null, null);
+}
+
+/** Agency `from` grants or withdraws recording into its programmes to agency `to`; its own admin or the deployment admin records it. */
+async function delegation(ctx: RuleContext, tx: Tx, b: DelegationRequest): Promise<Applied> {
+  if (b.from === b.to) violation("delegation-changes", "invalid", "an agency always records into its own programmes");
+  const from = await tx.agency(b.from);
+  const to = await tx.agency(b.to);
+  if (from === undefined) violation("agency-exists", "invalid", `agency ${b.from} is not registered`);
+  if (to === undefined) violation("agency-exists", "invalid", `agency ${b.to} is not registered`);
+  if (!(await deploymentAdmin(tx, ctx.actor)) && ctx.actor.agency !== from.code)
+    violation("agency-scope", "forbidden", `only an admin of ${from.code} (or the deployment admin) delegates its programmes`);
+  if ((await tx.delegated(from.code, to.code)) === b.granted)
+    violation("delegation-changes", "conflict", `${from.code} has ${b.granted ? "already" : "not"} delegated to ${to.code}`);
+  const id = ctx.newId("delegation");
+  const state = { kind: "delegation", id, from: from.code, to: to.code, granted: b.granted } as const;
+  tx.save(state);
+  tx.put(`dlg:${from.code}:${to.code}`, state);
+  const entry = entryOf(ctx, "delegation", id, [from.id, to.id], { ...b });
+  return filed(tx, entry, null, null, null);
+}
+
 async function programme(ctx: RuleContext, tx: Tx, b: ProgrammeRequest): Promise<Applied> {
+  await mayAssign(tx, ctx.actor, b.agency);
   if ((await tx.get(`code:${b.code}`)) !== undefined) violation("programme-code-unique", "conflict", `programme code ${b.code} is already in use`);
   if (b.opensOn > b.closesOn) violation("programme-dates-ordered", "invalid", `opensOn ${b.opensOn} is after closesOn ${b.closesOn}`);
   if (!gt(b.budgetFen, "0")) violation("programme-budget-positive", "invalid", "budgetFen must be greater than 0");
@@ -222,6 +373,7 @@ async function programme(ctx: RuleContext, tx: Tx, b: ProgrammeRequest): Promise
     paidFen: "0",
     applications: 0,
     byRegion: { "urban-district": zero(), "rural-county": zero(), "county-level-city": zero() },
+    byCounty: {},
     revoked: false,
   });
   tx.put(`code:${b.code}`, { kind: "code", id });
@@ -231,15 +383,15 @@ async function programme(ctx: RuleContext, tx: Tx, b: ProgrammeRequest): Promise
 
 async function application(ctx: RuleContext, tx: Tx, b: ApplicationRequest): Promise<Applied> {
   const prg = live(await tx.entry(b.programmeId, "programme", "programmeId"), "programmeId");
+  await inScope(tx, ctx.actor, prg.agency, `programme ${prg.code}`);
   const today = cstDate(ctx.now);
   if (today < prg.opensOn || today > prg.closesOn)
     violation("programme-open", "invalid", `programme ${prg.code} is open ${prg.opensOn} to ${prg.closesOn}; today is ${today} (UTC+8)`);
   if (!gt(b.requestedFen, "0")) violation("amount-positive", "invalid", "requestedFen must be greater than 0");
   const id = ctx.newId("application");
   const { commitments, openings } = commitPrivate(b.private, ctx.randomBytes);
-  const region = regionType(b.region);
   prg.applications += 1;
-  prg.byRegion[region].applications += 1;
+  for (const t of talliesOf(prg, b.region)) t.applications += 1;
   tx.save(prg);
   tx.save({
     kind: "application",
@@ -263,6 +415,7 @@ async function application(ctx: RuleContext, tx: Tx, b: ApplicationRequest): Pro
 
 async function decision(ctx: RuleContext, tx: Tx, b: DecisionRequest): Promise<Applied> {
   const app = live(await tx.entry(b.applicationId, "application", "applicationId"), "applicationId");
+  await inProgrammeScope(ctx, tx, app.programmeId);
   if (app.decisionId !== null) violation("application-pending", "conflict", `application ${app.id} already has decision ${app.decisionId}`);
   if (sameOfficial(app.recordedBy, ctx.actor.official))
     violation("decider-not-recorder", "invalid", `official ${ctx.actor.official} recorded application ${app.id} and cannot decide it`);
@@ -285,8 +438,7 @@ async function decision(ctx: RuleContext, tx: Tx, b: DecisionRequest): Promise<A
       );
     tx.setEnterpriseApproved(prg.id, app.creditCode, add(enterpriseBefore, b.approvedFen));
     prg.approvedFen = after;
-    const tally = prg.byRegion[regionType(app.region)];
-    tally.approvedFen = add(tally.approvedFen, b.approvedFen);
+    for (const t of talliesOf(prg, app.region)) t.approvedFen = add(t.approvedFen, b.approvedFen);
     tx.save(prg);
   }
   const id = ctx.newId("decision");
@@ -320,14 +472,14 @@ async function addPaid(tx: Tx, dec: DecisionState, fen: string, op: typeof add =
   const app = await tx.entry(dec.applicationId, "application", "application");
   dec.paidFen = op(dec.paidFen, fen);
   prg.paidFen = op(prg.paidFen, fen);
-  const tally = prg.byRegion[regionType(app.region)];
-  tally.paidFen = op(tally.paidFen, fen);
+  for (const t of talliesOf(prg, app.region)) t.paidFen = op(t.paidFen, fen);
   tx.save(dec);
   tx.save(prg);
 }
 
 async function payout(ctx: RuleContext, tx: Tx, b: PayoutRequest): Promise<Applied> {
   const dec = live(await tx.entry(b.decisionId, "decision", "decisionId"), "decisionId");
+  await inProgrammeScope(ctx, tx, dec.programmeId);
   if (dec.outcome !== "approved") violation("decision-approved", "conflict", `decision ${dec.id} rejected the application`);
   if (!gt(b.amountFen, "0")) violation("amount-positive", "invalid", "amountFen must be greater than 0");
   const committed = add(dec.committedFen, b.amountFen);
@@ -366,6 +518,7 @@ async function payout(ctx: RuleContext, tx: Tx, b: PayoutRequest): Promise<Appli
 
 async function confirmation(ctx: RuleContext, tx: Tx, b: ConfirmationRequest): Promise<Applied> {
   const pay = live(await tx.entry(b.payoutId, "payout", "payoutId"), "payoutId");
+  await inProgrammeScope(ctx, tx, pay.programmeId);
   if (!pay.needsConfirmation || pay.confirmationId !== null)
     violation("payout-needs-confirmation", "conflict", pay.needsConfirmation ? `payout ${pay.id} is already confirmed by ${pay.confirmationId}` : `payout ${pay.id} is below the four-eyes threshold`);
   if (sameOfficial(pay.recordedBy, ctx.actor.official))
@@ -402,6 +555,10 @@ async function correction(ctx: RuleContext, tx: Tx, b: CorrectionRequest): Promi
 
   const creditCode = await enterpriseOf(tx, target);
   const programmeId = await programmeOf(tx, target);
+  // Migration: an official of a registered agency may move a programme from before agencies
+  // (free-text agency) into its own agency; mayAssign below checks the new agency.
+  const claims = target.kind === "programme" && b.replacement?.agency === ctx.actor.agency && (await tx.agency(target.agency)) === undefined;
+  if (!claims) await inProgrammeScope(ctx, tx, programmeId);
 
   switch (b.reasonCode) {
     case "data-entry-error":
@@ -419,7 +576,10 @@ async function correction(ctx: RuleContext, tx: Tx, b: CorrectionRequest): Promi
         if (r.region !== undefined && r.region !== target.region) await moveRegion(tx, target, r.region);
       } else if (target.kind === "programme") {
         if (r.name !== undefined) target.name = r.name;
-        if (r.agency !== undefined) target.agency = r.agency;
+        if (r.agency !== undefined) {
+          await mayAssign(tx, ctx.actor, r.agency);
+          target.agency = r.agency;
+        }
       } else if (target.kind === "payout") {
         if (r.paidOn !== undefined) {
           if (r.paidOn > cstDate(ctx.now)) violation("payout-date-not-future", "invalid", `paidOn ${r.paidOn} is in the future`);
@@ -462,16 +622,20 @@ async function correction(ctx: RuleContext, tx: Tx, b: CorrectionRequest): Promi
 
 async function moveRegion(tx: Tx, app: ApplicationState, region: string): Promise<void> {
   const prg = await tx.entry(app.programmeId, "programme", "programme");
-  const from = prg.byRegion[regionType(app.region)];
-  const to = prg.byRegion[regionType(region)];
-  from.applications -= 1;
-  to.applications += 1;
-  if (app.decisionId !== null) {
-    const dec = await tx.entry(app.decisionId, "decision", "decision");
-    from.approvedFen = sub(from.approvedFen, dec.approvedFen);
-    to.approvedFen = add(to.approvedFen, dec.approvedFen);
-    from.paidFen = sub(from.paidFen, dec.paidFen);
-    to.paidFen = add(to.paidFen, dec.paidFen);
+  const dec = app.decisionId !== null ? await tx.entry(app.decisionId, "decision", "decision") : null;
+  for (const from of talliesOf(prg, app.region)) {
+    from.applications -= 1;
+    if (dec !== null) {
+      from.approvedFen = sub(from.approvedFen, dec.approvedFen);
+      from.paidFen = sub(from.paidFen, dec.paidFen);
+    }
+  }
+  for (const to of talliesOf(prg, region)) {
+    to.applications += 1;
+    if (dec !== null) {
+      to.approvedFen = add(to.approvedFen, dec.approvedFen);
+      to.paidFen = add(to.paidFen, dec.paidFen);
+    }
   }
   app.region = region;
   tx.save(prg);
@@ -506,8 +670,7 @@ async function revoke(tx: Tx, target: EntryState): Promise<void> {
         const prg = await tx.entry(target.programmeId, "programme", "programme");
         prg.approvedFen = sub(prg.approvedFen, target.approvedFen);
         tx.setEnterpriseApproved(prg.id, app.creditCode, sub(await tx.enterpriseApproved(prg.id, app.creditCode), target.approvedFen));
-        const tally = prg.byRegion[regionType(app.region)];
-        tally.approvedFen = sub(tally.approvedFen, target.approvedFen);
+        for (const t of talliesOf(prg, app.region)) t.approvedFen = sub(t.approvedFen, target.approvedFen);
         tx.save(prg);
       }
       break;
@@ -518,7 +681,7 @@ async function revoke(tx: Tx, target: EntryState): Promise<void> {
         violation("revocation-allowed", "conflict", `application ${target.id} has decision ${target.decisionId}; revoke it first`);
       const prg = await tx.entry(target.programmeId, "programme", "programme");
       prg.applications -= 1;
-      prg.byRegion[regionType(target.region)].applications -= 1;
+      for (const t of talliesOf(prg, target.region)) t.applications -= 1;
       tx.save(prg);
       break;
     }
@@ -566,6 +729,9 @@ async function programmeOf(tx: Tx, target: EntryState): Promise<string | null> {
       const next = await tx.get(`e:${target.kind === "confirmation" ? target.payoutId : target.targetId}`);
       return next && next.kind !== "code" && next.kind !== "enterprise-total" ? programmeOf(tx, next) : null;
     }
+    case "agency":
+    case "delegation":
+      return null;
   }
 }
 
@@ -586,6 +752,7 @@ async function erasure(ctx: RuleContext, tx: Tx, b: ErasureCommand): Promise<App
   const earlier = await tx.get(`erased:${b.targetId}`);
   if (earlier !== undefined)
     violation("erasure-once", "conflict", `the private values of ${b.targetId} were already erased${earlier.kind === "erasure" ? ` by ${earlier.id}` : ""}`);
+  await inProgrammeScope(ctx, tx, await programmeOf(tx, doc));
   if (doc.kind === "erasure" || b.fields.length === 0) violation("erasure-target-private", "invalid", `${doc.kind} ${b.targetId} has no private values to erase`);
   const fields = [...b.fields].sort();
   const id = ctx.newId("erasure");
@@ -625,6 +792,12 @@ export async function applyCommand(ctx: RuleContext, cmd: Command): Promise<Appl
       break;
     case "erasure":
       applied = await erasure(ctx, tx, cmd.body);
+      break;
+    case "agency":
+      applied = await agency(ctx, tx, cmd.body);
+      break;
+    case "delegation":
+      applied = await delegation(ctx, tx, cmd.body);
       break;
   }
   return { ...applied, indexes: [...applied.indexes, { name: "kind", value: cmd.kind }] };

@@ -10,7 +10,7 @@
  * and amounts have their own stricter formats.
  */
 import { z } from "zod";
-import { CORRECTION_REASONS, ENTRY_ID, ENTRY_KINDS, ERASURE_REASONS, ROLES } from "../format";
+import { AGENCY_CODE, CORRECTION_REASONS, ENTRY_ID, ENTRY_KINDS, ERASURE_REASONS, LEDGER_KINDS, ROLES } from "../format";
 import { CreditCode, DivisionCode, Fen, HttpUrl, IsoDate, PlainText, Sha256Hex } from "./zod-types";
 
 /** Server-assigned entry ids: a kind prefix and 24 hex digits of randomness (service/format). */
@@ -30,6 +30,29 @@ export const ProgrammeRequest = z.strictObject({
   fourEyesThresholdFen: Fen,
   /** 单个企业最高补贴: the most one enterprise may have approved, over all its applications to the programme. Absent: no cap. */
   maxPerEnterpriseFen: Fen.optional(),
+});
+
+/** An agency's code: division code, hyphen, department code (service/format AGENCY_CODE); the division is checked by the rules. */
+export const AgencyCode = z.string().regex(AGENCY_CODE, "a division code, '-', and a department code in capitals, e.g. 110000-FGW");
+
+/**
+ * A government department. `parent` is the agency one level up (province →
+ * prefecture → county): absent for a province-level agency, required below.
+ */
+export const AgencyRequest = z.strictObject({
+  code: AgencyCode,
+  name: PlainText(200),
+  parent: AgencyCode.optional(),
+});
+
+/**
+ * Agency `from` lets agency `to` record into its programmes (`granted: true`),
+ * or withdraws that (`granted: false`). Each change is its own entry.
+ */
+export const DelegationRequest = z.strictObject({
+  from: AgencyCode,
+  to: AgencyCode,
+  granted: z.boolean(),
 });
 
 /** Private fields: committed in the log, stored off-log. */
@@ -139,9 +162,13 @@ export type ConfirmationRequest = z.infer<typeof ConfirmationRequest>;
 export type CorrectionRequest = z.infer<typeof CorrectionRequest>;
 export type CorrectionReplacement = z.infer<typeof CorrectionReplacement>;
 export type ErasureRequest = z.infer<typeof ErasureRequest>;
+export type AgencyRequest = z.infer<typeof AgencyRequest>;
+export type DelegationRequest = z.infer<typeof DelegationRequest>;
 
-export const EntryKind = z.enum(ENTRY_KINDS);
+export const EntryKind = z.enum(LEDGER_KINDS);
 export type EntryKind = z.infer<typeof EntryKind>;
+/** The kinds the auditor reads today (service/format ENTRY_KINDS). */
+export const AuditedKind = z.enum(ENTRY_KINDS);
 
 export const Role = z.enum(ROLES);
 export type Role = z.infer<typeof Role>;
@@ -159,6 +186,8 @@ export const REQUEST_SCHEMAS = {
   payout: PayoutRequest,
   confirmation: ConfirmationRequest,
   correction: CorrectionRequest,
+  agency: AgencyRequest,
+  delegation: DelegationRequest,
 } as const;
 
 /** The most records one batch request may carry. */
@@ -180,6 +209,8 @@ export const BatchRequest = z.strictObject({
         z.strictObject({ kind: z.literal("payout"), body: PayoutRequest }),
         z.strictObject({ kind: z.literal("confirmation"), body: ConfirmationRequest }),
         z.strictObject({ kind: z.literal("correction"), body: CorrectionRequest }),
+        z.strictObject({ kind: z.literal("agency"), body: AgencyRequest }),
+        z.strictObject({ kind: z.literal("delegation"), body: DelegationRequest }),
       ]),
     )
     .min(1)

@@ -33,6 +33,13 @@ export interface ProgrammeState {
   paidFen: string;
   applications: number;
   byRegion: Record<RegionType, RegionTally>;
+  /**
+   * The same tallies per county-level division code (the applications'
+   * `region`), for totals by province, prefecture and county. Absent on
+   * programmes recorded before it was kept: region totals leave those out
+   * and say so.
+   */
+  byCounty?: Record<string, RegionTally>;
   revoked: boolean;
 }
 
@@ -115,7 +122,36 @@ export interface ErasureState {
   readonly recordedAt: string;
 }
 
-export type EntryState = ProgrammeState | ApplicationState | DecisionState | PayoutState | ConfirmationState | CorrectionState | ErasureState;
+/** A government department, also found by its code under `agency:<code>`. */
+export interface AgencyState {
+  readonly kind: "agency";
+  readonly id: string;
+  readonly code: string;
+  readonly name: string;
+  /** The parent agency's code; null for a province-level agency. */
+  readonly parent: string | null;
+  readonly recordedAt: string;
+}
+
+/** The latest delegation between two agencies, stored under its own id and, as the one in force, under `dlg:<from>:<to>`. */
+export interface DelegationState {
+  readonly kind: "delegation";
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly granted: boolean;
+}
+
+export type EntryState =
+  | ProgrammeState
+  | ApplicationState
+  | DecisionState
+  | PayoutState
+  | ConfirmationState
+  | CorrectionState
+  | ErasureState
+  | AgencyState
+  | DelegationState;
 
 /** What one enterprise has approved in one programme: sum of approvedFen over its live approved decisions there. */
 export interface EnterpriseTotalState {
@@ -125,10 +161,11 @@ export interface EnterpriseTotalState {
 
 /**
  * A key in the state space: one per entry, the programme-code uniqueness
- * index, one per (programme, credit code) for the per-enterprise cap, and
- * the erasure of an entry.
+ * index, one per (programme, credit code) for the per-enterprise cap, the
+ * erasure of an entry, an agency by its code, and the delegation in force
+ * between two agencies.
  */
-export type StateKey = `e:${string}` | `code:${string}` | `ent:${string}:${string}` | `erased:${string}`;
+export type StateKey = `e:${string}` | `code:${string}` | `ent:${string}:${string}` | `erased:${string}` | `agency:${string}` | `dlg:${string}:${string}`;
 
 export type StateDoc = EntryState | { readonly kind: "code"; readonly id: string } | EnterpriseTotalState;
 

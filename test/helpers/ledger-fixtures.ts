@@ -201,6 +201,10 @@ export function commandOf(kind: RecordKind, body: unknown): Command {
       return { kind, body: parseBody(REQUEST_SCHEMAS.confirmation, kind, body) };
     case "correction":
       return { kind, body: parseBody(REQUEST_SCHEMAS.correction, kind, body) };
+    case "agency":
+      return { kind, body: parseBody(REQUEST_SCHEMAS.agency, kind, body) };
+    case "delegation":
+      return { kind, body: parseBody(REQUEST_SCHEMAS.delegation, kind, body) };
   }
 }
 

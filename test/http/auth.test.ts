@@ -40,6 +40,12 @@ const SETUP: Readonly<Record<RecordKind, (w: World) => Promise<Record<string, un
     const app = await record(w, "/v1/applications", "clerk", applicationBody(prg));
     return { targetId: app, reasonCode: "revoked", reasonText: "申报材料重复提交" };
   },
+  agency: async () => ({ code: "110000-FGW", name: "北京市发展和改革委员会" }),
+  delegation: async (w) => {
+    await record(w, "/v1/agencies", "admin", { code: "110000-FGW", name: "北京市发展和改革委员会" });
+    await record(w, "/v1/agencies", "admin", { code: "110000-JXJ", name: "北京市经济和信息化局" });
+    return { from: "110000-FGW", to: "110000-JXJ", granted: true };
+  },
 };
 
 const HOLDER_OF_ROLE: Readonly<Record<Role, Holder>> = { clerk: "clerk", approver: "approver", payer: "payer", admin: "admin" };

@@ -89,6 +89,8 @@ describe("HTTP API, the OpenAPI document", () => {
       payout: "PayoutRequest",
       confirmation: "ConfirmationRequest",
       correction: "CorrectionRequest",
+      agency: "AgencyRequest",
+      delegation: "DelegationRequest",
     };
     for (const [kind, name] of Object.entries(NAMES) as [RecordKind, string][]) {
       it(`${name} has the fields of the zod schema, required ones required, and no others`, () => {

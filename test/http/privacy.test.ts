@@ -120,7 +120,7 @@ describe("HTTP API, privacy", () => {
     };
 
     // Crawl every public route.
-    const urls = ["/v1/health", "/v1/openapi.json", "/v1/log/checkpoint", "/v1/programmes", "/v1/programmes?limit=1", `/v1/programmes/${prg}`];
+    const urls = ["/v1/health", "/v1/openapi.json", "/v1/log/checkpoint", "/v1/programmes", "/v1/programmes?limit=1", "/v1/agencies", "/v1/totals", "/v1/totals?region=110000", `/v1/programmes/${prg}`];
     for (const id of ids) urls.push(`/v1/entries/${id}`, `/v1/entries/${id}/receipt`);
     urls.push("/v1/log/key", "/v1/chain", "/tlog/checkpoint", `/tlog/tile/0/000.p/${size}`, `/tlog/tile/entries/000.p/${size}`);
     for (const cc of [creditCode(1), creditCode(2)]) {

@@ -19,15 +19,18 @@ import {
   type Holder,
   type World,
 } from "./helpers";
+import { registerAgencies } from "./agencies-fixture";
 
 interface Attempt {
   readonly path: string;
   readonly as: Holder;
   readonly body: Record<string, unknown>;
+  /** A token other than the holder's (an agency official's), when given. */
+  readonly token?: string;
 }
 
 interface RuleCase {
-  readonly status: 409 | 422;
+  readonly status: 403 | 409 | 422;
   /** Records what the rule needs, returns the request it must refuse. */
   readonly setup: (w: World) => Promise<Attempt>;
 }
@@ -41,6 +44,51 @@ async function programmeAndApplication(w: World, programme: Record<string, unkno
 }
 
 const RULES: Readonly<Record<RuleName, RuleCase>> = {
+  "agency-code-valid": {
+    status: 422,
+    setup: async () => ({ path: "/v1/agencies", as: "admin", body: { code: "110100-FGW", name: "北京市辖区（不是一级政府）" } }),
+  },
+  "agency-code-unique": {
+    status: 409,
+    setup: async (w) => {
+      await registerAgencies(w);
+      return { path: "/v1/agencies", as: "admin", body: { code: "110000-JXJ", name: "北京市经济和信息化局" } };
+    },
+  },
+  "agency-parent": {
+    status: 422,
+    setup: async (w) => {
+      await registerAgencies(w);
+      // 正定县's parent is 石家庄市's agency, not the province's.
+      return { path: "/v1/agencies", as: "admin", body: { code: "130123-CZJ", name: "正定县财政局", parent: "130000-FGW" } };
+    },
+  },
+  "agency-exists": {
+    status: 422,
+    setup: async () => ({ path: "/v1/programmes", as: "admin", body: programmeBody({ agency: "110000-FGW" }) }),
+  },
+  "agency-deployment-admin": {
+    status: 403,
+    setup: async (w) => {
+      const a = await registerAgencies(w);
+      return { path: "/v1/agencies", as: "admin", token: a.tokens["130000-FGW"].admin, body: { code: "130100-CZJ", name: "石家庄市财政局", parent: "130000-FGW" } };
+    },
+  },
+  "agency-scope": {
+    status: 403,
+    setup: async (w) => {
+      const a = await registerAgencies(w);
+      const prg = await record(w, "/v1/programmes", "admin", programmeBody({ agency: "110000-JXJ" }));
+      return { path: "/v1/applications", as: "clerk", token: a.tokens["130123-FGW"].clerk, body: applicationBody(prg) };
+    },
+  },
+  "delegation-changes": {
+    status: 409,
+    setup: async (w) => {
+      await registerAgencies(w);
+      return { path: "/v1/delegations", as: "admin", body: { from: "110000-JXJ", to: "130123-FGW", granted: false } };
+    },
+  },
   "erasure-target-private": {
     status: 422,
     setup: async (w) => {
@@ -220,7 +268,7 @@ describe("HTTP API, business rules", () => {
         const w = await createWorld();
         const attempt = await c.setup(w);
         const size = w.ledger.size;
-        const res = await post(w, attempt.path, w.tokens[attempt.as], attempt.body);
+        const res = await post(w, attempt.path, attempt.token ?? w.tokens[attempt.as], attempt.body);
         const problem = expectProblem(res, c.status);
         expect(problem["rule"]).to.equal(rule);
         expect(problem["type"]).to.equal(`urn:subsidy-ledger:rule:${rule}`);

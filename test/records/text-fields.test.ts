@@ -88,6 +88,8 @@ const SAMPLES: Readonly<Record<RecordKind | "token", Record<string, unknown>>> =
       private: { contactPerson: "张三", phone: "13800000000", bankAccount: "6222020200112233", bankTransactionRef: "TX-1" },
     },
   },
+  agency: { code: "130123-FGW", name: "正定县发展和改革局", parent: "130100-FGW" },
+  delegation: { from: "130000-FGW", to: "130123-FGW", granted: true },
   token: { official: "clerk.li", name: "李明", agency: "市工信局", role: "clerk" },
 };
 
@@ -212,7 +214,19 @@ describe("recorded text", () => {
         for (const op of Object.values(ops)) for (const media of Object.values(op.requestBody?.content ?? {})) named.add(media.schema.$ref.replace("#/components/schemas/", ""));
       // The batch's records are the single-record schemas themselves (checked below), so it needs no sample of its own.
       expect([...named].sort()).to.deep.equal(
-        ["ApplicationRequest", "BatchRequest", "ConfirmationRequest", "CorrectionRequest", "DecisionRequest", "ErasureRequest", "PayoutRequest", "ProgrammeRequest", "TokenRequest"].sort(),
+        [
+          "AgencyRequest",
+          "ApplicationRequest",
+          "BatchRequest",
+          "ConfirmationRequest",
+          "CorrectionRequest",
+          "DecisionRequest",
+          "DelegationRequest",
+          "ErasureRequest",
+          "PayoutRequest",
+          "ProgrammeRequest",
+          "TokenRequest",
+        ].sort(),
       );
     });
 
