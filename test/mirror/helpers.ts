@@ -67,3 +67,18 @@ export function tlogApp(tiles: Pick<TileQueries, "checkpoint" | "resource">, del
   app.use(onError);
   return app;
 }
+
+/** A read model over a LogReader (such as {@link memoryLog}), for {@link tlogApp}. */
+export function readerTiles(reader: LogReader & { note: string }): Pick<TileQueries, "checkpoint" | "resource"> {
+  const size = Number(reader.note.split("\n")[1]);
+  return {
+    checkpoint: async () => ({ size, note: reader.note }),
+    async resource(r) {
+      try {
+        return r.level === "entries" ? await reader.readEntryBundle(r.index, r.width) : await reader.readTile(r.level, r.index, r.width);
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
