@@ -27,9 +27,13 @@ const opts = new Command()
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), "bench-mirror-"));
   const started = Date.now();
-  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "lib/bench-tiles-server.ts"), path.join(dir, "upstream"), String(opts.leaves)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["-r", "ts-node/register/transpile-only", path.join(__dirname, "lib/bench-tiles-server.ts"), path.join(dir, "upstream"), String(opts.leaves)],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    }
+  );
   try {
     const port = await new Promise<number>((ok, fail) => {
       child.stdout.once("data", (d: Buffer) => ok(Number(d.toString().trim())));

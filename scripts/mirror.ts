@@ -46,7 +46,8 @@ interface Opts {
 }
 
 const say = (line: string) => process.stderr.write(`mirror: ${line}\n`);
-const message = (e: unknown) => `${typeof (e as { code?: unknown }).code === "string" ? `${(e as { code: string }).code}: ` : ""}${e instanceof Error ? e.message : String(e)}`;
+const message = (e: unknown) =>
+  `${typeof (e as { code?: unknown }).code === "string" ? `${(e as { code: string }).code}: ` : ""}${e instanceof Error ? e.message : String(e)}`;
 
 function logKey(value: string): NoteVerifier {
   const text = existsSync(value) ? readFileSync(value, "utf8").trim() : value.trim();
@@ -141,7 +142,9 @@ async function main(argv: string[]): Promise<number> {
       status.lastSync = new Date().toISOString();
       status.lastError = null;
       if (r.size !== r.previousSize || r.newCheckpoint)
-        process.stdout.write(`mirrored size ${r.size} (was ${r.previousSize}) into ${mirror.dir}: ${r.written} files written in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+        process.stdout.write(
+          `mirrored size ${r.size} (was ${r.previousSize}) into ${mirror.dir}: ${r.written} files written in ${((Date.now() - started) / 1000).toFixed(1)} s\n`
+        );
       return 0;
     } catch (e) {
       if (e instanceof MirrorRefusal) {
@@ -189,5 +192,5 @@ main(process.argv.slice(2)).then(
   (e: unknown) => {
     say(message(e));
     process.exit(1);
-  },
+  }
 );

@@ -110,10 +110,7 @@ async function writeOnce(tmpDir: string, target: string, bytes: Uint8Array): Pro
 }
 
 export class Mirror {
-  private constructor(
-    readonly copy: StaticLogDir,
-    private readonly _o: MirrorOptions,
-  ) {}
+  private constructor(readonly copy: StaticLogDir, private readonly _o: MirrorOptions) {}
 
   /** Opens (creating) the mirror directory; removes a killed run's temporary files. */
   static async open(dir: string, options: MirrorOptions): Promise<Mirror> {
@@ -132,7 +129,11 @@ export class Mirror {
     try {
       return verifyCheckpoint(note, this._o.verifier, this._origin);
     } catch (e) {
-      throw new MirrorRefusal("SIGNATURE_INVALID", `${what} does not verify under the log key ${this._o.verifier.name}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw new MirrorRefusal(
+        "SIGNATURE_INVALID",
+        `${what} does not verify under the log key ${this._o.verifier.name}: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e }
+      );
     }
   }
 
@@ -145,7 +146,10 @@ export class Mirror {
       if ((e as { code?: unknown }).code === "ENOENT") return [];
       throw e;
     }
-    return names.filter((n) => SIZE_NAME.test(n)).map(Number).sort((a, b) => a - b);
+    return names
+      .filter((n) => SIZE_NAME.test(n))
+      .map(Number)
+      .sort((a, b) => a - b);
   }
 
   /** The pending checkpoint: the newest in the history, else the copy's own checkpoint, else none. Each is re-verified with the log key. */
@@ -157,7 +161,7 @@ export class Mirror {
       what = `${HISTORY}/${sizes[sizes.length - 1]}`;
       note = await fs.readFile(path.join(this.dir, what));
     } else {
-      what = "the copy's checkpoint";
+      what = "checkpoint";
       try {
         note = await fs.readFile(path.join(this.dir, "checkpoint"));
       } catch (e) {
@@ -184,12 +188,16 @@ export class Mirror {
       try {
         check = checkCosignedCheckpoint(note, this._o.policy);
       } catch (e) {
-        throw new MirrorRefusal("POLICY_UNSATISFIED", `upstream's checkpoint of size ${cp.size} carries an invalid cosignature: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        throw new MirrorRefusal(
+          "POLICY_UNSATISFIED",
+          `upstream's checkpoint of size ${cp.size} carries an invalid cosignature: ${e instanceof Error ? e.message : String(e)}`,
+          { cause: e }
+        );
       }
       if (!check.satisfied)
         throw new MirrorRefusal(
           "POLICY_UNSATISFIED",
-          `upstream's checkpoint of size ${cp.size} lacks the witness quorum (vouched: ${check.vouched.length > 0 ? check.vouched.join(", ") : "none"})`,
+          `upstream's checkpoint of size ${cp.size} lacks the witness quorum (vouched: ${check.vouched.length > 0 ? check.vouched.join(", ") : "none"})`
         );
     }
     if (this._o.anchor !== undefined && cp.size > 0 && !(await this._o.anchor.isAnchored(cp.size, `0x${toHex(cp.rootHash)}`)))
@@ -202,7 +210,10 @@ export class Mirror {
     } else if (held !== undefined && cp.size === held.size) {
       if (!equalBytes(cp.rootHash, held.rootHash)) {
         await this._saveRefused(cp, note);
-        throw new MirrorRefusal("FORKED", `the log forked: upstream's checkpoint of size ${cp.size} has root ${toHex(cp.rootHash)}, the mirror holds root ${toHex(held.rootHash)}`);
+        throw new MirrorRefusal(
+          "FORKED",
+          `the log forked: upstream's checkpoint of size ${cp.size} has root ${toHex(cp.rootHash)}, the mirror holds root ${toHex(held.rootHash)}`
+        );
       }
     } else {
       if (held !== undefined && held.size > 0) await this._checkConsistent(upstream, held, cp, note);
@@ -216,7 +227,11 @@ export class Mirror {
     const source = target.size === 0 ? upstreamWithNote(upstream, target.note) : await this._verified(upstream, target, previousSize);
     let r;
     try {
-      r = await this.copy.publish(source, { verifiers: this._o.verifier, origin: this._origin, ...(this._o.beforeRename ? { beforeRename: this._o.beforeRename } : {}) });
+      r = await this.copy.publish(source, {
+        verifiers: this._o.verifier,
+        origin: this._origin,
+        ...(this._o.beforeRename ? { beforeRename: this._o.beforeRename } : {}),
+      });
     } catch (e) {
       if (e instanceof TileAuthenticationError) throw new MirrorRefusal("TILES_INVALID", e.message, { cause: e });
       throw e;
@@ -244,8 +259,10 @@ export class Mirror {
       await this._saveRefused(cp, note);
       throw new MirrorRefusal(
         "FORKED",
-        `the log forked: upstream's checkpoint of size ${cp.size} does not extend the mirror's of size ${held.size} (${e instanceof Error ? e.message : String(e)})`,
-        { cause: e },
+        `the log forked: upstream's checkpoint of size ${cp.size} does not extend the mirror's of size ${held.size} (${
+          e instanceof Error ? e.message : String(e)
+        })`,
+        { cause: e }
       );
     }
   }
@@ -258,5 +275,9 @@ export class Mirror {
 
 /** Upstream, except that its checkpoint is `note` (the empty tree has no tiles to authenticate). */
 function upstreamWithNote(upstream: LogReader, note: Uint8Array): LogReader {
-  return { readCheckpoint: () => Promise.resolve(note), readTile: (l, i, w) => upstream.readTile(l, i, w), readEntryBundle: (i, w) => upstream.readEntryBundle(i, w) };
+  return {
+    readCheckpoint: () => Promise.resolve(note),
+    readTile: (l, i, w) => upstream.readTile(l, i, w),
+    readEntryBundle: (i, w) => upstream.readEntryBundle(i, w),
+  };
 }

@@ -60,12 +60,18 @@ function fieldsOf(bytes: Uint8Array, index: number): { id: string; recordedAt: s
  * Appends to `store` the entries of the copy `copy` serves beyond the store's
  * head; see the module comment. Rejects with {@link RebuildError}.
  */
-export async function rebuildFromCopy(store: Pick<LogStore, "head" | "commit">, copy: LogReader, options: { verifier: NoteVerifier; origin?: string }): Promise<RebuildResult> {
+export async function rebuildFromCopy(
+  store: Pick<LogStore, "head" | "commit">,
+  copy: LogReader,
+  options: { verifier: NoteVerifier; origin?: string }
+): Promise<RebuildResult> {
   let cp;
   try {
     cp = verifyCheckpoint(await copy.readCheckpoint(), options.verifier, options.origin ?? options.verifier.name);
   } catch (e) {
-    throw new RebuildError("CHECKPOINT_INVALID", `the copy's checkpoint does not open with the log key: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new RebuildError("CHECKPOINT_INVALID", `the copy's checkpoint does not open with the log key: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+    });
   }
   const size = cp.size;
   try {
@@ -79,12 +85,17 @@ export async function rebuildFromCopy(store: Pick<LogStore, "head" | "commit">, 
   }
   const head = await store.head();
   const range = new CompactRange(head.size, head.compact);
-  if (head.size > size) throw new RebuildError("NOT_A_PREFIX", `the store holds ${head.size} entries, more than the copy's ${size}: nothing to rebuild from it`);
+  if (head.size > size)
+    throw new RebuildError("NOT_A_PREFIX", `the store holds ${head.size} entries, more than the copy's ${size}: nothing to rebuild from it`);
   if (head.size > 0) {
     try {
       verifyConsistency(head.size, size, range.root(), cp.rootHash, await consistencyProofFromTiles(copy, head.size, size));
     } catch (e) {
-      throw new RebuildError("NOT_A_PREFIX", `the store's ${head.size} entries are not a prefix of the copy's log: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw new RebuildError(
+        "NOT_A_PREFIX",
+        `the store's ${head.size} entries are not a prefix of the copy's log: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e }
+      );
     }
   }
   for (let n = Math.floor(head.size / TILE_WIDTH); n * TILE_WIDTH < size; n++) {
@@ -101,6 +112,7 @@ export async function rebuildFromCopy(store: Pick<LogStore, "head" | "commit">, 
     await store.commit({ head: { size: range.size, compact: [...range.hashes] }, leaves, state: new Map(), idempotency: new Map() });
   }
   const rootHex = toHex(range.root());
-  if (rootHex !== toHex(cp.rootHash)) throw new RebuildError("COPY_INVALID", `the rebuilt tree's root ${rootHex} is not the checkpoint's ${toHex(cp.rootHash)}`);
+  if (rootHex !== toHex(cp.rootHash))
+    throw new RebuildError("COPY_INVALID", `the rebuilt tree's root ${rootHex} is not the checkpoint's ${toHex(cp.rootHash)}`);
   return { previousSize: head.size, size, rootHex };
 }

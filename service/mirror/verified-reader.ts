@@ -46,12 +46,7 @@ export class VerifiedReader implements LogReader {
   private readonly _position = new Map<string, number>();
   private _cursor = -1;
 
-  private constructor(
-    private readonly _upstream: LogReader,
-    private readonly _note: Uint8Array,
-    readonly size: number,
-    fromSize: number,
-  ) {
+  private constructor(private readonly _upstream: LogReader, private readonly _note: Uint8Array, readonly size: number, fromSize: number) {
     this._order = resourcesForSize(size, fromSize);
     this._order.forEach((r, i) => this._position.set(resourcePath(r), i));
   }
@@ -75,7 +70,7 @@ export class VerifiedReader implements LogReader {
             return b;
           },
         },
-        size,
+        size
       );
     } catch (e) {
       if (e instanceof LogReadError && e.code === "MALFORMED") throw new TileAuthenticationError("TILES_INVALID", e.message, { cause: e });
@@ -142,7 +137,8 @@ export class VerifiedReader implements LogReader {
     }
     const up = Math.floor(index / TILE_WIDTH);
     const parent = (await this._tile(level + 1, up, widthAt(level + 1, up, this.size)))[index % TILE_WIDTH]!;
-    if (!equalBytes(merkle(hashes), parent)) throw new TileAuthenticationError("TILES_INVALID", `${resourcePath(r)} does not hash to its hash in the tile above`);
+    if (!equalBytes(merkle(hashes), parent))
+      throw new TileAuthenticationError("TILES_INVALID", `${resourcePath(r)} does not hash to its hash in the tile above`);
     if (this._parents.size >= PARENT_CACHE) this._parents.delete(this._parents.keys().next().value!);
     this._parents.set(k, hashes);
     return hashes;

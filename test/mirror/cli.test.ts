@@ -22,7 +22,7 @@ const ARGS = ["-r", "ts-node/register/transpile-only", "scripts/mirror.ts"];
 function mirror(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
     execFile(process.execPath, [...ARGS, ...args], { cwd: ROOT }, (err, stdout, stderr) =>
-      done({ code: err === null ? 0 : typeof err.code === "number" ? err.code : -1, stdout, stderr }),
+      done({ code: err === null ? 0 : typeof err.code === "number" ? err.code : -1, stdout, stderr })
     );
   });
 }
@@ -63,7 +63,10 @@ describe("npm run mirror", function () {
 
   it("killed with SIGKILL in the middle of a sync, resumes to the same root", async function () {
     bundleDelayMs = 150;
-    const child = spawn(process.execPath, [...ARGS, "--tlog", `${up.url}/tlog`, "--dir", dir, "--log-key", TLOG_KEYS.verifierKey, "--once"], { cwd: ROOT, stdio: "ignore" });
+    const child = spawn(process.execPath, [...ARGS, "--tlog", `${up.url}/tlog`, "--dir", dir, "--log-key", TLOG_KEYS.verifierKey, "--once"], {
+      cwd: ROOT,
+      stdio: "ignore",
+    });
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
     try {
       for (let i = 0; i < 3000 && !existsSync(path.join(dir, "tile", "entries", "004")); i++) await sleep(5);
@@ -87,12 +90,17 @@ describe("npm run mirror", function () {
   describe("with --serve", function () {
     let child: ChildProcess;
     let url: string;
+    let d: string;
     before(async function () {
-      const d = await mkdtemp(path.join(tmpdir(), "ledger-mirror-serve-"));
-      child = spawn(process.execPath, [...ARGS, "--tlog", `${up.url}/tlog`, "--dir", d, "--log-key", TLOG_KEYS.verifierKey, "--serve", "0", "--interval", "3600"], {
-        cwd: ROOT,
-        stdio: ["ignore", "pipe", "inherit"],
-      });
+      d = await mkdtemp(path.join(tmpdir(), "ledger-mirror-serve-"));
+      child = spawn(
+        process.execPath,
+        [...ARGS, "--tlog", `${up.url}/tlog`, "--dir", d, "--log-key", TLOG_KEYS.verifierKey, "--serve", "0", "--interval", "3600"],
+        {
+          cwd: ROOT,
+          stdio: ["ignore", "pipe", "inherit"],
+        }
+      );
       url = await new Promise<string>((resolve, reject) => {
         let out = "";
         child.stdout!.on("data", (c: Buffer) => {
@@ -103,17 +111,36 @@ describe("npm run mirror", function () {
         child.once("exit", (code) => reject(new Error(`mirror exited ${code}: ${out}`)));
       });
     });
-    after(function () {
-      child?.kill("SIGTERM");
+    after(async function () {
+      if (child !== undefined && child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await exited;
+      }
+      await rm(d, { recursive: true, force: true });
     });
 
-    for (const p of ["checkpoint", "tile/0/000", "tile/0/078.p/32", "tile/0/078.p/5", "tile/1/000.p/78", "tile/1/000.p/3", "tile/entries/000", "tile/entries/078.p/32", "tile/entries/078.p/7"])
+    for (const p of [
+      "checkpoint",
+      "tile/0/000",
+      "tile/0/078.p/32",
+      "tile/0/078.p/5",
+      "tile/1/000.p/78",
+      "tile/1/000.p/3",
+      "tile/entries/000",
+      "tile/entries/078.p/32",
+      "tile/entries/078.p/7",
+    ])
       it(`answers /tlog/${p} with upstream's bytes and caching headers`, async function () {
         for (const encoding of ["identity", "gzip"]) {
-          const [a, b] = await Promise.all([fetch(`${up.url}/tlog/${p}`, { headers: { "accept-encoding": encoding } }), fetch(`${url}/tlog/${p}`, { headers: { "accept-encoding": encoding } })]);
+          const [a, b] = await Promise.all([
+            fetch(`${up.url}/tlog/${p}`, { headers: { "accept-encoding": encoding } }),
+            fetch(`${url}/tlog/${p}`, { headers: { "accept-encoding": encoding } }),
+          ]);
           expect(b.status).to.equal(200);
           expect(Buffer.from(await b.arrayBuffer()).equals(Buffer.from(await a.arrayBuffer()))).to.equal(true);
-          for (const h of ["cache-control", "content-type", "content-encoding", "access-control-allow-origin", "vary"]) expect(b.headers.get(h), h).to.equal(a.headers.get(h));
+          for (const h of ["cache-control", "content-type", "content-encoding", "access-control-allow-origin", "vary"])
+            expect(b.headers.get(h), h).to.equal(a.headers.get(h));
         }
       });
 
@@ -128,6 +155,45 @@ describe("npm run mirror", function () {
         expect(b.headers.get("content-type")).to.match(/^application\/problem\+json/);
       }
     });
+  });
+
+  it("as a daemon, follows the log, then on a fork logs ALARM, stops syncing and keeps serving the old copy", async function () {
+    const main = Array.from({ length: 900 }, (_, i) => entry(i));
+    const fork = main.map((e, i) => (i < 500 ? e : entry(i, "fork")));
+    let current = readerTiles(memoryLog(main, 600));
+    const switchable = await serve(tlogApp({ checkpoint: () => current.checkpoint(), resource: (r) => current.resource(r) }));
+    const child = spawn(
+      process.execPath,
+      [...ARGS, "--tlog", `${switchable.url}/tlog`, "--dir", dir, "--log-key", TLOG_KEYS.verifierKey, "--serve", "0", "--interval", "0.2"],
+      {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      }
+    );
+    let out = "";
+    let err = "";
+    child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
+    const until = async (what: string, ok: () => boolean) => {
+      for (let i = 0; i < 600 && !ok(); i++) await sleep(50);
+      expect(ok(), `${what}; stdout: ${out}; stderr: ${err}`).to.equal(true);
+    };
+    try {
+      await until("serving", () => /serving the mirror at http/.test(out));
+      const url = /serving the mirror at (http:\/\/\S+)\/tlog\//.exec(out)![1]!;
+      current = readerTiles(memoryLog(main, 800));
+      await until("followed to 800", () => /mirrored size 800 \(was 600\)/.test(out));
+      current = readerTiles(memoryLog(fork, 900));
+      await until("alarm", () => /ALARM: FORKED: the log forked/.test(err));
+      await until("stopped syncing", () => /syncing stops/.test(err));
+      expect(await (await fetch(`${url}/tlog/checkpoint`)).text()).to.equal(memoryLog(main, 800).note);
+      const status = (await (await fetch(`${url}/mirror/status`)).json()) as { size: number; alarm: string };
+      expect(status.size).to.equal(800);
+      expect(status.alarm).to.match(/^FORKED/);
+    } finally {
+      child.kill("SIGTERM");
+      await switchable.close();
+    }
   });
 
   it("exits 3 with one line, keeping its copy, when the log forks", async function () {

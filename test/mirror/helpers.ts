@@ -15,7 +15,16 @@ import type { TileQueries } from "../../service/queries/tiles";
 import { TLOG_KEYS, TLOG_ORIGIN } from "../tlog/fixture";
 
 export function entry(i: number, branch = "main"): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify({ v: 1, id: `e${i}`, kind: "application", recordedAt: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(), branch, pad: "x".repeat(i % 50) }));
+  return new TextEncoder().encode(
+    JSON.stringify({
+      v: 1,
+      id: `e${i}`,
+      kind: "application",
+      recordedAt: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
+      branch,
+      pad: "x".repeat(i % 50),
+    })
+  );
 }
 
 /** A tiled log of `entries`, publishing a checkpoint of `size` of them, signed with `signerKey` (default: the fixture's log key). */

@@ -60,7 +60,12 @@ describe("rebuilding the log from a mirror", function () {
       expect((await store.leaf(2999))!.bytes).to.deep.equal((await fx.store.leaf(2999))!.bytes);
       expect(await store.indexOf((await fx.store.leaf(1234))!.id)).to.equal(1234);
       const rebuilt = new TileQueries({ store, published: async () => fx.published() });
-      for (const r of [{ level: 0, index: 3, width: 256 }, { level: 0, index: 11, width: 184 }, { level: 1, index: 0, width: 11 }, { level: "entries" as const, index: 11, width: 184 }])
+      for (const r of [
+        { level: 0, index: 3, width: 256 },
+        { level: 0, index: 11, width: 184 },
+        { level: 1, index: 0, width: 11 },
+        { level: "entries" as const, index: 11, width: 184 },
+      ])
         expect(toHex((await rebuilt.resource(r))!)).to.equal(toHex((await fx.tiles.resource(r))!));
     } finally {
       await store.close();
@@ -74,7 +79,15 @@ describe("rebuilding the log from a mirror", function () {
       fx.publish(1000);
       await (await Mirror.open(half, { verifier: VERIFIER })).sync(httpLogReader(`${up.url}/tlog`, fetch));
       fx.publish(3000);
-      expect((await rebuildFromCopy(store, dirLogReader(half, (p) => readFile(p)), { verifier: VERIFIER })).size).to.equal(1000);
+      expect(
+        (
+          await rebuildFromCopy(
+            store,
+            dirLogReader(half, (p) => readFile(p)),
+            { verifier: VERIFIER }
+          )
+        ).size
+      ).to.equal(1000);
       expect(await rebuildFromCopy(store, copy(), { verifier: VERIFIER })).to.include({ previousSize: 1000, size: 3000 });
       expect(await rebuildFromCopy(store, copy(), { verifier: VERIFIER })).to.include({ previousSize: 3000, size: 3000 });
     } finally {
@@ -85,7 +98,14 @@ describe("rebuilding the log from a mirror", function () {
   it("refuses, writing nothing, a store that is not a prefix of the copy", async function () {
     const store = await LevelStore.open(path.join(tmp, "other"));
     try {
-      await rebuildFromCopy(store, memoryLog(Array.from({ length: 700 }, (_, i) => entry(i)), 700), { verifier: VERIFIER });
+      await rebuildFromCopy(
+        store,
+        memoryLog(
+          Array.from({ length: 700 }, (_, i) => entry(i)),
+          700
+        ),
+        { verifier: VERIFIER }
+      );
       const e = await rebuildError(rebuildFromCopy(store, copy(), { verifier: VERIFIER }));
       expect(e.code).to.equal("NOT_A_PREFIX");
       expect((await store.head()).size).to.equal(700);

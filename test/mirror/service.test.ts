@@ -20,7 +20,7 @@ const ROOT = path.resolve(__dirname, "../..");
 function mirror(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
     execFile(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/mirror.ts", ...args], { cwd: ROOT }, (err, stdout, stderr) =>
-      done({ code: err === null ? 0 : typeof err.code === "number" ? err.code : -1, stdout, stderr }),
+      done({ code: err === null ? 0 : typeof err.code === "number" ? err.code : -1, stdout, stderr })
     );
   });
 }
@@ -71,7 +71,14 @@ describe("npm run mirror against the running service", function () {
       expect(r.stdout).to.match(/^mirrored size 1 \(was 0\)/);
       const cp = verifyCheckpoint(note!, parseVerifierKey(service.verifierKey), config.origin);
       expect(await readFile(path.join(mirrorDir, "checkpoints", "1"), "utf8")).to.equal(note);
-      expect(toHex(await rootFromTiles(dirLogReader(mirrorDir, (p) => readFile(p)), 1))).to.equal(toHex(cp.rootHash));
+      expect(
+        toHex(
+          await rootFromTiles(
+            dirLogReader(mirrorDir, (p) => readFile(p)),
+            1
+          )
+        )
+      ).to.equal(toHex(cp.rootHash));
       // Another contract holds no such checkpoint: refused, the copy kept.
       const wrong = await mirror([...args, "--rpc", service.chain!.local!.url, "--contract", "0x" + "11".repeat(20)]);
       expect(wrong.code, wrong.stderr).to.equal(1);
