@@ -6,6 +6,7 @@
  *   npm run admin -- token revoke <token id>
  *   npm run admin -- erase <entry id> --reason <code> --official <id> --agency <code>
  *   npm run admin -- access-code revoke <application id>
+ *   npm run admin -- rebuild-from-mirror --from <mirror dir> --log-key <vkey|file>
  *
  * `erase` deletes an entry's private values and salts and appends the
  * `erasure` entry naming it, in one atomic commit (see POST
@@ -23,6 +24,8 @@
  * operation failed, 2 usage or connection error.
  */
 import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { ZodError } from "zod";
@@ -38,6 +41,9 @@ import { PlainText } from "../service/records/zod-types";
 import { RuleViolation } from "../service/records/rules";
 import { Queries } from "../service/queries/queries";
 import { LevelStore } from "../service/store/level";
+import { dirLogReader } from "../service/format/log-reader";
+import { parseVerifierKey } from "../service/log";
+import { rebuildFromCopy, RebuildError } from "../service/mirror/rebuild";
 import { PostgresStore } from "../service/store/postgres";
 import { StoreLockedError, type LedgerStore } from "../service/store/store";
 
@@ -225,6 +231,36 @@ export function buildCli(): Command {
       }
       process.stderr.write(`erased the private values of ${entryId} (${o.reason}); erasure entry:\n`);
       process.stdout.write(`${erasureId}\n`);
+    });
+
+  program
+    .command("rebuild-from-mirror")
+    .description("append to the data directory's store the public entries a mirror's copy holds beyond it (see service/mirror/rebuild.ts)")
+    .requiredOption("--from <dir>", "the mirror's directory (as `npm run mirror` keeps it)")
+    .requiredOption("--log-key <vkey|file>", "the log's verifier key, or a file holding it: the copy's checkpoint must verify under it")
+    .exitOverride()
+    .action(async (o: { from: string; logKey: string }, cmd: Command) => {
+      const t = target(cmd);
+      if (t.service !== undefined) throw new CliError("rebuild-from-mirror works on a stopped service's data directory, not through --service", 2);
+      let verifier;
+      try {
+        verifier = parseVerifierKey(existsSync(o.logKey) ? readFileSync(o.logKey, "utf8").trim() : o.logKey.trim());
+      } catch (e) {
+        throw new CliError(`the log key is not usable: ${(e as Error).message}`, 2);
+      }
+      const copy = dirLogReader(path.resolve(o.from), (p) => readFile(p));
+      const r = await withStore(t.dataDir, async (store) => {
+        try {
+          return await rebuildFromCopy(store, copy, { verifier });
+        } catch (e) {
+          if (e instanceof RebuildError) throw new CliError(`${e.code}: ${e.message}`, 1);
+          throw e;
+        }
+      });
+      process.stderr.write(
+        `rebuilt the log to ${r.size} entries (the store held ${r.previousSize}), root ${r.rootHex}\n` +
+          (r.size > r.previousSize ? `the ${r.size - r.previousSize} entries imported have no private openings and no derived state: restore those from the agency's backup before recording\n` : ""),
+      );
     });
 
   const accessCode = program.command("access-code").description("show or revoke an application's access code").exitOverride();

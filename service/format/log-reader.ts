@@ -12,7 +12,7 @@
  * recomputes a tree's root from its tiles, to compare with a checkpoint's
  * root that was opened with the log's key.
  */
-import { CodedError, equalBytes, foldRight, hashChildren, hashLeaf, HASH_SIZE, planRoot, type NodeId } from "../log";
+import { assembleProof, CodedError, equalBytes, foldRight, hashChildren, hashLeaf, HASH_SIZE, nodeKey, planConsistency, planNodeIds, planRoot, type NodeId } from "../log";
 import { entriesPath, parseEntryBundle, parseHashTile, resourcesForSize, tilePath, TILE_HEIGHT, TILE_WIDTH, widthAt } from "./tiles";
 
 export type LogReadErrorCode = "NOT_FOUND" | "UNAVAILABLE" | "MALFORMED";
@@ -125,6 +125,29 @@ export async function rootFromTiles(reader: Pick<LogReader, "readTile">, size: n
   const nodes: Uint8Array[] = [];
   for (const id of planRoot(size)) nodes.push(await nodeFromTiles(id, size, tile));
   return foldRight(nodes);
+}
+
+/**
+ * The RFC 6962 consistency proof from `size1` to `size2`, assembled from the
+ * hash tiles of the tree of `size2` leaves that `reader` serves. The log's
+ * word, not a fact: verify it with the log core's verifyConsistency against
+ * roots you trust. Requires 1 ≤ size1 ≤ size2.
+ */
+export async function consistencyProofFromTiles(reader: Pick<LogReader, "readTile">, size1: number, size2: number): Promise<Uint8Array[]> {
+  const cache = new Map<string, Uint8Array[]>();
+  const tile = async (level: number, index: number, width: number) => {
+    const k = `${level}/${index}/${width}`;
+    let t = cache.get(k);
+    if (t === undefined) {
+      t = parseHashTile(await reader.readTile(level, index, width), width);
+      cache.set(k, t);
+    }
+    return t;
+  };
+  const plan = planConsistency(size1, size2);
+  const hashes = new Map<string, Uint8Array>();
+  for (const id of planNodeIds(plan)) hashes.set(nodeKey(id), await nodeFromTiles(id, size2, tile));
+  return assembleProof(plan, (id) => hashes.get(nodeKey(id))!);
 }
 
 /** A tile or bundle that does not hash to what the tree above it says. */
