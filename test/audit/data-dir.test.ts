@@ -60,7 +60,7 @@ describe("the audit of a data directory through a service started on it", functi
       expect(r.entries.count).to.equal(w.size);
       expect(r.checkpoints).to.deep.include({ onChain: 4, checked: 4, matched: 4, beyondSource: 0 });
       expect(r.checkpoints.consecutive.byReplay).to.equal(3);
-      expect(r.entries.byKind).to.deep.equal({ programme: 2, application: 7, decision: 7, payout: 8, confirmation: 4, correction: 9, erasure: 0 });
+      expect(r.entries.byKind).to.deep.equal({ programme: 2, application: 7, decision: 7, payout: 8, confirmation: 4, correction: 9, erasure: 0, agency: 0, delegation: 0 });
       expect(r.anchoring.unanchored).to.equal(0);
       // p1: 3 000 000 + 8 000 000 + 1 000 000 approved; p2: 5 000 000 + 1 500 000.
       expect(r.totals.approvedFen).to.equal("18500000");

@@ -185,4 +185,50 @@ describe("the invariant replay", () => {
       expect(replay([...clean, erasureOf(ghost, 1)])).to.deep.equal([["reference-exists", "era_000000000000000000000001"]]);
     });
   });
+
+  describe("agencies and delegations", () => {
+    const at = () => clean[clean.length - 1]!.recordedAt;
+    const admin = { official: "admin.wang", agency: "110000-FIN", role: "admin" };
+    const agency = (n: number, code: string, parent?: [string, string]): Entry => ({
+      v: 1,
+      id: `agy_${n.toString(16).padStart(24, "0")}`,
+      kind: "agency",
+      recordedAt: at(),
+      actor: admin,
+      refs: parent === undefined ? [] : [parent[1]],
+      body: parent === undefined ? { code, name: "北京市发展和改革委员会" } : { code, name: "东城区发展和改革委员会", parent: parent[0] },
+    });
+    const delegation = (n: number, from: Entry, to: Entry, granted = true): Entry => ({
+      v: 1,
+      id: `dlg_${n.toString(16).padStart(24, "0")}`,
+      kind: "delegation",
+      recordedAt: at(),
+      actor: admin,
+      refs: [from.id, to.id],
+      body: { from: from.body.code, to: to.body.code, granted },
+    });
+    let bj: Entry;
+    let dc: Entry;
+    before(() => {
+      bj = agency(1, "110000-FGW");
+      dc = agency(2, "110101-FGW", ["110000-FGW", bj.id]);
+    });
+
+    it("finds nothing in agencies registered under their parents, and a delegation granted then withdrawn", () => {
+      expect(replay([...clean, bj, dc, delegation(1, bj, dc), delegation(2, bj, dc, false)])).to.deep.equal([]);
+    });
+
+    it("reports an agency code registered twice", () => {
+      expect(replay([...clean, bj, { ...agency(3, "110000-FGW") }])).to.deep.equal([["agency-code-unique", "agy_000000000000000000000003"]]);
+    });
+
+    it("reports an agency whose parent is not registered", () => {
+      const orphan = agency(4, "110102-FGW", ["110000-JXW", `agy_${"f".repeat(24)}`]);
+      expect(replay([...clean, bj, orphan])).to.deep.include(["agency-exists", orphan.id]);
+    });
+
+    it("reports a delegation that changes nothing", () => {
+      expect(replay([...clean, bj, dc, delegation(1, bj, dc), delegation(2, bj, dc)])).to.deep.equal([["delegation-changes", "dlg_000000000000000000000002"]]);
+    });
+  });
 });

@@ -14,10 +14,10 @@
  * digits (checked by ./entries.ts); a running total pushed outside int64 by
  * a (broken) log is kept exactly in a side map ({@link FenColumn}).
  */
-import { ENTRY_KINDS, ID_PREFIX, officialId } from "../../../service/format";
+import { LEDGER_KINDS as ENTRY_KINDS, ID_PREFIX, officialId } from "../../../service/format";
 
-/** Entry kinds as stored (0 is "no entry"), in service/format's order of ENTRY_KINDS. */
-export const Kind = { programme: 1, application: 2, decision: 3, payout: 4, confirmation: 5, correction: 6, erasure: 7 } as const;
+/** Entry kinds as stored (0 is "no entry"), in service/format's order of LEDGER_KINDS (every kind the service records). */
+export const Kind = { programme: 1, application: 2, decision: 3, payout: 4, confirmation: 5, correction: 6, erasure: 7, agency: 8, delegation: 9 } as const;
 export type KindCode = (typeof Kind)[keyof typeof Kind];
 export const KIND_NAMES = ["", ...ENTRY_KINDS] as const;
 const PREFIXES = ["", ...ENTRY_KINDS.map((k) => `${ID_PREFIX[k]}_`)];

@@ -16,21 +16,23 @@ import {
   CORRECTION_REASONS,
   DATE,
   ENTRY_FIELDS,
+  AGENCY_CODE,
   ENTRY_ID,
-  ENTRY_KINDS,
+  LEDGER_KINDS as ENTRY_KINDS,
   FEN,
   ID_PREFIX,
   PUBLIC_ENTRY_VERSION,
   ROLES,
   TIMESTAMP,
   type CorrectionReason,
-  type EntryKind,
+  type LedgerKind as EntryKind,
   type ErasureReason,
   ERASURE_REASONS,
   type Role,
 } from "../../../service/format";
 
-export { ENTRY_KINDS, KIND_ROLES, ROLES, CORRECTION_REASONS, type EntryKind, type Role, type CorrectionReason } from "../../../service/format";
+// The auditor reads every kind the service records (agencies and delegations included) as its "entry kinds".
+export { LEDGER_KINDS as ENTRY_KINDS, KIND_ROLES, ROLES, CORRECTION_REASONS, type LedgerKind as EntryKind, type Role, type CorrectionReason } from "../../../service/format";
 
 const TOP_KEYS: ReadonlySet<string> = new Set(ENTRY_FIELDS);
 
@@ -68,6 +70,8 @@ export type AuditEntry = Base &
         readonly replacementPaidOn: string | null;
       }
     | { readonly kind: "erasure"; readonly targetId: string; readonly reasonCode: ErasureReason; readonly fields: readonly string[] }
+    | { readonly kind: "agency"; readonly code: string; readonly name: string; readonly parent: string | null }
+    | { readonly kind: "delegation"; readonly from: string; readonly to: string; readonly granted: boolean }
   );
 
 /** The entry is not a well-formed version-1 ledger entry. */
@@ -98,6 +102,12 @@ function entryId(o: Fields, k: string, where: string, prefix?: string): string {
 function idOf(v: unknown, where: string, prefix?: string): string {
   if (typeof v !== "string" || !ENTRY_ID.test(v)) bad(`${where} must be an entry id`);
   if (prefix !== undefined && !v.startsWith(prefix)) bad(`${where} must be the id of a ${prefix.slice(0, 3)} entry`);
+  return v;
+}
+
+function agencyCode(o: Fields, k: string, where: string): string {
+  const v = o[k];
+  if (typeof v !== "string" || !AGENCY_CODE.test(v)) bad(`${where}.${k} must be an agency code (division code, '-', department code)`);
   return v;
 }
 
@@ -242,6 +252,14 @@ export function readEntry(value: unknown): AuditEntry {
         replacementFields,
         replacementPaidOn,
       };
+    }
+    case "agency": {
+      const parent = body.parent === undefined ? null : agencyCode(body, "parent", b);
+      return { kind: k, id, recordedAt: rec, recordedMs, official, role: who, refs: rs, committed, code: agencyCode(body, "code", b), name: str(body, "name", b), parent };
+    }
+    case "delegation": {
+      if (typeof body.granted !== "boolean") bad(`${b}.granted must be true or false`);
+      return { kind: k, id, recordedAt: rec, recordedMs, official, role: who, refs: rs, committed, from: agencyCode(body, "from", b), to: agencyCode(body, "to", b), granted: body.granted };
     }
     case "erasure": {
       const reasonCode = body.reasonCode;

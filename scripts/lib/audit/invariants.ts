@@ -87,6 +87,9 @@ export class InvariantReplay {
   private readonly _c = new EntryColumns();
   private readonly _programmes = new Map<number, Programme>();
   private readonly _codes = new Set<string>();
+  /** Registered agencies: code → the agency entry's id. Delegations in force, as "from>to". */
+  private readonly _agencies = new Map<string, string>();
+  private readonly _delegations = new Set<string>();
   private _report: Violation = () => {};
 
   /** Whether an entry with the id of `e` was seen (its id was checked when it was read). */
@@ -108,6 +111,12 @@ export class InvariantReplay {
         break;
       case "erasure":
         this._erasure(e);
+        break;
+      case "agency":
+        this._agency(e);
+        break;
+      case "delegation":
+        this._delegation(e);
         break;
       default:
         this._dispatch(e);
@@ -131,6 +140,30 @@ export class InvariantReplay {
       case "confirmation":
         return this._confirmation(e);
     }
+  }
+
+  /** An agency: its code registered once, under a registered parent (named in refs) when it has one. */
+  private _agency(e: Extract<AuditEntry, { kind: "agency" }>): void {
+    const parent = e.parent === null ? undefined : this._agencies.get(e.parent);
+    this._refs(e, parent === undefined ? [] : [parent]);
+    this._c.add(e.id);
+    if (this._agencies.has(e.code)) this._fail("agency-code-unique", `agency ${e.code} is already registered`);
+    else this._agencies.set(e.code, e.id);
+    if (e.parent !== null && parent === undefined) this._fail("agency-exists", `parent agency ${e.parent} is not registered`);
+  }
+
+  /** A delegation: between two registered agencies (named in refs), and a change of what was granted. */
+  private _delegation(e: Extract<AuditEntry, { kind: "delegation" }>): void {
+    const from = this._agencies.get(e.from);
+    const to = this._agencies.get(e.to);
+    this._refs(e, from === undefined || to === undefined ? e.refs : [from, to]);
+    this._c.add(e.id);
+    if (from === undefined || to === undefined) this._fail("agency-exists", `agency ${from === undefined ? e.from : e.to} is not registered`);
+    if (e.from === e.to) this._fail("delegation-changes", "an agency always records into its own programmes");
+    const key = `${e.from}>${e.to}`;
+    if (this._delegations.has(key) === e.granted) this._fail("delegation-changes", `${e.from} has ${e.granted ? "already" : "not"} delegated to ${e.to}`);
+    if (e.granted) this._delegations.add(key);
+    else this._delegations.delete(key);
   }
 
   /**
