@@ -13,7 +13,6 @@
  */
 import { createHash, randomBytes as nodeRandomBytes } from "node:crypto";
 import { z } from "zod";
-import { AGENCY_CODE } from "../format/entry";
 import { officialId } from "../format/officials";
 import { RuleViolation } from "../records/rules";
 import type { Actor } from "../records/entry";
@@ -83,14 +82,14 @@ export type AdminScope = string | null;
 /**
  * Whether the admin of `scope` may create or revoke a token of `agency`.
  * An agency admin manages only its own agency's tokens (403 agency-scope);
- * the deployment-wide admin manages any, but a token naming an agency code
- * needs that agency registered (422 agency-exists), so no token claims an
- * agency that does not exist. Throws RuleViolation.
+ * the deployment-wide admin manages any. A token may name an agency code not
+ * yet registered: its official acts as one of an unregistered agency (as
+ * before agencies existed) until that code is registered, and from then on
+ * as that agency's. Throws RuleViolation.
  */
-export function checkTokenScope(scope: AdminScope, agency: string, agencyRegistered: boolean): void {
+export function checkTokenScope(scope: AdminScope, agency: string): void {
   if (scope !== null && agency !== scope)
     throw new RuleViolation("agency-scope", "forbidden", `an admin of ${scope} manages only ${scope}'s tokens, not one of ${JSON.stringify(agency)}`);
-  if (scope === null && AGENCY_CODE.test(agency) && !agencyRegistered) throw new RuleViolation("agency-exists", "invalid", `agency ${agency} is not registered`);
 }
 
 /** Hex SHA-256 of a token's UTF-8 bytes: the only form the store ever sees. */

@@ -194,7 +194,7 @@ export function adminRouter(deps: AdminRouteDeps): express.Router {
   router.post("/v1/admin/tokens", limiter, noStore, auth, allowRoles(["admin"]), requireJson, jsonBody, async (req, res) => {
     const parsed = TokenRequest.safeParse(req.body);
     if (!parsed.success) throw validationProblem("body", parsed.error);
-    checkTokenScope(await scopeOf(res), parsed.data.agency, (await queries.agency(parsed.data.agency)) !== undefined);
+    checkTokenScope(await scopeOf(res), parsed.data.agency);
     const { token, info } = await tokens.create(parsed.data);
     res.status(201).json({ ...tokenView(info), token });
   });
@@ -208,7 +208,7 @@ export function adminRouter(deps: AdminRouteDeps): express.Router {
     const { id } = parseParams(req, TokenIdParam);
     const scope = await scopeOf(res);
     const target = (await tokens.list()).find((t) => t.id === id);
-    if (target !== undefined) checkTokenScope(scope, target.agency, true);
+    if (target !== undefined) checkTokenScope(scope, target.agency);
     res.json(tokenView(await tokens.revoke(id)));
   });
 

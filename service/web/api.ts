@@ -148,12 +148,48 @@ export interface InclusionProofView {
   proof: string[];
 }
 
+/** The public filters of programmes and totals: an agency code (or legacy free text) and a GB/T 2260 region code. */
+export interface ProgrammeFilter {
+  readonly agency?: string;
+  readonly region?: string;
+}
+
+/** The filter as a query string without its "?" ("" for none). */
+export function filterQuery(f: ProgrammeFilter): string {
+  const q = new URLSearchParams();
+  if (f.agency) q.set("agency", f.agency);
+  if (f.region) q.set("region", f.region);
+  return q.toString();
+}
+
+export interface NamedDivision {
+  code: string;
+  name: string;
+}
+
+export interface AgencyView {
+  code: string;
+  name: string;
+  parent: string | null;
+  division: { code: string; name: string; level: string; province: NamedDivision; prefecture: NamedDivision | null };
+}
+
+export interface TotalsView {
+  programmes: number;
+  applications: number;
+  approvedFen: string;
+  paidFen: string;
+  complete: boolean;
+  byPrefecture: { prefecture: NamedDivision; province: NamedDivision; byRegion: ProgrammeView["byRegion"] }[];
+}
+
 /** Every programme (follows pages). */
-export async function allProgrammes(): Promise<ProgrammeView[]> {
+export async function allProgrammes(filter: ProgrammeFilter = {}): Promise<ProgrammeView[]> {
   const out: ProgrammeView[] = [];
   let after: number | null = null;
+  const f = filterQuery(filter);
   for (let pages = 0; pages < 50; pages++) {
-    const q: string = after === null ? "?limit=1000" : `?limit=1000&after=${after}`;
+    const q: string = (after === null ? "?limit=1000" : `?limit=1000&after=${after}`) + (f === "" ? "" : `&${f}`);
     const page: { programmes: ProgrammeView[]; next: number | null } = await getJson(`/v1/programmes${q}`);
     out.push(...page.programmes);
     if (page.next === null) break;

@@ -9,9 +9,9 @@
  * configured, else the service's latest anchor) and /v1/health (current lag).
  */
 import uPlot from "uplot";
-import { allProgrammes, getJson, scanLog, type ChainInfo, type ProgrammeView } from "./api";
+import { allProgrammes, filterQuery, getJson, scanLog, type AgencyView, type ChainInfo, type ProgrammeFilter, type ProgrammeView, type TotalsView } from "./api";
 import { checkpointAt, checkpointCount, type ChainCheckpoint } from "./chain";
-import { append, h } from "./dom";
+import { append, clear, h } from "./dom";
 import { time, yuan, yuanNumber } from "./format";
 import { dict, t } from "./i18n";
 
@@ -74,10 +74,52 @@ function noData(plot: HTMLElement): void {
   append(plot, h("p", { class: "hint" }, dict().dashNoData));
 }
 
+/**
+ * The dashboard with its filter control: an agency (the registered ones, from
+ * /v1/agencies) and a region code (province, prefecture or county). Applying
+ * the filter redraws the figures below it from the filtered API.
+ */
 export async function renderDashboard(main: HTMLElement, options: { rpcUrl: string | null }): Promise<void> {
   const d = dict();
+  const agencies = await getJson<{ agencies: AgencyView[] }>("/v1/agencies").then((r) => r.agencies, () => [] as AgencyView[]);
+  const select = h(
+    "select",
+    { id: "filter-agency" },
+    h("option", { value: "" }, d.filterAll),
+    ...agencies.map((a) => h("option", { value: a.code }, `${a.code} ${a.name}`)),
+  );
+  const region = h("input", { id: "filter-region", inputmode: "numeric", pattern: "[0-9]{6}", placeholder: "110000", size: 8 });
+  const body = h("div", { id: "dash-body" });
+  const draw = async (): Promise<void> => {
+    clear(body);
+    try {
+      await renderBody(body, options, { ...(select.value ? { agency: select.value } : {}), ...(region.value ? { region: region.value } : {}) });
+    } catch (e) {
+      append(body, h("p", { class: "alert fail" }, t("error", { msg: e instanceof Error ? e.message : String(e) })));
+    }
+  };
+  append(
+    main,
+    h(
+      "form",
+      { id: "dash-filter", class: "filter", onsubmit: (e: Event) => (e.preventDefault(), void draw()) },
+      h("label", { for: "filter-agency" }, d.filterAgency),
+      select,
+      h("label", { for: "filter-region" }, d.filterRegion),
+      region,
+      h("button", { type: "submit" }, d.filterApply),
+    ),
+    body,
+  );
+  await draw();
+}
+
+async function renderBody(main: HTMLElement, options: { rpcUrl: string | null }, filter: ProgrammeFilter): Promise<void> {
+  const d = dict();
+  const q = filterQuery(filter);
+  const totals = await getJson<TotalsView>(`/v1/totals${q === "" ? "" : `?${q}`}`).catch(() => null);
   const [programmes, scan, chain, health] = await Promise.all([
-    allProgrammes(),
+    allProgrammes(filter),
     scanLog(),
     getJson<ChainInfo>("/v1/chain").catch(() => null),
     getJson<Health>("/v1/health").catch(() => ({}) as Health),
@@ -137,6 +179,17 @@ export async function renderDashboard(main: HTMLElement, options: { rpcUrl: stri
         [d.paid, tally.map((x) => yuanNumber(x.paid)), COLORS.paid, 0.38, 1],
       ]);
     append(fig, dataTable([d.region, d.applications, d.approved, d.paid], tally.map((x, i) => [names[i]!, String(x.apps), yuan(x.approved.toString()), yuan(x.paid.toString())])));
+  }
+
+  // 城乡均衡 per prefecture, from /v1/totals (applications in the region filter).
+  {
+    const fig = h("figure", { id: "table-prefectures" }, h("figcaption", {}, d.dashPrefectures));
+    append(grid, fig);
+    const rows = (totals?.byPrefecture ?? []).map((p) => {
+      const r = p.byRegion;
+      return [`${p.province.name} ${p.prefecture.code === p.province.code ? "" : p.prefecture.name}`.trim(), ...(["urban-district", "rural-county", "county-level-city"] as const).map((k) => `${r[k].applications} / ${yuan(r[k].approvedFen)}`)];
+    });
+    append(fig, dataTable([d.prefecture, d.regionUrban, d.regionRural, d.regionCity], rows));
   }
 
   // Payouts per month (by paidOn, China Standard Time dates), from the public log.

@@ -198,12 +198,18 @@ describe("HTTP API, agencies", () => {
       expect(ok.body.revokedAt).to.be.a("string");
     });
 
-    it("lets the deployment-wide admin create a token for a registered agency but not for an unregistered agency code", async () => {
+    it("lets the deployment-wide admin create a token for an agency code not yet registered, which is scoped once the agency is", async () => {
       const w = await createWorld();
-      await registerAgencies(w);
-      expect((await post(w, "/v1/admin/tokens", w.tokens.admin, { official: "c1", agency: "130100-FGW", role: "clerk" }, null)).status).to.equal(201);
-      const res = expectProblem(await post(w, "/v1/admin/tokens", w.tokens.admin, { official: "c2", agency: "130100-CZJ", role: "clerk" }, null), 422);
-      expect(res["rule"]).to.equal("agency-exists");
+      const a = await registerAgencies(w);
+      const created = await post(w, "/v1/admin/tokens", w.tokens.admin, { official: "c2", agency: "130100-CZJ", role: "clerk" }, null);
+      expect(created.status, JSON.stringify(created.body)).to.equal(201);
+      const early = created.body.token as string;
+      const bj = await programmeOf(w, a, "110000-JXJ", "BJ-T");
+      const legacy = await record(w, "/v1/programmes", "admin", programmeBody({ agency: "石家庄市财政局", code: "SJZ-OLD" }));
+      await idOf(await post(w, "/v1/applications", early, applicationBody(legacy)));
+      expectScope(await post(w, "/v1/applications", early, applicationBody(bj)));
+      await record(w, "/v1/agencies", "admin", { code: "130100-CZJ", name: "石家庄市财政局", parent: "130000-FGW" });
+      expectScope(await post(w, "/v1/applications", early, applicationBody(legacy)));
     });
   });
 

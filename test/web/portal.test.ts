@@ -132,6 +132,15 @@ describe("the transparency portal, in Chromium", function () {
     expect(text).to.include("数字驾驶舱");
     expect(text).to.include("2026-02"); // payouts per month
     expect(text).to.include("县"); // rural counties
+    // The filter control and 城乡均衡 per prefecture, from the filtered API.
+    expect(await page.locator("#dash-filter #filter-agency").count()).to.equal(1);
+    expect(await page.locator("#table-prefectures table").count()).to.equal(1);
+    await page.locator("#filter-region").fill("330000");
+    await page.locator("#dash-filter button").click();
+    await page.waitForSelector("#dash-body #chart-programmes");
+    await page.locator("#filter-region").fill("");
+    await page.locator("#dash-filter button").click();
+    await page.waitForSelector("#dash-body #table-prefectures td", { state: "attached" });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.reload();
     await page.waitForSelector('body[data-ready="1"] #chart-lag canvas');
