@@ -23,7 +23,8 @@ import { NotYetAnchored, type AnchoredPoint } from "../ledger/receipts";
 import type { Tokens } from "./tokens";
 import type { Receipt } from "../log";
 import type { Queries } from "../queries/queries";
-import { allowRoles, authenticated, noStore } from "./middleware";
+import { actorOf } from "../auth/tokens";
+import { allowRoles, authenticated, noStore, tokenOf } from "./middleware";
 import { EntryIdParam, parseParams } from "./params";
 import { HttpProblem } from "./problem";
 import { PRIVATE_READER_ROLES } from "./admin";
@@ -47,7 +48,7 @@ export interface AnchoringInfo {
 }
 
 export interface ReceiptRouteDeps {
-  readonly queries: Pick<Queries, "leafOf" | "applicationOf" | "application" | "receipt" | "erasureOf">;
+  readonly queries: Pick<Queries, "leafOf" | "applicationOf" | "application" | "receipt" | "erasureOf" | "checkAgencyScope">;
   readonly tokens: Pick<Tokens, "authenticate">;
   readonly publicLimiter: RequestHandler;
   readonly adminLimiter: RequestHandler;
@@ -149,8 +150,10 @@ export function receiptRouter(deps: ReceiptRouteDeps): express.Router {
 
   // After an erasure the receipt carries no `openings` (not even an empty one) and says so in
   // PRIVATE_VALUES_HEADER, so "erased, commitments kept" never reads as "no private values".
+  // An official reads private values only within its agency's scope, as GET /v1/entries/:id/private does.
   router.get("/v1/entries/:id/receipt/private", deps.adminLimiter, noStore, enterpriseOrOfficial, async (req, res) => {
     const { id } = parseParams(req, EntryIdParam);
+    if (res.locals["token"] !== undefined) await queries.checkAgencyScope(actorOf(tokenOf(res)), id);
     const erasure = await queries.erasureOf(id);
     const receipt = await receiptFor(id, erasure === undefined);
     res.setHeader(PRIVATE_VALUES_HEADER, erasure === undefined ? (receipt.openings !== undefined && Object.keys(receipt.openings).length > 0 ? "present" : "none") : `erased; erasure=${erasure.id}`);
@@ -160,6 +163,7 @@ export function receiptRouter(deps: ReceiptRouteDeps): express.Router {
   router.get("/v1/applications/:id/access-code", deps.adminLimiter, noStore, authenticated(tokens), allowRoles(["admin"]), async (req, res) => {
     const { id } = parseParams(req, EntryIdParam);
     if ((await queries.application(id)) === undefined) throw new HttpProblem(404, "not-found", "Not found", `no application ${id}`);
+    await queries.checkAgencyScope(actorOf(tokenOf(res)), id);
     res.json({ applicationId: id, accessCode: await accessCodes.current(id) });
   });
 
@@ -167,6 +171,7 @@ export function receiptRouter(deps: ReceiptRouteDeps): express.Router {
   router.post(ACCESS_CODE_REVOCATION_PATH, deps.adminLimiter, noStore, authenticated(tokens), allowRoles(["admin"]), async (req, res) => {
     const { id } = parseParams(req, EntryIdParam);
     if ((await queries.application(id)) === undefined) throw new HttpProblem(404, "not-found", "Not found", `no application ${id}`);
+    await queries.checkAgencyScope(actorOf(tokenOf(res)), id);
     res.status(201).json({ applicationId: id, ...(await accessCodes.revoke(id)) });
   });
 
