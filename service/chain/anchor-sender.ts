@@ -13,8 +13,9 @@
  *      of a signed transaction is known before it is sent) is appended to the
  *      durable in-flight list;
  *   2. the transaction is broadcast;
- *   3. once the oldest is mined with enough confirmations, it becomes
- *      `anchored` and leaves the list, in one write.
+ *   3. once the oldest is mined with enough confirmations, it (and any
+ *      behind it mined and confirmed as well) leaves the list and the newest
+ *      of them becomes `anchored`, in one write.
  *
  * A transaction sent behind others cannot be estimated (its base checkpoint is
  * not on the chain yet, so eth_estimateGas would revert); it gets a gas limit
@@ -223,8 +224,28 @@ export class AnchorSender {
     }
     const event = chain.anchoredEvents(receipt).find((e) => e.treeSize === p.size && e.rootHash === p.rootHex);
     if (event === undefined) throw new AnchorerError("INVARIANT", `transaction ${receipt.transactionHash} succeeded without anchoring checkpoint ${p.size}`);
+    // Those behind it that are mined too (often in the same block) are recorded in the same write.
+    const flight = inFlight(this._c.record.state);
+    let done = { p, index: event.index, txHash: receipt.transactionHash, blockNumber: receipt.blockNumber };
+    let k = 1;
     this._s.failpoint?.("anchor.after-receipt");
-    await this.markAnchored(p, inFlight(this._c.record.state).slice(1), event.index, receipt.transactionHash, receipt.blockNumber);
+    for (; k < flight.length; k++) {
+      const next = await this._confirmedEvent(flight[k]!);
+      if (next === null) break;
+      this._s.failpoint?.("anchor.after-receipt");
+      done = next;
+    }
+    await this.markAnchored(done.p, flight.slice(k), done.index, done.txHash, done.blockNumber);
+  }
+
+  /** The anchoring event of `p` when its transaction is mined, succeeded and confirmed; else null (it is left for its own turn). */
+  private async _confirmedEvent(p: PendingAnchor): Promise<{ p: PendingAnchor; index: number; txHash: string; blockNumber: number } | null> {
+    const chain = this._c.chain;
+    const r = await this.minedReceipt(p);
+    if (r === null || r.status !== 1) return null;
+    if (this._s.confirmations > 1 && (await chain.confirmations(r.blockNumber)) < this._s.confirmations) return null;
+    const e = chain.anchoredEvents(r).find((x) => x.treeSize === p.size && x.rootHash === p.rootHex);
+    return e === undefined ? null : { p, index: e.index, txHash: r.transactionHash, blockNumber: r.blockNumber };
   }
 
   /**

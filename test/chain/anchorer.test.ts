@@ -405,7 +405,8 @@ describe("Anchorer", function () {
   });
 
   describe("stuck transactions", function () {
-    // One in flight at a time here: these tests follow a single transaction through its replacements.
+    // One in flight at a time here, and one checkpoint for the two entries added however they are committed:
+    // these tests follow a single transaction through its replacements.
     const sentRaw: string[] = [];
     beforeEach(function () {
       sentRaw.length = 0;
@@ -443,7 +444,7 @@ describe("Anchorer", function () {
     it("sends again a transaction the node dropped", async function () {
       await network.provider.request({ method: "evm_setAutomine", params: [false] });
       const store = new MemoryAnchorStateStore();
-      const a = w.start(store, { everyEntries: 1, replaceAfterMs: 150, pollMs: 10, maxInFlight: 1 });
+      const a = w.start(store, { everyEntries: 2, everyMs: 3_600_000, replaceAfterMs: 150, pollMs: 10, maxInFlight: 1 });
       await log.add(2);
       await eventually(() => store.peek()?.pending !== null && store.peek()?.pending !== undefined, 20_000, "a pending anchor");
       const first = store.peek()!.pending!.txHashes[0]!;
@@ -462,7 +463,7 @@ describe("Anchorer", function () {
       await network.provider.request({ method: "evm_setAutomine", params: [false] });
       const store = new MemoryAnchorStateStore();
       const balance = await w.client.getBalance(w.recorder.address);
-      const a = w.start(store, { everyEntries: 1, replaceAfterMs: 150, pollMs: 10, maxInFlight: 1 });
+      const a = w.start(store, { everyEntries: 2, everyMs: 3_600_000, replaceAfterMs: 150, pollMs: 10, maxInFlight: 1 });
       await log.add(2);
       await eventually(() => sentRaw.length > 0, 20_000, "the send");
       const pending = store.peek()!.pending!;
