@@ -171,10 +171,11 @@ it, the key the service (or the export, or the receipt) carries is used, and
 the report says so. Likewise --contract: without it, the address is taken
 from the service's GET /v1/chain (or the receipt), with a warning.
 
-Exit codes: 0 clean (a receipt: verified, by the chain or a witness quorum), 1 at least one discrepancy (a
-receipt: invalid), 2 usage error, or the audit is incomplete (a source or the
-chain could not be read, even after retrying: no verdict), 3 a receipt checked
-against nothing trusted, 4 a receipt checked against one trust anchor only.
+Exit codes: 0 clean (a receipt: verified, by the chain or a witness quorum),
+1 at least one discrepancy (a receipt: invalid), 2 usage error, or the audit is
+incomplete (a source or the chain could not be read, even after retrying: no
+verdict), 3 a receipt checked against nothing trusted, 4 a receipt checked
+against one trust anchor only.
 `;
 
 function program(io: VerifyIo): Command {

@@ -227,8 +227,8 @@ describe("the verify CLI against a service", function () {
     it("--help exits 0 and explains the modes and exit codes", async () => {
       const r = await verifyCli(["--help"]);
       expect(r.code).to.equal(0);
-      expect(r.out).to.include("--receipt <file>").and.include("Exit codes: 0 clean (a receipt: verified), 1 at least one discrepancy");
-      expect(r.out).to.include("2 usage error, or the audit is incomplete");
+      expect(r.out).to.include("--receipt <file>").and.include("--tlog <url|dir>").and.include("Exit codes: 0 clean (a receipt: verified");
+      expect(r.out).to.include("1 at least one discrepancy").and.include("2 usage error, or the audit is");
     });
 
     it("exits 2 without an entry source", async () => {

@@ -249,7 +249,11 @@ describe("the anchorer on the chains people run", function () {
 
       await w.client.rpc("evm_setAutomine", [false]);
       await log.add(3);
-      const first = await eventually2(async () => (await a.status()).pending ?? undefined, "the anchor transaction in the pool");
+      // The record is durable before the send, so wait until the node holds the transaction too.
+      const first = await eventually2(async () => {
+        const p = (await a.status()).pending;
+        return p !== null && (await w.client.rpc("eth_getTransactionByHash", [p.txHashes[0]!])) !== null ? p : undefined;
+      }, "the anchor transaction in the pool");
       const dropped = first.txHashes[0]!;
       await w.client.rpc("anvil_dropTransaction", [dropped]);
       expect(await w.client.rpc("eth_getTransactionByHash", [dropped]), "gone from the pool").to.equal(null);
