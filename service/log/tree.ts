@@ -216,8 +216,8 @@ export interface CreatedNode {
  * Hashes `count` (left ‖ right) pairs, 64 bytes each, lying contiguously at
  * buf[from ..), into their parents, hashChildren(left, right), 32 bytes each
  * at buf[to ..). The two regions do not overlap. A batch a call, so that an
- * implementation can hash many pairs at once (the auditor's WebAssembly
- * lanes); {@link hashPairsOneByOne} is the plain one.
+ * implementation can hash many pairs at once; {@link hashPairsOneByOne} is
+ * the plain one.
  */
 export type PairHasher = (buf: Uint8Array, from: number, count: number, to: number) => void;
 
