@@ -14,6 +14,7 @@ import { loadConfig } from "../../service/config";
 import { dirLogReader, rootFromTiles } from "../../service/format/log-reader";
 import { parseVerifierKey, toHex, verifyCheckpoint } from "../../service/log";
 import { startService } from "../../service/main";
+import { recordProgramme, publishedCheckpoint } from "../helpers/service-http";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -40,28 +41,9 @@ describe("npm run mirror against the running service", function () {
     const config = loadConfig(env);
     const service = await startService(config, pino({ level: "silent" }), { chain: loadChainConfig(env, config.dataDir) });
     try {
-      const res = await fetch(`${service.url}/v1/programmes`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${service.firstAdminToken!}`, "idempotency-key": "p1", "content-type": "application/json" },
-        body: JSON.stringify({
-          code: "P1",
-          name: "Programme",
-          agency: "Agency",
-          budgetFen: "100",
-          currency: "CNY",
-          policyDocument: { sha256: "a".repeat(64), url: "https://example.gov.cn/p.pdf" },
-          opensOn: "2020-01-01",
-          closesOn: "2099-12-31",
-          fourEyesThresholdFen: "50",
-        }),
-      });
+      const res = await recordProgramme(service.url, service.firstAdminToken!);
       expect(res.status).to.equal(201);
-      let note: string | undefined;
-      for (let i = 0; i < 200 && note === undefined; i++) {
-        const r = await fetch(`${service.url}/tlog/checkpoint`);
-        if (r.status === 200) note = await r.text();
-        else await new Promise((done) => setTimeout(done, 250));
-      }
+      const note = await publishedCheckpoint(service.url);
       expect(note, "a checkpoint was published").to.not.equal(undefined);
       const mirrorDir = path.join(dir, "mirror");
       const args = ["--tlog", `${service.url}/tlog`, "--dir", mirrorDir, "--log-key", service.verifierKey, "--once"];

@@ -25,6 +25,7 @@ import type { WitnessingStatus } from "../../service/publish/witnesses";
 import { startWitness, type RunningWitness } from "../../service/witness/server";
 import { checkReceipt } from "../../scripts/lib/audit";
 import { serviceBundle } from "../chain/service-process";
+import { recordProgramme } from "../helpers/service-http";
 
 const silent = pino({ level: "silent" });
 const ORIGIN = "witnessed.example.gov/log";
@@ -56,21 +57,7 @@ describe("the running service with three witnesses, quorum two", function () {
   let programmes = 0;
   async function addEntry(): Promise<string> {
     programmes++;
-    const res = await fetch(`${service!.url}/v1/programmes`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${service!.firstAdminToken!}`, "idempotency-key": `p${programmes}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        code: `P${programmes}`,
-        name: "Programme",
-        agency: "Agency",
-        budgetFen: "100",
-        currency: "CNY",
-        policyDocument: { sha256: "a".repeat(64), url: "https://example.gov.cn/p.pdf" },
-        opensOn: "2020-01-01",
-        closesOn: "2099-12-31",
-        fourEyesThresholdFen: "50",
-      }),
-    });
+    const res = await recordProgramme(service!.url, service!.firstAdminToken!, `P${programmes}`);
     expect(res.status).to.equal(201);
     return ((await res.json()) as { id: string }).id;
   }

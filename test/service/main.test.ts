@@ -8,27 +8,11 @@ import { startService, type RunningService } from "../../service/main";
 import { StoreLockedError } from "../../service/store/store";
 import { verifyCheckpoint, verifyReceipt, parseVerifierKey, toHex } from "../../service/log";
 import { loadChainConfig } from "../../service/chain";
+import { recordProgramme } from "../helpers/service-http";
 
 const silent = pino({ level: "silent" });
 
 /** Records a programme through the running service's API. */
-function recordProgramme(url: string, adminToken: string): Promise<Response> {
-  return fetch(`${url}/v1/programmes`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${adminToken}`, "idempotency-key": "p1", "content-type": "application/json" },
-    body: JSON.stringify({
-      code: "P1",
-      name: "Programme",
-      agency: "Agency",
-      budgetFen: "100",
-      currency: "CNY",
-      policyDocument: { sha256: "a".repeat(64), url: "https://example.gov.cn/p.pdf" },
-      opensOn: "2020-01-01",
-      closesOn: "2099-12-31",
-      fourEyesThresholdFen: "50",
-    }),
-  });
-}
 
 describe("the service entry point", () => {
   let dir: string;

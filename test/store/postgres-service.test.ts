@@ -21,6 +21,7 @@ import { databaseName, startCluster, type TestCluster } from "../helpers/postgre
 import { Ledger } from "../../service/ledger/ledger";
 import { PostgresStore } from "../../service/store/postgres";
 import { ACTORS, applicationRequest, programmeRequest, submit } from "../helpers/ledger-fixtures";
+import { recordProgramme } from "../helpers/service-http";
 
 const silent = pino({ level: "silent" });
 
@@ -103,21 +104,7 @@ describe("LEDGER_DATABASE_URL", function () {
       const first = await startService(config, silent, { chain: false });
       try {
         expect(first.firstAdminToken).to.match(/^sl_/);
-        const res = await fetch(`${first.url}/v1/programmes`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${first.firstAdminToken!}`, "idempotency-key": "p1", "content-type": "application/json" },
-          body: JSON.stringify({
-            code: "P1",
-            name: "Programme",
-            agency: "Agency",
-            budgetFen: "100",
-            currency: "CNY",
-            policyDocument: { sha256: "a".repeat(64), url: "https://example.gov.cn/p.pdf" },
-            opensOn: "2020-01-01",
-            closesOn: "2099-12-31",
-            fourEyesThresholdFen: "50",
-          }),
-        });
+        const res = await recordProgramme(first.url, first.firstAdminToken!);
         expect(res.status).to.equal(201);
       } finally {
         await first.close();

@@ -14,6 +14,7 @@ import { dirLogReader, rootFromTiles } from "../../service/format/log-reader";
 import { parseHashTile } from "../../service/format/tiles";
 import { hashLeaf, parseVerifierKey, toHex, verifyCheckpoint } from "../../service/log";
 import { startService } from "../../service/main";
+import { recordProgramme, publishedCheckpoint } from "../helpers/service-http";
 
 describe("the running service's /tlog/", function () {
   this.timeout(120_000);
@@ -34,28 +35,9 @@ describe("the running service's /tlog/", function () {
       const before = await fetch(`${service.url}/tlog/checkpoint`);
       expect(before.status).to.equal(404);
       expect(before.headers.get("content-type")).to.match(/^application\/problem\+json/);
-      const res = await fetch(`${service.url}/v1/programmes`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${service.firstAdminToken!}`, "idempotency-key": "p1", "content-type": "application/json" },
-        body: JSON.stringify({
-          code: "P1",
-          name: "Programme",
-          agency: "Agency",
-          budgetFen: "100",
-          currency: "CNY",
-          policyDocument: { sha256: "a".repeat(64), url: "https://example.gov.cn/p.pdf" },
-          opensOn: "2020-01-01",
-          closesOn: "2099-12-31",
-          fourEyesThresholdFen: "50",
-        }),
-      });
+      const res = await recordProgramme(service.url, service.firstAdminToken!);
       expect(res.status).to.equal(201);
-      let note: string | undefined;
-      for (let i = 0; i < 200 && note === undefined; i++) {
-        const r = await fetch(`${service.url}/tlog/checkpoint`);
-        if (r.status === 200) note = await r.text();
-        else await new Promise((done) => setTimeout(done, 250));
-      }
+      const note = await publishedCheckpoint(service.url);
       expect(note, "a checkpoint was published").to.not.equal(undefined);
       const cp = verifyCheckpoint(note!, parseVerifierKey(service.verifierKey), config.origin);
       expect(cp.size).to.equal(1);
