@@ -106,14 +106,10 @@ export async function nodeFromTiles(id: NodeId, size: number, tile: (level: numb
   return row[0]!;
 }
 
-/**
- * The RFC 6962 root of the first `size` leaves, recomputed from the hash
- * tiles `reader` serves (the few at the tree's right edge). Equal to a
- * verified checkpoint's root, it authenticates those tiles. Requires size ≥ 1.
- */
-export async function rootFromTiles(reader: Pick<LogReader, "readTile">, size: number): Promise<Uint8Array> {
+/** Reads and parses each hash tile (level, index, width) of `reader` once, for one computation. */
+function cachedTiles(reader: Pick<LogReader, "readTile">): (level: number, index: number, width: number) => Promise<Uint8Array[]> {
   const cache = new Map<string, Uint8Array[]>();
-  const tile = async (level: number, index: number, width: number) => {
+  return async (level, index, width) => {
     const k = `${level}/${index}/${width}`;
     let t = cache.get(k);
     if (t === undefined) {
@@ -122,6 +118,15 @@ export async function rootFromTiles(reader: Pick<LogReader, "readTile">, size: n
     }
     return t;
   };
+}
+
+/**
+ * The RFC 6962 root of the first `size` leaves, recomputed from the hash
+ * tiles `reader` serves (the few at the tree's right edge). Equal to a
+ * verified checkpoint's root, it authenticates those tiles. Requires size ≥ 1.
+ */
+export async function rootFromTiles(reader: Pick<LogReader, "readTile">, size: number): Promise<Uint8Array> {
+  const tile = cachedTiles(reader);
   const nodes: Uint8Array[] = [];
   for (const id of planRoot(size)) nodes.push(await nodeFromTiles(id, size, tile));
   return foldRight(nodes);
@@ -134,16 +139,7 @@ export async function rootFromTiles(reader: Pick<LogReader, "readTile">, size: n
  * roots you trust. Requires 1 ≤ size1 ≤ size2.
  */
 export async function consistencyProofFromTiles(reader: Pick<LogReader, "readTile">, size1: number, size2: number): Promise<Uint8Array[]> {
-  const cache = new Map<string, Uint8Array[]>();
-  const tile = async (level: number, index: number, width: number) => {
-    const k = `${level}/${index}/${width}`;
-    let t = cache.get(k);
-    if (t === undefined) {
-      t = parseHashTile(await reader.readTile(level, index, width), width);
-      cache.set(k, t);
-    }
-    return t;
-  };
+  const tile = cachedTiles(reader);
   const plan = planConsistency(size1, size2);
   const hashes = new Map<string, Uint8Array>();
   for (const id of planNodeIds(plan)) hashes.set(nodeKey(id), await nodeFromTiles(id, size2, tile));
