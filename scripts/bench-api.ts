@@ -1,7 +1,8 @@
 /**
  * Benchmarks the ledger service over HTTP, as clients see it.
  *
- *   npm run bench:api -- [--entries 30000] [--clients 64] [--proof-warmup 5000] [--proofs 2000] [--grow-to N] [--seed N] [--data-dir DIR]
+ *   npm run bench:api -- [--entries 30000] [--clients 64] [--proof-warmup 5000] [--proofs 2000] [--proof-clients 1]
+ *                        [--grow-to N] [--seed N] [--data-dir DIR] [--database-url postgres://…]
  *
  * Starts the service as a child process on a fresh data directory (so its RSS
  * is its own), creates tokens through the admin API, records one programme,
@@ -15,6 +16,9 @@
  *
  * With --data-dir the directory is kept: seeding 1,000,000 entries takes
  * minutes, so seed once, then rerun without --seed on copies of it.
+ *
+ * With --database-url the ledger is in that PostgreSQL database (seeded there
+ * too; --seed needs it empty), and the data directory holds only the keys.
  *
  * Figures depend on the machine; compare runs on the same machine.
  */
@@ -31,12 +35,16 @@ import { REQUEST_SCHEMAS } from "../service/records/schemas";
 import { applicationBody, programmeBody } from "./lib/bench-requests";
 import type { LatencyReport, ProofLatencies } from "./lib/latency-client";
 import { LevelStore } from "../service/store/level";
+import { PostgresStore } from "../service/store/postgres";
+import type { LedgerStore } from "../service/store/store";
 
 const program = new Command()
   .option("--entries <n>", "entries to record in the throughput phase", (v) => parseInt(v, 10), 30_000)
   .option("--clients <n>", "concurrent clients", (v) => parseInt(v, 10), 64)
   .option("--batch <n>", "records per request: 1 posts to /v1/applications, more to /v1/batch", (v) => parseInt(v, 10), 1)
   .option("--proofs <n>", "inclusion proofs to time", (v) => parseInt(v, 10), 2_000)
+  .option("--proof-clients <n>", "concurrent connections asking for proofs (each waits for its answer before the next)", (v) => parseInt(v, 10), 1)
+  .option("--database-url <url>", "keep the ledger in this PostgreSQL database instead of LevelDB")
   .option("--proof-warmup <n>", "inclusion proofs timed apart before them (a cold service; most likely tiles not yet in the page cache)", (v) => parseInt(v, 10), 5_000)
   .option("--grow-to <n>", "grow the log to this many entries before timing proofs and RSS", (v) => parseInt(v, 10), 0)
   .option("--seed <n>", "before starting the service, append this many applications in-process (same sequencer and store, no HTTP)", (v) => parseInt(v, 10), 0)
@@ -54,6 +62,8 @@ const opts = program.opts<{
   batch: number;
   proofs: number;
   proofWarmup: number;
+  proofClients: number;
+  databaseUrl?: string;
   growTo: number;
   seed: number;
   port: number;
@@ -80,6 +90,7 @@ function startService(dataDir: string, adminToken?: string): Promise<{ child: Ch
       LOG_LEVEL: "warn",
       // The API alone: anchoring has its own benchmark and would share the two cores.
       LEDGER_CHAIN: "off",
+      ...(opts.databaseUrl !== undefined ? { LEDGER_DATABASE_URL: opts.databaseUrl } : {}),
       // The benchmark is the only client; the default per-minute limits would throttle it.
       LEDGER_RATE_PUBLIC_PER_MINUTE: "100000000",
       LEDGER_RATE_ADMIN_PER_MINUTE: "100000000",
@@ -123,7 +134,7 @@ function rssMiB(pid: number): string {
 
 /** Times `warm` then `count` random inclusion proofs at `size` from a client process of its own (./lib/latency-client.ts). */
 function timeProofs(size: number, warm: number, count: number): Promise<ProofLatencies> {
-  const client = fork(path.join(__dirname, "lib", "latency-client.ts"), [base, String(size), String(warm), String(count)], {
+  const client = fork(path.join(__dirname, "lib", "latency-client.ts"), [base, String(size), String(warm), String(count), String(opts.proofClients)], {
     execArgv: ["-r", "ts-node/register/transpile-only"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
@@ -148,8 +159,14 @@ function cpuSeconds(pid: number): number {
  * without HTTP, to reach large log sizes quickly. The service then opens the
  * same directory, so proofs and RSS are measured on a log it did not build.
  */
+/** The store the service will open: PostgreSQL with --database-url, else LevelDB in `dataDir`. */
+function openStore(dataDir: string): Promise<LedgerStore> {
+  return opts.databaseUrl !== undefined ? PostgresStore.open(opts.databaseUrl) : LevelStore.open(dataDir);
+}
+
 async function seed(dataDir: string, n: number): Promise<void> {
-  const store = await LevelStore.open(dataDir);
+  const store = await openStore(dataDir);
+  if ((await store.head()).size !== 0) throw new Error("--seed needs an empty store; the database already holds entries");
   const ledger = await Ledger.open({ store });
   const admin = { official: "seed-admin", agency: "bench", role: "admin" } as const;
   const clerk = { official: "seed-clerk", agency: "bench", role: "clerk" } as const;
@@ -191,14 +208,15 @@ async function main(): Promise<void> {
     const used = process.cpuUsage(cpu);
     process.stderr.write(
       `  seeded ${opts.seed} entries in-process in ${((performance.now() - t) / 1000).toFixed(0)} s, ` +
-        `${((used.user + used.system) / opts.seed).toFixed(0)} us CPU per entry (schema, sequencer, rules, encoding, LevelDB; no HTTP)\n`,
+        `${((used.user + used.system) / opts.seed).toFixed(0)} us CPU per entry (schema, sequencer, rules, encoding, store; no HTTP)\n`,
     );
   }
   // A directory from an earlier run already has tokens, so the service prints no first admin token: make one.
   let preset: string | undefined;
-  if (opts.seed === 0 && existsSync(path.join(dataDir, "CURRENT"))) {
-    const store = await LevelStore.open(dataDir);
-    preset = (await createToken(store, systemClock, { official: `bench-admin-${Date.now()}`, agency: "bench", role: "admin" })).token;
+  if (opts.seed === 0 && (opts.databaseUrl !== undefined || existsSync(path.join(dataDir, "CURRENT")))) {
+    const store = await openStore(dataDir);
+    if ((await store.tokens()).length > 0)
+      preset = (await createToken(store, systemClock, { official: `bench-admin-${Date.now()}`, agency: "bench", role: "admin" })).token;
     await store.close();
   }
   const { child, adminToken } = await startService(dataDir, preset);
@@ -288,7 +306,10 @@ async function main(): Promise<void> {
       ["service RSS after throughput phase (MiB)", throughputRss],
       ["log size when timing proofs and RSS", String(size)],
       ...(warmUp !== null ? [[`inclusion proof latency p50 / p90 / p99 / max, the first ${warmUp.count} (cold service) (ms)`, ms(warmUp)]] : []),
-      [`inclusion proof latency p50 / p90 / p99 / max, ${warmUp !== null ? `the next ${proofs.count}` : `${proofs.count}`}, one connection, incl. HTTP, client in its own process (ms)`, ms(proofs)],
+      [
+        `inclusion proof latency p50 / p90 / p99 / max, ${warmUp !== null ? `the next ${proofs.count}` : `${proofs.count}`}, ${opts.proofClients === 1 ? "one connection" : `${opts.proofClients} concurrent connections`}, incl. HTTP, client in its own process (ms)`,
+        ms(proofs),
+      ],
       ["service RSS after the proofs (MiB)", finalRss],
     ];
     console.log("| measure | value |\n|---|---|");

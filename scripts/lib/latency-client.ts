@@ -1,6 +1,6 @@
 /**
- * Times random inclusion proofs one at a time over one keep-alive
- * connection, in a process of its own, and sends the latency percentiles
+ * Times random inclusion proofs over keep-alive connections, each asking
+ * for the next proof once its answer is read, in a process of its own, and sends the latency percentiles
  * (ms, from request written to body read) to its parent over IPC.
  *
  * A process of its own because the benchmark's process holds the write
@@ -13,7 +13,7 @@
  * not hold yet: this VM reclaims pages not used lately), so they show a
  * cold service, the rest a warm one.
  *
- *   (forked by scripts/bench-api.ts) argv: <base URL> <tree size> <warm-up> <count>
+ *   (forked by scripts/bench-api.ts) argv: <base URL> <tree size> <warm-up> <count> [<connections>]
  */
 import { Agent, get } from "node:http";
 
@@ -56,15 +56,29 @@ function once(agent: Agent, url: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const [base, sizeArg, warmArg, countArg] = process.argv.slice(2);
-  const [size, warm, count] = [sizeArg, warmArg, countArg].map(Number) as [number, number, number];
-  if (base === undefined || !(Number.isSafeInteger(size) && size > 0) || !(Number.isSafeInteger(warm) && warm >= 0) || !(Number.isSafeInteger(count) && count > 0)) {
-    throw new Error("usage: latency-client <base URL> <tree size> <warm-up> <count>");
+  const [base, sizeArg, warmArg, countArg, connectionsArg = "1"] = process.argv.slice(2);
+  const [size, warm, count, connections] = [sizeArg, warmArg, countArg, connectionsArg].map(Number) as [number, number, number, number];
+  if (
+    base === undefined ||
+    !(Number.isSafeInteger(size) && size > 0) ||
+    !(Number.isSafeInteger(warm) && warm >= 0) ||
+    !(Number.isSafeInteger(count) && count > 0) ||
+    !(Number.isSafeInteger(connections) && connections > 0)
+  ) {
+    throw new Error("usage: latency-client <base URL> <tree size> <warm-up> <count> [<connections>]");
   }
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const time = async (n: number) => {
     const ms: number[] = [];
-    for (let i = 0; i < n; i++) ms.push(await once(agent, `${base}/v1/log/proof/inclusion?index=${Math.floor(Math.random() * size)}&size=${size}`));
+    let asked = 0;
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        while (asked < n) {
+          asked++;
+          ms.push(await once(agent, `${base}/v1/log/proof/inclusion?index=${Math.floor(Math.random() * size)}&size=${size}`));
+        }
+      }),
+    );
     return ms;
   };
   const warmUp = await time(warm);
