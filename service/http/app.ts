@@ -30,6 +30,8 @@ import { tlogRouter, type TlogRouteDeps } from "./tlog";
 import type { AccessCodes } from "../auth/access-codes";
 import type { ServiceMetrics } from "../metrics/metrics";
 import { countRequests, metricsRouter } from "./metrics";
+import { feedRouter } from "./feed";
+import { parseVerifierKey } from "../log";
 
 export interface AppConfig {
   /** Largest accepted JSON body, in body-parser's syntax ("64kb"). Default "64kb". */
@@ -189,6 +191,7 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
 
+  app.use(feedRouter({ queries: deps.queries, limiter: publicLimit, origin: parseVerifierKey(deps.logKey).name }));
   if (deps.metrics && deps.metricsToken !== undefined) app.use(metricsRouter({ metrics: deps.metrics, token: deps.metricsToken, limiter: adminLimit }));
 
   // The portal's page and assets are outside the API's rate limit: they are small static files (the page is
