@@ -191,7 +191,9 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
 
-  app.use(feedRouter({ queries: deps.queries, limiter: publicLimit, origin: parseVerifierKey(deps.logKey).name }));
+  // The log key names the log's origin; read when a feed is first asked for.
+  let origin: string | undefined;
+  app.use(feedRouter({ queries: deps.queries, limiter: publicLimit, origin: () => (origin ??= parseVerifierKey(deps.logKey).name) }));
   if (deps.metrics && deps.metricsToken !== undefined) app.use(metricsRouter({ metrics: deps.metrics, token: deps.metricsToken, limiter: adminLimit }));
 
   // The portal's page and assets are outside the API's rate limit: they are small static files (the page is

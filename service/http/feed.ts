@@ -21,7 +21,7 @@ export interface FeedRouteDeps {
   readonly queries: Pick<Queries, "enterpriseLatest">;
   readonly limiter: RequestHandler;
   /** The log's origin line: the feed's and its entries' ids are built from it. */
-  readonly origin: string;
+  readonly origin: () => string;
 }
 
 export function feedRouter(deps: FeedRouteDeps): express.Router {
@@ -32,7 +32,7 @@ export function feedRouter(deps: FeedRouteDeps): express.Router {
     const entries = (await deps.queries.enterpriseLatest(creditCode, FEED_ENTRIES)).map((leaf) => publicLeaf(leaf).entry);
     res.setHeader("Cache-Control", "no-cache");
     res.setHeader("Content-Type", ATOM_CONTENT_TYPE);
-    res.send(enterpriseFeedXml({ origin: deps.origin, creditCode, entries }));
+    res.send(enterpriseFeedXml({ origin: deps.origin(), creditCode, entries }));
   });
   return router;
 }
