@@ -5,7 +5,8 @@
  */
 import { expect } from "chai";
 import { ServiceMetrics, type AnchoringSnapshot, type MetricSources, type WitnessSnapshot } from "../../service/metrics/metrics";
-import { createWorld, expectProblem, get, programmeBody, record, approvedApplication, type World } from "../http/helpers";
+import { createWorld, expectProblem, get, post, programmeBody, record, approvedApplication, type World } from "../http/helpers";
+import type { MemoryStore } from "../../service/store/memory";
 import request from "supertest";
 import { METRICS_TOKEN, sample } from "./helpers";
 
@@ -117,6 +118,17 @@ describe("GET /metrics", function () {
       expect(sample(text, "ledger_batch_entries_sum")).to.equal(2);
       expect(sample(text, "ledger_commit_seconds_count")).to.equal(2);
       expect(sample(text, "ledger_commit_failures_total")).to.equal(0);
+    });
+
+    it("counts a failed commit, and no batch for it", async function () {
+      const { w, scrape } = await metricsWorld();
+      (w.store as MemoryStore).injectFault("fail-before-persist");
+      const res = await post(w, "/v1/programmes", w.tokens.admin, programmeBody());
+      expect(res.status).to.equal(503);
+      const text = await scrape();
+      expect(sample(text, "ledger_commit_failures_total")).to.equal(1);
+      expect(sample(text, "ledger_batch_entries_count")).to.equal(0);
+      expect(sample(text, "ledger_tree_size")).to.equal(0);
     });
 
     it("includes the process metrics, the leader gauge and the halted gauge", async function () {
