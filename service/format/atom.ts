@@ -119,7 +119,7 @@ export function feedEntrySummary(e: FeedEntry): string {
   const lines: string[] = [];
   for (const [field, label] of SUMMARY_FIELDS) {
     const v = e.body[field];
-    if (v === undefined || v === null || typeof v === "object" && !Array.isArray(v)) continue;
+    if (v === undefined || v === null || (typeof v === "object" && !Array.isArray(v))) continue;
     const text = Array.isArray(v) ? v.map(String).join(", ") : field.endsWith("Fen") ? yuan(v) : String(v);
     lines.push(`${label}: ${text}`);
   }

@@ -17,6 +17,9 @@ import { ConfigError } from "../../service/config";
 import { SecretFileError } from "../../service/secret-file";
 import { recordProgramme } from "../helpers/service-http";
 import { METRICS_TOKEN, sample } from "./helpers";
+import { execFile } from "node:child_process";
+import { readdir } from "node:fs/promises";
+import { serviceBundle } from "../chain/service-process";
 
 const silent = pino({ level: "silent" });
 
@@ -128,6 +131,29 @@ describe("the service's /metrics", function () {
       await writeFile(path.join(dir, "short.token"), "short", { mode: 0o600 });
       await expectRejected(readMetricsToken(loadMetricsConfig({ LEDGER_METRICS_TOKEN_FILE: path.join(dir, "short.token") })), /at least 32/);
       await expectRejected(readMetricsToken(loadMetricsConfig({ LEDGER_METRICS_TOKEN_FILE: path.join(dir, "missing") })), /does not exist/);
+    });
+  });
+
+  describe("the service process", function () {
+    it("stops with one line and exit 2, binding and creating nothing, when the metrics token file is readable by others", async function () {
+      this.timeout(60_000);
+      const file = path.join(dir, "metrics.token");
+      await writeFile(file, METRICS_TOKEN, { mode: 0o644 });
+      await chmod(file, 0o644);
+      const dataDir = path.join(dir, "data");
+      const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        void serviceBundle().then((bundle) =>
+          execFile(
+            process.execPath,
+            [bundle],
+            { cwd: dir, env: { PATH: process.env.PATH ?? "", HOME: dir, PORT: "0", LEDGER_DATA_DIR: dataDir, LEDGER_CHAIN: "off", LEDGER_METRICS_TOKEN_FILE: file }, timeout: 30_000 },
+            (e, _out, err) => resolve({ code: e === null ? 0 : typeof e.code === "number" ? e.code : null, stderr: err }),
+          ),
+        );
+      });
+      expect(code).to.equal(2);
+      expect(stderr).to.match(/^subsidy-ledger: metrics token file [^\n]+ is accessible to others[^\n]*\n$/);
+      expect(await readdir(dir)).to.deep.equal(["metrics.token"]);
     });
   });
 
