@@ -7,6 +7,7 @@ import { expect } from "chai";
 import { ServiceMetrics, type AnchoringSnapshot, type MetricSources, type WitnessSnapshot } from "../../service/metrics/metrics";
 import { createWorld, expectProblem, get, post, programmeBody, record, approvedApplication, type World } from "../http/helpers";
 import type { MemoryStore } from "../../service/store/memory";
+import { ChainClient } from "../../service/chain/client";
 import request from "supertest";
 import { METRICS_TOKEN, sample } from "./helpers";
 
@@ -213,6 +214,25 @@ describe("GET /metrics", function () {
       expect(sample(text, "ledger_rpc_errors_total", { kind: "UNAVAILABLE", method: "eth_blockNumber" })).to.equal(2);
       expect(sample(text, "ledger_rpc_errors_total", { kind: "UNAVAILABLE", method: "eth_sendRawTransaction" })).to.equal(1);
       expect(sample(text, "ledger_rpc_errors_total", { kind: "UNAVAILABLE", method: "other" })).to.equal(1);
+    });
+  });
+
+  describe("with the real chain client", function () {
+    it("counts each retried failure of an RPC call, not the call that finally succeeds", async function () {
+      const { metrics, scrape } = await metricsWorld();
+      let calls = 0;
+      const transport = {
+        async request(): Promise<unknown> {
+          calls += 1;
+          if (calls <= 2) throw Object.assign(new Error("internal error"), { code: -32603 });
+          return "0x10";
+        },
+      };
+      const client = new ChainClient({ transport, chainId: 31337, address: `0x${"11".repeat(20)}`, sleep: async () => {} });
+      const unwatch = metrics.watchChain(client);
+      expect(await client.rpc("eth_blockNumber")).to.equal("0x10");
+      unwatch();
+      expect(sample(await scrape(), "ledger_rpc_errors_total", { kind: "UNAVAILABLE", method: "eth_blockNumber" })).to.equal(2);
     });
   });
 
