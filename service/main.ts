@@ -41,6 +41,10 @@ import { startChain, type ChainConfig, type RunningChain } from "./chain";
 import { loadOrCreateAccessCodes, AccessCodeKeyError } from "./auth/access-codes";
 import type { AnchoringInfo } from "./http/receipts";
 import { demoSummaryLines, loadDemoIntoDataDir, DemoError, type DemoDataDirResult } from "./demo";
+import { ServiceMetrics, singleProcessLeader, type MetricSources } from "./metrics/metrics";
+import { readMetricsToken, type MetricsConfig } from "./metrics/config";
+import { metricsOnlyApp } from "./http/metrics";
+import { SecretFileError } from "./secret-file";
 
 /** What the receipt routes need to know of the anchoring side. */
 function anchoringInfo(chain: RunningChain, everyMs: number): AnchoringInfo {
@@ -70,6 +74,8 @@ export interface RunningService {
   readonly adminTokenNeverShown: boolean;
   /** The anchoring side, unless started without a chain. */
   readonly chain: RunningChain | undefined;
+  /** Where GET /metrics is served: on `url` (behind its token), on its own address, or undefined when it is off. */
+  readonly metricsUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -85,6 +91,13 @@ export interface StartOptions {
   readonly witnessPolicy?: WitnessPolicy | null;
   /** Timing of the witness submissions (tests shorten it). */
   readonly witnessing?: Pick<WitnessingOptions, "everyMs" | "backoffMinMs" | "backoffMaxMs" | "alarmRetryMs" | "timeoutMs">;
+  /**
+   * GET /metrics: behind `token` on the public port, or on its own `address` (behind the token too, if set).
+   * Absent, or neither set: not served. main reads the token file before binding, to exit 2 on a bad one.
+   */
+  readonly metrics?: { readonly token: string | undefined; readonly address: MetricsConfig["address"] };
+  /** A server already listening on the metrics address ({@link listenMetricsFirst}); by default bound here. */
+  readonly metricsListening?: StartingServer;
 }
 
 /** The configured port could not be bound. The message is the one line to print. */
@@ -127,6 +140,32 @@ export async function listenFirst(config: Config): Promise<StartingServer> {
   return starting;
 }
 
+/** Binds LEDGER_METRICS_ADDRESS as {@link listenFirst} binds the public port: before anything durable exists. Throws ListenError. */
+export async function listenMetricsFirst(address: { readonly host: string; readonly port: number }, limits: Config["http"]): Promise<StartingServer> {
+  const starting = createStartingServer(limits);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      starting.server.once("error", reject);
+      starting.server.listen(address.port, address.host, () => {
+        starting.server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ListenError(`cannot serve the metrics on ${address.host}:${address.port} (LEDGER_METRICS_ADDRESS): ${code ?? (e as Error).message}`);
+  }
+  return starting;
+}
+
+/** The URL of a listening server, as the banner shows it. */
+function serverUrl(server: Server, host: string, fallbackPort: number): string {
+  const a = server.address();
+  const port = typeof a === "object" && a !== null ? a.port : fallbackPort;
+  const shown = host === "0.0.0.0" || host === "::" ? "localhost" : host.includes(":") ? `[${host}]` : host;
+  return `http://${shown}:${port}`;
+}
+
 /**
  * The store LEDGER_DATABASE_URL selects: PostgreSQL when it is set, else
  * LevelDB in the data directory. Either way one service process at a time
@@ -154,6 +193,17 @@ export async function startService(config: Config, logger = pino({ level: config
   await checkDataDir(config.dataDir);
   const listening = options.listening ?? (await listenFirst(config));
   const server = listening.server;
+  const metricsAddress = options.metrics?.address;
+  let metricsListening: StartingServer | undefined;
+  try {
+    metricsListening = options.metricsListening ?? (metricsAddress === undefined ? undefined : await listenMetricsFirst(metricsAddress, config.http));
+  } catch (e) {
+    await closeServer(server, 0);
+    throw e;
+  }
+  const metricsToken = options.metrics?.token;
+  let metrics: ServiceMetrics | undefined;
+  let unwatchChain: (() => void) | undefined;
   let opened: LedgerStore | undefined;
   let chain: RunningChain | undefined;
   let tlogCopy: ContinuousPublisher | undefined;
@@ -165,7 +215,12 @@ export async function startService(config: Config, logger = pino({ level: config
     if (key.created) logger.info({ file: config.logKeyFile }, "created a new log signing key");
     const access = await loadOrCreateAccessCodes(config.accessCodeKeyFile, { generations: store });
     if (access.created) logger.info({ file: config.accessCodeKeyFile }, "created a new access-code key");
-    const ledger = await Ledger.open({ store, clock: systemClock, onCommit: () => chain?.anchorer.notify() });
+    const ledger = await Ledger.open({
+      store,
+      clock: systemClock,
+      onCommit: () => chain?.anchorer.notify(),
+      observer: { committed: (n, seconds) => metrics?.ledger.committed(n, seconds), commitFailed: () => metrics?.ledger.commitFailed() },
+    });
     let anchoring: AnchoringInfo | undefined;
     if (options.chain !== false) {
       chain = await startChain({ config: options.chain, dataDir: config.dataDir, ledger, store, noteSigner: key.signer, origin: config.origin, logger });
@@ -192,6 +247,31 @@ export async function startService(config: Config, logger = pino({ level: config
     }
     const tiles = new TileQueries({ store, published: publishedCheckpoint(chain?.anchorer, cosigner) });
     if (config.tlogDir !== undefined) tlogCopy = await ContinuousPublisher.start({ dir: config.tlogDir, tiles, logger });
+
+    if (metricsListening !== undefined || metricsToken !== undefined) {
+      const running = chain;
+      const witnessing = cosigner;
+      const sources: MetricSources = {
+        treeSize: () => ledger.size,
+        recordingHalted: () => ledger.halted !== null,
+        // LEADER STATUS: a single process is always the leader. With leader election, pass its leaderStatus() here.
+        isLeader: singleProcessLeader,
+        ...(running === undefined
+          ? {}
+          : {
+              anchoring: async () => {
+                const st = await running.anchorer.status();
+                const lagMs = st.oldestUnanchoredAt === null ? 0 : Math.max(0, Date.now() - Date.parse(st.oldestUnanchoredAt));
+                return { anchoredSize: st.anchoredSize, lagEntries: st.lagEntries, lagSeconds: lagMs / 1000, fatal: st.fatal !== null };
+              },
+              // What /tlog/checkpoint serves: the witnessed checkpoint with a policy, else the anchored one.
+              published: () => (witnessing !== undefined ? witnessing.publishedPoint() : running.anchorer.anchored),
+            }),
+        ...(witnessing === undefined ? {} : { witnesses: () => witnessing.status() }),
+      };
+      metrics = new ServiceMetrics(sources);
+      if (running !== undefined) unwatchChain = metrics.watchChain(running.client);
+    }
 
     let firstAdminToken: string | undefined;
     let adminTokenNeverShown = false;
@@ -234,6 +314,8 @@ export async function startService(config: Config, logger = pino({ level: config
       accessCodes: access.codes,
       ...(anchoring !== undefined ? { anchoring } : {}),
       tiles,
+      ...(metrics !== undefined ? { metrics } : {}),
+      ...(metrics !== undefined && metricsListening === undefined && metricsToken !== undefined ? { metricsToken } : {}),
       // The portal at /. Visitors' browsers read checkpoints from the chain itself at LEDGER_PUBLIC_RPC_URL,
       // or, with the local anvil, at its loopback URL (reachable from browsers on this machine).
       portal: config.publicRpcUrl !== undefined ? { rpcUrl: config.publicRpcUrl } : chain?.local !== undefined ? { rpcUrl: chain.local.url } : {},
@@ -241,6 +323,15 @@ export async function startService(config: Config, logger = pino({ level: config
     listening.serve(app);
     const address = server.address();
     const port = typeof address === "object" && address !== null ? address.port : config.port;
+    if (metricsListening !== undefined && metrics !== undefined)
+      metricsListening.serve(metricsOnlyApp({ metrics, ...(metricsToken !== undefined ? { token: metricsToken } : {}) }));
+    const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`;
+    const metricsUrl =
+      metricsListening !== undefined && metricsAddress !== undefined
+        ? `${serverUrl(metricsListening.server, metricsAddress.host, metricsAddress.port)}/metrics`
+        : metricsToken !== undefined
+          ? `${url}/metrics`
+          : undefined;
 
     const expiry = setInterval(() => {
       const cutoff = new Date(Date.now() - config.idempotencyHours * 3600_000).toISOString();
@@ -249,7 +340,7 @@ export async function startService(config: Config, logger = pino({ level: config
     expiry.unref();
 
     return {
-      url: `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`,
+      url,
       server,
       ledger,
       verifierKey: key.verifierKey,
@@ -259,9 +350,12 @@ export async function startService(config: Config, logger = pino({ level: config
         await clearFirstAdminTokenPending(config.dataDir);
       },
       chain,
+      metricsUrl,
       async close() {
         clearInterval(expiry);
+        unwatchChain?.();
         await closeServer(server, CLOSE_GRACE_MS);
+        if (metricsListening !== undefined) await closeServer(metricsListening.server, CLOSE_GRACE_MS);
         await tlogCopy?.close();
         await cosigner?.close();
         await ledger.close();
@@ -274,7 +368,9 @@ export async function startService(config: Config, logger = pino({ level: config
     await cosigner?.close();
     await chain?.close();
     await opened?.close();
+    unwatchChain?.();
     await closeServer(server, 0);
+    if (metricsListening !== undefined) await closeServer(metricsListening.server, 0);
     throw e;
   }
 }
@@ -330,8 +426,9 @@ async function main(): Promise<void> {
   if (!args.run) process.exit(args.exitCode);
   let config: Config;
   let chainConfig: ChainConfig | false;
+  let metricsConfig: MetricsConfig;
   try {
-    ({ config, chain: chainConfig } = loadSettings(process.env));
+    ({ config, chain: chainConfig, metrics: metricsConfig } = loadSettings(process.env));
   } catch (e) {
     if (e instanceof ConfigError) fail(e.message, 2);
     throw e;
@@ -384,11 +481,21 @@ async function main(): Promise<void> {
     throw e;
   }
 
-  let listening: StartingServer;
+  let metricsToken: string | undefined;
   try {
-    // Refuse a data directory others can read, then bind the port: both before anything is created.
+    metricsToken = await readMetricsToken(metricsConfig);
+  } catch (e) {
+    if (e instanceof SecretFileError) fail(e.message, 2);
+    throw e;
+  }
+
+  let listening: StartingServer;
+  let metricsListening: StartingServer | undefined;
+  try {
+    // Refuse a data directory others can read, then bind the ports: all before anything is created.
     await checkDataDir(config.dataDir);
     listening = await listenFirst(config);
+    if (metricsConfig.address !== undefined) metricsListening = await listenMetricsFirst(metricsConfig.address, config.http);
   } catch (e) {
     if (e instanceof DataDirError || e instanceof ListenError) fail(e.message, 1);
     throw e;
@@ -405,7 +512,13 @@ async function main(): Promise<void> {
     }
   }
   try {
-    service = await startService(config, logger, { chain: chainConfig, listening, witnessPolicy });
+    service = await startService(config, logger, {
+      chain: chainConfig,
+      listening,
+      witnessPolicy,
+      metrics: { token: metricsToken, address: metricsConfig.address },
+      ...(metricsListening !== undefined ? { metricsListening } : {}),
+    });
   } catch (e) {
     if (
       e instanceof StoreLockedError ||
@@ -430,6 +543,9 @@ async function main(): Promise<void> {
     witnessPolicy === null
       ? "  witnesses:  no witnesses configured (set LEDGER_WITNESS_POLICY_FILE to publish only checkpoints a witness quorum cosigned)"
       : `  witnesses:  ${witnessPolicy.witnesses.map((w) => w.name).join(", ")} (quorum ${witnessPolicy.quorum}); status in /v1/health`,
+    service.metricsUrl === undefined
+      ? "  metrics:    off (set LEDGER_METRICS_TOKEN or LEDGER_METRICS_ADDRESS to serve GET /metrics)"
+      : `  metrics:    ${service.metricsUrl}${metricsToken !== undefined ? " (Authorization: Bearer <LEDGER_METRICS_TOKEN>)" : ""}`,
   ];
   const rpcUrl = service.chain?.local?.url ?? (chainConfig === false ? undefined : chainConfig.remote?.rpcUrl);
   if (service.chain && rpcUrl !== undefined)

@@ -28,6 +28,10 @@ import { receiptRouter, type AnchoringInfo } from "./receipts";
 import { portalRouter, type PortalOptions } from "./portal";
 import { tlogRouter, type TlogRouteDeps } from "./tlog";
 import type { AccessCodes } from "../auth/access-codes";
+import type { ServiceMetrics } from "../metrics/metrics";
+import { countRequests, metricsRouter } from "./metrics";
+import { feedRouter } from "./feed";
+import { parseVerifierKey } from "../log";
 
 export interface AppConfig {
   /** Largest accepted JSON body, in body-parser's syntax ("64kb"). Default "64kb". */
@@ -73,6 +77,13 @@ export interface AppDeps {
   readonly portal?: PortalOptions;
   /** The published log, served as C2SP tlog-tiles under /tlog/ (service/http/tlog.ts); absent: not served. */
   readonly tiles?: TlogRouteDeps["tiles"];
+  /** The operators' metrics: requests and rate-limit refusals are counted into them. Absent: nothing is counted. */
+  readonly metrics?: ServiceMetrics;
+  /**
+   * Serve GET /metrics here, to scrapers that send this bearer token (service/http/metrics.ts).
+   * Absent: /metrics is not served by this app (it is on LEDGER_METRICS_ADDRESS, or off).
+   */
+  readonly metricsToken?: string;
 }
 
 /** Thrown by createApp for a configuration it cannot run with. */
@@ -116,8 +127,10 @@ export function createApp(deps: AppDeps): express.Express {
         error: (e: unknown, message?: string) => log.error({ err: errorSummary(e) }, message ?? "rate limiter error"),
         warn: (e: unknown, message?: string) => log.warn({ err: errorSummary(e) }, message ?? "rate limiter warning"),
       },
-      handler: (_req, _res, next) =>
-        next(new HttpProblem(429, "rate-limited", "Too many requests", `the ${scope} rate limit is ${perMinute} requests per minute; retry after the Retry-After seconds`)),
+      handler: (_req, _res, next) => {
+        deps.metrics?.rateLimited(scope === "/tlog/" ? "tlog" : scope);
+        next(new HttpProblem(429, "rate-limited", "Too many requests", `the ${scope} rate limit is ${perMinute} requests per minute; retry after the Retry-After seconds`));
+      },
     });
   const publicLimit = limiter(config.rateLimit.publicPerMinute, "public");
   const adminLimit = limiter(config.rateLimit.adminPerMinute, "admin");
@@ -150,6 +163,7 @@ export function createApp(deps: AppDeps): express.Express {
     });
     next();
   });
+  if (deps.metrics) app.use(countRequests(deps.metrics));
   app.use(helmet());
 
   // Compressed bodies are refused (see requireIdentityEncoding); `inflate: false` makes body-parser refuse them too, should a route ever reach it another way.
@@ -176,6 +190,11 @@ export function createApp(deps: AppDeps): express.Express {
       openApi: openApiDocument,
     }),
   );
+
+  // The log key names the log's origin; read when a feed is first asked for.
+  let origin: string | undefined;
+  app.use(feedRouter({ queries: deps.queries, limiter: publicLimit, origin: () => (origin ??= parseVerifierKey(deps.logKey).name) }));
+  if (deps.metrics && deps.metricsToken !== undefined) app.use(metricsRouter({ metrics: deps.metrics, token: deps.metricsToken, limiter: adminLimit }));
 
   // The portal's page and assets are outside the API's rate limit: they are small static files (the page is
   // held in memory, the assets are immutable and cached by browsers for a year), and a visitor must get the

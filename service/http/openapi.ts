@@ -375,6 +375,17 @@ function buildDocument(): Record<string, unknown> {
         responses: { "200": { description: "The enterprise's records", content: json("Enterprise") }, ...COMMON_ERRORS },
       },
     },
+    "/v1/enterprises/{creditCode}/feed.atom": {
+      get: {
+        operationId: "getEnterpriseFeed",
+        tags: ["public"],
+        summary: "An enterprise's Atom feed",
+        description:
+          "The newest 100 public entries filed under the enterprise (applications, decisions, payouts, confirmations, corrections, erasures), newest first, as an Atom 1.0 feed (RFC 4287) for feed readers. Ids are stable URNs; each entry links (relative to the feed's URL) to its portal page and its receipt. A valid credit code with no entries gets an empty feed.",
+        parameters: [pathParam("creditCode", "Unified social credit code (GB 32100-2015), check character verified", "^[0-9A-Z]{18}$")],
+        responses: { "200": { description: "The feed", content: { "application/atom+xml": { schema: { type: "string" } } } }, ...COMMON_ERRORS },
+      },
+    },
     "/v1/programmes": {
       ...(entryPaths()["/v1/programmes"] as object),
       get: {

@@ -135,6 +135,16 @@ export interface LedgerOptions {
   readonly maxInFlight?: number;
   /** Called after each durable commit with the new tree size. */
   readonly onCommit?: (size: number) => void;
+  /** Hears of every commit's size and duration, for the operators' metrics; its faults never reach the sequencer. */
+  readonly observer?: LedgerObserver;
+}
+
+/** What the sequencer reports of its commits (service/metrics implements it; the ledger knows no metrics library). */
+export interface LedgerObserver {
+  /** A batch of `entries` entries became durable; the store's commit took `seconds`. */
+  committed(entries: number, seconds: number): void;
+  /** The store failed to commit a batch; its requests failed. */
+  commitFailed(): void;
 }
 
 /** Records checked between two yields to the event loop inside one batch. */
@@ -148,6 +158,7 @@ export class Ledger {
   private readonly _maxBatchRecords: number;
   private readonly _maxInFlight: number;
   private readonly _onCommit: (size: number) => void;
+  private readonly _observer: LedgerObserver | undefined;
   /** The durable tree: what the store holds. */
   private _durable: CompactRange;
   /** The durable tree plus every batch in flight. */
@@ -173,6 +184,7 @@ export class Ledger {
     if (!Number.isSafeInteger(this._maxBatch) || this._maxBatch < 1) throw new RangeError("maxBatch must be a positive integer");
     if (!Number.isSafeInteger(this._maxInFlight) || this._maxInFlight < 1) throw new RangeError("maxInFlight must be a positive integer");
     this._onCommit = opts.onCommit ?? (() => {});
+    this._observer = opts.observer;
     this._durable = range;
     this._tip = range;
   }
@@ -250,6 +262,16 @@ export class Ledger {
     this._closed = true;
     while (this._running || this._queue.length > 0) await new Promise((r) => setTimeout(r, 5));
     await this._lastCommit;
+  }
+
+  /** Tells the observer, if any; an observer's fault must not fail a commit. */
+  private _observe(tell: (o: LedgerObserver) => void): void {
+    if (this._observer === undefined) return;
+    try {
+      tell(this._observer);
+    } catch {
+      // Metrics are not worth a lost acknowledgement.
+    }
   }
 
   private async _drain(): Promise<void> {
@@ -410,9 +432,11 @@ export class Ledger {
       };
       if (!(await previous)) return fail(new StoreUnavailableError("an earlier batch this one depends on was not stored"));
       if (leaves.length > 0) {
+        const started = performance.now();
         try {
           await store.commit(commit);
         } catch (e) {
+          this._observe((o) => o.commitFailed());
           // The store may or may not hold the batch (a write can fail after it
           // reached the disk). Its head is the truth, reloaded before the next
           // batch: a client that retries with the same Idempotency-Key gets the
@@ -422,6 +446,8 @@ export class Ledger {
           return false;
         }
         this._durable = range;
+        const seconds = (performance.now() - started) / 1000;
+        this._observe((o) => o.committed(leaves.length, seconds));
         try {
           this._onCommit(range.size);
         } catch {

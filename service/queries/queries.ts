@@ -236,6 +236,27 @@ export class Queries {
     return this._store.openings(id);
   }
 
+  /**
+   * The enterprise's newest `limit` entries, newest first (its Atom feed).
+   * Reads the enterprise's index to its end, positions only, a chunk at a
+   * time, then reads just the leaves it returns.
+   */
+  async enterpriseLatest(creditCode: string, limit: number): Promise<Leaf[]> {
+    const ref: IndexRef = { name: "enterprise", value: creditCode };
+    let latest: number[] = [];
+    let cursor = -1;
+    for (;;) {
+      const chunk = this._durable(await this._store.indexed(ref, { after: cursor, limit: SCAN_CHUNK }));
+      if (chunk.length === 0) break;
+      latest = [...latest, ...chunk].slice(-limit);
+      cursor = chunk[chunk.length - 1]!;
+      if (chunk.length < SCAN_CHUNK) break;
+    }
+    const leaves: Leaf[] = [];
+    for (const i of latest.reverse()) leaves.push(await this._leafAt(i));
+    return leaves;
+  }
+
   /** A page of the enterprise's entries, and a bounded summary of its applications and their corrections. */
   async enterprise(creditCode: string, page: { after?: number; limit: number }): Promise<EnterpriseResult> {
     const ref: IndexRef = { name: "enterprise", value: creditCode };

@@ -17,7 +17,7 @@ import type { PortalOptions } from "../../service/http/portal";
 import type { AnchoringInfo } from "../../service/http/receipts";
 import { CheckpointSigner } from "../../service/ledger/checkpoints";
 import type { Clock } from "../../service/clock";
-import { Ledger } from "../../service/ledger/ledger";
+import { Ledger, type LedgerObserver } from "../../service/ledger/ledger";
 import { Tokens } from "../../service/http/tokens";
 import { Queries } from "../../service/queries/queries";
 import { noteKeyFromSeed, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from "../../service/log";
@@ -87,12 +87,14 @@ export interface WorldOptions {
   readonly tiles?: AppDeps["tiles"];
   /** Wrong-code limits and clock for access codes; generations are always kept in the world's store. */
   readonly accessCodes?: Omit<AccessCodeOptions, "generations">;
+  /** The operators' metrics and the /metrics token (service/http/metrics.ts); the ledger reports its commits to `ledgerObserver`. */
+  readonly metrics?: Pick<AppDeps, "metrics" | "metricsToken"> & { readonly ledgerObserver?: LedgerObserver };
 }
 
 export async function createWorld(options: WorldOptions = {}): Promise<World> {
   const store = options.store ?? new MemoryStore();
   const clock = new FakeClock();
-  const ledger = await Ledger.open({ store, clock });
+  const ledger = await Ledger.open({ store, clock, ...(options.metrics?.ledgerObserver ? { observer: options.metrics.ledgerObserver } : {}) });
   const keys = noteKeyFromSeed(ORIGIN, new Uint8Array(32).fill(7));
   const signer = new CheckpointSigner(ledger, parseSignerKey(keys.signerKey), ORIGIN);
   const accessCodes = new AccessCodes(new Uint8Array(32).fill(9), { ...options.accessCodes, generations: store });
@@ -128,6 +130,8 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
     ...(options.anchoring ? { anchoring: options.anchoring } : {}),
     ...(options.portal ? { portal: options.portal } : {}),
     ...(options.tiles ? { tiles: options.tiles } : {}),
+    ...(options.metrics?.metrics ? { metrics: options.metrics.metrics } : {}),
+    ...(options.metrics?.metricsToken !== undefined ? { metricsToken: options.metrics.metricsToken } : {}),
   });
   return {
     app,

@@ -124,7 +124,7 @@ describe("HTTP API, privacy", () => {
     for (const id of ids) urls.push(`/v1/entries/${id}`, `/v1/entries/${id}/receipt`);
     urls.push("/v1/log/key", "/v1/chain", "/tlog/checkpoint", `/tlog/tile/0/000.p/${size}`, `/tlog/tile/entries/000.p/${size}`);
     for (const cc of [creditCode(1), creditCode(2)]) {
-      urls.push(`/v1/enterprises/${cc}`);
+      urls.push(`/v1/enterprises/${cc}`, `/v1/enterprises/${cc}/feed.atom`);
       for (let after = 0; after < size; after++) urls.push(`/v1/enterprises/${cc}?after=${after}&limit=1`);
     }
     urls.push(`/v1/log/entries?start=0&end=${size}`, "/v1/log/entries");

@@ -7,6 +7,7 @@
 import { expect } from "chai";
 import { ConfigError, EnvSchema } from "../../service/config";
 import { ChainEnvSchema } from "../../service/chain/config";
+import { MetricsEnvSchema } from "../../service/metrics/config";
 import { parseArguments } from "../../service/main";
 import { loadSettings, OTHER_TOOLS_SETTINGS, serviceSettingNames, settingsHelp } from "../../service/settings";
 
@@ -110,7 +111,7 @@ describe("the service's settings", () => {
   describe("--help's table", () => {
     it("names every setting both schemas validate, each with its help and its default", () => {
       const help = settingsHelp();
-      const names = [...Object.keys(EnvSchema.shape), ...Object.keys(ChainEnvSchema.shape)];
+      const names = [...Object.keys(EnvSchema.shape), ...Object.keys(ChainEnvSchema.shape), ...Object.keys(MetricsEnvSchema.shape)];
       expect(serviceSettingNames()).to.have.members(names);
       for (const n of names) expect(help, n).to.match(new RegExp(`^  ${n}(=|$)`, "m"));
       expect(help).to.match(/^ {2}PORT=8080$/m);
