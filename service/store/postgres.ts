@@ -112,7 +112,7 @@ const isIndex = (n: unknown): n is number => typeof n === "number" && Number.isS
  * lone surrogate would be sent as U+FFFD, silently matching another string.
  * A lookup by an unstorable key finds nothing; a write of one is refused.
  */
-const storable = (s: unknown): s is string => typeof s === "string" && !s.includes("\u0000") && !LONE_SURROGATE.test(s);
+export const storable = (s: unknown): s is string => typeof s === "string" && !s.includes("\u0000") && !LONE_SURROGATE.test(s);
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
@@ -132,7 +132,7 @@ function isUnreachable(e: unknown): boolean {
 }
 
 /** Maps a failure to the store's typed error; `what` says what failed, never with the URL. */
-function storeError(what: string, cause: unknown): PostgresStoreError {
+export function storeError(what: string, cause: unknown): PostgresStoreError {
   if (cause instanceof PostgresStoreError) return cause;
   if (cause instanceof SchemaTooNewError) return new PostgresStoreError("SCHEMA_TOO_NEW", cause.message, { cause });
   if (isUnreachable(cause)) return new PostgresStoreError("DATABASE_UNREACHABLE", `${what} failed: the database is unreachable (${messageOf(cause)})`, { cause });
