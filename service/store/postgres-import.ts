@@ -19,6 +19,7 @@ import type { Openings } from "../records/entry";
 import type { IndexRef } from "../records/rules";
 import type { StateDoc, StateKey } from "../records/state";
 import { migrate, SERVICE_LOCK_KEY } from "./postgres-schema";
+import { commitConfirmed } from "./postgres-sync-commit";
 import { describeDatabaseUrl, PostgresStoreError, storable, storeError } from "./postgres";
 import { StoreLockedError, type IdempotencyRecord, type StoredLeaf, type TokenRecord, type TreeHead } from "./store";
 
@@ -179,7 +180,12 @@ export class PostgresImport {
 
   /** Commits the copy: durable once this resolves (synchronous_commit on, so held by a synchronous standby too). */
   async commit(): Promise<void> {
-    await this._run("commit the copy", "COMMIT", []);
+    if (this._done) throw new PostgresStoreError("BATCH_REFUSED", "commit the copy: the import is finished");
+    try {
+      await commitConfirmed(this._client);
+    } catch (cause) {
+      throw storeError(`commit the copy into the ${this.where}`, cause);
+    }
     this._done = true;
   }
 

@@ -30,6 +30,7 @@ import type { Openings } from "../records/entry";
 import type { IndexRef } from "../records/rules";
 import type { StateDoc, StateKey } from "../records/state";
 import { migrate, SchemaTooNewError, SERVICE_LOCK_KEY, type MigrationOutcome } from "./postgres-schema";
+import { commitConfirmed } from "./postgres-sync-commit";
 import {
   ERASED_REQUEST_HASH,
   StoreLockedError,
@@ -309,7 +310,7 @@ export class PostgresStore implements LedgerStore {
         }
         await client.query({ name: statementName(INSERT_BATCH), text: INSERT_BATCH, values: params });
         if (erasures.length > 0) await client.query({ name: statementName(ERASE), text: ERASE, values: [erasures, ERASED_REQUEST_HASH] });
-        await client.query("COMMIT");
+        await commitConfirmed(client);
         inTransaction = false;
         client.release();
       } catch (cause) {
@@ -517,7 +518,7 @@ export class PostgresStore implements LedgerStore {
     try {
       await client.query("BEGIN; SET LOCAL synchronous_commit = on");
       const result = await client.query(text, values);
-      await client.query("COMMIT");
+      await commitConfirmed(client);
       inTransaction = false;
       client.release();
       return result;

@@ -15,6 +15,12 @@ import { ConfigError, loadConfig } from "../../service/config";
 import { startService } from "../../service/main";
 import { loadSettings } from "../../service/settings";
 import { SyncReplicationWatch, SyncStandbyRequiredError, syncStandbyProblem, type ReplicationStatus, type SyncReplicationWatchOptions } from "../../service/store/postgres-ha";
+import { PostgresStore } from "../../service/store/postgres";
+import { isSyncWaitCancelled } from "../../service/store/postgres-sync-commit";
+import { StoreUnavailableError } from "../../service/store/store";
+import { CompactRange, MemoryTree } from "../../service/log";
+import { buildBatches } from "./contract";
+import { rejection } from "../helpers/rejection";
 import { databaseName, dropSynchronousStandbys, startCluster, startReplicatedPair, type ReplicatedPair } from "../helpers/postgres";
 import { recordProgramme } from "../helpers/service-http";
 
@@ -133,6 +139,44 @@ describe("a PostgreSQL primary with a synchronous standby", function () {
     // The commit was released by the standby's report that it flushed past the commit record.
     const { rows } = await pair.primary.sql("SELECT sync_state, flush_lsn > $1::pg_lsn AS flushed FROM pg_stat_replication", [before]);
     expect(rows).to.deep.equal([{ sync_state: "sync", flushed: true }]);
+  });
+
+  describe("when a commit's wait for the standby is cancelled", function () {
+    it("fails the store's commit, although PostgreSQL commits it on the primary and reports success with a warning", async function () {
+      await pair.primary.sql("CREATE DATABASE ha_cancel TEMPLATE template0");
+      const store = await PostgresStore.open(pair.primary.url("ha_cancel"));
+      try {
+        // Name a standby that does not exist, so the commit waits.
+        await pair.primary.sql("ALTER SYSTEM SET synchronous_standby_names = 'nobody'");
+        await pair.primary.sql("SELECT pg_reload_conf()");
+        const [batch] = buildBatches(new CompactRange(), new MemoryTree(), [3]);
+        const commit = store.commit(batch!);
+        let pid: number | undefined;
+        for (let i = 0; i < 100 && pid === undefined; i++) {
+          const { rows } = await pair.primary.sql("SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep'");
+          pid = rows[0]?.pid as number | undefined;
+          if (pid === undefined) await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(pid, "a commit waiting for the standby").to.be.a("number");
+        await pair.primary.sql("SELECT pg_cancel_backend($1)", [pid]);
+        const e = await rejection(commit);
+        expect(e).to.be.instanceOf(StoreUnavailableError);
+        expect((e as Error).message).to.include("wait for the synchronous standby was cancelled");
+        // It is on the primary all the same: what the contract allows of a failed commit, learnt from the head.
+        expect((await store.head()).size).to.equal(3);
+      } finally {
+        await pair.primary.sql(`ALTER SYSTEM SET synchronous_standby_names = '${pair.standbyName}'`);
+        await pair.primary.sql("SELECT pg_reload_conf()");
+        await store.close();
+      }
+      await pair.waitForSyncStandby();
+    });
+
+    it("is recognised by the warning's message or detail, and nothing else", function () {
+      expect(isSyncWaitCancelled({ message: "canceling wait for synchronous replication due to user request" })).to.equal(true);
+      expect(isSyncWaitCancelled({ message: "x", detail: "The transaction has already committed locally, but might not have been replicated to the standby." })).to.equal(true);
+      expect(isSyncWaitCancelled({ message: "there is no transaction in progress" })).to.equal(false);
+    });
   });
 
   describe("when the primary is killed and the standby promoted", function () {
