@@ -142,34 +142,65 @@ describe("a PostgreSQL primary with a synchronous standby", function () {
   });
 
   describe("when a commit's wait for the standby is cancelled", function () {
-    it("fails the store's commit, although PostgreSQL commits it on the primary and reports success with a warning", async function () {
-      await pair.primary.sql("CREATE DATABASE ha_cancel TEMPLATE template0");
-      const store = await PostgresStore.open(pair.primary.url("ha_cancel"));
+    /** A store on a fresh database of the primary whose commits wait: the standby names one that does not exist. */
+    async function waitingStore(name: string): Promise<PostgresStore> {
+      await pair.primary.sql(`CREATE DATABASE ${name} TEMPLATE template0`);
+      const store = await PostgresStore.open(pair.primary.url(name));
+      await pair.primary.sql("ALTER SYSTEM SET synchronous_standby_names = 'nobody'");
+      await pair.primary.sql("SELECT pg_reload_conf()");
+      return store;
+    }
+    async function restoreStandby(): Promise<void> {
+      await pair.primary.sql(`ALTER SYSTEM SET synchronous_standby_names = '${pair.standbyName}'`);
+      await pair.primary.sql("SELECT pg_reload_conf()");
+      await pair.waitForSyncStandby();
+      // Waiting commits are released by the standby's next report, which new WAL brings at once (else within 10 s).
+      await pair.primary.sql("CREATE TABLE IF NOT EXISTS nudge (v int); INSERT INTO nudge VALUES (1)");
+    }
+    /** Cancels the one backend waiting for the standby, once it waits. */
+    async function cancelWait(): Promise<void> {
+      for (let i = 0; i < 100; i++) {
+        const { rows } = await pair.primary.sql("SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep'");
+        if (rows.length > 0) {
+          await pair.primary.sql("SELECT pg_cancel_backend($1)", [rows[0].pid]);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect.fail("no commit waited for the standby");
+    }
+
+    it("does not acknowledge it on PostgreSQL's warning, but waits for the standby to hold it", async function () {
+      const store = await waitingStore("ha_cancel_once");
       try {
-        // Name a standby that does not exist, so the commit waits.
-        await pair.primary.sql("ALTER SYSTEM SET synchronous_standby_names = 'nobody'");
-        await pair.primary.sql("SELECT pg_reload_conf()");
         const [batch] = buildBatches(new CompactRange(), new MemoryTree(), [3]);
         const commit = store.commit(batch!);
-        let pid: number | undefined;
-        for (let i = 0; i < 100 && pid === undefined; i++) {
-          const { rows } = await pair.primary.sql("SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep'");
-          pid = rows[0]?.pid as number | undefined;
-          if (pid === undefined) await new Promise((r) => setTimeout(r, 100));
-        }
-        expect(pid, "a commit waiting for the standby").to.be.a("number");
-        await pair.primary.sql("SELECT pg_cancel_backend($1)", [pid]);
+        await cancelWait();
+        expect(await within(commit, 1500), "still waiting for the standby after the cancel").to.equal("pending");
+        await restoreStandby();
+        expect(await within(commit, 10_000)).to.equal(undefined);
+      } finally {
+        await restoreStandby();
+        await store.close();
+      }
+    });
+
+    it("fails the commit when the wait is cancelled again, although PostgreSQL has it on the primary", async function () {
+      const store = await waitingStore("ha_cancel_twice");
+      try {
+        const [batch] = buildBatches(new CompactRange(), new MemoryTree(), [3]);
+        const commit = store.commit(batch!);
+        await cancelWait();
+        await cancelWait();
         const e = await rejection(commit);
         expect(e).to.be.instanceOf(StoreUnavailableError);
-        expect((e as Error).message).to.include("wait for the synchronous standby was cancelled");
+        expect((e as Error).message).to.include("wait for the synchronous standby was cancelled twice");
         // It is on the primary all the same: what the contract allows of a failed commit, learnt from the head.
         expect((await store.head()).size).to.equal(3);
       } finally {
-        await pair.primary.sql(`ALTER SYSTEM SET synchronous_standby_names = '${pair.standbyName}'`);
-        await pair.primary.sql("SELECT pg_reload_conf()");
+        await restoreStandby();
         await store.close();
       }
-      await pair.waitForSyncStandby();
     });
 
     it("is recognised by the warning's message or detail, and nothing else", function () {
