@@ -7,6 +7,7 @@
  *   npm run admin -- erase <entry id> --reason <code> --official <id> --agency <code>
  *   npm run admin -- access-code revoke <application id>
  *   npm run admin -- rebuild-from-mirror --from <mirror dir> --log-key <vkey|file>
+ *   npm run admin -- migrate --from <data dir> --to <postgres url>
  *
  * `erase` deletes an entry's private values and salts and appends the
  * `erasure` entry naming it, in one atomic commit (see POST
@@ -19,8 +20,12 @@
  * the directory's lock; then pass --service <url> --token <admin token> (or
  * LEDGER_ADMIN_TOKEN) to go through the admin API instead.
  *
+ * `migrate` copies a stopped LevelDB ledger into an empty PostgreSQL database in one transaction and
+ * checks the roots of source and target are equal (service/store/migrate.ts); the key files and the
+ * anchoring state stay in the data directory, which the service on PostgreSQL keeps using.
+ *
  * `token create` and `access-code revoke` print the new token or code alone on one line of stdout, so it can
- * be captured; everything else goes to stderr. Exit codes: 0 done, 1 the
+ * be captured (`migrate` prints the root it checked); everything else goes to stderr. Exit codes: 0 done, 1 the
  * operation failed, 2 usage or connection error.
  */
 import { randomBytes } from "node:crypto";
@@ -46,6 +51,9 @@ import { parseVerifierKey } from "../service/log";
 import { rebuildFromCopy, RebuildError } from "../service/mirror/rebuild";
 import { PostgresStore } from "../service/store/postgres";
 import { StoreLockedError, type LedgerStore } from "../service/store/store";
+import { MigrationError, migrateToPostgres, type MigrationProgress } from "../service/store/migrate";
+import { TargetNotEmptyError } from "../service/store/postgres-import";
+import { describeDatabaseUrl, PostgresStoreError } from "../service/store/postgres";
 
 class CliError extends Error {
   constructor(
@@ -263,6 +271,56 @@ export function buildCli(): Command {
       );
     });
 
+  program
+    .command("migrate")
+    .description("copy a stopped LevelDB ledger (entries, tree, state, openings, idempotency records, tokens, access-code generations) into an empty PostgreSQL database")
+    .requiredOption("--from <dir>", "the ledger's data directory (LEDGER_DATA_DIR); the service must be stopped")
+    .requiredOption("--to <url>", "the empty target database: postgres://user:password@host:port/database")
+    .exitOverride()
+    .action(async (o: { from: string; to: string }) => {
+      const from = path.resolve(o.from);
+      if (!isPostgresUrl(o.to)) throw new CliError("--to must be a postgres:// or postgresql:// URL with a host (its value is not repeated: it may hold a password)", 2);
+      if (!existsSync(path.join(from, "CURRENT")))
+        throw new CliError(`--from ${from} is not a ledger data directory: it holds no LevelDB (no CURRENT file)`, 2);
+      const where = describeDatabaseUrl(o.to);
+      let source: LevelStore;
+      try {
+        source = await LevelStore.open(from);
+      } catch (e) {
+        if (e instanceof StoreLockedError) throw new CliError(`${e.message}\nStop the service before migrating: a running service would record entries the copy misses.`, 1);
+        throw e;
+      }
+      const progress = migrationProgress();
+      let result;
+      try {
+        process.stderr.write(`copying ${from} into the ${where} ...\n`);
+        result = await migrateToPostgres(source, o.to, { onProgress: progress.update });
+      } catch (e) {
+        if (e instanceof TargetNotEmptyError) throw new CliError(e.message, 1);
+        if (e instanceof StoreLockedError) throw new CliError(e.message, 1);
+        if (e instanceof MigrationError) throw new CliError(`${e.code}: ${e.message}`, 1);
+        if (e instanceof PostgresStoreError) throw new CliError(e.message, e.code === "DATABASE_UNREACHABLE" ? 2 : 1);
+        throw e;
+      } finally {
+        progress.stop();
+        await source.close();
+      }
+      const r = result.rows;
+      process.stderr.write(
+        [
+          `migrated ${result.size} entries into the ${result.where}: root ${result.root}, equal in source and target (${r.nodes} tree nodes, ${r.entry_index} index rows, ${r.state_docs} state docs,`,
+          `  ${r.openings} openings, ${r.idempotency} idempotency records, ${r.tokens} tokens, ${r.access_code_generations} access-code generations)`,
+          `next:`,
+          `  1. start the service with LEDGER_DATABASE_URL set to this database and LEDGER_DATA_DIR=${from} unchanged:`,
+          `     the log signing key, the access-code key and the anchoring state stay in that directory.`,
+          `  2. check that GET /v1/log/checkpoint shows size ${result.size} and root ${result.root} (base64 there).`,
+          `  3. never start the service on this data directory without LEDGER_DATABASE_URL again: the LevelDB copy is now stale,`,
+          `     and recording into it would fork the log. Move its LevelDB files aside once the service runs on PostgreSQL.`,
+        ].join("\n") + "\n",
+      );
+      process.stdout.write(`${result.root}\n`);
+    });
+
   const accessCode = program.command("access-code").description("show or revoke an application's access code").exitOverride();
 
   accessCode
@@ -288,6 +346,45 @@ export function buildCli(): Command {
     });
 
   return program;
+}
+
+/** Whether `v` is a URL node-postgres can connect with: scheme postgres or postgresql, and a host or a socket directory (as LEDGER_DATABASE_URL is checked). */
+function isPostgresUrl(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return (u.protocol === "postgres:" || u.protocol === "postgresql:") && (u.hostname !== "" || u.searchParams.has("host"));
+  } catch {
+    return false;
+  }
+}
+
+/** Ledgers smaller than this copy in seconds: no progress is shown for them. */
+const PROGRESS_FROM_LEAVES = 10_000;
+
+/** A progress bar on a terminal; on anything else a line at each tenth, so a log shows the migration moving. */
+function migrationProgress(): { update: (p: MigrationProgress) => void; stop: () => void } {
+  let bar: import("cli-progress").SingleBar | undefined;
+  let lastTenth = 0;
+  return {
+    update: ({ leavesCopied, leavesTotal }) => {
+      if (leavesTotal < PROGRESS_FROM_LEAVES) return;
+      if (process.stderr.isTTY) {
+        if (bar === undefined) {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          const { SingleBar, Presets } = require("cli-progress") as typeof import("cli-progress");
+          bar = new SingleBar({ format: "copying {bar} {value}/{total} entries | {eta_formatted} left", hideCursor: true, stream: process.stderr, etaBuffer: 50 }, Presets.shades_classic);
+          bar.start(leavesTotal, leavesCopied);
+        } else bar.update(leavesCopied);
+        return;
+      }
+      const tenth = Math.floor((10 * leavesCopied) / leavesTotal);
+      if (tenth > lastTenth) {
+        lastTenth = tenth;
+        process.stderr.write(`copied ${leavesCopied} of ${leavesTotal} entries\n`);
+      }
+    },
+    stop: () => bar?.stop(),
+  };
 }
 
 /** Runs the CLI and returns its exit code. */

@@ -45,6 +45,10 @@ export const EnvSchema = z.object({
     .refine(isPostgresUrl, "a postgres:// or postgresql:// URL (its value is not repeated here: it may hold a password)")
     .optional()
     .describe("PostgreSQL store instead of LevelDB: postgres://user:password@host:port/database (unset: LevelDB in the data directory; keys stay there either way)"),
+  LEDGER_DATABASE_REQUIRE_SYNC_STANDBY: z
+    .enum(["true", "false"])
+    .default("false")
+    .describe("true: refuse to start unless the PostgreSQL server has synchronous_standby_names set and synchronous_commit on, so every acknowledged entry is on a standby (needs LEDGER_DATABASE_URL)"),
   LEDGER_ORIGIN: z
     .string()
     .regex(/^[^\s+][^\n]*[^\s]$/, "one line, no leading '+' or surrounding spaces")
@@ -93,6 +97,8 @@ export interface Config {
    * password: never log or print it (describeDatabaseUrl in service/store/postgres.ts names it safely).
    */
   readonly databaseUrl: string | undefined;
+  /** LEDGER_DATABASE_REQUIRE_SYNC_STANDBY: check the database's synchronous replication at start (service/store/postgres-ha.ts). */
+  readonly requireSyncStandby: boolean;
   readonly origin: string;
   readonly logKeyFile: string;
   /** See LEDGER_PUBLIC_RPC_URL; undefined when not set. */
@@ -125,6 +131,8 @@ export function configProblems(env: NodeJS.ProcessEnv): string[] {
   const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
   if (parsed.success && parsed.data.LEDGER_HTTP_HEADERS_TIMEOUT_MS > parsed.data.LEDGER_HTTP_REQUEST_TIMEOUT_MS)
     problems.push("LEDGER_HTTP_HEADERS_TIMEOUT_MS: must not exceed LEDGER_HTTP_REQUEST_TIMEOUT_MS");
+  if (parsed.success && parsed.data.LEDGER_DATABASE_REQUIRE_SYNC_STANDBY === "true" && parsed.data.LEDGER_DATABASE_URL === undefined)
+    problems.push("LEDGER_DATABASE_REQUIRE_SYNC_STANDBY: needs LEDGER_DATABASE_URL (the LevelDB store has no standby)");
   return problems;
 }
 
@@ -139,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     dataDir,
     databaseUrl: e.LEDGER_DATABASE_URL,
+    requireSyncStandby: e.LEDGER_DATABASE_REQUIRE_SYNC_STANDBY === "true",
     origin: e.LEDGER_ORIGIN,
     logKeyFile: path.resolve(e.LEDGER_LOG_KEY_FILE ?? path.join(dataDir, "keys", "log-signer.key")),
     publicRpcUrl: e.LEDGER_PUBLIC_RPC_URL,

@@ -35,6 +35,7 @@ import { consistencyProof } from "./ledger/proofs";
 import { loadOrCreateLogKey, KeyFileError } from "./keys";
 import { LevelStore } from "./store/level";
 import { describeDatabaseUrl, PostgresStore } from "./store/postgres";
+import { requireSyncStandby, SyncReplicationWatch } from "./store/postgres-ha";
 import { StoreLockedError, StoreUnavailableError, type LedgerStore } from "./store/store";
 import { createToken } from "./auth/tokens";
 import { startChain, type ChainConfig, type RunningChain } from "./chain";
@@ -208,9 +209,16 @@ export async function startService(config: Config, logger = pino({ level: config
   let chain: RunningChain | undefined;
   let tlogCopy: ContinuousPublisher | undefined;
   let cosigner: WitnessCosigner | undefined;
+  let replication: SyncReplicationWatch | undefined;
   try {
     await openDataDir(config.dataDir);
     const store = (opened = await openStore(config));
+    if (config.databaseUrl !== undefined) {
+      // Before anything is signed or anchored: with a synchronous standby every commit, so every size
+      // the ledger acknowledges, signs or anchors, is on the standby too (service/store/postgres-ha.ts).
+      if (config.requireSyncStandby) await requireSyncStandby(config.databaseUrl);
+      replication = SyncReplicationWatch.start({ url: config.databaseUrl, logger: logger.child({ component: "replication" }) });
+    }
     const key = await loadOrCreateLogKey(config.logKeyFile, config.origin);
     if (key.created) logger.info({ file: config.logKeyFile }, "created a new log signing key");
     const access = await loadOrCreateAccessCodes(config.accessCodeKeyFile, { generations: store });
@@ -290,12 +298,14 @@ export async function startService(config: Config, logger = pino({ level: config
       logger,
       signedCheckpoint: async () => checkpoints.latest(),
       health: async () => {
-        if (chain === undefined) return { ok: true, treeSize: ledger.size, anchoring: "off" };
+        const db = replication?.health();
+        const dbHealth = db === undefined ? {} : { replication: db };
+        if (chain === undefined) return { ok: db?.ok ?? true, treeSize: ledger.size, anchoring: "off", ...dbHealth };
         const st = await chain.anchorer.status();
         const waitedMs = st.oldestUnanchoredAt === null ? 0 : Date.now() - Date.parse(st.oldestUnanchoredAt);
         const witnesses = cosigner?.status();
         return {
-          ok: st.fatal === null && waitedMs <= maxDelayMs && (witnesses === undefined || witnessesHealthy(witnesses)),
+          ok: st.fatal === null && waitedMs <= maxDelayMs && (witnesses === undefined || witnessesHealthy(witnesses)) && (db?.ok ?? true),
           treeSize: ledger.size,
           anchoring: {
             anchoredSize: st.anchoredSize,
@@ -307,6 +317,7 @@ export async function startService(config: Config, logger = pino({ level: config
             fatal: st.fatal,
           },
           ...(witnesses === undefined ? {} : { witnesses }),
+          ...dbHealth,
         };
       },
       config: { bodyLimit: config.bodyLimit, rateLimit: config.rateLimit, trustProxy: config.trustProxy },
@@ -360,6 +371,7 @@ export async function startService(config: Config, logger = pino({ level: config
         await cosigner?.close();
         await ledger.close();
         await chain?.close();
+        await replication?.close();
         await store.close();
       },
     };
@@ -367,6 +379,7 @@ export async function startService(config: Config, logger = pino({ level: config
     await tlogCopy?.close();
     await cosigner?.close();
     await chain?.close();
+    await replication?.close();
     await opened?.close();
     unwatchChain?.();
     await closeServer(server, 0);

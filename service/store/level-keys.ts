@@ -115,6 +115,20 @@ export function indexPrefix(ref: IndexRef): Bytes {
   return concat(Uint8Array.of(T_INDEX, name.length), name, u16(value.length, "index value"), value);
 }
 
+const isIndexName = (s: string): s is IndexRef["name"] => s === "enterprise" || s === "programme" || s === "kind";
+
+/** The (name, value) and leaf index of a 0x06 key; the inverse of {@link indexPrefix} followed by u64(leaf). */
+export function decodeIndexKey(k: Bytes): { ref: IndexRef; leaf: number } {
+  const nameLen = k[1]!;
+  const name = fromUtf8.decode(k.subarray(2, 2 + nameLen));
+  const at = 2 + nameLen;
+  const valueLen = (k[at]! << 8) | k[at + 1]!;
+  const value = fromUtf8.decode(k.subarray(at + 2, at + 2 + valueLen));
+  if (at + 2 + valueLen + 8 !== k.length) throw new RangeError(`index key of ${k.length} bytes is malformed`);
+  if (!isIndexName(name)) throw new RangeError(`index key names an unknown index ${JSON.stringify(name)}`);
+  return { ref: { name, value }, leaf: leafIndexOfIndexKey(k) };
+}
+
 /** The leaf index at the end of a 0x06 key. */
 export const leafIndexOfIndexKey = (k: Bytes): number => readU64(k, k.length - 8);
 

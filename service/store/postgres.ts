@@ -30,6 +30,7 @@ import type { Openings } from "../records/entry";
 import type { IndexRef } from "../records/rules";
 import type { StateDoc, StateKey } from "../records/state";
 import { migrate, SchemaTooNewError, SERVICE_LOCK_KEY, type MigrationOutcome } from "./postgres-schema";
+import { commitConfirmed } from "./postgres-sync-commit";
 import {
   ERASED_REQUEST_HASH,
   StoreLockedError,
@@ -112,7 +113,7 @@ const isIndex = (n: unknown): n is number => typeof n === "number" && Number.isS
  * lone surrogate would be sent as U+FFFD, silently matching another string.
  * A lookup by an unstorable key finds nothing; a write of one is refused.
  */
-const storable = (s: unknown): s is string => typeof s === "string" && !s.includes("\u0000") && !LONE_SURROGATE.test(s);
+export const storable = (s: unknown): s is string => typeof s === "string" && !s.includes("\u0000") && !LONE_SURROGATE.test(s);
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
@@ -132,7 +133,7 @@ function isUnreachable(e: unknown): boolean {
 }
 
 /** Maps a failure to the store's typed error; `what` says what failed, never with the URL. */
-function storeError(what: string, cause: unknown): PostgresStoreError {
+export function storeError(what: string, cause: unknown): PostgresStoreError {
   if (cause instanceof PostgresStoreError) return cause;
   if (cause instanceof SchemaTooNewError) return new PostgresStoreError("SCHEMA_TOO_NEW", cause.message, { cause });
   if (isUnreachable(cause)) return new PostgresStoreError("DATABASE_UNREACHABLE", `${what} failed: the database is unreachable (${messageOf(cause)})`, { cause });
@@ -309,7 +310,7 @@ export class PostgresStore implements LedgerStore {
         }
         await client.query({ name: statementName(INSERT_BATCH), text: INSERT_BATCH, values: params });
         if (erasures.length > 0) await client.query({ name: statementName(ERASE), text: ERASE, values: [erasures, ERASED_REQUEST_HASH] });
-        await client.query("COMMIT");
+        await commitConfirmed(client);
         inTransaction = false;
         client.release();
       } catch (cause) {
@@ -517,7 +518,7 @@ export class PostgresStore implements LedgerStore {
     try {
       await client.query("BEGIN; SET LOCAL synchronous_commit = on");
       const result = await client.query(text, values);
-      await client.query("COMMIT");
+      await commitConfirmed(client);
       inTransaction = false;
       client.release();
       return result;

@@ -187,6 +187,26 @@ export interface AccessCodeStore {
   nextAccessCodeGeneration(applicationId: string): Promise<number>;
 }
 
+/**
+ * Every record of a store's tables that are not the log itself, for moving a
+ * ledger to another store (`npm run admin -- migrate`, service/store/migrate.ts);
+ * the log is read through {@link LogStore.leaves} and the tokens through
+ * {@link TokenStore.tokens}. Each iterates one table whole, in key order,
+ * without holding it in memory; it reflects the commits resolved before the
+ * iteration began (the migration holds the store closed to every writer).
+ */
+export interface LedgerDump {
+  /** Every (name, value) → leaf index entry. */
+  indexEntries(): AsyncIterable<{ readonly ref: IndexRef; readonly leaf: number }>;
+  stateDocs(): AsyncIterable<readonly [StateKey, StateDoc]>;
+  /** The openings still held: an erased entry's are gone, so they are not listed. */
+  allOpenings(): AsyncIterable<readonly [string, Openings]>;
+  /** By scoped key; records of erased entries carry {@link ERASED_REQUEST_HASH} already. */
+  idempotencyRecords(): AsyncIterable<readonly [string, IdempotencyRecord]>;
+  /** Applications whose access code was ever revoked, with their current generation (≥ 1). */
+  accessCodeGenerations(): AsyncIterable<readonly [string, number]>;
+}
+
 /** The whole store, as `main.ts` opens it; each consumer takes only the parts it needs. */
 export interface LedgerStore extends LogStore, StateStore, OpeningsStore, IdempotencyStore, TokenStore, AccessCodeStore {
   /** Waits for writes under way, then releases the data directory. */

@@ -8,6 +8,7 @@ import { expect } from "chai";
 import { Buffer } from "node:buffer";
 import {
   decodeHead,
+  decodeIndexKey,
   decodeLeaf,
   encodeHead,
   encodeLeaf,
@@ -50,6 +51,18 @@ describe("the LevelDB key layout", function () {
       const k = concat(long, u64(0));
       expect(Buffer.from(k.subarray(0, short.length)).equals(Buffer.from(short))).to.equal(false);
       expect(leafIndexOfIndexKey(concat(short, u64(77)))).to.equal(77);
+    });
+
+    it("decode back to the (name, value) and leaf they were made of", function () {
+      const ref = { name: "enterprise", value: "91110101000000007X 企业" } as const;
+      expect(decodeIndexKey(concat(indexPrefix(ref), u64(2 ** 40 + 3)))).to.deep.equal({ ref, leaf: 2 ** 40 + 3 });
+    });
+
+    it("refuse, when decoded, a key with trailing bytes or an unknown index name", function () {
+      const k = concat(indexPrefix({ name: "kind", value: "payout" }), u64(1));
+      expect(() => decodeIndexKey(concat(k, Uint8Array.of(0)))).to.throw(RangeError);
+      const unknown = concat(Uint8Array.of(0x06, 3), Buffer.from("abc"), Uint8Array.of(0, 1), Buffer.from("v"), u64(1));
+      expect(() => decodeIndexKey(unknown)).to.throw(RangeError, /unknown index/);
     });
 
     it("refuse a value too long to be stored with a RangeError", function () {
