@@ -482,7 +482,7 @@ async function replayEntries(run: AuditRun): Promise<Replayed> {
   // The entry being replayed, for the one violation reporter (no closure per entry).
   const current: { e: AuditEntry; claimed: number } = { e: null as unknown as AuditEntry, claimed: 0 };
   const violation = (rule: string, message: string): void =>
-    add("invariant", `${current.e.kind} ${current.e.id} at leaf ${current.claimed}: ${message}`, { leafIndex: current.claimed, entryId: current.e.id, rule });
+    add(rule === "agency-scope" ? "agency-scope" : "invariant", `${current.e.kind} ${current.e.id} at leaf ${current.claimed}: ${message}`, { leafIndex: current.claimed, entryId: current.e.id, rule });
   const tree = new TreeBuilder(probes, source.checkUpperTiles !== undefined);
   const handle = (batch: LeafBatch, read: BatchCheck): void => {
     const step = tree.add(batch.indices, read.hashes);

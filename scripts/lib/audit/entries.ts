@@ -42,6 +42,8 @@ interface Base {
   /** Milliseconds since the epoch of recordedAt. */
   readonly recordedMs: number;
   readonly official: string;
+  /** The agency of the token that recorded the entry (actor.agency), as written. */
+  readonly agency: string;
   readonly role: Role;
   readonly refs: readonly string[];
   /** Names of committed private fields (for corrections: which private values were replaced). */
@@ -53,7 +55,7 @@ export type Fen = string;
 
 export type AuditEntry = Base &
   (
-    | { readonly kind: "programme"; readonly code: string; readonly budgetFen: Fen; readonly fourEyesThresholdFen: Fen; readonly opensOn: string; readonly closesOn: string }
+    | { readonly kind: "programme"; readonly code: string; readonly programmeAgency: string; readonly budgetFen: Fen; readonly fourEyesThresholdFen: Fen; readonly opensOn: string; readonly closesOn: string }
     | { readonly kind: "application"; readonly programmeId: string; readonly requestedFen: Fen }
     | { readonly kind: "decision"; readonly applicationId: string; readonly outcome: "approved" | "rejected"; readonly approvedFen: Fen }
     | { readonly kind: "payout"; readonly decisionId: string; readonly amountFen: Fen; readonly paidOn: string; readonly needsConfirmation: boolean }
@@ -68,6 +70,8 @@ export type AuditEntry = Base &
         /** Public replacement fields, plus `private.<field>` for each replaced private value; null without a replacement. */
         readonly replacementFields: readonly string[] | null;
         readonly replacementPaidOn: string | null;
+        /** A programme's new agency, when the replacement gives one. */
+        readonly replacementAgency: string | null;
       }
     | { readonly kind: "erasure"; readonly targetId: string; readonly reasonCode: ErasureReason; readonly fields: readonly string[] }
     | { readonly kind: "agency"; readonly code: string; readonly name: string; readonly parent: string | null }
@@ -140,7 +144,7 @@ export function readEntry(value: unknown): AuditEntry {
   if (Number.isNaN(recordedMs)) bad("$.recordedAt must be an RFC 3339 UTC timestamp");
   if (!isRecord(actor)) bad("$.actor must be an object");
   const official = str(actor, "official", "$.actor");
-  str(actor, "agency", "$.actor");
+  const agency = str(actor, "agency", "$.actor");
   const role = actor.role;
   if (typeof role !== "string" || !(ROLES as readonly string[]).includes(role)) bad("$.actor.role is not a role");
   if (!Array.isArray(refs) || !refs.every((r) => typeof r === "string" && ENTRY_ID.test(r))) bad("$.refs must be a list of entry ids");
@@ -164,10 +168,12 @@ export function readEntry(value: unknown): AuditEntry {
         recordedAt: rec,
         recordedMs,
         official,
+        agency,
         role: who,
         refs: rs,
         committed,
         code: str(body, "code", b),
+        programmeAgency: str(body, "agency", b),
         budgetFen: fen(body, "budgetFen", b),
         fourEyesThresholdFen: fen(body, "fourEyesThresholdFen", b),
         opensOn: date(body, "opensOn", b),
@@ -180,6 +186,7 @@ export function readEntry(value: unknown): AuditEntry {
         recordedAt: rec,
         recordedMs,
         official,
+        agency,
         role: who,
         refs: rs,
         committed,
@@ -195,6 +202,7 @@ export function readEntry(value: unknown): AuditEntry {
         recordedAt: rec,
         recordedMs,
         official,
+        agency,
         role: who,
         refs: rs,
         committed,
@@ -212,6 +220,7 @@ export function readEntry(value: unknown): AuditEntry {
         recordedAt: rec,
         recordedMs,
         official,
+        agency,
         role: who,
         refs: rs,
         committed,
@@ -222,17 +231,19 @@ export function readEntry(value: unknown): AuditEntry {
       };
     }
     case "confirmation":
-      return { kind: k, id, recordedAt: rec, recordedMs, official, role: who, refs: rs, committed, payoutId: entryId(body, "payoutId", b) };
+      return { kind: k, id, recordedAt: rec, recordedMs, official, agency, role: who, refs: rs, committed, payoutId: entryId(body, "payoutId", b) };
     case "correction": {
       const reasonCode = body.reasonCode;
       if (typeof reasonCode !== "string" || !(CORRECTION_REASONS as readonly string[]).includes(reasonCode)) bad(`${b}.reasonCode is not a correction reason`);
       let replacementFields: string[] | null = null;
       let replacementPaidOn: string | null = null;
+      let replacementAgency: string | null = null;
       const r = body.replacement;
       if (r !== undefined) {
         if (!isRecord(r)) bad(`${b}.replacement must be an object`);
         replacementFields = Object.keys(r);
         if (r.paidOn !== undefined) replacementPaidOn = date(r, "paidOn", `${b}.replacement`);
+        if (r.agency !== undefined) replacementAgency = str(r, "agency", `${b}.replacement`);
       }
       // Replaced private values appear only as commitments (the public replacement omits them).
       if (committed.length > 0) replacementFields = [...(replacementFields ?? []), ...committed.map((f) => `private.${f}`)];
@@ -242,6 +253,7 @@ export function readEntry(value: unknown): AuditEntry {
         recordedAt: rec,
         recordedMs,
         official,
+        agency,
         role: who,
         refs: rs,
         committed,
@@ -251,15 +263,16 @@ export function readEntry(value: unknown): AuditEntry {
         clawbackFen: body.clawbackFen === undefined ? null : fen(body, "clawbackFen", b),
         replacementFields,
         replacementPaidOn,
+        replacementAgency,
       };
     }
     case "agency": {
       const parent = body.parent === undefined ? null : agencyCode(body, "parent", b);
-      return { kind: k, id, recordedAt: rec, recordedMs, official, role: who, refs: rs, committed, code: agencyCode(body, "code", b), name: str(body, "name", b), parent };
+      return { kind: k, id, recordedAt: rec, recordedMs, official, agency, role: who, refs: rs, committed, code: agencyCode(body, "code", b), name: str(body, "name", b), parent };
     }
     case "delegation": {
       if (typeof body.granted !== "boolean") bad(`${b}.granted must be true or false`);
-      return { kind: k, id, recordedAt: rec, recordedMs, official, role: who, refs: rs, committed, from: agencyCode(body, "from", b), to: agencyCode(body, "to", b), granted: body.granted };
+      return { kind: k, id, recordedAt: rec, recordedMs, official, agency, role: who, refs: rs, committed, from: agencyCode(body, "from", b), to: agencyCode(body, "to", b), granted: body.granted };
     }
     case "erasure": {
       const reasonCode = body.reasonCode;
@@ -268,7 +281,7 @@ export function readEntry(value: unknown): AuditEntry {
       if (!Array.isArray(fields) || !fields.every((f) => typeof f === "string")) bad(`${b}.fields must be a list of field names`);
       const extra = Object.keys(body).find((f) => f !== "targetId" && f !== "reasonCode" && f !== "fields");
       if (extra !== undefined) bad(`${b}.${extra} is not a field of an erasure`);
-      return { kind: k, id, recordedAt: rec, recordedMs, official, role: who, refs: rs, committed, targetId: entryId(body, "targetId", b), reasonCode: reasonCode as ErasureReason, fields: fields as string[] };
+      return { kind: k, id, recordedAt: rec, recordedMs, official, agency, role: who, refs: rs, committed, targetId: entryId(body, "targetId", b), reasonCode: reasonCode as ErasureReason, fields: fields as string[] };
     }
   }
 }

@@ -40,6 +40,8 @@ export type DiscrepancyKind =
   | "tile-mismatch"
   /** A business invariant does not hold at this entry. */
   | "invariant"
+  /** An entry filed under a programme was recorded by an official of an agency that is neither the programme's nor one it had delegated to (rule `agency-scope`). */
+  | "agency-scope"
   /** An entry older than the maximum anchoring delay is still not anchored. */
   | "anchoring-delay";
 

@@ -26,7 +26,14 @@
  *   of the right kind (`reference-exists`, `reference-kind`); revoked
  *   entries take no new dependants (`entry-revoked`);
  * - corrections: replacement fields per kind, clawbacks within what was
- *   paid, revocation only once nothing depends on the entry.
+ *   paid, revocation only once nothing depends on the entry;
+ * - agency scope: an entry filed under a programme (an application, and
+ *   what depends on it: decisions, payouts, confirmations, corrections,
+ *   erasures) is recorded by an official of the programme's agency, or of
+ *   an agency it has delegated to at that point in the log (`agency-scope`,
+ *   as the service's `inScope`). Agencies not (yet) registered are not
+ *   separated, and the deployment-wide admin (an admin whose agency is not
+ *   registered) acts in every agency.
  * Calendar dates are China Standard Time (UTC+8), as the service's.
  *
  * After a violation the entry's effect is still applied, as the log records
@@ -61,6 +68,8 @@ class Programme {
   revoked = false;
   constructor(
     readonly id: string,
+    /** The agency the programme belongs to: its body's `agency`, until a correction moves it. */
+    public agency: string,
     readonly budget: bigint,
     readonly threshold: bigint,
     readonly opensOn: string,
@@ -175,13 +184,15 @@ export class InvariantReplay {
   private _erasure(e: Extract<AuditEntry, { kind: "erasure" }>): void {
     this._refs(e, [e.targetId]);
     const c = this._c;
-    c.add(e.id);
+    const s = c.add(e.id);
     if (e.committed.length > 0) this._fail("erasure-fields", "an erasure carries no commitments of its own");
     const target = c.slotOf(e.targetId);
     if (target < 0) {
       this._fail("reference-exists", `targetId: no earlier entry ${e.targetId}`);
       return;
     }
+    c.link[s] = target;
+    this._scope(e, this._programmeSlot(target));
     const set = c.fieldSet[target]!;
     if (set === 0) {
       this._fail("erasure-target-private", `${c.kindName(target)} ${e.targetId} has no private values to erase`);
@@ -242,6 +253,34 @@ export class InvariantReplay {
     if (p.revoked) this._fail("entry-revoked", `${field}: programme ${p.id} had been revoked`);
   }
 
+  /** The slot of the programme an entry is filed under (following links back: a payout to its decision, …), or -1. */
+  private _programmeSlot(slot: number): number {
+    const c = this._c;
+    // Links name earlier slots only, so this walk ends.
+    for (let s = slot; s >= 0; s = c.link[s]!) if (c.kind[s] === Kind.programme) return s;
+    return -1;
+  }
+
+  /**
+   * The recording rule (service/records/rules.ts, inScope): the official's
+   * agency is the programme's, or one the programme's agency has delegated
+   * to and not withdrawn. A programme of an agency not registered at this
+   * point is not separated from officials of unregistered agencies, and the
+   * deployment-wide admin acts in every agency.
+   */
+  private _scope(e: AuditEntry, programmeSlot: number): void {
+    const prg = programmeSlot < 0 ? undefined : this._programmes.get(programmeSlot);
+    if (prg === undefined) return;
+    const ownRegistered = this._agencies.has(e.agency);
+    if (e.role === "admin" && !ownRegistered) return;
+    if (!this._agencies.has(prg.agency)) {
+      if (ownRegistered) this._fail("agency-scope", `${e.official} of ${e.agency} recorded into programme ${prg.id}, which belongs to ${JSON.stringify(prg.agency)}, not a registered agency`);
+      return;
+    }
+    if (prg.agency !== e.agency && !this._delegations.has(`${prg.agency}>${e.agency}`))
+      this._fail("agency-scope", `${e.official} of ${e.agency} recorded into programme ${prg.id} of agency ${prg.agency}, which had not delegated to ${e.agency}`);
+  }
+
   /** The programme of an application's slot, if it named one that exists. */
   private _programmeOf(app: number): Programme | undefined {
     const p = this._c.link[app]!;
@@ -256,7 +295,7 @@ export class InvariantReplay {
     const budget = BigInt(e.budgetFen);
     if (budget <= 0n) this._fail("programme-budget-positive", "budgetFen must be greater than 0");
     const slot = this._c.add(e.id);
-    this._programmes.set(slot, new Programme(e.id, budget, BigInt(e.fourEyesThresholdFen), e.opensOn, e.closesOn));
+    this._programmes.set(slot, new Programme(e.id, e.programmeAgency, budget, BigInt(e.fourEyesThresholdFen), e.opensOn, e.closesOn));
   }
 
   private _application(e: Extract<AuditEntry, { kind: "application" }>): void {
@@ -265,6 +304,7 @@ export class InvariantReplay {
     const prg = ps < 0 ? undefined : this._programmes.get(ps)!;
     if (prg !== undefined) {
       this._liveProgramme(prg, "programmeId");
+      this._scope(e, ps);
       const today = cstDate(e.recordedMs);
       if (today < prg.opensOn || today > prg.closesOn)
         this._fail("programme-open", `recorded on ${today} (UTC+8), but programme ${prg.id} is open ${prg.opensOn} to ${prg.closesOn}`);
@@ -285,6 +325,7 @@ export class InvariantReplay {
     const app = this._ref(e.applicationId, Kind.application, "applicationId");
     if (app < 0) return;
     this._live(app, "applicationId");
+    this._scope(e, c.link[app]!);
     if (c.other[app]! >= 0) this._fail("application-pending", `application ${e.applicationId} already had decision ${c.id(c.other[app]!)}`);
     if (c.who[app] === c.official(e.official)) this._fail("decider-not-recorder", `${e.official} recorded application ${e.applicationId} and decided it too`);
     const prg = this._programmeOf(app);
@@ -324,6 +365,7 @@ export class InvariantReplay {
     const dec = this._ref(e.decisionId, Kind.decision, "decisionId");
     if (dec < 0) return;
     this._live(dec, "decisionId");
+    this._scope(e, this._programmeSlot(dec));
     if (!(c.flags[dec]! & APPROVED)) this._fail("decision-approved", `decision ${e.decisionId} rejected the application`);
     const amount = BigInt(e.amountFen);
     if (amount <= 0n) this._fail("amount-positive", "amountFen must be greater than 0");
@@ -358,7 +400,9 @@ export class InvariantReplay {
     const s = c.add(e.id);
     const pay = this._ref(e.payoutId, Kind.payout, "payoutId");
     if (pay < 0) return;
+    c.link[s] = pay;
     this._live(pay, "payoutId");
+    this._scope(e, this._programmeSlot(pay));
     if (!(c.flags[pay]! & NEEDS_CONFIRMATION)) {
       this._fail("payout-needs-confirmation", `payout ${e.payoutId} is under a decision below the four-eyes threshold and takes no confirmation`);
       return;
@@ -380,13 +424,18 @@ export class InvariantReplay {
   private _correction(e: Extract<AuditEntry, { kind: "correction" }>): void {
     this._refs(e, [e.targetId]);
     const c = this._c;
-    c.add(e.id);
+    const s = c.add(e.id);
     const target = c.slotOf(e.targetId);
     if (target < 0) {
       this._fail("reference-exists", `targetId: no earlier entry ${e.targetId}`);
       return;
     }
+    c.link[s] = target;
     const targetKind = c.kindName(target);
+    const movedPrg = targetKind === "programme" && e.replacementAgency !== null ? this._programmes.get(target)! : undefined;
+    // An official moving a programme of an unregistered agency into its own is not scoped by the old agency (the service's migration rule).
+    if (!(movedPrg !== undefined && e.replacementAgency === e.agency && !this._agencies.has(movedPrg.agency))) this._scope(e, this._programmeSlot(target));
+    if (movedPrg !== undefined) movedPrg.agency = e.replacementAgency!;
     const wantsReplacement = e.reasonCode === "data-entry-error" || e.reasonCode === "superseded";
     if (wantsReplacement !== e.hasReplacement)
       this._fail("correction-fields", wantsReplacement ? `${e.reasonCode} needs replacement values` : `${e.reasonCode} takes no replacement values`);
