@@ -38,7 +38,7 @@ import {
 import { checkCosignedCheckpoint, type WitnessPolicy } from "../../../service/format/witness-policy";
 import { entryOfLeaf, LeafReaders, TreeBuilder, type BatchCheck } from "./leaves";
 import { readCheckpoints, rootHex, type AnchoredCheckpoint, type ChainReader } from "./chain";
-import { ENTRY_KINDS, type AuditEntry, type EntryKind } from "./entries";
+import { LEDGER_KINDS as ENTRY_KINDS, type LedgerEntry as AuditEntry, type LedgerKind as EntryKind } from "../../../service/format";
 import { AuditError, messageOf } from "./errors";
 import { DEFAULT_MAX_LISTED, Findings, type Discrepancy, type DiscrepancyKind } from "./findings";
 import { InvariantReplay, type InvariantTotals } from "./invariants";

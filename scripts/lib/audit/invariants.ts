@@ -20,6 +20,9 @@
  *   payout escapes it; service/format/accountability.ts); it counts as paid only
  *   once confirmed, by an approver who did not record it, and only once
  *   (`four-eyes-threshold`, `payout-needs-confirmation`, `confirmer-not-recorder`);
+ * - per-enterprise cap: live approvals for one enterprise (credit code) in a
+ *   programme with maxPerEnterpriseFen stay within it
+ *   (`enterprise-cap-not-exceeded`);
  * - the decider is not the official who recorded the application
  *   (`decider-not-recorder`);
  * - every reference, corrections' targets included, names an earlier entry
@@ -40,8 +43,9 @@
  * it, so later checks see the totals the log implies.
  */
 import { EntryColumns, Flag, Kind, KIND_NAMES, type KindCode } from "./columns";
-import { CORRECTABLE, KIND_ROLES, payoutNeedsConfirmation } from "../../../service/format";
-import type { AuditEntry } from "./entries";
+import { CORRECTABLE, KIND_ROLES, payoutNeedsConfirmation, withinEnterpriseCap } from "../../../service/format";
+import { MalformedEntry, readEntry } from "../../../service/format/entry-reader";
+import type { LedgerEntry as AuditEntry } from "../../../service/format/entry-reader";
 
 const CST_OFFSET_MS = 8 * 3600 * 1000;
 
@@ -72,6 +76,8 @@ class Programme {
     public agency: string,
     readonly budget: bigint,
     readonly threshold: bigint,
+    /** maxPerEnterpriseFen, or null for none. */
+    readonly cap: bigint | null,
     readonly opensOn: string,
     readonly closesOn: string,
   ) {}
@@ -99,6 +105,9 @@ export class InvariantReplay {
   /** Registered agencies: code → the agency entry's id. Delegations in force, as "from>to". */
   private readonly _agencies = new Map<string, string>();
   private readonly _delegations = new Set<string>();
+  /** Capped programmes only: application slot → "programme slot, credit code", and each such key's live approved fen. */
+  private readonly _enterpriseOf = new Map<number, string>();
+  private readonly _enterpriseApproved = new Map<string, bigint>();
   private _report: Violation = () => {};
 
   /** Whether an entry with the id of `e` was seen (its id was checked when it was read). */
@@ -295,7 +304,7 @@ export class InvariantReplay {
     const budget = BigInt(e.budgetFen);
     if (budget <= 0n) this._fail("programme-budget-positive", "budgetFen must be greater than 0");
     const slot = this._c.add(e.id);
-    this._programmes.set(slot, new Programme(e.id, e.programmeAgency, budget, BigInt(e.fourEyesThresholdFen), e.opensOn, e.closesOn));
+    this._programmes.set(slot, new Programme(e.id, e.programmeAgency, budget, BigInt(e.fourEyesThresholdFen), e.maxPerEnterpriseFen === null ? null : BigInt(e.maxPerEnterpriseFen), e.opensOn, e.closesOn));
   }
 
   private _application(e: Extract<AuditEntry, { kind: "application" }>): void {
@@ -317,6 +326,7 @@ export class InvariantReplay {
     c.link[s] = ps;
     c.who[s] = c.official(e.official);
     c.amount.set(s, requested);
+    if (prg?.cap != null) this._enterpriseOf.set(s, `${ps} ${e.creditCode}`);
   }
 
   private _decision(e: Extract<AuditEntry, { kind: "decision" }>): void {
@@ -342,6 +352,7 @@ export class InvariantReplay {
         const after = prg.approved + approvedFen;
         if (after > prg.budget) this._fail("budget-not-exceeded", `approvals on programme ${prg.id} reach ${after} of its ${prg.budget} budget`);
         prg.approved = after;
+        this._addEnterpriseApproved(app, approvedFen, prg);
       }
     }
     const s = c.add(e.id);
@@ -349,6 +360,30 @@ export class InvariantReplay {
     c.link[s] = app;
     c.amount.set(s, approvedFen);
     if (approved) c.flags[s] = APPROVED;
+  }
+
+  /** Adds to an enterprise's live approvals in a capped programme; with `prg`, an approval checked against its cap. */
+  private _addEnterpriseApproved(app: number, fen: bigint, prg?: Programme): void {
+    const key = this._enterpriseOf.get(app);
+    if (key === undefined) return;
+    const before = this._enterpriseApproved.get(key) ?? 0n;
+    if (prg !== undefined && !withinEnterpriseCap(before, fen, prg.cap))
+      this._fail("enterprise-cap-not-exceeded", `approving ${fen} brings enterprise ${key.slice(key.indexOf(" ") + 1)} to ${before + fen} in programme ${prg.id}, over its cap of ${prg.cap}`);
+    this._enterpriseApproved.set(key, before + fen);
+  }
+
+  /** An application's paid amount (confirmed payouts under its live decision, net of clawbacks), or undefined for an unknown id. */
+  paidFen(applicationId: string): bigint | undefined {
+    const app = this._c.slotOf(applicationId);
+    if (app < 0 || this._c.kind[app] !== Kind.application) return undefined;
+    const dec = this._c.other[app]!;
+    return dec < 0 ? 0n : this._c.paid.get(dec);
+  }
+
+  /** Whether the private values of the entry with this id were erased. */
+  isErased(id: string): boolean {
+    const s = this._c.slotOf(id);
+    return s >= 0 && (this._c.flags[s]! & ERASED) !== 0;
   }
 
   /** Adds to what a decision (and its programme) has paid. */
@@ -499,7 +534,10 @@ export class InvariantReplay {
         const app = c.link[target]!;
         c.other[app] = -1;
         const prg = this._programmeOf(app);
-        if (c.flags[target]! & APPROVED && prg !== undefined) prg.approved -= c.amount.get(target);
+        if (c.flags[target]! & APPROVED && prg !== undefined) {
+          prg.approved -= c.amount.get(target);
+          this._addEnterpriseApproved(app, -c.amount.get(target));
+        }
         break;
       }
       case Kind.application: {
@@ -522,4 +560,36 @@ export class InvariantReplay {
     }
     c.flags[target]! |= REVOKED;
   }
+}
+
+/** A rule broken at an entry, as {@link checkEntries} lists it. */
+export interface FoundViolation {
+  readonly rule: string;
+  readonly entryId: string;
+  readonly message: string;
+}
+
+/**
+ * The replay over whole parsed entries, in log order, as the audit runs it:
+ * an entry that is not a version-1 entry is rule `entry-malformed`, an id
+ * seen before `duplicate-id`, and every broken business rule its own. For
+ * tests and tools that hold a log in memory; the audit streams instead.
+ */
+export function checkEntries(values: Iterable<unknown>): { violations: FoundViolation[]; replay: InvariantReplay } {
+  const replay = new InvariantReplay();
+  const violations: FoundViolation[] = [];
+  for (const value of values) {
+    let e: AuditEntry;
+    try {
+      e = readEntry(value);
+    } catch (err) {
+      if (!(err instanceof MalformedEntry)) throw err;
+      const id = (value as { id?: unknown } | null)?.id;
+      violations.push({ rule: "entry-malformed", entryId: typeof id === "string" ? id : "", message: err.message });
+      continue;
+    }
+    if (replay.hasEntry(e)) violations.push({ rule: "duplicate-id", entryId: e.id, message: `entry id ${e.id} was already used` });
+    else replay.apply(e, (rule, message) => violations.push({ rule, entryId: e.id, message }));
+  }
+  return { violations, replay };
 }

@@ -20,7 +20,7 @@ import { isUtf8 } from "node:buffer";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { canonicalBytes, canonicalText, CompactRange, EncodingError, equalBytes, hashLeaf, HASH_SIZE } from "../../../service/log";
-import { MalformedEntry, readEntry, type AuditEntry } from "./entries";
+import { MalformedEntry, readEntry, type LedgerEntry as AuditEntry } from "../../../service/format/entry-reader";
 import { TILE_HEIGHT, TILE_WIDTH } from "../../../service/format";
 import type { LeafBatch } from "./sources";
 

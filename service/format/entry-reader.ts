@@ -1,38 +1,36 @@
 /**
- * The public ledger entry, as the auditor reads it: version 1 of the format
- * the service writes, as service/format describes it, checked here from that
- * description rather than with the service's request schemas, so the audit
- * trusts nothing of the service but the format.
+ * Reading a public ledger entry, format version 1 (./entry.ts names its
+ * kinds, fields and patterns): a parsed leaf checked field by field and
+ * returned as one typed record per kind. Pure: no I/O. The auditor reads
+ * every leaf with it, and the tests' replays of the rules read entries
+ * through it, so the format is described once.
  *
  *   { v: 1, id, kind, recordedAt, actor: { official, agency, role }, refs: [id],
  *     body: { ...public fields of the kind }, commitments?: { field: hex } }
  *
- * Only what the invariants need is checked in depth (ids, amounts, dates,
- * references, who recorded what); free text is checked to be text.
+ * Only what the business rules need is checked in depth (ids, amounts,
+ * dates, references, who recorded what); free text is checked to be text.
  */
-
+import { CodedError } from "../log";
 import {
+  AGENCY_CODE,
   COMMITMENT,
   CORRECTION_REASONS,
   DATE,
   ENTRY_FIELDS,
-  AGENCY_CODE,
   ENTRY_ID,
-  LEDGER_KINDS as ENTRY_KINDS,
+  ERASURE_REASONS,
   FEN,
   ID_PREFIX,
+  LEDGER_KINDS,
   PUBLIC_ENTRY_VERSION,
   ROLES,
   TIMESTAMP,
   type CorrectionReason,
-  type LedgerKind as EntryKind,
   type ErasureReason,
-  ERASURE_REASONS,
+  type LedgerKind,
   type Role,
-} from "../../../service/format";
-
-// The auditor reads every kind the service records (agencies and delegations included) as its "entry kinds".
-export { LEDGER_KINDS as ENTRY_KINDS, KIND_ROLES, ROLES, CORRECTION_REASONS, type LedgerKind as EntryKind, type Role, type CorrectionReason } from "../../../service/format";
+} from "./entry";
 
 const TOP_KEYS: ReadonlySet<string> = new Set(ENTRY_FIELDS);
 
@@ -53,10 +51,11 @@ interface Base {
 /** An amount in fen, as the entry writes it: a decimal string of an integer (checked); the replay adds up its BigInt(). */
 export type Fen = string;
 
-export type AuditEntry = Base &
+/** A version-1 entry as read: the fields every entry has, and per kind the public fields the rules use. */
+export type LedgerEntry = Base &
   (
-    | { readonly kind: "programme"; readonly code: string; readonly programmeAgency: string; readonly budgetFen: Fen; readonly fourEyesThresholdFen: Fen; readonly opensOn: string; readonly closesOn: string }
-    | { readonly kind: "application"; readonly programmeId: string; readonly requestedFen: Fen }
+    | { readonly kind: "programme"; readonly code: string; readonly programmeAgency: string; readonly budgetFen: Fen; readonly maxPerEnterpriseFen: Fen | null; readonly fourEyesThresholdFen: Fen; readonly opensOn: string; readonly closesOn: string }
+    | { readonly kind: "application"; readonly programmeId: string; readonly creditCode: string; readonly requestedFen: Fen }
     | { readonly kind: "decision"; readonly applicationId: string; readonly outcome: "approved" | "rejected"; readonly approvedFen: Fen }
     | { readonly kind: "payout"; readonly decisionId: string; readonly amountFen: Fen; readonly paidOn: string; readonly needsConfirmation: boolean }
     | { readonly kind: "confirmation"; readonly payoutId: string }
@@ -78,9 +77,12 @@ export type AuditEntry = Base &
     | { readonly kind: "delegation"; readonly from: string; readonly to: string; readonly granted: boolean }
   );
 
-/** The entry is not a well-formed version-1 ledger entry. */
-export class MalformedEntry extends Error {
+/** The value is not a well-formed version-1 ledger entry; the message names the field. */
+export class MalformedEntry extends CodedError<"ENTRY_MALFORMED"> {
   override readonly name = "MalformedEntry";
+  constructor(message: string) {
+    super("ENTRY_MALFORMED", message);
+  }
 }
 
 function bad(message: string): never {
@@ -131,14 +133,14 @@ function date(o: Fields, k: string, where: string): string {
  * Reads a parsed leaf as a ledger entry. Throws {@link MalformedEntry} with
  * a message naming the field for anything that is not a version-1 entry.
  */
-export function readEntry(value: unknown): AuditEntry {
+export function readEntry(value: unknown): LedgerEntry {
   if (!isRecord(value)) bad("the leaf is not a JSON object");
   const { actor, body, commitments: c, id: idValue, kind, recordedAt, refs, v } = value;
   const unknown = Object.keys(value).find((key) => !TOP_KEYS.has(key));
   if (v !== PUBLIC_ENTRY_VERSION) bad(`unknown entry format version ${JSON.stringify(v)}`);
   if (unknown !== undefined) bad(`unknown field ${JSON.stringify(unknown)}`);
-  if (typeof kind !== "string" || !(ENTRY_KINDS as readonly string[]).includes(kind)) bad(`unknown kind ${JSON.stringify(kind)}`);
-  const k = kind as EntryKind;
+  if (typeof kind !== "string" || !(LEDGER_KINDS as readonly string[]).includes(kind)) bad(`unknown kind ${JSON.stringify(kind)}`);
+  const k = kind as LedgerKind;
   const id = idOf(idValue, "$.id", `${ID_PREFIX[k]}_`);
   const recordedMs = typeof recordedAt === "string" && TIMESTAMP.test(recordedAt) ? Date.parse(recordedAt) : NaN;
   if (Number.isNaN(recordedMs)) bad("$.recordedAt must be an RFC 3339 UTC timestamp");
@@ -175,6 +177,7 @@ export function readEntry(value: unknown): AuditEntry {
         code: str(body, "code", b),
         programmeAgency: str(body, "agency", b),
         budgetFen: fen(body, "budgetFen", b),
+        maxPerEnterpriseFen: body.maxPerEnterpriseFen === undefined ? null : fen(body, "maxPerEnterpriseFen", b),
         fourEyesThresholdFen: fen(body, "fourEyesThresholdFen", b),
         opensOn: date(body, "opensOn", b),
         closesOn: date(body, "closesOn", b),
@@ -191,6 +194,7 @@ export function readEntry(value: unknown): AuditEntry {
         refs: rs,
         committed,
         programmeId: entryId(body, "programmeId", b),
+        creditCode: str(body, "creditCode", b),
         requestedFen: fen(body, "requestedFen", b),
       };
     case "decision": {
