@@ -122,7 +122,10 @@ Full audit (one entry source; the chain is the only thing trusted):
   --tlog reads the published log (C2SP tlog-tiles) from a URL or a
   directory: every entry bundle is replayed as above, every published hash
   tile is compared with the hashes the entries give, and damage is located
-  with proofs built from the tiles. It makes no per-entry API call.
+  with proofs built from the tiles. It makes no per-entry API call. With
+  --witness-policy <file> the published checkpoint must carry a quorum of
+  valid cosignatures from the policy's witnesses (else a finding); without
+  one, the cosignatures it carries are listed, unverified.
 
   A data directory is audited through the service: start one on a copy of
   it (cp -a data /tmp/data-copy; LEDGER_DATA_DIR=/tmp/data-copy npm start)
@@ -207,7 +210,7 @@ function program(io: VerifyIo): Command {
     )
     .option("--save-export <file>", "write the entries read to a new export file")
     .option("--receipt <file>", "check one receipt instead of auditing the log")
-    .option("--witness-policy <file>", "with --receipt: the witnesses you trust and their quorum, to check the receipt's cosignatures")
+    .option("--witness-policy <file>", "with --receipt or --tlog: the witnesses you trust and their quorum; the receipt's (the published) checkpoint must carry a quorum of their cosignatures")
     .option("--json", "print the report as JSON on stdout")
     .option("--no-progress", "never draw a progress bar (it is drawn only when stderr is a terminal)")
     .addHelpText("after", HELP)
@@ -386,6 +389,7 @@ async function auditMode(o: Opts, io: VerifyIo): Promise<number> {
       });
     }
 
+    const witnessPolicy = o.witnessPolicy !== undefined ? await readPolicy(o.witnessPolicy) : undefined;
     const bar = progressBar(io, o.progress && !o.json);
     let report;
     try {
@@ -395,6 +399,7 @@ async function auditMode(o: Opts, io: VerifyIo): Promise<number> {
         verifiers,
         keySource,
         ...(o.origin !== undefined ? { origin: o.origin } : {}),
+        ...(witnessPolicy !== undefined ? { witnessPolicy } : {}),
         published,
         ...(client !== undefined && (source as EntrySource).oracle === undefined ? { oracle: client.oracle() } : {}),
         // An export declares the size of the checkpoint it carries, and holds exactly that many entries.
@@ -442,7 +447,7 @@ export async function runVerify(argv: readonly string[], io: VerifyIo = defaultI
         throw new AuditError("USAGE", "--receipt checks one receipt: it takes no --service, --export or --save-export");
       return await receiptMode(o, io);
     }
-    if (o.witnessPolicy !== undefined) throw new AuditError("USAGE", "--witness-policy is read with --receipt only");
+    if (o.witnessPolicy !== undefined && o.tlog === undefined) throw new AuditError("USAGE", "--witness-policy is read with --receipt or --tlog only");
     return await auditMode(o, io);
   } catch (e) {
     if (e instanceof AuditError) {

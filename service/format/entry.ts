@@ -65,10 +65,12 @@ export function entryIdPattern(kind: LedgerKind): RegExp {
   return new RegExp(`^${ID_PREFIX[kind]}_[0-9a-f]{24}$`);
 }
 
+const KIND_BY_PREFIX: ReadonlyMap<string, LedgerKind> = new Map(LEDGER_KINDS.map((k) => [ID_PREFIX[k], k]));
+
 /** The kind an entry id names by its prefix, or null when it is not an entry id. */
 export function kindOfId(id: string): LedgerKind | null {
   if (!ENTRY_ID.test(id)) return null;
-  return LEDGER_KINDS.find((k) => id.startsWith(`${ID_PREFIX[k]}_`)) ?? null;
+  return KIND_BY_PREFIX.get(id.slice(0, 3)) ?? null;
 }
 
 export const CORRECTION_REASONS = ["data-entry-error", "revoked", "clawback", "superseded"] as const;

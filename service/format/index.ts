@@ -11,3 +11,4 @@ export * from "./tlog-witness";
 export * from "./accountability";
 export * from "./officials";
 export * from "./erasure";
+export * from "./entry-reader";

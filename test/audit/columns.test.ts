@@ -88,7 +88,7 @@ describe("FenColumn", () => {
 });
 
 describe("the invariant replay, with totals beyond int64", () => {
-  const base = { recordedAt: "2026-03-01T02:00:00Z", recordedMs: Date.parse("2026-03-01T02:00:00Z"), committed: [] as string[] };
+  const base = { recordedAt: "2026-03-01T02:00:00Z", recordedMs: Date.parse("2026-03-01T02:00:00Z"), committed: [] as string[], agency: "市工业和信息化局" };
   const id = (p: string, n: number) => `${p}${n.toString(16).padStart(24, "0")}`;
   const big = 10n ** 18n - 1n;
 
@@ -96,8 +96,8 @@ describe("the invariant replay, with totals beyond int64", () => {
     const r = new InvariantReplay();
     const seen: string[] = [];
     const apply = (e: AuditEntry) => r.apply(e, (rule, message) => seen.push(`${rule}: ${message}`));
-    apply({ ...base, kind: "programme", id: id("prg_", 1), official: "admin", role: "admin", refs: [], code: "P", budgetFen: String(big), fourEyesThresholdFen: String(big + 1n), opensOn: "2026-01-01", closesOn: "2026-12-31" });
-    apply({ ...base, kind: "application", id: id("app_", 1), official: "clerk", role: "clerk", refs: [id("prg_", 1)], programmeId: id("prg_", 1), requestedFen: String(big) });
+    apply({ ...base, kind: "programme", id: id("prg_", 1), official: "admin", role: "admin", refs: [], code: "P", programmeAgency: "市工业和信息化局", maxPerEnterpriseFen: null, budgetFen: String(big), fourEyesThresholdFen: String(big + 1n), opensOn: "2026-01-01", closesOn: "2026-12-31" });
+    apply({ ...base, kind: "application", id: id("app_", 1), official: "clerk", role: "clerk", refs: [id("prg_", 1)], programmeId: id("prg_", 1), creditCode: "X", requestedFen: String(big) });
     apply({ ...base, kind: "decision", id: id("dec_", 1), official: "approver", role: "approver", refs: [id("app_", 1)], applicationId: id("app_", 1), outcome: "approved", approvedFen: String(big) });
     for (let k = 1; k <= 12; k++)
       apply({ ...base, kind: "payout", id: id("pay_", k), official: "payer", role: "payer", refs: [id("dec_", 1)], decisionId: id("dec_", 1), amountFen: String(big - 1n), paidOn: "2026-03-01", needsConfirmation: false });

@@ -66,7 +66,7 @@ describe("the verify CLI against a service", function () {
       expect(report.entries.count).to.equal(size);
       expect(report.checkpoints.matched).to.equal(3);
       expect(report.published).to.deep.equal([
-        { label: "the service", size, rootHex: `0x${Buffer.from(await rootAt(store, size)).toString("hex")}`, signature: "valid", withChain: "consistent (replay)" },
+        { label: "the service", size, rootHex: `0x${Buffer.from(await rootAt(store, size)).toString("hex")}`, signature: "valid", withChain: "consistent (replay)", witnesses: { seen: [], policy: null } },
       ]);
     });
 

@@ -5,7 +5,7 @@
  * own payout under an approver token.
  */
 import { expect } from "chai";
-import { checkAccountability } from "../../service/format/accountability";
+import { checkEntries } from "../../scripts/lib/audit";
 import { approvedApplication, createWorld, expectProblem, get, payoutBody, post, record, type World } from "./helpers";
 
 describe("Four-eyes through the API", () => {
@@ -52,7 +52,7 @@ describe("Four-eyes through the API", () => {
       expect(await status()).to.deep.equal({ status: "paid", paid: "6000000" });
       const log = await get(w, `/v1/log/entries?start=0&end=${w.ledger.size}`);
       expect(log.status, JSON.stringify(log.body)).to.equal(200);
-      expect(checkAccountability(log.body.entries.map((e: { entry: unknown }) => e.entry))).to.deep.equal([]);
+      expect(checkEntries(log.body.entries.map((e: { entry: unknown }) => e.entry)).violations).to.deep.equal([]);
     });
   });
 });

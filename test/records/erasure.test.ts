@@ -1,10 +1,10 @@
 /**
  * Erasure in the record layer: the rule (service/records/rules.ts), driven
  * through the real sequencer over the memory store, and the pure audit check
- * of erasure entries (service/format/erasure.ts).
+ * of erasure entries (the auditor's replay, scripts/lib/audit/invariants.ts).
  */
 import { expect } from "chai";
-import { auditErasures, type ErasureCheckEntry } from "../../service/format/erasure";
+import { checkEntries } from "../../scripts/lib/audit";
 import { IdempotencyConflict, scopedIdempotencyKey, type Accepted } from "../../service/ledger/ledger";
 import { erasurePathOf, requestHash } from "../../service/http/admin";
 import { opens } from "../../service/records/entry";
@@ -142,46 +142,62 @@ describe("Erasure, in the record layer", () => {
   });
 });
 
-describe("auditErasures, the auditor's check of erasure entries", () => {
+describe("the auditor's replay of erasure entries", () => {
   const C = "ab".repeat(32);
-  const app: ErasureCheckEntry = { id: "app_1", kind: "application", refs: [], body: {}, commitments: { phone: C, bankAccount: C } };
-  const prg: ErasureCheckEntry = { id: "prg_1", kind: "programme", refs: [], body: {} };
-  const era = (id: string, targetId: string, over: Partial<ErasureCheckEntry> = {}, body: Record<string, unknown> = {}): ErasureCheckEntry => ({
-    id,
+  const id = (prefix: string, n: number) => `${prefix}_${n.toString(16).padStart(24, "0")}`;
+  type E = { v: 1; id: string; kind: string; recordedAt: string; actor: { official: string; agency: string; role: string }; refs: string[]; body: Record<string, unknown>; commitments?: Record<string, string> };
+  const at = "2026-03-10T02:00:00Z";
+  const admin = { official: "admin", agency: "市财政局", role: "admin" };
+  const prg: E = { v: 1, id: id("prg", 1), kind: "programme", recordedAt: at, actor: admin, refs: [], body: { code: "P", agency: "市财政局", budgetFen: "100", fourEyesThresholdFen: "50", opensOn: "2026-01-01", closesOn: "2026-12-31" } };
+  const app: E = {
+    v: 1,
+    id: id("app", 1),
+    kind: "application",
+    recordedAt: at,
+    actor: { official: "clerk", agency: "市财政局", role: "clerk" },
+    refs: [prg.id],
+    body: { programmeId: prg.id, creditCode: "X", requestedFen: "10" },
+    commitments: { phone: C, bankAccount: C },
+  };
+  const era = (n: number, targetId: string, over: Partial<E> = {}, body: Record<string, unknown> = {}): E => ({
+    v: 1,
+    id: id("era", n),
     kind: "erasure",
+    recordedAt: at,
+    actor: admin,
     refs: [targetId],
     body: { targetId, reasonCode: "data-subject-request", fields: ["bankAccount", "phone"], ...body },
     ...over,
   });
-  const codes = (entries: ErasureCheckEntry[]) => auditErasures(entries).problems.map((p) => p.code);
+  const rules = (entries: E[]) => checkEntries(entries).violations.map((v) => [v.rule, v.entryId]);
 
-  it("counts sound erasures and maps each target to its erasure", () => {
-    const a = auditErasures([prg, app, era("era_1", "app_1")]);
-    expect(a.erasures).to.equal(1);
-    expect([...a.erased]).to.deep.equal([["app_1", "era_1"]]);
-    expect(a.problems).to.deep.equal([]);
+  it("finds a sound erasure, and marks its target erased", () => {
+    const { violations, replay } = checkEntries([prg, app, era(1, app.id)]);
+    expect(violations).to.deep.equal([]);
+    expect(replay.isErased(app.id)).to.equal(true);
+    expect(replay.isErased(prg.id)).to.equal(false);
   });
 
   it("reports an entry erased twice", () => {
-    expect(codes([app, era("era_1", "app_1"), era("era_2", "app_1")])).to.deep.equal(["ERASURE_REPEATED"]);
+    expect(rules([prg, app, era(1, app.id), era(2, app.id)])).to.deep.equal([["erasure-once", id("era", 2)]]);
   });
 
   it("reports a target that is unknown, later, or without commitments", () => {
-    expect(codes([era("era_1", "app_1"), app])).to.deep.equal(["ERASURE_TARGET_WITHOUT_COMMITMENTS"]);
-    expect(codes([prg, era("era_1", "prg_1", {}, { fields: [] })])).to.deep.equal(["ERASURE_TARGET_WITHOUT_COMMITMENTS"]);
+    expect(rules([prg, era(1, app.id), app])).to.deep.equal([["reference-exists", id("era", 1)]]);
+    expect(rules([prg, era(1, prg.id, {}, { fields: [] })])).to.deep.equal([["erasure-target-private", id("era", 1)]]);
   });
 
   it("reports fields that are not the target's committed fields", () => {
-    expect(codes([app, era("era_1", "app_1", {}, { fields: ["phone"] })])).to.deep.equal(["ERASURE_FIELDS_MISMATCH"]);
+    expect(rules([prg, app, era(1, app.id, {}, { fields: ["phone"] })])).to.deep.equal([["erasure-fields", id("era", 1)]]);
   });
 
   it("reports a malformed body: unknown reason, extra field, refs not [targetId]", () => {
-    expect(codes([app, era("era_1", "app_1", {}, { reasonCode: "because" })])).to.deep.equal(["ERASURE_BODY_MALFORMED"]);
-    expect(codes([app, era("era_1", "app_1", {}, { note: "张三" })])).to.deep.equal(["ERASURE_BODY_MALFORMED"]);
-    expect(codes([app, era("era_1", "app_1", { refs: [] })])).to.deep.equal(["ERASURE_BODY_MALFORMED"]);
+    expect(rules([prg, app, era(1, app.id, {}, { reasonCode: "because" })])).to.deep.equal([["entry-malformed", id("era", 1)]]);
+    expect(rules([prg, app, era(1, app.id, {}, { note: "张三" })])).to.deep.equal([["entry-malformed", id("era", 1)]]);
+    expect(rules([prg, app, era(1, app.id, { refs: [] })])).to.deep.equal([["refs-match-body", id("era", 1)]]);
   });
 
   it("reports an erasure that carries commitments", () => {
-    expect(codes([app, era("era_1", "app_1", { commitments: { x: C } })])).to.deep.equal(["ERASURE_HAS_COMMITMENTS"]);
+    expect(rules([prg, app, era(1, app.id, { commitments: { x: C } })])).to.deep.equal([["erasure-fields", id("era", 1)]]);
   });
 });

@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import { officialId, sameOfficial } from "../../service/format/officials";
 import type { Actor } from "../../service/records/entry";
-import { checkAccountability, type AccountableEntry } from "../../service/format/accountability";
+import { checkEntries } from "../../scripts/lib/audit";
 import { applicationRequest, confirmationRequest, decisionRequest, Harness, payoutRequest } from "../helpers/ledger-fixtures";
 
 describe("Official ids", () => {
@@ -66,14 +66,24 @@ describe("Official ids", () => {
     });
 
     it("lets the checker find a self-confirmation written under another case", () => {
-      const entries: AccountableEntry[] = [
-        { id: "prg_1", kind: "programme", actor: { official: "admin" }, body: { fourEyesThresholdFen: "1" } },
-        { id: "app_1", kind: "application", actor: { official: "clerk" }, body: { programmeId: "prg_1", creditCode: "X" } },
-        { id: "dec_1", kind: "decision", actor: { official: "approver" }, body: { applicationId: "app_1", outcome: "approved", approvedFen: "10" } },
-        { id: "pay_1", kind: "payout", actor: { official: "Pay.Er" }, body: { decisionId: "dec_1", amountFen: "10", needsConfirmation: true } },
-        { id: "cnf_1", kind: "confirmation", actor: { official: "pay.er" }, body: { payoutId: "pay_1" } },
+      const id = (prefix: string) => `${prefix}_${"0".repeat(23)}1`;
+      const entry = (kind: string, official: string, role: string, ref: string | null, body: Record<string, unknown>) => ({
+        v: 1,
+        id: id(kind === "confirmation" ? "cnf" : kind.slice(0, 3).replace("pro", "prg")),
+        kind,
+        recordedAt: "2026-03-10T02:00:00Z",
+        actor: { official, agency: "市工信局", role },
+        refs: ref === null ? [] : [ref],
+        body,
+      });
+      const entries = [
+        entry("programme", "admin", "admin", null, { code: "P", agency: "市工信局", budgetFen: "100", fourEyesThresholdFen: "1", opensOn: "2026-01-01", closesOn: "2026-12-31" }),
+        entry("application", "clerk", "clerk", id("prg"), { programmeId: id("prg"), creditCode: "X", requestedFen: "10" }),
+        entry("decision", "approver", "approver", id("app"), { applicationId: id("app"), outcome: "approved", approvedFen: "10" }),
+        entry("payout", "Pay.Er", "payer", id("dec"), { decisionId: id("dec"), amountFen: "10", paidOn: "2026-03-10", needsConfirmation: true }),
+        entry("confirmation", "pay.er", "approver", id("pay"), { payoutId: id("pay") }),
       ];
-      expect(checkAccountability(entries).map((v) => [v.rule, v.entryId])).to.deep.equal([["confirmer-not-recorder", "cnf_1"]]);
+      expect(checkEntries(entries).violations.map((v) => [v.rule, v.entryId])).to.deep.equal([["confirmer-not-recorder", id("cnf")]]);
     });
   });
 });

@@ -28,15 +28,17 @@ import {
   equalBytes,
   HASH_SIZE,
   parseCheckpoint,
+  splitSignedNote,
   VerificationError,
   verifyCheckpoint,
   verifyConsistency,
   verifyInclusion,
   type NoteVerifier,
 } from "../../../service/log";
+import { checkCosignedCheckpoint, type WitnessPolicy } from "../../../service/format/witness-policy";
 import { entryOfLeaf, LeafReaders, TreeBuilder, type BatchCheck } from "./leaves";
 import { readCheckpoints, rootHex, type AnchoredCheckpoint, type ChainReader } from "./chain";
-import { ENTRY_KINDS, type AuditEntry, type EntryKind } from "./entries";
+import { LEDGER_KINDS as ENTRY_KINDS, type LedgerEntry as AuditEntry, type LedgerKind as EntryKind } from "../../../service/format";
 import { AuditError, messageOf } from "./errors";
 import { DEFAULT_MAX_LISTED, Findings, type Discrepancy, type DiscrepancyKind } from "./findings";
 import { InvariantReplay, type InvariantTotals } from "./invariants";
@@ -60,6 +62,8 @@ export interface AuditOptions {
   readonly keySource?: string;
   /** Require this checkpoint origin. */
   readonly origin?: string;
+  /** The witnesses the auditor trusts and their quorum: the source's published checkpoint must carry a quorum of their valid cosignatures. */
+  readonly witnessPolicy?: WitnessPolicy;
   /** Signed checkpoints to check against the chain, besides the source's own. */
   readonly published?: readonly PublishedCheckpoint[];
   /** Proofs to locate damage with; defaults to the source's. */
@@ -84,6 +88,15 @@ export interface PublishedResult {
   readonly signature: "valid" | "invalid" | "not-checked";
   /** How the checkpoint was found consistent with the chain's latest, or why not. */
   readonly withChain: "consistent (replay)" | "consistent (proof)" | "inconsistent" | "not checked";
+  readonly witnesses: WitnessResult;
+}
+
+/** The cosignatures a published checkpoint carries. */
+export interface WitnessResult {
+  /** Signature lines from keys other than the trusted log key, as `name+keyid`: what it carries, verified or not. */
+  readonly seen: readonly string[];
+  /** With --witness-policy: its quorum, the policy witnesses whose cosignature verified, and whether they meet it; null without. */
+  readonly policy: { readonly quorum: string; readonly vouched: readonly string[]; readonly satisfied: boolean } | null;
 }
 
 export interface AuditReport {
@@ -145,6 +158,7 @@ interface PublishedState {
   signature: PublishedResult["signature"];
   replayRoot: Uint8Array | null;
   withChain: PublishedResult["withChain"];
+  witnesses: WitnessResult;
 }
 
 /** The body of a signed note, without checking its signatures. */
@@ -344,6 +358,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   };
   await readChain(run);
   checkSignatures(run);
+  checkWitnesses(run);
   const replayed = await replayEntries(run);
   await checkUpperTiles(run, replayed);
   const behind = checkSourceEnd(run, replayed);
@@ -394,6 +409,7 @@ function checkSignatures(run: AuditRun): void {
     signature: "not-checked",
     replayRoot: null,
     withChain: "not checked",
+    witnesses: { seen: [], policy: null },
   }));
   for (const p of published) {
     if (options.verifiers.length > 0) {
@@ -422,6 +438,45 @@ function checkSignatures(run: AuditRun): void {
     notices.push("no trusted log key was given (--log-key): checkpoint signatures were not checked");
 
   run.published = published;
+}
+
+/**
+ * The witness cosignatures on each published checkpoint. With a policy, the
+ * source's own checkpoint (what it publishes as the log's state) must carry
+ * a quorum of valid cosignatures from the policy's witnesses, and a policy
+ * witness's cosignature that does not verify is a finding whatever the
+ * quorum. Without a policy the cosignatures are listed, unverified.
+ */
+function checkWitnesses(run: AuditRun): void {
+  const { options, add, notices } = run;
+  const policy = options.witnessPolicy;
+  const logKeys = new Set(options.verifiers.map((v) => `${v.name}+${v.keyId}`));
+  for (const p of run.published) {
+    let seen: string[];
+    try {
+      seen = splitSignedNote(p.cp.note)
+        .signatures.filter((sig) => !logKeys.has(`${sig.name}+${sig.keyId}`))
+        .map((sig) => `${sig.name}+${sig.keyId.toString(16).padStart(8, "0")}`);
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e;
+      continue; // a malformed note is a checkpoint-signature finding already
+    }
+    p.witnesses = { seen, policy: null };
+    if (policy === undefined) continue;
+    const label = `the checkpoint from ${p.cp.label}`;
+    try {
+      const { vouched, satisfied } = checkCosignedCheckpoint(p.cp.note, policy);
+      p.witnesses = { seen, policy: { quorum: policy.quorum, vouched, satisfied } };
+      if (!satisfied && p.fromSource)
+        add("witness-cosignature", `${label} is cosigned by ${vouched.length === 0 ? "no witness of the policy" : vouched.join(", ")}: the policy's quorum ${policy.quorum} is not met`);
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e;
+      p.witnesses = { seen, policy: { quorum: policy.quorum, vouched: [], satisfied: false } };
+      add("witness-cosignature", `${label} carries a cosignature of a policy witness that does not verify: ${e.code}: ${e.message}`);
+    }
+  }
+  if (policy === undefined && run.published.some((p) => p.witnesses.seen.length > 0))
+    notices.push("no --witness-policy was given: the cosignatures listed were not verified");
 }
 
 /**
@@ -482,7 +537,7 @@ async function replayEntries(run: AuditRun): Promise<Replayed> {
   // The entry being replayed, for the one violation reporter (no closure per entry).
   const current: { e: AuditEntry; claimed: number } = { e: null as unknown as AuditEntry, claimed: 0 };
   const violation = (rule: string, message: string): void =>
-    add("invariant", `${current.e.kind} ${current.e.id} at leaf ${current.claimed}: ${message}`, { leafIndex: current.claimed, entryId: current.e.id, rule });
+    add(rule === "agency-scope" ? "agency-scope" : "invariant", `${current.e.kind} ${current.e.id} at leaf ${current.claimed}: ${message}`, { leafIndex: current.claimed, entryId: current.e.id, rule });
   const tree = new TreeBuilder(probes, source.checkUpperTiles !== undefined);
   const handle = (batch: LeafBatch, read: BatchCheck): void => {
     const step = tree.add(batch.indices, read.hashes);
@@ -892,6 +947,7 @@ function report(run: AuditRun, r: Replayed, consecutive: { byReplay: number; byP
       rootHex: p.root === null ? null : rootHex(p.root),
       signature: p.signature,
       withChain: p.withChain,
+      witnesses: p.witnesses,
     })),
     anchoring: { maxDelayMs, unanchored, overdue, anchoredLate, worstDelayMs: worstDelay },
     discrepancies: {

@@ -22,7 +22,11 @@ export type KindCode = (typeof Kind)[keyof typeof Kind];
 export const KIND_NAMES = ["", ...ENTRY_KINDS] as const;
 const PREFIXES = ["", ...ENTRY_KINDS.map((k) => `${ID_PREFIX[k]}_`)];
 
-/** The kinds by their prefix's three letters, as one number (see prefixCode): no string cut per lookup. */
+/**
+ * The kinds by their prefix's three letters, as one number (see prefixCode):
+ * no string cut and no pattern match per lookup, since every id stored was
+ * checked when its entry was read (service/format's kindOfId checks the whole id).
+ */
 const prefixCode = (s: string) => (s.charCodeAt(0) << 16) | (s.charCodeAt(1) << 8) | s.charCodeAt(2);
 const KIND_BY_PREFIX = new Map(PREFIXES.map((p, k) => [prefixCode(p), k] as const).filter(([, k]) => k !== 0));
 

@@ -32,6 +32,8 @@ export type DiscrepancyKind =
   | "chain-inconsistent"
   /** A signed checkpoint whose signature does not verify with the log's key, or is malformed. */
   | "checkpoint-signature"
+  /** With a witness policy: the source's checkpoint lacks a quorum of valid cosignatures from the policy's witnesses, or carries a policy witness's cosignature that does not verify. */
+  | "witness-cosignature"
   /** A published checkpoint (service, export) shows a tree that is not consistent with the chain's. */
   | "split-view"
   /** A published checkpoint's root is not the root of the entries the source gave for its size. */
@@ -40,6 +42,8 @@ export type DiscrepancyKind =
   | "tile-mismatch"
   /** A business invariant does not hold at this entry. */
   | "invariant"
+  /** An entry filed under a programme was recorded by an official of an agency that is neither the programme's nor one it had delegated to (rule `agency-scope`). */
+  | "agency-scope"
   /** An entry older than the maximum anchoring delay is still not anchored. */
   | "anchoring-delay";
 

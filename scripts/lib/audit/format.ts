@@ -50,8 +50,13 @@ export function formatAuditReport(r: AuditReport): string {
   out.push(`Checkpoints   ${n(c.checked)} of ${n(c.onChain)} anchored checkpoints compared with the rebuilt tree: ${n(c.matched)} matched${c.beyondSource > 0 ? `; ${n(c.beyondSource)} beyond the source` : ""}`);
   if (c.onChain > 1)
     out.push(`              consecutive checkpoints shown consistent: ${n(c.consecutive.byReplay)} by the replay, ${n(c.consecutive.byProof)} by proof${c.consecutive.unconfirmed > 0 ? `, ${n(c.consecutive.unconfirmed)} not shown` : ""}`);
-  for (const p of r.published)
+  for (const p of r.published) {
     out.push(`Published     ${p.label}: ${p.size === null ? "unreadable" : `size ${n(p.size)}, root ${p.rootHex}`}; signature ${p.signature}; with the chain: ${p.withChain}`);
+    const w = p.witnesses;
+    if (w.policy !== null)
+      out.push(`Witnesses     vouched by ${w.policy.vouched.join(", ") || "no witness of the policy"}: quorum ${w.policy.quorum} ${w.policy.satisfied ? "met" : "NOT met"}`);
+    else if (w.seen.length > 0) out.push(`Witnesses     cosigned by ${w.seen.join(", ")} (not verified: no --witness-policy)`);
+  }
   const a = r.anchoring;
   out.push(
     `Anchoring     ${n(a.unanchored)} entries not yet anchored, ${n(a.overdue)} of them older than ${a.maxDelayMs / 1000} s${a.worstDelayMs !== null ? `; slowest anchoring ${(a.worstDelayMs / 1000).toFixed(1)} s` : ""}`,

@@ -20,21 +20,32 @@
  *   payout escapes it; service/format/accountability.ts); it counts as paid only
  *   once confirmed, by an approver who did not record it, and only once
  *   (`four-eyes-threshold`, `payout-needs-confirmation`, `confirmer-not-recorder`);
+ * - per-enterprise cap: live approvals for one enterprise (credit code) in a
+ *   programme with maxPerEnterpriseFen stay within it
+ *   (`enterprise-cap-not-exceeded`);
  * - the decider is not the official who recorded the application
  *   (`decider-not-recorder`);
  * - every reference, corrections' targets included, names an earlier entry
  *   of the right kind (`reference-exists`, `reference-kind`); revoked
  *   entries take no new dependants (`entry-revoked`);
  * - corrections: replacement fields per kind, clawbacks within what was
- *   paid, revocation only once nothing depends on the entry.
+ *   paid, revocation only once nothing depends on the entry;
+ * - agency scope: an entry filed under a programme (an application, and
+ *   what depends on it: decisions, payouts, confirmations, corrections,
+ *   erasures) is recorded by an official of the programme's agency, or of
+ *   an agency it has delegated to at that point in the log (`agency-scope`,
+ *   as the service's `inScope`). Agencies not (yet) registered are not
+ *   separated, and the deployment-wide admin (an admin whose agency is not
+ *   registered) acts in every agency.
  * Calendar dates are China Standard Time (UTC+8), as the service's.
  *
  * After a violation the entry's effect is still applied, as the log records
  * it, so later checks see the totals the log implies.
  */
 import { EntryColumns, Flag, Kind, KIND_NAMES, type KindCode } from "./columns";
-import { CORRECTABLE, KIND_ROLES, payoutNeedsConfirmation } from "../../../service/format";
-import type { AuditEntry } from "./entries";
+import { CORRECTABLE, KIND_ROLES, payoutNeedsConfirmation, withinEnterpriseCap } from "../../../service/format";
+import { MalformedEntry, readEntry } from "../../../service/format/entry-reader";
+import type { LedgerEntry as AuditEntry } from "../../../service/format/entry-reader";
 
 const CST_OFFSET_MS = 8 * 3600 * 1000;
 
@@ -61,8 +72,12 @@ class Programme {
   revoked = false;
   constructor(
     readonly id: string,
+    /** The agency the programme belongs to: its body's `agency`, until a correction moves it. */
+    public agency: string,
     readonly budget: bigint,
     readonly threshold: bigint,
+    /** maxPerEnterpriseFen, or null for none. */
+    readonly cap: bigint | null,
     readonly opensOn: string,
     readonly closesOn: string,
   ) {}
@@ -90,6 +105,9 @@ export class InvariantReplay {
   /** Registered agencies: code → the agency entry's id. Delegations in force, as "from>to". */
   private readonly _agencies = new Map<string, string>();
   private readonly _delegations = new Set<string>();
+  /** Capped programmes only: application slot → "programme slot, credit code", and each such key's live approved fen. */
+  private readonly _enterpriseOf = new Map<number, string>();
+  private readonly _enterpriseApproved = new Map<string, bigint>();
   private _report: Violation = () => {};
 
   /** Whether an entry with the id of `e` was seen (its id was checked when it was read). */
@@ -175,13 +193,15 @@ export class InvariantReplay {
   private _erasure(e: Extract<AuditEntry, { kind: "erasure" }>): void {
     this._refs(e, [e.targetId]);
     const c = this._c;
-    c.add(e.id);
+    const s = c.add(e.id);
     if (e.committed.length > 0) this._fail("erasure-fields", "an erasure carries no commitments of its own");
     const target = c.slotOf(e.targetId);
     if (target < 0) {
       this._fail("reference-exists", `targetId: no earlier entry ${e.targetId}`);
       return;
     }
+    c.link[s] = target;
+    this._scope(e, this._programmeSlot(target));
     const set = c.fieldSet[target]!;
     if (set === 0) {
       this._fail("erasure-target-private", `${c.kindName(target)} ${e.targetId} has no private values to erase`);
@@ -242,6 +262,34 @@ export class InvariantReplay {
     if (p.revoked) this._fail("entry-revoked", `${field}: programme ${p.id} had been revoked`);
   }
 
+  /** The slot of the programme an entry is filed under (following links back: a payout to its decision, …), or -1. */
+  private _programmeSlot(slot: number): number {
+    const c = this._c;
+    // Links name earlier slots only, so this walk ends.
+    for (let s = slot; s >= 0; s = c.link[s]!) if (c.kind[s] === Kind.programme) return s;
+    return -1;
+  }
+
+  /**
+   * The recording rule (service/records/rules.ts, inScope): the official's
+   * agency is the programme's, or one the programme's agency has delegated
+   * to and not withdrawn. A programme of an agency not registered at this
+   * point is not separated from officials of unregistered agencies, and the
+   * deployment-wide admin acts in every agency.
+   */
+  private _scope(e: AuditEntry, programmeSlot: number): void {
+    const prg = programmeSlot < 0 ? undefined : this._programmes.get(programmeSlot);
+    if (prg === undefined) return;
+    const ownRegistered = this._agencies.has(e.agency);
+    if (e.role === "admin" && !ownRegistered) return;
+    if (!this._agencies.has(prg.agency)) {
+      if (ownRegistered) this._fail("agency-scope", `${e.official} of ${e.agency} recorded into programme ${prg.id}, which belongs to ${JSON.stringify(prg.agency)}, not a registered agency`);
+      return;
+    }
+    if (prg.agency !== e.agency && !this._delegations.has(`${prg.agency}>${e.agency}`))
+      this._fail("agency-scope", `${e.official} of ${e.agency} recorded into programme ${prg.id} of agency ${prg.agency}, which had not delegated to ${e.agency}`);
+  }
+
   /** The programme of an application's slot, if it named one that exists. */
   private _programmeOf(app: number): Programme | undefined {
     const p = this._c.link[app]!;
@@ -256,7 +304,7 @@ export class InvariantReplay {
     const budget = BigInt(e.budgetFen);
     if (budget <= 0n) this._fail("programme-budget-positive", "budgetFen must be greater than 0");
     const slot = this._c.add(e.id);
-    this._programmes.set(slot, new Programme(e.id, budget, BigInt(e.fourEyesThresholdFen), e.opensOn, e.closesOn));
+    this._programmes.set(slot, new Programme(e.id, e.programmeAgency, budget, BigInt(e.fourEyesThresholdFen), e.maxPerEnterpriseFen === null ? null : BigInt(e.maxPerEnterpriseFen), e.opensOn, e.closesOn));
   }
 
   private _application(e: Extract<AuditEntry, { kind: "application" }>): void {
@@ -265,6 +313,7 @@ export class InvariantReplay {
     const prg = ps < 0 ? undefined : this._programmes.get(ps)!;
     if (prg !== undefined) {
       this._liveProgramme(prg, "programmeId");
+      this._scope(e, ps);
       const today = cstDate(e.recordedMs);
       if (today < prg.opensOn || today > prg.closesOn)
         this._fail("programme-open", `recorded on ${today} (UTC+8), but programme ${prg.id} is open ${prg.opensOn} to ${prg.closesOn}`);
@@ -277,6 +326,7 @@ export class InvariantReplay {
     c.link[s] = ps;
     c.who[s] = c.official(e.official);
     c.amount.set(s, requested);
+    if (prg?.cap != null) this._enterpriseOf.set(s, `${ps} ${e.creditCode}`);
   }
 
   private _decision(e: Extract<AuditEntry, { kind: "decision" }>): void {
@@ -285,6 +335,7 @@ export class InvariantReplay {
     const app = this._ref(e.applicationId, Kind.application, "applicationId");
     if (app < 0) return;
     this._live(app, "applicationId");
+    this._scope(e, c.link[app]!);
     if (c.other[app]! >= 0) this._fail("application-pending", `application ${e.applicationId} already had decision ${c.id(c.other[app]!)}`);
     if (c.who[app] === c.official(e.official)) this._fail("decider-not-recorder", `${e.official} recorded application ${e.applicationId} and decided it too`);
     const prg = this._programmeOf(app);
@@ -301,6 +352,7 @@ export class InvariantReplay {
         const after = prg.approved + approvedFen;
         if (after > prg.budget) this._fail("budget-not-exceeded", `approvals on programme ${prg.id} reach ${after} of its ${prg.budget} budget`);
         prg.approved = after;
+        this._addEnterpriseApproved(app, approvedFen, prg);
       }
     }
     const s = c.add(e.id);
@@ -308,6 +360,30 @@ export class InvariantReplay {
     c.link[s] = app;
     c.amount.set(s, approvedFen);
     if (approved) c.flags[s] = APPROVED;
+  }
+
+  /** Adds to an enterprise's live approvals in a capped programme; with `prg`, an approval checked against its cap. */
+  private _addEnterpriseApproved(app: number, fen: bigint, prg?: Programme): void {
+    const key = this._enterpriseOf.get(app);
+    if (key === undefined) return;
+    const before = this._enterpriseApproved.get(key) ?? 0n;
+    if (prg !== undefined && !withinEnterpriseCap(before, fen, prg.cap))
+      this._fail("enterprise-cap-not-exceeded", `approving ${fen} brings enterprise ${key.slice(key.indexOf(" ") + 1)} to ${before + fen} in programme ${prg.id}, over its cap of ${prg.cap}`);
+    this._enterpriseApproved.set(key, before + fen);
+  }
+
+  /** An application's paid amount (confirmed payouts under its live decision, net of clawbacks), or undefined for an unknown id. */
+  paidFen(applicationId: string): bigint | undefined {
+    const app = this._c.slotOf(applicationId);
+    if (app < 0 || this._c.kind[app] !== Kind.application) return undefined;
+    const dec = this._c.other[app]!;
+    return dec < 0 ? 0n : this._c.paid.get(dec);
+  }
+
+  /** Whether the private values of the entry with this id were erased. */
+  isErased(id: string): boolean {
+    const s = this._c.slotOf(id);
+    return s >= 0 && (this._c.flags[s]! & ERASED) !== 0;
   }
 
   /** Adds to what a decision (and its programme) has paid. */
@@ -324,6 +400,7 @@ export class InvariantReplay {
     const dec = this._ref(e.decisionId, Kind.decision, "decisionId");
     if (dec < 0) return;
     this._live(dec, "decisionId");
+    this._scope(e, this._programmeSlot(dec));
     if (!(c.flags[dec]! & APPROVED)) this._fail("decision-approved", `decision ${e.decisionId} rejected the application`);
     const amount = BigInt(e.amountFen);
     if (amount <= 0n) this._fail("amount-positive", "amountFen must be greater than 0");
@@ -358,7 +435,9 @@ export class InvariantReplay {
     const s = c.add(e.id);
     const pay = this._ref(e.payoutId, Kind.payout, "payoutId");
     if (pay < 0) return;
+    c.link[s] = pay;
     this._live(pay, "payoutId");
+    this._scope(e, this._programmeSlot(pay));
     if (!(c.flags[pay]! & NEEDS_CONFIRMATION)) {
       this._fail("payout-needs-confirmation", `payout ${e.payoutId} is under a decision below the four-eyes threshold and takes no confirmation`);
       return;
@@ -380,13 +459,18 @@ export class InvariantReplay {
   private _correction(e: Extract<AuditEntry, { kind: "correction" }>): void {
     this._refs(e, [e.targetId]);
     const c = this._c;
-    c.add(e.id);
+    const s = c.add(e.id);
     const target = c.slotOf(e.targetId);
     if (target < 0) {
       this._fail("reference-exists", `targetId: no earlier entry ${e.targetId}`);
       return;
     }
+    c.link[s] = target;
     const targetKind = c.kindName(target);
+    const movedPrg = targetKind === "programme" && e.replacementAgency !== null ? this._programmes.get(target)! : undefined;
+    // An official moving a programme of an unregistered agency into its own is not scoped by the old agency (the service's migration rule).
+    if (!(movedPrg !== undefined && e.replacementAgency === e.agency && !this._agencies.has(movedPrg.agency))) this._scope(e, this._programmeSlot(target));
+    if (movedPrg !== undefined) movedPrg.agency = e.replacementAgency!;
     const wantsReplacement = e.reasonCode === "data-entry-error" || e.reasonCode === "superseded";
     if (wantsReplacement !== e.hasReplacement)
       this._fail("correction-fields", wantsReplacement ? `${e.reasonCode} needs replacement values` : `${e.reasonCode} takes no replacement values`);
@@ -450,7 +534,10 @@ export class InvariantReplay {
         const app = c.link[target]!;
         c.other[app] = -1;
         const prg = this._programmeOf(app);
-        if (c.flags[target]! & APPROVED && prg !== undefined) prg.approved -= c.amount.get(target);
+        if (c.flags[target]! & APPROVED && prg !== undefined) {
+          prg.approved -= c.amount.get(target);
+          this._addEnterpriseApproved(app, -c.amount.get(target));
+        }
         break;
       }
       case Kind.application: {
@@ -473,4 +560,36 @@ export class InvariantReplay {
     }
     c.flags[target]! |= REVOKED;
   }
+}
+
+/** A rule broken at an entry, as {@link checkEntries} lists it. */
+export interface FoundViolation {
+  readonly rule: string;
+  readonly entryId: string;
+  readonly message: string;
+}
+
+/**
+ * The replay over whole parsed entries, in log order, as the audit runs it:
+ * an entry that is not a version-1 entry is rule `entry-malformed`, an id
+ * seen before `duplicate-id`, and every broken business rule its own. For
+ * tests and tools that hold a log in memory; the audit streams instead.
+ */
+export function checkEntries(values: Iterable<unknown>): { violations: FoundViolation[]; replay: InvariantReplay } {
+  const replay = new InvariantReplay();
+  const violations: FoundViolation[] = [];
+  for (const value of values) {
+    let e: AuditEntry;
+    try {
+      e = readEntry(value);
+    } catch (err) {
+      if (!(err instanceof MalformedEntry)) throw err;
+      const id = (value as { id?: unknown } | null)?.id;
+      violations.push({ rule: "entry-malformed", entryId: typeof id === "string" ? id : "", message: err.message });
+      continue;
+    }
+    if (replay.hasEntry(e)) violations.push({ rule: "duplicate-id", entryId: e.id, message: `entry id ${e.id} was already used` });
+    else replay.apply(e, (rule, message) => violations.push({ rule, entryId: e.id, message }));
+  }
+  return { violations, replay };
 }

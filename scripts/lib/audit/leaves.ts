@@ -14,13 +14,13 @@
  *   the log core's CompactRange, its root taken at every size the audit
  *   wants. It stays in the thread that replays the log.
  *
- * {@link readLeaf} is the first two for one leaf.
+ * {@link readLeaf} is the first two for one leaf, by the same code.
  */
 import { isUtf8 } from "node:buffer";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { canonicalBytes, canonicalText, CompactRange, EncodingError, equalBytes, hashLeaf, HASH_SIZE } from "../../../service/log";
-import { MalformedEntry, readEntry, type AuditEntry } from "./entries";
+import { MalformedEntry, readEntry, type LedgerEntry as AuditEntry } from "../../../service/format/entry-reader";
 import { TILE_HEIGHT, TILE_WIDTH } from "../../../service/format";
 import type { LeafBatch } from "./sources";
 
@@ -73,17 +73,19 @@ export function entryOfLeaf(text: string): { readonly entry: AuditEntry | null; 
 }
 
 /**
- * Reads one leaf: valid UTF-8, JSON, exactly the canonical encoding of what
- * it parses to, then a version-1 entry. `text` is the leaf as a string when
- * the source has it already (the service's JSON); `shown` is the entry the
- * service shows beside the leaf. Never throws for bad input.
+ * Reads one leaf as the audit does (a batch of one through {@link checkBatch},
+ * then {@link entryOfLeaf}): valid UTF-8, JSON, exactly the canonical
+ * encoding of what it parses to, then a version-1 entry. `text` is the leaf
+ * as a string when the source has it already (the service's JSON); `shown`
+ * is the entry the service shows beside the leaf. Never throws for bad input.
  */
 export function readLeaf(bytes: Uint8Array, text?: string, shown?: unknown): LeafReading {
-  const encoding = leafEncodingFault(bytes, text);
+  const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const batch: LeafBatch = { length: 1, indices: [0], data, starts: [0], ends: [data.length], ...(text !== undefined ? { texts: [text] } : {}), ...(shown !== undefined ? { shown: [shown] } : {}) };
+  const read = checkBatch(batch);
+  const encoding = read.faults[0]!;
   if (encoding !== null) return { entry: null, encoding, malformed: null, shownMismatch: false };
-  const shownMismatch = shown !== undefined && !showsLeaf(shown, bytes);
-  text ??= Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
-  return { ...entryOfLeaf(text), encoding: null, shownMismatch };
+  return { ...entryOfLeaf(read.texts[0]!), encoding: null, shownMismatch: read.shownMismatch[0]! };
 }
 
 /** Whether `shown` (the service's `entry` beside a leaf) is the entry the leaf bytes encode. */
