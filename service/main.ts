@@ -128,14 +128,14 @@ export async function listenFirst(config: Config): Promise<StartingServer> {
 }
 
 /**
- * The store LEDGER_DATABASE_URL selects: PostgreSQL when it is set, else
- * LevelDB in the data directory. Either way one service process at a time
- * (StoreLockedError for a second), until replicas are supported. The data directory is created and checked
- * either way: the key files, the anchoring state and the first-admin-token
- * marker stay there.
+ * The store LEDGER_DATABASE_URL selects: PostgreSQL when it is set, shared by
+ * any number of service replicas; else LevelDB in the data directory, one
+ * service process at a time (StoreLockedError for a second). The data
+ * directory is created and checked either way: the key files, the anchoring
+ * state and the first-admin-token marker stay there.
  */
 export function openStore(config: Config): Promise<LedgerStore> {
-  return config.databaseUrl === undefined ? LevelStore.open(config.dataDir) : PostgresStore.open(config.databaseUrl, { exclusive: true });
+  return config.databaseUrl === undefined ? LevelStore.open(config.dataDir) : PostgresStore.open(config.databaseUrl);
 }
 
 /** Where the ledger's entries are, for the start-up banner: never the database URL itself, which may hold a password. */

@@ -151,6 +151,12 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
   app.use(helmet());
+  // Another replica may have grown the log: an API read sees every entry acknowledged before it arrived
+  // (one head read per request, a no-op when this process is the store's only writer).
+  app.use((req, _res, next) => {
+    if ((req.method === "GET" || req.method === "HEAD") && req.path.startsWith("/v1/")) deps.ledger.sync().then(() => next(), next);
+    else next();
+  });
 
   // Compressed bodies are refused (see requireIdentityEncoding); `inflate: false` makes body-parser refuse them too, should a route ever reach it another way.
   const parseJson = express.json({ limit: config.bodyLimit, strict: true, type: "application/json", inflate: false });

@@ -14,9 +14,9 @@
  * {@link StoreHeadMovedError}, storing nothing. The transaction sets
  * `synchronous_commit = on`, whatever the server's default, so the promise
  * resolves only once the commit record is flushed (and, with a synchronous
- * standby configured, held there too). The later multi-replica sequencer
- * runs its rules inside this same transaction, under the same lock; see
- * {@link PostgresStore.commit}'s `check` hook.
+ * standby configured, held there too). {@link PostgresStore.sequence} runs
+ * the same transaction but builds the batch under the lock, from reads made
+ * in it: the sequencer's fallback when replicas contend (service/ledger).
  *
  * Errors. The database unreachable, or the connection lost, is
  * {@link StoreUnavailableError} with code DATABASE_UNREACHABLE; a refused
@@ -37,6 +37,8 @@ import {
   type CommitBatch,
   type IdempotencyRecord,
   type LedgerStore,
+  type LockedReads,
+  type SharedSequencing,
   type StoredLeaf,
   type TokenRecord,
   type TreeHead,
@@ -77,10 +79,8 @@ export interface PostgresStoreOptions {
   /**
    * Hold a session advisory lock for as long as the store is open, so that a
    * second process opening the database with `exclusive` is refused with
-   * {@link StoreLockedError}. The service opens it so until replicas can
-   * share one database (issue 17 §2): today each service process sequences
-   * from its own copy of the head and anchors on its own, so two would keep
-   * refusing each other's commits and race to send checkpoints. A lock
+   * {@link StoreLockedError}. The service does not (replicas share one
+   * database); the admin CLI does, so two CLIs never run at once. A lock
    * lost with its connection (the server restarted) is not taken back.
    */
   readonly exclusive?: boolean;
@@ -200,7 +200,7 @@ WHERE record->'body'->>'id' = ANY($1::text[])
         CASE WHEN json_typeof(record->'body'->'results') = 'array' THEN record->'body'->'results' ELSE '[]'::json END) r
       WHERE r->>'id' = ANY($1::text[]))`;
 
-export class PostgresStore implements LedgerStore {
+export class PostgresStore implements LedgerStore, SharedSequencing {
   /** Writes under way, so close() can wait for them. */
   private readonly _pending = new Set<Promise<unknown>>();
   private _closed = false;
@@ -278,27 +278,15 @@ export class PostgresStore implements LedgerStore {
    * COMMIT may have been stored (as with any database), which the caller
    * learns from the head after reconnecting.
    *
-   * `check`, if given, runs under the lock before the writes (for the
-   * multi-replica sequencer's rules); what it throws rejects the commit
-   * unchanged, after the transaction is rolled back.
+   * `check`, if given, runs under the lock before the writes; what it
+   * throws rejects the commit unchanged, after the transaction is rolled back.
    */
   commit(batch: CommitBatch, check?: CommitCheck): Promise<void> {
     return this._write(async () => {
+      // Malformed batches are refused before the lock is taken.
       const params = encodeBatch(batch);
-      const erasures = [...(batch.erasures ?? [])];
-      if (!erasures.every(storable)) refuse("an erased entry id cannot be stored");
-      const client = await this._connect("commit");
-      // Set before BEGIN: a failure after it must roll back, or the connection would go back to the pool
-      // inside an aborted transaction. (ROLLBACK outside a transaction is a harmless warning.)
-      let inTransaction = true;
-      try {
-        // One round trip: the durability setting applies to this transaction only.
-        const results = (await client.query(
-          "BEGIN; SET LOCAL synchronous_commit = on; SELECT size, compact FROM log_head FOR UPDATE",
-        )) as unknown as pg.QueryResult<{ size: string; compact: Buffer }>[];
-        const row = results[2]?.rows[0];
-        if (row === undefined) throw new PostgresStoreError("QUERY_FAILED", `the ${this.where} has no head row: its schema is damaged`);
-        const stored = decodeHead(row.size, row.compact);
+      const erasures = erasuresOf(batch);
+      await this._transact("commit", async (stored, client) => {
         checkExtends(stored, batch);
         if (check !== undefined) {
           try {
@@ -307,20 +295,81 @@ export class PostgresStore implements LedgerStore {
             throw new CheckRefused(e);
           }
         }
-        await client.query({ name: statementName(INSERT_BATCH), text: INSERT_BATCH, values: params });
-        if (erasures.length > 0) await client.query({ name: statementName(ERASE), text: ERASE, values: [erasures, ERASED_REQUEST_HASH] });
-        await client.query("COMMIT");
+        return { params, erasures };
+      });
+    });
+  }
+
+  /**
+   * Sequences under the lock (see {@link SharedSequencing}): takes the
+   * sequence row, calls `build` with the locked head and reads made in the
+   * same transaction, and commits what it returns in that transaction.
+   * Resolves true once committed (durable, as {@link commit}), false when
+   * `build` returned undefined (nothing is written). What `build` throws
+   * rejects unchanged, after the rollback; a batch that does not extend the
+   * locked head is refused with BATCH_REFUSED.
+   */
+  sequence(build: (head: TreeHead, reads: LockedReads) => Promise<CommitBatch | undefined>): Promise<boolean> {
+    return this._write(() =>
+      this._transact("sequence", async (stored, client) => {
+        let batch: CommitBatch | undefined;
+        try {
+          batch = await build(stored, transactionReads(client));
+        } catch (e) {
+          throw new CheckRefused(e);
+        }
+        if (batch === undefined) return undefined;
+        const start = batch.leaves.length > 0 ? batch.leaves[0]!.index : batch.head.size;
+        if (start !== stored.size) refuse(`it starts at leaf ${start} but the locked head is at size ${stored.size}`);
+        checkExtends(stored, batch);
+        return { params: encodeBatch(batch), erasures: erasuresOf(batch) };
+      }),
+    );
+  }
+
+  /**
+   * The one write transaction: lock the sequence row, let `prepare` decide
+   * what to write against the locked head (undefined: nothing, rolled
+   * back), write it, advance the head, commit with synchronous_commit on.
+   * Resolves true when it committed.
+   */
+  private async _transact(
+    what: string,
+    prepare: (stored: TreeHead, client: pg.PoolClient) => Promise<{ params: unknown[]; erasures: string[] } | undefined>,
+  ): Promise<boolean> {
+    const client = await this._connect(what);
+    // Set before BEGIN: a failure after it must roll back, or the connection would go back to the pool
+    // inside an aborted transaction. (ROLLBACK outside a transaction is a harmless warning.)
+    let inTransaction = true;
+    try {
+      // One round trip: the durability setting applies to this transaction only.
+      const results = (await client.query(
+        "BEGIN; SET LOCAL synchronous_commit = on; SELECT size, compact FROM log_head FOR UPDATE",
+      )) as unknown as pg.QueryResult<{ size: string; compact: Buffer }>[];
+      const row = results[2]?.rows[0];
+      if (row === undefined) throw new PostgresStoreError("QUERY_FAILED", `the ${this.where} has no head row: its schema is damaged`);
+      const stored = decodeHead(row.size, row.compact);
+      const prepared = await prepare(stored, client);
+      if (prepared === undefined) {
+        await client.query("ROLLBACK");
         inTransaction = false;
         client.release();
-      } catch (cause) {
-        const refused = cause instanceof CheckRefused;
-        const unreachable = !refused && isUnreachable(cause);
-        if (inTransaction && !unreachable) await client.query("ROLLBACK").catch(() => {});
-        // A connection that failed is not returned to the pool for reuse.
-        client.release(unreachable ? true : undefined);
-        throw refused ? cause.reason : storeError("commit", cause);
+        return false;
       }
-    });
+      await client.query({ name: statementName(INSERT_BATCH), text: INSERT_BATCH, values: prepared.params });
+      if (prepared.erasures.length > 0) await client.query({ name: statementName(ERASE), text: ERASE, values: [prepared.erasures, ERASED_REQUEST_HASH] });
+      await client.query("COMMIT");
+      inTransaction = false;
+      client.release();
+      return true;
+    } catch (cause) {
+      const refused = cause instanceof CheckRefused;
+      const unreachable = !refused && isUnreachable(cause);
+      if (inTransaction && !unreachable) await client.query("ROLLBACK").catch(() => {});
+      // A connection that failed is not returned to the pool for reuse.
+      client.release(unreachable ? true : undefined);
+      throw refused ? cause.reason : storeError(what, cause);
+    }
   }
 
   async leaf(index: number): Promise<StoredLeaf | undefined> {
@@ -366,7 +415,7 @@ export class PostgresStore implements LedgerStore {
 
   async state(key: StateKey): Promise<StateDoc | undefined> {
     if (!storable(key)) return undefined;
-    const { rows } = await this._query<{ doc: StateDoc }>("read a state doc", "SELECT doc FROM state_docs WHERE key = $1", [key]);
+    const { rows } = await this._query<{ doc: StateDoc }>("read a state doc", STATE_DOC, [key]);
     return rows[0]?.doc;
   }
 
@@ -400,11 +449,7 @@ export class PostgresStore implements LedgerStore {
 
   async idempotency(scopedKey: string): Promise<IdempotencyRecord | undefined> {
     if (typeof scopedKey !== "string" || LONE_SURROGATE.test(scopedKey)) return undefined;
-    const { rows } = await this._query<{ record: IdempotencyRecord }>(
-      "read an idempotency record",
-      "SELECT record FROM idempotency WHERE scoped_key = $1",
-      [Buffer.from(utf8.encode(scopedKey))],
-    );
+    const { rows } = await this._query<{ record: IdempotencyRecord }>("read an idempotency record", IDEMPOTENCY_RECORD, [Buffer.from(utf8.encode(scopedKey))]);
     return rows[0]?.record;
   }
 
@@ -544,6 +589,35 @@ function statementName(text: string): string {
     statementNames.set(text, name);
   }
   return name;
+}
+
+const STATE_DOC = "SELECT doc FROM state_docs WHERE key = $1";
+const IDEMPOTENCY_RECORD = "SELECT record FROM idempotency WHERE scoped_key = $1";
+
+/** State and idempotency reads inside a sequencing transaction: they see exactly the locked head's state. */
+function transactionReads(client: pg.PoolClient): LockedReads {
+  return {
+    async state(key) {
+      if (!storable(key)) return undefined;
+      const { rows } = await client.query<{ doc: StateDoc }>({ name: statementName(STATE_DOC), text: STATE_DOC, values: [key] });
+      return rows[0]?.doc;
+    },
+    async idempotency(scopedKey) {
+      if (typeof scopedKey !== "string" || LONE_SURROGATE.test(scopedKey)) return undefined;
+      const { rows } = await client.query<{ record: IdempotencyRecord }>({
+        name: statementName(IDEMPOTENCY_RECORD),
+        text: IDEMPOTENCY_RECORD,
+        values: [Buffer.from(utf8.encode(scopedKey))],
+      });
+      return rows[0]?.record;
+    },
+  };
+}
+
+function erasuresOf(batch: CommitBatch): string[] {
+  const erasures = [...(batch.erasures ?? [])];
+  if (!erasures.every(storable)) refuse("an erased entry id cannot be stored");
+  return erasures;
 }
 
 interface LeafRow {

@@ -14,8 +14,11 @@
  *   missing. They reflect every commit whose promise has resolved.
  * - Node hashes are stored for every completed perfect subtree, so any proof
  *   costs O(log n) reads; the tree is never held whole in memory.
- * - Only one process may open a data directory: `open` fails with
- *   {@link StoreLockedError} when another holds it.
+ * - Only one process may open a LevelDB data directory: `open` fails with
+ *   {@link StoreLockedError} when another holds it. A PostgreSQL database is
+ *   shared by any number of processes, which is why it also offers
+ *   {@link SharedSequencing}, and why a commit there can be refused because
+ *   another process advanced the head first ({@link isHeadMoved}).
  */
 import type { CreatedNode, NodeId } from "../log";
 import type { Openings } from "../records/entry";
@@ -187,6 +190,24 @@ export interface AccessCodeStore {
   nextAccessCodeGeneration(applicationId: string): Promise<number>;
 }
 
+/** What a batch built under the sequence lock reads: state and idempotency records exactly as of the locked head. */
+export interface LockedReads {
+  state(key: StateKey): Promise<StateDoc | undefined>;
+  idempotency(scopedKey: string): Promise<IdempotencyRecord | undefined>;
+}
+
+/**
+ * A store several processes commit to. `sequence` takes the sequence lock,
+ * calls `build` with the head it holds and reads inside the locked
+ * transaction, commits what `build` returns in that same transaction, and
+ * resolves true once that is durable (false when `build` returned
+ * undefined: nothing written). No other commit can come between the reads
+ * and the write, so a batch built this way never meets a moved head.
+ */
+export interface SharedSequencing {
+  sequence(build: (head: TreeHead, reads: LockedReads) => Promise<CommitBatch | undefined>): Promise<boolean>;
+}
+
 /** The whole store, as `main.ts` opens it; each consumer takes only the parts it needs. */
 export interface LedgerStore extends LogStore, StateStore, OpeningsStore, IdempotencyStore, TokenStore, AccessCodeStore {
   /** Waits for writes under way, then releases the data directory. */
@@ -200,4 +221,13 @@ export class StoreLockedError extends Error {
 /** The store could not complete a read or write (disk full, I/O error). The batch was not stored. */
 export class StoreUnavailableError extends Error {
   override readonly name = "StoreUnavailableError";
+}
+
+/**
+ * Whether `e` is a commit refused, storing nothing, because another process
+ * advanced the head after the batch was built (the PostgreSQL store's
+ * HEAD_MOVED): the batch is sound, only its base is stale.
+ */
+export function isHeadMoved(e: unknown): boolean {
+  return e instanceof StoreUnavailableError && (e as { readonly code?: unknown }).code === "HEAD_MOVED";
 }
