@@ -32,7 +32,7 @@ import { ContinuousPublisher } from "./publish/continuous";
 import { readWitnessPolicyFile, WitnessCosigner, witnessesHealthy, WitnessPolicyFileError, type WitnessingOptions } from "./publish/witnesses";
 import type { WitnessPolicy } from "./format/witness-policy";
 import { consistencyProof } from "./ledger/proofs";
-import { loadOrCreateLogKey, KeyFileError } from "./keys";
+import { checkRecordedKeys, loadOrCreateLogKey, KeyFileError } from "./keys";
 import { LevelStore } from "./store/level";
 import { describeDatabaseUrl, PostgresStore } from "./store/postgres";
 import { StoreLockedError, StoreUnavailableError, type LedgerStore } from "./store/store";
@@ -163,8 +163,12 @@ export async function startService(config: Config, logger = pino({ level: config
     const store = (opened = await openStore(config));
     const key = await loadOrCreateLogKey(config.logKeyFile, config.origin);
     if (key.created) logger.info({ file: config.logKeyFile }, "created a new log signing key");
-    const access = await loadOrCreateAccessCodes(config.accessCodeKeyFile, { generations: store });
+    const shared = store instanceof PostgresStore ? store : undefined;
+    const access = await loadOrCreateAccessCodes(config.accessCodeKeyFile, { generations: store, ...(shared ? { failureCounters: shared } : {}) });
     if (access.created) logger.info({ file: config.accessCodeKeyFile }, "created a new access-code key");
+    // Replicas share one log, so they must share its keys: the database records them on first start.
+    const keys = { logKey: key.verifierKey, accessCodeFingerprint: access.codes.fingerprint() };
+    if (shared) checkRecordedKeys(await shared.recordKeys(keys), keys, config);
     const ledger = await Ledger.open({ store, clock: systemClock, onCommit: () => chain?.anchorer.notify() });
     let anchoring: AnchoringInfo | undefined;
     if (options.chain !== false) {
@@ -234,6 +238,7 @@ export async function startService(config: Config, logger = pino({ level: config
       accessCodes: access.codes,
       ...(anchoring !== undefined ? { anchoring } : {}),
       tiles,
+      ...(shared ? { rateLimitCounters: shared } : {}),
       // The portal at /. Visitors' browsers read checkpoints from the chain itself at LEDGER_PUBLIC_RPC_URL,
       // or, with the local anvil, at its loopback URL (reachable from browsers on this machine).
       portal: config.publicRpcUrl !== undefined ? { rpcUrl: config.publicRpcUrl } : chain?.local !== undefined ? { rpcUrl: chain.local.url } : {},

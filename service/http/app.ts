@@ -28,6 +28,8 @@ import { receiptRouter, type AnchoringInfo } from "./receipts";
 import { portalRouter, type PortalOptions } from "./portal";
 import { tlogRouter, type TlogRouteDeps } from "./tlog";
 import type { AccessCodes } from "../auth/access-codes";
+import type { RateLimitCounters } from "../store/store";
+import { SharedRateLimitStore } from "./rate-limit-store";
 
 export interface AppConfig {
   /** Largest accepted JSON body, in body-parser's syntax ("64kb"). Default "64kb". */
@@ -73,6 +75,8 @@ export interface AppDeps {
   readonly portal?: PortalOptions;
   /** The published log, served as C2SP tlog-tiles under /tlog/ (service/http/tlog.ts); absent: not served. */
   readonly tiles?: TlogRouteDeps["tiles"];
+  /** Counters shared by every replica, for the rate limits (service/http/rate-limit-store.ts); absent: this process's memory. */
+  readonly rateLimitCounters?: RateLimitCounters;
 }
 
 /** Thrown by createApp for a configuration it cannot run with. */
@@ -110,6 +114,7 @@ export function createApp(deps: AppDeps): express.Express {
     rateLimit({
       windowMs: 60_000,
       limit: perMinute,
+      ...(deps.rateLimitCounters !== undefined ? { store: new SharedRateLimitStore(deps.rateLimitCounters, scope) } : {}),
       standardHeaders: "draft-7",
       legacyHeaders: false,
       logger: {

@@ -37,7 +37,11 @@ import {
   type CommitBatch,
   type IdempotencyRecord,
   type LedgerStore,
+  type KeyIdentity,
+  type KeyRegistry,
   type LockedReads,
+  type RateLimitCounters,
+  type RateWindow,
   type SharedSequencing,
   type StoredLeaf,
   type TokenRecord,
@@ -200,10 +204,11 @@ WHERE record->'body'->>'id' = ANY($1::text[])
         CASE WHEN json_typeof(record->'body'->'results') = 'array' THEN record->'body'->'results' ELSE '[]'::json END) r
       WHERE r->>'id' = ANY($1::text[]))`;
 
-export class PostgresStore implements LedgerStore, SharedSequencing {
+export class PostgresStore implements LedgerStore, SharedSequencing, KeyRegistry, RateLimitCounters {
   /** Writes under way, so close() can wait for them. */
   private readonly _pending = new Set<Promise<unknown>>();
   private _closed = false;
+  private _hitsSinceExpiry = 0;
   /** Clients given an 'error' listener already (the pool reuses them). */
   private readonly _guarded = new WeakSet<pg.PoolClient>();
 
@@ -509,6 +514,78 @@ export class PostgresStore implements LedgerStore, SharedSequencing {
     return rows.map((r) => r.record);
   }
 
+  /**
+   * Inserts each value unless one is recorded (so the first replica to start
+   * records them, and concurrent first starts agree on one), then reads back
+   * what is recorded. Durable once it resolves.
+   */
+  recordKeys(mine: KeyIdentity): Promise<KeyIdentity> {
+    return this._write(async () => {
+      if (!storable(mine.logKey) || !storable(mine.accessCodeFingerprint)) throw new PostgresStoreError("BATCH_REFUSED", "record keys refused: a value is not a storable string");
+      await this._durable(
+        "record the log's keys",
+        "INSERT INTO log_meta (name, value) VALUES ('log-key', $1), ('access-code-fingerprint', $2) ON CONFLICT (name) DO NOTHING",
+        [mine.logKey, mine.accessCodeFingerprint],
+      );
+      // Read after the insert committed: a concurrent first start's values, if it won, are visible now.
+      const { rows } = await this._query<{ name: string; value: string }>(
+        "read the log's keys",
+        "SELECT name, value FROM log_meta WHERE name IN ('log-key', 'access-code-fingerprint')",
+      );
+      const value = (name: string): string => {
+        const v = rows.find((r) => r.name === name)?.value;
+        if (v === undefined) throw new PostgresStoreError("QUERY_FAILED", `the ${this.where} lost its recorded ${name}`);
+        return v;
+      };
+      return { logKey: value("log-key"), accessCodeFingerprint: value("access-code-fingerprint") };
+    });
+  }
+
+  /**
+   * One statement on the database's clock, atomic however many replicas hit
+   * the same key. The table is UNLOGGED (counters need no durability), so
+   * this waits for no WAL flush. Every {@link RATE_EXPIRY_EVERY} hits, ended
+   * windows are deleted in the background.
+   */
+  async hit(limiter: string, key: string, windowMs: number): Promise<RateWindow> {
+    checkRateArgs(limiter, key, windowMs);
+    if (++this._hitsSinceExpiry >= RATE_EXPIRY_EVERY) {
+      this._hitsSinceExpiry = 0;
+      void this.expireRates().catch(() => {});
+    }
+    const { rows } = await this._query<{ hits: number; expires_at: string }>("count a rate-limit hit", RATE_HIT, [limiter, key, windowMs]);
+    return { hits: rows[0]!.hits, resetAt: Number(rows[0]!.expires_at) };
+  }
+
+  async peek(limiter: string, key: string, windowMs: number): Promise<RateWindow | undefined> {
+    checkRateArgs(limiter, key, windowMs);
+    const { rows } = await this._query<{ hits: number; expires_at: string }>(
+      "read a rate-limit window",
+      `SELECT hits, expires_at FROM rate_limits WHERE limiter = $1 AND key = $2 AND window_start = ${RATE_WINDOW_START}`,
+      [limiter, key, windowMs],
+    );
+    return rows[0] === undefined || rows[0].hits === 0 ? undefined : { hits: rows[0].hits, resetAt: Number(rows[0].expires_at) };
+  }
+
+  async unhit(limiter: string, key: string, windowMs: number): Promise<void> {
+    checkRateArgs(limiter, key, windowMs);
+    await this._query(
+      "take back a rate-limit hit",
+      `UPDATE rate_limits SET hits = hits - 1 WHERE limiter = $1 AND key = $2 AND window_start = ${RATE_WINDOW_START} AND hits > 0`,
+      [limiter, key, windowMs],
+    );
+  }
+
+  async resetRate(limiter: string, key: string): Promise<void> {
+    checkRateArgs(limiter, key, 1);
+    await this._query("reset a rate limit", "DELETE FROM rate_limits WHERE limiter = $1 AND key = $2", [limiter, key]);
+  }
+
+  async expireRates(): Promise<number> {
+    const result = await this._query("expire rate-limit windows", `DELETE FROM rate_limits WHERE expires_at <= ${DB_NOW_MS}`);
+    return result.rowCount ?? 0;
+  }
+
   /** Waits for writes under way, then closes every connection. Idempotent. */
   async close(): Promise<void> {
     if (this._closed) return;
@@ -589,6 +666,24 @@ function statementName(text: string): string {
     statementNames.set(text, name);
   }
   return name;
+}
+
+/** Rate-limit hits between two background deletions of ended windows. */
+const RATE_EXPIRY_EVERY = 1000;
+/** The database's clock in milliseconds: one clock for every replica. */
+const DB_NOW_MS = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+/** The start of the current window of $3 milliseconds. */
+const RATE_WINDOW_START = `(floor(extract(epoch FROM clock_timestamp()) * 1000 / $3::bigint) * $3::bigint)::bigint`;
+const RATE_HIT = `
+WITH w AS (SELECT ${RATE_WINDOW_START} AS start)
+INSERT INTO rate_limits (limiter, key, window_start, hits, expires_at)
+SELECT $1, $2, w.start, 1, w.start + $3::bigint FROM w
+ON CONFLICT (limiter, key, window_start) DO UPDATE SET hits = rate_limits.hits + 1
+RETURNING hits, expires_at`;
+
+function checkRateArgs(limiter: string, key: string, windowMs: number): void {
+  if (!storable(limiter) || !storable(key)) throw new PostgresStoreError("BATCH_REFUSED", "rate limit: the limiter or key is not a storable string");
+  if (!(Number.isSafeInteger(windowMs) && windowMs >= 1)) throw new PostgresStoreError("BATCH_REFUSED", `rate limit: window ${String(windowMs)} ms is not a positive integer`);
 }
 
 const STATE_DOC = "SELECT doc FROM state_docs WHERE key = $1";

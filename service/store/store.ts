@@ -208,6 +208,44 @@ export interface SharedSequencing {
   sequence(build: (head: TreeHead, reads: LockedReads) => Promise<CommitBatch | undefined>): Promise<boolean>;
 }
 
+/** What a log is served with, as public values only: its verifier key and a fingerprint of its access-code key. */
+export interface KeyIdentity {
+  /** The C2SP verifier key of the log's checkpoint signer. */
+  readonly logKey: string;
+  /** Hex HMAC of a fixed label under the access-code key; reveals nothing of the key. */
+  readonly accessCodeFingerprint: string;
+}
+
+/** A store several processes share records the keys its log is served with, so a replica with other keys is refused. */
+export interface KeyRegistry {
+  /** Records `mine` unless keys are already recorded, and returns what is recorded (`mine` on first use). */
+  recordKeys(mine: KeyIdentity): Promise<KeyIdentity>;
+}
+
+/** One fixed window of a rate limit: its hits and when it ends (milliseconds since the epoch). */
+export interface RateWindow {
+  readonly hits: number;
+  readonly resetAt: number;
+}
+
+/**
+ * Fixed-window hit counters shared by every process using the store, so a
+ * rate limit holds across replicas. Windows are aligned to multiples of
+ * `windowMs` on the store's clock, so every replica counts into the same one.
+ */
+export interface RateLimitCounters {
+  /** Adds one hit to `key`'s current window of `limiter` and returns that window. */
+  hit(limiter: string, key: string, windowMs: number): Promise<RateWindow>;
+  /** `key`'s current window, or undefined when it has no hits in it. */
+  peek(limiter: string, key: string, windowMs: number): Promise<RateWindow | undefined>;
+  /** Takes one hit back from `key`'s current window (never below zero). */
+  unhit(limiter: string, key: string, windowMs: number): Promise<void>;
+  /** Forgets every window of `key`. */
+  resetRate(limiter: string, key: string): Promise<void>;
+  /** Deletes ended windows; returns how many. */
+  expireRates(): Promise<number>;
+}
+
 /** The whole store, as `main.ts` opens it; each consumer takes only the parts it needs. */
 export interface LedgerStore extends LogStore, StateStore, OpeningsStore, IdempotencyStore, TokenStore, AccessCodeStore {
   /** Waits for writes under way, then releases the data directory. */

@@ -3,19 +3,24 @@
  * sequencers on separate connection pools race for the head and the
  * business rules still hold in the one order the database keeps; service
  * replicas accept writes side by side and each serves the other's entries
- * with proofs that verify against a reference recomputation of the tree.
+ * with proofs that verify against a reference recomputation of the tree;
+ * rate limits count across replicas; and a replica with other keys than
+ * the ones the database records for the log is refused.
  */
 import { expect } from "chai";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pino from "pino";
+import { AccessCodes } from "../../service/auth/access-codes";
 import { loadConfig } from "../../service/config";
+import { KeyFileError } from "../../service/keys";
 import { Ledger } from "../../service/ledger/ledger";
 import { fromHex, verifyInclusion } from "../../service/log";
 import { startService, type RunningService } from "../../service/main";
 import { RuleViolation } from "../../service/records/rules";
 import { PostgresStore } from "../../service/store/postgres";
+import { StoreUnavailableError } from "../../service/store/store";
 import { ACTORS, applicationRequest, decisionRequest, FakeClock, programmeRequest, rejection, submit } from "../helpers/ledger-fixtures";
 import { databaseName, startCluster, type TestCluster } from "../helpers/postgres";
 import { hex, leafHash, mth } from "../helpers/reference";
@@ -122,20 +127,22 @@ describe("Several replicas on one PostgreSQL database", function () {
   describe("two service replicas", function () {
     let dirs: string[];
     let services: RunningService[];
+    let url: string;
+    /** A replica's settings: its own data directory, the first replica's key files unless `env` says otherwise. */
+    const config = (dir: string, env: Record<string, string> = {}) =>
+      loadConfig({
+        PORT: "0",
+        LEDGER_DATA_DIR: dir,
+        LOG_LEVEL: "silent",
+        LEDGER_DATABASE_URL: url,
+        LEDGER_LOG_KEY_FILE: path.join(dirs[0]!, "keys", "log-signer.key"),
+        LEDGER_ACCESS_CODE_KEY_FILE: path.join(dirs[0]!, "keys", "access-code.key"),
+        ...env,
+      });
 
     beforeEach(async function () {
-      const url = await cluster.createDatabase(databaseName("svc"));
+      url = await cluster.createDatabase(databaseName("svc"));
       dirs = [await mkdtemp(path.join(tmpdir(), "ledger-replica-")), await mkdtemp(path.join(tmpdir(), "ledger-replica-"))];
-      const keys = path.join(dirs[0]!, "keys");
-      const config = (dir: string) =>
-        loadConfig({
-          PORT: "0",
-          LEDGER_DATA_DIR: dir,
-          LOG_LEVEL: "silent",
-          LEDGER_DATABASE_URL: url,
-          LEDGER_LOG_KEY_FILE: path.join(keys, "log-signer.key"),
-          LEDGER_ACCESS_CODE_KEY_FILE: path.join(keys, "access-code.key"),
-        });
       services = [await startService(config(dirs[0]!), silent, { chain: false })];
       services.push(await startService(config(dirs[1]!), silent, { chain: false }));
     });
@@ -184,6 +191,100 @@ describe("Several replicas on one PostgreSQL database", function () {
       expect(again.status).to.equal(201);
       expect(((await again.json()) as { id: string }).id).to.equal(((await first.json()) as { id: string }).id);
       expect(services[1]!.ledger.size).to.equal(1);
+    });
+
+    it("hold a rate limit of N requests per minute to N across both, not 2N", async function () {
+      // Windows are whole minutes on the database's clock: start well inside one.
+      const { rows } = await cluster.sql("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint % 60000 AS ms");
+      const into = Number((rows[0] as { ms: string }).ms);
+      if (into > 50_000) await new Promise((r) => setTimeout(r, 60_000 - into + 200));
+      const limited: RunningService[] = [];
+      for (const dir of dirs) {
+        const s = await startService(config(dir, { LEDGER_RATE_PUBLIC_PER_MINUTE: "12" }), silent, { chain: false });
+        services.push(s);
+        limited.push(s);
+      }
+      const statuses: number[] = [];
+      for (let i = 0; i < 30; i++) statuses.push((await fetch(`${limited[i % 2]!.url}/v1/log/checkpoint`)).status);
+      expect(statuses.filter((s) => s === 200)).to.have.length(12);
+      expect(statuses.slice(12).every((s) => s === 429)).to.equal(true);
+    });
+
+    it("refuse a third replica whose log key is not the log's, with one line naming the setting and no secret", async function () {
+      const dir = await mkdtemp(path.join(tmpdir(), "ledger-replica-"));
+      dirs.push(dir);
+      const other = path.join(dir, "keys", "other-log-signer.key");
+      const err = await rejection(startService(config(dir, { LEDGER_LOG_KEY_FILE: other }), silent, { chain: false }));
+      expect(err).to.be.instanceOf(KeyFileError);
+      const message = (err as Error).message;
+      expect(message).to.include("LEDGER_LOG_KEY_FILE").and.include(services[0]!.verifierKey);
+      expect(message).to.not.include("\n");
+      const secret = (await readFile(other, "utf8")).trim();
+      expect(message).to.not.include(secret).and.not.include(secret.split("+").pop()!);
+    });
+
+    it("refuse a third replica whose access-code key is not the log's, naming the setting, never the key", async function () {
+      const dir = await mkdtemp(path.join(tmpdir(), "ledger-replica-"));
+      dirs.push(dir);
+      const other = path.join(dir, "keys", "other-access-code.key");
+      const err = await rejection(startService(config(dir, { LEDGER_ACCESS_CODE_KEY_FILE: other }), silent, { chain: false }));
+      expect(err).to.be.instanceOf(KeyFileError);
+      const message = (err as Error).message;
+      expect(message).to.include("LEDGER_ACCESS_CODE_KEY_FILE");
+      expect(message).to.not.include("\n");
+      expect(message).to.not.include((await readFile(other, "utf8")).trim());
+    });
+  });
+
+  describe("shared rate-limit counters", function () {
+    let stores: PostgresStore[];
+
+    beforeEach(async function () {
+      const url = await cluster.createDatabase(databaseName("rate"));
+      stores = [await PostgresStore.open(url), await PostgresStore.open(url)];
+    });
+    afterEach(async function () {
+      for (const s of stores) await s.close();
+    });
+
+    it("count hits from every store into one window per limiter and key, and take one back", async function () {
+      const [a, b] = stores as [PostgresStore, PostgresStore];
+      const hits = await Promise.all([...Array(20).keys()].map((i) => (i % 2 === 0 ? a : b).hit("public", "10.0.0.1", 60_000)));
+      expect(hits.map((h) => h.hits).sort((x, y) => x - y)).to.deep.equal([...Array(20).keys()].map((i) => i + 1));
+      expect(new Set(hits.map((h) => h.resetAt)).size).to.equal(1);
+      expect((await b.hit("admin", "10.0.0.1", 60_000)).hits, "another limiter counts apart").to.equal(1);
+      await a.unhit("public", "10.0.0.1", 60_000);
+      expect((await b.peek("public", "10.0.0.1", 60_000))?.hits).to.equal(19);
+      await b.resetRate("public", "10.0.0.1");
+      expect(await a.peek("public", "10.0.0.1", 60_000)).to.equal(undefined);
+    });
+
+    it("delete ended windows, and keep the current ones", async function () {
+      const [a] = stores as [PostgresStore];
+      await a.hit("short", "k", 1);
+      await a.hit("long", "k", 3_600_000);
+      await new Promise((r) => setTimeout(r, 5));
+      expect(await a.expireRates()).to.equal(1);
+      expect((await a.peek("long", "k", 3_600_000))?.hits).to.equal(1);
+    });
+
+    it("refuse, storing nothing, a key PostgreSQL text cannot hold", async function () {
+      const e = await rejection(stores[0]!.hit("public", "a\u0000b", 60_000));
+      expect(e).to.be.instanceOf(StoreUnavailableError);
+    });
+
+    it("limit wrong access codes per application across replicas", async function () {
+      const key = new Uint8Array(32).fill(7);
+      const [a, b] = stores.map((s) => new AccessCodes(key, { failureCounters: s, maxFailures: 3 })) as [AccessCodes, AccessCodes];
+      const app = "app_0123456789abcdef01234567";
+      const wrong = "ac_AAAAAAAAAAAAAAAAAAAAAA";
+      expect(await a.verify(wrong, app)).to.equal("invalid");
+      expect(await b.verify(wrong, app)).to.equal("invalid");
+      expect(await a.verify(wrong, app)).to.equal("invalid");
+      expect(await b.verify(a.codeFor(app), app), "the fourth try, even right, waits for the window").to.equal("rate-limited");
+      expect(await a.verify(a.codeFor("app_other"), "app_other")).to.equal("valid");
+      expect(a.fingerprint()).to.equal(b.fingerprint()).and.match(/^[0-9a-f]{64}$/);
+      expect(new AccessCodes(new Uint8Array(32).fill(8)).fingerprint()).to.not.equal(a.fingerprint());
     });
   });
 });
