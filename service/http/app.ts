@@ -28,8 +28,7 @@ import { receiptRouter, type AnchoringInfo } from "./receipts";
 import { portalRouter, type PortalOptions } from "./portal";
 import { tlogRouter, type TlogRouteDeps } from "./tlog";
 import type { AccessCodes } from "../auth/access-codes";
-import type { RateLimitCounters } from "../store/store";
-import { SharedRateLimitStore } from "./rate-limit-store";
+import { SharedRateLimitStore, type RateLimitCounters } from "./rate-limit-store";
 
 export interface AppConfig {
   /** Largest accepted JSON body, in body-parser's syntax ("64kb"). Default "64kb". */

@@ -2,10 +2,29 @@
  * An express-rate-limit {@link Store} over counters every replica shares
  * (the PostgreSQL store's `rate_limits` table), so that with N replicas a
  * limit is the configured limit, not N times it. Windows are fixed and
- * aligned on the database's clock; see {@link RateLimitCounters}.
+ * aligned on the database's clock.
  */
 import type { ClientRateLimitInfo, IncrementResponse, Options, Store } from "express-rate-limit";
-import type { RateLimitCounters } from "../store/store";
+
+/** One fixed window: its hits and when it ends (milliseconds since the epoch). */
+export interface RateWindow {
+  readonly hits: number;
+  readonly resetAt: number;
+}
+
+/**
+ * The shared fixed-window counters the limits count in, as the HTTP layer
+ * sees them (the store's RateLimitCounters satisfy it; the HTTP layer does
+ * not import the store): windows of `windowMs` aligned on one clock, so
+ * every replica counts into the same one.
+ */
+export interface RateLimitCounters {
+  hit(limiter: string, key: string, windowMs: number): Promise<RateWindow>;
+  /** Undefined when `key` has no hits in the current window. */
+  peek(limiter: string, key: string, windowMs: number): Promise<RateWindow | undefined>;
+  unhit(limiter: string, key: string, windowMs: number): Promise<void>;
+  resetRate(limiter: string, key: string): Promise<void>;
+}
 
 export class SharedRateLimitStore implements Store {
   /** Hits counted here are seen by every replica. */
