@@ -599,6 +599,8 @@ export class Ledger {
   /**
    * Queues a batch refused for a moved head to be sequenced again, under the
    * lock, before anything newer; a request refused {@link MAX_ATTEMPTS} times fails.
+   * No backoff is needed: under the lock a retry waits its turn behind other
+   * replicas' commits instead of racing them.
    */
   private _requeue(batch: readonly Pending[]): "moved" {
     this._broken = true;
