@@ -232,6 +232,8 @@ export class Ledger {
   private readonly _shared: boolean;
   /** Sequence the next batch under the store's lock: a head moved under us lately. */
   private _locked = false;
+  /** The tree size right after this process's last commit (-1 before any). */
+  private _ownEnd = -1;
   private _follow: NodeJS.Timeout | undefined;
   private _syncRunning: Promise<void> | undefined;
   private _syncQueued: Promise<void> | undefined;
@@ -591,6 +593,7 @@ export class Ledger {
 
   /** Takes a durable range this process committed as the durable head (unless a later head was already seen). */
   private _committed(range: CompactRange): void {
+    this._ownEnd = range.size;
     if (range.size <= this._durable.size) return;
     this._durable = range;
     this._notify(range.size);
@@ -670,10 +673,11 @@ export class Ledger {
    * Sequences `batch` inside the store's locked transaction: its rules read
    * the state in that transaction, so no other replica can move the head
    * under it. Stays in this mode while the locked head shows other replicas
-   * wrote since the head last known.
+   * wrote since this process's last commit: while they keep writing, an
+   * optimistic batch would only be refused and built again.
    */
   private async _processLocked(batch: Pending[], sequence: SharedSequencing["sequence"]): Promise<void> {
-    const known = this._durable.size;
+    const ownEnd = this._ownEnd;
     let built: Built | undefined;
     let locked: TreeHead | undefined;
     try {
@@ -694,7 +698,7 @@ export class Ledger {
     if (built === undefined) return;
     if (built.leaves.length > 0) this._committed(built.range);
     this._tip = this._durable;
-    this._locked = locked !== undefined && locked.size !== known;
+    this._locked = locked !== undefined && locked.size !== ownEnd;
     Ledger._answer(built.outcomes);
   }
 }
