@@ -6,6 +6,7 @@
  */
 import { generateNoteKey, parseSignerKey, encodeVerifierKey, type NoteSigner } from "./log";
 import { createSecretFile, readSecretFile } from "./secret-file";
+import type { KeyIdentity } from "./store/store";
 
 export class KeyFileError extends Error {
   override readonly name = "KeyFileError";
@@ -44,4 +45,20 @@ export async function loadOrCreateLogKey(file: string, name: string): Promise<Lo
   }
   if (signer.name !== name) throw new KeyFileError(`key file ${file} is for log ${signer.name}, not ${name}`);
   return { signer, verifierKey: encodeVerifierKey(signer.name, signer.publicKey), created };
+}
+
+/**
+ * Refuses to serve a shared log with keys other than the ones it records
+ * (every replica may sign, so all must hold the same keys): throws
+ * KeyFileError with one line naming the setting to fix, never a secret.
+ */
+export function checkRecordedKeys(recorded: KeyIdentity, mine: KeyIdentity, files: { readonly logKeyFile: string; readonly accessCodeKeyFile: string }): void {
+  if (recorded.logKey !== mine.logKey)
+    throw new KeyFileError(
+      `the log signing key in ${files.logKeyFile} (verifier key ${mine.logKey}) is not the key the database's log is signed with (${recorded.logKey}): set LEDGER_LOG_KEY_FILE to the same key file as the other replicas`,
+    );
+  if (recorded.accessCodeFingerprint !== mine.accessCodeFingerprint)
+    throw new KeyFileError(
+      `the access-code key in ${files.accessCodeKeyFile} is not the one the database's log uses (fingerprint ${mine.accessCodeFingerprint.slice(0, 16)}…, recorded ${recorded.accessCodeFingerprint.slice(0, 16)}…): set LEDGER_ACCESS_CODE_KEY_FILE to the same key file as the other replicas`,
+    );
 }

@@ -32,7 +32,7 @@ import { ContinuousPublisher } from "./publish/continuous";
 import { readWitnessPolicyFile, WitnessCosigner, witnessesHealthy, WitnessPolicyFileError, type WitnessingOptions } from "./publish/witnesses";
 import type { WitnessPolicy } from "./format/witness-policy";
 import { consistencyProof } from "./ledger/proofs";
-import { loadOrCreateLogKey, KeyFileError } from "./keys";
+import { checkRecordedKeys, loadOrCreateLogKey, KeyFileError } from "./keys";
 import { LevelStore } from "./store/level";
 import { describeDatabaseUrl, PostgresStore } from "./store/postgres";
 import { requireSyncStandby, SyncReplicationWatch } from "./store/postgres-ha";
@@ -168,14 +168,14 @@ function serverUrl(server: Server, host: string, fallbackPort: number): string {
 }
 
 /**
- * The store LEDGER_DATABASE_URL selects: PostgreSQL when it is set, else
- * LevelDB in the data directory. Either way one service process at a time
- * (StoreLockedError for a second), until replicas are supported. The data directory is created and checked
- * either way: the key files, the anchoring state and the first-admin-token
- * marker stay there.
+ * The store LEDGER_DATABASE_URL selects: PostgreSQL when it is set, shared by
+ * any number of service replicas; else LevelDB in the data directory, one
+ * service process at a time (StoreLockedError for a second). The data
+ * directory is created and checked either way: the key files, the anchoring
+ * state and the first-admin-token marker stay there.
  */
 export function openStore(config: Config): Promise<LedgerStore> {
-  return config.databaseUrl === undefined ? LevelStore.open(config.dataDir) : PostgresStore.open(config.databaseUrl, { exclusive: true });
+  return config.databaseUrl === undefined ? LevelStore.open(config.dataDir) : PostgresStore.open(config.databaseUrl);
 }
 
 /** Where the ledger's entries are, for the start-up banner: never the database URL itself, which may hold a password. */
@@ -221,8 +221,12 @@ export async function startService(config: Config, logger = pino({ level: config
     }
     const key = await loadOrCreateLogKey(config.logKeyFile, config.origin);
     if (key.created) logger.info({ file: config.logKeyFile }, "created a new log signing key");
-    const access = await loadOrCreateAccessCodes(config.accessCodeKeyFile, { generations: store });
+    const shared = store instanceof PostgresStore ? store : undefined;
+    const access = await loadOrCreateAccessCodes(config.accessCodeKeyFile, { generations: store, ...(shared ? { failureCounters: shared } : {}) });
     if (access.created) logger.info({ file: config.accessCodeKeyFile }, "created a new access-code key");
+    // Replicas share one log, so they must share its keys: the database records them on first start.
+    const keys = { logKey: key.verifierKey, accessCodeFingerprint: access.codes.fingerprint() };
+    if (shared) checkRecordedKeys(await shared.recordKeys(keys), keys, config);
     const ledger = await Ledger.open({
       store,
       clock: systemClock,
@@ -327,6 +331,7 @@ export async function startService(config: Config, logger = pino({ level: config
       tiles,
       ...(metrics !== undefined ? { metrics } : {}),
       ...(metrics !== undefined && metricsListening === undefined && metricsToken !== undefined ? { metricsToken } : {}),
+      ...(shared ? { rateLimitCounters: shared } : {}),
       // The portal at /. Visitors' browsers read checkpoints from the chain itself at LEDGER_PUBLIC_RPC_URL,
       // or, with the local anvil, at its loopback URL (reachable from browsers on this machine).
       portal: config.publicRpcUrl !== undefined ? { rpcUrl: config.publicRpcUrl } : chain?.local !== undefined ? { rpcUrl: chain.local.url } : {},

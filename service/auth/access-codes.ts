@@ -29,7 +29,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Clock } from "../clock";
 import { createSecretFile, readSecretFile } from "../secret-file";
-import type { AccessCodeStore } from "../store/store";
+import type { AccessCodeStore, RateLimitCounters } from "../store/store";
 
 const CODE_BYTES = 16;
 const KEY_BYTES = 32;
@@ -49,7 +49,17 @@ export interface AccessCodeOptions {
   readonly maxFailures?: number;
   /** The window, in milliseconds; default 15 minutes. */
   readonly windowMs?: number;
+  /**
+   * Where wrong codes are counted: counters every replica shares (fixed
+   * windows of `windowMs`), so the limit holds across replicas. Without it,
+   * in this process's memory.
+   */
+  readonly failureCounters?: RateLimitCounters;
 }
+
+/** The limiter name wrong access codes are counted under in shared counters. */
+export const ACCESS_CODE_FAILURE_LIMITER = "access-code-failures";
+const FINGERPRINT_LABEL = "subsidy-ledger access-code key fingerprint v1";
 
 /** What {@link AccessCodes.verify} found. */
 export type AccessCodeVerdict = "valid" | "invalid" | "rate-limited";
@@ -64,6 +74,7 @@ export class AccessCodes {
   private readonly _maxFailures: number;
   private readonly _windowMs: number;
   private readonly _failures = new Map<string, { count: number; since: number }>();
+  private readonly _counters: RateLimitCounters | undefined;
 
   /** `key`: at least 32 secret bytes. */
   constructor(key: Uint8Array, options: AccessCodeOptions = {}) {
@@ -73,6 +84,15 @@ export class AccessCodes {
     this._clock = options.clock ?? Date;
     this._maxFailures = options.maxFailures ?? 20;
     this._windowMs = options.windowMs ?? 15 * 60_000;
+    this._counters = options.failureCounters;
+  }
+
+  /**
+   * Identifies the key without revealing it: hex HMAC-SHA-256 of a fixed
+   * label under the key, so replicas can be checked to hold the same key.
+   */
+  fingerprint(): string {
+    return createHmac("sha256", this._key).update(FINGERPRINT_LABEL).digest("hex");
   }
 
   /** The access code of generation `generation` (default 0, the first) of the application with entry id `applicationId`. */
@@ -100,6 +120,13 @@ export class AccessCodes {
    * too many wrong codes in the window.
    */
   async verify(code: unknown, applicationId: string): Promise<AccessCodeVerdict> {
+    if (this._counters !== undefined) {
+      const window = await this._counters.peek(ACCESS_CODE_FAILURE_LIMITER, applicationId, this._windowMs);
+      if (window !== undefined && window.hits >= this._maxFailures) return "rate-limited";
+      if (this.check(code, applicationId, await this._generations.accessCodeGeneration(applicationId))) return "valid";
+      await this._counters.hit(ACCESS_CODE_FAILURE_LIMITER, applicationId, this._windowMs);
+      return "invalid";
+    }
     const now = this._clock.now();
     const f = this._failures.get(applicationId);
     if (f !== undefined && now - f.since >= this._windowMs) this._failures.delete(applicationId);

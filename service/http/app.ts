@@ -32,6 +32,7 @@ import type { ServiceMetrics } from "../metrics/metrics";
 import { countRequests, metricsRouter } from "./metrics";
 import { feedRouter } from "./feed";
 import { parseVerifierKey } from "../log";
+import { SharedRateLimitStore, type RateLimitCounters } from "./rate-limit-store";
 
 export interface AppConfig {
   /** Largest accepted JSON body, in body-parser's syntax ("64kb"). Default "64kb". */
@@ -84,6 +85,8 @@ export interface AppDeps {
    * Absent: /metrics is not served by this app (it is on LEDGER_METRICS_ADDRESS, or off).
    */
   readonly metricsToken?: string;
+  /** Counters shared by every replica, for the rate limits (service/http/rate-limit-store.ts); absent: this process's memory. */
+  readonly rateLimitCounters?: RateLimitCounters;
 }
 
 /** Thrown by createApp for a configuration it cannot run with. */
@@ -121,6 +124,7 @@ export function createApp(deps: AppDeps): express.Express {
     rateLimit({
       windowMs: 60_000,
       limit: perMinute,
+      ...(deps.rateLimitCounters !== undefined ? { store: new SharedRateLimitStore(deps.rateLimitCounters, scope) } : {}),
       standardHeaders: "draft-7",
       legacyHeaders: false,
       logger: {
@@ -165,6 +169,12 @@ export function createApp(deps: AppDeps): express.Express {
   });
   if (deps.metrics) app.use(countRequests(deps.metrics));
   app.use(helmet());
+  // Another replica may have grown the log: an API read sees every entry acknowledged before it arrived
+  // (one head read per request, a no-op when this process is the store's only writer).
+  app.use((req, _res, next) => {
+    if ((req.method === "GET" || req.method === "HEAD") && req.path.startsWith("/v1/")) deps.ledger.sync().then(() => next(), next);
+    else next();
+  });
 
   // Compressed bodies are refused (see requireIdentityEncoding); `inflate: false` makes body-parser refuse them too, should a route ever reach it another way.
   const parseJson = express.json({ limit: config.bodyLimit, strict: true, type: "application/json", inflate: false });

@@ -173,6 +173,7 @@ function entryPaths(): Record<string, unknown> {
           "503": {
             ...problem(
               "Nothing was recorded; retry after `Retry-After` seconds with the same Idempotency-Key. Either the store could not record the entry (type `urn:subsidy-ledger:problem:store-unavailable`), " +
+                "or other replicas kept moving the log's head while it was sequenced (type `urn:subsidy-ledger:problem:sequencing-contended`), " +
                 "or recording is halted while anchoring is fatally stopped (type `urn:subsidy-ledger:problem:recording-halted`; `rule` names why)",
             ),
             headers: retryAfter,

@@ -10,7 +10,7 @@
 import type { Response } from "express";
 import { z } from "zod";
 import { AuthError, LastAdminTokenError, TokenNotFoundError } from "../auth/tokens";
-import { BatchRecordRejected, IdempotencyConflict, LedgerHaltedError, StoreUnavailableError } from "../ledger/ledger";
+import { BatchRecordRejected, IdempotencyConflict, LedgerHaltedError, SequencingContendedError, StoreUnavailableError } from "../ledger/ledger";
 import { EncodingError, LogArgumentError } from "../log";
 import { RuleViolation, type ViolationKind } from "../records/rules";
 
@@ -177,6 +177,9 @@ export function toProblem(e: unknown): { problem: Omit<Problem, "instance">; hea
   }
   if (e instanceof LastAdminTokenError) {
     return p({ type: PROBLEM_TYPE_PREFIX + "last-admin-token", title: "Last admin token", status: 409, detail: e.message });
+  }
+  if (e instanceof SequencingContendedError) {
+    return p({ type: PROBLEM_TYPE_PREFIX + "sequencing-contended", title: "Sequencing contended", status: 503, detail: e.message }, { "Retry-After": "1" });
   }
   if (e instanceof StoreUnavailableError) {
     return p(

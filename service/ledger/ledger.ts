@@ -17,6 +17,23 @@
  * fails, every request in that batch and in every batch built on top of it
  * fails, and the head is reloaded from the store, so nothing acknowledged is
  * ever lost and nothing unacknowledged is ever assumed stored.
+ *
+ * Several replicas (a store with {@link SharedSequencing}, PostgreSQL): each
+ * replica sequences optimistically, as above, and the store's commit checks,
+ * under its sequence lock, that the head is still the one the batch was
+ * built on. Head and state only ever change together, in one commit, so an
+ * unmoved head proves every state and idempotency read the batch's rules
+ * made was the state at that head: the outcome is what running the rules
+ * under the lock would give, without holding the lock while checking and
+ * with pipelining kept. When another replica moved the head the commit is
+ * refused, storing nothing, and the batch and every batch built on it are
+ * sequenced again (their clients see no error). Retried optimistically, a
+ * busy replica's pipeline would keep winning and starve the other, so a
+ * retry runs under the lock instead ({@link SharedSequencing.sequence}: rules
+ * read inside the locked transaction), and so does every batch after it
+ * while the head keeps moving under other replicas. With a shared store
+ * every answer of a batch, refusals and replays included, waits for that
+ * check, since any of them may rest on a head that was already stale.
  */
 import { randomBytes as nodeRandomBytes } from "node:crypto";
 import { rfc3339, systemClock, type Clock } from "../clock";
@@ -26,7 +43,20 @@ import type { Actor, LedgerEntry } from "../records/entry";
 import { applyCommand, type Command } from "../records/rules";
 import type { EntryKind } from "../records/schemas";
 import type { StateDoc, StateKey, StateReader } from "../records/state";
-import { ERASED_REQUEST_HASH, StoreUnavailableError, type CommitBatch, type IdempotencyRecord, type IdempotencyStore, type LeafWrite, type LogStore, type StateStore } from "../store/store";
+import {
+  ERASED_REQUEST_HASH,
+  isHeadMoved,
+  StoreUnavailableError,
+  type CommitBatch,
+  type IdempotencyRecord,
+  type IdempotencyStore,
+  type LeafWrite,
+  type LockedReads,
+  type LogStore,
+  type SharedSequencing,
+  type StateStore,
+  type TreeHead,
+} from "../store/store";
 
 /**
  * The store could not read or write; nothing was stored. The sequencer and
@@ -35,8 +65,24 @@ import { ERASED_REQUEST_HASH, StoreUnavailableError, type CommitBatch, type Idem
  */
 export { StoreUnavailableError };
 
-/** The parts of the store the sequencer reads and writes: it commits the log, and reads state and idempotency records to check requests. */
-export type SequencerStore = LogStore & StateStore & IdempotencyStore;
+/**
+ * The parts of the store the sequencer reads and writes: it commits the log, and reads state and idempotency records to check requests.
+ * A store other processes commit to as well offers `sequence` (see the module comment).
+ */
+export type SequencerStore = LogStore & StateStore & IdempotencyStore & Partial<SharedSequencing>;
+
+/**
+ * A request was sequenced {@link MAX_ATTEMPTS} times and each time another
+ * replica moved the head first; nothing of it was stored. A StoreUnavailableError: retry later.
+ */
+export class SequencingContendedError extends StoreUnavailableError {
+  constructor(attempts: number) {
+    super(`other replicas kept moving the log's head: the request was sequenced ${attempts} times without being stored; nothing was recorded, retry`);
+  }
+}
+
+/** Most times one request is sequenced before it fails with {@link SequencingContendedError}. */
+export const MAX_ATTEMPTS = 5;
 
 
 export interface Submission {
@@ -110,6 +156,8 @@ export function scopedIdempotencyKey(scope: string, key: string): string {
 }
 
 interface Pending {
+  /** How many of its batches were refused because another replica moved the head first. */
+  attempts: number;
   readonly submission: Omit<Submission, "command">;
   readonly commands: readonly Command[];
   /** A batch answers with every result; a single request with its one. */
@@ -133,10 +181,15 @@ export interface LedgerOptions {
   readonly maxBatchRecords?: number;
   /** Most batches checked ahead of the store: 1 disables pipelining (default 2). */
   readonly maxInFlight?: number;
-  /** Called after each durable commit with the new tree size. */
+  /**
+   * Called after each durable commit with the new tree size; with a shared
+   * store, also when the head is seen to have grown by another replica's commits.
+   */
   readonly onCommit?: (size: number) => void;
   /** Hears of every commit's size and duration, for the operators' metrics; its faults never reach the sequencer. */
   readonly observer?: LedgerObserver;
+  /** With a shared store: how often the head is read to follow other replicas' commits (default 250 ms). */
+  readonly followMs?: number;
 }
 
 /** What the sequencer reports of its commits (service/metrics implements it; the ledger knows no metrics library). */
@@ -145,6 +198,21 @@ export interface LedgerObserver {
   committed(entries: number, seconds: number): void;
   /** The store failed to commit a batch; its requests failed. */
   commitFailed(): void;
+}
+
+type Result = { status: number; body: unknown; replayed: boolean };
+/** A request's answer, given once its batch is durable (or, for a refusal with a shared store, once its head is confirmed). */
+type Outcome = { readonly p: Pending; readonly result: Result } | { readonly p: Pending; readonly error: unknown };
+/** How a batch in flight ended: stored; failed (its requests were rejected); or refused for a moved head (its requests were queued again). */
+type CommitOutcome = "stored" | "failed" | "moved";
+
+interface Built {
+  readonly range: CompactRange;
+  readonly leaves: LeafWrite[];
+  readonly state: Map<StateKey, StateDoc>;
+  readonly idempotency: Map<string, IdempotencyRecord>;
+  readonly erasures: string[];
+  readonly outcomes: Outcome[];
 }
 
 /** Records checked between two yields to the event loop inside one batch. */
@@ -164,11 +232,22 @@ export class Ledger {
   /** The durable tree plus every batch in flight. */
   private _tip: CompactRange;
   private readonly _inFlight: InFlight[] = [];
-  /** Resolves true once the newest batch in flight is durable, false if it (or one before it) failed. */
-  private _lastCommit: Promise<boolean> = Promise.resolve(true);
+  /** How the newest batch in flight ended (or "failed"/"moved" when one before it did). */
+  private _lastCommit: Promise<CommitOutcome> = Promise.resolve("stored");
   /** Set when a commit failed: the tip is wrong until the in-flight batches drain and the head is reloaded. */
   private _broken = false;
   private _queue: Pending[] = [];
+  /** Requests of batches refused for a moved head, in their order, to be sequenced again before the queue. */
+  private readonly _retry: Pending[] = [];
+  /** Whether other processes commit to the store too (it offers `sequence`). */
+  private readonly _shared: boolean;
+  /** Sequence the next batch under the store's lock: a head moved under us lately. */
+  private _locked = false;
+  /** The tree size right after this process's last commit (-1 before any). */
+  private _ownEnd = -1;
+  private _follow: NodeJS.Timeout | undefined;
+  private _syncRunning: Promise<void> | undefined;
+  private _syncQueued: Promise<void> | undefined;
   private _running = false;
   private _closed = false;
   private _halted: LedgerHaltedError | null = null;
@@ -187,6 +266,13 @@ export class Ledger {
     this._observer = opts.observer;
     this._durable = range;
     this._tip = range;
+    this._shared = typeof this._store.sequence === "function";
+    if (this._shared) {
+      const every = opts.followMs ?? 250;
+      if (!(Number.isSafeInteger(every) && every >= 1)) throw new RangeError("followMs must be a positive integer");
+      this._follow = setInterval(() => void this.sync(), every);
+      this._follow.unref();
+    }
   }
 
   static async open(opts: LedgerOptions): Promise<Ledger> {
@@ -194,7 +280,67 @@ export class Ledger {
     return new Ledger(opts, new CompactRange(head.size, head.compact));
   }
 
-  /** The size of the durable tree. */
+  /**
+   * Brings {@link size} and {@link root} up to the store's head, which other
+   * replicas may have advanced; a no-op for a store only this process writes.
+   * Reads everything committed before the call (a read already under way
+   * may have missed some, so a caller joins only one that starts after it).
+   * Never rejects: a failed read keeps the head known.
+   */
+  sync(): Promise<void> {
+    if (!this._shared) return Promise.resolve();
+    if (this._syncQueued !== undefined) return this._syncQueued;
+    const start = (): Promise<void> => {
+      const run = this._adoptStoreHead("sync").finally(() => {
+        if (this._syncRunning === run) this._syncRunning = undefined;
+      });
+      this._syncRunning = run;
+      return run;
+    };
+    if (this._syncRunning === undefined) return start();
+    const queued = this._syncRunning.then(() => {
+      this._syncQueued = undefined;
+      return start();
+    });
+    this._syncQueued = queued;
+    return queued;
+  }
+
+  /** Reads the store's head and takes it as the durable head if it is ahead; from the drain loop, between two batches. */
+  private async _adoptStoreHead(from: "drain" | "sync"): Promise<void> {
+    let head: TreeHead;
+    try {
+      head = await this._store.head();
+    } catch {
+      return;
+    }
+    this._adopt(head, from === "drain" || !this._running);
+  }
+
+  /**
+   * Takes `head` (read from the store) as the durable head if it is ahead of
+   * the one known. Heads only grow, and any head read after a commit
+   * includes it. The tip moves too when nothing is in flight and no batch is
+   * being built (`betweenBatches`), so the next batch builds on it instead of
+   * meeting a moved head.
+   */
+  private _adopt(head: TreeHead, betweenBatches: boolean): void {
+    if (head.size > this._durable.size) {
+      this._durable = new CompactRange(head.size, head.compact);
+      this._notify(head.size);
+    }
+    if (betweenBatches && this._inFlight.length === 0 && !this._broken && this._tip.size < this._durable.size) this._tip = this._durable;
+  }
+
+  private _notify(size: number): void {
+    try {
+      this._onCommit(size);
+    } catch {
+      // A listener's failure must not strand the batch's clients.
+    }
+  }
+
+  /** The size of the durable tree (with a shared store, as of the last {@link sync}). */
   get size(): number {
     return this._durable.size;
   }
@@ -234,7 +380,7 @@ export class Ledger {
    */
   halt(rule: string, message: string): void {
     this._halted = new LedgerHaltedError(rule, message);
-    const queued = this._queue.splice(0);
+    const queued = [...this._retry.splice(0), ...this._queue.splice(0)];
     for (const p of queued) p.reject(this._halted);
   }
 
@@ -252,7 +398,7 @@ export class Ledger {
     if (this._closed) return Promise.reject(new Error("ledger is closed"));
     if (this._halted !== null) return Promise.reject(this._halted);
     return new Promise((resolve, reject) => {
-      this._queue.push({ submission, commands, batch, resolve, reject });
+      this._queue.push({ attempts: 0, submission, commands, batch, resolve, reject });
       void this._drain();
     });
   }
@@ -260,8 +406,15 @@ export class Ledger {
   /** Waits for queued and in-flight work, then refuses new submissions. */
   async close(): Promise<void> {
     this._closed = true;
-    while (this._running || this._queue.length > 0) await new Promise((r) => setTimeout(r, 5));
-    await this._lastCommit;
+    clearInterval(this._follow);
+    for (;;) {
+      while (this._running || this._queue.length > 0 || this._retry.length > 0) await new Promise((r) => setTimeout(r, 5));
+      await this._lastCommit;
+      // A batch refused for a moved head queues its requests again.
+      if (!this._running && this._queue.length === 0 && this._retry.length === 0) break;
+    }
+    await this._syncRunning;
+    await this._syncQueued;
   }
 
   /** Tells the observer, if any; an observer's fault must not fail a commit. */
@@ -278,15 +431,20 @@ export class Ledger {
     if (this._running) return;
     this._running = true;
     try {
-      while (this._queue.length > 0) {
+      while (this._queue.length > 0 || this._retry.length > 0) {
         while (this._inFlight.length >= this._maxInFlight) await this._inFlight[0]!.done;
         if (this._broken) {
           // Every batch built on the failed one fails with it; wait for them,
           // then start again from what the store really holds.
           await this._lastCommit;
           await this._reloadHead();
-          this._lastCommit = Promise.resolve(true);
+          this._lastCommit = Promise.resolve("stored");
           this._broken = false;
+        }
+        if (this._retry.length > 0) this._queue.unshift(...this._retry.splice(0));
+        if (this._halted !== null) {
+          for (const p of this._queue.splice(0)) p.reject(this._halted);
+          continue;
         }
         let take = 0;
         let records = 0;
@@ -296,7 +454,21 @@ export class Ledger {
           take += 1;
           records += n;
         }
-        await this._process(this._queue.splice(0, take));
+        const batch = this._queue.splice(0, take);
+        if (this._locked && this._store.sequence !== undefined) {
+          // Under the lock nothing may be in flight: the batch is built on the head the lock holds.
+          const last = await this._lastCommit;
+          if (last !== "stored" || this._broken) {
+            // A batch before it was refused; its requests, queued again, come first.
+            this._retry.push(...batch);
+            continue;
+          }
+          await this._processLocked(batch, this._store.sequence.bind(this._store));
+        } else {
+          // Nothing in flight: build on the store's head, not on one another replica has already moved.
+          if (this._shared && this._inFlight.length === 0 && !this._broken) await this._adoptStoreHead("drain");
+          await this._process(batch);
+        }
         // Let I/O callbacks run (HTTP reads, the anchorer's RPC answers) before checking the next batch:
         // awaiting the store's promises alone only runs microtasks.
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -310,6 +482,8 @@ export class Ledger {
   private async _reloadDurable(): Promise<void> {
     try {
       const head = await this._store.head();
+      if (head.size < this._durable.size) return; // read before a commit of ours that has since been seen
+      if (head.size > this._durable.size) this._notify(head.size);
       this._durable = new CompactRange(head.size, head.compact);
     } catch {
       // Keep the last known durable head; the next commit will fail the same
@@ -322,33 +496,37 @@ export class Ledger {
     this._tip = this._durable;
   }
 
-  /** Reads `key` as it will be once every batch in flight is durable. */
-  private async _read<K extends string, T>(
-    key: K,
-    own: ReadonlyMap<K, T>,
-    pick: (f: InFlight) => ReadonlyMap<K, T>,
-    fromStore: () => Promise<T | undefined>,
-  ): Promise<T | undefined> {
-    const mine = own.get(key);
-    if (mine !== undefined) return mine;
-    for (let i = this._inFlight.length - 1; i >= 0; i--) {
-      const v = pick(this._inFlight[i]!).get(key);
-      if (v !== undefined) return v;
-    }
-    return fromStore();
+  /** State and idempotency records as they will be once every batch in flight is durable. */
+  private _belowInFlight(): LockedReads {
+    const store = this._store;
+    const overlay = <K extends string, T>(key: K, pick: (f: InFlight) => ReadonlyMap<K, T>): T | undefined => {
+      for (let i = this._inFlight.length - 1; i >= 0; i--) {
+        const v = pick(this._inFlight[i]!).get(key);
+        if (v !== undefined) return v;
+      }
+      return undefined;
+    };
+    return {
+      state: async (key) => overlay(key, (f) => f.state) ?? store.state(key),
+      idempotency: async (key) => overlay(key, (f) => f.idempotency) ?? store.idempotency(key),
+    };
   }
 
-  private async _process(batch: Pending[]): Promise<void> {
-    let range = this._tip.clone();
+  /**
+   * Checks `batch` in order on `base`, each request seeing the ones before
+   * it, with `below` for everything the batch itself has not written.
+   * Without a shared store a refused request is answered at once (this
+   * process is the only writer, so its reads are the truth); with one, its
+   * answer is an outcome like the rest.
+   */
+  private async _build(batch: readonly Pending[], base: CompactRange, below: LockedReads): Promise<Built> {
+    let range = base.clone();
     const state = new Map<StateKey, StateDoc>();
     const idempotency = new Map<string, IdempotencyRecord>();
     const leaves: LeafWrite[] = [];
     const erasures: string[] = [];
-    const accepted: { p: Pending; result: { status: number; body: unknown; replayed: boolean } }[] = [];
-    const store = this._store;
-    const reader: StateReader = {
-      get: (key) => this._read(key, state, (f) => f.state, () => store.state(key)),
-    };
+    const outcomes: Outcome[] = [];
+    const reader: StateReader = { get: async (key) => state.get(key) ?? (await below.state(key)) };
 
     let sinceYield = 0;
     for (const p of batch) {
@@ -361,14 +539,14 @@ export class Ledger {
       sinceYield += p.commands.length;
       const s = p.submission;
       try {
-        const earlier = await this._read(s.idempotencyKey, idempotency, (f) => f.idempotency, () => store.idempotency(s.idempotencyKey));
+        const earlier = idempotency.get(s.idempotencyKey) ?? (await below.idempotency(s.idempotencyKey));
         if (earlier !== undefined) {
           if (earlier.requestHash === ERASED_REQUEST_HASH)
             throw new IdempotencyConflict("this Idempotency-Key recorded an entry whose private values were since erased; it cannot be replayed");
           if (earlier.requestHash !== s.requestHash)
             throw new IdempotencyConflict("this Idempotency-Key was already used with a different request");
           // Answered once this batch is durable: the earlier request may still be in flight.
-          accepted.push({ p, result: { status: earlier.status, body: earlier.body, replayed: true } });
+          outcomes.push({ p, result: { status: earlier.status, body: earlier.body, replayed: true } });
           continue;
         }
         // The request's own overlay, range and leaves: merged only if every record is accepted.
@@ -409,33 +587,82 @@ export class Ledger {
         erasures.push(...ownErasures);
         const body = p.batch ? { results: bodies } : bodies[0]!;
         idempotency.set(s.idempotencyKey, { requestHash: s.requestHash, status: 201, body, createdAt: now });
-        accepted.push({ p, result: { status: 201, body, replayed: false } });
+        outcomes.push({ p, result: { status: 201, body, replayed: false } });
       } catch (e) {
-        p.reject(e);
+        if (this._shared) outcomes.push({ p, error: e });
+        else p.reject(e);
       }
     }
-    if (accepted.length === 0) return;
+    return { range, leaves, state, idempotency, erasures, outcomes };
+  }
 
-    const previous = this._lastCommit;
-    const commit: CommitBatch = {
-      head: { size: range.size, compact: range.hashes },
-      leaves,
-      state,
-      idempotency,
-      ...(erasures.length > 0 ? { erasures } : {}),
+  private static _commitOf(b: Built): CommitBatch {
+    return {
+      head: { size: b.range.size, compact: b.range.hashes },
+      leaves: b.leaves,
+      state: b.state,
+      idempotency: b.idempotency,
+      ...(b.erasures.length > 0 ? { erasures: b.erasures } : {}),
     };
-    const done = (async (): Promise<boolean> => {
-      const fail = (e: unknown) => {
-        for (const { p } of accepted) p.reject(e);
+  }
+
+  private static _answer(outcomes: readonly Outcome[]): void {
+    for (const o of outcomes) {
+      if ("result" in o) o.p.resolve(o.result);
+      else o.p.reject(o.error);
+    }
+  }
+
+  /** Takes a durable range this process committed as the durable head (unless a later head was already seen). */
+  private _committed(range: CompactRange): void {
+    this._ownEnd = range.size;
+    if (range.size <= this._durable.size) return;
+    this._durable = range;
+    this._notify(range.size);
+  }
+
+  /**
+   * Queues a batch refused for a moved head to be sequenced again, under the
+   * lock, before anything newer; a request refused {@link MAX_ATTEMPTS} times fails.
+   * No backoff is needed: under the lock a retry waits its turn behind other
+   * replicas' commits instead of racing them.
+   */
+  private _requeue(batch: readonly Pending[]): "moved" {
+    this._broken = true;
+    this._locked = true;
+    for (const p of batch) {
+      p.attempts += 1;
+      if (p.attempts >= MAX_ATTEMPTS) p.reject(new SequencingContendedError(p.attempts));
+      else this._retry.push(p);
+    }
+    queueMicrotask(() => void this._drain());
+    return "moved";
+  }
+
+  /** Sequences `batch` on the tip, optimistically, and commits it once the batch before it is durable. */
+  private async _process(batch: Pending[]): Promise<void> {
+    const built = await this._build(batch, this._tip, this._belowInFlight());
+    if (built.outcomes.length === 0) return;
+    const { range, leaves, state, idempotency, outcomes } = built;
+    const store = this._store;
+    const previous = this._lastCommit;
+    const commit = Ledger._commitOf(built);
+    const done = (async (): Promise<CommitOutcome> => {
+      const fail = (e: unknown): "failed" => {
+        for (const { p } of outcomes) p.reject(e);
         this._broken = true;
-        return false;
+        return "failed";
       };
-      if (!(await previous)) return fail(new StoreUnavailableError("an earlier batch this one depends on was not stored"));
+      const before = await previous;
+      // Built on a batch that was never stored: sequence it again on the real head.
+      if (before === "moved") return this._requeue(batch);
+      if (before === "failed") return fail(new StoreUnavailableError("an earlier batch this one depends on was not stored"));
       if (leaves.length > 0) {
         const started = performance.now();
         try {
           await store.commit(commit);
         } catch (e) {
+          if (isHeadMoved(e)) return this._requeue(batch);
           this._observe((o) => o.commitFailed());
           // The store may or may not hold the batch (a write can fail after it
           // reached the disk). Its head is the truth, reloaded before the next
@@ -443,25 +670,69 @@ export class Ledger {
           // stored response if it was kept.
           fail(e);
           await this._reloadDurable();
-          return false;
+          return "failed";
         }
-        this._durable = range;
+        this._committed(range);
         const seconds = (performance.now() - started) / 1000;
         this._observe((o) => o.committed(leaves.length, seconds));
+      } else if (this._shared) {
+        // Refusals and replays only: they stand if no other replica wrote since the head they were checked on.
+        let head: TreeHead;
         try {
-          this._onCommit(range.size);
-        } catch {
-          // A listener's failure must not strand the batch's clients.
+          head = await store.head();
+        } catch (e) {
+          return fail(e);
         }
+        if (head.size !== range.size) return this._requeue(batch);
       }
-      for (const { p, result } of accepted) p.resolve(result);
-      return true;
+      Ledger._answer(outcomes);
+      return "stored";
     })();
     const entry: InFlight = { state, idempotency, done };
     this._inFlight.push(entry);
     this._tip = range;
     this._lastCommit = done;
     void done.then(() => this._inFlight.splice(this._inFlight.indexOf(entry), 1));
+  }
+
+  /**
+   * Sequences `batch` inside the store's locked transaction: its rules read
+   * the state in that transaction, so no other replica can move the head
+   * under it. Stays in this mode while the locked head shows other replicas
+   * wrote since this process's last commit: while they keep writing, an
+   * optimistic batch would only be refused and built again.
+   */
+  private async _processLocked(batch: Pending[], sequence: SharedSequencing["sequence"]): Promise<void> {
+    const ownEnd = this._ownEnd;
+    let built: Built | undefined;
+    let locked: TreeHead | undefined;
+    const started = performance.now();
+    try {
+      await sequence(async (head, reads) => {
+        locked = head;
+        built = undefined; // a build that failed half-way must not be answered
+        const b = await this._build(batch, new CompactRange(head.size, head.compact), reads);
+        built = b;
+        return b.leaves.length > 0 ? Ledger._commitOf(b) : undefined;
+      });
+    } catch (e) {
+      // Nothing (or, for a connection lost during COMMIT, possibly everything) was stored; the head says which.
+      for (const p of batch) p.reject(e);
+      this._observe((o) => o.commitFailed());
+      await this._reloadHead();
+      return;
+    }
+    if (locked !== undefined) this._adopt(locked, false);
+    if (built === undefined) return;
+    if (built.leaves.length > 0) {
+      this._committed(built.range);
+      const { length } = built.leaves;
+      const seconds = (performance.now() - started) / 1000;
+      this._observe((o) => o.committed(length, seconds));
+    }
+    this._tip = this._durable;
+    this._locked = locked !== undefined && locked.size !== ownEnd;
+    Ledger._answer(built.outcomes);
   }
 }
 
@@ -489,5 +760,5 @@ function pooledRandomBytes(poolSize = 4096): (n: number) => Uint8Array {
 interface InFlight {
   readonly state: ReadonlyMap<StateKey, StateDoc>;
   readonly idempotency: ReadonlyMap<string, IdempotencyRecord>;
-  readonly done: Promise<boolean>;
+  readonly done: Promise<CommitOutcome>;
 }

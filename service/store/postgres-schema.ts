@@ -95,6 +95,29 @@ CREATE TABLE access_code_generations (
 );
 `,
   },
+  {
+    version: 3,
+    description: "the log's recorded keys, and rate-limit windows shared by replicas",
+    // log_meta holds public values only: the log's verifier key and a fingerprint (an HMAC of a fixed
+    // label) of the access-code key, never a key. rate_limits is UNLOGGED: counters need no crash
+    // safety or standby copy, and their writes then wait for no WAL flush.
+    sql: `
+CREATE TABLE log_meta (
+  name text COLLATE "C" PRIMARY KEY,
+  value text COLLATE "C" NOT NULL
+);
+
+CREATE UNLOGGED TABLE rate_limits (
+  limiter text COLLATE "C" NOT NULL,
+  key text COLLATE "C" NOT NULL,
+  window_start bigint NOT NULL,
+  hits integer NOT NULL CHECK (hits >= 0),
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (limiter, key, window_start)
+);
+CREATE INDEX rate_limits_by_expiry ON rate_limits (expires_at);
+`,
+  },
 ];
 
 /** The newest schema version this code knows. */

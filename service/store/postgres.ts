@@ -14,9 +14,9 @@
  * {@link StoreHeadMovedError}, storing nothing. The transaction sets
  * `synchronous_commit = on`, whatever the server's default, so the promise
  * resolves only once the commit record is flushed (and, with a synchronous
- * standby configured, held there too). The later multi-replica sequencer
- * runs its rules inside this same transaction, under the same lock; see
- * {@link PostgresStore.commit}'s `check` hook.
+ * standby configured, held there too). {@link PostgresStore.sequence} runs
+ * the same transaction but builds the batch under the lock, from reads made
+ * in it: the sequencer's fallback when replicas contend (service/ledger).
  *
  * Errors. The database unreachable, or the connection lost, is
  * {@link StoreUnavailableError} with code DATABASE_UNREACHABLE; a refused
@@ -38,6 +38,12 @@ import {
   type CommitBatch,
   type IdempotencyRecord,
   type LedgerStore,
+  type KeyIdentity,
+  type KeyRegistry,
+  type LockedReads,
+  type RateLimitCounters,
+  type RateWindow,
+  type SharedSequencing,
   type StoredLeaf,
   type TokenRecord,
   type TreeHead,
@@ -78,10 +84,8 @@ export interface PostgresStoreOptions {
   /**
    * Hold a session advisory lock for as long as the store is open, so that a
    * second process opening the database with `exclusive` is refused with
-   * {@link StoreLockedError}. The service opens it so until replicas can
-   * share one database (issue 17 §2): today each service process sequences
-   * from its own copy of the head and anchors on its own, so two would keep
-   * refusing each other's commits and race to send checkpoints. A lock
+   * {@link StoreLockedError}. The service does not (replicas share one
+   * database); the admin CLI does, so two CLIs never run at once. A lock
    * lost with its connection (the server restarted) is not taken back.
    */
   readonly exclusive?: boolean;
@@ -201,10 +205,11 @@ WHERE record->'body'->>'id' = ANY($1::text[])
         CASE WHEN json_typeof(record->'body'->'results') = 'array' THEN record->'body'->'results' ELSE '[]'::json END) r
       WHERE r->>'id' = ANY($1::text[]))`;
 
-export class PostgresStore implements LedgerStore {
+export class PostgresStore implements LedgerStore, SharedSequencing, KeyRegistry, RateLimitCounters {
   /** Writes under way, so close() can wait for them. */
   private readonly _pending = new Set<Promise<unknown>>();
   private _closed = false;
+  private _hitsSinceExpiry = 0;
   /** Clients given an 'error' listener already (the pool reuses them). */
   private readonly _guarded = new WeakSet<pg.PoolClient>();
 
@@ -279,27 +284,15 @@ export class PostgresStore implements LedgerStore {
    * COMMIT may have been stored (as with any database), which the caller
    * learns from the head after reconnecting.
    *
-   * `check`, if given, runs under the lock before the writes (for the
-   * multi-replica sequencer's rules); what it throws rejects the commit
-   * unchanged, after the transaction is rolled back.
+   * `check`, if given, runs under the lock before the writes; what it
+   * throws rejects the commit unchanged, after the transaction is rolled back.
    */
   commit(batch: CommitBatch, check?: CommitCheck): Promise<void> {
     return this._write(async () => {
+      // Malformed batches are refused before the lock is taken.
       const params = encodeBatch(batch);
-      const erasures = [...(batch.erasures ?? [])];
-      if (!erasures.every(storable)) refuse("an erased entry id cannot be stored");
-      const client = await this._connect("commit");
-      // Set before BEGIN: a failure after it must roll back, or the connection would go back to the pool
-      // inside an aborted transaction. (ROLLBACK outside a transaction is a harmless warning.)
-      let inTransaction = true;
-      try {
-        // One round trip: the durability setting applies to this transaction only.
-        const results = (await client.query(
-          "BEGIN; SET LOCAL synchronous_commit = on; SELECT size, compact FROM log_head FOR UPDATE",
-        )) as unknown as pg.QueryResult<{ size: string; compact: Buffer }>[];
-        const row = results[2]?.rows[0];
-        if (row === undefined) throw new PostgresStoreError("QUERY_FAILED", `the ${this.where} has no head row: its schema is damaged`);
-        const stored = decodeHead(row.size, row.compact);
+      const erasures = erasuresOf(batch);
+      await this._transact("commit", async (stored, client) => {
         checkExtends(stored, batch);
         if (check !== undefined) {
           try {
@@ -308,20 +301,81 @@ export class PostgresStore implements LedgerStore {
             throw new CheckRefused(e);
           }
         }
-        await client.query({ name: statementName(INSERT_BATCH), text: INSERT_BATCH, values: params });
-        if (erasures.length > 0) await client.query({ name: statementName(ERASE), text: ERASE, values: [erasures, ERASED_REQUEST_HASH] });
-        await commitConfirmed(client);
+        return { params, erasures };
+      });
+    });
+  }
+
+  /**
+   * Sequences under the lock (see {@link SharedSequencing}): takes the
+   * sequence row, calls `build` with the locked head and reads made in the
+   * same transaction, and commits what it returns in that transaction.
+   * Resolves true once committed (durable, as {@link commit}), false when
+   * `build` returned undefined (nothing is written). What `build` throws
+   * rejects unchanged, after the rollback; a batch that does not extend the
+   * locked head is refused with BATCH_REFUSED.
+   */
+  sequence(build: (head: TreeHead, reads: LockedReads) => Promise<CommitBatch | undefined>): Promise<boolean> {
+    return this._write(() =>
+      this._transact("sequence", async (stored, client) => {
+        let batch: CommitBatch | undefined;
+        try {
+          batch = await build(stored, transactionReads(client));
+        } catch (e) {
+          throw new CheckRefused(e);
+        }
+        if (batch === undefined) return undefined;
+        const start = batch.leaves.length > 0 ? batch.leaves[0]!.index : batch.head.size;
+        if (start !== stored.size) refuse(`it starts at leaf ${start} but the locked head is at size ${stored.size}`);
+        checkExtends(stored, batch);
+        return { params: encodeBatch(batch), erasures: erasuresOf(batch) };
+      }),
+    );
+  }
+
+  /**
+   * The one write transaction: lock the sequence row, let `prepare` decide
+   * what to write against the locked head (undefined: nothing, rolled
+   * back), write it, advance the head, commit with synchronous_commit on.
+   * Resolves true when it committed.
+   */
+  private async _transact(
+    what: string,
+    prepare: (stored: TreeHead, client: pg.PoolClient) => Promise<{ params: unknown[]; erasures: string[] } | undefined>,
+  ): Promise<boolean> {
+    const client = await this._connect(what);
+    // Set before BEGIN: a failure after it must roll back, or the connection would go back to the pool
+    // inside an aborted transaction. (ROLLBACK outside a transaction is a harmless warning.)
+    let inTransaction = true;
+    try {
+      // One round trip: the durability setting applies to this transaction only.
+      const results = (await client.query(
+        "BEGIN; SET LOCAL synchronous_commit = on; SELECT size, compact FROM log_head FOR UPDATE",
+      )) as unknown as pg.QueryResult<{ size: string; compact: Buffer }>[];
+      const row = results[2]?.rows[0];
+      if (row === undefined) throw new PostgresStoreError("QUERY_FAILED", `the ${this.where} has no head row: its schema is damaged`);
+      const stored = decodeHead(row.size, row.compact);
+      const prepared = await prepare(stored, client);
+      if (prepared === undefined) {
+        await client.query("ROLLBACK");
         inTransaction = false;
         client.release();
-      } catch (cause) {
-        const refused = cause instanceof CheckRefused;
-        const unreachable = !refused && isUnreachable(cause);
-        if (inTransaction && !unreachable) await client.query("ROLLBACK").catch(() => {});
-        // A connection that failed is not returned to the pool for reuse.
-        client.release(unreachable ? true : undefined);
-        throw refused ? cause.reason : storeError("commit", cause);
+        return false;
       }
-    });
+      await client.query({ name: statementName(INSERT_BATCH), text: INSERT_BATCH, values: prepared.params });
+      if (prepared.erasures.length > 0) await client.query({ name: statementName(ERASE), text: ERASE, values: [prepared.erasures, ERASED_REQUEST_HASH] });
+      await commitConfirmed(client);
+      inTransaction = false;
+      client.release();
+      return true;
+    } catch (cause) {
+      const refused = cause instanceof CheckRefused;
+      const unreachable = !refused && isUnreachable(cause);
+      if (inTransaction && !unreachable) await client.query("ROLLBACK").catch(() => {});
+      // A connection that failed is not returned to the pool for reuse.
+      client.release(unreachable ? true : undefined);
+      throw refused ? cause.reason : storeError(what, cause);
+    }
   }
 
   async leaf(index: number): Promise<StoredLeaf | undefined> {
@@ -367,7 +421,7 @@ export class PostgresStore implements LedgerStore {
 
   async state(key: StateKey): Promise<StateDoc | undefined> {
     if (!storable(key)) return undefined;
-    const { rows } = await this._query<{ doc: StateDoc }>("read a state doc", "SELECT doc FROM state_docs WHERE key = $1", [key]);
+    const { rows } = await this._query<{ doc: StateDoc }>("read a state doc", STATE_DOC, [key]);
     return rows[0]?.doc;
   }
 
@@ -401,11 +455,7 @@ export class PostgresStore implements LedgerStore {
 
   async idempotency(scopedKey: string): Promise<IdempotencyRecord | undefined> {
     if (typeof scopedKey !== "string" || LONE_SURROGATE.test(scopedKey)) return undefined;
-    const { rows } = await this._query<{ record: IdempotencyRecord }>(
-      "read an idempotency record",
-      "SELECT record FROM idempotency WHERE scoped_key = $1",
-      [Buffer.from(utf8.encode(scopedKey))],
-    );
+    const { rows } = await this._query<{ record: IdempotencyRecord }>("read an idempotency record", IDEMPOTENCY_RECORD, [Buffer.from(utf8.encode(scopedKey))]);
     return rows[0]?.record;
   }
 
@@ -463,6 +513,78 @@ export class PostgresStore implements LedgerStore {
   async tokens(): Promise<TokenRecord[]> {
     const { rows } = await this._query<{ record: TokenRecord }>("list tokens", "SELECT record FROM tokens ORDER BY hash");
     return rows.map((r) => r.record);
+  }
+
+  /**
+   * Inserts each value unless one is recorded (so the first replica to start
+   * records them, and concurrent first starts agree on one), then reads back
+   * what is recorded. Durable once it resolves.
+   */
+  recordKeys(mine: KeyIdentity): Promise<KeyIdentity> {
+    return this._write(async () => {
+      if (!storable(mine.logKey) || !storable(mine.accessCodeFingerprint)) throw new PostgresStoreError("BATCH_REFUSED", "record keys refused: a value is not a storable string");
+      await this._durable(
+        "record the log's keys",
+        "INSERT INTO log_meta (name, value) VALUES ('log-key', $1), ('access-code-fingerprint', $2) ON CONFLICT (name) DO NOTHING",
+        [mine.logKey, mine.accessCodeFingerprint],
+      );
+      // Read after the insert committed: a concurrent first start's values, if it won, are visible now.
+      const { rows } = await this._query<{ name: string; value: string }>(
+        "read the log's keys",
+        "SELECT name, value FROM log_meta WHERE name IN ('log-key', 'access-code-fingerprint')",
+      );
+      const value = (name: string): string => {
+        const v = rows.find((r) => r.name === name)?.value;
+        if (v === undefined) throw new PostgresStoreError("QUERY_FAILED", `the ${this.where} lost its recorded ${name}`);
+        return v;
+      };
+      return { logKey: value("log-key"), accessCodeFingerprint: value("access-code-fingerprint") };
+    });
+  }
+
+  /**
+   * One statement on the database's clock, atomic however many replicas hit
+   * the same key. The table is UNLOGGED (counters need no durability), so
+   * this waits for no WAL flush. Every {@link RATE_EXPIRY_EVERY} hits, ended
+   * windows are deleted in the background.
+   */
+  async hit(limiter: string, key: string, windowMs: number): Promise<RateWindow> {
+    checkRateArgs(limiter, key, windowMs);
+    if (++this._hitsSinceExpiry >= RATE_EXPIRY_EVERY) {
+      this._hitsSinceExpiry = 0;
+      void this.expireRates().catch(() => {});
+    }
+    const { rows } = await this._query<{ hits: number; expires_at: string }>("count a rate-limit hit", RATE_HIT, [limiter, key, windowMs]);
+    return { hits: rows[0]!.hits, resetAt: Number(rows[0]!.expires_at) };
+  }
+
+  async peek(limiter: string, key: string, windowMs: number): Promise<RateWindow | undefined> {
+    checkRateArgs(limiter, key, windowMs);
+    const { rows } = await this._query<{ hits: number; expires_at: string }>(
+      "read a rate-limit window",
+      `SELECT hits, expires_at FROM rate_limits WHERE limiter = $1 AND key = $2 AND window_start = ${RATE_WINDOW_START}`,
+      [limiter, key, windowMs],
+    );
+    return rows[0] === undefined || rows[0].hits === 0 ? undefined : { hits: rows[0].hits, resetAt: Number(rows[0].expires_at) };
+  }
+
+  async unhit(limiter: string, key: string, windowMs: number): Promise<void> {
+    checkRateArgs(limiter, key, windowMs);
+    await this._query(
+      "take back a rate-limit hit",
+      `UPDATE rate_limits SET hits = hits - 1 WHERE limiter = $1 AND key = $2 AND window_start = ${RATE_WINDOW_START} AND hits > 0`,
+      [limiter, key, windowMs],
+    );
+  }
+
+  async resetRate(limiter: string, key: string): Promise<void> {
+    checkRateArgs(limiter, key, 1);
+    await this._query("reset a rate limit", "DELETE FROM rate_limits WHERE limiter = $1 AND key = $2", [limiter, key]);
+  }
+
+  async expireRates(): Promise<number> {
+    const result = await this._query("expire rate-limit windows", `DELETE FROM rate_limits WHERE expires_at <= ${DB_NOW_MS}`);
+    return result.rowCount ?? 0;
   }
 
   /** Waits for writes under way, then closes every connection. Idempotent. */
@@ -545,6 +667,53 @@ function statementName(text: string): string {
     statementNames.set(text, name);
   }
   return name;
+}
+
+/** Rate-limit hits between two background deletions of ended windows. */
+const RATE_EXPIRY_EVERY = 1000;
+/** The database's clock in milliseconds: one clock for every replica. */
+const DB_NOW_MS = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+/** The start of the current window of $3 milliseconds. */
+const RATE_WINDOW_START = `(floor(extract(epoch FROM clock_timestamp()) * 1000 / $3::bigint) * $3::bigint)::bigint`;
+const RATE_HIT = `
+WITH w AS (SELECT ${RATE_WINDOW_START} AS start)
+INSERT INTO rate_limits (limiter, key, window_start, hits, expires_at)
+SELECT $1, $2, w.start, 1, w.start + $3::bigint FROM w
+ON CONFLICT (limiter, key, window_start) DO UPDATE SET hits = rate_limits.hits + 1
+RETURNING hits, expires_at`;
+
+function checkRateArgs(limiter: string, key: string, windowMs: number): void {
+  if (!storable(limiter) || !storable(key)) throw new PostgresStoreError("BATCH_REFUSED", "rate limit: the limiter or key is not a storable string");
+  if (!(Number.isSafeInteger(windowMs) && windowMs >= 1)) throw new PostgresStoreError("BATCH_REFUSED", `rate limit: window ${String(windowMs)} ms is not a positive integer`);
+}
+
+const STATE_DOC = "SELECT doc FROM state_docs WHERE key = $1";
+const IDEMPOTENCY_RECORD = "SELECT record FROM idempotency WHERE scoped_key = $1";
+
+/** State and idempotency reads inside a sequencing transaction: they see exactly the locked head's state. */
+function transactionReads(client: pg.PoolClient): LockedReads {
+  return {
+    async state(key) {
+      if (!storable(key)) return undefined;
+      const { rows } = await client.query<{ doc: StateDoc }>({ name: statementName(STATE_DOC), text: STATE_DOC, values: [key] });
+      return rows[0]?.doc;
+    },
+    async idempotency(scopedKey) {
+      if (typeof scopedKey !== "string" || LONE_SURROGATE.test(scopedKey)) return undefined;
+      const { rows } = await client.query<{ record: IdempotencyRecord }>({
+        name: statementName(IDEMPOTENCY_RECORD),
+        text: IDEMPOTENCY_RECORD,
+        values: [Buffer.from(utf8.encode(scopedKey))],
+      });
+      return rows[0]?.record;
+    },
+  };
+}
+
+function erasuresOf(batch: CommitBatch): string[] {
+  const erasures = [...(batch.erasures ?? [])];
+  if (!erasures.every(storable)) refuse("an erased entry id cannot be stored");
+  return erasures;
 }
 
 interface LeafRow {

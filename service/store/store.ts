@@ -14,8 +14,11 @@
  *   missing. They reflect every commit whose promise has resolved.
  * - Node hashes are stored for every completed perfect subtree, so any proof
  *   costs O(log n) reads; the tree is never held whole in memory.
- * - Only one process may open a data directory: `open` fails with
- *   {@link StoreLockedError} when another holds it.
+ * - Only one process may open a LevelDB data directory: `open` fails with
+ *   {@link StoreLockedError} when another holds it. A PostgreSQL database is
+ *   shared by any number of processes, which is why it also offers
+ *   {@link SharedSequencing}, and why a commit there can be refused because
+ *   another process advanced the head first ({@link isHeadMoved}).
  */
 import type { CreatedNode, NodeId } from "../log";
 import type { Openings } from "../records/entry";
@@ -207,6 +210,62 @@ export interface LedgerDump {
   accessCodeGenerations(): AsyncIterable<readonly [string, number]>;
 }
 
+/** What a batch built under the sequence lock reads: state and idempotency records exactly as of the locked head. */
+export interface LockedReads {
+  state(key: StateKey): Promise<StateDoc | undefined>;
+  idempotency(scopedKey: string): Promise<IdempotencyRecord | undefined>;
+}
+
+/**
+ * A store several processes commit to. `sequence` takes the sequence lock,
+ * calls `build` with the head it holds and reads inside the locked
+ * transaction, commits what `build` returns in that same transaction, and
+ * resolves true once that is durable (false when `build` returned
+ * undefined: nothing written). No other commit can come between the reads
+ * and the write, so a batch built this way never meets a moved head.
+ */
+export interface SharedSequencing {
+  sequence(build: (head: TreeHead, reads: LockedReads) => Promise<CommitBatch | undefined>): Promise<boolean>;
+}
+
+/** What a log is served with, as public values only: its verifier key and a fingerprint of its access-code key. */
+export interface KeyIdentity {
+  /** The C2SP verifier key of the log's checkpoint signer. */
+  readonly logKey: string;
+  /** Hex HMAC of a fixed label under the access-code key; reveals nothing of the key. */
+  readonly accessCodeFingerprint: string;
+}
+
+/** A store several processes share records the keys its log is served with, so a replica with other keys is refused. */
+export interface KeyRegistry {
+  /** Records `mine` unless keys are already recorded, and returns what is recorded (`mine` on first use). */
+  recordKeys(mine: KeyIdentity): Promise<KeyIdentity>;
+}
+
+/** One fixed window of a rate limit: its hits and when it ends (milliseconds since the epoch). */
+export interface RateWindow {
+  readonly hits: number;
+  readonly resetAt: number;
+}
+
+/**
+ * Fixed-window hit counters shared by every process using the store, so a
+ * rate limit holds across replicas. Windows are aligned to multiples of
+ * `windowMs` on the store's clock, so every replica counts into the same one.
+ */
+export interface RateLimitCounters {
+  /** Adds one hit to `key`'s current window of `limiter` and returns that window. */
+  hit(limiter: string, key: string, windowMs: number): Promise<RateWindow>;
+  /** `key`'s current window, or undefined when it has no hits in it. */
+  peek(limiter: string, key: string, windowMs: number): Promise<RateWindow | undefined>;
+  /** Takes one hit back from `key`'s current window (never below zero). */
+  unhit(limiter: string, key: string, windowMs: number): Promise<void>;
+  /** Forgets every window of `key`. */
+  resetRate(limiter: string, key: string): Promise<void>;
+  /** Deletes ended windows; returns how many. */
+  expireRates(): Promise<number>;
+}
+
 /** The whole store, as `main.ts` opens it; each consumer takes only the parts it needs. */
 export interface LedgerStore extends LogStore, StateStore, OpeningsStore, IdempotencyStore, TokenStore, AccessCodeStore {
   /** Waits for writes under way, then releases the data directory. */
@@ -220,4 +279,13 @@ export class StoreLockedError extends Error {
 /** The store could not complete a read or write (disk full, I/O error). The batch was not stored. */
 export class StoreUnavailableError extends Error {
   override readonly name = "StoreUnavailableError";
+}
+
+/**
+ * Whether `e` is a commit refused, storing nothing, because another process
+ * advanced the head after the batch was built (the PostgreSQL store's
+ * HEAD_MOVED): the batch is sound, only its base is stale.
+ */
+export function isHeadMoved(e: unknown): boolean {
+  return e instanceof StoreUnavailableError && (e as { readonly code?: unknown }).code === "HEAD_MOVED";
 }
