@@ -29,7 +29,7 @@ import { Queries } from "./queries/queries";
 import { TileQueries } from "./queries/tiles";
 import { publishedCheckpoint } from "./publish/published";
 import { ContinuousPublisher } from "./publish/continuous";
-import { readWitnessPolicyFile, WitnessCosigner, witnessesHealthy, WitnessPolicyFileError, type WitnessingOptions } from "./publish/witnesses";
+import { persistenceIn, readWitnessPolicyFile, WitnessCosigner, witnessesHealthy, WitnessPolicyFileError, type WitnessingOptions } from "./publish/witnesses";
 import type { WitnessPolicy } from "./format/witness-policy";
 import { consistencyProof } from "./ledger/proofs";
 import { loadOrCreateLogKey, KeyFileError } from "./keys";
@@ -179,13 +179,17 @@ export async function startService(config: Config, logger = pino({ level: config
     else if (anchoring === undefined) logger.warn("a witness policy is configured but the chain is off: nothing is anchored, so nothing is submitted or published");
     else {
       const anchoredPoint = anchoring.anchored.bind(anchoring);
-      cosigner = WitnessCosigner.start({
-        policy,
-        anchored: anchoredPoint,
-        proof: async (a, b) => (await consistencyProof(store, a, b, ledger.size)).proof,
-        logger: logger.child({ component: "witnesses" }),
-        ...options.witnessing,
-      });
+      // The newest cosigned checkpoint is kept in the data directory, so a restart publishes it again at once.
+      cosigner = await WitnessCosigner.open(
+        {
+          policy,
+          anchored: anchoredPoint,
+          proof: async (a, b) => (await consistencyProof(store, a, b, ledger.size)).proof,
+          logger: logger.child({ component: "witnesses" }),
+          ...options.witnessing,
+        },
+        persistenceIn(config.dataDir, { verifierKey: key.verifierKey, origin: config.origin }, { chainId: chain!.client.chainId, address: chain!.client.address }),
+      );
       const c = cosigner;
       anchoring = { ...anchoring, anchored: anchoredPoint, published: () => c.publishedPoint() };
       logger.info({ witnesses: policy.witnesses.map((w) => w.name), quorum: policy.quorum }, "witnesses configured: checkpoints are published once the quorum cosigns them");
