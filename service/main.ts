@@ -189,7 +189,7 @@ export async function startService(config: Config, logger = pino({ level: config
           logger: logger.child({ component: "witnesses" }),
           ...options.witnessing,
         },
-        persistenceIn(config.dataDir, { verifierKey: key.verifierKey, origin: config.origin }, { chainId: chain!.client.chainId, address: chain!.client.address }),
+        persistenceIn(config.dataDir, { verifierKey: key.verifierKey, origin: config.origin }, { chainId: anchoring.chainId, address: anchoring.contract }),
       );
       const c = cosigner;
       anchoring = { ...anchoring, anchored: anchoredPoint, published: () => c.publishedPoint() };
