@@ -29,7 +29,7 @@ import { Queries } from "./queries/queries";
 import { TileQueries } from "./queries/tiles";
 import { publishedCheckpoint } from "./publish/published";
 import { ContinuousPublisher } from "./publish/continuous";
-import { readWitnessPolicyFile, WitnessCosigner, witnessesHealthy, WitnessPolicyFileError, type WitnessingOptions } from "./publish/witnesses";
+import { persistenceIn, readWitnessPolicyFile, WitnessCosigner, witnessesHealthy, WitnessPolicyFileError, type WitnessingOptions } from "./publish/witnesses";
 import type { WitnessPolicy } from "./format/witness-policy";
 import { consistencyProof } from "./ledger/proofs";
 import { checkRecordedKeys, loadOrCreateLogKey, KeyFileError } from "./keys";
@@ -46,6 +46,7 @@ import { ServiceMetrics, singleProcessLeader, type MetricSources } from "./metri
 import { readMetricsToken, type MetricsConfig } from "./metrics/config";
 import { metricsOnlyApp } from "./http/metrics";
 import { SecretFileError } from "./secret-file";
+import { MAX_DEMO_WITNESSES, startDemoNetwork, type DemoNetwork, type RunningDemoMirror } from "./demo/network";
 
 /** What the receipt routes need to know of the anchoring side. */
 function anchoringInfo(chain: RunningChain, everyMs: number): AnchoringInfo {
@@ -246,13 +247,17 @@ export async function startService(config: Config, logger = pino({ level: config
     else if (anchoring === undefined) logger.warn("a witness policy is configured but the chain is off: nothing is anchored, so nothing is submitted or published");
     else {
       const anchoredPoint = anchoring.anchored.bind(anchoring);
-      cosigner = WitnessCosigner.start({
-        policy,
-        anchored: anchoredPoint,
-        proof: async (a, b) => (await consistencyProof(store, a, b, ledger.size)).proof,
-        logger: logger.child({ component: "witnesses" }),
-        ...options.witnessing,
-      });
+      // The newest cosigned checkpoint is kept in the data directory, so a restart publishes it again at once.
+      cosigner = await WitnessCosigner.open(
+        {
+          policy,
+          anchored: anchoredPoint,
+          proof: async (a, b) => (await consistencyProof(store, a, b, ledger.size)).proof,
+          logger: logger.child({ component: "witnesses" }),
+          ...options.witnessing,
+        },
+        persistenceIn(config.dataDir, { verifierKey: key.verifierKey, origin: config.origin }, { chainId: anchoring.chainId, address: anchoring.contract }),
+      );
       const c = cosigner;
       anchoring = { ...anchoring, anchored: anchoredPoint, published: () => c.publishedPoint() };
       logger.info({ witnesses: policy.witnesses.map((w) => w.name), quorum: policy.quorum }, "witnesses configured: checkpoints are published once the quorum cosigns them");
@@ -394,7 +399,9 @@ export async function startService(config: Config, logger = pino({ level: config
 }
 
 /** What the command line asks for: run (with or without the demo), or exit with a code (help shown, or a usage error). */
-export type Arguments = { readonly run: true; readonly demo: boolean } | { readonly run: false; readonly exitCode: 0 | 2 };
+export type Arguments =
+  | { readonly run: true; readonly demo: boolean; readonly network?: { readonly witnesses: number; readonly mirror: boolean } }
+  | { readonly run: false; readonly exitCode: 0 | 2 };
 
 /**
  * Parses the command line (argv without node and the script). --help prints
@@ -407,6 +414,8 @@ export function parseArguments(argv: readonly string[], out: (s: string) => void
     .usage("[--demo]   (npm start -- [options], or npm run demo)")
     .description("Runs the ledger service: the API and portal on HOST:PORT, the data in LEDGER_DATA_DIR, anchored on a chain.")
     .option("--demo", "first load the demo history into the data directory (what npm run demo does)")
+    .option("--witnesses <n>", `with --demo: also run n local witnesses (1 to ${MAX_DEMO_WITNESSES}) and publish only what a majority cosigned`)
+    .option("--mirror", "with --demo --witnesses: also run a verified mirror of the published log")
     .helpOption("-h, --help", "print this help and exit")
     .addHelpText("after", "\n" + settingsHelp())
     .showSuggestionAfterError(false)
@@ -423,7 +432,17 @@ export function parseArguments(argv: readonly string[], out: (s: string) => void
     if (e instanceof CommanderError) return { run: false, exitCode: e.code === "commander.helpDisplayed" ? 0 : 2 };
     throw e;
   }
-  return { run: true, demo: program.opts<{ demo?: boolean }>().demo === true };
+  const o = program.opts<{ demo?: boolean; witnesses?: string; mirror?: boolean }>();
+  if (o.witnesses === undefined && o.mirror !== true) return { run: true, demo: o.demo === true };
+  const usage = (why: string) => {
+    err(`subsidy-ledger: ${why} (see --help)\n`);
+    return { run: false, exitCode: 2 } as const;
+  };
+  if (o.demo !== true) return usage("--witnesses and --mirror go with --demo");
+  if (o.witnesses === undefined) return usage("--mirror goes with --witnesses <n>: the mirror checks the witnesses' cosignatures");
+  const n = Number(o.witnesses);
+  if (!/^[0-9]+$/.test(o.witnesses) || n < 1 || n > MAX_DEMO_WITNESSES) return usage(`--witnesses ${JSON.stringify(o.witnesses)}: a number from 1 to ${MAX_DEMO_WITNESSES}`);
+  return { run: true, demo: true, network: { witnesses: n, mirror: o.mirror === true } };
 }
 
 /** Writes `message` as the one line a failed start prints, and exits with `code`. */
@@ -529,6 +548,15 @@ async function main(): Promise<void> {
       throw e;
     }
   }
+  // --witnesses n [--mirror] (npm run demo -- --witnesses 3 --mirror): local witnesses, and a mirror; see service/demo/network.ts.
+  let network: DemoNetwork | undefined;
+  if (args.network !== undefined) {
+    if (config.witnessPolicyFile !== undefined) fail("--witnesses: LEDGER_WITNESS_POLICY_FILE is set; the demo writes its own policy for its witnesses", 2);
+    if (chainConfig === false) fail("--witnesses: witnesses cosign anchored checkpoints; run the demo with the chain on", 2);
+    const logKey = await loadOrCreateLogKey(config.logKeyFile, config.origin);
+    network = await startDemoNetwork({ dataDir: config.dataDir, origin: config.origin, logVerifierKey: logKey.verifierKey, witnesses: args.network.witnesses, logger });
+    witnessPolicy = network.policy;
+  }
   try {
     service = await startService(config, logger, {
       chain: chainConfig,
@@ -578,6 +606,10 @@ async function main(): Promise<void> {
       `    To get one, stop the service and run: ${adminTokenCommand(config.dataDir)}`,
     );
   if (demo) lines.push(...demoSummaryLines(demo, service.url));
+  if (network !== undefined) {
+    const mirror: RunningDemoMirror | undefined = args.run && args.network?.mirror === true ? await network.startMirror(service.url) : undefined;
+    lines.push(...network.lines(mirror, service.chain && rpcUrl !== undefined ? { rpcUrl, contract: service.chain.client.address } : undefined));
+  }
   process.stdout.write(lines.join("\n") + "\n\n");
   if (service.firstAdminToken) await service.firstAdminTokenShown();
 

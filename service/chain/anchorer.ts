@@ -11,13 +11,13 @@
  *   settles the record against the chain and the log (resend, drop, adopt),
  *   and finds the fatal SPLIT and CHAIN_AHEAD conditions.
  *
- * Cadence. The rule: a new checkpoint is sent when `everyEntries` entries are
- * not covered by any checkpoint sent (anchored or in flight), or when the
- * oldest such entry has waited `everyMs` (by the anchorer's clock, from the
- * moment it was seen); and only while fewer than `maxInFlight` are in flight.
- * So under heavy load checkpoints hold `everyEntries` entries and are sent
- * without waiting for the previous one to be mined; under light load they
- * grow for `everyMs`, which bounds an entry's wait before it is sent. With a
+ * Cadence (./cadence.ts). A new checkpoint is sent when `everyEntries`
+ * entries are not covered by any checkpoint sent (anchored or in flight), or
+ * when the oldest such entry has waited `everyMs`, and only while fewer than
+ * `maxInFlight` are in flight. So under heavy load checkpoints hold
+ * `everyEntries` entries and are sent without waiting for the previous one
+ * to be mined; under light load they grow for `everyMs`, which amortises an
+ * anchor's fixed gas and bounds an entry's wait before it is sent. With a
  * block period P an entry is anchored within about everyMs + P (light load)
  * or everyEntries / rate + P (heavy load), plus the receipt poll interval.
  * Each checkpoint is the log's current (size, root): the consistency proof
@@ -51,6 +51,7 @@ import { systemClock, type Clock } from "../clock";
 import { AnchorerError, AnchorRecord, iso, type AnchorContext, type AnchorerErrorCode } from "./anchor-context";
 import { AnchorReconciler } from "./anchor-reconciler";
 import { AnchorSender, type AnchorerFailpoint } from "./anchor-sender";
+import { AnchorCadence, DEFAULT_EVERY_ENTRIES, DEFAULT_EVERY_MS } from "./cadence";
 import { backoffDelay, ChainError, type ChainClient, type TxSigner } from "./client";
 import { inFlight, type AnchoredCheckpoint, type AnchorStateStore, type PendingAnchor } from "./state";
 
@@ -75,9 +76,9 @@ export interface AnchorerOptions {
   readonly logger: Logger;
   /** RFC 3339 time leaf `index` was recorded, for the lag report; undefined if unknown. */
   readonly recordedAtOf: (index: number) => Promise<string | undefined>;
-  /** Send a checkpoint once this many entries are not covered by one sent. Default 1000. */
+  /** Send a checkpoint once this many entries are not covered by one sent. Default 1000 (cadence.ts). */
   readonly everyEntries?: number;
-  /** Send a checkpoint once the oldest entry not covered by one sent has waited this long. Default 1000 ms. */
+  /** Send a checkpoint once the oldest entry not covered by one sent has waited this long. Default 5000 ms (cadence.ts). */
   readonly everyMs?: number;
   /** Most anchor transactions in flight at once (consecutive nonces). Default 8. */
   readonly maxInFlight?: number;
@@ -147,8 +148,7 @@ export class Anchorer {
   private readonly _log: Logger;
   private readonly _clock: Clock;
   private readonly _random: () => number;
-  private readonly _everyEntries: number;
-  private readonly _everyMs: number;
+  private readonly _cadence: AnchorCadence;
   private readonly _maxInFlight: number;
   private readonly _verifyEveryMs: number;
   private readonly _failureLogEveryMs: number;
@@ -162,8 +162,6 @@ export class Anchorer {
   private _unloggedFailures = 0;
   private _unsubscribeRetries: (() => void) | undefined;
   private _firstRecovery: { promise: Promise<void>; resolve: () => void };
-  /** Clock time the oldest entry not covered by a sent checkpoint was first seen; undefined when every entry is covered (or none seen yet). */
-  private _unsentSince: number | undefined;
   private _failures = 0;
   private _lastError: { message: string; at: string } | null = null;
   private _fatal: AnchorerError | null = null;
@@ -179,8 +177,8 @@ export class Anchorer {
     this._log = options.logger.child({ component: "anchorer" });
     this._clock = options.clock ?? systemClock;
     this._random = options.random ?? Math.random;
-    this._everyEntries = positiveInt(options.everyEntries ?? 1000, "everyEntries");
-    this._everyMs = nonNegative(options.everyMs ?? 1000, "everyMs");
+    const everyEntries = positiveInt(options.everyEntries ?? DEFAULT_EVERY_ENTRIES, "everyEntries");
+    this._cadence = new AnchorCadence(everyEntries, nonNegative(options.everyMs ?? DEFAULT_EVERY_MS, "everyMs"), () => this._clock.now());
     this._maxInFlight = positiveInt(options.maxInFlight ?? 8, "maxInFlight");
     const confirmations = positiveInt(options.confirmations ?? 1, "confirmations");
     const pollMs = nonNegative(options.pollMs ?? 1000, "pollMs");
@@ -264,7 +262,7 @@ export class Anchorer {
   /** Tells the anchorer the log grew (wire it to the Ledger's onCommit). Cheap and synchronous. */
   notify(): void {
     this._notified = true;
-    this._unsentSince ??= this._clock.now();
+    this._cadence.grew();
     // While a receipt is awaited, wake only when a new checkpoint can be sent; else the poll goes on.
     if (this._pollWake === undefined || this._canSend()) (this._wake ?? this._pollWake)?.abort();
   }
@@ -418,8 +416,7 @@ export class Anchorer {
     if (this._canSend()) {
       const sentFrom = this._clock.now();
       await this._sender.send();
-      // Entries appended while it was built are not covered; their wait counts from no later than this.
-      this._unsentSince = this._o.ledger.size > this._sentSize() ? sentFrom : undefined;
+      this._cadence.sent(sentFrom, this._o.ledger.size, this._sentSize());
       return false;
     }
     if (oldest !== null) return false;
@@ -440,13 +437,7 @@ export class Anchorer {
 
   /** Milliseconds until the cadence makes a checkpoint due: 0 when due, Infinity when nothing is uncovered. */
   private _untilDueMs(): number {
-    const size = this._o.ledger.size;
-    const sent = this._sentSize();
-    if (size <= sent) return Infinity;
-    if (size - sent >= this._everyEntries) return 0;
-    const now = this._clock.now();
-    this._unsentSince ??= now;
-    return Math.max(0, this._unsentSince + this._everyMs - now);
+    return this._cadence.untilDueMs(this._o.ledger.size, this._sentSize());
   }
 
   /** Waits until the cadence may make an anchor due, or the log grows, or stop. */
@@ -456,7 +447,7 @@ export class Anchorer {
       if (this._canSend()) return;
     }
     const until = this._untilDueMs();
-    const wait = until === Infinity ? Math.max(this._everyMs, 1) : until;
+    const wait = until === Infinity ? Math.max(this._cadence.everyMs, 1) : until;
     this._wake = new AbortController();
     try {
       await this._clock.sleep(wait, AbortSignal.any([this._wake.signal, this._stop.signal]));

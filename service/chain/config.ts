@@ -11,6 +11,7 @@ import path from "node:path";
 import { z } from "zod";
 import { ConfigError, wholeNumber } from "../config";
 import { parseFailpoints, type Failpoints } from "./failpoints";
+import { DEFAULT_EVERY_ENTRIES, DEFAULT_EVERY_MS } from "./cadence";
 
 const PositiveInt = wholeNumber(1);
 const Address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address: 0x and 40 hex digits");
@@ -54,8 +55,10 @@ export const ChainEnvSchema = z.object({
   LEDGER_ANCHOR_ADDRESS: Address.optional().describe("the LedgerAnchor contract's address (required with LEDGER_RPC_URL)"),
   LEDGER_ANCHOR_FROM_BLOCK: wholeNumber(0).default(0).describe("the contract's deployment block: where event searches start (with LEDGER_RPC_URL)"),
   LEDGER_RECORDER_KEY_FILE: z.string().min(1).optional().describe("recorder key file (default <data dir>/keys/recorder.key)"),
-  LEDGER_ANCHOR_EVERY_ENTRIES: PositiveInt.default(1000).describe("send a checkpoint once this many entries are not covered by one sent"),
-  LEDGER_ANCHOR_EVERY_MS: PositiveInt.default(1000).describe("or once the oldest such entry has waited this long"),
+  LEDGER_ANCHOR_EVERY_ENTRIES: PositiveInt.default(DEFAULT_EVERY_ENTRIES).describe("send a checkpoint once this many entries are not covered by one sent (a fast stream: full checkpoints, several per block)"),
+  LEDGER_ANCHOR_EVERY_MS: PositiveInt.default(DEFAULT_EVERY_MS).describe(
+    "or once the oldest such entry has waited this long (a slow trickle: checkpoints grow for this long, so the anchor's fixed gas is shared); below LEDGER_ANCHOR_MAX_DELAY_MS / 2",
+  ),
   LEDGER_ANCHOR_MAX_IN_FLIGHT: PositiveInt.default(8).describe("most anchor transactions in flight at once (consecutive nonces); 1 waits for each before sending the next"),
   LEDGER_ANCHOR_POLL_MS: PositiveInt.default(250).describe("how often to ask the node for the oldest anchor's receipt"),
   LEDGER_ANCHOR_CONFIRMATIONS: PositiveInt.default(1).describe("blocks (the including one counted) an anchor needs to count as done; 1 for QBFT/IBFT's immediate finality"),
@@ -109,6 +112,12 @@ export function loadChainConfig(env: NodeJS.ProcessEnv, dataDir: string): ChainC
     for (const name of ["LEDGER_CHAIN_ID", "LEDGER_ANCHOR_ADDRESS", "LEDGER_ANCHOR_FROM_BLOCK"] as const)
       if (env[name] !== undefined) problems.push(`${name}: only with LEDGER_RPC_URL (unset, so a local anvil would run and this would be ignored)`);
   }
+  // An entry waits up to EVERY_MS to be sent, then a block period or more to be mined: a cadence taking half
+  // the health limit or more would turn health red in normal operation, at the first slow block.
+  if (parsed.success && parsed.data.LEDGER_ANCHOR_EVERY_MS * 2 > parsed.data.LEDGER_ANCHOR_MAX_DELAY_MS)
+    problems.push(
+      `LEDGER_ANCHOR_EVERY_MS: ${parsed.data.LEDGER_ANCHOR_EVERY_MS} ms is more than half of LEDGER_ANCHOR_MAX_DELAY_MS (${parsed.data.LEDGER_ANCHOR_MAX_DELAY_MS} ms), so health would turn bad while entries wait for their regular anchor`,
+    );
   if (!parsed.success || problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
   const e = parsed.data;
   return {

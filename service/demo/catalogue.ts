@@ -49,19 +49,41 @@ export const MOUNTAIN_COUNTIES: readonly string[] = [
   "331181", // 龙泉市
 ];
 
-export type AgencyKey = "jxt" | "rst" | "kjt" | "fgw" | "czt";
+export type AgencyKey = "dsj" | "jxt" | "rst" | "kjt" | "fgw" | "qzfgw" | "czt";
 
 export interface Agency {
   readonly name: string;
   /** Host of its (example) policy documents. */
   readonly docHost: string;
+  /**
+   * Its code, for the agencies the demo registers as agency records (service/records: division code and
+   * department code); its officials' tokens and its programmes name it by this code. Absent: the agency
+   * is named as free text, as before agencies were records, and is not separated from the others.
+   */
+  readonly code?: string;
+  /** The registered agency one level up. */
+  readonly parent?: string;
 }
 
+/**
+ * The registered agencies: the province's 发改委, which owns the 山区26县
+ * programme, and 衢州市发改委, a prefecture agency under it to which the
+ * province delegates that programme, so 衢州's clerks record the applications
+ * of 衢州's mountain counties. Both are registered by the deployment-wide
+ * admin (an admin of the unregistered 大数据发展管理局, which runs the platform).
+ */
+export const PROVINCE_FGW = "330000-FGW";
+export const QUZHOU_FGW = "330800-FGW";
+/** The prefecture whose applicants 衢州市发改委 records: division codes starting with this. */
+export const QUZHOU_PREFIX = "3308";
+
 export const AGENCIES: Readonly<Record<AgencyKey, Agency>> = {
+  dsj: { name: "浙江省大数据发展管理局", docHost: "dsj.zj.example.org" },
   jxt: { name: "浙江省经济和信息化厅", docHost: "jxt.zj.example.org" },
   rst: { name: "浙江省人力资源和社会保障厅", docHost: "rlsbt.zj.example.org" },
   kjt: { name: "浙江省科学技术厅", docHost: "kjt.zj.example.org" },
-  fgw: { name: "浙江省发展和改革委员会", docHost: "fzggw.zj.example.org" },
+  fgw: { name: "浙江省发展和改革委员会", docHost: "fzggw.zj.example.org", code: PROVINCE_FGW },
+  qzfgw: { name: "衢州市发展和改革委员会", docHost: "fgw.qz.example.org", code: QUZHOU_FGW, parent: PROVINCE_FGW },
   czt: { name: "浙江省财政厅", docHost: "czt.zj.example.org" },
 };
 
@@ -69,14 +91,19 @@ export const AGENCIES: Readonly<Record<AgencyKey, Agency>> = {
  * Officials by agency and role. Each programme agency has one administrator
  * (records the programme), two clerks (applications) and two approvers
  * (decisions and corrections); the finance department has three payers and
- * two approvers who confirm payouts at or above a four-eyes threshold. No
- * official holds two roles, so the separation-of-duty rules always hold.
+ * two approvers who confirm payouts at or above a four-eyes threshold. The
+ * province's 发改委 is a registered agency, which an unregistered finance
+ * department may not pay into: it has payers of its own, and its approvers
+ * confirm their payouts. 衢州市发改委 has clerks only. No official holds two
+ * roles, so the separation-of-duty rules always hold.
  */
 const OFFICIALS: Readonly<Record<AgencyKey, Partial<Record<Actor["role"], readonly string[]>>>> = {
   jxt: { admin: ["jxt.shen.hong"], clerk: ["jxt.chen.jing", "jxt.lou.yifan"], approver: ["jxt.zhou.jianguo", "jxt.he.lina"] },
   rst: { admin: ["rst.xu.min"], clerk: ["rst.wang.fang", "rst.ye.chen"], approver: ["rst.jiang.tao", "rst.fang.li"] },
   kjt: { admin: ["kjt.pan.wei"], clerk: ["kjt.zhu.yan", "kjt.qian.hao"], approver: ["kjt.sun.zhiqiang", "kjt.yu.xiaodong"] },
-  fgw: { admin: ["fgw.tang.jun"], clerk: ["fgw.mao.lei", "fgw.wu.juan"], approver: ["fgw.lin.haiyan", "fgw.hu.wenbin"] },
+  dsj: { admin: ["dsj.platform.admin"] },
+  fgw: { admin: ["fgw.tang.jun"], clerk: ["fgw.mao.lei", "fgw.wu.juan"], approver: ["fgw.lin.haiyan", "fgw.hu.wenbin"], payer: ["fgw.ni.qiang", "fgw.shao.yun"] },
+  qzfgw: { clerk: ["qzfgw.zhao.min", "qzfgw.jiang.hui"] },
   czt: { payer: ["czt.zheng.lu", "czt.dong.ping", "czt.cao.qing"], approver: ["czt.liang.guoqing", "czt.song.liping"] },
 };
 
@@ -89,7 +116,7 @@ export function isDemoOfficial(official: unknown): boolean {
 export function officials(agency: AgencyKey, role: Actor["role"]): readonly Actor[] {
   const names = OFFICIALS[agency][role];
   if (names === undefined || names.length === 0) throw new Error(`demo catalogue: ${agency} has no ${role}`);
-  return names.map((official) => ({ official, agency: AGENCIES[agency].name, role }));
+  return names.map((official) => ({ official, agency: AGENCIES[agency].code ?? AGENCIES[agency].name, role }));
 }
 
 /**

@@ -34,6 +34,8 @@ import {
 } from "../records/identifiers";
 import {
   MAX_BATCH_RECORDS,
+  type AgencyRequest,
+  type DelegationRequest,
   type ApplicationRequest,
   type ConfirmationRequest,
   type CorrectionRequest,
@@ -49,6 +51,9 @@ import {
   MOUNTAIN_COUNTIES,
   officials,
   PROGRAMMES,
+  PROVINCE_FGW,
+  QUZHOU_FGW,
+  QUZHOU_PREFIX,
   SURNAMES,
   TRADE_FIRST,
   TRADE_SECOND,
@@ -76,6 +81,8 @@ const MIN_APPLICATIONS = 8;
 type Ref<T, K extends keyof T> = Omit<T, K> & { readonly [P in K]: number };
 
 export type PlannedCommand =
+  | { readonly kind: "agency"; readonly body: AgencyRequest }
+  | { readonly kind: "delegation"; readonly body: DelegationRequest }
   | { readonly kind: "programme"; readonly body: ProgrammeRequest }
   | { readonly kind: "application"; readonly body: Ref<ApplicationRequest, "programmeId"> }
   | { readonly kind: "decision"; readonly body: Ref<DecisionRequest, "applicationId"> }
@@ -439,6 +446,14 @@ function mistyped(digits: string): string {
   return a !== b ? digits.slice(0, -2) + b + a : digits.slice(0, -1) + String((Number(b) + 1) % 10);
 }
 
+/** The registered agency that pays (and confirms payouts) in its own programmes: an unregistered finance department may not. */
+const FINANCE_OF_REGISTERED: AgencyKey = "fgw";
+
+/** Who pays a programme's grants and confirms the payouts: the finance department, or the registered agency itself. */
+function financeOf(model: ProgrammeModel): AgencyKey {
+  return AGENCIES[model.agency].code !== undefined ? model.agency : "czt";
+}
+
 /** Who records in each time slot, in a fixed order: each official gets their own five minutes of the slot. */
 const ROSTER: Readonly<Record<Slot, readonly string[]>> = (() => {
   const keys = Object.keys(AGENCIES) as AgencyKey[];
@@ -455,7 +470,7 @@ const ROSTER: Readonly<Record<Slot, readonly string[]>> = (() => {
     clerk: all("clerk", () => true),
     approver: all("approver", (k) => k !== "czt"),
     payer: all("payer", () => true),
-    confirmer: all("approver", (k) => k === "czt"),
+    confirmer: all("approver", (k) => k === "czt" || k === FINANCE_OF_REGISTERED),
   };
 })();
 
@@ -656,7 +671,7 @@ export function generateDemo(options: DemoOptions): DemoPlan {
       life,
       day: payment.day + rng.int(2, 8),
       slot: "confirmer",
-      actor: rng.pick(officials("czt", "approver")),
+      actor: rng.pick(officials(financeOf(life.model), "approver")),
       label: "payment date corrected (data-entry-error)",
       payment,
       body: {
@@ -724,6 +739,17 @@ export function generateDemo(options: DemoOptions): DemoPlan {
     return e;
   };
 
+  // On the first working day the deployment-wide admin registers the two 发改委 agencies, and the province's
+  // delegates to 衢州's, before any programme: 衢州's clerks then record into the province's programme.
+  const platformAdmin = officials("dsj", "admin")[0]!;
+  const registered = (Object.keys(AGENCIES) as AgencyKey[]).filter((k) => AGENCIES[k].code !== undefined);
+  for (const k of registered) {
+    const a = AGENCIES[k];
+    const body: AgencyRequest = { code: a.code!, name: a.name, ...(a.parent !== undefined ? { parent: a.parent } : {}) };
+    ev(0, "admin", platformAdmin, null, () => ({ kind: "agency", body }));
+  }
+  const delegation = ev(0, "admin", officials("fgw", "admin")[0]!, null, () => ({ kind: "delegation", body: { from: PROVINCE_FGW, to: QUZHOU_FGW, granted: true } }));
+
   // Programmes on the first working day; budgets about a fifth above what gets approved, in steps of 5 million yuan.
   const programmeEv = new Map<ProgrammeModel, Ev>();
   for (const model of PROGRAMMES) {
@@ -737,7 +763,7 @@ export function generateDemo(options: DemoOptions): DemoPlan {
     const body: ProgrammeRequest = {
       code,
       name,
-      agency: agency.name,
+      agency: agency.code ?? agency.name,
       budgetFen: String(Math.max(step, Math.ceil((approved * 1.2) / step) * step)),
       currency: "CNY",
       policyDocument: {
@@ -764,7 +790,9 @@ export function generateDemo(options: DemoOptions): DemoPlan {
       requestedFen: String(life.requestedFen),
       private: { contactPerson: enterprise.contactPerson, phone: enterprise.phone, bankAccount: life.bankAccount },
     };
-    const app = ev(life.day, "clerk", rng.pick(officials(model.agency, "clerk")), programmeEv.get(model)!, (programmeId) => ({
+    // The province's 发改委 has delegated to 衢州's: applicants from 衢州 apply through their prefecture.
+    const clerkAgency: AgencyKey = model.agency === "fgw" && life.region.startsWith(QUZHOU_PREFIX) ? "qzfgw" : model.agency;
+    const app = ev(life.day, "clerk", rng.pick(officials(clerkAgency, "clerk")), programmeEv.get(model)!, (programmeId) => ({
       kind: "application",
       body: { programmeId, ...application },
     }));
@@ -784,10 +812,10 @@ export function generateDemo(options: DemoOptions): DemoPlan {
         paidOn: p.paidOn,
         private: { bankTransactionRef: `DEMO-GKZF-${p.paidOn.replaceAll("-", "")}-${String(rng.int(0, 999_999)).padStart(6, "0")}` },
       };
-      const pay = ev(p.day, "payer", rng.pick(officials("czt", "payer")), dec, (decisionId) => ({ kind: "payout", body: { decisionId, ...payout } }));
+      const pay = ev(p.day, "payer", rng.pick(officials(financeOf(model), "payer")), dec, (decisionId) => ({ kind: "payout", body: { decisionId, ...payout } }));
       payoutEv.set(p, pay);
       if (p.confirmDay !== null)
-        ev(p.confirmDay, "confirmer", rng.pick(officials("czt", "approver")), pay, (payoutId) => ({ kind: "confirmation", body: { payoutId } }));
+        ev(p.confirmDay, "confirmer", rng.pick(officials(financeOf(model), "approver")), pay, (payoutId) => ({ kind: "confirmation", body: { payoutId } }));
     }
   }
 
@@ -808,6 +836,8 @@ export function generateDemo(options: DemoOptions): DemoPlan {
   example("rural county enterprise, paid", (l) => l.enterprise.region.regionType === "rural-county" && l.payments.length > 0);
   example("rejected", (l) => l.decision?.approved === false, (l) => decisionEv.get(l));
   example("pending: no decision yet", (l) => l.decision === null);
+  example(`recorded by ${AGENCIES.qzfgw.name} (${QUZHOU_FGW}) under the province's delegation`, (l) => l.model.agency === "fgw" && l.region.startsWith(QUZHOU_PREFIX));
+  invariant(delegation.day === 0, "the delegation precedes the programmes");
 
   // ---- Order: by day, then the officials' time slots; one session per official and day, split at the batch limit.
   const minute = (e: Ev) => minuteOf(e.slot, e.actor);

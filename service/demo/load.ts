@@ -21,6 +21,8 @@ import { BatchRecordRejected, Ledger, scopedIdempotencyKey, type AcceptedBatch }
 import { canonicalBytes, CodedError, decodeEntry, sha256, toHex } from "../log";
 import type { Command } from "../records/rules";
 import {
+  AgencyRequest,
+  DelegationRequest,
   ApplicationRequest,
   ConfirmationRequest,
   CorrectionRequest,
@@ -97,6 +99,8 @@ class SessionClock implements Pick<Clock, "now"> {
 const MAX_QUEUED_SESSIONS = 64;
 
 const REF_FIELD = {
+  agency: null,
+  delegation: null,
   programme: null,
   application: "programmeId",
   decision: "applicationId",
@@ -119,6 +123,10 @@ function toCommand(record: PlannedCommand, ids: readonly string[]): Command {
     return found;
   };
   switch (record.kind) {
+    case "agency":
+      return { kind: "agency", body: AgencyRequest.parse(record.body) };
+    case "delegation":
+      return { kind: "delegation", body: DelegationRequest.parse(record.body) };
     case "programme":
       return { kind: "programme", body: ProgrammeRequest.parse(record.body) };
     case "application":
@@ -203,6 +211,10 @@ function mismatch(bytes: Uint8Array, session: DemoSession, record: PlannedComman
   if (entry["recordedAt"] !== session.at) return `it was recorded at ${String(entry["recordedAt"])}, the demo's at ${session.at}`;
   if (typeof actor !== "object" || actor === null || actor.official !== session.actor.official || actor.agency !== session.actor.agency || actor.role !== session.actor.role)
     return `its actor is not the demo's ${session.actor.official}`;
+  // Agency and delegation entries refer to the agencies they name (by their entries' ids): their codes say the same.
+  const body = entry["body"] as Record<string, unknown> | null;
+  if (record.kind === "agency") return body?.["code"] === record.body.code ? null : `its agency code is not ${record.body.code}`;
+  if (record.kind === "delegation") return body?.["from"] === record.body.from && body["to"] === record.body.to ? null : `it is not the delegation from ${record.body.from} to ${record.body.to}`;
   const expectedRefs = ref === null ? [] : [ids[ref]];
   if (!Array.isArray(refs) || refs.length !== expectedRefs.length || refs.some((r, i) => r !== expectedRefs[i])) return "it refers to other entries than the demo's";
   if (record.kind === "programme" && (entry["body"] as { code?: unknown } | null)?.code !== record.body.code) return `its programme code is not ${record.body.code}`;

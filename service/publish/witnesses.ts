@@ -14,16 +14,23 @@
  *   split-view code (ALARM_CODES) is an alarm: logged at error level once per
  *   change, and only asked again after `alarmRetryMs`, never in a loop.
  *
- * What was cosigned lives in memory: after a restart the witnesses are asked
- * again (they cosign the checkpoint they already hold), and nothing is
- * published until the quorum answers.
+ * Restarts. With a {@link CosignedCheckpointStore} (`WitnessCosigner.open`),
+ * a newly cosigned checkpoint is saved durably before it is published, so the
+ * published checkpoint never goes back after a crash, and at start the saved
+ * one is checked (log key, chain, policy quorum: cosigned-store.ts) and
+ * published again at once, with no witness needed. A saved checkpoint that
+ * fails the check is refused with an error line and not used; the witnesses
+ * are then asked again, as without a store.
  */
 import { readFile } from "node:fs/promises";
+import path from "node:path";
 import type { Logger } from "pino";
 import { parseWitnessPolicy, quorumSatisfied, QUORUM_NONE, WitnessPolicyError, type WitnessPolicy } from "../format/witness-policy";
 import { ALARM_CODES, witnessCheckpoint, WitnessClientError, type FetchLike, type ProofSource, type WitnessClientErrorCode } from "../witness/client";
 import type { AnchoredPoint } from "../ledger/receipts";
 import type { CosignedCheckpoints, PublishedCheckpoint } from "./published";
+import { checkSavedCosigned, FileCosignedCheckpointStore, SavedCosignedError, type CosignedCheckpointStore, type SavedCosignedExpectations } from "./cosigned-store";
+import { parseVerifierKey } from "../log";
 
 export interface WitnessingOptions {
   readonly policy: WitnessPolicy;
@@ -43,6 +50,21 @@ export interface WitnessingOptions {
   readonly timeoutMs?: number;
   readonly fetch?: FetchLike;
   readonly now?: () => number;
+}
+
+/** Keeping the published checkpoint across restarts: where, and what a saved one must match to be trusted. */
+export interface WitnessingPersistence extends Omit<SavedCosignedExpectations, "policy"> {
+  readonly store: CosignedCheckpointStore;
+}
+
+/** The file, under the data directory, that keeps the newest cosigned checkpoint. */
+export function cosignedCheckpointFile(dataDir: string): string {
+  return path.join(dataDir, "witnesses", "cosigned-checkpoint.json");
+}
+
+/** The persistence `main` wires: the file under the data directory, trusted only for this log's key and origin and this chain's contract. */
+export function persistenceIn(dataDir: string, log: { verifierKey: string; origin: string }, chain: { chainId: number; address: string }): WitnessingPersistence {
+  return { store: new FileCosignedCheckpointStore(cosignedCheckpointFile(dataDir)), logVerifier: parseVerifierKey(log.verifierKey), origin: log.origin, chain };
 }
 
 /** One witness as health shows it. */
@@ -113,6 +135,10 @@ export class WitnessCosigner implements CosignedCheckpoints {
   private readonly witnesses: WitnessState[];
   private readonly candidates = new Map<number, Candidate>();
   private published: { readonly point: AnchoredPoint; readonly note: string } | null = null;
+  /** Size of the cosigned checkpoint being saved before it is published, or 0. */
+  private publishing = 0;
+  private saving: Promise<void> = Promise.resolve();
+  private store: CosignedCheckpointStore | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
@@ -134,20 +160,59 @@ export class WitnessCosigner implements CosignedCheckpoints {
     }));
   }
 
-  /** Starts submitting: at once, then every `everyMs`. */
+  /** Starts submitting: at once, then every `everyMs`. What is cosigned is kept in memory only. */
   static start(o: WitnessingOptions): WitnessCosigner {
     const c = new WitnessCosigner(o);
-    c.tick();
-    c.timer = setInterval(() => c.tick(), o.everyMs ?? 500);
-    c.timer.unref();
+    c.run();
     return c;
   }
 
-  /** Stops the timer and aborts calls in flight; resolves once they are done. */
+  /**
+   * Restores the saved cosigned checkpoint, if it passes the checks, and
+   * starts submitting; from then on each newly cosigned checkpoint is saved
+   * before it is published. Never rejects for what the store holds: an
+   * unreadable or untrustworthy saved checkpoint is logged and ignored.
+   */
+  static async open(o: WitnessingOptions, persistence: WitnessingPersistence): Promise<WitnessCosigner> {
+    const c = new WitnessCosigner(o);
+    c.store = persistence.store;
+    await c.restore(persistence);
+    c.run();
+    return c;
+  }
+
+  private async restore(p: WitnessingPersistence): Promise<void> {
+    const refuse = (why: string, code?: string) =>
+      this.o.logger.error({ where: p.store.where, code }, `refusing the saved cosigned checkpoint in ${p.store.where}: ${why}; it is not published, and the witnesses are asked again`);
+    try {
+      const saved = await p.store.load();
+      if (saved === undefined) return;
+      const vouched = checkSavedCosigned(saved, { ...p, policy: this.o.policy });
+      this.published = { point: saved.point, note: saved.note };
+      for (const w of this.witnesses)
+        if (vouched.includes(w.name)) {
+          w.size = saved.point.size;
+          w.cosignedSize = saved.point.size;
+        }
+      this.o.logger.info({ size: saved.point.size, vouched }, "restored the saved cosigned checkpoint: published");
+    } catch (e) {
+      if (e instanceof SavedCosignedError) refuse(e.message, e.code);
+      else refuse(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  private run(): void {
+    this.tick();
+    this.timer = setInterval(() => this.tick(), this.o.everyMs ?? 500);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and aborts calls in flight; resolves once they and any save under way are done. */
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.abort.abort();
     await Promise.allSettled([...this.inFlight]);
+    await this.saving;
   }
 
   /** The published checkpoint with its anchoring, for receipts: null while no checkpoint has a quorum. */
@@ -215,6 +280,8 @@ export class WitnessCosigner implements CosignedCheckpoints {
       while (this.candidates.size >= MAX_CANDIDATES) this.candidates.delete(Math.min(...this.candidates.keys()));
       this.candidates.set(point.size, { point, lines: new Map() });
     }
+    // A quorum whose save failed is saved again from here.
+    this.maybePublish(this.candidates.get(point.size)!);
     const now = this.now();
     for (const w of this.witnesses) {
       if (w.busy || w.retryAt > now || (w.cosignedSize !== null && w.cosignedSize >= point.size)) continue;
@@ -281,11 +348,31 @@ export class WitnessCosigner implements CosignedCheckpoints {
     const c = this.candidates.get(point.size);
     if (c === undefined) return;
     c.lines.set(name, line);
+    this.maybePublish(c);
+  }
+
+  /** Publishes a candidate that has its quorum, once it is saved (when there is a store); one save at a time. */
+  private maybePublish(c: Candidate): void {
+    const size = c.point.size;
+    if ((this.published !== null && this.published.point.size >= size) || this.publishing >= size) return;
     if (!quorumSatisfied(this.o.policy, new Set(c.lines.keys()))) return;
     const order = this.o.policy.witnesses.map((w) => w.name).filter((n) => c.lines.has(n));
-    this.published = { point: c.point, note: c.point.signedCheckpoint + order.map((n) => c.lines.get(n)!).join("") };
-    for (const size of [...this.candidates.keys()]) if (size <= point.size) this.candidates.delete(size);
-    this.o.logger.info({ size: point.size, vouched: order }, "checkpoint cosigned by the witness quorum: published");
+    const cosigned = { point: c.point, note: c.point.signedCheckpoint + order.map((n) => c.lines.get(n)!).join("") };
+    this.publishing = size;
+    this.saving = this.saving.then(async () => {
+      try {
+        await this.store?.save(cosigned);
+      } catch (e) {
+        if (this.publishing === size) this.publishing = 0;
+        this.o.logger.error({ size, where: this.store?.where, err: e }, `cannot save the cosigned checkpoint of size ${size}; not published yet, saving again at the next check`);
+        return;
+      }
+      if (this.publishing === size) this.publishing = 0;
+      if (this.published !== null && this.published.point.size >= size) return;
+      this.published = cosigned;
+      for (const s of [...this.candidates.keys()]) if (s <= size) this.candidates.delete(s);
+      this.o.logger.info({ size, vouched: order }, "checkpoint cosigned by the witness quorum: published");
+    });
   }
 }
 

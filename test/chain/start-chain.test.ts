@@ -20,7 +20,7 @@ describe("chain settings", function () {
     const c = loadChainConfig({}, "/srv/ledger");
     expect(c.remote).to.equal(undefined);
     expect(c.recorderKeyFile).to.equal(path.resolve("/srv/ledger/keys/recorder.key"));
-    expect(c).to.include({ everyEntries: 1000, everyMs: 1000, confirmations: 1, replaceAfterMs: 60_000, redeployLocal: false });
+    expect(c).to.include({ everyEntries: 1000, everyMs: 5000, maxDelayMs: 300_000, confirmations: 1, replaceAfterMs: 60_000, redeployLocal: false });
     expect(c.maxGasPrice).to.equal(undefined);
   });
 
@@ -47,6 +47,8 @@ describe("chain settings", function () {
     ["a short address", { LEDGER_RPC_URL: "http://x", LEDGER_CHAIN_ID: "1", LEDGER_ANCHOR_ADDRESS: "0x1234" }, ["LEDGER_ANCHOR_ADDRESS"]],
     ["a zero cadence", { LEDGER_ANCHOR_EVERY_ENTRIES: "0" }, ["LEDGER_ANCHOR_EVERY_ENTRIES"]],
     ["a gas cap in hex", { LEDGER_ANCHOR_MAX_GAS_PRICE_WEI: "0x10" }, ["LEDGER_ANCHOR_MAX_GAS_PRICE_WEI"]],
+    ["a cadence waiting more than half the health limit", { LEDGER_ANCHOR_EVERY_MS: "5001", LEDGER_ANCHOR_MAX_DELAY_MS: "10000" }, ["LEDGER_ANCHOR_EVERY_MS", "LEDGER_ANCHOR_MAX_DELAY_MS"]],
+    ["the default cadence with a health limit below twice it", { LEDGER_ANCHOR_MAX_DELAY_MS: "9999" }, ["LEDGER_ANCHOR_EVERY_MS"]],
   ] as const) {
     it(`refuse ${desc}, naming the variables on one line`, function () {
       let error: unknown;

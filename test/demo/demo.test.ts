@@ -13,7 +13,7 @@ import { checkEntries } from "../../scripts/lib/audit";
 import { Ledger } from "../../service/ledger/ledger";
 import { decodeEntry, type DecodedEntry } from "../../service/log";
 import { hasValidOrganisationCodeCheck, isValidCreditCode, regionType } from "../../service/records/identifiers";
-import { ProgrammeRequest } from "../../service/records/schemas";
+import { ApplicationRequest, ProgrammeRequest } from "../../service/records/schemas";
 import type { ApplicationState, DecisionState, PayoutState, ProgrammeState, StateDoc } from "../../service/records/state";
 import { MemoryStore } from "../../service/store/memory";
 import { StoreUnavailableError, type CommitBatch, type LedgerStore } from "../../service/store/store";
@@ -202,6 +202,73 @@ describe("demo data", () => {
         expect(await store.indexed({ name: "enterprise", value: h.creditCode }), h.label).to.include(h.record);
       const clawback = result.plan.highlights.find((h) => /clawback of a whole/.test(h.label))!;
       expect(body(entries[clawback.record]!)["reasonCode"]).to.equal("clawback");
+    });
+  });
+
+  describe("agencies", () => {
+    let store: MemoryStore;
+    let entries: DecodedEntry[];
+    before(async () => {
+      store = new MemoryStore();
+      await loadDemo({ store, now: NOW, enterprises: SMALL, randomBytes: seededRandomBytes(5) });
+      entries = await entriesOf(store);
+    });
+    const agencyOf = (e: DecodedEntry) => (e["actor"] as { agency: string }).agency;
+
+    it("registers the province's 发改委 and 衢州's under it, then the province delegates to 衢州, before any of its programmes or applications", () => {
+      const [a, b] = entries.slice(0, 2);
+      expect([a!.kind, b!.kind]).to.deep.equal(["agency", "agency"]);
+      expect(body(a!)).to.deep.equal({ code: "330000-FGW", name: "浙江省发展和改革委员会" });
+      expect(body(b!)).to.deep.equal({ code: "330800-FGW", name: "衢州市发展和改革委员会", parent: "330000-FGW" });
+      const delegations = entries.filter((e) => e.kind === "delegation");
+      expect(delegations.map(body)).to.deep.equal([{ from: "330000-FGW", to: "330800-FGW", granted: true }]);
+      expect(agencyOf(delegations[0]!)).to.equal("330000-FGW");
+      const at = entries.indexOf(delegations[0]!);
+      expect(entries.findIndex((e) => e.kind === "programme" && body(e)["agency"] === "330000-FGW")).to.be.greaterThan(at);
+      expect(entries.findIndex((e) => e.kind === "application")).to.be.greaterThan(at);
+      expect(entries.filter((e) => e.kind === "agency")).to.have.length(2);
+    });
+
+    it("has 衢州's clerks record the 衢州 applications of the province's programme, and the province's officials the rest of it", () => {
+      const fgwProgrammes = new Set(entries.filter((e) => e.kind === "programme" && body(e)["agency"] === "330000-FGW").map((e) => String(e["id"])));
+      expect(fgwProgrammes.size).to.equal(1);
+      const apps = entries.filter((e) => e.kind === "application" && fgwProgrammes.has(String(body(e)["programmeId"])));
+      const byQuzhou = apps.filter((e) => agencyOf(e) === "330800-FGW");
+      expect(byQuzhou.length).to.be.greaterThan(0);
+      for (const e of byQuzhou) expect(String(body(e)["region"])).to.match(/^3308/);
+      for (const e of apps.filter((a) => agencyOf(a) !== "330800-FGW")) expect(agencyOf(e)).to.equal("330000-FGW");
+      // The province's programme is paid by its own payers: an unregistered finance department may not.
+      const decisions = new Set(entries.filter((e) => e.kind === "decision" && apps.some((a) => a["id"] === body(e)["applicationId"])).map((e) => String(e["id"])));
+      const payouts = entries.filter((e) => e.kind === "payout" && decisions.has(String(body(e)["decisionId"])));
+      expect(payouts.length).to.be.greaterThan(0);
+      for (const e of payouts) expect(agencyOf(e)).to.equal("330000-FGW");
+    });
+
+    it("refuses a 衢州 clerk in the province's programme once the delegation is withdrawn, and in another agency's programme always", async () => {
+      const ledger = await Ledger.open({ store, clock: new FakeClock(NOW) });
+      try {
+        const programme = entries.find((e) => e.kind === "programme" && body(e)["agency"] === "330000-FGW")!;
+        const other = entries.find((e) => e.kind === "programme" && body(e)["agency"] !== "330000-FGW")!;
+        const app = entries.find((e) => e.kind === "application" && agencyOf(e) === "330800-FGW")!;
+        const clerk = app["actor"] as { official: string; agency: string; role: "clerk" };
+        const application = (programmeId: string) => ({ ...(body(app) as object), programmeId, creditCode: body(app)["creditCode"], private: { contactPerson: "演示", phone: "+86 138 0000 0000", bankAccount: "9999000012345678" } });
+        const submit = (programmeId: string, key: string) =>
+          ledger.submit({ command: { kind: "application", body: ApplicationRequest.parse(application(programmeId)) }, actor: clerk, idempotencyKey: key, requestHash: key });
+        const refused = async (p: Promise<unknown>) => {
+          try {
+            await p;
+          } catch (e) {
+            return e as { rule?: string };
+          }
+          throw new Error("expected a refusal");
+        };
+        expect((await refused(submit(String(other["id"]), "other"))).rule).to.equal("agency-scope");
+        const admin = entries.find((e) => e.kind === "delegation")!["actor"] as { official: string; agency: string; role: "admin" };
+        await ledger.submit({ command: { kind: "delegation", body: { from: "330000-FGW", to: "330800-FGW", granted: false } }, actor: admin, idempotencyKey: "withdraw", requestHash: "withdraw" });
+        expect((await refused(submit(String(programme["id"]), "after"))).rule).to.equal("agency-scope");
+      } finally {
+        await ledger.close();
+      }
     });
   });
 

@@ -10,7 +10,7 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -55,6 +55,8 @@ describe("the running service with three witnesses, quorum two", function () {
   });
 
   let programmes = 0;
+  /** What the first test leaves for the restart test. */
+  let started: { env: { LEDGER_DATA_DIR: string } & Record<string, string>; policy: ReturnType<typeof parseWitnessPolicy>; firstId: string; note2: string } | undefined;
   async function addEntry(): Promise<string> {
     programmes++;
     const res = await recordProgramme(service!.url, service!.firstAdminToken!, `P${programmes}`);
@@ -151,6 +153,31 @@ describe("the running service with three witnesses, quorum two", function () {
     expect(h3.body.witnesses!.waiting).to.match(/size 3 lacks the witness quorum "two-of-three"/).and.to.contain("w2 UNREACHABLE").and.to.contain("w3 UNREACHABLE");
     expect(h3.body.witnesses!.witnesses.find((w) => w.name === "w2")).to.deep.include({ lastCosignedSize: 2, lagEntries: 1 });
     expect(await published()).to.equal(note2);
+    started = { env, policy, firstId: first, note2 };
+  });
+
+  it("after a restart with every witness stopped, serves the saved cosigned checkpoint at once, and receipts keep their cosignatures", async function () {
+    const { env, policy, firstId, note2 } = started!;
+    await witnesses[0]!.close();
+    await service!.close();
+    service = undefined;
+    const saved = path.join(env.LEDGER_DATA_DIR, "witnesses", "cosigned-checkpoint.json");
+    expect((await stat(saved)).mode & 0o777).to.equal(0o600);
+
+    const config = loadConfig(env);
+    service = await startService(config, silent, {
+      chain: loadChainConfig(env, config.dataDir),
+      witnessing: { everyMs: 100, backoffMinMs: 100, backoffMaxMs: 500, timeoutMs: 3000 },
+    });
+    // No witness can answer: what is served is the saved checkpoint, checked against the policy at start.
+    expect(await until("the saved checkpoint published", published, 30_000)).to.equal(note2);
+    const receipt = (await (await fetch(`${service.url}/v1/entries/${firstId}/receipt`)).json()) as Receipt;
+    expect(receipt.checkpoint).to.equal(note2);
+    const report = await checkReceipt(receipt, { verifiers: [parseVerifierKey(service.verifierKey)], chain: null, policy });
+    expect(report.verdict).to.equal("verified-by-witnesses");
+    const h = await health();
+    expect(h.body.witnesses!.publishedSize).to.equal(2);
+    expect(h.body.witnesses!.witnesses.filter((w) => w.lastCosignedSize === 2).map((w) => w.name)).to.deep.equal(["w1", "w2"]);
   });
 });
 

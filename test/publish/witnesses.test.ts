@@ -14,6 +14,7 @@ import { Writable } from "node:stream";
 import { checkCosignedCheckpoint, parseWitnessPolicy, type WitnessPolicy } from "../../service/format";
 import { cosignerKeyOf, noteKeyFromSeed, parseCosignerKey, parseSignerKey, toHex, verifyCheckpoint } from "../../service/log";
 import type { AnchoredPoint } from "../../service/ledger/receipts";
+import { MemoryCosignedCheckpointStore } from "../../service/publish/cosigned-store";
 import { readWitnessPolicyFile, WitnessCosigner, witnessesHealthy, WitnessPolicyFileError } from "../../service/publish/witnesses";
 import { startWitness, type RunningWitness } from "../../service/witness/server";
 import { submitCheckpoint } from "../../service/witness/client";
@@ -174,6 +175,43 @@ describe("the witness stage", function () {
       const again = await until("published after the restart", () => after.publishedPoint());
       expect(again.size).to.equal(6);
       expect(checkCosignedCheckpoint(again.signedCheckpoint, policy).satisfied).to.equal(true);
+    });
+
+    it("with a store, saves each cosigned checkpoint before publishing it, holds it back while a save fails, and a restart publishes it with every witness stopped", async function () {
+      const policy = await three();
+      const log = new ToyLog(ORIGIN, LOG.signer).grow(4);
+      const anchored = { current: point(log) as AnchoredPoint | null };
+      const store = new MemoryCosignedCheckpointStore();
+      store.failNextSave();
+      const { logger, errors } = recordingLogger();
+      const persistence = { store, logVerifier: LOG.verifier, origin: ORIGIN, chain: { chainId: 31337, address: `0x${"11".repeat(20)}` } };
+      const open = async (s: MemoryCosignedCheckpointStore) => {
+        const c = await WitnessCosigner.open(
+          { policy, anchored: () => anchored.current, proof: async (a, b) => log.tree.consistencyProof(a, b), logger, everyMs: 20, backoffMinMs: 20, backoffMaxMs: 100, timeoutMs: 2000 },
+          { ...persistence, store: s },
+        );
+        cosigners.push(c);
+        return c;
+      };
+      const c = await open(store);
+      await until("the failed save logged", () => errors.length > 0);
+      expect(errors[0]).to.match(/^cannot save the cosigned checkpoint of size 4; not published yet/);
+      const first = await until("size 4 published once saved", () => c.publishedPoint());
+      // Whatever is published was durable first.
+      expect(store.saves).to.be.at.least(1);
+      expect((await store.load())!.point.size).to.equal(4);
+
+      log.grow(3);
+      anchored.current = point(log);
+      const second = await until("size 7 published", () => (c.publishedPoint()?.size === 7 ? c.publishedPoint() : null));
+      expect((await store.load())!.note).to.equal(second.signedCheckpoint);
+      expect(first.size).to.equal(4);
+      await c.close();
+
+      await Promise.all(running.map((w) => w.close()));
+      const restarted = await open(store.reopen());
+      expect(restarted.publishedPoint()).to.deep.equal(second);
+      expect(checkCosignedCheckpoint(restarted.publishedPoint()!.signedCheckpoint, policy).satisfied).to.equal(true);
     });
 
     it("publishes nothing while no checkpoint has the quorum", async function () {
