@@ -7,6 +7,7 @@
 import type { z } from "zod";
 import { ConfigError, configProblems, EnvSchema, loadConfig, type Config } from "./config";
 import { ChainEnvSchema, loadChainConfig, type ChainConfig } from "./chain/config";
+import { LeaderEnvSchema, leaderConfigProblems, loadLeaderConfig, type LeaderConfig } from "./leader/config";
 
 /**
  * LEDGER_* variables that other tools of this project read (the deploy
@@ -23,7 +24,7 @@ export const OTHER_TOOLS_SETTINGS: readonly string[] = [
   "LEDGER_DEPLOY_OVERWRITE",
 ];
 
-const SCHEMAS = [EnvSchema, ChainEnvSchema] as const;
+const SCHEMAS = [EnvSchema, ChainEnvSchema, LeaderEnvSchema] as const;
 
 /** The names of every setting the service reads. */
 export function serviceSettingNames(): string[] {
@@ -34,6 +35,8 @@ export interface Settings {
   readonly config: Config;
   /** false: LEDGER_CHAIN=off. */
   readonly chain: ChainConfig | false;
+  /** Leadership among PostgreSQL replicas (unused with LevelDB). */
+  readonly leader: LeaderConfig;
 }
 
 /**
@@ -48,12 +51,12 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
   const unknown = Object.keys(env)
     .filter((k) => k.startsWith("LEDGER_") && !known.has(k))
     .sort();
-  const problems = [...unknown.map((k) => `${k}: not a setting (see --help for the known ones)`), ...configProblems(env)];
+  const problems = [...unknown.map((k) => `${k}: not a setting (see --help for the known ones)`), ...configProblems(env), ...leaderConfigProblems(env)];
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
   const config = loadConfig(env);
   // The chain's settings are checked even with LEDGER_CHAIN=off: a bad value is refused either way.
   const chain = loadChainConfig(env, config.dataDir);
-  return { config, chain: config.chain ? chain : false };
+  return { config, chain: config.chain ? chain : false, leader: loadLeaderConfig(env) };
 }
 
 /** The default a setting takes when unset, as --help shows it; undefined when it has none. */
