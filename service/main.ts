@@ -27,7 +27,7 @@ import { systemClock } from "./clock";
 import { Ledger } from "./ledger/ledger";
 import { Queries } from "./queries/queries";
 import { TileQueries } from "./queries/tiles";
-import { publishedCheckpoint } from "./publish/published";
+import { publishedCheckpoint, type PublishedCheckpoint } from "./publish/published";
 import { ContinuousPublisher } from "./publish/continuous";
 import { readWitnessPolicyFile, WitnessCosigner, witnessesHealthy, WitnessPolicyFileError, type WitnessingOptions } from "./publish/witnesses";
 import type { WitnessPolicy } from "./format/witness-policy";
@@ -37,13 +37,16 @@ import { LevelStore } from "./store/level";
 import { describeDatabaseUrl, PostgresStore } from "./store/postgres";
 import { StoreLockedError, StoreUnavailableError, type LedgerStore } from "./store/store";
 import { createToken } from "./auth/tokens";
-import { startChain, type ChainConfig, type RunningChain } from "./chain";
+import { connectChain, startChain, type ChainConfig, type ChainConnection, type RunningChain } from "./chain";
+import type { ChainClient } from "./chain/client";
+import type { LeaderConfig } from "./leader/config";
+import { openReplicas, type AnchorView, type LeaderStatus, type Replicas } from "./leader/replicas";
 import { loadOrCreateAccessCodes, AccessCodeKeyError } from "./auth/access-codes";
 import type { AnchoringInfo } from "./http/receipts";
 import { demoSummaryLines, loadDemoIntoDataDir, DemoError, type DemoDataDirResult } from "./demo";
 
 /** What the receipt routes need to know of the anchoring side. */
-function anchoringInfo(chain: RunningChain, everyMs: number): AnchoringInfo {
+function anchoringInfo(chain: { readonly client: ChainClient; readonly fromBlock: number }, view: AnchorView, everyMs: number): AnchoringInfo {
   const { chainId, address } = chain.client;
   return {
     chainId,
@@ -51,7 +54,7 @@ function anchoringInfo(chain: RunningChain, everyMs: number): AnchoringInfo {
     fromBlock: chain.fromBlock,
     retryAfterSeconds: Math.max(1, Math.ceil(everyMs / 1000)),
     anchored() {
-      const a = chain.anchorer.anchored;
+      const a = view.anchored;
       return a === null ? null : { ...a, chainId, contract: address };
     },
   };
@@ -68,8 +71,10 @@ export interface RunningService {
   firstAdminTokenShown(): Promise<void>;
   /** True when a previous start created the first admin token but died before printing it (see data-dir.ts). */
   readonly adminTokenNeverShown: boolean;
-  /** The anchoring side, unless started without a chain. */
+  /** The anchoring side, unless started without a chain, or with PostgreSQL (where the leader's anchorer changes with each term). */
   readonly chain: RunningChain | undefined;
+  /** Whether this replica leads (always, with LevelDB), the leader's id and the term's epoch (null without a lease). */
+  leaderStatus(): LeaderStatus;
   close(): Promise<void>;
 }
 
@@ -85,6 +90,8 @@ export interface StartOptions {
   readonly witnessPolicy?: WitnessPolicy | null;
   /** Timing of the witness submissions (tests shorten it). */
   readonly witnessing?: Pick<WitnessingOptions, "everyMs" | "backoffMinMs" | "backoffMaxMs" | "alarmRetryMs" | "timeoutMs">;
+  /** Leadership among PostgreSQL replicas (loadSettings' `leader`); default lease 5 s and a generated replica id. Unused with LevelDB. */
+  readonly leader?: LeaderConfig;
 }
 
 /** The configured port could not be bound. The message is the one line to print. */
@@ -129,13 +136,14 @@ export async function listenFirst(config: Config): Promise<StartingServer> {
 
 /**
  * The store LEDGER_DATABASE_URL selects: PostgreSQL when it is set, else
- * LevelDB in the data directory. Either way one service process at a time
- * (StoreLockedError for a second), until replicas are supported. The data directory is created and checked
+ * LevelDB in the data directory. LevelDB admits one service process at a
+ * time (StoreLockedError for a second); PostgreSQL admits several replicas,
+ * one of which leads (service/leader). The data directory is created and checked
  * either way: the key files, the anchoring state and the first-admin-token
  * marker stay there.
  */
 export function openStore(config: Config): Promise<LedgerStore> {
-  return config.databaseUrl === undefined ? LevelStore.open(config.dataDir) : PostgresStore.open(config.databaseUrl, { exclusive: true });
+  return config.databaseUrl === undefined ? LevelStore.open(config.dataDir) : PostgresStore.open(config.databaseUrl);
 }
 
 /** Where the ledger's entries are, for the start-up banner: never the database URL itself, which may hold a password. */
@@ -156,8 +164,17 @@ export async function startService(config: Config, logger = pino({ level: config
   const server = listening.server;
   let opened: LedgerStore | undefined;
   let chain: RunningChain | undefined;
+  let connection: ChainConnection | undefined;
+  let replicas: Replicas | undefined;
+  // The leader-only publishers: started at once with LevelDB, and by each term this replica leads with PostgreSQL.
   let tlogCopy: ContinuousPublisher | undefined;
   let cosigner: WitnessCosigner | undefined;
+  const stopPublishers = async (): Promise<void> => {
+    const [t, c] = [tlogCopy, cosigner];
+    [tlogCopy, cosigner] = [undefined, undefined];
+    await t?.close();
+    await c?.close();
+  };
   try {
     await openDataDir(config.dataDir);
     const store = (opened = await openStore(config));
@@ -165,11 +182,31 @@ export async function startService(config: Config, logger = pino({ level: config
     if (key.created) logger.info({ file: config.logKeyFile }, "created a new log signing key");
     const access = await loadOrCreateAccessCodes(config.accessCodeKeyFile, { generations: store });
     if (access.created) logger.info({ file: config.accessCodeKeyFile }, "created a new access-code key");
-    const ledger = await Ledger.open({ store, clock: systemClock, onCommit: () => chain?.anchorer.notify() });
+    const ledger = await Ledger.open({
+      store,
+      clock: systemClock,
+      onCommit: () => {
+        chain?.anchorer.notify();
+        replicas?.notifyCommit();
+      },
+    });
     let anchoring: AnchoringInfo | undefined;
+    let view: AnchorView | undefined;
     if (options.chain !== false) {
-      chain = await startChain({ config: options.chain, dataDir: config.dataDir, ledger, store, noteSigner: key.signer, origin: config.origin, logger });
-      anchoring = anchoringInfo(chain, options.chain.everyMs);
+      const chainOptions = { config: options.chain, dataDir: config.dataDir, ledger, store, noteSigner: key.signer, origin: config.origin, logger };
+      if (config.databaseUrl === undefined) {
+        chain = await startChain(chainOptions);
+        view = chain.anchorer;
+        anchoring = anchoringInfo(chain, view, options.chain.everyMs);
+      } else connection = await connectChain(chainOptions);
+    }
+    if (config.databaseUrl !== undefined) {
+      const leader = options.leader ?? { leaseMs: 5000, replicaId: `replica-${process.pid}-${Date.now().toString(36)}` };
+      replicas = await openReplicas({ databaseUrl: config.databaseUrl, leader, connection, store, halt: (rule, message) => ledger.halt(rule, message), logger });
+      if (connection !== undefined && replicas.anchoring !== undefined) {
+        view = replicas.anchoring;
+        anchoring = anchoringInfo(connection, view, options.chain === false ? 1000 : options.chain.everyMs);
+      }
     }
     const maxDelayMs = options.chain === false ? 0 : options.chain.maxDelayMs;
     const checkpoints = new CheckpointSigner(ledger, key.signer, config.origin);
@@ -178,20 +215,27 @@ export async function startService(config: Config, logger = pino({ level: config
     if (policy === null) logger.info("no witnesses configured (LEDGER_WITNESS_POLICY_FILE unset): anchored checkpoints are published as they are");
     else if (anchoring === undefined) logger.warn("a witness policy is configured but the chain is off: nothing is anchored, so nothing is submitted or published");
     else {
-      const anchoredPoint = anchoring.anchored.bind(anchoring);
-      cosigner = WitnessCosigner.start({
-        policy,
-        anchored: anchoredPoint,
-        proof: async (a, b) => (await consistencyProof(store, a, b, ledger.size)).proof,
-        logger: logger.child({ component: "witnesses" }),
-        ...options.witnessing,
-      });
-      const c = cosigner;
-      anchoring = { ...anchoring, anchored: anchoredPoint, published: () => c.publishedPoint() };
+      anchoring = { ...anchoring, anchored: anchoring.anchored.bind(anchoring), published: () => cosigner?.publishedPoint() ?? null };
       logger.info({ witnesses: policy.witnesses.map((w) => w.name), quorum: policy.quorum }, "witnesses configured: checkpoints are published once the quorum cosigns them");
     }
-    const tiles = new TileQueries({ store, published: publishedCheckpoint(chain?.anchorer, cosigner) });
-    if (config.tlogDir !== undefined) tlogCopy = await ContinuousPublisher.start({ dir: config.tlogDir, tiles, logger });
+    const anchoredPoint = anchoring?.anchored;
+    // With a policy, only what this process's cosigner has seen cosigned is published (nothing while it runs elsewhere).
+    const cosigned = policy === null ? undefined : { cosigned: async (a: PublishedCheckpoint) => (cosigner === undefined ? null : cosigner.cosigned(a)) };
+    const tiles = new TileQueries({ store, published: publishedCheckpoint(view, cosigned) });
+    const startPublishers = async (): Promise<void> => {
+      if (policy !== null && anchoredPoint !== undefined)
+        cosigner = WitnessCosigner.start({
+          policy,
+          anchored: anchoredPoint,
+          // An anchored size is in the store; with replicas, this process's Ledger may not have seen it yet.
+          proof: async (a, b) => (await consistencyProof(store, a, b, Math.max(b, ledger.size))).proof,
+          logger: logger.child({ component: "witnesses" }),
+          ...options.witnessing,
+        });
+      if (config.tlogDir !== undefined) tlogCopy = await ContinuousPublisher.start({ dir: config.tlogDir, tiles, logger });
+    };
+    if (replicas === undefined) await startPublishers();
+    else await replicas.lead({ start: startPublishers, stop: stopPublishers });
 
     let firstAdminToken: string | undefined;
     let adminTokenNeverShown = false;
@@ -210,8 +254,9 @@ export async function startService(config: Config, logger = pino({ level: config
       logger,
       signedCheckpoint: async () => checkpoints.latest(),
       health: async () => {
-        if (chain === undefined) return { ok: true, treeSize: ledger.size, anchoring: "off" };
-        const st = await chain.anchorer.status();
+        const leader = leaderStatus();
+        if (view === undefined) return { ok: true, treeSize: ledger.size, anchoring: "off", leader };
+        const st = await view.status();
         const waitedMs = st.oldestUnanchoredAt === null ? 0 : Date.now() - Date.parse(st.oldestUnanchoredAt);
         const witnesses = cosigner?.status();
         return {
@@ -227,6 +272,7 @@ export async function startService(config: Config, logger = pino({ level: config
             fatal: st.fatal,
           },
           ...(witnesses === undefined ? {} : { witnesses }),
+          leader,
         };
       },
       config: { bodyLimit: config.bodyLimit, rateLimit: config.rateLimit, trustProxy: config.trustProxy },
@@ -248,6 +294,10 @@ export async function startService(config: Config, logger = pino({ level: config
     }, 3600_000);
     expiry.unref();
 
+    const replicaId = options.leader?.replicaId ?? "single";
+    function leaderStatus(): LeaderStatus {
+      return replicas?.leaderStatus() ?? { leader: true, epoch: null, leaderId: replicaId, replicaId };
+    }
     return {
       url: `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`,
       server,
@@ -259,20 +309,24 @@ export async function startService(config: Config, logger = pino({ level: config
         await clearFirstAdminTokenPending(config.dataDir);
       },
       chain,
+      leaderStatus,
       async close() {
         clearInterval(expiry);
         await closeServer(server, CLOSE_GRACE_MS);
-        await tlogCopy?.close();
-        await cosigner?.close();
+        // Ends this replica's term (its stages stopped, the lease released) before the ledger and chain close.
+        await replicas?.close();
+        await stopPublishers();
         await ledger.close();
         await chain?.close();
+        await connection?.close();
         await store.close();
       },
     };
   } catch (e) {
-    await tlogCopy?.close();
-    await cosigner?.close();
+    await replicas?.close();
+    await stopPublishers();
     await chain?.close();
+    await connection?.close();
     await opened?.close();
     await closeServer(server, 0);
     throw e;
@@ -330,8 +384,9 @@ async function main(): Promise<void> {
   if (!args.run) process.exit(args.exitCode);
   let config: Config;
   let chainConfig: ChainConfig | false;
+  let leaderConfig: LeaderConfig;
   try {
-    ({ config, chain: chainConfig } = loadSettings(process.env));
+    ({ config, chain: chainConfig, leader: leaderConfig } = loadSettings(process.env));
   } catch (e) {
     if (e instanceof ConfigError) fail(e.message, 2);
     throw e;
@@ -405,7 +460,7 @@ async function main(): Promise<void> {
     }
   }
   try {
-    service = await startService(config, logger, { chain: chainConfig, listening, witnessPolicy });
+    service = await startService(config, logger, { chain: chainConfig, listening, witnessPolicy, leader: leaderConfig });
   } catch (e) {
     if (
       e instanceof StoreLockedError ||

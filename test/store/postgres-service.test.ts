@@ -2,7 +2,7 @@
  * LEDGER_DATABASE_URL selects the PostgreSQL store in the service: the
  * setting is validated without echoing it, the service records into the
  * database (not LevelDB) and keeps its entries across a restart, a second
- * service process on the same database is refused, and the
+ * service process on the same database runs as a replica that does not lead, and the
  * start-up banner never shows the URL's password.
  */
 import { expect } from "chai";
@@ -15,7 +15,7 @@ import { ConfigError, loadConfig } from "../../service/config";
 import { runCli } from "../../scripts/admin";
 import { startService, storeDescription } from "../../service/main";
 import { loadSettings } from "../../service/settings";
-import { StoreLockedError, StoreUnavailableError } from "../../service/store/store";
+import { StoreUnavailableError } from "../../service/store/store";
 import { parseVerifierKey, verifyCheckpoint } from "../../service/log";
 import { databaseName, startCluster, type TestCluster } from "../helpers/postgres";
 import { Ledger } from "../../service/ledger/ledger";
@@ -116,14 +116,17 @@ describe("LEDGER_DATABASE_URL", function () {
 
       const again = await startService(config, silent, { chain: false });
       try {
-        // Until replicas are supported, a second service process on the same database is refused.
+        // A second service process on the same database runs as a replica that does not lead.
         const other = loadConfig({ PORT: "0", LEDGER_DATA_DIR: dir, LOG_LEVEL: "silent", LEDGER_DATABASE_URL: url });
-        let locked: unknown;
-        await startService(other, silent, { chain: false }).then(
-          (s) => s.close(),
-          (e: unknown) => (locked = e),
-        );
-        expect(locked).to.be.instanceOf(StoreLockedError);
+        const replica = await startService(other, silent, { chain: false, leader: { leaseMs: 5000, replicaId: "second" } });
+        try {
+          expect(replica.leaderStatus()).to.deep.include({ leader: false, replicaId: "second" });
+          expect(again.leaderStatus().leader).to.equal(true);
+          const health = (await (await fetch(`${replica.url}/v1/health`)).json()) as { leader: { leader: boolean; leaderId: string } };
+          expect(health.leader).to.deep.include({ leader: false, leaderId: again.leaderStatus().replicaId });
+        } finally {
+          await replica.close();
+        }
         expect(again.firstAdminToken).to.equal(undefined);
         expect(again.ledger.size).to.equal(1);
         const note = await (await fetch(`${again.url}/v1/log/checkpoint`)).text();
@@ -170,7 +173,7 @@ describe("LEDGER_DATABASE_URL", function () {
       expect(existsSync(path.join(dir, "CURRENT")), "nothing written to LevelDB").to.equal(false);
     });
 
-    it("is the store the admin CLI writes tokens to, and a running service keeps the CLI out", async function () {
+    it("is the store the admin CLI writes tokens to, beside a running service (the database serialises their writes)", async function () {
       const name = databaseName("admin");
       const url = await cluster.createDatabase(name);
       const saved = process.env.LEDGER_DATABASE_URL;
@@ -188,11 +191,11 @@ describe("LEDGER_DATABASE_URL", function () {
 
         const running = await startService(loadConfig({ PORT: "0", LEDGER_DATA_DIR: dir, LOG_LEVEL: "silent", LEDGER_DATABASE_URL: url }), silent, { chain: false });
         try {
-          process.stderr.write = (() => true) as typeof process.stderr.write;
+          process.stdout.write = (() => true) as typeof process.stdout.write;
           try {
-            expect(await runCli(["--data-dir", dir, "token", "list"]), "refused while the service holds the database").to.equal(1);
+            expect(await runCli(["--data-dir", dir, "token", "list"]), "not refused while a replica runs").to.equal(0);
           } finally {
-            process.stderr.write = errors;
+            process.stdout.write = quiet;
           }
         } finally {
           await running.close();
