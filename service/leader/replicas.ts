@@ -47,6 +47,7 @@ export class StoreHead {
   private _timer: NodeJS.Timeout | undefined;
   private _reading: Promise<void> | undefined;
   private _again = false;
+  private _following = false;
   onGrow: () => void = () => {};
 
   private constructor(
@@ -97,14 +98,19 @@ export class StoreHead {
 
   /** Re-reads the head every `everyMs` until {@link close}. */
   follow(everyMs: number): void {
+    if (this._following) return;
+    this._following = true;
     const tick = () => {
+      if (!this._following) return;
       this._timer = setTimeout(() => void this.refresh().finally(tick), everyMs);
       this._timer.unref();
     };
-    if (this._timer === undefined) tick();
+    tick();
   }
 
+  /** Stops following (a read under way finishes, and schedules nothing). */
   close(): void {
+    this._following = false;
     if (this._timer !== undefined) clearTimeout(this._timer);
     this._timer = undefined;
   }
