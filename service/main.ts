@@ -43,6 +43,7 @@ import type { LeaderConfig } from "./leader/config";
 import { openReplicas, type AnchorView, type LeaderStatus, type Replicas } from "./leader/replicas";
 import { loadOrCreateAccessCodes, AccessCodeKeyError } from "./auth/access-codes";
 import type { AnchoringInfo } from "./http/receipts";
+import type { AnchoredPoint } from "./ledger/receipts";
 import { demoSummaryLines, loadDemoIntoDataDir, DemoError, type DemoDataDirResult } from "./demo";
 
 /** What the receipt routes need to know of the anchoring side. */
@@ -215,12 +216,25 @@ export async function startService(config: Config, logger = pino({ level: config
     if (policy === null) logger.info("no witnesses configured (LEDGER_WITNESS_POLICY_FILE unset): anchored checkpoints are published as they are");
     else if (anchoring === undefined) logger.warn("a witness policy is configured but the chain is off: nothing is anchored, so nothing is submitted or published");
     else {
-      anchoring = { ...anchoring, anchored: anchoring.anchored.bind(anchoring), published: () => cosigner?.publishedPoint() ?? null };
+      anchoring = { ...anchoring, anchored: anchoring.anchored.bind(anchoring), published: () => publishedPoint() };
       logger.info({ witnesses: policy.witnesses.map((w) => w.name), quorum: policy.quorum }, "witnesses configured: checkpoints are published once the quorum cosigns them");
     }
     const anchoredPoint = anchoring?.anchored;
-    // With a policy, only what this process's cosigner has seen cosigned is published (nothing while it runs elsewhere).
-    const cosigned = policy === null ? undefined : { cosigned: async (a: PublishedCheckpoint) => (cosigner === undefined ? null : cosigner.cosigned(a)) };
+    // With a policy, the newest checkpoint a quorum cosigned: this process's cosigner's, or (replicas) the one the leader saved.
+    function publishedPoint(): AnchoredPoint | null {
+      const own = cosigner?.publishedPoint() ?? null;
+      const shared = replicas?.published() ?? null;
+      return own === null || (shared !== null && shared.size > own.size) ? shared : own;
+    }
+    const cosigned =
+      policy === null
+        ? undefined
+        : {
+            cosigned: async (a: PublishedCheckpoint) => {
+              const p = publishedPoint();
+              return p === null || p.size > a.size ? null : { size: p.size, note: p.signedCheckpoint };
+            },
+          };
     const tiles = new TileQueries({ store, published: publishedCheckpoint(view, cosigned) });
     const startPublishers = async (): Promise<void> => {
       if (policy !== null && anchoredPoint !== undefined)
@@ -235,7 +249,7 @@ export async function startService(config: Config, logger = pino({ level: config
       if (config.tlogDir !== undefined) tlogCopy = await ContinuousPublisher.start({ dir: config.tlogDir, tiles, logger });
     };
     if (replicas === undefined) await startPublishers();
-    else await replicas.lead({ start: startPublishers, stop: stopPublishers });
+    else await replicas.lead({ start: startPublishers, stop: stopPublishers, publishedPoint: () => cosigner?.publishedPoint() ?? null });
 
     let firstAdminToken: string | undefined;
     let adminTokenNeverShown = false;

@@ -10,6 +10,9 @@
  *   status every replica reports: the leader's own anchorer while this
  *   replica leads, else the record the leader saved in the database (read
  *   every `everyMs`).
+ * - The checkpoint a witness quorum cosigned (what `/tlog/checkpoint`
+ *   publishes with a witness policy) is saved by the leader, fenced like the
+ *   anchor state, in `published_checkpoint`; followers serve it.
  * - {@link openReplicas}, then `lead(stages)`: the {@link Leadership} loop; on winning a term it
  *   starts an anchorer whose saves are fenced by the term's epoch, then the
  *   caller's other leader-only stages; on losing it, it stops them in the
@@ -18,14 +21,16 @@
  */
 import type { Logger } from "pino";
 import type pg from "pg";
+import { z } from "zod";
 import { CompactRange } from "../log";
+import type { AnchoredPoint } from "../ledger/receipts";
 import type { LogStore } from "../store/store";
 import type { Anchorer, AnchorStatus } from "../chain/anchorer";
 import { startAnchorer, type ChainConnection } from "../chain";
-import { FencedAnchorStateStore, readSharedAnchorState } from "../chain/postgres-state";
+import { contractKey, FencedAnchorStateStore, readSharedAnchorState } from "../chain/postgres-state";
 import { inFlight, type AnchoredCheckpoint, type AnchorState } from "../chain/state";
 import type { LeaderConfig } from "./config";
-import { leasePool, LeaseError, PostgresLease } from "./lease";
+import { assertEpochIn, leasePool, LeaseError, PostgresLease } from "./lease";
 import { Leadership, type LeaderStatus } from "./leadership";
 
 export { type LeaderStatus } from "./leadership";
@@ -35,6 +40,53 @@ export interface AnchorView {
   /** The newest checkpoint known to be anchored, or null. */
   readonly anchored: AnchoredCheckpoint | null;
   status(): Promise<AnchorStatus>;
+}
+
+const Hex32 = z.string().regex(/^0x[0-9a-f]{64}$/);
+const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const PointSchema = z.strictObject({
+  chainId: z.number().int().positive(),
+  contract: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+  size: Count,
+  rootHex: Hex32,
+  checkpointIndex: Count,
+  txHash: Hex32.nullable(),
+  blockNumber: Count.nullable(),
+  anchoredAt: z.string().min(1),
+  signedCheckpoint: z.string().min(1),
+});
+
+/** The published (witness-cosigned) checkpoint the leader saved for `contract`; null when none was, or when the row does not validate. */
+export async function readSharedPublished(db: pg.Pool | pg.ClientBase, contract: AnchorState["contract"]): Promise<AnchoredPoint | null> {
+  const { rows } = await db.query<{ point: unknown }>("SELECT point FROM published_checkpoint WHERE contract = $1", [contractKey(contract)]);
+  const parsed = PointSchema.safeParse(rows[0]?.point);
+  return parsed.success ? parsed.data : null;
+}
+
+/** Saves the published checkpoint for term `term`, in one transaction checked against the lease (LeaseError FENCED when the term is over). */
+export async function saveSharedPublished(
+  pool: pg.Pool,
+  contract: AnchorState["contract"],
+  term: { readonly holder: string; readonly epoch: number },
+  point: AnchoredPoint,
+): Promise<void> {
+  const checked = PointSchema.parse(point);
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    await assertEpochIn(client, term.holder, term.epoch);
+    await client.query(
+      `INSERT INTO published_checkpoint (contract, epoch, point, saved_at) VALUES ($1, $2, $3::json, clock_timestamp())
+       ON CONFLICT (contract) DO UPDATE SET epoch = EXCLUDED.epoch, point = EXCLUDED.point, saved_at = EXCLUDED.saved_at`,
+      [contractKey(contract), term.epoch, JSON.stringify(checked)],
+    );
+    await client.query("COMMIT");
+    client.release();
+  } catch (e) {
+    await client.query("ROLLBACK").catch(() => {});
+    client.release(true);
+    throw e;
+  }
 }
 
 /**
@@ -120,6 +172,7 @@ export class StoreHead {
 export class SharedAnchoring implements AnchorView {
   private _leader: Anchorer | undefined;
   private _stored: AnchorState | undefined;
+  private _published: AnchoredPoint | null = null;
   private _timer: NodeJS.Timeout | undefined;
   private _closed = false;
 
@@ -146,6 +199,7 @@ export class SharedAnchoring implements AnchorView {
   async read(): Promise<void> {
     try {
       this._stored = (await readSharedAnchorState(this._pool, this._contract))?.state;
+      this._published = await readSharedPublished(this._pool, this._contract);
     } catch (e) {
       this._logger.warn({ err: e }, "could not read the shared anchor state; serving the last one read");
     }
@@ -163,6 +217,11 @@ export class SharedAnchoring implements AnchorView {
   /** The leader's own anchored checkpoint once its first recovery has read the chain; until then, and on followers, the stored one. */
   get anchored(): AnchoredCheckpoint | null {
     return this._leader?.anchored ?? this._stored?.anchored ?? null;
+  }
+
+  /** The published (witness-cosigned) checkpoint the leader saved last, or null. */
+  get published(): AnchoredPoint | null {
+    return this._published;
   }
 
   async status(): Promise<AnchorStatus> {
@@ -211,6 +270,8 @@ export interface ReplicasOptions {
 export interface LeaderStages {
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** What the stages publish (the witness cosigner's checkpoint), saved for the followers while this replica leads. */
+  publishedPoint?(): AnchoredPoint | null;
 }
 
 export interface Replicas {
@@ -225,6 +286,8 @@ export interface Replicas {
   lead(stages: LeaderStages): Promise<void>;
   /** Whether this replica leads, and which one does. */
   leaderStatus(): LeaderStatus;
+  /** The published checkpoint a leader saved (read every `readEveryMs`), or null. */
+  published(): AnchoredPoint | null;
   /** Tell it the local Ledger committed (the leader's anchorer then looks at once). */
   notifyCommit(): void;
   /** Ends this replica's term if it leads (stages stopped, lease released), then closes its connections. */
@@ -244,13 +307,14 @@ export async function openReplicas(o: ReplicasOptions): Promise<Replicas> {
       : new SharedAnchoring(pool, contract, head, async (i) => (await o.store.leaf(i))?.recordedAt, log);
   await anchoring?.start(readEveryMs);
 
-  let term: { anchorer: Anchorer | undefined; unsubscribe: () => void } | undefined;
+  let term: { anchorer: Anchorer | undefined; unsubscribe: () => void; sharing?: NodeJS.Timeout } | undefined;
   let stages: LeaderStages = { start: async () => {}, stop: async () => {} };
   const lease = new PostgresLease(pool, o.leader.replicaId, o.leader.leaseMs);
   const stopTerm = async (): Promise<void> => {
     const t = term;
     term = undefined;
     if (t === undefined) return;
+    clearInterval(t.sharing);
     await stages.stop().catch((e: unknown) => log.error({ err: e }, "stopping the leader's publishers failed"));
     if (anchoring !== undefined) anchoring.leader = undefined;
     head.close();
@@ -279,11 +343,33 @@ export async function openReplicas(o: ReplicasOptions): Promise<Replicas> {
         anchoring.leader = anchorer;
       }
       await stages.start();
+      if (stages.publishedPoint !== undefined && contract !== undefined) term.sharing = sharePublished(epoch, stages.publishedPoint.bind(stages), contract);
     },
     onLost: async () => stopTerm(),
   });
+  /** Saves what the stages publish whenever it changes, fenced by term `epoch`. */
+  function sharePublished(epoch: number, point: () => AnchoredPoint | null, key: AnchorState["contract"]): NodeJS.Timeout {
+    let saved: AnchoredPoint | null = anchoring?.published ?? null;
+    let busy = false;
+    const timer = setInterval(() => {
+      const p = point();
+      if (busy || p === null || (saved !== null && p.size <= saved.size && p.signedCheckpoint === saved.signedCheckpoint)) return;
+      busy = true;
+      saveSharedPublished(pool, key, { holder: lease.holder, epoch }, p)
+        .then(() => (saved = p))
+        .catch((e: unknown) => {
+          if (e instanceof LeaseError) leadership.lost(e.message);
+          else log.warn({ err: e }, "could not save the published checkpoint for the other replicas; retrying");
+        })
+        .finally(() => (busy = false));
+    }, readEveryMs);
+    timer.unref();
+    return timer;
+  }
+
   return {
     anchoring,
+    published: () => anchoring?.published ?? null,
     async lead(s) {
       stages = s;
       await leadership.start();

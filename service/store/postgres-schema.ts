@@ -97,10 +97,11 @@ CREATE TABLE access_code_generations (
   },
   {
     version: 4,
-    description: "the leader lease and the anchorer's shared state",
+    description: "the leader lease, the anchorer's shared state and the published checkpoint",
     // One lease row: whoever holds an unexpired lease leads; every takeover adds one to `epoch`, and
     // the anchorer's state is written only in a transaction that finds its own epoch still current
-    // (service/leader/lease.ts, service/chain/postgres-state.ts). Expiry is by the database's clock,
+    // (service/leader/lease.ts, service/chain/postgres-state.ts); the checkpoint a witness quorum
+    // cosigned is shared the same way (service/leader/replicas.ts). Expiry is by the database's clock,
     // so the replicas' clocks need not agree.
     sql: `
 CREATE TABLE leader_lease (
@@ -115,6 +116,13 @@ CREATE TABLE anchor_state (
   contract text COLLATE "C" PRIMARY KEY,
   epoch bigint NOT NULL,
   state json NOT NULL,
+  saved_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE published_checkpoint (
+  contract text COLLATE "C" PRIMARY KEY,
+  epoch bigint NOT NULL,
+  point json NOT NULL,
   saved_at timestamptz NOT NULL DEFAULT now()
 );
 `,

@@ -10,7 +10,9 @@ import type pg from "pg";
 import { Ledger } from "../../service/ledger/ledger";
 import { PostgresStore } from "../../service/store/postgres";
 import { leasePool, PostgresLease } from "../../service/leader/lease";
-import { SharedAnchoring, StoreHead } from "../../service/leader/replicas";
+import { readSharedPublished, saveSharedPublished, SharedAnchoring, StoreHead } from "../../service/leader/replicas";
+import { LeaseError } from "../../service/leader/lease";
+import { rejection } from "../helpers/rejection";
 import { FencedAnchorStateStore } from "../../service/chain/postgres-state";
 import type { AnchorState } from "../../service/chain/state";
 import { ACTORS, programmeRequest, submit } from "../helpers/ledger-fixtures";
@@ -109,6 +111,43 @@ describe("a replica's view of the shared log", function () {
       const st = await follower.status();
       expect(st).to.deep.include({ anchoredSize: 2, lagEntries: 1, inFlight: 0, pendingSize: null, fatal: null });
       expect(st.oldestUnanchoredAt).to.equal((await store.leaf(2))?.recordedAt);
+    });
+  });
+
+  describe("the published checkpoint a witness quorum cosigned", function () {
+    const point = {
+      chainId: 31337,
+      contract: contract.address,
+      size: 5,
+      rootHex: `0x${"cd".repeat(32)}`,
+      checkpointIndex: 1,
+      txHash: null,
+      blockNumber: null,
+      anchoredAt: "2026-12-07T00:00:00Z",
+      signedCheckpoint: "origin\n5\nroot\n\n— witness cosignature\n",
+    };
+
+    it("is saved by the leader's term and served by a follower", async function () {
+      const { store, pool } = await fresh();
+      const epoch = (await new PostgresLease(pool, "leader", 60_000).tryAcquire())!;
+      expect(await readSharedPublished(pool, contract)).to.equal(null);
+      await saveSharedPublished(pool, contract, { holder: "leader", epoch }, point);
+      const follower = new SharedAnchoring(pool, contract, await StoreHead.open(store), async () => undefined, pino({ level: "silent" }));
+      closers.push(async () => follower.close());
+      await follower.start(60_000);
+      expect(follower.published).to.deep.equal(point);
+    });
+
+    it("is refused, and left as it was, for a term that is over", async function () {
+      const { pool } = await fresh();
+      const lease = new PostgresLease(pool, "leader", 60_000);
+      const first = (await lease.tryAcquire())!;
+      await saveSharedPublished(pool, contract, { holder: "leader", epoch: first }, point);
+      await lease.release(first);
+      await new PostgresLease(pool, "other", 60_000).tryAcquire();
+      const e = await rejection(saveSharedPublished(pool, contract, { holder: "leader", epoch: first }, { ...point, size: 9 }));
+      expect((e as LeaseError).code).to.equal("FENCED");
+      expect((await readSharedPublished(pool, contract))?.size).to.equal(5);
     });
   });
 });
