@@ -8,8 +8,9 @@
  *   this replica's term is still current (service/leader/lease.ts), and
  *   stores the term's epoch with the record. A save after another replica
  *   has taken over is refused with LeaseError FENCED and stores nothing;
- *   since the sender saves every transaction before broadcasting it, a
- *   replica that has lost the lease sends no new transaction.
+ *   since the sender saves every transaction before broadcasting it, and
+ *   recovery checks `assertWritable` before resending one already recorded,
+ *   a replica that has lost the lease sends nothing more.
  * - {@link readSharedAnchorState} is what every replica reads, to publish
  *   the same anchored checkpoint the leader recorded.
  *
@@ -52,6 +53,19 @@ export class FencedAnchorStateStore implements AnchorStateStore {
 
   async load(): Promise<AnchorState | undefined> {
     return (await readSharedAnchorState(this._pool, this.contract))?.state;
+  }
+
+  /** Rejects with LeaseError FENCED (after telling `onFenced`) once this store's term is over. */
+  async assertWritable(): Promise<void> {
+    const client = await this._pool.connect();
+    try {
+      await assertEpochIn(client, this.term.holder, this.term.epoch);
+      client.release();
+    } catch (e) {
+      client.release(true);
+      if (e instanceof LeaseError) this._onFenced(e);
+      throw e;
+    }
   }
 
   async save(state: AnchorState): Promise<void> {

@@ -173,6 +173,18 @@ describe("the leader lease on PostgreSQL", function () {
         expect((await readSharedAnchorState(pool, contract))?.epoch).to.equal(newEpoch);
       });
 
+      it("says the store is no longer writable (assertWritable), where it was before the takeover", async function () {
+        const pool = await freshPool();
+        const epoch = (await new PostgresLease(pool, "a", 60_000).tryAcquire())!;
+        const fenced: LeaseError[] = [];
+        const store = new FencedAnchorStateStore(pool, contract, { holder: "a", epoch }, (e) => fenced.push(e));
+        await store.assertWritable();
+        await pool.query("UPDATE leader_lease SET holder = 'b', epoch = epoch + 1");
+        const e = await rejection(store.assertWritable());
+        expect((e as LeaseError).code).to.equal("FENCED");
+        expect(fenced).to.have.length(1);
+      });
+
       it("refuses a write of the same replica's earlier term too", async function () {
         const pool = await freshPool();
         const a = new PostgresLease(pool, "a", 60_000);
