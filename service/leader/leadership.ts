@@ -127,6 +127,7 @@ export class Leadership {
   private async _renew(epoch: number): Promise<void> {
     if (this._lostReason !== undefined) {
       const reason = this._lostReason;
+      await this._look();
       await this._demote(epoch, reason);
       return;
     }
@@ -139,7 +140,10 @@ export class Leadership {
       else this._log.warn({ err: e, epoch }, "renewing the leader lease failed; retrying");
       return;
     }
-    if (!ours) await this._demote(epoch, "another replica took the lease");
+    if (!ours) {
+      await this._look();
+      await this._demote(epoch, "another replica took the lease");
+    }
     else this._term = { epoch, safeUntil: this._safeUntil(sentAt) };
   }
 
@@ -179,10 +183,21 @@ export class Leadership {
     return sentAt + this._o.lease.durationMs - this._renewEveryMs / 2;
   }
 
+  /** Reads who leads now (best effort), so status() names the new leader rather than this replica's ended term. */
+  private async _look(): Promise<void> {
+    try {
+      const row = await this._o.lease.read();
+      this._seen = { epoch: row.epoch, leaderId: row.live ? row.holder : null };
+    } catch {
+      // Unknown until the next attempt to take the lease.
+    }
+  }
+
   private async _demote(epoch: number, reason: string): Promise<void> {
     if (this._term === undefined) return;
     this._term = undefined;
     this._lostReason = undefined;
+    if (this._seen?.epoch === epoch && this._seen.leaderId === this._o.lease.holder) this._seen = { epoch, leaderId: null };
     this._log.warn({ epoch, reason }, "this replica no longer leads: stopping the anchorer and publishers");
     await this._o.onLost(epoch, reason);
   }
