@@ -74,6 +74,8 @@ export interface RunningService {
   readonly adminTokenNeverShown: boolean;
   /** The anchoring side, unless started without a chain, or with PostgreSQL (where the leader's anchorer changes with each term). */
   readonly chain: RunningChain | undefined;
+  /** The chain anchored on, either way (undefined without a chain). */
+  readonly anchoredOn: Pick<ChainConnection, "client" | "recorderAddress" | "local"> | undefined;
   /** Whether this replica leads (always, with LevelDB), the leader's id and the term's epoch (null without a lease). */
   leaderStatus(): LeaderStatus;
   close(): Promise<void>;
@@ -261,6 +263,8 @@ export async function startService(config: Config, logger = pino({ level: config
       firstAdminToken = created.token;
     } else adminTokenNeverShown = await firstAdminTokenPending(config.dataDir);
 
+    const replicaId = options.leader?.replicaId ?? "single";
+    const leaderStatus = (): LeaderStatus => replicas?.leaderStatus() ?? { leader: true, epoch: null, leaderId: replicaId, replicaId };
     const app = createApp({
       ledger,
       queries: new Queries({ store, size: () => ledger.size }),
@@ -308,10 +312,6 @@ export async function startService(config: Config, logger = pino({ level: config
     }, 3600_000);
     expiry.unref();
 
-    const replicaId = options.leader?.replicaId ?? "single";
-    function leaderStatus(): LeaderStatus {
-      return replicas?.leaderStatus() ?? { leader: true, epoch: null, leaderId: replicaId, replicaId };
-    }
     return {
       url: `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`,
       server,
@@ -323,6 +323,7 @@ export async function startService(config: Config, logger = pino({ level: config
         await clearFirstAdminTokenPending(config.dataDir);
       },
       chain,
+      anchoredOn: chain ?? connection,
       leaderStatus,
       async close() {
         clearInterval(expiry);
@@ -493,17 +494,21 @@ async function main(): Promise<void> {
     `  API:        ${service.url}/v1/health   (OpenAPI: ${service.url}/v1/openapi.json)`,
     `  data:       ${storeDescription(config)}   (tree size ${service.ledger.size})`,
     `  log key:    ${service.verifierKey}`,
-    service.chain
-      ? `  chain:      ${service.chain.local ? "local anvil (state under the data directory)" : "configured node"}, contract ${service.chain.client.address}, recorder ${service.chain.recorderAddress}`
+    service.anchoredOn
+      ? `  chain:      ${service.anchoredOn.local ? "local anvil (state under the data directory)" : "configured node"}, contract ${service.anchoredOn.client.address}, recorder ${service.anchoredOn.recorderAddress}`
       : "  chain:      off (LEDGER_CHAIN=off): entries are not anchored",
     witnessPolicy === null
       ? "  witnesses:  no witnesses configured (set LEDGER_WITNESS_POLICY_FILE to publish only checkpoints a witness quorum cosigned)"
       : `  witnesses:  ${witnessPolicy.witnesses.map((w) => w.name).join(", ")} (quorum ${witnessPolicy.quorum}); status in /v1/health`,
   ];
-  const rpcUrl = service.chain?.local?.url ?? (chainConfig === false ? undefined : chainConfig.remote?.rpcUrl);
-  if (service.chain && rpcUrl !== undefined)
+  if (config.databaseUrl !== undefined) {
+    const l = service.leaderStatus();
+    lines.push(`  replica:    ${l.replicaId}, ${l.leader ? `the leader (epoch ${l.epoch})` : `follows ${l.leaderId ?? "(no leader yet)"}`}: one replica anchors and publishes; /v1/health says which`);
+  }
+  const rpcUrl = service.anchoredOn?.local?.url ?? (chainConfig === false ? undefined : chainConfig.remote?.rpcUrl);
+  if (service.anchoredOn && rpcUrl !== undefined)
     lines.push(
-      `  audit:      npm run verify -- --service ${service.url} --rpc ${rpcUrl} --contract ${service.chain.client.address} --log-key '${service.verifierKey}'`,
+      `  audit:      npm run verify -- --service ${service.url} --rpc ${rpcUrl} --contract ${service.anchoredOn.client.address} --log-key '${service.verifierKey}'`,
     );
   if (service.firstAdminToken)
     lines.push(`  first admin token (shown once; create more with npm run admin -- token create):`, `    ${service.firstAdminToken}`);

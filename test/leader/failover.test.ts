@@ -53,6 +53,9 @@ describe("two service replicas on one PostgreSQL database", function () {
       const b = await ServiceProcess.start(serviceEnv(path.join(dir, "b"), chain, { ...shared, LEDGER_REPLICA_ID: "b" }));
       expect(b.firstAdminToken, "the replica finds the token in the database").to.equal(undefined);
       expect(b.verifierKey).to.equal(a.verifierKey);
+      expect(a.stdout.join("\n")).to.include("  replica:    a, the leader (epoch 1)");
+      expect(b.stdout.join("\n")).to.include("  replica:    b, follows a");
+      expect(b.stdout.join("\n"), "the banner names the chain").to.include(`contract ${chain.address}`);
 
       const leaderOf = async (svc: ServiceProcess) => ((await svc.health()).body as unknown as LeaderHealth).leader;
       expect(await leaderOf(a)).to.deep.equal({ leader: true, epoch: 1, leaderId: "a", replicaId: "a" });
