@@ -27,7 +27,7 @@ import { systemClock } from "./clock";
 import { Ledger } from "./ledger/ledger";
 import { Queries } from "./queries/queries";
 import { TileQueries } from "./queries/tiles";
-import { publishedCheckpoint } from "./publish/published";
+import { publishedCheckpoint, type PublishedCheckpoint } from "./publish/published";
 import { ContinuousPublisher } from "./publish/continuous";
 import { persistenceIn, readWitnessPolicyFile, WitnessCosigner, witnessesHealthy, WitnessPolicyFileError, type WitnessingOptions } from "./publish/witnesses";
 import type { WitnessPolicy } from "./format/witness-policy";
@@ -38,9 +38,13 @@ import { describeDatabaseUrl, PostgresStore } from "./store/postgres";
 import { requireSyncStandby, SyncReplicationWatch } from "./store/postgres-ha";
 import { StoreLockedError, StoreUnavailableError, type LedgerStore } from "./store/store";
 import { createToken } from "./auth/tokens";
-import { startChain, type ChainConfig, type RunningChain } from "./chain";
+import { connectChain, startChain, type ChainConfig, type ChainConnection, type RunningChain } from "./chain";
+import type { ChainClient } from "./chain/client";
+import type { LeaderConfig } from "./leader/config";
+import { openReplicas, type AnchorView, type LeaderStatus, type Replicas } from "./leader/replicas";
 import { loadOrCreateAccessCodes, AccessCodeKeyError } from "./auth/access-codes";
 import type { AnchoringInfo } from "./http/receipts";
+import type { AnchoredPoint } from "./ledger/receipts";
 import { demoSummaryLines, loadDemoIntoDataDir, DemoError, type DemoDataDirResult } from "./demo";
 import { ServiceMetrics, singleProcessLeader, type MetricSources } from "./metrics/metrics";
 import { readMetricsToken, type MetricsConfig } from "./metrics/config";
@@ -49,7 +53,7 @@ import { SecretFileError } from "./secret-file";
 import { MAX_DEMO_WITNESSES, startDemoNetwork, type DemoNetwork, type RunningDemoMirror } from "./demo/network";
 
 /** What the receipt routes need to know of the anchoring side. */
-function anchoringInfo(chain: RunningChain, everyMs: number): AnchoringInfo {
+function anchoringInfo(chain: { readonly client: ChainClient; readonly fromBlock: number }, view: AnchorView, everyMs: number): AnchoringInfo {
   const { chainId, address } = chain.client;
   return {
     chainId,
@@ -57,7 +61,7 @@ function anchoringInfo(chain: RunningChain, everyMs: number): AnchoringInfo {
     fromBlock: chain.fromBlock,
     retryAfterSeconds: Math.max(1, Math.ceil(everyMs / 1000)),
     anchored() {
-      const a = chain.anchorer.anchored;
+      const a = view.anchored;
       return a === null ? null : { ...a, chainId, contract: address };
     },
   };
@@ -74,10 +78,14 @@ export interface RunningService {
   firstAdminTokenShown(): Promise<void>;
   /** True when a previous start created the first admin token but died before printing it (see data-dir.ts). */
   readonly adminTokenNeverShown: boolean;
-  /** The anchoring side, unless started without a chain. */
+  /** The anchoring side, unless started without a chain, or with PostgreSQL (where the leader's anchorer changes with each term). */
   readonly chain: RunningChain | undefined;
   /** Where GET /metrics is served: on `url` (behind its token), on its own address, or undefined when it is off. */
   readonly metricsUrl: string | undefined;
+  /** The chain anchored on, either way (undefined without a chain). */
+  readonly anchoredOn: Pick<ChainConnection, "client" | "recorderAddress" | "local"> | undefined;
+  /** Whether this replica leads (always, with LevelDB), the leader's id and the term's epoch (null without a lease). */
+  leaderStatus(): LeaderStatus;
   close(): Promise<void>;
 }
 
@@ -100,6 +108,8 @@ export interface StartOptions {
   readonly metrics?: { readonly token: string | undefined; readonly address: MetricsConfig["address"] };
   /** A server already listening on the metrics address ({@link listenMetricsFirst}); by default bound here. */
   readonly metricsListening?: StartingServer;
+  /** Leadership among PostgreSQL replicas (loadSettings' `leader`); default lease 5 s and a generated replica id. Unused with LevelDB. */
+  readonly leader?: LeaderConfig;
 }
 
 /** The configured port could not be bound. The message is the one line to print. */
@@ -169,11 +179,12 @@ function serverUrl(server: Server, host: string, fallbackPort: number): string {
 }
 
 /**
- * The store LEDGER_DATABASE_URL selects: PostgreSQL when it is set, shared by
- * any number of service replicas; else LevelDB in the data directory, one
- * service process at a time (StoreLockedError for a second). The data
- * directory is created and checked either way: the key files, the anchoring
- * state and the first-admin-token marker stay there.
+ * The store LEDGER_DATABASE_URL selects: PostgreSQL when it is set, else
+ * LevelDB in the data directory. LevelDB admits one service process at a
+ * time (StoreLockedError for a second); PostgreSQL admits several replicas,
+ * one of which leads (service/leader). The data directory is created and checked
+ * either way: the key files, the anchoring state and the first-admin-token
+ * marker stay there.
  */
 export function openStore(config: Config): Promise<LedgerStore> {
   return config.databaseUrl === undefined ? LevelStore.open(config.dataDir) : PostgresStore.open(config.databaseUrl);
@@ -208,9 +219,18 @@ export async function startService(config: Config, logger = pino({ level: config
   let unwatchChain: (() => void) | undefined;
   let opened: LedgerStore | undefined;
   let chain: RunningChain | undefined;
+  let connection: ChainConnection | undefined;
+  let replicas: Replicas | undefined;
+  // The leader-only publishers: started at once with LevelDB, and by each term this replica leads with PostgreSQL.
   let tlogCopy: ContinuousPublisher | undefined;
   let cosigner: WitnessCosigner | undefined;
   let replication: SyncReplicationWatch | undefined;
+  const stopPublishers = async (): Promise<void> => {
+    const [t, c] = [tlogCopy, cosigner];
+    [tlogCopy, cosigner] = [undefined, undefined];
+    await t?.close();
+    await c?.close();
+  };
   try {
     await openDataDir(config.dataDir);
     const store = (opened = await openStore(config));
@@ -231,13 +251,29 @@ export async function startService(config: Config, logger = pino({ level: config
     const ledger = await Ledger.open({
       store,
       clock: systemClock,
-      onCommit: () => chain?.anchorer.notify(),
+      onCommit: () => {
+        chain?.anchorer.notify();
+        replicas?.notifyCommit();
+      },
       observer: { committed: (n, seconds) => metrics?.ledger.committed(n, seconds), commitFailed: () => metrics?.ledger.commitFailed() },
     });
     let anchoring: AnchoringInfo | undefined;
+    let view: AnchorView | undefined;
     if (options.chain !== false) {
-      chain = await startChain({ config: options.chain, dataDir: config.dataDir, ledger, store, noteSigner: key.signer, origin: config.origin, logger });
-      anchoring = anchoringInfo(chain, options.chain.everyMs);
+      const chainOptions = { config: options.chain, dataDir: config.dataDir, ledger, store, noteSigner: key.signer, origin: config.origin, logger };
+      if (config.databaseUrl === undefined) {
+        chain = await startChain(chainOptions);
+        view = chain.anchorer;
+        anchoring = anchoringInfo(chain, view, options.chain.everyMs);
+      } else connection = await connectChain(chainOptions);
+    }
+    if (config.databaseUrl !== undefined) {
+      const leader = options.leader ?? { leaseMs: 5000, replicaId: `replica-${process.pid}-${Date.now().toString(36)}` };
+      replicas = await openReplicas({ databaseUrl: config.databaseUrl, leader, connection, store, halt: (rule, message) => ledger.halt(rule, message), logger });
+      if (connection !== undefined && replicas.anchoring !== undefined) {
+        view = replicas.anchoring;
+        anchoring = anchoringInfo(connection, view, options.chain === false ? 1000 : options.chain.everyMs);
+      }
     }
     const maxDelayMs = options.chain === false ? 0 : options.chain.maxDelayMs;
     const checkpoints = new CheckpointSigner(ledger, key.signer, config.origin);
@@ -246,48 +282,68 @@ export async function startService(config: Config, logger = pino({ level: config
     if (policy === null) logger.info("no witnesses configured (LEDGER_WITNESS_POLICY_FILE unset): anchored checkpoints are published as they are");
     else if (anchoring === undefined) logger.warn("a witness policy is configured but the chain is off: nothing is anchored, so nothing is submitted or published");
     else {
-      const anchoredPoint = anchoring.anchored.bind(anchoring);
-      // The newest cosigned checkpoint is kept in the data directory, so a restart publishes it again at once.
-      cosigner = await WitnessCosigner.open(
-        {
-          policy,
-          anchored: anchoredPoint,
-          proof: async (a, b) => (await consistencyProof(store, a, b, ledger.size)).proof,
-          logger: logger.child({ component: "witnesses" }),
-          ...options.witnessing,
-        },
-        persistenceIn(config.dataDir, { verifierKey: key.verifierKey, origin: config.origin }, { chainId: anchoring.chainId, address: anchoring.contract }),
-      );
-      const c = cosigner;
-      anchoring = { ...anchoring, anchored: anchoredPoint, published: () => c.publishedPoint() };
+      anchoring = { ...anchoring, anchored: anchoring.anchored.bind(anchoring), published: () => publishedPoint() };
       logger.info({ witnesses: policy.witnesses.map((w) => w.name), quorum: policy.quorum }, "witnesses configured: checkpoints are published once the quorum cosigns them");
     }
-    const tiles = new TileQueries({ store, published: publishedCheckpoint(chain?.anchorer, cosigner) });
-    if (config.tlogDir !== undefined) tlogCopy = await ContinuousPublisher.start({ dir: config.tlogDir, tiles, logger });
+    const anchoredPoint = anchoring?.anchored;
+    // With a policy, the newest checkpoint a quorum cosigned: this process's cosigner's, or (replicas) the one the leader saved.
+    function publishedPoint(): AnchoredPoint | null {
+      const own = cosigner?.publishedPoint() ?? null;
+      const shared = replicas?.published() ?? null;
+      return own === null || (shared !== null && shared.size > own.size) ? shared : own;
+    }
+    const cosigned =
+      policy === null
+        ? undefined
+        : {
+            cosigned: async (a: PublishedCheckpoint) => {
+              const p = publishedPoint();
+              return p === null || p.size > a.size ? null : { size: p.size, note: p.signedCheckpoint };
+            },
+          };
+    const tiles = new TileQueries({ store, published: publishedCheckpoint(view, cosigned) });
+    const startPublishers = async (): Promise<void> => {
+      if (policy !== null && anchoredPoint !== undefined && anchoring !== undefined)
+        // The newest cosigned checkpoint is kept in the data directory, so a restart publishes it again at once.
+        cosigner = await WitnessCosigner.open(
+          {
+            policy,
+            anchored: anchoredPoint,
+            // An anchored size is in the store; with replicas, this process's Ledger may not have seen it yet.
+            proof: async (a, b) => (await consistencyProof(store, a, b, Math.max(b, ledger.size))).proof,
+            logger: logger.child({ component: "witnesses" }),
+            ...options.witnessing,
+          },
+          persistenceIn(config.dataDir, { verifierKey: key.verifierKey, origin: config.origin }, { chainId: anchoring.chainId, address: anchoring.contract }),
+        );
+      if (config.tlogDir !== undefined) tlogCopy = await ContinuousPublisher.start({ dir: config.tlogDir, tiles, logger });
+    };
+    if (replicas === undefined) await startPublishers();
+    else await replicas.lead({ start: startPublishers, stop: stopPublishers, publishedPoint: () => cosigner?.publishedPoint() ?? null });
 
     if (metricsListening !== undefined || metricsToken !== undefined) {
-      const running = chain;
-      const witnessing = cosigner;
+      const anchors = view;
       const sources: MetricSources = {
         treeSize: () => ledger.size,
         recordingHalted: () => ledger.halted !== null,
-        // LEADER STATUS: a single process is always the leader. With leader election, pass its leaderStatus() here.
-        isLeader: singleProcessLeader,
-        ...(running === undefined
+        isLeader: () => leaderStatus().leader,
+        ...(anchors === undefined
           ? {}
           : {
               anchoring: async () => {
-                const st = await running.anchorer.status();
+                const st = await anchors.status();
                 const lagMs = st.oldestUnanchoredAt === null ? 0 : Math.max(0, Date.now() - Date.parse(st.oldestUnanchoredAt));
                 return { anchoredSize: st.anchoredSize, lagEntries: st.lagEntries, lagSeconds: lagMs / 1000, fatal: st.fatal !== null };
               },
               // What /tlog/checkpoint serves: the witnessed checkpoint with a policy, else the anchored one.
-              published: () => (witnessing !== undefined ? witnessing.publishedPoint() : running.anchorer.anchored),
+              published: () => (policy !== null ? publishedPoint() : anchors.anchored),
             }),
-        ...(witnessing === undefined ? {} : { witnesses: () => witnessing.status() }),
+        // Only the leader runs the witness stage; a follower reports no witnesses.
+        ...(policy === null ? {} : { witnesses: () => cosigner?.status() ?? { witnesses: [], blocked: false } }),
       };
       metrics = new ServiceMetrics(sources);
-      if (running !== undefined) unwatchChain = metrics.watchChain(running.client);
+      const client = (chain ?? connection)?.client;
+      if (client !== undefined) unwatchChain = metrics.watchChain(client);
     }
 
     let firstAdminToken: string | undefined;
@@ -300,6 +356,8 @@ export async function startService(config: Config, logger = pino({ level: config
       firstAdminToken = created.token;
     } else adminTokenNeverShown = await firstAdminTokenPending(config.dataDir);
 
+    const replicaId = options.leader?.replicaId ?? "single";
+    const leaderStatus = (): LeaderStatus => replicas?.leaderStatus() ?? { leader: true, epoch: null, leaderId: replicaId, replicaId };
     const app = createApp({
       ledger,
       queries: new Queries({ store, size: () => ledger.size }),
@@ -309,8 +367,9 @@ export async function startService(config: Config, logger = pino({ level: config
       health: async () => {
         const db = replication?.health();
         const dbHealth = db === undefined ? {} : { replication: db };
-        if (chain === undefined) return { ok: db?.ok ?? true, treeSize: ledger.size, anchoring: "off", ...dbHealth };
-        const st = await chain.anchorer.status();
+        const leader = leaderStatus();
+        if (view === undefined) return { ok: db?.ok ?? true, treeSize: ledger.size, anchoring: "off", leader, ...dbHealth };
+        const st = await view.status();
         const waitedMs = st.oldestUnanchoredAt === null ? 0 : Date.now() - Date.parse(st.oldestUnanchoredAt);
         const witnesses = cosigner?.status();
         return {
@@ -327,6 +386,7 @@ export async function startService(config: Config, logger = pino({ level: config
           },
           ...(witnesses === undefined ? {} : { witnesses }),
           ...dbHealth,
+          leader,
         };
       },
       config: { bodyLimit: config.bodyLimit, rateLimit: config.rateLimit, trustProxy: config.trustProxy },
@@ -372,24 +432,29 @@ export async function startService(config: Config, logger = pino({ level: config
       },
       chain,
       metricsUrl,
+      anchoredOn: chain ?? connection,
+      leaderStatus,
       async close() {
         clearInterval(expiry);
         unwatchChain?.();
         await closeServer(server, CLOSE_GRACE_MS);
         if (metricsListening !== undefined) await closeServer(metricsListening.server, CLOSE_GRACE_MS);
-        await tlogCopy?.close();
-        await cosigner?.close();
+        // Ends this replica's term (its stages stopped, the lease released) before the ledger and chain close.
+        await replicas?.close();
+        await stopPublishers();
         await ledger.close();
         await chain?.close();
+        await connection?.close();
         await replication?.close();
         await store.close();
       },
     };
   } catch (e) {
-    await tlogCopy?.close();
-    await cosigner?.close();
+    await replicas?.close();
+    await stopPublishers();
     await chain?.close();
     await replication?.close();
+    await connection?.close();
     await opened?.close();
     unwatchChain?.();
     await closeServer(server, 0);
@@ -464,8 +529,9 @@ async function main(): Promise<void> {
   let config: Config;
   let chainConfig: ChainConfig | false;
   let metricsConfig: MetricsConfig;
+  let leaderConfig: LeaderConfig;
   try {
-    ({ config, chain: chainConfig, metrics: metricsConfig } = loadSettings(process.env));
+    ({ config, chain: chainConfig, metrics: metricsConfig, leader: leaderConfig } = loadSettings(process.env));
   } catch (e) {
     if (e instanceof ConfigError) fail(e.message, 2);
     throw e;
@@ -562,6 +628,7 @@ async function main(): Promise<void> {
       chain: chainConfig,
       listening,
       witnessPolicy,
+      leader: leaderConfig,
       metrics: { token: metricsToken, address: metricsConfig.address },
       ...(metricsListening !== undefined ? { metricsListening } : {}),
     });
@@ -583,8 +650,8 @@ async function main(): Promise<void> {
     `  API:        ${service.url}/v1/health   (OpenAPI: ${service.url}/v1/openapi.json)`,
     `  data:       ${storeDescription(config)}   (tree size ${service.ledger.size})`,
     `  log key:    ${service.verifierKey}`,
-    service.chain
-      ? `  chain:      ${service.chain.local ? "local anvil (state under the data directory)" : "configured node"}, contract ${service.chain.client.address}, recorder ${service.chain.recorderAddress}`
+    service.anchoredOn
+      ? `  chain:      ${service.anchoredOn.local ? "local anvil (state under the data directory)" : "configured node"}, contract ${service.anchoredOn.client.address}, recorder ${service.anchoredOn.recorderAddress}`
       : "  chain:      off (LEDGER_CHAIN=off): entries are not anchored",
     witnessPolicy === null
       ? "  witnesses:  no witnesses configured (set LEDGER_WITNESS_POLICY_FILE to publish only checkpoints a witness quorum cosigned)"
@@ -593,10 +660,14 @@ async function main(): Promise<void> {
       ? "  metrics:    off (set LEDGER_METRICS_TOKEN or LEDGER_METRICS_ADDRESS to serve GET /metrics)"
       : `  metrics:    ${service.metricsUrl}${metricsToken !== undefined ? " (Authorization: Bearer <LEDGER_METRICS_TOKEN>)" : ""}`,
   ];
-  const rpcUrl = service.chain?.local?.url ?? (chainConfig === false ? undefined : chainConfig.remote?.rpcUrl);
-  if (service.chain && rpcUrl !== undefined)
+  if (config.databaseUrl !== undefined) {
+    const l = service.leaderStatus();
+    lines.push(`  replica:    ${l.replicaId}, ${l.leader ? `the leader (epoch ${l.epoch})` : `follows ${l.leaderId ?? "(no leader yet)"}`}: one replica anchors and publishes; /v1/health says which`);
+  }
+  const rpcUrl = service.anchoredOn?.local?.url ?? (chainConfig === false ? undefined : chainConfig.remote?.rpcUrl);
+  if (service.anchoredOn && rpcUrl !== undefined)
     lines.push(
-      `  audit:      npm run verify -- --service ${service.url} --rpc ${rpcUrl} --contract ${service.chain.client.address} --log-key '${service.verifierKey}'`,
+      `  audit:      npm run verify -- --service ${service.url} --rpc ${rpcUrl} --contract ${service.anchoredOn.client.address} --log-key '${service.verifierKey}'`,
     );
   if (service.firstAdminToken)
     lines.push(`  first admin token (shown once; create more with npm run admin -- token create):`, `    ${service.firstAdminToken}`);

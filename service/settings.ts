@@ -8,6 +8,7 @@ import type { z } from "zod";
 import { ConfigError, configProblems, EnvSchema, loadConfig, type Config } from "./config";
 import { ChainEnvSchema, loadChainConfig, type ChainConfig } from "./chain/config";
 import { loadMetricsConfig, metricsConfigProblems, MetricsEnvSchema, type MetricsConfig } from "./metrics/config";
+import { LeaderEnvSchema, leaderConfigProblems, loadLeaderConfig, type LeaderConfig } from "./leader/config";
 
 /**
  * LEDGER_* variables that other tools of this project read (the deploy
@@ -24,7 +25,7 @@ export const OTHER_TOOLS_SETTINGS: readonly string[] = [
   "LEDGER_DEPLOY_OVERWRITE",
 ];
 
-const SCHEMAS = [EnvSchema, ChainEnvSchema, MetricsEnvSchema] as const;
+const SCHEMAS = [EnvSchema, ChainEnvSchema, MetricsEnvSchema, LeaderEnvSchema] as const;
 
 /** The names of every setting the service reads. */
 export function serviceSettingNames(): string[] {
@@ -37,6 +38,8 @@ export interface Settings {
   readonly chain: ChainConfig | false;
   /** Where and how /metrics is served (service/metrics/config.ts). */
   readonly metrics: MetricsConfig;
+  /** Leadership among PostgreSQL replicas (unused with LevelDB). */
+  readonly leader: LeaderConfig;
 }
 
 /**
@@ -51,12 +54,17 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
   const unknown = Object.keys(env)
     .filter((k) => k.startsWith("LEDGER_") && !known.has(k))
     .sort();
-  const problems = [...unknown.map((k) => `${k}: not a setting (see --help for the known ones)`), ...configProblems(env), ...metricsConfigProblems(env)];
+  const problems = [
+    ...unknown.map((k) => `${k}: not a setting (see --help for the known ones)`),
+    ...configProblems(env),
+    ...metricsConfigProblems(env),
+    ...leaderConfigProblems(env),
+  ];
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
   const config = loadConfig(env);
   // The chain's settings are checked even with LEDGER_CHAIN=off: a bad value is refused either way.
   const chain = loadChainConfig(env, config.dataDir);
-  return { config, chain: config.chain ? chain : false, metrics: loadMetricsConfig(env) };
+  return { config, chain: config.chain ? chain : false, metrics: loadMetricsConfig(env), leader: loadLeaderConfig(env) };
 }
 
 /** The default a setting takes when unset, as --help shows it; undefined when it has none. */

@@ -69,6 +69,11 @@ export class AnchorRecord {
     this._state = next;
   }
 
+  /** Rejects when the store may no longer be written (see AnchorStateStore.assertWritable). */
+  async assertWritable(): Promise<void> {
+    await this._store.assertWritable?.();
+  }
+
   /** Holds a record already durable (read back from the store and checked against the chain). */
   hold(state: AnchorState): void {
     this._state = state;

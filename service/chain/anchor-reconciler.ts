@@ -161,6 +161,7 @@ export class AnchorReconciler {
     if (mined <= p.nonce) {
       // The nonce is unused: the transactions are pooled, were dropped, or never left. Resending the identical bytes is safe in each case.
       const signed = await Promise.all(flight.map((f) => this._sender.signAgain(f)));
+      await this._c.record.assertWritable();
       this._c.record.hold(withInFlight(onChain ? record : { ...record, anchored: null }, flight));
       for (const [i, f] of flight.entries()) {
         log.info({ size: f.size, nonce: f.nonce, txHash: signed[i]!.hash }, "recovery: resending the pending anchor transaction");

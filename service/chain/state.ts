@@ -97,6 +97,13 @@ export interface AnchorStateStore {
   load(): Promise<AnchorState | undefined>;
   /** Replaces the record; durable when resolved. */
   save(state: AnchorState): Promise<void>;
+  /**
+   * Rejects when this store may no longer be written (a replica whose
+   * leadership term is over, see ./postgres-state.ts). The anchorer calls it
+   * before broadcasting again a transaction already recorded, the one send
+   * not preceded by a save. Absent: always writable.
+   */
+  assertWritable?(): Promise<void>;
 }
 
 /** A stored anchor state that cannot be read or fails validation. */

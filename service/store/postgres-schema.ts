@@ -118,6 +118,38 @@ CREATE UNLOGGED TABLE rate_limits (
 CREATE INDEX rate_limits_by_expiry ON rate_limits (expires_at);
 `,
   },
+  {
+    version: 4,
+    description: "the leader lease, the anchorer's shared state and the published checkpoint",
+    // One lease row: whoever holds an unexpired lease leads; every takeover adds one to `epoch`, and
+    // the anchorer's state is written only in a transaction that finds its own epoch still current
+    // (service/leader/lease.ts, service/chain/postgres-state.ts); the checkpoint a witness quorum
+    // cosigned is shared the same way (service/leader/replicas.ts). Expiry is by the database's clock,
+    // so the replicas' clocks need not agree.
+    sql: `
+CREATE TABLE leader_lease (
+  singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  holder text COLLATE "C",
+  epoch bigint NOT NULL DEFAULT 0 CHECK (epoch >= 0),
+  expires_at timestamptz NOT NULL DEFAULT '-infinity'
+);
+INSERT INTO leader_lease DEFAULT VALUES;
+
+CREATE TABLE anchor_state (
+  contract text COLLATE "C" PRIMARY KEY,
+  epoch bigint NOT NULL,
+  state json NOT NULL,
+  saved_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE published_checkpoint (
+  contract text COLLATE "C" PRIMARY KEY,
+  epoch bigint NOT NULL,
+  point json NOT NULL,
+  saved_at timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -8,6 +8,7 @@ import { expect } from "chai";
 import { ConfigError, EnvSchema } from "../../service/config";
 import { ChainEnvSchema } from "../../service/chain/config";
 import { MetricsEnvSchema } from "../../service/metrics/config";
+import { LeaderEnvSchema } from "../../service/leader/config";
 import { parseArguments } from "../../service/main";
 import { loadSettings, OTHER_TOOLS_SETTINGS, serviceSettingNames, settingsHelp } from "../../service/settings";
 
@@ -109,17 +110,39 @@ describe("the service's settings", () => {
   });
 
   describe("--help's table", () => {
-    it("names every setting both schemas validate, each with its help and its default", () => {
+    it("names every setting the schemas validate, each with its help and its default", () => {
       const help = settingsHelp();
-      const names = [...Object.keys(EnvSchema.shape), ...Object.keys(ChainEnvSchema.shape), ...Object.keys(MetricsEnvSchema.shape)];
+      const names = [...Object.keys(EnvSchema.shape), ...Object.keys(ChainEnvSchema.shape), ...Object.keys(MetricsEnvSchema.shape), ...Object.keys(LeaderEnvSchema.shape)];
       expect(serviceSettingNames()).to.have.members(names);
       for (const n of names) expect(help, n).to.match(new RegExp(`^  ${n}(=|$)`, "m"));
       expect(help).to.match(/^ {2}PORT=8080$/m);
       expect(help).to.match(/^ {2}LEDGER_CHAIN=on$/m);
       expect(help).to.match(/^ {2}LEDGER_HTTP_HEADERS_TIMEOUT_MS=10000$/m);
       expect(help).to.match(/^ {2}LEDGER_RPC_URL$/m);
+      expect(help).to.match(/^ {2}LEDGER_LEADER_LEASE_MS=5000$/m);
       for (const line of help.split("\n")) expect(line.trim(), "no setting without help").to.not.equal("");
     });
+  });
+});
+
+describe("the leadership settings", () => {
+  it("default to a 5 s lease and a generated replica id", () => {
+    const { leader } = loadSettings({});
+    expect(leader.leaseMs).to.equal(5000);
+    expect(leader.replicaId).to.match(/^.+-[0-9]+-[0-9a-f]{6}$/);
+  });
+
+  it("take a lease in milliseconds and a replica name", () => {
+    expect(loadSettings({ LEDGER_LEADER_LEASE_MS: "2000", LEDGER_REPLICA_ID: "api-2" }).leader).to.deep.equal({ leaseMs: 2000, replicaId: "api-2" });
+  });
+
+  it("refuse a lease too short or not a number, and a replica name with spaces, naming each", () => {
+    for (const [name, value] of [
+      ["LEDGER_LEADER_LEASE_MS", "100"],
+      ["LEDGER_LEADER_LEASE_MS", "5s"],
+      ["LEDGER_REPLICA_ID", "api 2"],
+    ] as const)
+      expect(() => loadSettings({ [name]: value }), `${name}=${value}`).to.throw(ConfigError, name);
   });
 });
 

@@ -2,7 +2,7 @@
  * LEDGER_DATABASE_URL selects the PostgreSQL store in the service: the
  * setting is validated without echoing it, the service records into the
  * database (not LevelDB) and keeps its entries across a restart, a second
- * service process on the same database runs beside it as a replica, and the
+ * service process on the same database runs as a replica that does not lead, and the
  * start-up banner never shows the URL's password.
  */
 import { expect } from "chai";
@@ -116,12 +116,16 @@ describe("LEDGER_DATABASE_URL", function () {
 
       const again = await startService(config, silent, { chain: false });
       try {
-        // A second service process on the same database is a replica: it starts and sees the same log.
-        const other = await startService(loadConfig({ PORT: "0", LEDGER_DATA_DIR: dir, LOG_LEVEL: "silent", LEDGER_DATABASE_URL: url }), silent, { chain: false });
+        // A second service process on the same database runs as a replica that does not lead.
+        const other = loadConfig({ PORT: "0", LEDGER_DATA_DIR: dir, LOG_LEVEL: "silent", LEDGER_DATABASE_URL: url });
+        const replica = await startService(other, silent, { chain: false, leader: { leaseMs: 5000, replicaId: "second" } });
         try {
-          expect(other.ledger.size).to.equal(1);
+          expect(replica.leaderStatus()).to.deep.include({ leader: false, replicaId: "second" });
+          expect(again.leaderStatus().leader).to.equal(true);
+          const health = (await (await fetch(`${replica.url}/v1/health`)).json()) as { leader: { leader: boolean; leaderId: string } };
+          expect(health.leader).to.deep.include({ leader: false, leaderId: again.leaderStatus().replicaId });
         } finally {
-          await other.close();
+          await replica.close();
         }
         expect(again.firstAdminToken).to.equal(undefined);
         expect(again.ledger.size).to.equal(1);
@@ -169,7 +173,7 @@ describe("LEDGER_DATABASE_URL", function () {
       expect(existsSync(path.join(dir, "CURRENT")), "nothing written to LevelDB").to.equal(false);
     });
 
-    it("is the store the admin CLI writes tokens to, beside a running service", async function () {
+    it("is the store the admin CLI writes tokens to, beside a running service (the database serialises their writes)", async function () {
       const name = databaseName("admin");
       const url = await cluster.createDatabase(name);
       const saved = process.env.LEDGER_DATABASE_URL;
@@ -189,7 +193,7 @@ describe("LEDGER_DATABASE_URL", function () {
         try {
           process.stdout.write = (() => true) as typeof process.stdout.write;
           try {
-            expect(await runCli(["--data-dir", dir, "token", "list"]), "the database is shared, not held by the service").to.equal(0);
+            expect(await runCli(["--data-dir", dir, "token", "list"]), "not refused while a replica runs").to.equal(0);
           } finally {
             process.stdout.write = quiet;
           }
