@@ -54,6 +54,9 @@ import { StoreLockedError, type LedgerStore } from "../service/store/store";
 import { MigrationError, migrateToPostgres, type MigrationProgress } from "../service/store/migrate";
 import { TargetNotEmptyError } from "../service/store/postgres-import";
 import { describeDatabaseUrl, PostgresStoreError } from "../service/store/postgres";
+import { FileAnchorStateStore, type AnchorState } from "../service/chain/state";
+import { contractKey } from "../service/chain/postgres-state";
+import { chainFiles } from "../service/chain/local-chain";
 
 class CliError extends Error {
   constructor(
@@ -290,11 +293,20 @@ export function buildCli(): Command {
         if (e instanceof StoreLockedError) throw new CliError(`${e.message}\nStop the service before migrating: a running service would record entries the copy misses.`, 1);
         throw e;
       }
+      // The anchoring state moves too: on PostgreSQL the leader keeps it in the database (service/chain/postgres-state.ts).
+      let anchorState: { contract: string; state: AnchorState } | undefined;
+      try {
+        const state = await new FileAnchorStateStore(path.join(chainFiles(from).dir, "anchor-state.json")).load();
+        if (state !== undefined) anchorState = { contract: contractKey(state.contract), state };
+      } catch (e) {
+        await source.close();
+        throw new CliError(`${(e as Error).message}\nThe anchoring state cannot be read, so it is not copied; nothing was written.`, 1);
+      }
       const progress = migrationProgress();
       let result;
       try {
         process.stderr.write(`copying ${from} into the ${where} ...\n`);
-        result = await migrateToPostgres(source, o.to, { onProgress: progress.update });
+        result = await migrateToPostgres(source, o.to, { onProgress: progress.update, ...(anchorState !== undefined ? { anchorState } : {}) });
       } catch (e) {
         if (e instanceof TargetNotEmptyError) throw new CliError(e.message, 1);
         if (e instanceof StoreLockedError) throw new CliError(e.message, 1);
@@ -309,10 +321,11 @@ export function buildCli(): Command {
       process.stderr.write(
         [
           `migrated ${result.size} entries into the ${result.where}: root ${result.root}, equal in source and target (${r.nodes} tree nodes, ${r.entry_index} index rows, ${r.state_docs} state docs,`,
-          `  ${r.openings} openings, ${r.idempotency} idempotency records, ${r.tokens} tokens, ${r.access_code_generations} access-code generations)`,
+          `  ${r.openings} openings, ${r.idempotency} idempotency records, ${r.tokens} tokens, ${r.access_code_generations} access-code generations` +
+            `${anchorState !== undefined ? ", and the anchoring state" : ""})`,
           `next:`,
           `  1. start the service with LEDGER_DATABASE_URL set to this database and LEDGER_DATA_DIR=${from} unchanged:`,
-          `     the log signing key, the access-code key and the anchoring state stay in that directory.`,
+          `     the log signing key, the access-code key and the recorder key stay in that directory.`,
           `  2. check that GET /v1/log/checkpoint shows size ${result.size} and root ${result.root} (base64 there).`,
           `  3. never start the service on this data directory without LEDGER_DATABASE_URL again: the LevelDB copy is now stale,`,
           `     and recording into it would fork the log. Move its LevelDB files aside once the service runs on PostgreSQL.`,

@@ -66,6 +66,8 @@ export interface MigrationOptions {
   /** Called after every page of leaves. */
   readonly onProgress?: (p: MigrationProgress) => void;
   readonly connectTimeoutMs?: number;
+  /** The anchorer's record from the data directory, copied in the same transaction (see PostgresImport.anchorState). */
+  readonly anchorState?: { readonly contract: string; readonly state: unknown };
 }
 
 /** What the migration reads: the log, the tokens and the bulk reads of {@link LedgerDump}. */
@@ -116,6 +118,7 @@ export async function migrateToPostgres(source: MigrationSource, url: string, op
     rows.idempotency = await pages(source.idempotencyRecords(), (p) => target.idempotencyRecords(p));
     rows.tokens = await pages(await source.tokens(), (p) => target.tokens(p));
     rows.access_code_generations = await pages(source.accessCodeGenerations(), (p) => target.accessCodeGenerations(p));
+    if (options.anchorState !== undefined) await target.anchorState(options.anchorState);
 
     const written = await target.written();
     const targetRoot = toHex(new CompactRange(written.head.size, written.head.compact).root());

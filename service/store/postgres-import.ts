@@ -168,6 +168,20 @@ export class PostgresImport {
     ]);
   }
 
+  /**
+   * The anchorer's record for one contract (service/chain/postgres-state.ts's
+   * row: key and validated JSON, opaque here), so the replicas' leader
+   * resumes from the anchored checkpoint and in-flight transactions the
+   * LevelDB service left, exactly as a restart would. Epoch 0 precedes every
+   * leader's term.
+   */
+  async anchorState(row: { readonly contract: string; readonly state: unknown }): Promise<void> {
+    await this._run("copy the anchoring state", "INSERT INTO anchor_state (contract, epoch, state) VALUES ($1, 0, $2::json)", [
+      text(row.contract, "a contract key"),
+      jsonText(row.state, "the anchoring state"),
+    ]);
+  }
+
   /** The head and the row count of each table as this transaction sees them, for checking the copy before committing it. */
   async written(): Promise<{ head: TreeHead; rows: Record<LedgerTable, number> }> {
     const { rows } = await this._run("read back the copy", `SELECT size, compact, ${LEDGER_TABLES.map((t) => `(SELECT count(*) FROM ${t})::bigint AS ${t}`).join(", ")} FROM log_head`, []);

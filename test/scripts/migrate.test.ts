@@ -7,7 +7,7 @@
  * code, writing nothing.
  */
 import { expect } from "chai";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pino from "pino";
@@ -21,6 +21,8 @@ import { LevelStore } from "../../service/store/level";
 import { leafKey } from "../../service/store/level-keys";
 import { PostgresStore } from "../../service/store/postgres";
 import { LEDGER_TABLES } from "../../service/store/postgres-import";
+import { FileAnchorStateStore, parseAnchorState, type AnchorState } from "../../service/chain/state";
+import { contractKey } from "../../service/chain/postgres-state";
 import { ACTORS, applicationRequest, confirmationRequest, correctionRequest, creditCode, decisionRequest, FakeClock, payoutRequest, programmeRequest, submit } from "../helpers/ledger-fixtures";
 import { databaseName, startCluster, type TestCluster } from "../helpers/postgres";
 
@@ -183,6 +185,42 @@ describe("npm run admin -- migrate", function () {
       } finally {
         await store.close();
       }
+    });
+  });
+
+  describe("for a ledger whose service anchored on a chain", function () {
+    const H = (c: string) => `0x${c.repeat(64)}`;
+    const STATE: AnchorState = {
+      contract: { chainId: 31337, address: "0x5FbDB2315678afecb367f032d93F642f64180aa3" },
+      pending: null,
+      anchored: { size: 3, rootHex: H("f"), checkpointIndex: 0, txHash: H("1"), blockNumber: 4, signedCheckpoint: "origin\n3\nroot\n\n— origin sig\n", anchoredAt: "2026-03-10T01:59:00.000Z" },
+    };
+
+    it("copies the anchoring state into the database, where the replicas' leader resumes from it", async function () {
+      await buildLedger(dir);
+      await new FileAnchorStateStore(path.join(dir, "chain", "anchor-state.json")).save(STATE);
+      const name = databaseName("anchored");
+      const url = await cluster.createDatabase(name);
+      const r = await run(["migrate", "--from", dir, "--to", url]);
+      expect(r.code, r.err).to.equal(0);
+      expect(r.err).to.include("and the anchoring state");
+      const { rows } = await cluster.sql("SELECT contract, epoch::int AS epoch, state FROM anchor_state", [], name);
+      expect(rows).to.have.length(1);
+      expect(rows[0]).to.deep.include({ contract: contractKey(STATE.contract), epoch: 0 });
+      expect(parseAnchorState((rows[0] as { state: unknown }).state)).to.deep.equal(STATE);
+    });
+
+    it("exits 1 for an anchoring state file it cannot read, and writes nothing", async function () {
+      await buildLedger(dir);
+      await mkdir(path.join(dir, "chain"), { recursive: true, mode: 0o700 });
+      await writeFile(path.join(dir, "chain", "anchor-state.json"), "{ not json");
+      const name = databaseName("badstate");
+      const url = await cluster.createDatabase(name);
+      const r = await run(["migrate", "--from", dir, "--to", url]);
+      expect(r.code).to.equal(1);
+      expect(r.err).to.include("anchor-state.json").and.include("nothing was written");
+      const { rows } = await cluster.sql("SELECT to_regclass('log_head') IS NULL AS untouched", [], name);
+      expect(rows[0], "not even the schema was created").to.deep.equal({ untouched: true });
     });
   });
 
