@@ -7,8 +7,10 @@
 import { parseVerifierKeyAsync, type WebNoteVerifier } from "../log";
 import { allProgrammes, ApiError, getJson, getText, scanLog, type ChainInfo, type EnterpriseView, type EntryView, type ProgrammeView, type PublicEntry } from "./api";
 import { append, clear, h } from "./dom";
-import { shortHex, time, yuan } from "./format";
+import { date, shortHex, time, yuan } from "./format";
 import { dict, fill, initLang, lang, setLang, t } from "./i18n";
+import { apiMessage } from "./messages";
+import { regionName } from "./regions";
 import { verifyEntry, verifyReceiptFile, type Outcome, type VerifyContext } from "./verify";
 
 const CREDIT_CODE = /^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$/;
@@ -89,13 +91,45 @@ function announce(text: string): void {
   status.textContent = text;
 }
 
-function errorBox(e: unknown): HTMLElement {
-  const msg = e instanceof ApiError && e.status === 404 ? t("notFound", { what: e.message }) : t("error", { msg: e instanceof Error ? e.message : String(e) });
-  return h("p", { class: "alert fail", role: "alert" }, msg);
+/** A failed request, explained in the page's language (never the API's English detail). */
+function errorBox(e: unknown, subject?: string): HTMLElement {
+  return h("p", { class: "alert fail", role: "alert" }, apiMessage(e, subject));
 }
 
 function heading(text: string): HTMLElement {
   return h("h1", { tabindex: "-1" }, text);
+}
+
+function fieldLabel(name: string): string {
+  return (dict().fields as Record<string, string>)[name] ?? name;
+}
+
+function roleLabel(role: string): string {
+  return (dict().roles as Record<string, string>)[role] ?? role;
+}
+
+function reasonLabel(code: string): string {
+  return (dict().reasons as Record<string, string>)[code] ?? (dict().erasureReasons as Record<string, string>)[code] ?? code;
+}
+
+/** An entry id as a link that says what it is ("申请 app_…"). */
+function entryLink(id: string): HTMLElement {
+  const kind = id.slice(0, 3);
+  const k = ({ prg: "programme", app: "application", dec: "decision", pay: "payout", cnf: "confirmation", cor: "correction", era: "erasure" } as Record<string, string>)[kind];
+  return h("a", { href: `#/entry/${id}` }, k ? `${kindLabel(k)} ` : "", h("span", { class: "mono" }, id));
+}
+
+/** A region code with its name from the division table: 330502 · 湖州市吴兴区 (市辖区). */
+function regionText(code: string, type?: string): HTMLElement {
+  const el = h("span", { "data-region": code }, code);
+  void regionName(code).then(
+    (name) => {
+      if (name !== null) el.textContent = `${code} · ${name}${type ? `（${regionLabel(type)}）` : ""}`;
+      else if (type) el.textContent = `${code}（${regionLabel(type)}）`;
+    },
+    () => undefined,
+  );
+  return el;
 }
 
 function dl(rows: ReadonlyArray<readonly [string, Node | string | number | null | undefined]>): HTMLElement {
@@ -214,20 +248,24 @@ async function enterprisePage(code: string): Promise<void> {
   try {
     view = await getJson<EnterpriseView>(`/v1/enterprises/${encodeURIComponent(code)}`);
   } catch (e) {
-    append(main, heading(code), errorBox(e));
+    append(main, heading(code), errorBox(e, code));
     return;
   }
   const name = view.applications[0]?.enterpriseName ?? String(view.entries.find((e) => e.entry.kind === "application")?.entry.body["enterpriseName"] ?? code);
+  const regions = [...new Map(view.applications.map((a) => [a.region, a.regionType])).entries()];
+  const feedUrl = `/v1/enterprises/${encodeURIComponent(view.creditCode)}/feed.atom`;
   append(
     main,
     heading(t("enterpriseHeading", { name })),
     dl([
       [d.creditCode, h("span", { class: "mono" }, view.creditCode)],
+      [d.region, regions.length > 0 ? h("span", {}, ...regions.flatMap(([r, type], i) => [i > 0 ? "；" : "", regionText(r, type)])) : null],
       [d.applications, String(view.totals.applications)],
       [d.requested, yuan(view.totals.requestedFen)],
       [d.approved, yuan(view.totals.approvedFen)],
       [d.paid, yuan(view.totals.paidFen)],
     ]),
+    h("p", { class: "feed" }, h("a", { href: feedUrl, type: "application/atom+xml", id: "feed-link" }, d.feed), " ", h("span", { class: "hint" }, d.feedHint)),
   );
   append(
     main,
@@ -241,11 +279,19 @@ async function enterprisePage(code: string): Promise<void> {
         yuan(a.requestedFen),
         yuan(a.approvedFen),
         yuan(a.paidFen),
-        `${a.region} · ${regionLabel(a.regionType)}`,
+        regionText(a.region, a.regionType),
       ]),
       [2, 3, 4],
     ),
   );
+  // Which application each entry belongs to: decisions name their application, payouts their decision, corrections their target.
+  const apps = new Map(view.applications.map((a) => [a.id, a] as const));
+  const appOf = new Map<string, string>(view.applications.map((a) => [a.id, a.id]));
+  for (const { entry } of view.entries) {
+    const b = entry.body;
+    const parent = entry.kind === "decision" ? b["applicationId"] : entry.kind === "payout" ? b["decisionId"] : entry.kind === "confirmation" ? b["payoutId"] : entry.kind === "correction" || entry.kind === "erasure" ? b["targetId"] : undefined;
+    if (typeof parent === "string" && appOf.has(parent)) appOf.set(entry.id, appOf.get(parent)!);
+  }
   const corrections = new Map(view.applications.flatMap((a) => a.corrections.map((c) => [c.id, c] as const)));
   append(main, h("h2", {}, d.timeline));
   if (view.entries.length === 0) append(main, h("p", {}, d.noEntries));
@@ -257,15 +303,19 @@ async function enterprisePage(code: string): Promise<void> {
         { class: "timeline" },
         ...view.entries.map(({ entry }) => {
           const c = corrections.get(entry.id);
+          const app = apps.get(appOf.get(entry.id) ?? "");
           return h(
             "li",
-            { class: entry.kind === "correction" ? "correction" : undefined },
+            { class: entry.kind === "correction" ? "correction" : undefined, "data-entry": entry.id },
             h("time", { datetime: entry.recordedAt }, time(entry.recordedAt)),
             " ",
             h("a", { href: `#/entry/${entry.id}` }, kindLabel(entry.kind)),
             " ",
             entrySummary(entry),
-            c ? h("p", { class: "reason" }, `${d.reason}: ${(d.reasons as Record<string, string>)[c.reasonCode] ?? c.reasonCode} — ${c.reasonText}`) : null,
+            app && entry.kind !== "application"
+              ? h("span", { class: "of-app" }, h("a", { href: `#/entry/${app.id}` }, t("belongsToApp", { programme: `${app.programme.name} (${app.programme.code})` })))
+              : null,
+            c ? h("p", { class: "reason" }, `${d.reason}: ${reasonLabel(c.reasonCode)} — ${c.reasonText}`) : null,
           );
         }),
       ),
@@ -285,9 +335,11 @@ function entrySummary(e: PublicEntry): string {
     case "decision":
       return `${(dict().statuses as Record<string, string>)[String(b["outcome"])] ?? String(b["outcome"])}${b["approvedFen"] ? ` · ${yuan(String(b["approvedFen"]))}` : ""}`;
     case "payout":
-      return `${yuan(String(b["amountFen"] ?? "0"))} · ${String(b["paidOn"] ?? "")}`;
+      return `${yuan(String(b["amountFen"] ?? "0"))} · ${date(String(b["paidOn"] ?? ""))}`;
     case "correction":
-      return `${(dict().reasons as Record<string, string>)[String(b["reasonCode"])] ?? String(b["reasonCode"])}${b["clawbackFen"] ? ` · ${yuan(String(b["clawbackFen"]))}` : ""}`;
+      return `${reasonLabel(String(b["reasonCode"]))}${b["clawbackFen"] ? ` · ${fieldLabel("clawbackFen")} ${yuan(String(b["clawbackFen"]))}` : ""}`;
+    case "erasure":
+      return reasonLabel(String(b["reasonCode"]));
     case "programme":
       return `${String(b["name"] ?? "")} · ${yuan(String(b["budgetFen"] ?? "0"))}`;
     default:
@@ -295,10 +347,59 @@ function entrySummary(e: PublicEntry): string {
   }
 }
 
-function fieldValue(k: string, v: unknown): string {
-  if (typeof v === "string" && /Fen$/.test(k)) return `${yuan(v)} (${v} fen)`;
-  if (typeof v === "object" && v !== null) return JSON.stringify(v);
+/** A public field's value as a reader expects it: amounts in yuan, dates, names, links to the records it names. */
+function fieldValue(k: string, v: unknown): Node | string {
+  const d = dict();
+  if (typeof v === "string" && /Fen$/.test(k)) return h("span", {}, yuan(v), " ", h("span", { class: "hint" }, `(${fill(d.fenNote, { fen: v })})`));
+  if (typeof v === "string" && /On$/.test(k)) return date(v);
+  if (typeof v === "string" && /Id$/.test(k)) return entryLink(v);
+  if (k === "region" && typeof v === "string") return regionText(v);
+  if (k === "creditCode" && typeof v === "string") return h("a", { href: `#/enterprise/${v}`, class: "mono" }, v);
+  if (k === "outcome" && typeof v === "string") return (d.outcomes as Record<string, string>)[v] ?? v;
+  if (k === "reasonCode" && typeof v === "string") return reasonLabel(v);
+  if (k === "currency" && typeof v === "string") return (d.currencies as Record<string, string>)[v] ?? v;
+  if (typeof v === "boolean") return k === "needsConfirmation" && v ? d.needsConfirmationYes : v ? d.yes : d.no;
+  if (Array.isArray(v)) return v.map((x) => (typeof x === "string" ? fieldLabel(x) : JSON.stringify(x))).join(lang() === "zh-CN" ? "、" : ", ");
+  if (k === "policyDocument" && typeof v === "object" && v !== null) {
+    const p = v as { url?: unknown; sha256?: unknown };
+    return dl([
+      [fieldLabel("url"), typeof p.url === "string" && /^https?:\/\//.test(p.url) ? h("a", { href: p.url, rel: "noopener noreferrer" }, p.url) : String(p.url ?? "")],
+      [fieldLabel("sha256"), h("span", { class: "mono" }, String(p.sha256 ?? ""))],
+    ]);
+  }
+  if (typeof v === "object" && v !== null) return dl(Object.entries(v as Record<string, unknown>).map(([kk, vv]) => [fieldLabel(kk), fieldValue(kk, vv)] as const));
   return String(v);
+}
+
+/** The enterprise, programme and application a record is about, for the sentence "this record belongs to". */
+interface Whose {
+  enterprise?: { name: string; creditCode: string };
+  programme?: { id: string; name: string; code: string };
+  application?: { id: string; status: string };
+}
+
+async function whoseRecord(view: EntryView): Promise<Whose> {
+  const e = view.entry;
+  if (e.kind === "programme") return { programme: { id: e.id, name: String(e.body["name"] ?? ""), code: String(e.body["code"] ?? "") } };
+  if (view.belongsTo?.kind === "programme") {
+    const p = await getJson<EntryView>(`/v1/entries/${encodeURIComponent(view.belongsTo.id)}`);
+    return { programme: { id: p.id, name: String(p.entry.body["name"] ?? ""), code: String(p.entry.body["code"] ?? "") } };
+  }
+  const appId = e.kind === "application" ? e.id : view.belongsTo?.kind === "application" ? view.belongsTo.id : null;
+  if (appId === null) return {};
+  const app = e.kind === "application" ? view : await getJson<EntryView>(`/v1/entries/${encodeURIComponent(appId)}`);
+  const creditCode = String(app.entry.body["creditCode"] ?? "");
+  const out: Whose = { application: { id: appId, status: view.belongsTo?.status ?? "" } };
+  try {
+    // The enterprise view carries the corrected name and the programme's name.
+    const ent = await getJson<EnterpriseView>(`/v1/enterprises/${encodeURIComponent(creditCode)}`);
+    const a = ent.applications.find((x) => x.id === appId);
+    out.enterprise = { name: a?.enterpriseName ?? String(app.entry.body["enterpriseName"] ?? creditCode), creditCode };
+    if (a) out.programme = a.programme;
+  } catch {
+    out.enterprise = { name: String(app.entry.body["enterpriseName"] ?? creditCode), creditCode };
+  }
+  return out;
 }
 
 async function entryPage(id: string): Promise<void> {
@@ -307,27 +408,47 @@ async function entryPage(id: string): Promise<void> {
   try {
     view = await getJson<EntryView>(`/v1/entries/${encodeURIComponent(id)}`);
   } catch (e) {
-    append(main, heading(id), errorBox(e));
+    append(main, heading(d.entryNotFoundHeading), errorBox(e, id));
     return;
   }
   const e = view.entry;
-  append(main, heading(`${kindLabel(e.kind)} · ${t("entryHeading", { id: e.id })}`));
-  const creditCode = e.body["creditCode"];
+  const whose = await whoseRecord(view).catch((): Whose => ({}));
+  const title = whose.enterprise?.name ?? (whose.programme ? whose.programme.name : e.id);
+  append(main, heading(fill(d.entryOf, { kind: kindLabel(e.kind), name: title })));
+  const content = h("section", { id: "entry-content", "data-trust": "pending", "aria-label": d.publicFields });
   append(
-    main,
+    content,
+    whose.enterprise || whose.programme
+      ? h(
+          "div",
+          { class: "whose" },
+          h("h2", {}, d.whose),
+          dl([
+            [d.enterprise, whose.enterprise ? h("a", { href: `#/enterprise/${whose.enterprise.creditCode}` }, whose.enterprise.name) : null],
+            [d.creditCode, whose.enterprise ? h("span", { class: "mono" }, whose.enterprise.creditCode) : null],
+            [d.programme, whose.programme && whose.programme.id !== e.id ? h("a", { href: `#/entry/${whose.programme.id}` }, `${whose.programme.name} (${whose.programme.code})`) : null],
+            [
+              d.application,
+              whose.application && whose.application.id !== e.id
+                ? h("span", {}, entryLink(whose.application.id), " ", whose.application.status ? statusBadge(whose.application.status) : null)
+                : null,
+            ],
+          ]),
+        )
+      : null,
+    h("h2", {}, d.recordHeading),
     dl([
       [d.kind, kindLabel(e.kind)],
       [d.recordedAt, time(e.recordedAt)],
-      [d.actor, `${e.actor.agency} · ${e.actor.name !== undefined ? `${e.actor.name} [${e.actor.official}]` : e.actor.official} (${e.actor.role})`],
+      [d.actor, `${e.actor.agency} · ${e.actor.name !== undefined ? `${e.actor.name}（${e.actor.official}）` : e.actor.official} · ${roleLabel(e.actor.role)}`],
       [d.leafIndex, String(view.leafIndex)],
-      [d.status, view.revoked ? statusBadge("revoked") : null],
-      [d.belongsTo, view.belongsTo ? h("span", {}, h("a", { href: `#/entry/${view.belongsTo.id}` }, view.belongsTo.id), " ", statusBadge(view.belongsTo.status)) : null],
-      [d.creditCode, typeof creditCode === "string" ? h("a", { href: `#/enterprise/${creditCode}` }, creditCode) : null],
+      [d.status, view.revoked ? statusBadge("revoked") : whose.application && whose.application.id === e.id && whose.application.status ? statusBadge(whose.application.status) : null],
+      [d.entryId, h("span", { class: "mono" }, e.id)],
     ]),
     h("h2", {}, d.publicFields),
-    dl(Object.entries(e.body).map(([k, v]) => [k, fieldValue(k, v)] as const)),
-    e.refs.length > 0 ? h("p", {}, "refs: ", ...e.refs.flatMap((r) => [h("a", { href: `#/entry/${r}`, class: "mono" }, r), " "])) : null,
-    e.commitments ? h("div", {}, h("h2", {}, d.commitments), dl(Object.entries(e.commitments).map(([k, v]) => [k, h("span", { class: "mono" }, v)] as const))) : null,
+    h("div", { class: "public-fields" }, dl(Object.entries(e.body).map(([k, v]) => [fieldLabel(k), fieldValue(k, v)] as const))),
+    e.refs.length > 0 ? h("div", {}, h("h2", {}, d.refsLabel), h("ul", { class: "refs" }, ...e.refs.map((r) => h("li", {}, entryLink(r))))) : null,
+    e.commitments ? h("div", {}, h("h2", {}, d.commitments), dl(Object.entries(e.commitments).map(([k, v]) => [fieldLabel(k), h("span", { class: "mono" }, v)] as const))) : null,
     view.erasure
       ? h(
           "div",
@@ -336,16 +457,33 @@ async function entryPage(id: string): Promise<void> {
           h(
             "p",
             {},
-            t("erasedNote", { fields: view.erasure.fields.join(", "), at: time(view.erasure.recordedAt), reason: view.erasure.reasonCode, id: view.erasure.id }),
+            t("erasedNote", { fields: view.erasure.fields.map(fieldLabel).join(lang() === "zh-CN" ? "、" : ", "), at: time(view.erasure.recordedAt), reason: reasonLabel(view.erasure.reasonCode), id: view.erasure.id }),
             " ",
             h("a", { href: `#/entry/${view.erasure.id}`, class: "mono" }, view.erasure.id),
           ),
         )
       : null,
   );
+  append(main, content);
   const panel = h("section", { id: "verify", class: "verify", "aria-labelledby": "verify-h", "data-verify-state": "running" });
   append(main, panel);
   await runEntryVerification(panel, view, 0);
+}
+
+/** Marks shown content as untrusted: a warning above it, and the content itself set apart. */
+function markUntrusted(content: HTMLElement, outcome: Exclude<Outcome, { state: "pending" }>): void {
+  const d = dict();
+  content.dataset["trust"] = "untrusted";
+  content.classList.add("untrusted");
+  const at = outcome.anchor?.anchoredAt;
+  content.prepend(
+    h(
+      "div",
+      { class: "alert fail untrusted-warning", role: "alert" },
+      h("h2", {}, h("span", { "aria-hidden": "true" }, "⚠ "), d.untrustedHeading),
+      h("p", {}, at ? t("untrustedNote", { at: time(at) }) : d.untrustedNoteNoDate),
+    ),
+  );
 }
 
 const MAX_PENDING_RETRIES = 5;
@@ -361,7 +499,7 @@ async function runEntryVerification(panel: HTMLElement, view: EntryView, attempt
     outcome = await verifyEntry(view, await freshContext());
   } catch (e) {
     panel.dataset["verifyState"] = "failed";
-    live.replaceWith(h("p", { class: "alert fail", role: "alert" }, t("verifyFail", { what: e instanceof Error ? e.message : String(e) })));
+    live.replaceWith(h("p", { class: "alert fail", role: "alert" }, t("verifyFail", { what: apiMessage(e) })));
     return;
   }
   if (outcome.state === "pending") {
@@ -374,6 +512,11 @@ async function runEntryVerification(panel: HTMLElement, view: EntryView, attempt
     return;
   }
   renderOutcome(panel, live, outcome);
+  const content = document.getElementById("entry-content");
+  if (content !== null) {
+    if (outcome.contentUntrusted) markUntrusted(content, outcome);
+    else content.dataset["trust"] = outcome.state === "verified" ? "verified" : "unknown";
+  }
   (window as unknown as { __lastVerification?: Outcome }).__lastVerification = outcome;
 }
 
@@ -381,10 +524,17 @@ function renderOutcome(panel: HTMLElement, live: HTMLElement, outcome: Exclude<O
   const d = dict();
   panel.dataset["verifyState"] = outcome.state;
   const ok = outcome.state === "verified";
-  live.replaceWith(
-    h("p", { class: `alert ${ok ? "ok" : "fail"}`, role: ok ? "status" : "alert" }, h("span", { "aria-hidden": "true" }, ok ? "✓ " : "✗ "), ok ? d.verifyOk : t("verifyFail", { what: outcome.failure ?? "" })),
-  );
   const stepName: Record<string, string> = { leaf: d.stepLeaf, signature: d.stepSignature, inclusion: d.stepInclusion, chain: d.stepChain, openings: d.stepOpenings };
+  const failed = outcome.failedStep;
+  live.replaceWith(
+    h(
+      "div",
+      { class: `alert ${ok ? "ok" : "fail"}`, role: ok ? "status" : "alert" },
+      h("p", { class: "headline" }, h("span", { "aria-hidden": "true" }, ok ? "✓ " : "✗ "), ok ? d.verifyOk : t("verifyFail", { what: outcome.failure ?? "" })),
+      failed ? h("p", { class: "explain" }, h("strong", {}, d.verifyWhat), stepName[failed.key] ?? "") : null,
+      failed?.meaning ? h("p", { class: "explain meaning" }, h("strong", {}, d.verifyMeaning), failed.meaning) : null,
+    ),
+  );
   append(
     panel,
     h(
@@ -402,6 +552,17 @@ function renderOutcome(panel: HTMLElement, live: HTMLElement, outcome: Exclude<O
       ),
     ),
   );
+  const details = outcome.steps.filter((s) => s.detail);
+  if (details.length > 0)
+    append(
+      panel,
+      h(
+        "details",
+        { class: "tech" },
+        h("summary", {}, d.verifyTechnical),
+        ...details.map((s) => h("div", {}, h("p", {}, stepName[s.key] ?? ""), h("pre", { class: "mono" }, s.detail ?? ""))),
+      ),
+    );
   const a = outcome.anchor;
   append(
     panel,
@@ -416,7 +577,7 @@ function renderOutcome(panel: HTMLElement, live: HTMLElement, outcome: Exclude<O
       [d.block, a?.blockNumber !== null && a?.blockNumber !== undefined ? String(a.blockNumber) : null],
       [d.transaction, a?.txHash ? h("span", { class: "mono", title: a.txHash }, shortHex(a.txHash, 12)) : null],
       [d.anchoredAt, a?.anchoredAt ? time(a.anchoredAt) : null],
-      ["", t("millis", { ms: outcome.cryptoMs.toFixed(1) })],
+      [d.duration, t("millis", { ms: outcome.cryptoMs.toFixed(1) })],
     ]),
   );
   announce(ok ? d.verifyOk : t("verifyFail", { what: outcome.failure ?? "" }));
@@ -439,18 +600,26 @@ async function receiptPage(): Promise<void> {
       if (keyMismatch) append(result, h("p", { class: "alert fail" }, d.receiptKeyMismatch));
       if (receipt) {
         const e = receipt.entry as unknown as PublicEntry;
-        append(
-          result,
+        const opened = new Set(outcome.opened ?? []);
+        const badOpening = outcome.steps.find((s) => s.key === "openings" && s.status === "fail")?.detail;
+        const content = h(
+          "section",
+          { id: "receipt-entry", "data-trust": outcome.state === "verified" ? "verified" : outcome.contentUntrusted ? "untrusted" : "unknown" },
           h("h3", {}, d.receiptEntryOf),
           dl([
             [d.kind, kindLabel(String(e.kind))],
-            ["id", h("a", { href: `#/entry/${String(e.id)}` }, String(e.id))],
+            [d.entryId, h("a", { href: `#/entry/${String(e.id)}`, class: "mono" }, String(e.id))],
             [d.recordedAt, time(String(e.recordedAt))],
             [d.leafIndex, String(receipt.leafIndex)],
-            ...Object.entries(e.body ?? {}).map(([k, v]) => [k, fieldValue(k, v)] as const),
-            ...(outcome.opened ?? []).map((f) => [`${f} ✓`, fieldValue(f, receipt.openings?.[f]?.value)] as const),
+            ...Object.entries(e.body ?? {}).map(([k, v]) => [fieldLabel(k), fieldValue(k, v)] as const),
+            ...Object.keys(receipt.openings ?? {}).map((f) => {
+              const holds = opened.has(f) && f !== badOpening && outcome.state === "verified";
+              return [`${fieldLabel(f)}${holds ? " ✓" : ""}`, h("span", { class: holds ? undefined : "untrusted-value" }, fieldValue(f, receipt.openings?.[f]?.value))] as const;
+            }),
           ]),
         );
+        append(result, content);
+        if (outcome.contentUntrusted) markUntrusted(content, outcome);
       }
     } catch (e) {
       result.dataset["verifyState"] = "failed";
@@ -523,11 +692,16 @@ async function route(): Promise<void> {
     append(main, errorBox(e));
   }
   if (seq !== routeSeq) return;
-  main.querySelector<HTMLElement>("h1")?.focus({ preventScroll: false });
+  main.querySelector<HTMLElement>("h1")?.focus({ preventScroll: true });
   document.body.dataset["ready"] = "1";
   performance.mark("portal-ready");
 }
 
 initLang();
+// Whether the visitor is using the keyboard: the heading that takes focus on navigation shows its ring only then.
+window.addEventListener("keydown", (e) => {
+  if (e.key === "Tab" || e.key === "Enter" || e.key === " ") document.documentElement.classList.add("kbd");
+});
+window.addEventListener("pointerdown", () => document.documentElement.classList.remove("kbd"));
 window.addEventListener("hashchange", () => void route());
 void route();

@@ -28,14 +28,22 @@ import { ApiError, getJson, type ChainInfo, type EntryView, type InclusionProofV
 import { checkpointAt, type ChainCheckpoint } from "./chain";
 import { dict, fill } from "./i18n";
 
+function fieldLabel(name: string): string {
+  return (dict().fields as Record<string, string>)[name] ?? name;
+}
+
 export type StepKey = "leaf" | "signature" | "inclusion" | "chain" | "openings";
 export type StepStatus = "ok" | "fail" | "skipped";
 
 export interface StepResult {
   readonly key: StepKey;
   readonly status: StepStatus;
-  /** Why it failed, in the current language. */
+  /** Why it failed, in the current language and in words. */
   readonly failure?: string;
+  /** What the failure means for the reader, in the current language. */
+  readonly meaning?: string;
+  /** The technical evidence (hashes, error codes), shown on request. */
+  readonly detail?: string;
 }
 
 export interface AnchorInfo {
@@ -52,7 +60,20 @@ export interface AnchorInfo {
 }
 
 export type Outcome =
-  | { readonly state: "verified" | "failed"; readonly steps: StepResult[]; readonly failure?: string; readonly leafHashHex?: string; readonly anchor?: AnchorInfo; readonly cryptoMs: number; readonly totalMs: number; readonly opened?: string[] }
+  | {
+      readonly state: "verified" | "failed";
+      readonly steps: StepResult[];
+      readonly failure?: string;
+      /** The first step that failed. */
+      readonly failedStep?: StepResult;
+      /** True when the record's content itself is not what the ledger committed to (it must be shown as untrusted). */
+      readonly contentUntrusted: boolean;
+      readonly leafHashHex?: string;
+      readonly anchor?: AnchorInfo;
+      readonly cryptoMs: number;
+      readonly totalMs: number;
+      readonly opened?: string[];
+    }
   | { readonly state: "pending"; readonly anchoredSize: number; readonly retryAfter: number };
 
 export interface VerifyContext {
@@ -69,26 +90,35 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+type MeaningKey = keyof ReturnType<typeof dict>["meaning"];
+const STEP_MEANING: Readonly<Record<StepKey, MeaningKey>> = { leaf: "leaf", signature: "signature", inclusion: "inclusion", chain: "chain", openings: "opening" };
+
 class Steps {
-  readonly list: StepResult[] = [];
+  list: StepResult[] = [];
   failure: string | undefined;
+  failed: StepResult | undefined;
   ok(key: StepKey): void {
     this.list.push({ key, status: "ok" });
   }
-  fail(key: StepKey, failure: string): void {
-    this.list.push({ key, status: "fail", failure });
+  fail(key: StepKey, failure: string, extra: { meaning?: MeaningKey; detail?: string } = {}): void {
+    const step: StepResult = { key, status: "fail", failure, meaning: dict().meaning[extra.meaning ?? STEP_MEANING[key]], ...(extra.detail ? { detail: extra.detail } : {}) };
+    // A step that was marked as holding and then found not to hold is replaced, never listed as both.
+    const at = this.list.findIndex((x) => x.key === key && x.status === "ok");
+    if (at >= 0) this.list[at] = step;
+    else this.list.push(step);
     this.failure ??= failure;
+    this.failed ??= step;
   }
   skip(key: StepKey): void {
     this.list.push({ key, status: "skipped" });
   }
 }
 
-function inclusionFailure(e: unknown): string {
+function failInclusion(steps: Steps, e: unknown): void {
   const f = dict().failures;
   if (e instanceof VerificationError && e.code === "ROOT_MISMATCH" && e.detail.calculated && e.detail.expected)
-    return fill(f.inclusion, { calculated: toHex(e.detail.calculated), expected: toHex(e.detail.expected) });
-  return fill(f.inclusionOther, { msg: message(e) });
+    steps.fail("inclusion", f.inclusion, { detail: fill(f.inclusionDetail, { calculated: toHex(e.detail.calculated), expected: toHex(e.detail.expected) }) });
+  else steps.fail("inclusion", f.inclusionOther, { detail: message(e) });
 }
 
 /** Compares the checkpoint a proof used with the chain's checkpoint at `index`. */
@@ -108,7 +138,7 @@ async function checkChain(
     try {
       cp = await checkpointAt(ctx.rpcUrl, claim.contract, claim.checkpointIndex);
     } catch (e) {
-      steps.fail("chain", fill(f.chainRead, { msg: message(e) }));
+      steps.fail("chain", f.chainRead, { meaning: "chainRead", detail: message(e) });
       return undefined;
     }
     onChain = { size: cp.size, rootHex: cp.rootHex, anchoredAt: new Date(cp.timestamp * 1000).toISOString() };
@@ -120,7 +150,7 @@ async function checkChain(
   }
   const anchor: AnchorInfo = { ...claim, anchoredAt: onChain.anchoredAt ?? claim.anchoredAt, size: onChain.size, rootHex: onChain.rootHex, source };
   if (onChain.size !== size || onChain.rootHex.toLowerCase() !== rootHex.toLowerCase())
-    steps.fail("chain", fill(f.chain, { chainSize: onChain.size, chainRoot: onChain.rootHex, size, root: rootHex }));
+    steps.fail("chain", f.chain, { detail: fill(f.chainDetail, { chainSize: onChain.size, chainRoot: onChain.rootHex, size, root: rootHex }) });
   else steps.ok("chain");
   return anchor;
 }
@@ -130,10 +160,10 @@ function renderProof(steps: Steps, r: ReceiptChecks): void {
   const f = dict().failures;
   const signature = r.failures.find((x) => x.check === "signature" || x.check === "key");
   if (r.signatureOk === true) steps.ok("signature");
-  else steps.fail("signature", fill(f.signature, { msg: signature === undefined ? "" : `${signature.error.code}: ${signature.error.message}` }));
+  else steps.fail("signature", f.signature, { detail: signature === undefined ? "" : `${signature.error.code}: ${signature.error.message}` });
   if (r.signatureOk !== true) steps.skip("inclusion");
   else if (r.inclusionOk === true) steps.ok("inclusion");
-  else steps.fail("inclusion", inclusionFailure(r.failures.find((x) => x.check === "inclusion" || x.check === "leaf")?.error));
+  else failInclusion(steps, r.failures.find((x) => x.check === "inclusion" || x.check === "leaf")?.error);
 }
 
 async function checkInclusion(steps: Steps, leafHash: Uint8Array, index: number, size: number, root: Uint8Array, proofHex: readonly string[]): Promise<void> {
@@ -141,14 +171,22 @@ async function checkInclusion(steps: Steps, leafHash: Uint8Array, index: number,
     await verifyInclusionAsync(leafHash, index, size, root, proofHex.map((h) => fromHex(h)));
     steps.ok("inclusion");
   } catch (e) {
-    steps.fail("inclusion", inclusionFailure(e));
+    failInclusion(steps, e);
   }
 }
 
+/** Steps that, when they fail, mean the record's content is not the one the ledger committed to. */
+const CONTENT_STEPS: ReadonlySet<StepKey> = new Set(["leaf", "inclusion", "openings"]);
+
 function finish(steps: Steps, started: number, cryptoMs: number, extra: { leafHashHex?: string; anchor?: AnchorInfo; opened?: string[] }): Outcome {
+  const inclusionFailed = steps.list.some((x) => x.key === "inclusion" && x.status === "fail" && x.meaning === dict().meaning.inclusion);
+  // The leaf hash was computed, but it is not the hash the ledger committed to: that step does not hold either.
+  if (inclusionFailed) steps.list = steps.list.map((x) => (x.key === "leaf" && x.status === "ok" ? { key: "leaf", status: "fail", failure: dict().failures.leafNotCommitted, meaning: dict().meaning.inclusion } : x));
   return {
     state: steps.failure === undefined ? "verified" : "failed",
     steps: steps.list,
+    contentUntrusted: steps.list.some((x) => x.status === "fail" && CONTENT_STEPS.has(x.key)),
+    ...(steps.failed !== undefined ? { failedStep: steps.failed } : {}),
     ...(steps.failure !== undefined ? { failure: steps.failure } : {}),
     ...extra,
     cryptoMs,
@@ -176,7 +214,7 @@ export async function verifyEntry(view: EntryView, ctx: VerifyContext): Promise<
     leafBytes = canonicalBytes(view.entry);
     leafHash = await hashLeafAsync(leafBytes);
   } catch (e) {
-    steps.fail("leaf", fill(f.leaf, { msg: message(e) }));
+    steps.fail("leaf", f.leaf, { detail: message(e) });
     return finish(steps, started, performance.now() - t0, {});
   }
   cryptoMs += performance.now() - t0;
@@ -191,19 +229,19 @@ export async function verifyEntry(view: EntryView, ctx: VerifyContext): Promise<
     if (e instanceof ApiError && e.status === 409) return { state: "pending", anchoredSize: ctx.chain?.anchored?.size ?? 0, retryAfter: e.retryAfter ?? 2 };
     if (e instanceof ApiError) serviceError = e;
     else if (e instanceof ReceiptError) {
-      steps.fail("signature", fill(f.receipt, { msg: e.message }));
+      steps.fail("signature", f.receipt, { meaning: "receipt", detail: e.message });
       return finish(steps, started, cryptoMs, { leafHashHex });
     } else throw e;
   }
 
   if (receipt !== undefined) {
-    if (!equalBytes(canonicalBytes(receipt.entry), leafBytes)) steps.fail("leaf", f.entryMismatch);
+    if (!equalBytes(canonicalBytes(receipt.entry), leafBytes)) steps.fail("leaf", f.entryMismatch, { meaning: "entryMismatch" });
     t0 = performance.now();
     const r = await runReceiptChecksAsync(receipt, { verifiers: [ctx.logKey], trustReceiptKey: false });
     renderProof(steps, r);
     const cp = r.signatureOk === true ? r.checkpoint! : undefined;
     cryptoMs += performance.now() - t0;
-    if (receipt.leafIndex !== view.leafIndex) steps.fail("inclusion", fill(f.inclusionOther, { msg: `leaf index ${receipt.leafIndex} ≠ ${view.leafIndex}` }));
+    if (receipt.leafIndex !== view.leafIndex) steps.fail("inclusion", f.inclusionOther, { detail: `leaf index ${receipt.leafIndex} ≠ ${view.leafIndex}` });
     const anchor = cp === undefined ? undefined : await checkChain(steps, ctx, receipt.anchor, cp.size, `0x${toHex(cp.rootHash)}`);
     return finish(steps, started, cryptoMs, { leafHashHex, ...(anchor ? { anchor } : {}) });
   }
@@ -211,7 +249,7 @@ export async function verifyEntry(view: EntryView, ctx: VerifyContext): Promise<
   // No receipt: the anchored root, from the chain or the service, and the service's proof at that size.
   const anchored = ctx.chain?.anchored ?? null;
   if (ctx.chain === null || anchored === null) {
-    steps.fail("inclusion", fill(f.service, { status: serviceError?.status ?? 0, msg: serviceError?.message ?? "" }));
+    steps.fail("inclusion", f.service, { meaning: "service", detail: `HTTP ${serviceError?.status ?? 0}: ${serviceError?.message ?? ""}` });
     return finish(steps, started, cryptoMs, { leafHashHex });
   }
   let root = anchored.rootHex;
@@ -225,7 +263,7 @@ export async function verifyEntry(view: EntryView, ctx: VerifyContext): Promise<
       anchor = { ...anchor, size, rootHex: root, anchoredAt: new Date(cp.timestamp * 1000).toISOString(), source: "rpc" };
       steps.ok("chain");
     } catch (e) {
-      steps.fail("chain", fill(f.chainRead, { msg: message(e) }));
+      steps.fail("chain", f.chainRead, { meaning: "chainRead", detail: message(e) });
     }
   }
   if (view.leafIndex >= size) return { state: "pending", anchoredSize: size, retryAfter: 2 };
@@ -234,13 +272,13 @@ export async function verifyEntry(view: EntryView, ctx: VerifyContext): Promise<
   try {
     proof = await getJson<InclusionProofView>(`/v1/log/proof/inclusion?index=${view.leafIndex}&size=${size}`);
   } catch (e) {
-    steps.fail("inclusion", fill(f.service, { status: e instanceof ApiError ? e.status : 0, msg: message(e) }));
+    steps.fail("inclusion", f.service, { meaning: "service", detail: `HTTP ${e instanceof ApiError ? e.status : 0}: ${message(e)}` });
     return finish(steps, started, cryptoMs, { leafHashHex, anchor });
   }
   t0 = performance.now();
   await checkInclusion(steps, leafHash, view.leafIndex, size, fromHex(root), proof.proof);
   cryptoMs += performance.now() - t0;
-  if (steps.failure === undefined) steps.fail("signature", fill(f.service, { status: serviceError?.status ?? 0, msg: serviceError?.message ?? "" }));
+  if (steps.failure === undefined) steps.fail("signature", f.service, { meaning: "service", detail: `HTTP ${serviceError?.status ?? 0}: ${serviceError?.message ?? ""}` });
   return finish(steps, started, cryptoMs, { leafHashHex, anchor });
 }
 
@@ -254,20 +292,20 @@ export async function verifyReceiptFile(text: string, ctx: VerifyContext): Promi
   const cryptoMs = performance.now() - t0;
   if (r.receipt === null) {
     const e = r.failures[0]!.error;
-    steps.fail("leaf", fill(f.receipt, { msg: `${e.code}: ${e.message}` }));
+    steps.fail("leaf", f.receipt, { meaning: "receipt", detail: `${e.code}: ${e.message}` });
     return { outcome: finish(steps, started, 0, {}), keyMismatch: false };
   }
   const receipt = r.receipt;
   const leafFailure = r.failures.find((x) => x.check === "leaf");
   if (leafFailure !== undefined || r.leafHash === null) {
-    steps.fail("leaf", fill(f.leaf, { msg: leafFailure?.error.message ?? "" }));
+    steps.fail("leaf", f.leaf, { detail: leafFailure?.error.message ?? "" });
     return { outcome: finish(steps, started, cryptoMs, {}), receipt, keyMismatch: false };
   }
   steps.ok("leaf");
   renderProof(steps, r);
   if (receipt.openings !== undefined) {
     const bad = r.failures.find((x) => x.check === "openings");
-    if (bad !== undefined) steps.fail("openings", fill(f.opening, { field: bad.field ?? "" }));
+    if (bad !== undefined) steps.fail("openings", fill(f.opening, { field: fieldLabel(bad.field ?? "") }), { meaning: "opening", detail: bad.field ?? "" });
     else steps.ok("openings");
   }
   const cp = r.signatureOk === true ? r.checkpoint! : undefined;

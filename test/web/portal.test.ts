@@ -114,6 +114,9 @@ describe("the transparency portal, in Chromium", function () {
     await page.getByRole("button", { name: "核验", exact: true }).click();
     await page.waitForSelector('#receipt-result[data-verify-state="failed"]');
     expect(await page.locator("#receipt-result .alert.fail").first().innerText()).to.include("包含证明不成立");
+    expect(await page.locator("#receipt-entry").getAttribute("data-trust")).to.equal("untrusted");
+    expect(await page.locator("#receipt-entry .untrusted-warning").count()).to.equal(1);
+    expect(await page.locator('#receipt-result [data-step="leaf"]').getAttribute("class")).to.include("fail");
 
     // The enterprise receipt with its private value changed: the proof still holds, the opening does not.
     const privateText = await readFile(file, "utf8");
@@ -121,16 +124,16 @@ describe("the transparency portal, in Chromium", function () {
     await page.locator("#receipt-text").fill(privateText.replace("ICBC-2026-01-15", "ICBC-2026-01-16"));
     await page.getByRole("button", { name: "核验", exact: true }).click();
     await page.waitForSelector('#receipt-result[data-verify-state="failed"]');
-    expect(await page.locator("#receipt-result .alert.fail").first().innerText()).to.include("bankTransactionRef");
+    expect(await page.locator("#receipt-result .alert.fail").first().innerText()).to.include("银行交易流水号");
   });
 
   it("opens the dashboard and shows its five charts, on a phone-sized screen too", async function () {
     await open("#/dashboard");
     for (const id of ["chart-programmes", "chart-regions", "chart-monthly", "chart-history", "chart-lag"])
-      expect(await page.locator(`#${id} canvas`).count(), id).to.be.greaterThan(0);
+      expect(await page.locator(`#${id} svg [data-point]`).count(), id).to.be.greaterThan(0);
     const text = (await page.locator("main").textContent()) ?? "";
     expect(text).to.include("数字驾驶舱");
-    expect(text).to.include("2026-02"); // payouts per month
+    expect(text).to.include("2026年2月"); // payouts per month
     expect(text).to.include("县"); // rural counties
     // The filter control and 城乡均衡 per prefecture, from the filtered API.
     expect(await page.locator("#dash-filter #filter-agency").count()).to.equal(1);
@@ -143,7 +146,7 @@ describe("the transparency portal, in Chromium", function () {
     await page.waitForSelector("#dash-body #table-prefectures td", { state: "attached" });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.reload();
-    await page.waitForSelector('body[data-ready="1"] #chart-lag canvas');
+    await page.waitForSelector('body[data-ready="1"] #chart-lag svg');
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow, "no horizontal scrolling on a phone").to.be.at.most(0);
   });
@@ -163,7 +166,7 @@ describe("the transparency portal, in Chromium", function () {
     const text = await erased.innerText();
     expect(text).to.include("私密信息已删除，承诺值保留");
     expect(text).to.include(erasureId);
-    expect(text).to.include("bankAccount");
+    expect(text).to.include("银行账号"); // the erased field, by its label
     expect(await page.locator("main").innerText()).to.include("承诺值"); // the commitments are still listed
     await page.waitForSelector('#verify[data-verify-state="verified"]');
     expect(consoleErrors, consoleErrors.join("\n")).to.deep.equal([]);
@@ -192,8 +195,17 @@ describe("the transparency portal, in Chromium", function () {
     expect(await panel.getAttribute("data-verify-state")).to.equal("failed");
     const alert = await panel.locator(".alert.fail").innerText();
     expect(alert).to.include("包含证明不成立");
-    expect(alert).to.match(/[0-9a-f]{64}/); // the calculated and expected roots
+    expect(alert).to.include("这意味着"); // what the failure means, in words
+    await panel.locator("details.tech summary").click();
+    expect(await panel.locator("details.tech").innerText()).to.match(/[0-9a-f]{64}/); // the calculated and expected roots, on request
     expect(await panel.locator('[data-step="inclusion"]').getAttribute("class")).to.include("fail");
-    expect(await page.locator("main").innerText()).to.include("9000000");
+    // The leaf hash was computed, but it is not the one the ledger committed to: no ✓ on that step either.
+    expect(await panel.locator('[data-step="leaf"]').getAttribute("class")).to.include("fail");
+    for (const step of ["leaf", "inclusion"]) expect(await panel.locator(`[data-step="${step}"] .mark`).innerText(), step).to.equal("✗");
+    // The edited content is shown as untrusted, with a warning above it.
+    const content = page.locator("#entry-content");
+    expect(await content.getAttribute("data-trust")).to.equal("untrusted");
+    expect(await content.locator(".untrusted-warning").innerText()).to.include("此记录的内容未通过核验");
+    expect(await content.innerText()).to.include("¥90,000.00");
   });
 });
