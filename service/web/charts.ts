@@ -21,10 +21,10 @@ function s<K extends keyof SVGElementTagNameMap>(tag: K, attrs: SvgAttrs = {}, .
   return el;
 }
 
-/** Ticks from 0 to at least `max`, about `target` of them, on a 1-2-5 step. */
-export function niceTicks(max: number, target: number): number[] {
-  if (!(max > 0)) return [0, 1];
-  const raw = max / Math.max(1, target);
+/** Ticks from 0 to at least `max`, about `target` of them, on a 1-2-5 step of at least `minStep`. */
+export function niceTicks(max: number, target: number, minStep = 0): number[] {
+  if (!(max > 0)) return [0, Math.max(1, minStep)];
+  const raw = Math.max(max / Math.max(1, target), minStep);
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((st) => st >= raw) ?? 10 * mag;
   const ticks: number[] = [];
@@ -136,10 +136,10 @@ export function barsChart(host: HTMLElement, categories: readonly string[], seri
 }
 
 /** Columns over ordered categories (months, checkpoints), with as many category labels as fit. */
-export function columnsChart(host: HTMLElement, categories: readonly string[], serie: BarSeries, tick: (v: number) => string, title: (category: number) => string): void {
+export function columnsChart(host: HTMLElement, categories: readonly string[], serie: BarSeries, tick: (v: number) => string, title: (category: number) => string, minStep = 0): void {
   responsive(host, (width) => {
     const max = Math.max(0, ...serie.values);
-    const ticks = niceTicks(max, 4);
+    const ticks = niceTicks(max, 4, minStep);
     const left = Math.ceil(Math.max(...ticks.map((v) => estimateWidth(tick(v), 11)))) + 8;
     const right = width - 4;
     const plotTop = 8;
@@ -187,7 +187,7 @@ export function timeChart(host: HTMLElement, points: readonly { t: number; v: nu
     const t0 = minT - pad;
     const t1 = maxT + pad;
     const span = t1 - t0;
-    const ticksY = niceTicks(Math.max(...points.map((p) => p.v)), 4);
+    const ticksY = niceTicks(Math.max(...points.map((p) => p.v)), 4, 1);
     const left = Math.ceil(Math.max(...ticksY.map((v) => estimateWidth(tickY(v), 11)))) + 8;
     const right = width - 8;
     const plotTop = 8;

@@ -63,7 +63,7 @@ export function anchoringLags(checkpoints: readonly ChainCheckpoint[], recordedA
   const bars: LagBar[] = checkpoints.map((c, i) => {
     const prev = i > 0 ? checkpoints[i - 1]!.size : c.size - 1;
     const r = recordedAt.get(Math.min(prev, c.size - 1));
-    return { label: `#${c.index}`, seconds: r === undefined ? null : Math.max(0, c.timestamp - r) };
+    return { label: `#${c.index}`, seconds: r === undefined ? null : Math.max(0, Math.round(c.timestamp - r)) };
   });
   if (waiting !== null && waiting.entries > 0) bars.push({ label: pendingLabel, seconds: waiting.seconds });
   return bars;
@@ -140,7 +140,11 @@ async function renderBody(main: HTMLElement, options: { rpcUrl: string | null },
 
   // KPIs: short amounts (万元/亿元, or million/billion), the exact amount below.
   const sum = (f: (p: ProgrammeView) => string) => programmes.reduce((n, p) => n + BigInt(f(p)), 0n).toString();
-  const money = (fen: string): [string, string] => [shortYuan(fen), yuan(fen)];
+  // The exact amount goes below only when the headline abbreviates it.
+  const money = (fen: string): [string, string | null] => {
+    const short = shortYuan(fen);
+    return [short, /[万亿]|million|billion/.test(short) ? yuan(fen) : null];
+  };
   const kpis = h(
     "ul",
     { class: "kpis" },
@@ -267,6 +271,7 @@ async function renderBody(main: HTMLElement, options: { rpcUrl: string | null },
         { label: d.dashLag, color: COLORS.lag, values: lags.map((l) => l.seconds ?? 0) },
         (v) => durationTick(v),
         (i) => `${lags[i]!.label}: ${lags[i]!.seconds === null ? "—" : duration(lags[i]!.seconds!)}`,
+        1,
       );
     append(
       hist.fig,

@@ -153,10 +153,11 @@ function table(caption: string, head: string[], rows: (Node | string)[][], numer
     { class: "table-wrap", role: "region", "aria-label": caption, tabindex: "0" },
     h(
       "table",
-      {},
-      h("caption", {}, caption),
+      { class: "cards" },
+      h("caption", { class: "sr-only" }, caption),
       h("thead", {}, h("tr", {}, ...head.map((c, i) => h("th", { scope: "col", class: numeric.includes(i) ? "num" : undefined }, c)))),
-      h("tbody", {}, ...rows.map((r) => h("tr", {}, ...r.map((c, i) => h("td", { class: numeric.includes(i) ? "num" : undefined }, c))))),
+      // data-label: on a phone each row is shown as a card, every cell under its column's name.
+      h("tbody", {}, ...rows.map((r) => h("tr", {}, ...r.map((c, i) => h("td", { class: numeric.includes(i) ? "num" : undefined, "data-label": head[i] }, c))))),
     ),
   );
 }
@@ -308,14 +309,11 @@ async function enterprisePage(code: string): Promise<void> {
             "li",
             { class: entry.kind === "correction" ? "correction" : undefined, "data-entry": entry.id },
             h("time", { datetime: entry.recordedAt }, time(entry.recordedAt)),
-            " ",
-            h("a", { href: `#/entry/${entry.id}` }, kindLabel(entry.kind)),
-            " ",
-            entrySummary(entry),
+            h("span", { class: "what" }, h("a", { href: `#/entry/${entry.id}` }, kindLabel(entry.kind)), " ", entrySummary(entry)),
             app && entry.kind !== "application"
               ? h("span", { class: "of-app" }, h("a", { href: `#/entry/${app.id}` }, t("belongsToApp", { programme: `${app.programme.name} (${app.programme.code})` })))
               : null,
-            c ? h("p", { class: "reason" }, `${d.reason}: ${reasonLabel(c.reasonCode)} — ${c.reasonText}`) : null,
+            c ? h("p", { class: "reason" }, `${d.reason}${d.colon}${reasonLabel(c.reasonCode)} — ${c.reasonText}`) : null,
           );
         }),
       ),
@@ -440,7 +438,16 @@ async function entryPage(id: string): Promise<void> {
     dl([
       [d.kind, kindLabel(e.kind)],
       [d.recordedAt, time(e.recordedAt)],
-      [d.actor, `${e.actor.agency} · ${e.actor.name !== undefined ? `${e.actor.name}（${e.actor.official}）` : e.actor.official} · ${roleLabel(e.actor.role)}`],
+      [
+        d.actor,
+        h(
+          "span",
+          {},
+          `${e.actor.agency} · ${e.actor.name !== undefined ? `${e.actor.name} ` : ""}`,
+          h("span", { class: "mono", title: d.officialId }, e.actor.official),
+          ` · ${roleLabel(e.actor.role)}`,
+        ),
+      ],
       [d.leafIndex, String(view.leafIndex)],
       [d.status, view.revoked ? statusBadge("revoked") : whose.application && whose.application.id === e.id && whose.application.status ? statusBadge(whose.application.status) : null],
       [d.entryId, h("span", { class: "mono" }, e.id)],
@@ -545,7 +552,7 @@ function renderOutcome(panel: HTMLElement, live: HTMLElement, outcome: Exclude<O
           "li",
           { class: `step ${s.status}`, "data-step": s.key },
           h("span", { class: "mark", "aria-hidden": "true" }, s.status === "ok" ? "✓" : s.status === "fail" ? "✗" : "–"),
-          ` ${stepName[s.key]}: `,
+          ` ${stepName[s.key]}${dict().colon}`,
           h("strong", {}, s.status === "ok" ? d.stepOk : s.status === "fail" ? d.stepFail : d.stepSkipped),
           s.failure ? h("span", { class: "why" }, ` — ${s.failure}`) : null,
         ),

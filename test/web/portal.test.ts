@@ -36,6 +36,7 @@ describe("the transparency portal, in Chromium", function () {
   });
 
   beforeEach(async function () {
+    consoleErrors.length = 0; // each test answers for its own page's errors
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     page.on("console", (m) => {
       if (m.type() === "error") consoleErrors.push(m.text());
@@ -70,6 +71,34 @@ describe("the transparency portal, in Chromium", function () {
     expect(text).to.include("¥30,000.00");
     expect(text).to.include("¥10,000.00");
     expect(text).to.include("企业名称录入有误"); // the correction's reason, in the timeline
+    expect(text).to.include("110101 · 北京市东城区"); // the region by its name in the division table, not "市辖区"
+    expect(text).to.include("属于申请：中小企业数字化转型补贴"); // which application each decision and payout belongs to
+    expect(await page.locator("#feed-link").getAttribute("href")).to.equal(`/v1/enterprises/${code}/feed.atom`);
+  });
+
+  it("names the enterprise, programme and application on an entry page, with every field labelled", async function () {
+    await open(`#/entry/${world.records.payouts[0]}`);
+    expect(await page.locator("h1").innerText()).to.equal("拨付 · 北京示例科技股份有限公司");
+    const whose = await page.locator(".whose").innerText();
+    expect(whose).to.include("中小企业数字化转型补贴");
+    expect(whose).to.include(world.records.applications[0]!);
+    expect(await page.locator(".whose a", { hasText: "北京示例科技股份有限公司" }).getAttribute("href")).to.equal(`#/enterprise/${world.records.enterprises["北京示例科技有限公司"]}`);
+    const fields = await page.locator(".public-fields").innerText();
+    for (const label of ["审批决定", "拨付金额", "拨付日期", "需复核确认", "2026年1月15日"]) expect(fields).to.include(label);
+    for (const raw of ["decisionId", "amountFen", "needsConfirmation", "false"]) expect(fields).to.not.include(raw);
+    expect(await page.locator("#entry-content").innerText()).to.include("拨付人"); // the role, in Chinese
+  });
+
+  it("explains a record that does not exist in the page's language, never in the API's English", async function () {
+    await open("#/entry/app_000000000000000000000000");
+    const zh = await page.locator("main").innerText();
+    expect(zh).to.include("没有找到");
+    expect(zh).to.not.match(/\bno (entry|such)\b/i);
+    await page.getByRole("button", { name: "Switch to English" }).click();
+    await page.waitForSelector('body[data-ready="1"]');
+    expect(await page.locator("main").innerText()).to.include("Nothing found for");
+    await page.getByRole("button", { name: "切换到中文" }).click();
+    await page.waitForSelector('body[data-ready="1"]');
   });
 
   it("opens an entry and verifies it in the browser against the chain itself (green)", async function () {

@@ -9,7 +9,51 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
 import type { Browser, Page } from "playwright-core";
+import { CORRECTION_REASONS, ENTRY_FIELDS, ERASURE_REASONS, ROLES } from "../../service/format";
+import { PUBLIC_BODY_FIELDS } from "../../service/http/views";
 import { createPortalWorld, launchChromium, waitAnchored, type PortalWorld } from "./world";
+
+/** Words that must never show on a Chinese page: every schema field name, role and reason code, and booleans. */
+const RAW_NAMES = [
+  ...new Set([
+    ...Object.values(PUBLIC_BODY_FIELDS).flat(),
+    ...ENTRY_FIELDS,
+    ...ROLES,
+    ...CORRECTION_REASONS,
+    ...ERASURE_REASONS,
+    "contactPerson",
+    "phone",
+    "bankAccount",
+    "bankTransactionRef",
+    "true",
+    "false",
+  ]),
+];
+
+/** The visible text of main without what is meant to be technical: ids and hashes (.mono), the technical details, addresses. */
+function readableText(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const copy = document.getElementById("main")!.cloneNode(true) as HTMLElement;
+    for (const el of Array.from(copy.querySelectorAll(".mono, details.tech, a[href^='http'], .sr-only, textarea"))) el.remove();
+    document.body.append(copy);
+    const text = copy.innerText;
+    copy.remove();
+    return text;
+  });
+}
+
+/** Marks ([data-point]) that lie outside their chart's plot area ([data-plot]). */
+function marksOutsidePlots(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll<SVGSVGElement>("svg.chart-svg")).flatMap((svg) => {
+      const plot = svg.querySelector("[data-plot]")!.getBoundingClientRect();
+      return Array.from(svg.querySelectorAll("[data-point]"))
+        .map((m) => m.getBoundingClientRect())
+        .filter((r) => r.left < plot.left - 0.5 || r.right > plot.right + 0.5 || r.top < plot.top - 0.5 || r.bottom > plot.bottom + 0.5)
+        .map((r) => `${svg.closest("figure")?.id}: (${r.left}, ${r.top})`);
+    }),
+  );
+}
 
 export const SCREENS = path.join(__dirname, "..", "..", "test-artifacts", "screens");
 
@@ -94,9 +138,37 @@ describe("the portal's screenshots, every page in both languages at 390 and 1280
               await page.screenshot({ path: path.join(SCREENS, `${name}-${l}-${width}.png`), fullPage: true });
               const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
               expect(overflow, `${name}: horizontal overflow`).to.be.at.most(0);
+              expect(await marksOutsidePlots(page), `${name}: chart marks outside their plot`).to.deep.equal([]);
+              const text = await readableText(page);
+              if (l === "zh-CN") {
+                const raw = RAW_NAMES.filter((n) => new RegExp(`(?<![A-Za-z0-9_.-])${n}(?![A-Za-z0-9_-])`).test(text));
+                expect(raw, `${name}: raw field names on a Chinese page`).to.deep.equal([]);
+                expect(text.match(/\b[a-z]{2,}[ ,]+[a-z]{2,}\b/g) ?? [], `${name}: English prose on a Chinese page`).to.deep.equal([]);
+              } else {
+                expect(text, `${name}: 万 or 亿 on an English page`).to.not.match(/[万亿]元?/);
+                expect(text, `${name}: a US-style date`).to.not.match(/\b\d{1,2}\/\d{1,2}\/\d{4}\b/);
+              }
+              // Focus is on the main heading (for screen readers), without a ring after a load that was not keyboard navigation.
+              const focus = await page.evaluate(() => ({ tag: document.activeElement?.tagName, outline: getComputedStyle(document.activeElement!).outlineStyle }));
+              expect(focus, `${name}: focus`).to.deep.equal({ tag: "H1", outline: "none" });
             } finally {
               await page.close();
             }
+          }
+        });
+
+        it("keeps the search button on one line", async function () {
+          const page = await open(l, width, "");
+          try {
+            const lines = await page.evaluate(() => {
+              const b = document.querySelector<HTMLButtonElement>("form.search button")!;
+              const range = document.createRange();
+              range.selectNodeContents(b);
+              return new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top))).size;
+            });
+            expect(lines).to.equal(1);
+          } finally {
+            await page.close();
           }
         });
 
