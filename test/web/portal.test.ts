@@ -173,7 +173,16 @@ describe("the transparency portal, in Chromium", function () {
     await page.locator("#filter-region").fill("");
     await page.locator("#dash-filter button").click();
     await page.waitForSelector("#dash-body #table-prefectures td", { state: "attached" });
+    // The anchoring-lag headline is the lag chart's last bar (one source for both).
+    const lagRows = await page.locator("#chart-lag tbody tr").all();
+    expect(lagRows.length).to.be.greaterThan(0);
+    const lastBar = await lagRows.at(-1)!.locator("td").nth(1).textContent();
+    expect(await page.locator('.kpis li[data-kpi="锚定延迟"] .v').textContent()).to.equal(lastBar);
+    // Charts are redrawn at their card's width when the window narrows, with no reload.
+    const wide = Number(await page.locator("#chart-programmes svg").getAttribute("width"));
     await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForFunction((w) => Number(document.querySelector("#chart-programmes svg")?.getAttribute("width")) < w, wide);
+    expect(Number(await page.locator("#chart-programmes svg").getAttribute("width"))).to.be.at.most(390);
     await page.reload();
     await page.waitForSelector('body[data-ready="1"] #chart-lag svg');
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
