@@ -4,6 +4,7 @@
  * chart library). Hash routes, so the service serves one page:
  *   #/  #/search?q=  #/enterprise/<credit code>  #/entry/<id>  #/receipt  #/dashboard
  */
+import { parseWitnessPolicyAsync, type WebWitnessPolicy } from "../format";
 import { parseVerifierKeyAsync, type WebNoteVerifier } from "../log";
 import { allProgrammes, ApiError, getJson, getText, scanLog, type ChainInfo, type EnterpriseView, type EntryView, type ProgrammeView, type PublicEntry } from "./api";
 import { append, clear, h } from "./dom";
@@ -29,17 +30,30 @@ function rpcUrl(): string | null {
 }
 
 let contextPromise: Promise<VerifyContext> | undefined;
+/**
+ * What the page's verification trusts: the keys pinned at /portal/trust (the
+ * log key and the witness policy) when the service serves them, else the
+ * service's /v1/log/key with no witnesses.
+ */
 function context(): Promise<VerifyContext> {
   contextPromise ??= (async () => {
-    const logKeyText = (await getText("/v1/log/key")).trim();
-    const logKey: WebNoteVerifier = await parseVerifierKeyAsync(logKeyText);
+    const serviceKey = (await getText("/v1/log/key")).trim();
+    let policy: WebWitnessPolicy | null = null;
+    try {
+      policy = await parseWitnessPolicyAsync(await getText("/portal/trust"));
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 404)) throw e;
+    }
+    const pinned = policy?.logs[0];
+    const logKeyText = pinned?.vkey ?? serviceKey;
+    const logKey: WebNoteVerifier = pinned?.verifier ?? (await parseVerifierKeyAsync(serviceKey));
     let chain: ChainInfo | null = null;
     try {
       chain = await getJson<ChainInfo>("/v1/chain");
     } catch (e) {
       if (!(e instanceof ApiError && e.status === 404)) throw e;
     }
-    return { logKey, logKeyText, rpcUrl: rpcUrl(), chain };
+    return { logKey, logKeyText, rpcUrl: rpcUrl(), chain, policy, serviceKeyDiffers: pinned !== undefined && pinned.vkey !== serviceKey };
   })();
   contextPromise.catch(() => (contextPromise = undefined));
   return contextPromise;
@@ -502,8 +516,10 @@ async function runEntryVerification(panel: HTMLElement, view: EntryView, attempt
   const live = h("p", { class: "alert running", role: "status" }, d.verifyRunning);
   append(panel, h("h2", { id: "verify-h" }, d.verifyHeading), live);
   let outcome: Outcome;
+  let ctx: VerifyContext;
   try {
-    outcome = await verifyEntry(view, await freshContext());
+    ctx = await freshContext();
+    outcome = await verifyEntry(view, ctx);
   } catch (e) {
     panel.dataset["verifyState"] = "failed";
     live.replaceWith(h("p", { class: "alert fail", role: "alert" }, t("verifyFail", { what: apiMessage(e) })));
@@ -518,7 +534,7 @@ async function runEntryVerification(panel: HTMLElement, view: EntryView, attempt
     else append(panel, h("button", { type: "button", onclick: () => void runEntryVerification(panel, view, 0) }, d.verifyAgain));
     return;
   }
-  renderOutcome(panel, live, outcome);
+  renderOutcome(panel, live, outcome, ctx);
   const content = document.getElementById("entry-content");
   if (content !== null) {
     if (outcome.contentUntrusted) markUntrusted(content, outcome);
@@ -527,11 +543,11 @@ async function runEntryVerification(panel: HTMLElement, view: EntryView, attempt
   (window as unknown as { __lastVerification?: Outcome }).__lastVerification = outcome;
 }
 
-function renderOutcome(panel: HTMLElement, live: HTMLElement, outcome: Exclude<Outcome, { state: "pending" }>): void {
+function renderOutcome(panel: HTMLElement, live: HTMLElement, outcome: Exclude<Outcome, { state: "pending" }>, ctx: VerifyContext): void {
   const d = dict();
   panel.dataset["verifyState"] = outcome.state;
   const ok = outcome.state === "verified";
-  const stepName: Record<string, string> = { leaf: d.stepLeaf, signature: d.stepSignature, inclusion: d.stepInclusion, chain: d.stepChain, openings: d.stepOpenings };
+  const stepName: Record<string, string> = { leaf: d.stepLeaf, signature: d.stepSignature, inclusion: d.stepInclusion, chain: d.stepChain, openings: d.stepOpenings, witnesses: d.stepWitnesses };
   const failed = outcome.failedStep;
   live.replaceWith(
     h(
@@ -587,7 +603,46 @@ function renderOutcome(panel: HTMLElement, live: HTMLElement, outcome: Exclude<O
       [d.duration, t("millis", { ms: outcome.cryptoMs.toFixed(1) })],
     ]),
   );
+  append(panel, trustSection(ctx, outcome));
   announce(ok ? d.verifyOk : t("verifyFail", { what: outcome.failure ?? "" }));
+}
+
+/** The keys this verification trusted, and which witnesses vouched for the checkpoint. */
+function trustSection(ctx: VerifyContext, outcome: Exclude<Outcome, { state: "pending" }>): HTMLElement {
+  const d = dict();
+  const policy = ctx.policy;
+  const vouched = new Set(outcome.witnesses?.vouched ?? []);
+  return h(
+    "details",
+    { class: "trust", id: "trust" },
+    h("summary", {}, d.trustHeading),
+    h("p", { class: "hint" }, policy !== null ? d.trustPinned : d.trustFromService),
+    dl([
+      [d.logKey, h("span", { class: "mono" }, ctx.logKeyText)],
+      [
+        d.witnessesLabel,
+        policy === null || policy.witnesses.length === 0
+          ? d.noWitnesses
+          : h(
+              "ul",
+              { class: "witnesses" },
+              ...policy.witnesses.map((w) =>
+                h(
+                  "li",
+                  { "data-witness": w.name, "data-vouched": outcome.witnesses ? String(vouched.has(w.name)) : "unknown" },
+                  h("span", { "aria-hidden": "true" }, outcome.witnesses ? (vouched.has(w.name) ? "✓ " : "✗ ") : ""),
+                  `${w.name} `,
+                  h("span", { class: "hint" }, outcome.witnesses ? (vouched.has(w.name) ? d.witnessVouched : d.witnessDidNot) : ""),
+                  h("br", {}),
+                  h("span", { class: "mono" }, w.vkey),
+                ),
+              ),
+            ),
+      ],
+      [d.quorumLabel, policy === null || policy.witnesses.length === 0 ? null : policy.quorum],
+    ]),
+    ctx.serviceKeyDiffers ? h("p", { class: "alert fail" }, d.serviceKeyDiffers) : null,
+  );
 }
 
 async function receiptPage(): Promise<void> {
@@ -601,9 +656,10 @@ async function receiptPage(): Promise<void> {
     const live = h("p", { class: "alert running", role: "status" }, d.verifyRunning);
     append(result, live);
     try {
-      const { outcome, receipt, keyMismatch } = await verifyReceiptFile(text, await freshContext());
+      const ctx = await freshContext();
+      const { outcome, receipt, keyMismatch } = await verifyReceiptFile(text, ctx);
       if (outcome.state === "pending") return;
-      renderOutcome(result, live, outcome);
+      renderOutcome(result, live, outcome, ctx);
       if (keyMismatch) append(result, h("p", { class: "alert fail" }, d.receiptKeyMismatch));
       if (receipt) {
         const e = receipt.entry as unknown as PublicEntry;

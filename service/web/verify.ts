@@ -24,6 +24,7 @@ import {
   type ReceiptChecks,
   type WebNoteVerifier,
 } from "../log";
+import { checkCosignedCheckpointAsync, type WebWitnessPolicy } from "../format";
 import { ApiError, getJson, type ChainInfo, type EntryView, type InclusionProofView } from "./api";
 import { checkpointAt, type ChainCheckpoint } from "./chain";
 import { dict, fill } from "./i18n";
@@ -32,7 +33,7 @@ function fieldLabel(name: string): string {
   return (dict().fields as Record<string, string>)[name] ?? name;
 }
 
-export type StepKey = "leaf" | "signature" | "inclusion" | "chain" | "openings";
+export type StepKey = "leaf" | "signature" | "inclusion" | "witnesses" | "chain" | "openings";
 export type StepStatus = "ok" | "fail" | "skipped";
 
 export interface StepResult {
@@ -73,10 +74,22 @@ export type Outcome =
       readonly cryptoMs: number;
       readonly totalMs: number;
       readonly opened?: string[];
+      /** The policy's witnesses and which of them cosigned the checkpoint, when a policy is pinned. */
+      readonly witnesses?: WitnessInfo;
     }
   | { readonly state: "pending"; readonly anchoredSize: number; readonly retryAfter: number };
 
+export interface WitnessInfo {
+  readonly all: readonly string[];
+  readonly vouched: readonly string[];
+  readonly satisfied: boolean;
+}
+
 export interface VerifyContext {
+  /** The pinned witness policy (/portal/trust), or null when the service serves none. */
+  readonly policy: WebWitnessPolicy | null;
+  /** True when the service's /v1/log/key is not the pinned log key. */
+  readonly serviceKeyDiffers: boolean;
   /** The log key the page trusts (the service's /v1/log/key). */
   readonly logKey: WebNoteVerifier;
   readonly logKeyText: string;
@@ -91,7 +104,27 @@ function message(e: unknown): string {
 }
 
 type MeaningKey = keyof ReturnType<typeof dict>["meaning"];
-const STEP_MEANING: Readonly<Record<StepKey, MeaningKey>> = { leaf: "leaf", signature: "signature", inclusion: "inclusion", chain: "chain", openings: "opening" };
+const STEP_MEANING: Readonly<Record<StepKey, MeaningKey>> = { leaf: "leaf", signature: "signature", inclusion: "inclusion", witnesses: "witnesses", chain: "chain", openings: "opening" };
+
+/**
+ * The witness step: the checkpoint's cosignatures against the pinned policy.
+ * Not a step at all when no witnesses are pinned (the page says so instead).
+ */
+async function checkWitnesses(steps: Steps, ctx: VerifyContext, note: string): Promise<WitnessInfo | undefined> {
+  const policy = ctx.policy;
+  if (policy === null || policy.witnesses.length === 0) return undefined;
+  const f = dict().failures;
+  const all = policy.witnesses.map((w) => w.name);
+  try {
+    const r = await checkCosignedCheckpointAsync(note, policy);
+    if (r.satisfied) steps.ok("witnesses");
+    else steps.fail("witnesses", fill(f.witnessesQuorum, { quorum: policy.quorum, vouched: r.vouched.length === 0 ? "—" : r.vouched.join(", ") }));
+    return { all, vouched: [...r.vouched], satisfied: r.satisfied };
+  } catch (e) {
+    steps.fail("witnesses", f.witnessesInvalid, { detail: message(e) });
+    return { all, vouched: [], satisfied: false };
+  }
+}
 
 class Steps {
   list: StepResult[] = [];
@@ -178,7 +211,7 @@ async function checkInclusion(steps: Steps, leafHash: Uint8Array, index: number,
 /** Steps that, when they fail, mean the record's content is not the one the ledger committed to. */
 const CONTENT_STEPS: ReadonlySet<StepKey> = new Set(["leaf", "inclusion", "openings"]);
 
-function finish(steps: Steps, started: number, cryptoMs: number, extra: { leafHashHex?: string; anchor?: AnchorInfo; opened?: string[] }): Outcome {
+function finish(steps: Steps, started: number, cryptoMs: number, extra: { leafHashHex?: string; anchor?: AnchorInfo; opened?: string[]; witnesses?: WitnessInfo }): Outcome {
   const inclusionFailed = steps.list.some((x) => x.key === "inclusion" && x.status === "fail" && x.meaning === dict().meaning.inclusion);
   // The leaf hash was computed, but it is not the hash the ledger committed to: that step does not hold either.
   if (inclusionFailed) steps.list = steps.list.map((x) => (x.key === "leaf" && x.status === "ok" ? { key: "leaf", status: "fail", failure: dict().failures.leafNotCommitted, meaning: dict().meaning.inclusion } : x));
@@ -240,10 +273,11 @@ export async function verifyEntry(view: EntryView, ctx: VerifyContext): Promise<
     const r = await runReceiptChecksAsync(receipt, { verifiers: [ctx.logKey], trustReceiptKey: false });
     renderProof(steps, r);
     const cp = r.signatureOk === true ? r.checkpoint! : undefined;
+    const witnesses = cp === undefined ? undefined : await checkWitnesses(steps, ctx, receipt.checkpoint);
     cryptoMs += performance.now() - t0;
     if (receipt.leafIndex !== view.leafIndex) steps.fail("inclusion", f.inclusionOther, { detail: `leaf index ${receipt.leafIndex} ≠ ${view.leafIndex}` });
     const anchor = cp === undefined ? undefined : await checkChain(steps, ctx, receipt.anchor, cp.size, `0x${toHex(cp.rootHash)}`);
-    return finish(steps, started, cryptoMs, { leafHashHex, ...(anchor ? { anchor } : {}) });
+    return finish(steps, started, cryptoMs, { leafHashHex, ...(anchor ? { anchor } : {}), ...(witnesses ? { witnesses } : {}) });
   }
 
   // No receipt: the anchored root, from the chain or the service, and the service's proof at that size.
@@ -309,9 +343,10 @@ export async function verifyReceiptFile(text: string, ctx: VerifyContext): Promi
     else steps.ok("openings");
   }
   const cp = r.signatureOk === true ? r.checkpoint! : undefined;
+  const witnesses = cp === undefined ? undefined : await checkWitnesses(steps, ctx, receipt.checkpoint);
   const anchor = cp === undefined ? undefined : await checkChain(steps, ctx, receipt.anchor, cp.size, `0x${toHex(cp.rootHash)}`);
   return {
-    outcome: finish(steps, started, cryptoMs, { leafHashHex: toHex(r.leafHash), ...(anchor ? { anchor } : {}), opened: [...r.opened] }),
+    outcome: finish(steps, started, cryptoMs, { leafHashHex: toHex(r.leafHash), ...(anchor ? { anchor } : {}), opened: [...r.opened], ...(witnesses ? { witnesses } : {}) }),
     receipt,
     keyMismatch: receipt.logKey.trim() !== ctx.logKeyText.trim(),
   };
