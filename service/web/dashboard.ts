@@ -47,6 +47,64 @@ function noData(plot: HTMLElement): void {
   append(plot, h("p", { class: "hint" }, dict().dashNoData));
 }
 
+/** The published checkpoint (/tlog/checkpoint) as the page checked it against the pinned keys. */
+export interface PublishedCheckpoint {
+  /** Whether the log's signature verified under the pinned log key. */
+  readonly signatureOk: boolean;
+  readonly size: number | null;
+  readonly rootHex: string | null;
+  /** The pinned policy's witnesses; empty when none are configured. */
+  readonly witnesses: readonly string[];
+  readonly vouched: readonly string[];
+  readonly quorum: string | null;
+  /** Null when no witnesses are configured. */
+  readonly satisfied: boolean | null;
+}
+
+export interface DashboardOptions {
+  readonly rpcUrl: string | null;
+  readonly published?: () => Promise<PublishedCheckpoint | null>;
+}
+
+/** The published-checkpoint card: size, root, the log's signature and the witnesses that cosigned. */
+async function publishedCard(grid: HTMLElement, options: DashboardOptions): Promise<void> {
+  const d = dict();
+  if (options.published === undefined) return;
+  const fig = h("figure", { id: "published", class: "chart" }, h("figcaption", {}, d.publishedHeading));
+  append(grid, fig);
+  let p: PublishedCheckpoint | null;
+  try {
+    p = await options.published();
+  } catch (e) {
+    append(fig, h("p", { class: "alert fail" }, apiMessage(e)));
+    return;
+  }
+  if (p === null) {
+    append(fig, h("p", { class: "hint" }, d.publishedNone));
+    return;
+  }
+  const mark = (ok: boolean) => h("span", { "aria-hidden": "true" }, ok ? "✓ " : "✗ ");
+  const rows: [string, Node | string][] = [
+    [d.publishedSignature, h("span", { class: p.signatureOk ? "ok-text" : "fail-text", "data-signature": String(p.signatureOk) }, mark(p.signatureOk), p.signatureOk ? d.publishedSignatureOk : d.publishedSignatureBad)],
+  ];
+  if (p.size !== null) rows.push([d.treeSize, count(p.size)]);
+  if (p.rootHex !== null) rows.push([d.rootHash, h("span", { class: "mono" }, p.rootHex)]);
+  rows.push([
+    d.witnessesLabel,
+    p.satisfied === null
+      ? d.noWitnesses
+      : h(
+          "span",
+          { class: p.satisfied ? "ok-text" : "fail-text", "data-quorum": String(p.satisfied) },
+          mark(p.satisfied),
+          t(p.satisfied ? "publishedQuorumMet" : "publishedQuorumNotMet", { vouched: p.vouched.length === 0 ? "—" : p.vouched.join(lang() === "zh-CN" ? "、" : ", "), n: p.vouched.length, total: p.witnesses.length, quorum: p.quorum ?? "" }),
+        ),
+  ]);
+  const list = h("dl", { class: "fields" });
+  for (const [k, v] of rows) append(list, h("dt", {}, k), h("dd", {}, v));
+  append(fig, list);
+}
+
 /** One bar of the anchoring-lag chart: a checkpoint, or the entries still waiting for one. */
 export interface LagBar {
   readonly label: string;
@@ -74,7 +132,7 @@ export function anchoringLags(checkpoints: readonly ChainCheckpoint[], recordedA
  * /v1/agencies) and a region code (province, prefecture or county). Applying
  * the filter redraws the figures below it from the filtered API.
  */
-export async function renderDashboard(main: HTMLElement, options: { rpcUrl: string | null }): Promise<void> {
+export async function renderDashboard(main: HTMLElement, options: DashboardOptions): Promise<void> {
   const d = dict();
   const agencies = await getJson<{ agencies: AgencyView[] }>("/v1/agencies").then((r) => r.agencies, () => [] as AgencyView[]);
   const select = h(
@@ -107,7 +165,7 @@ export async function renderDashboard(main: HTMLElement, options: { rpcUrl: stri
   await draw();
 }
 
-async function renderBody(main: HTMLElement, options: { rpcUrl: string | null }, filter: ProgrammeFilter): Promise<void> {
+async function renderBody(main: HTMLElement, options: DashboardOptions, filter: ProgrammeFilter): Promise<void> {
   const d = dict();
   const q = filterQuery(filter);
   const totals = await getJson<TotalsView>(`/v1/totals${q === "" ? "" : `?${q}`}`).catch(() => null);
@@ -282,6 +340,8 @@ async function renderBody(main: HTMLElement, options: { rpcUrl: string | null },
     );
     append(lag.fig, dataTable([d.checkpointIndex, d.dashLag], lags.map((l) => [l.label, l.seconds === null ? "—" : duration(l.seconds)])));
   }
+
+  await publishedCard(grid, options);
 }
 
 /** An axis tick of a duration: its largest unit only. */

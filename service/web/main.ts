@@ -4,14 +4,15 @@
  * chart library). Hash routes, so the service serves one page:
  *   #/  #/search?q=  #/enterprise/<credit code>  #/entry/<id>  #/receipt  #/dashboard
  */
-import { parseWitnessPolicyAsync, type WebWitnessPolicy } from "../format";
-import { parseVerifierKeyAsync, type WebNoteVerifier } from "../log";
+import { checkCosignedCheckpointAsync, parseWitnessPolicyAsync, type WebWitnessPolicy } from "../format";
+import { parseVerifierKeyAsync, toHex, verifyCheckpointAsync, type WebNoteVerifier } from "../log";
 import { allProgrammes, ApiError, getJson, getText, scanLog, type ChainInfo, type EnterpriseView, type EntryView, type ProgrammeView, type PublicEntry } from "./api";
+import type { PublishedCheckpoint } from "./dashboard";
 import { append, clear, h } from "./dom";
 import { date, shortHex, time, yuan } from "./format";
 import { dict, fill, initLang, lang, setLang, t } from "./i18n";
 import { apiMessage } from "./messages";
-import { regionName } from "./regions";
+import { regionNames } from "./regions";
 import { verifyEntry, verifyReceiptFile, type Outcome, type VerifyContext } from "./verify";
 
 const CREDIT_CODE = /^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$/;
@@ -57,6 +58,40 @@ function context(): Promise<VerifyContext> {
   })();
   contextPromise.catch(() => (contextPromise = undefined));
   return contextPromise;
+}
+
+/**
+ * The checkpoint the service publishes at /tlog/checkpoint, checked here: its
+ * signature under the pinned log key and its cosignatures against the pinned
+ * witness policy. Null when nothing is published yet.
+ */
+async function publishedCheckpoint(): Promise<PublishedCheckpoint | null> {
+  const ctx = await context();
+  let note: string;
+  try {
+    note = await getText("/tlog/checkpoint");
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return null;
+    throw e;
+  }
+  let size: number;
+  let rootHex: string;
+  try {
+    const cp = await verifyCheckpointAsync(note, ctx.logKey);
+    size = cp.size;
+    rootHex = toHex(cp.rootHash);
+  } catch {
+    return { signatureOk: false, size: null, rootHex: null, witnesses: [], vouched: [], quorum: null, satisfied: null };
+  }
+  const policy = ctx.policy;
+  if (policy === null || policy.witnesses.length === 0) return { signatureOk: true, size, rootHex, witnesses: [], vouched: [], quorum: null, satisfied: null };
+  const witnesses = policy.witnesses.map((w) => w.name);
+  try {
+    const r = await checkCosignedCheckpointAsync(note, policy);
+    return { signatureOk: true, size, rootHex, witnesses, vouched: [...r.vouched], quorum: policy.quorum, satisfied: r.satisfied };
+  } catch {
+    return { signatureOk: true, size, rootHex, witnesses, vouched: [], quorum: policy.quorum, satisfied: false };
+  }
 }
 
 /** Fresh chain info for a new verification (the anchored checkpoint moves on). */
@@ -133,17 +168,23 @@ function entryLink(id: string): HTMLElement {
   return h("a", { href: `#/entry/${id}` }, k ? `${kindLabel(k)} ` : "", h("span", { class: "mono" }, id));
 }
 
-/** A region code with its name from the division table: 330502 · 湖州市吴兴区 (市辖区). */
+/** The division table's names, once a page that shows regions has loaded them (see {@link loadRegionNames}). */
+let nameOfRegion: ((code: string) => string | null) | null = null;
+
+/** Loads the division names (a chunk of its own) before a page that shows regions renders; without them, codes show alone. */
+async function loadRegionNames(): Promise<void> {
+  try {
+    nameOfRegion ??= await regionNames();
+  } catch {
+    // The codes stay readable without their names.
+  }
+}
+
+/** A region code with its name from the division table: 330502 · 湖州市吴兴区（市辖区）. */
 function regionText(code: string, type?: string): HTMLElement {
-  const el = h("span", { "data-region": code }, code);
-  void regionName(code).then(
-    (name) => {
-      if (name !== null) el.textContent = `${code} · ${name}${type ? `（${regionLabel(type)}）` : ""}`;
-      else if (type) el.textContent = `${code}（${regionLabel(type)}）`;
-    },
-    () => undefined,
-  );
-  return el;
+  const name = nameOfRegion?.(code) ?? null;
+  const kind = type ? `（${regionLabel(type)}）` : "";
+  return h("span", { "data-region": code }, name !== null ? `${code} · ${name}${kind}` : `${code}${kind}`);
 }
 
 function dl(rows: ReadonlyArray<readonly [string, Node | string | number | null | undefined]>): HTMLElement {
@@ -259,6 +300,7 @@ async function searchPage(q: string): Promise<void> {
 
 async function enterprisePage(code: string): Promise<void> {
   const d = dict();
+  await loadRegionNames();
   let view: EnterpriseView;
   try {
     view = await getJson<EnterpriseView>(`/v1/enterprises/${encodeURIComponent(code)}`);
@@ -424,6 +466,7 @@ async function entryPage(id: string): Promise<void> {
     return;
   }
   const e = view.entry;
+  if ("region" in e.body || e.kind === "correction") await loadRegionNames();
   const whose = await whoseRecord(view).catch((): Whose => ({}));
   const title = whose.enterprise?.name ?? (whose.programme ? whose.programme.name : e.id);
   append(main, heading(fill(d.entryOf, { kind: kindLabel(e.kind), name: title })));
@@ -728,7 +771,7 @@ async function dashboardPage(): Promise<void> {
   append(main, heading(dict().dashHeading), h("p", { id: "dash-loading" }, dict().loading));
   const { renderDashboard } = await import("./dashboard");
   document.getElementById("dash-loading")?.remove();
-  await renderDashboard(main, { rpcUrl: rpcUrl() });
+  await renderDashboard(main, { rpcUrl: rpcUrl(), published: publishedCheckpoint });
 }
 
 // ---------------------------------------------------------------------------

@@ -6,8 +6,8 @@
  */
 let lookup: Promise<(code: string) => string | null> | undefined;
 
-/** The full name of a county-level division code, or null when the table does not know it. */
-export async function regionName(code: string): Promise<string | null> {
+/** The lookup from a county-level division code to its full name (null when the table does not know it), loaded once. */
+export function regionNames(): Promise<(code: string) => string | null> {
   lookup ??= import("../records/identifiers").then(({ divisionInfo }) => (c: string) => {
     try {
       const d = divisionInfo(c);
@@ -18,5 +18,5 @@ export async function regionName(code: string): Promise<string | null> {
     }
   });
   lookup.catch(() => (lookup = undefined));
-  return (await lookup)(code);
+  return lookup;
 }

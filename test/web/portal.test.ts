@@ -173,6 +173,10 @@ describe("the transparency portal, in Chromium", function () {
     await page.locator("#filter-region").fill("");
     await page.locator("#dash-filter button").click();
     await page.waitForSelector("#dash-body #table-prefectures td", { state: "attached" });
+    // The published checkpoint, its signature checked under the pinned log key; no witnesses here.
+    await page.waitForSelector("#published [data-signature]");
+    expect(await page.locator("#published [data-signature]").getAttribute("data-signature")).to.equal("true");
+    expect(await page.locator("#published").innerText()).to.include("未配置见证人");
     // The anchoring-lag headline is the lag chart's last bar (one source for both).
     const lagRows = await page.locator("#chart-lag tbody tr").all();
     expect(lagRows.length).to.be.greaterThan(0);

@@ -128,6 +128,16 @@ describe("the portal with a witness policy of three witnesses, quorum two", func
     });
   });
 
+  describe("the dashboard", function () {
+    it("shows the published checkpoint, its signature checked under the pinned key and its quorum met", async function () {
+      await open("#/dashboard");
+      await page.waitForSelector("#published [data-quorum]");
+      expect(await page.locator("#published [data-signature]").getAttribute("data-signature")).to.equal("true");
+      expect(await page.locator("#published [data-quorum]").getAttribute("data-quorum")).to.equal("true");
+      expect(await page.locator("#published").innerText()).to.include("满足法定人数 two-of-three");
+    });
+  });
+
   describe("a receipt whose cosignatures were stripped", function () {
     it("fails the witness step, saying the quorum is not met", async function () {
       const receipt = (await (await fetch(`${service!.url}/v1/entries/${entryId}/receipt`)).json()) as { checkpoint: string };
