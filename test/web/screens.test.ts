@@ -1,5 +1,5 @@
 /**
- * Every page of the portal in both languages at a phone's and a desktop's
+ * Every page of the portal in both languages at a phone's, a tablet's and a desktop's
  * width, kept as screenshots in test-artifacts/screens/ (git-ignored) for a
  * person to look at, with the layout rules a person would check asserted:
  * nothing scrolls sideways, no headline amount spills out of its card, and
@@ -58,9 +58,9 @@ function marksOutsidePlots(page: Page): Promise<string[]> {
 export const SCREENS = path.join(__dirname, "..", "..", "test-artifacts", "screens");
 
 const LANGS = ["zh-CN", "en"] as const;
-const WIDTHS = [390, 1280] as const;
+const WIDTHS = [390, 768, 1280] as const;
 
-describe("the portal's screenshots, every page in both languages at 390 and 1280 px", function () {
+describe("the portal's screenshots, every page in both languages at 390, 768 and 1280 px", function () {
   this.timeout(240_000);
   let world: PortalWorld;
   let browser: Browser;
