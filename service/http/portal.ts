@@ -13,7 +13,7 @@
  *   against whatever the API says, and shows them.
  *
  * Content-Security-Policy for these responses allows exactly what the portal
- * uses: its own scripts and styles (no inline code: uPlot styles through the
+ * uses: its own scripts and styles (no inline code: the charts set styles through the
  * CSSOM, which CSP does not restrict), fetches to this origin and to the
  * configured RPC URL's origin, and nothing else (no frames, objects, fonts,
  * form posts elsewhere, or embedding by other sites).
