@@ -47,7 +47,7 @@ async function main(): Promise<void> {
       await page.waitForLoadState("networkidle");
       const first = js;
       await page.goto(`${url}/#/dashboard`);
-      await page.waitForSelector('body[data-ready="1"] #chart-programmes canvas');
+      await page.waitForSelector('body[data-ready="1"] #chart-programmes svg');
       await page.waitForLoadState("networkidle");
       const dashboard = js;
       await page.goto(`${url}/#/entry/${world.records.payouts[0]}`);

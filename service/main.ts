@@ -399,7 +399,12 @@ export async function startService(config: Config, logger = pino({ level: config
       ...(shared ? { rateLimitCounters: shared } : {}),
       // The portal at /. Visitors' browsers read checkpoints from the chain itself at LEDGER_PUBLIC_RPC_URL,
       // or, with the local anvil, at its loopback URL (reachable from browsers on this machine).
-      portal: config.publicRpcUrl !== undefined ? { rpcUrl: config.publicRpcUrl } : chain?.local !== undefined ? { rpcUrl: chain.local.url } : {},
+      portal: {
+        ...(config.publicRpcUrl !== undefined ? { rpcUrl: config.publicRpcUrl } : chain?.local !== undefined ? { rpcUrl: chain.local.url } : {}),
+        // The keys the page's verification trusts, served at /portal/trust: the log key and the witness policy.
+        logKey: key.verifierKey,
+        witnessPolicy: policy,
+      },
     });
     listening.serve(app);
     const address = server.address();

@@ -6,9 +6,14 @@
  *   reads checkpoints from (if any) in a meta tag; `Cache-Control: no-cache`.
  * - `GET /assets/<name>-<hash>.<ext>`: scripts and styles, content-hashed,
  *   cached for a year.
+ * - `GET /portal/trust`: the keys the portal's verification trusts, as a
+ *   C2SP tlog-policy text: the log's key (`log`) and, when the service has a
+ *   witness policy, its witnesses, groups and quorum (`quorum none` without).
+ *   The page checks signatures and cosignatures against these keys, not
+ *   against whatever the API says, and shows them.
  *
  * Content-Security-Policy for these responses allows exactly what the portal
- * uses: its own scripts and styles (no inline code: uPlot styles through the
+ * uses: its own scripts and styles (no inline code: the charts set styles through the
  * CSSOM, which CSP does not restrict), fetches to this origin and to the
  * configured RPC URL's origin, and nothing else (no frames, objects, fonts,
  * form posts elsewhere, or embedding by other sites).
@@ -16,6 +21,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import express from "express";
+import type { WitnessPolicy } from "../format";
 import { HttpProblem } from "./problem";
 
 export interface PortalOptions {
@@ -27,6 +33,25 @@ export interface PortalOptions {
    * word for the chain, and says so.
    */
   readonly rpcUrl?: string;
+  /** The log's verifier key (signed-note vkey), pinned for the page. */
+  readonly logKey?: string;
+  /** The service's witness policy, pinned for the page; absent or null: no witnesses. */
+  readonly witnessPolicy?: WitnessPolicy<unknown, unknown> | null;
+}
+
+/**
+ * The trust policy the portal serves: the log key, then the witness policy's
+ * witnesses, groups and quorum, in the tlog-policy text format (each group
+ * names only earlier lines, as the format requires, because the parsed policy
+ * kept their order).
+ */
+export function portalTrustPolicy(logKey: string, policy: WitnessPolicy<unknown, unknown> | null): string {
+  const lines = [`log ${logKey}`];
+  for (const l of policy?.logs ?? []) if (l.vkey !== logKey) lines.push(`log ${l.vkey}${l.url ? ` ${l.url}` : ""}`);
+  for (const w of policy?.witnesses ?? []) lines.push(`witness ${w.name} ${w.vkey}${w.url ? ` ${w.url}` : ""}`);
+  for (const g of policy?.groups ?? []) lines.push(`group ${g.name} ${g.threshold} ${g.members.join(" ")}`);
+  lines.push(`quorum ${policy?.quorum ?? "none"}`);
+  return `${lines.join("\n")}\n`;
 }
 
 /** Thrown by portalRouter for an RPC URL that is not a plain http(s) URL. */
@@ -93,6 +118,12 @@ export function portalRouter(options: PortalOptions = {}, limiter: express.Reque
     res.type("text/html; charset=utf-8").send(html);
   };
   router.get("/", limiter, sendPage);
+  const trust = options.logKey === undefined ? undefined : portalTrustPolicy(options.logKey, options.witnessPolicy ?? null);
+  router.get("/portal/trust", limiter, (_req, res) => {
+    if (trust === undefined) throw new HttpProblem(404, "not-found", "Not found", "the portal has no pinned keys");
+    res.setHeader("Cache-Control", "no-cache");
+    res.type("text/plain; charset=utf-8").send(trust);
+  });
   router.get("/index.html", limiter, sendPage);
   // Browsers ask for it on their own; there is none, and a 404 would only clutter their consoles.
   router.get("/favicon.ico", (_req, res) => {

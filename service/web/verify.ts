@@ -24,18 +24,27 @@ import {
   type ReceiptChecks,
   type WebNoteVerifier,
 } from "../log";
+import { checkCosignedCheckpointAsync, type WebWitnessPolicy } from "../format";
 import { ApiError, getJson, type ChainInfo, type EntryView, type InclusionProofView } from "./api";
 import { checkpointAt, type ChainCheckpoint } from "./chain";
 import { dict, fill } from "./i18n";
 
-export type StepKey = "leaf" | "signature" | "inclusion" | "chain" | "openings";
+function fieldLabel(name: string): string {
+  return (dict().fields as Record<string, string>)[name] ?? name;
+}
+
+export type StepKey = "leaf" | "signature" | "inclusion" | "witnesses" | "chain" | "openings";
 export type StepStatus = "ok" | "fail" | "skipped";
 
 export interface StepResult {
   readonly key: StepKey;
   readonly status: StepStatus;
-  /** Why it failed, in the current language. */
+  /** Why it failed, in the current language and in words. */
   readonly failure?: string;
+  /** What the failure means for the reader, in the current language. */
+  readonly meaning?: string;
+  /** The technical evidence (hashes, error codes), shown on request. */
+  readonly detail?: string;
 }
 
 export interface AnchorInfo {
@@ -52,10 +61,35 @@ export interface AnchorInfo {
 }
 
 export type Outcome =
-  | { readonly state: "verified" | "failed"; readonly steps: StepResult[]; readonly failure?: string; readonly leafHashHex?: string; readonly anchor?: AnchorInfo; readonly cryptoMs: number; readonly totalMs: number; readonly opened?: string[] }
+  | {
+      readonly state: "verified" | "failed";
+      readonly steps: StepResult[];
+      readonly failure?: string;
+      /** The first step that failed. */
+      readonly failedStep?: StepResult;
+      /** True when the record's content itself is not what the ledger committed to (it must be shown as untrusted). */
+      readonly contentUntrusted: boolean;
+      readonly leafHashHex?: string;
+      readonly anchor?: AnchorInfo;
+      readonly cryptoMs: number;
+      readonly totalMs: number;
+      readonly opened?: string[];
+      /** The policy's witnesses and which of them cosigned the checkpoint, when a policy is pinned. */
+      readonly witnesses?: WitnessInfo;
+    }
   | { readonly state: "pending"; readonly anchoredSize: number; readonly retryAfter: number };
 
+export interface WitnessInfo {
+  readonly all: readonly string[];
+  readonly vouched: readonly string[];
+  readonly satisfied: boolean;
+}
+
 export interface VerifyContext {
+  /** The pinned witness policy (/portal/trust), or null when the service serves none. */
+  readonly policy: WebWitnessPolicy | null;
+  /** True when the service's /v1/log/key is not the pinned log key. */
+  readonly serviceKeyDiffers: boolean;
   /** The log key the page trusts (the service's /v1/log/key). */
   readonly logKey: WebNoteVerifier;
   readonly logKeyText: string;
@@ -69,26 +103,55 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+type MeaningKey = keyof ReturnType<typeof dict>["meaning"];
+const STEP_MEANING: Readonly<Record<StepKey, MeaningKey>> = { leaf: "leaf", signature: "signature", inclusion: "inclusion", witnesses: "witnesses", chain: "chain", openings: "opening" };
+
+/**
+ * The witness step: the checkpoint's cosignatures against the pinned policy.
+ * Not a step at all when no witnesses are pinned (the page says so instead).
+ */
+async function checkWitnesses(steps: Steps, ctx: VerifyContext, note: string): Promise<WitnessInfo | undefined> {
+  const policy = ctx.policy;
+  if (policy === null || policy.witnesses.length === 0) return undefined;
+  const f = dict().failures;
+  const all = policy.witnesses.map((w) => w.name);
+  try {
+    const r = await checkCosignedCheckpointAsync(note, policy);
+    if (r.satisfied) steps.ok("witnesses");
+    else steps.fail("witnesses", fill(f.witnessesQuorum, { quorum: policy.quorum, vouched: r.vouched.length === 0 ? "—" : r.vouched.join(", ") }));
+    return { all, vouched: [...r.vouched], satisfied: r.satisfied };
+  } catch (e) {
+    steps.fail("witnesses", f.witnessesInvalid, { detail: message(e) });
+    return { all, vouched: [], satisfied: false };
+  }
+}
+
 class Steps {
-  readonly list: StepResult[] = [];
+  list: StepResult[] = [];
   failure: string | undefined;
+  failed: StepResult | undefined;
   ok(key: StepKey): void {
     this.list.push({ key, status: "ok" });
   }
-  fail(key: StepKey, failure: string): void {
-    this.list.push({ key, status: "fail", failure });
+  fail(key: StepKey, failure: string, extra: { meaning?: MeaningKey; detail?: string } = {}): void {
+    const step: StepResult = { key, status: "fail", failure, meaning: dict().meaning[extra.meaning ?? STEP_MEANING[key]], ...(extra.detail ? { detail: extra.detail } : {}) };
+    // A step that was marked as holding and then found not to hold is replaced, never listed as both.
+    const at = this.list.findIndex((x) => x.key === key && x.status === "ok");
+    if (at >= 0) this.list[at] = step;
+    else this.list.push(step);
     this.failure ??= failure;
+    this.failed ??= step;
   }
   skip(key: StepKey): void {
     this.list.push({ key, status: "skipped" });
   }
 }
 
-function inclusionFailure(e: unknown): string {
+function failInclusion(steps: Steps, e: unknown): void {
   const f = dict().failures;
   if (e instanceof VerificationError && e.code === "ROOT_MISMATCH" && e.detail.calculated && e.detail.expected)
-    return fill(f.inclusion, { calculated: toHex(e.detail.calculated), expected: toHex(e.detail.expected) });
-  return fill(f.inclusionOther, { msg: message(e) });
+    steps.fail("inclusion", f.inclusion, { detail: fill(f.inclusionDetail, { calculated: toHex(e.detail.calculated), expected: toHex(e.detail.expected) }) });
+  else steps.fail("inclusion", f.inclusionOther, { detail: message(e) });
 }
 
 /** Compares the checkpoint a proof used with the chain's checkpoint at `index`. */
@@ -108,7 +171,7 @@ async function checkChain(
     try {
       cp = await checkpointAt(ctx.rpcUrl, claim.contract, claim.checkpointIndex);
     } catch (e) {
-      steps.fail("chain", fill(f.chainRead, { msg: message(e) }));
+      steps.fail("chain", f.chainRead, { meaning: "chainRead", detail: message(e) });
       return undefined;
     }
     onChain = { size: cp.size, rootHex: cp.rootHex, anchoredAt: new Date(cp.timestamp * 1000).toISOString() };
@@ -120,7 +183,7 @@ async function checkChain(
   }
   const anchor: AnchorInfo = { ...claim, anchoredAt: onChain.anchoredAt ?? claim.anchoredAt, size: onChain.size, rootHex: onChain.rootHex, source };
   if (onChain.size !== size || onChain.rootHex.toLowerCase() !== rootHex.toLowerCase())
-    steps.fail("chain", fill(f.chain, { chainSize: onChain.size, chainRoot: onChain.rootHex, size, root: rootHex }));
+    steps.fail("chain", f.chain, { detail: fill(f.chainDetail, { chainSize: onChain.size, chainRoot: onChain.rootHex, size, root: rootHex }) });
   else steps.ok("chain");
   return anchor;
 }
@@ -130,10 +193,10 @@ function renderProof(steps: Steps, r: ReceiptChecks): void {
   const f = dict().failures;
   const signature = r.failures.find((x) => x.check === "signature" || x.check === "key");
   if (r.signatureOk === true) steps.ok("signature");
-  else steps.fail("signature", fill(f.signature, { msg: signature === undefined ? "" : `${signature.error.code}: ${signature.error.message}` }));
+  else steps.fail("signature", f.signature, { detail: signature === undefined ? "" : `${signature.error.code}: ${signature.error.message}` });
   if (r.signatureOk !== true) steps.skip("inclusion");
   else if (r.inclusionOk === true) steps.ok("inclusion");
-  else steps.fail("inclusion", inclusionFailure(r.failures.find((x) => x.check === "inclusion" || x.check === "leaf")?.error));
+  else failInclusion(steps, r.failures.find((x) => x.check === "inclusion" || x.check === "leaf")?.error);
 }
 
 async function checkInclusion(steps: Steps, leafHash: Uint8Array, index: number, size: number, root: Uint8Array, proofHex: readonly string[]): Promise<void> {
@@ -141,14 +204,22 @@ async function checkInclusion(steps: Steps, leafHash: Uint8Array, index: number,
     await verifyInclusionAsync(leafHash, index, size, root, proofHex.map((h) => fromHex(h)));
     steps.ok("inclusion");
   } catch (e) {
-    steps.fail("inclusion", inclusionFailure(e));
+    failInclusion(steps, e);
   }
 }
 
-function finish(steps: Steps, started: number, cryptoMs: number, extra: { leafHashHex?: string; anchor?: AnchorInfo; opened?: string[] }): Outcome {
+/** Steps that, when they fail, mean the record's content is not the one the ledger committed to. */
+const CONTENT_STEPS: ReadonlySet<StepKey> = new Set(["leaf", "inclusion", "openings"]);
+
+function finish(steps: Steps, started: number, cryptoMs: number, extra: { leafHashHex?: string; anchor?: AnchorInfo; opened?: string[]; witnesses?: WitnessInfo }): Outcome {
+  const inclusionFailed = steps.list.some((x) => x.key === "inclusion" && x.status === "fail" && x.meaning === dict().meaning.inclusion);
+  // The leaf hash was computed, but it is not the hash the ledger committed to: that step does not hold either.
+  if (inclusionFailed) steps.list = steps.list.map((x) => (x.key === "leaf" && x.status === "ok" ? { key: "leaf", status: "fail", failure: dict().failures.leafNotCommitted, meaning: dict().meaning.inclusion } : x));
   return {
     state: steps.failure === undefined ? "verified" : "failed",
     steps: steps.list,
+    contentUntrusted: steps.list.some((x) => x.status === "fail" && CONTENT_STEPS.has(x.key)),
+    ...(steps.failed !== undefined ? { failedStep: steps.failed } : {}),
     ...(steps.failure !== undefined ? { failure: steps.failure } : {}),
     ...extra,
     cryptoMs,
@@ -176,7 +247,7 @@ export async function verifyEntry(view: EntryView, ctx: VerifyContext): Promise<
     leafBytes = canonicalBytes(view.entry);
     leafHash = await hashLeafAsync(leafBytes);
   } catch (e) {
-    steps.fail("leaf", fill(f.leaf, { msg: message(e) }));
+    steps.fail("leaf", f.leaf, { detail: message(e) });
     return finish(steps, started, performance.now() - t0, {});
   }
   cryptoMs += performance.now() - t0;
@@ -191,27 +262,28 @@ export async function verifyEntry(view: EntryView, ctx: VerifyContext): Promise<
     if (e instanceof ApiError && e.status === 409) return { state: "pending", anchoredSize: ctx.chain?.anchored?.size ?? 0, retryAfter: e.retryAfter ?? 2 };
     if (e instanceof ApiError) serviceError = e;
     else if (e instanceof ReceiptError) {
-      steps.fail("signature", fill(f.receipt, { msg: e.message }));
+      steps.fail("signature", f.receipt, { meaning: "receipt", detail: e.message });
       return finish(steps, started, cryptoMs, { leafHashHex });
     } else throw e;
   }
 
   if (receipt !== undefined) {
-    if (!equalBytes(canonicalBytes(receipt.entry), leafBytes)) steps.fail("leaf", f.entryMismatch);
+    if (!equalBytes(canonicalBytes(receipt.entry), leafBytes)) steps.fail("leaf", f.entryMismatch, { meaning: "entryMismatch" });
     t0 = performance.now();
     const r = await runReceiptChecksAsync(receipt, { verifiers: [ctx.logKey], trustReceiptKey: false });
     renderProof(steps, r);
     const cp = r.signatureOk === true ? r.checkpoint! : undefined;
+    const witnesses = cp === undefined ? undefined : await checkWitnesses(steps, ctx, receipt.checkpoint);
     cryptoMs += performance.now() - t0;
-    if (receipt.leafIndex !== view.leafIndex) steps.fail("inclusion", fill(f.inclusionOther, { msg: `leaf index ${receipt.leafIndex} ≠ ${view.leafIndex}` }));
+    if (receipt.leafIndex !== view.leafIndex) steps.fail("inclusion", f.inclusionOther, { detail: `leaf index ${receipt.leafIndex} ≠ ${view.leafIndex}` });
     const anchor = cp === undefined ? undefined : await checkChain(steps, ctx, receipt.anchor, cp.size, `0x${toHex(cp.rootHash)}`);
-    return finish(steps, started, cryptoMs, { leafHashHex, ...(anchor ? { anchor } : {}) });
+    return finish(steps, started, cryptoMs, { leafHashHex, ...(anchor ? { anchor } : {}), ...(witnesses ? { witnesses } : {}) });
   }
 
   // No receipt: the anchored root, from the chain or the service, and the service's proof at that size.
   const anchored = ctx.chain?.anchored ?? null;
   if (ctx.chain === null || anchored === null) {
-    steps.fail("inclusion", fill(f.service, { status: serviceError?.status ?? 0, msg: serviceError?.message ?? "" }));
+    steps.fail("inclusion", f.service, { meaning: "service", detail: `HTTP ${serviceError?.status ?? 0}: ${serviceError?.message ?? ""}` });
     return finish(steps, started, cryptoMs, { leafHashHex });
   }
   let root = anchored.rootHex;
@@ -225,7 +297,7 @@ export async function verifyEntry(view: EntryView, ctx: VerifyContext): Promise<
       anchor = { ...anchor, size, rootHex: root, anchoredAt: new Date(cp.timestamp * 1000).toISOString(), source: "rpc" };
       steps.ok("chain");
     } catch (e) {
-      steps.fail("chain", fill(f.chainRead, { msg: message(e) }));
+      steps.fail("chain", f.chainRead, { meaning: "chainRead", detail: message(e) });
     }
   }
   if (view.leafIndex >= size) return { state: "pending", anchoredSize: size, retryAfter: 2 };
@@ -234,13 +306,13 @@ export async function verifyEntry(view: EntryView, ctx: VerifyContext): Promise<
   try {
     proof = await getJson<InclusionProofView>(`/v1/log/proof/inclusion?index=${view.leafIndex}&size=${size}`);
   } catch (e) {
-    steps.fail("inclusion", fill(f.service, { status: e instanceof ApiError ? e.status : 0, msg: message(e) }));
+    steps.fail("inclusion", f.service, { meaning: "service", detail: `HTTP ${e instanceof ApiError ? e.status : 0}: ${message(e)}` });
     return finish(steps, started, cryptoMs, { leafHashHex, anchor });
   }
   t0 = performance.now();
   await checkInclusion(steps, leafHash, view.leafIndex, size, fromHex(root), proof.proof);
   cryptoMs += performance.now() - t0;
-  if (steps.failure === undefined) steps.fail("signature", fill(f.service, { status: serviceError?.status ?? 0, msg: serviceError?.message ?? "" }));
+  if (steps.failure === undefined) steps.fail("signature", f.service, { meaning: "service", detail: `HTTP ${serviceError?.status ?? 0}: ${serviceError?.message ?? ""}` });
   return finish(steps, started, cryptoMs, { leafHashHex, anchor });
 }
 
@@ -254,26 +326,27 @@ export async function verifyReceiptFile(text: string, ctx: VerifyContext): Promi
   const cryptoMs = performance.now() - t0;
   if (r.receipt === null) {
     const e = r.failures[0]!.error;
-    steps.fail("leaf", fill(f.receipt, { msg: `${e.code}: ${e.message}` }));
+    steps.fail("leaf", f.receipt, { meaning: "receipt", detail: `${e.code}: ${e.message}` });
     return { outcome: finish(steps, started, 0, {}), keyMismatch: false };
   }
   const receipt = r.receipt;
   const leafFailure = r.failures.find((x) => x.check === "leaf");
   if (leafFailure !== undefined || r.leafHash === null) {
-    steps.fail("leaf", fill(f.leaf, { msg: leafFailure?.error.message ?? "" }));
+    steps.fail("leaf", f.leaf, { detail: leafFailure?.error.message ?? "" });
     return { outcome: finish(steps, started, cryptoMs, {}), receipt, keyMismatch: false };
   }
   steps.ok("leaf");
   renderProof(steps, r);
   if (receipt.openings !== undefined) {
     const bad = r.failures.find((x) => x.check === "openings");
-    if (bad !== undefined) steps.fail("openings", fill(f.opening, { field: bad.field ?? "" }));
+    if (bad !== undefined) steps.fail("openings", fill(f.opening, { field: fieldLabel(bad.field ?? "") }), { meaning: "opening", detail: bad.field ?? "" });
     else steps.ok("openings");
   }
   const cp = r.signatureOk === true ? r.checkpoint! : undefined;
+  const witnesses = cp === undefined ? undefined : await checkWitnesses(steps, ctx, receipt.checkpoint);
   const anchor = cp === undefined ? undefined : await checkChain(steps, ctx, receipt.anchor, cp.size, `0x${toHex(cp.rootHash)}`);
   return {
-    outcome: finish(steps, started, cryptoMs, { leafHashHex: toHex(r.leafHash), ...(anchor ? { anchor } : {}), opened: [...r.opened] }),
+    outcome: finish(steps, started, cryptoMs, { leafHashHex: toHex(r.leafHash), ...(anchor ? { anchor } : {}), opened: [...r.opened], ...(witnesses ? { witnesses } : {}) }),
     receipt,
     keyMismatch: receipt.logKey.trim() !== ctx.logKeyText.trim(),
   };

@@ -9,6 +9,8 @@ import path from "node:path";
 import { expect } from "chai";
 import express from "express";
 import request from "supertest";
+import { parseWitnessPolicy } from "../../service/format";
+import { cosignerKeyOf, noteKeyFromSeed, parseSignerKey } from "../../service/log";
 import { portalCsp, portalRouter, PortalConfigError } from "../../service/http/portal";
 
 describe("the portal router", function () {
@@ -81,5 +83,35 @@ describe("the portal router", function () {
     expect(() => portalRouter({ dir, rpcUrl: "https://user:secret@node.example" })).to.throw(PortalConfigError);
     expect(() => portalRouter({ dir, rpcUrl: "ws://node.example" })).to.throw(PortalConfigError);
     expect(() => portalRouter({ dir, rpcUrl: "not a url" })).to.throw(PortalConfigError);
+  });
+
+  describe("the keys the page trusts, at /portal/trust", function () {
+    const logKey = noteKeyFromSeed("portal.example.gov/log", new Uint8Array(32).fill(7)).verifierKey;
+
+    it("are the log key and the witness policy, in the tlog-policy format the page parses", async function () {
+      const w = [1, 2, 3].map((i) => cosignerKeyOf(parseSignerKey(noteKeyFromSeed(`w${i}.example.org`, new Uint8Array(32).fill(90 + i)).signerKey)));
+      const policy = parseWitnessPolicy(`witness w1 ${w[0]} http://127.0.0.1:1\nwitness w2 ${w[1]}\nwitness w3 ${w[2]}\ngroup two-of-three 2 w1 w2 w3\nquorum two-of-three\n`);
+      const res = await request(app({ dir, logKey, witnessPolicy: policy })).get("/portal/trust");
+      expect(res.status).to.equal(200);
+      expect(res.headers["content-type"]).to.match(/^text\/plain/);
+      const served = parseWitnessPolicy(res.text);
+      expect(served.logs.map((l) => l.vkey)).to.deep.equal([logKey]);
+      expect(served.witnesses.map((x) => [x.name, x.vkey])).to.deep.equal([
+        ["w1", w[0]],
+        ["w2", w[1]],
+        ["w3", w[2]],
+      ]);
+      expect(served.groups).to.deep.equal([{ name: "two-of-three", threshold: 2, members: ["w1", "w2", "w3"] }]);
+      expect(served.quorum).to.equal("two-of-three");
+    });
+
+    it("say quorum none when the service has no witnesses", async function () {
+      const res = await request(app({ dir, logKey, witnessPolicy: null })).get("/portal/trust");
+      expect(res.text).to.equal(`log ${logKey}\nquorum none\n`);
+    });
+
+    it("are not served when no log key was given", async function () {
+      expect((await request(app({ dir })).get("/portal/trust")).status).to.equal(404);
+    });
   });
 });

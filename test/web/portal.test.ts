@@ -36,6 +36,7 @@ describe("the transparency portal, in Chromium", function () {
   });
 
   beforeEach(async function () {
+    consoleErrors.length = 0; // each test answers for its own page's errors
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     page.on("console", (m) => {
       if (m.type() === "error") consoleErrors.push(m.text());
@@ -70,6 +71,34 @@ describe("the transparency portal, in Chromium", function () {
     expect(text).to.include("¥30,000.00");
     expect(text).to.include("¥10,000.00");
     expect(text).to.include("企业名称录入有误"); // the correction's reason, in the timeline
+    expect(text).to.include("110101 · 北京市东城区"); // the region by its name in the division table, not "市辖区"
+    expect(text).to.include("属于申请：中小企业数字化转型补贴"); // which application each decision and payout belongs to
+    expect(await page.locator("#feed-link").getAttribute("href")).to.equal(`/v1/enterprises/${code}/feed.atom`);
+  });
+
+  it("names the enterprise, programme and application on an entry page, with every field labelled", async function () {
+    await open(`#/entry/${world.records.payouts[0]}`);
+    expect(await page.locator("h1").innerText()).to.equal("拨付 · 北京示例科技股份有限公司");
+    const whose = await page.locator(".whose").innerText();
+    expect(whose).to.include("中小企业数字化转型补贴");
+    expect(whose).to.include(world.records.applications[0]!);
+    expect(await page.locator(".whose a", { hasText: "北京示例科技股份有限公司" }).getAttribute("href")).to.equal(`#/enterprise/${world.records.enterprises["北京示例科技有限公司"]}`);
+    const fields = await page.locator(".public-fields").innerText();
+    for (const label of ["审批决定", "拨付金额", "拨付日期", "需复核确认", "2026年1月15日"]) expect(fields).to.include(label);
+    for (const raw of ["decisionId", "amountFen", "needsConfirmation", "false"]) expect(fields).to.not.include(raw);
+    expect(await page.locator("#entry-content").innerText()).to.include("拨付人"); // the role, in Chinese
+  });
+
+  it("explains a record that does not exist in the page's language, never in the API's English", async function () {
+    await open("#/entry/app_000000000000000000000000");
+    const zh = await page.locator("main").innerText();
+    expect(zh).to.include("没有找到");
+    expect(zh).to.not.match(/\bno (entry|such)\b/i);
+    await page.getByRole("button", { name: "Switch to English" }).click();
+    await page.waitForSelector('body[data-ready="1"]');
+    expect(await page.locator("main").innerText()).to.include("Nothing found for");
+    await page.getByRole("button", { name: "切换到中文" }).click();
+    await page.waitForSelector('body[data-ready="1"]');
   });
 
   it("opens an entry and verifies it in the browser against the chain itself (green)", async function () {
@@ -114,6 +143,9 @@ describe("the transparency portal, in Chromium", function () {
     await page.getByRole("button", { name: "核验", exact: true }).click();
     await page.waitForSelector('#receipt-result[data-verify-state="failed"]');
     expect(await page.locator("#receipt-result .alert.fail").first().innerText()).to.include("包含证明不成立");
+    expect(await page.locator("#receipt-entry").getAttribute("data-trust")).to.equal("untrusted");
+    expect(await page.locator("#receipt-entry .untrusted-warning").count()).to.equal(1);
+    expect(await page.locator('#receipt-result [data-step="leaf"]').getAttribute("class")).to.include("fail");
 
     // The enterprise receipt with its private value changed: the proof still holds, the opening does not.
     const privateText = await readFile(file, "utf8");
@@ -121,16 +153,16 @@ describe("the transparency portal, in Chromium", function () {
     await page.locator("#receipt-text").fill(privateText.replace("ICBC-2026-01-15", "ICBC-2026-01-16"));
     await page.getByRole("button", { name: "核验", exact: true }).click();
     await page.waitForSelector('#receipt-result[data-verify-state="failed"]');
-    expect(await page.locator("#receipt-result .alert.fail").first().innerText()).to.include("bankTransactionRef");
+    expect(await page.locator("#receipt-result .alert.fail").first().innerText()).to.include("银行交易流水号");
   });
 
   it("opens the dashboard and shows its five charts, on a phone-sized screen too", async function () {
     await open("#/dashboard");
     for (const id of ["chart-programmes", "chart-regions", "chart-monthly", "chart-history", "chart-lag"])
-      expect(await page.locator(`#${id} canvas`).count(), id).to.be.greaterThan(0);
+      expect(await page.locator(`#${id} svg [data-point]`).count(), id).to.be.greaterThan(0);
     const text = (await page.locator("main").textContent()) ?? "";
     expect(text).to.include("数字驾驶舱");
-    expect(text).to.include("2026-02"); // payouts per month
+    expect(text).to.include("2026年2月"); // payouts per month
     expect(text).to.include("县"); // rural counties
     // The filter control and 城乡均衡 per prefecture, from the filtered API.
     expect(await page.locator("#dash-filter #filter-agency").count()).to.equal(1);
@@ -141,9 +173,22 @@ describe("the transparency portal, in Chromium", function () {
     await page.locator("#filter-region").fill("");
     await page.locator("#dash-filter button").click();
     await page.waitForSelector("#dash-body #table-prefectures td", { state: "attached" });
+    // The published checkpoint, its signature checked under the pinned log key; no witnesses here.
+    await page.waitForSelector("#published [data-signature]");
+    expect(await page.locator("#published [data-signature]").getAttribute("data-signature")).to.equal("true");
+    expect(await page.locator("#published").innerText()).to.include("未配置见证人");
+    // The anchoring-lag headline is the lag chart's last bar (one source for both).
+    const lagRows = await page.locator("#chart-lag tbody tr").all();
+    expect(lagRows.length).to.be.greaterThan(0);
+    const lastBar = await lagRows.at(-1)!.locator("td").nth(1).textContent();
+    expect(await page.locator('.kpis li[data-kpi="锚定延迟"] .v').textContent()).to.equal(lastBar);
+    // Charts are redrawn at their card's width when the window narrows, with no reload.
+    const wide = Number(await page.locator("#chart-programmes svg").getAttribute("width"));
     await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForFunction((w) => Number(document.querySelector("#chart-programmes svg")?.getAttribute("width")) < w, wide);
+    expect(Number(await page.locator("#chart-programmes svg").getAttribute("width"))).to.be.at.most(390);
     await page.reload();
-    await page.waitForSelector('body[data-ready="1"] #chart-lag canvas');
+    await page.waitForSelector('body[data-ready="1"] #chart-lag svg');
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow, "no horizontal scrolling on a phone").to.be.at.most(0);
   });
@@ -163,7 +208,7 @@ describe("the transparency portal, in Chromium", function () {
     const text = await erased.innerText();
     expect(text).to.include("私密信息已删除，承诺值保留");
     expect(text).to.include(erasureId);
-    expect(text).to.include("bankAccount");
+    expect(text).to.include("银行账号"); // the erased field, by its label
     expect(await page.locator("main").innerText()).to.include("承诺值"); // the commitments are still listed
     await page.waitForSelector('#verify[data-verify-state="verified"]');
     expect(consoleErrors, consoleErrors.join("\n")).to.deep.equal([]);
@@ -192,8 +237,17 @@ describe("the transparency portal, in Chromium", function () {
     expect(await panel.getAttribute("data-verify-state")).to.equal("failed");
     const alert = await panel.locator(".alert.fail").innerText();
     expect(alert).to.include("包含证明不成立");
-    expect(alert).to.match(/[0-9a-f]{64}/); // the calculated and expected roots
+    expect(alert).to.include("这意味着"); // what the failure means, in words
+    await panel.locator("details.tech summary").click();
+    expect(await panel.locator("details.tech").innerText()).to.match(/[0-9a-f]{64}/); // the calculated and expected roots, on request
     expect(await panel.locator('[data-step="inclusion"]').getAttribute("class")).to.include("fail");
-    expect(await page.locator("main").innerText()).to.include("9000000");
+    // The leaf hash was computed, but it is not the one the ledger committed to: no ✓ on that step either.
+    expect(await panel.locator('[data-step="leaf"]').getAttribute("class")).to.include("fail");
+    for (const step of ["leaf", "inclusion"]) expect(await panel.locator(`[data-step="${step}"] .mark`).innerText(), step).to.equal("✗");
+    // The edited content is shown as untrusted, with a warning above it.
+    const content = page.locator("#entry-content");
+    expect(await content.getAttribute("data-trust")).to.equal("untrusted");
+    expect(await content.locator(".untrusted-warning").innerText()).to.include("此记录的内容未通过核验");
+    expect(await content.innerText()).to.include("¥90,000.00");
   });
 });
