@@ -55,7 +55,7 @@ describe("the README's administrator walkthrough", function () {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("runs as written on a fresh service: every record kind, the enterprise's receipt and an erasure", async function () {
+  it("runs as written on a fresh service: every record kind, the enterprise's receipt, an erasure and a delegation", async function () {
     const block = walkthroughBlock(await readFile(README, "utf8"));
     expect(block[0], "the walkthrough's first line sets B and ADMIN as npm start prints them").to.match(FIRST_LINE);
     const script = [`B=${service!.url}; ADMIN=${service!.firstAdminToken!}`, ...block.slice(1)].join("\n");
@@ -69,9 +69,15 @@ describe("the README's administrator walkthrough", function () {
     expect(out[2]).to.match(/^cor_[0-9a-f]{24}$/);
     expect(out[3]).to.equal('partially-paid {"applications":1,"requestedFen":"8000000","approvedFen":"6000000","paidFen":"5000000"}');
     expect(out[4]).to.match(/^era_[0-9a-f]{24}$/);
+    // The second agency, its delegation, and the application its clerk recorded under it.
+    expect(out[5]).to.match(/^agy_[0-9a-f]{24}$/);
+    expect(out[6]).to.match(/^dlg_[0-9a-f]{24}$/);
+    expect(out[7]).to.match(/^app_[0-9a-f]{24}$/);
+    expect(out).to.have.length(8);
 
-    // Eight kinds were recorded: agency, programme, application, decision, payout, confirmation, correction, erasure.
-    expect(service!.ledger.size).to.equal(8);
+    // Every kind was recorded: two agencies, a programme, two applications, a decision, a payout,
+    // a confirmation, a correction, an erasure and a delegation.
+    expect(service!.ledger.size).to.equal(11);
 
     // The receipt it saved is the enterprise's, for the payout, with its private values, and verifies.
     const receipt = JSON.parse(await readFile(path.join(dir, "receipt.json"), "utf8")) as { entry: { id: string; kind: string }; openings?: unknown };
