@@ -19,7 +19,6 @@ import { checkCosignedCheckpoint } from "../../service/format";
 import { parseVerifierKey, verifyCheckpoint } from "../../service/log";
 import { loadOrCreateLogKey } from "../../service/keys";
 import { parseArguments, startService, type RunningService } from "../../service/main";
-import { makeCreatedFilesPrivate } from "../../service/data-dir";
 import { recordProgramme } from "../helpers/service-http";
 
 const silent = pino({ level: "silent" });
@@ -69,8 +68,10 @@ describe("the demo with witnesses and a mirror", function () {
     let service: RunningService | undefined;
     let network: DemoNetwork | undefined;
     let mirror: RunningDemoMirror | undefined;
+    let umask: number | undefined;
     before(async function () {
-      makeCreatedFilesPrivate();
+      // As main does (makeCreatedFilesPrivate), but only for this suite: the umask is the whole mocha process's.
+      umask = process.umask(0o077);
       dir = await mkdtemp(path.join(tmpdir(), "ledger-demo-net-"));
     });
     after(async function () {
@@ -78,6 +79,7 @@ describe("the demo with witnesses and a mirror", function () {
       await service?.close();
       await network?.close();
       await rm(dir, { recursive: true, force: true });
+      if (umask !== undefined) process.umask(umask);
     });
 
     it("publishes the demo's checkpoint cosigned by at least two of three witnesses, and the mirror serves the same note; with one witness stopped publishing goes on", async function () {
