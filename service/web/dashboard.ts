@@ -24,10 +24,11 @@ interface Health {
   anchoring?: { anchoredSize?: number; lagEntries?: number; lagSeconds?: number } | string;
 }
 
-function dataTable(head: string[], rows: string[][]): HTMLElement {
+/** A chart's figures as a table, folded away under the chart; `open` for a card whose table is its only content. */
+function dataTable(head: string[], rows: string[][], open = false): HTMLElement {
   return h(
     "details",
-    {},
+    { open },
     h("summary", {}, dict().dashTable),
     h(
       "div",
@@ -276,7 +277,7 @@ async function renderBody(main: HTMLElement, options: DashboardOptions, filter: 
       return [`${p.province.name} ${p.prefecture.code === p.province.code ? "" : p.prefecture.name}`.trim(), ...(["urban-district", "rural-county", "county-level-city"] as const).map((k) => `${r[k].applications} / ${yuan(r[k].approvedFen)}`)];
     });
     if (rows.length === 0) append(fig, h("p", { class: "hint" }, d.dashNoData));
-    append(fig, h("p", { class: "hint" }, d.dashPrefecturesHint), dataTable([d.prefecture, d.regionUrban, d.regionRural, d.regionCity], rows));
+    append(fig, h("p", { class: "hint" }, d.dashPrefecturesHint), dataTable([d.prefecture, d.regionUrban, d.regionRural, d.regionCity], rows, rows.length > 0));
   }
 
   // Payouts per month (by paidOn, China Standard Time dates), from the public log.

@@ -173,6 +173,8 @@ describe("the transparency portal, in Chromium", function () {
     await page.locator("#filter-region").fill("");
     await page.locator("#dash-filter button").click();
     await page.waitForSelector("#dash-body #table-prefectures td", { state: "attached" });
+    // The table is the card's only content, so it is shown, not folded away.
+    expect(await page.locator("#dash-body #table-prefectures td").first().isVisible(), "the per-prefecture table is visible").to.equal(true);
     // The published checkpoint, its signature checked under the pinned log key; no witnesses here.
     await page.waitForSelector("#published [data-signature]");
     expect(await page.locator("#published [data-signature]").getAttribute("data-signature")).to.equal("true");
