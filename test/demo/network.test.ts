@@ -19,19 +19,12 @@ import { checkCosignedCheckpoint } from "../../service/format";
 import { parseVerifierKey, verifyCheckpoint } from "../../service/log";
 import { loadOrCreateLogKey } from "../../service/keys";
 import { parseArguments, startService, type RunningService } from "../../service/main";
-import { recordProgramme } from "../helpers/service-http";
+import { recordProgramme, until as untilFor } from "../helpers/service-http";
 
 const silent = pino({ level: "silent" });
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** The demo starts several servers: wait longer than the helper's default. */
+const until = <T>(what: string, f: () => Promise<T | undefined>): Promise<T> => untilFor(what, f, 90_000);
 
 describe("the demo with witnesses and a mirror", function () {
   describe("on the command line", function () {

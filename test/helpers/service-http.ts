@@ -32,3 +32,14 @@ export async function publishedCheckpoint(url: string): Promise<string | undefin
   }
   return undefined;
 }
+
+/** What `f` resolves to once it is not undefined, asked every 100 ms; throws naming `what` after `ms`. */
+export async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

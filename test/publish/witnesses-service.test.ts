@@ -25,20 +25,10 @@ import type { WitnessingStatus } from "../../service/publish/witnesses";
 import { startWitness, type RunningWitness } from "../../service/witness/server";
 import { checkReceipt } from "../../scripts/lib/audit";
 import { serviceBundle } from "../chain/service-process";
-import { recordProgramme } from "../helpers/service-http";
+import { recordProgramme, until } from "../helpers/service-http";
 
 const silent = pino({ level: "silent" });
 const ORIGIN = "witnessed.example.gov/log";
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("the running service with three witnesses, quorum two", function () {
   this.timeout(180_000);

@@ -18,21 +18,11 @@ import { noteKeyFromSeed, parseSignerKey, parseVerifierKey } from "../../service
 import { loadOrCreateLogKey } from "../../service/keys";
 import { startService, type RunningService } from "../../service/main";
 import { startWitness, type RunningWitness } from "../../service/witness/server";
-import { recordProgramme } from "../helpers/service-http";
+import { recordProgramme, until } from "../helpers/service-http";
 import { launchChromium } from "./world";
 
 const silent = pino({ level: "silent" });
 const ORIGIN = "portal.example.gov/log";
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("the portal with a witness policy of three witnesses, quorum two", function () {
   this.timeout(180_000);
