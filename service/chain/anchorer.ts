@@ -158,6 +158,8 @@ export class Anchorer {
   private readonly _reconciler: AnchorReconciler;
 
   private _needsRecovery = true;
+  /** Whether the cadence has been told how long the entries found at start have waited. */
+  private _resumed = false;
   private _lastFailureLogAt = -Infinity;
   private _unloggedFailures = 0;
   private _unsubscribeRetries: (() => void) | undefined;
@@ -336,6 +338,7 @@ export class Anchorer {
             await this._reconciler.reconcile();
             // A record that was already up to date satisfies waiters too.
             this._resolveWaiters(this._record.state.anchored);
+            if (!this._resumed) await this._resumeWaiting();
           } finally {
             this._firstRecovery.resolve();
           }
@@ -422,6 +425,20 @@ export class Anchorer {
     if (oldest !== null) return false;
     if (this._clock.now() - this._reconciler.lastVerifiedAt >= this._verifyEveryMs) await this._reconciler.verifyHeld();
     return true;
+  }
+
+  /**
+   * Once, after the first successful recovery: entries this run found unsent
+   * (a predecessor's, after a takeover or a restart) have waited since the
+   * oldest of them was recorded; see AnchorCadence.waitingSince.
+   */
+  private async _resumeWaiting(): Promise<void> {
+    this._resumed = true;
+    const sent = this._sentSize();
+    if (this._o.ledger.size <= sent) return;
+    const at = await this._o.recordedAtOf(sent).catch(() => undefined);
+    const since = at === undefined ? NaN : Date.parse(at);
+    if (Number.isFinite(since)) this._cadence.waitingSince(since);
   }
 
   /** Size covered by the checkpoints sent: the newest in flight, else the anchored one. */

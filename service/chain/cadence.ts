@@ -4,7 +4,8 @@
  *
  * The rule. A checkpoint is due when `everyEntries` entries are not covered
  * by any checkpoint sent, or when the oldest such entry has waited `everyMs`
- * (from the moment the anchorer saw it), whichever comes first.
+ * (from the moment the anchorer saw it, or, for entries already in the log
+ * when it started, from when they were recorded), whichever comes first.
  *
  * Why two thresholds. An anchor costs a roughly fixed amount of gas whatever
  * its size, so gas per entry is that cost divided by the checkpoint's size.
@@ -46,6 +47,19 @@ export class AnchorCadence {
   /** The log grew: its new entries wait from now, unless older ones already wait. */
   grew(): void {
     this._unsentSince ??= this.now();
+  }
+
+  /**
+   * Entries not covered by a sent checkpoint have already waited since `since`
+   * (this clock's milliseconds): a new leader, or a restarted service, takes
+   * over entries its predecessor never sent, and their wait counts from when
+   * they were recorded, not from when this anchorer first saw them, so a
+   * takeover does not add a second `everyMs` to their delay. A time in the
+   * future counts as now.
+   */
+  waitingSince(since: number): void {
+    const t = Math.min(since, this.now());
+    this._unsentSince = this._unsentSince === undefined ? t : Math.min(this._unsentSince, t);
   }
 
   /**

@@ -99,6 +99,20 @@ describe("Anchorer", function () {
       await expectChainMatchesLog(w.client, log, 5);
     });
 
+    it("counts the wait of entries already in the log when it starts from when they were recorded, so a new leader does not wait everyMs again", async function () {
+      await log.add(3);
+      const recordedAt = Date.parse((await log.store.leaf(0))!.recordedAt);
+      const clock = new FakeClock(recordedAt + 2_000);
+      const a = w.start(new MemoryAnchorStateStore(), { clock, everyEntries: 1_000, everyMs: 5_000 });
+      await within(a.firstRecovery());
+      await settle();
+      clock.advance(2_999);
+      await settle();
+      expect(await w.client.checkpointCount(), "2 s before the start + 2.999 s after it < 5 s").to.equal(0);
+      clock.advance(1);
+      expect((await within(a.whenAnchored(3))).size).to.equal(3);
+    });
+
     it("sends nothing while the log does not grow", async function () {
       const clock = new FakeClock();
       const a = w.start(new MemoryAnchorStateStore(), { clock, everyEntries: 2, everyMs: 1_000 });

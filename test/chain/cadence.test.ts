@@ -98,6 +98,27 @@ describe("the anchoring cadence", function () {
     });
   });
 
+  describe("with entries that waited before this anchorer saw them (a takeover or a restart)", function () {
+    it("is due everyMs after they were recorded, not after they were seen", function () {
+      const time = new Time();
+      const c = new AnchorCadence(10, 1000, time.now);
+      c.grew();
+      c.waitingSince(time.t - 700);
+      expect(c.untilDueMs(3, 0)).to.equal(300);
+    });
+
+    it("keeps an older wait, and counts a time in the future as now", function () {
+      const time = new Time();
+      const c = new AnchorCadence(10, 1000, time.now);
+      c.waitingSince(time.t - 700);
+      c.waitingSince(time.t - 200);
+      expect(c.untilDueMs(3, 0)).to.equal(300);
+      const d = new AnchorCadence(10, 1000, time.now);
+      d.waitingSince(time.t + 60_000);
+      expect(d.untilDueMs(3, 0)).to.equal(1000);
+    });
+  });
+
   describe("with everyEntries uncovered", function () {
     it("is due at once, however recent the entries", function () {
       const time = new Time();
