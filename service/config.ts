@@ -42,7 +42,10 @@ export const EnvSchema = z.object({
   LEDGER_DATA_DIR: z.string().min(1).default("./data").describe("data directory (LevelDB, keys, local chain); must be private to this user (0700)"),
   LEDGER_DATABASE_URL: z
     .string()
-    .refine(isPostgresUrl, "a postgres:// or postgresql:// URL (its value is not repeated here: it may hold a password)")
+    .refine(
+      isPostgresUrl,
+      "a postgres:// or postgresql:// URL with a host: postgres://USER:PASSWORD@HOST:5432/DATABASE, or over a Unix socket postgres://USER@localhost:PORT/DATABASE?host=/run/postgresql (its value is not repeated here: it may hold a password)",
+    )
     .optional()
     .describe("PostgreSQL store instead of LevelDB: postgres://user:password@host:port/database (unset: LevelDB in the data directory; keys stay there either way)"),
   LEDGER_DATABASE_REQUIRE_SYNC_STANDBY: z
