@@ -46,6 +46,8 @@ describe("two service replicas on one PostgreSQL database", function () {
         LEDGER_LOG_KEY_FILE: path.join(dir, "keys", "log-signer.key"),
         LEDGER_ACCESS_CODE_KEY_FILE: path.join(dir, "keys", "access-code.key"),
         LEDGER_LEADER_LEASE_MS: String(LEASE_MS),
+        // The default cadence, as an operator runs it: the new leader must not wait another 5 s for entries the dead one left unsent.
+        LEDGER_ANCHOR_EVERY_MS: "5000",
       };
       const a = await ServiceProcess.start(serviceEnv(path.join(dir, "a"), chain, { ...shared, LEDGER_REPLICA_ID: "a" }), 60_000, { detached: true });
       const token = a.firstAdminToken!;
@@ -108,7 +110,8 @@ describe("two service replicas on one PostgreSQL database", function () {
       const firstByB = await poll("a checkpoint anchored after the kill", async () => ((await chain.client.checkpointCount()) > atKill ? Date.now() : undefined), 30_000, 25);
       const failoverMs = firstByB - killedAt;
       process.stdout.write(`      leader failover: ${failoverMs} ms from SIGKILL of the leader to the next anchored checkpoint (lease ${LEASE_MS} ms)\n`);
-      expect(failoverMs, "time to the next anchored checkpoint").to.be.below(10_000);
+      // The lease, one try and the first recovery (service/leader/README.md); waiting another cadence period would take about 10 s.
+      expect(failoverMs, "time to the next anchored checkpoint").to.be.below(LEASE_MS + 3_000);
       expect(await leaderOf(b)).to.deep.include({ leader: true, epoch: 2, leaderId: "b" });
 
       await poll("more load through the new leader", async () => (acknowledged.length >= 200 ? true : undefined));
