@@ -165,7 +165,7 @@ export class SyncReplicationWatch {
     const problem = stuck
       ? `${s.commitsWaiting} commit(s) waiting ${s.oldestWaitSeconds} s for a synchronous standby, ${s.syncStandbys} connected: ` +
         (s.syncStandbys === 0
-          ? `start the standby named in synchronous_standby_names (${s.synchronousStandbyNames}), or, on a promoted standby with none, run ALTER SYSTEM RESET synchronous_standby_names; SELECT pg_reload_conf()`
+          ? `start the standby named in synchronous_standby_names (${s.synchronousStandbyNames}), or, on a promoted standby with none, run ALTER SYSTEM SET synchronous_standby_names = ''; SELECT pg_reload_conf()`
           : "the standby is slow to flush")
       : null;
     this._health = { ok: !stuck, syncStandbys: s.syncStandbys, commitsWaitingForStandby: s.commitsWaiting, oldestWaitSeconds: s.oldestWaitSeconds, problem };
