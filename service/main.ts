@@ -37,9 +37,10 @@ import { LevelStore } from "./store/level";
 import { describeDatabaseUrl, PostgresStore } from "./store/postgres";
 import { requireSyncStandby, SyncReplicationWatch } from "./store/postgres-ha";
 import { StoreLockedError, StoreUnavailableError, type LedgerStore } from "./store/store";
-import { createToken } from "./auth/tokens";
+import { createFirstAdminToken } from "./auth/tokens";
 import { connectChain, startChain, type ChainConfig, type ChainConnection, type RunningChain } from "./chain";
 import type { ChainClient } from "./chain/client";
+import { localChainProblem } from "./chain/config";
 import type { LeaderConfig } from "./leader/config";
 import { openReplicas, type AnchorView, type LeaderStatus, type Replicas } from "./leader/replicas";
 import { loadOrCreateAccessCodes, AccessCodeKeyError } from "./auth/access-codes";
@@ -201,6 +202,10 @@ export function storeDescription(config: Config): string {
  * the app. Throws on any start-up failure, having closed what it opened.
  */
 export async function startService(config: Config, logger = pino({ level: config.logLevel }), options: StartOptions): Promise<RunningService> {
+  if (options.chain !== false) {
+    const problem = localChainProblem(options.chain, config.databaseUrl !== undefined);
+    if (problem !== undefined) throw new ConfigError(`invalid configuration: ${problem}`);
+  }
   const policy = options.witnessPolicy !== undefined ? options.witnessPolicy : config.witnessPolicyFile === undefined ? null : await readWitnessPolicyFile(config.witnessPolicyFile);
   // Refuse a directory others can read before binding anything; create it only once the port is ours.
   await checkDataDir(config.dataDir);
@@ -352,8 +357,13 @@ export async function startService(config: Config, logger = pino({ level: config
       // Durably "pending" before the token exists, cleared once main has printed it: a start that dies
       // in between leaves a directory that says how to get an admin token instead of none at all.
       await markFirstAdminTokenPending(config.dataDir);
-      const created = await createToken(store, systemClock, { official: "admin", agency: "local", role: "admin" });
-      firstAdminToken = created.token;
+      const created = await createFirstAdminToken(store, systemClock);
+      if (created !== undefined) firstAdminToken = created.token;
+      else {
+        // Another replica on the same database created it between our look and our claim: it prints it.
+        await clearFirstAdminTokenPending(config.dataDir);
+        logger.info("the first admin token was created by another replica starting at the same time; its banner shows it, so this one shows none");
+      }
     } else adminTokenNeverShown = await firstAdminTokenPending(config.dataDir);
 
     const replicaId = options.leader?.replicaId ?? "single";
