@@ -99,7 +99,8 @@ export async function startService(config: Config, logger = pino({ level: config
   // Refuse a directory others can read before binding anything; create it only once the port is ours.
   await checkDataDir(config.dataDir);
   const metricsToken = options.metrics?.token;
-  const parts: Parts = { servers: await bindServers(config, { ...options, metricsAddress: options.metrics?.address, metricsToken }) };
+  const bound = await bindServers(config, { listening: options.listening, metricsListening: options.metricsListening, metricsAddress: options.metrics?.address, metricsToken });
+  const parts: Parts = { servers: bound };
   const { servers } = parts;
   try {
     const opened = (parts.opened = await openCheckedStore(config, logger));
@@ -119,7 +120,8 @@ export async function startService(config: Config, logger = pino({ level: config
     const admin = await ensureFirstAdminToken(store, config.dataDir, logger);
     // GET /metrics on the public port only when it has no address of its own.
     const app = serviceApp({ config, logger, opened, ledger, keys, anchoring, publishing, policy, metrics, metricsToken: servers.metricsListening === undefined ? metricsToken : undefined });
-    const metricsApp = metrics === undefined ? undefined : metricsOnlyApp({ metrics, ...(metricsToken !== undefined ? { token: metricsToken } : {}) });
+    const metricsApp =
+      metrics === undefined || servers.metricsListening === undefined ? undefined : metricsOnlyApp({ metrics, ...(metricsToken !== undefined ? { token: metricsToken } : {}) });
     const { url, metricsUrl } = servers.serve(app, metricsApp);
     parts.stopExpiry = expireIdempotencyHourly(store, config.idempotencyHours, logger);
     return {
