@@ -16,6 +16,10 @@ import { ConfigError, loadConfig } from "../../service/config";
 import { startService, type RunningService } from "../../service/main";
 import { loadSettings } from "../../service/settings";
 import { PostgresStore } from "../../service/store/postgres";
+import { MemoryStore } from "../../service/store/memory";
+import { ensureFirstAdminToken } from "../../service/startup/admin-token";
+import { FIRST_TOKEN_PENDING } from "../../service/data-dir";
+import { existsSync } from "node:fs";
 import type { TokenRecord } from "../../service/store/store";
 import { ACTORS, applicationRequest, programmeRequest, submit } from "../helpers/ledger-fixtures";
 import { databaseName, startCluster, type TestCluster } from "../helpers/postgres";
@@ -93,6 +97,44 @@ describe("replicas starting on one PostgreSQL database", function () {
         await startService(config, silent, { chain: loadChainConfig({}, config.dataDir) }).catch((e: unknown) => (err = e));
         expect(err).to.be.instanceOf(ConfigError);
         expect((err as Error).message).to.include("LEDGER_RPC_URL");
+        expect(existsSync(config.dataDir), "no data directory").to.equal(false);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe("the first admin token step", function () {
+    /** A store in which another replica's first token wins between this one's look and its claim. */
+    class Overtaken extends MemoryStore {
+      override async putFirstToken(): Promise<boolean> {
+        return false;
+      }
+    }
+
+    it("when another replica's first token wins the claim, shows none, says so, and leaves no never-shown note", async function () {
+      const dir = await mkdtemp(path.join(tmpdir(), "ledger-first-token-"));
+      try {
+        const lines: string[] = [];
+        const logger = pino({ level: "info" }, { write: (l: string) => void lines.push(l) });
+        const r = await ensureFirstAdminToken(new Overtaken(), dir, logger);
+        expect(r).to.deep.equal({ firstAdminToken: undefined, adminTokenNeverShown: false });
+        expect(lines.join("")).to.include("created by another replica");
+        expect(existsSync(path.join(dir, FIRST_TOKEN_PENDING))).to.equal(false);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("when it wins, returns the token and keeps the never-shown note until main prints it", async function () {
+      const dir = await mkdtemp(path.join(tmpdir(), "ledger-first-token-"));
+      try {
+        const store = new MemoryStore();
+        const r = await ensureFirstAdminToken(store, dir, silent);
+        expect(r.firstAdminToken).to.match(/^sl_/);
+        expect((await store.tokens()).map((t) => t.hash)).to.deep.equal([hashToken(r.firstAdminToken!)]);
+        expect(existsSync(path.join(dir, FIRST_TOKEN_PENDING))).to.equal(true);
+        expect(await ensureFirstAdminToken(store, dir, silent)).to.deep.equal({ firstAdminToken: undefined, adminTokenNeverShown: true });
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
