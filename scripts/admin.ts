@@ -18,7 +18,10 @@
  * By default it opens the data directory (LEDGER_DATA_DIR or ./data) directly,
  * which works while the service is stopped. While the service runs it holds
  * the directory's lock; then pass --service <url> --token <admin token> (or
- * LEDGER_ADMIN_TOKEN) to go through the admin API instead.
+ * LEDGER_ADMIN_TOKEN) to go through the admin API instead. With
+ * LEDGER_DATABASE_URL it opens that PostgreSQL database instead, beside any
+ * running replicas (PostgreSQL takes several writers; erase is sequenced like
+ * a replica's write); only rebuild-from-mirror takes the database alone.
  *
  * `migrate` copies a stopped LevelDB ledger into an empty PostgreSQL database in one transaction and
  * checks the roots of source and target are equal (service/store/migrate.ts); the key files and the
@@ -83,19 +86,37 @@ function target(cmd: Command): Target {
   return t;
 }
 
-async function withStore<T>(dataDir: string, f: (store: LedgerStore) => Promise<T>): Promise<T> {
+/**
+ * How a command shares the store. `beside-replicas`: PostgreSQL is opened as
+ * one more writer beside running replicas, as a replica opens it (tokens and
+ * access-code generations are rows every replica reads afresh; log entries go
+ * through the Ledger's sequencing with its head check). `alone`: PostgreSQL
+ * is opened with the exclusive lock, so a second such command is refused.
+ * LevelDB is single-process either way: a running service holds its lock.
+ */
+type Sharing = "beside-replicas" | "alone";
+
+async function withStore<T>(dataDir: string, f: (store: LedgerStore) => Promise<T>, sharing: Sharing = "beside-replicas"): Promise<T> {
   let store: LedgerStore;
   try {
     // The same refusal as the service's: a data directory others can read is not opened.
     await openDataDir(dataDir);
-    // The store the service uses: PostgreSQL when LEDGER_DATABASE_URL names one (opened exclusively, as the
-    // service opens it, so a running service is refused the same way), else LevelDB in the data directory.
+    // The store the service uses: PostgreSQL when LEDGER_DATABASE_URL names one, else LevelDB in the data directory.
     const databaseUrl = process.env.LEDGER_DATABASE_URL;
-    store = databaseUrl !== undefined && databaseUrl !== "" ? await PostgresStore.open(databaseUrl, { exclusive: true }) : await LevelStore.open(dataDir);
+    store =
+      databaseUrl !== undefined && databaseUrl !== ""
+        ? await PostgresStore.open(databaseUrl, { exclusive: sharing === "alone" })
+        : await LevelStore.open(dataDir);
   } catch (e) {
     if (e instanceof DataDirError) throw new CliError(e.message, 1);
     if (e instanceof StoreLockedError)
-      throw new CliError(`${e.message}\nThe service is probably running: stop it, or use --service <url> --token <admin token>.`, 1);
+      throw new CliError(
+        process.env.LEDGER_DATABASE_URL
+          ? `${e.message}\nAnother admin command that needs the database alone is running: wait for it to finish.`
+          : `${e.message}\nThe service is probably running: stop it, or use --service <url> --token <admin token>.`,
+        1,
+      );
+    if (e instanceof PostgresStoreError) throw new CliError(e.message, e.code === "DATABASE_UNREACHABLE" ? 2 : 1);
     throw e;
   }
   try {
@@ -267,7 +288,8 @@ export function buildCli(): Command {
           if (e instanceof RebuildError) throw new CliError(`${e.code}: ${e.message}`, 1);
           throw e;
         }
-      });
+        // A restore, not a recording: on PostgreSQL it takes the database alone, as on a stopped service's directory.
+      }, "alone");
       process.stderr.write(
         `rebuilt the log to ${r.size} entries (the store held ${r.previousSize}), root ${r.rootHex}\n` +
           (r.size > r.previousSize ? `the ${r.size - r.previousSize} entries imported have no private openings and no derived state: restore those from the agency's backup before recording\n` : ""),

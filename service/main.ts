@@ -9,63 +9,36 @@ import { Command, CommanderError } from "commander";
 import pino from "pino";
 import { ConfigError, type Config } from "./config";
 import { loadSettings, settingsHelp } from "./settings";
-import {
-  adminTokenCommand,
-  checkDataDir,
-  clearFirstAdminTokenPending,
-  DataDirError,
-  firstAdminTokenPending,
-  makeCreatedFilesPrivate,
-  markFirstAdminTokenPending,
-  openDataDir,
-} from "./data-dir";
-import { createApp } from "./http/app";
-import { closeServer, createStartingServer, type StartingServer } from "./http/server";
-import { Tokens } from "./http/tokens";
-import { CheckpointSigner } from "./ledger/checkpoints";
+import { adminTokenCommand, checkDataDir, clearFirstAdminTokenPending, DataDirError, makeCreatedFilesPrivate } from "./data-dir";
+import type { StartingServer } from "./http/server";
+import { metricsOnlyApp } from "./http/metrics";
 import { systemClock } from "./clock";
 import { Ledger } from "./ledger/ledger";
-import { Queries } from "./queries/queries";
-import { TileQueries } from "./queries/tiles";
-import { publishedCheckpoint, type PublishedCheckpoint } from "./publish/published";
-import { ContinuousPublisher } from "./publish/continuous";
-import { persistenceIn, readWitnessPolicyFile, WitnessCosigner, witnessesHealthy, WitnessPolicyFileError, type WitnessingOptions } from "./publish/witnesses";
+import { readWitnessPolicyFile, WitnessPolicyFileError } from "./publish/witnesses";
 import type { WitnessPolicy } from "./format/witness-policy";
-import { consistencyProof } from "./ledger/proofs";
-import { checkRecordedKeys, loadOrCreateLogKey, KeyFileError } from "./keys";
-import { LevelStore } from "./store/level";
-import { describeDatabaseUrl, PostgresStore } from "./store/postgres";
-import { requireSyncStandby, SyncReplicationWatch } from "./store/postgres-ha";
-import { StoreLockedError, StoreUnavailableError, type LedgerStore } from "./store/store";
-import { createToken } from "./auth/tokens";
-import { connectChain, startChain, type ChainConfig, type ChainConnection, type RunningChain } from "./chain";
-import type { ChainClient } from "./chain/client";
+import { loadOrCreateLogKey, KeyFileError } from "./keys";
+import { StoreLockedError, StoreUnavailableError } from "./store/store";
+import type { ChainConfig, ChainConnection, RunningChain } from "./chain";
+import { localChainProblem } from "./chain/config";
 import type { LeaderConfig } from "./leader/config";
-import { openReplicas, type AnchorView, type LeaderStatus, type Replicas } from "./leader/replicas";
-import { loadOrCreateAccessCodes, AccessCodeKeyError } from "./auth/access-codes";
-import type { AnchoringInfo } from "./http/receipts";
-import type { AnchoredPoint } from "./ledger/receipts";
+import type { LeaderStatus } from "./leader/replicas";
+import { AccessCodeKeyError } from "./auth/access-codes";
 import { demoSummaryLines, loadDemoIntoDataDir, DemoError, type DemoDataDirResult } from "./demo";
-import { ServiceMetrics, singleProcessLeader, type MetricSources } from "./metrics/metrics";
+import type { ServiceMetrics } from "./metrics/metrics";
 import { readMetricsToken, type MetricsConfig } from "./metrics/config";
-import { metricsOnlyApp } from "./http/metrics";
 import { SecretFileError } from "./secret-file";
 import { MAX_DEMO_WITNESSES, startDemoNetwork, type DemoNetwork, type RunningDemoMirror } from "./demo/network";
+import { bindServers, CLOSE_GRACE_MS, listenFirst, listenMetricsFirst, ListenError, type BoundServers } from "./startup/servers";
+import { expireIdempotencyHourly, openCheckedStore, storeDescription, type OpenedStore } from "./startup/store";
+import { openKeys } from "./startup/keys";
+import { startAnchoring, type Anchoring } from "./startup/anchoring";
+import { setUpPublishing, type Publishing, type WitnessTiming } from "./startup/publishing";
+import { startMetrics } from "./startup/metrics";
+import { ensureFirstAdminToken } from "./startup/admin-token";
+import { serviceApp } from "./startup/app";
 
-/** What the receipt routes need to know of the anchoring side. */
-function anchoringInfo(chain: { readonly client: ChainClient; readonly fromBlock: number }, view: AnchorView, everyMs: number): AnchoringInfo {
-  const { chainId, address } = chain.client;
-  return {
-    chainId,
-    contract: address,
-    fromBlock: chain.fromBlock,
-    retryAfterSeconds: Math.max(1, Math.ceil(everyMs / 1000)),
-    anchored() {
-      const a = view.anchored;
-      return a === null ? null : { ...a, chainId, contract: address };
-    },
-  };
-}
+export { listenFirst, listenMetricsFirst, ListenError } from "./startup/servers";
+export { openStore, storeDescription } from "./startup/store";
 
 export interface RunningService {
   readonly url: string;
@@ -100,7 +73,7 @@ export interface StartOptions {
    */
   readonly witnessPolicy?: WitnessPolicy | null;
   /** Timing of the witness submissions (tests shorten it). */
-  readonly witnessing?: Pick<WitnessingOptions, "everyMs" | "backoffMinMs" | "backoffMaxMs" | "alarmRetryMs" | "timeoutMs">;
+  readonly witnessing?: WitnessTiming;
   /**
    * GET /metrics: behind `token` on the public port, or on its own `address` (behind the token too, if set).
    * Absent, or neither set: not served. main reads the token file before binding, to exit 2 on a bad one.
@@ -112,360 +85,92 @@ export interface StartOptions {
   readonly leader?: LeaderConfig;
 }
 
-/** The configured port could not be bound. The message is the one line to print. */
-export class ListenError extends Error {
-  override readonly name = "ListenError";
-}
-
-/** Requests in flight get this long to finish when the service stops; then their connections are closed. */
-const CLOSE_GRACE_MS = 2000;
-
-/**
- * Binds the configured port, answering 503 "starting" until the app is
- * served. Called before anything durable is created (data directory, keys,
- * chain, first admin token), so that a taken port fails a first start
- * having created nothing. Throws ListenError.
- */
-export async function listenFirst(config: Config): Promise<StartingServer> {
-  const starting = createStartingServer(config.http);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      starting.server.once("error", reject);
-      starting.server.listen(config.port, config.host, () => {
-        starting.server.off("error", reject);
-        resolve();
-      });
-    });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const where = `port ${config.port} on ${config.host}`;
-    throw new ListenError(
-      code === "EADDRINUSE"
-        ? `${where} is already in use (set PORT or HOST to use another)`
-        : code === "EACCES"
-          ? `${where} needs privileges this user lacks (use a port above 1023)`
-          : code === "EADDRNOTAVAIL" || code === "ENOTFOUND"
-            ? `cannot listen on ${config.host}: not an address of this machine`
-            : `cannot listen on ${where}: ${code ?? (e as Error).message}`,
-    );
-  }
-  return starting;
-}
-
-/** Binds LEDGER_METRICS_ADDRESS as {@link listenFirst} binds the public port: before anything durable exists. Throws ListenError. */
-export async function listenMetricsFirst(address: { readonly host: string; readonly port: number }, limits: Config["http"]): Promise<StartingServer> {
-  const starting = createStartingServer(limits);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      starting.server.once("error", reject);
-      starting.server.listen(address.port, address.host, () => {
-        starting.server.off("error", reject);
-        resolve();
-      });
-    });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ListenError(`cannot serve the metrics on ${address.host}:${address.port} (LEDGER_METRICS_ADDRESS): ${code ?? (e as Error).message}`);
-  }
-  return starting;
-}
-
-/** The URL of a listening server, as the banner shows it. */
-function serverUrl(server: Server, host: string, fallbackPort: number): string {
-  const a = server.address();
-  const port = typeof a === "object" && a !== null ? a.port : fallbackPort;
-  const shown = host === "0.0.0.0" || host === "::" ? "localhost" : host.includes(":") ? `[${host}]` : host;
-  return `http://${shown}:${port}`;
-}
-
-/**
- * The store LEDGER_DATABASE_URL selects: PostgreSQL when it is set, else
- * LevelDB in the data directory. LevelDB admits one service process at a
- * time (StoreLockedError for a second); PostgreSQL admits several replicas,
- * one of which leads (service/leader). The data directory is created and checked
- * either way: the key files, the anchoring state and the first-admin-token
- * marker stay there.
- */
-export function openStore(config: Config): Promise<LedgerStore> {
-  return config.databaseUrl === undefined ? LevelStore.open(config.dataDir) : PostgresStore.open(config.databaseUrl);
-}
-
-/** Where the ledger's entries are, for the start-up banner: never the database URL itself, which may hold a password. */
-export function storeDescription(config: Config): string {
-  return config.databaseUrl === undefined ? config.dataDir : `${describeDatabaseUrl(config.databaseUrl)} (keys in ${config.dataDir})`;
-}
-
 /**
  * Binds the port (unless `options.listening` is given), then creates or
  * opens the data directory, the store, keys, ledger and chain, and serves
  * the app. Throws on any start-up failure, having closed what it opened.
  */
 export async function startService(config: Config, logger = pino({ level: config.logLevel }), options: StartOptions): Promise<RunningService> {
+  if (options.chain !== false) {
+    const problem = localChainProblem(options.chain, config.databaseUrl !== undefined);
+    if (problem !== undefined) throw new ConfigError(`invalid configuration: ${problem}`);
+  }
   const policy = options.witnessPolicy !== undefined ? options.witnessPolicy : config.witnessPolicyFile === undefined ? null : await readWitnessPolicyFile(config.witnessPolicyFile);
   // Refuse a directory others can read before binding anything; create it only once the port is ours.
   await checkDataDir(config.dataDir);
-  const listening = options.listening ?? (await listenFirst(config));
-  const server = listening.server;
-  const metricsAddress = options.metrics?.address;
-  let metricsListening: StartingServer | undefined;
-  try {
-    metricsListening = options.metricsListening ?? (metricsAddress === undefined ? undefined : await listenMetricsFirst(metricsAddress, config.http));
-  } catch (e) {
-    await closeServer(server, 0);
-    throw e;
-  }
   const metricsToken = options.metrics?.token;
-  let metrics: ServiceMetrics | undefined;
-  let unwatchChain: (() => void) | undefined;
-  let opened: LedgerStore | undefined;
-  let chain: RunningChain | undefined;
-  let connection: ChainConnection | undefined;
-  let replicas: Replicas | undefined;
-  // The leader-only publishers: started at once with LevelDB, and by each term this replica leads with PostgreSQL.
-  let tlogCopy: ContinuousPublisher | undefined;
-  let cosigner: WitnessCosigner | undefined;
-  let replication: SyncReplicationWatch | undefined;
-  const stopPublishers = async (): Promise<void> => {
-    const [t, c] = [tlogCopy, cosigner];
-    [tlogCopy, cosigner] = [undefined, undefined];
-    await t?.close();
-    await c?.close();
-  };
+  const bound = await bindServers(config, { listening: options.listening, metricsListening: options.metricsListening, metricsAddress: options.metrics?.address, metricsToken });
+  const parts: Parts = { servers: bound };
+  const { servers } = parts;
   try {
-    await openDataDir(config.dataDir);
-    const store = (opened = await openStore(config));
-    if (config.databaseUrl !== undefined) {
-      // Before anything is signed or anchored: with a synchronous standby every commit, so every size
-      // the ledger acknowledges, signs or anchors, is on the standby too (service/store/postgres-ha.ts).
-      if (config.requireSyncStandby) await requireSyncStandby(config.databaseUrl);
-      replication = SyncReplicationWatch.start({ url: config.databaseUrl, logger: logger.child({ component: "replication" }) });
-    }
-    const key = await loadOrCreateLogKey(config.logKeyFile, config.origin);
-    if (key.created) logger.info({ file: config.logKeyFile }, "created a new log signing key");
-    const shared = store instanceof PostgresStore ? store : undefined;
-    const access = await loadOrCreateAccessCodes(config.accessCodeKeyFile, { generations: store, ...(shared ? { failureCounters: shared } : {}) });
-    if (access.created) logger.info({ file: config.accessCodeKeyFile }, "created a new access-code key");
-    // Replicas share one log, so they must share its keys: the database records them on first start.
-    const keys = { logKey: key.verifierKey, accessCodeFingerprint: access.codes.fingerprint() };
-    if (shared) checkRecordedKeys(await shared.recordKeys(keys), keys, config);
-    const ledger = await Ledger.open({
+    const opened = (parts.opened = await openCheckedStore(config, logger));
+    const { store } = opened;
+    const keys = await openKeys(config, store, opened.shared, logger);
+    // The ledger's commits reach the anchorer, and its timings the metrics, once those exist.
+    const ledger = (parts.ledger = await Ledger.open({
       store,
       clock: systemClock,
-      onCommit: () => {
-        chain?.anchorer.notify();
-        replicas?.notifyCommit();
-      },
-      observer: { committed: (n, seconds) => metrics?.ledger.committed(n, seconds), commitFailed: () => metrics?.ledger.commitFailed() },
-    });
-    let anchoring: AnchoringInfo | undefined;
-    let view: AnchorView | undefined;
-    if (options.chain !== false) {
-      const chainOptions = { config: options.chain, dataDir: config.dataDir, ledger, store, noteSigner: key.signer, origin: config.origin, logger };
-      if (config.databaseUrl === undefined) {
-        chain = await startChain(chainOptions);
-        view = chain.anchorer;
-        anchoring = anchoringInfo(chain, view, options.chain.everyMs);
-      } else connection = await connectChain(chainOptions);
-    }
-    if (config.databaseUrl !== undefined) {
-      const leader = options.leader ?? { leaseMs: 5000, replicaId: `replica-${process.pid}-${Date.now().toString(36)}` };
-      replicas = await openReplicas({ databaseUrl: config.databaseUrl, leader, connection, store, halt: (rule, message) => ledger.halt(rule, message), logger });
-      if (connection !== undefined && replicas.anchoring !== undefined) {
-        view = replicas.anchoring;
-        anchoring = anchoringInfo(connection, view, options.chain === false ? 1000 : options.chain.everyMs);
-      }
-    }
-    const maxDelayMs = options.chain === false ? 0 : options.chain.maxDelayMs;
-    const checkpoints = new CheckpointSigner(ledger, key.signer, config.origin);
-    // What /tlog/ publishes: the anchorer's anchored checkpoint (nothing without a chain), and with a witness
-    // policy the newest one its quorum cosigned (service/publish/published.ts); receipts cite the same one.
-    if (policy === null) logger.info("no witnesses configured (LEDGER_WITNESS_POLICY_FILE unset): anchored checkpoints are published as they are");
-    else if (anchoring === undefined) logger.warn("a witness policy is configured but the chain is off: nothing is anchored, so nothing is submitted or published");
-    else {
-      anchoring = { ...anchoring, anchored: anchoring.anchored.bind(anchoring), published: () => publishedPoint() };
-      logger.info({ witnesses: policy.witnesses.map((w) => w.name), quorum: policy.quorum }, "witnesses configured: checkpoints are published once the quorum cosigns them");
-    }
-    const anchoredPoint = anchoring?.anchored;
-    // With a policy, the newest checkpoint a quorum cosigned: this process's cosigner's, or (replicas) the one the leader saved.
-    function publishedPoint(): AnchoredPoint | null {
-      const own = cosigner?.publishedPoint() ?? null;
-      const shared = replicas?.published() ?? null;
-      return own === null || (shared !== null && shared.size > own.size) ? shared : own;
-    }
-    const cosigned =
-      policy === null
-        ? undefined
-        : {
-            cosigned: async (a: PublishedCheckpoint) => {
-              const p = publishedPoint();
-              return p === null || p.size > a.size ? null : { size: p.size, note: p.signedCheckpoint };
-            },
-          };
-    const tiles = new TileQueries({ store, published: publishedCheckpoint(view, cosigned) });
-    const startPublishers = async (): Promise<void> => {
-      if (policy !== null && anchoredPoint !== undefined && anchoring !== undefined)
-        // The newest cosigned checkpoint is kept in the data directory, so a restart publishes it again at once.
-        cosigner = await WitnessCosigner.open(
-          {
-            policy,
-            anchored: anchoredPoint,
-            // An anchored size is in the store; with replicas, this process's Ledger may not have seen it yet.
-            proof: async (a, b) => (await consistencyProof(store, a, b, Math.max(b, ledger.size))).proof,
-            logger: logger.child({ component: "witnesses" }),
-            ...options.witnessing,
-          },
-          persistenceIn(config.dataDir, { verifierKey: key.verifierKey, origin: config.origin }, { chainId: anchoring.chainId, address: anchoring.contract }),
-        );
-      if (config.tlogDir !== undefined) tlogCopy = await ContinuousPublisher.start({ dir: config.tlogDir, tiles, logger });
-    };
-    if (replicas === undefined) await startPublishers();
-    else await replicas.lead({ start: startPublishers, stop: stopPublishers, publishedPoint: () => cosigner?.publishedPoint() ?? null });
-
-    if (metricsListening !== undefined || metricsToken !== undefined) {
-      const anchors = view;
-      const sources: MetricSources = {
-        treeSize: () => ledger.size,
-        recordingHalted: () => ledger.halted !== null,
-        isLeader: () => leaderStatus().leader,
-        ...(anchors === undefined
-          ? {}
-          : {
-              anchoring: async () => {
-                const st = await anchors.status();
-                const lagMs = st.oldestUnanchoredAt === null ? 0 : Math.max(0, Date.now() - Date.parse(st.oldestUnanchoredAt));
-                return { anchoredSize: st.anchoredSize, lagEntries: st.lagEntries, lagSeconds: lagMs / 1000, fatal: st.fatal !== null };
-              },
-              // What /tlog/checkpoint serves: the witnessed checkpoint with a policy, else the anchored one.
-              published: () => (policy !== null ? publishedPoint() : anchors.anchored),
-            }),
-        // Only the leader runs the witness stage; a follower reports no witnesses.
-        ...(policy === null ? {} : { witnesses: () => cosigner?.status() ?? { witnesses: [], blocked: false } }),
-      };
-      metrics = new ServiceMetrics(sources);
-      const client = (chain ?? connection)?.client;
-      if (client !== undefined) unwatchChain = metrics.watchChain(client);
-    }
-
-    let firstAdminToken: string | undefined;
-    let adminTokenNeverShown = false;
-    if ((await store.tokens()).length === 0) {
-      // Durably "pending" before the token exists, cleared once main has printed it: a start that dies
-      // in between leaves a directory that says how to get an admin token instead of none at all.
-      await markFirstAdminTokenPending(config.dataDir);
-      const created = await createToken(store, systemClock, { official: "admin", agency: "local", role: "admin" });
-      firstAdminToken = created.token;
-    } else adminTokenNeverShown = await firstAdminTokenPending(config.dataDir);
-
-    const replicaId = options.leader?.replicaId ?? "single";
-    const leaderStatus = (): LeaderStatus => replicas?.leaderStatus() ?? { leader: true, epoch: null, leaderId: replicaId, replicaId };
-    const app = createApp({
-      ledger,
-      queries: new Queries({ store, size: () => ledger.size }),
-      tokens: new Tokens(store, systemClock),
-      logger,
-      signedCheckpoint: async () => checkpoints.latest(),
-      health: async () => {
-        const db = replication?.health();
-        const dbHealth = db === undefined ? {} : { replication: db };
-        const leader = leaderStatus();
-        if (view === undefined) return { ok: db?.ok ?? true, treeSize: ledger.size, anchoring: "off", leader, ...dbHealth };
-        const st = await view.status();
-        const waitedMs = st.oldestUnanchoredAt === null ? 0 : Date.now() - Date.parse(st.oldestUnanchoredAt);
-        const witnesses = cosigner?.status();
-        return {
-          ok: st.fatal === null && waitedMs <= maxDelayMs && (witnesses === undefined || witnessesHealthy(witnesses)) && (db?.ok ?? true),
-          treeSize: ledger.size,
-          anchoring: {
-            anchoredSize: st.anchoredSize,
-            lagEntries: st.lagEntries,
-            oldestUnanchoredAt: st.oldestUnanchoredAt,
-            lagSeconds: Math.round(waitedMs / 1000),
-            maxDelaySeconds: Math.round(maxDelayMs / 1000),
-            lastError: st.lastError,
-            fatal: st.fatal,
-          },
-          ...(witnesses === undefined ? {} : { witnesses }),
-          ...dbHealth,
-          leader,
-        };
-      },
-      config: { bodyLimit: config.bodyLimit, rateLimit: config.rateLimit, trustProxy: config.trustProxy },
-      logKey: key.verifierKey,
-      accessCodes: access.codes,
-      ...(anchoring !== undefined ? { anchoring } : {}),
-      tiles,
-      ...(metrics !== undefined ? { metrics } : {}),
-      ...(metrics !== undefined && metricsListening === undefined && metricsToken !== undefined ? { metricsToken } : {}),
-      ...(shared ? { rateLimitCounters: shared } : {}),
-      // The portal at /. Visitors' browsers read checkpoints from the chain itself at LEDGER_PUBLIC_RPC_URL,
-      // or, with the local anvil, at its loopback URL (reachable from browsers on this machine).
-      portal: {
-        ...(config.publicRpcUrl !== undefined ? { rpcUrl: config.publicRpcUrl } : chain?.local !== undefined ? { rpcUrl: chain.local.url } : {}),
-        // The keys the page's verification trusts, served at /portal/trust: the log key and the witness policy.
-        logKey: key.verifierKey,
-        witnessPolicy: policy,
-      },
-    });
-    listening.serve(app);
-    const address = server.address();
-    const port = typeof address === "object" && address !== null ? address.port : config.port;
-    if (metricsListening !== undefined && metrics !== undefined)
-      metricsListening.serve(metricsOnlyApp({ metrics, ...(metricsToken !== undefined ? { token: metricsToken } : {}) }));
-    const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`;
-    const metricsUrl =
-      metricsListening !== undefined && metricsAddress !== undefined
-        ? `${serverUrl(metricsListening.server, metricsAddress.host, metricsAddress.port)}/metrics`
-        : metricsToken !== undefined
-          ? `${url}/metrics`
-          : undefined;
-
-    const expiry = setInterval(() => {
-      const cutoff = new Date(Date.now() - config.idempotencyHours * 3600_000).toISOString();
-      store.expireIdempotency(cutoff).catch((e: unknown) => logger.warn({ err: e }, "idempotency expiry failed"));
-    }, 3600_000);
-    expiry.unref();
-
+      onCommit: () => parts.anchoring?.notifyCommit(),
+      observer: { committed: (n, seconds) => parts.metrics?.metrics.ledger.committed(n, seconds), commitFailed: () => parts.metrics?.metrics.ledger.commitFailed() },
+    }));
+    const anchoring = (parts.anchoring = await startAnchoring({ config, chain: options.chain, leader: options.leader, ledger, store, noteSigner: keys.logKey.signer, logger }));
+    const publishing = (parts.publishing = setUpPublishing({ config, policy, witnessing: options.witnessing, anchoring, store, ledger, verifierKey: keys.logKey.verifierKey, logger }));
+    await anchoring.lead(publishing.stages);
+    const metrics = servers.metricsListening !== undefined || metricsToken !== undefined ? (parts.metrics = startMetrics({ ledger, anchoring, publishing, policy })).metrics : undefined;
+    const admin = await ensureFirstAdminToken(store, config.dataDir, logger);
+    // GET /metrics on the public port only when it has no address of its own.
+    const app = serviceApp({ config, logger, opened, ledger, keys, anchoring, publishing, policy, metrics, metricsToken: servers.metricsListening === undefined ? metricsToken : undefined });
+    const metricsApp =
+      metrics === undefined || servers.metricsListening === undefined ? undefined : metricsOnlyApp({ metrics, ...(metricsToken !== undefined ? { token: metricsToken } : {}) });
+    const { url, metricsUrl } = servers.serve(app, metricsApp);
+    parts.stopExpiry = expireIdempotencyHourly(store, config.idempotencyHours, logger);
     return {
       url,
-      server,
+      server: servers.listening.server,
       ledger,
-      verifierKey: key.verifierKey,
-      firstAdminToken,
-      adminTokenNeverShown,
+      verifierKey: keys.logKey.verifierKey,
+      ...admin,
       async firstAdminTokenShown() {
         await clearFirstAdminTokenPending(config.dataDir);
       },
-      chain,
+      chain: anchoring.chain,
       metricsUrl,
-      anchoredOn: chain ?? connection,
-      leaderStatus,
-      async close() {
-        clearInterval(expiry);
-        unwatchChain?.();
-        await closeServer(server, CLOSE_GRACE_MS);
-        if (metricsListening !== undefined) await closeServer(metricsListening.server, CLOSE_GRACE_MS);
-        // Ends this replica's term (its stages stopped, the lease released) before the ledger and chain close.
-        await replicas?.close();
-        await stopPublishers();
-        await ledger.close();
-        await chain?.close();
-        await connection?.close();
-        await replication?.close();
-        await store.close();
-      },
+      anchoredOn: anchoring.chain ?? anchoring.connection,
+      leaderStatus: anchoring.leaderStatus,
+      close: () => shutDown(parts, CLOSE_GRACE_MS),
     };
   } catch (e) {
-    await replicas?.close();
-    await stopPublishers();
-    await chain?.close();
-    await replication?.close();
-    await connection?.close();
-    await opened?.close();
-    unwatchChain?.();
-    await closeServer(server, 0);
-    if (metricsListening !== undefined) await closeServer(metricsListening.server, 0);
+    await shutDown(parts, 0);
     throw e;
   }
+}
+
+/** What a start has opened so far: all of it once the service runs. */
+interface Parts {
+  readonly servers: BoundServers;
+  opened?: OpenedStore;
+  ledger?: Ledger;
+  anchoring?: Anchoring;
+  publishing?: Publishing;
+  metrics?: { readonly metrics: ServiceMetrics; unwatch(): void };
+  stopExpiry?: () => void;
+}
+
+/**
+ * Closes what `parts` holds, for a running service and a failed start alike:
+ * first no more requests (those in flight get `graceMs`), then this
+ * replica's term ends (its stages stopped, the lease released) before the
+ * ledger drains, and the chain and the store close last.
+ */
+async function shutDown(parts: Parts, graceMs: number): Promise<void> {
+  parts.stopExpiry?.();
+  parts.metrics?.unwatch();
+  await parts.servers.close(graceMs);
+  await parts.anchoring?.endTerm();
+  await parts.publishing?.stages.stop();
+  await parts.ledger?.close();
+  await parts.anchoring?.close();
+  await parts.opened?.close();
 }
 
 /** What the command line asks for: run (with or without the demo), or exit with a code (help shown, or a usage error). */

@@ -6,7 +6,7 @@
  */
 import type { z } from "zod";
 import { ConfigError, configProblems, EnvSchema, loadConfig, type Config } from "./config";
-import { ChainEnvSchema, loadChainConfig, type ChainConfig } from "./chain/config";
+import { ChainEnvSchema, loadChainConfig, localChainProblem, type ChainConfig } from "./chain/config";
 import { loadMetricsConfig, metricsConfigProblems, MetricsEnvSchema, type MetricsConfig } from "./metrics/config";
 import { LeaderEnvSchema, leaderConfigProblems, loadLeaderConfig, type LeaderConfig } from "./leader/config";
 
@@ -64,6 +64,8 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
   const config = loadConfig(env);
   // The chain's settings are checked even with LEDGER_CHAIN=off: a bad value is refused either way.
   const chain = loadChainConfig(env, config.dataDir);
+  const shared = config.chain ? localChainProblem(chain, config.databaseUrl !== undefined) : undefined;
+  if (shared !== undefined) throw new ConfigError(`invalid configuration: ${shared}`);
   return { config, chain: config.chain ? chain : false, metrics: loadMetricsConfig(env), leader: loadLeaderConfig(env) };
 }
 

@@ -118,6 +118,31 @@ export async function createToken(
   request: TokenRequest,
   randomBytes: (n: number) => Uint8Array = (n) => new Uint8Array(nodeRandomBytes(n)),
 ): Promise<{ token: string; info: TokenInfo }> {
+  const { token, record } = newToken(clock, request, randomBytes);
+  await store.putToken(record);
+  return { token, info: tokenInfo(record) };
+}
+
+/** The first admin token's official and agency, as the start-up banner hands it over. */
+export const FIRST_ADMIN: TokenRequest = { official: "admin", agency: "local", role: "admin" };
+
+/**
+ * Creates the first admin token, unless the store holds a token: atomically
+ * across processes ({@link TokenStore.putFirstToken}), so replicas starting
+ * together on an empty database create exactly one. Returns the token, or
+ * undefined when a token existed or another process's first token won.
+ */
+export async function createFirstAdminToken(
+  store: TokenStore,
+  clock: Pick<Clock, "now">,
+  randomBytes: (n: number) => Uint8Array = (n) => new Uint8Array(nodeRandomBytes(n)),
+): Promise<{ token: string; info: TokenInfo } | undefined> {
+  const { token, record } = newToken(clock, FIRST_ADMIN, randomBytes);
+  return (await store.putFirstToken(record)) ? { token, info: tokenInfo(record) } : undefined;
+}
+
+/** A new token and the record stored for it (its hash, never the token). */
+function newToken(clock: Pick<Clock, "now">, request: TokenRequest, randomBytes: (n: number) => Uint8Array): { token: string; record: TokenRecord } {
   const r = TokenRequest.parse(request);
   const token = TOKEN_PREFIX + Buffer.from(randomBytes(32)).toString("base64url");
   const id = `tok_${Buffer.from(randomBytes(8)).toString("hex")}`;
@@ -133,8 +158,7 @@ export async function createToken(
     createdAt: rfc3339(clock.now()),
     revokedAt: null,
   };
-  await store.putToken(record);
-  return { token, info: tokenInfo(record) };
+  return { token, record };
 }
 
 /** Every token, active and revoked, oldest first, without hashes. */

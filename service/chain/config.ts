@@ -66,6 +66,12 @@ export const ChainEnvSchema = z.object({
   LEDGER_ANCHOR_MAX_GAS_PRICE_WEI: z.string().regex(/^[0-9]+$/, "a decimal number of wei").optional().describe("never pay more than this gas price (wei, decimal)"),
   LEDGER_ANCHOR_MAX_DELAY_MS: PositiveInt.default(300_000).describe("health turns bad when an entry has waited longer than this for its anchor"),
   LEDGER_LOCAL_CHAIN_REDEPLOY: z.enum(["0", "1"]).default("0").describe("1: on the local chain, deploy a new contract if the recorded one is gone"),
+  LEDGER_LOCAL_CHAIN_SINGLE_REPLICA: z
+    .enum(["0", "1"])
+    .default("0")
+    .describe(
+      "1: with LEDGER_DATABASE_URL and no LEDGER_RPC_URL, anchor on this replica's private local anvil anyway (a one-replica trial: a second replica would anchor on a chain of its own); 0 refuses that start",
+    ),
   LEDGER_FAILPOINTS: z.string().optional().describe("crash tests only: kill the process at these anchoring steps"),
 });
 
@@ -92,6 +98,8 @@ export interface ChainConfig {
   readonly maxGasPrice: bigint | undefined;
   readonly maxDelayMs: number;
   readonly redeployLocal: boolean;
+  /** LEDGER_LOCAL_CHAIN_SINGLE_REPLICA=1: the operator accepts a private local chain beside a shared database (see {@link localChainProblem}). */
+  readonly localChainSingleReplica: boolean;
   /** Empty unless LEDGER_FAILPOINTS is set (crash tests). */
   readonly failpoints: Failpoints;
 }
@@ -106,6 +114,7 @@ export function loadChainConfig(env: NodeJS.ProcessEnv, dataDir: string): ChainC
     if (parsed.data.LEDGER_CHAIN_ID === undefined) problems.push("LEDGER_CHAIN_ID: required with LEDGER_RPC_URL");
     if (parsed.data.LEDGER_ANCHOR_ADDRESS === undefined) problems.push("LEDGER_ANCHOR_ADDRESS: required with LEDGER_RPC_URL");
     if (env.LEDGER_LOCAL_CHAIN_REDEPLOY !== undefined) problems.push("LEDGER_LOCAL_CHAIN_REDEPLOY: only for the local chain, not with LEDGER_RPC_URL");
+    if (env.LEDGER_LOCAL_CHAIN_SINGLE_REPLICA !== undefined) problems.push("LEDGER_LOCAL_CHAIN_SINGLE_REPLICA: only for the local chain, not with LEDGER_RPC_URL");
   } else if (parsed.success) {
     // The settings of a configured node, given without its URL, would be ignored while a local
     // anvil runs instead: most likely LEDGER_RPC_URL was forgotten or misspelt.
@@ -135,6 +144,23 @@ export function loadChainConfig(env: NodeJS.ProcessEnv, dataDir: string): ChainC
     maxGasPrice: e.LEDGER_ANCHOR_MAX_GAS_PRICE_WEI === undefined ? undefined : BigInt(e.LEDGER_ANCHOR_MAX_GAS_PRICE_WEI),
     maxDelayMs: e.LEDGER_ANCHOR_MAX_DELAY_MS,
     redeployLocal: e.LEDGER_LOCAL_CHAIN_REDEPLOY === "1",
+    localChainSingleReplica: e.LEDGER_LOCAL_CHAIN_SINGLE_REPLICA === "1",
     failpoints: failpoints.failpoints,
   };
+}
+
+/**
+ * Why a store shared by replicas (LEDGER_DATABASE_URL) cannot anchor on the
+ * local chain, or undefined when it can. Each replica would start a private
+ * anvil under its own data directory, so after a failover the new leader
+ * would anchor on a different chain than the last: the checkpoints would be
+ * split over chains no auditor is told of. Only an explicit one-replica
+ * trial (LEDGER_LOCAL_CHAIN_SINGLE_REPLICA=1) may do it.
+ */
+export function localChainProblem(chain: ChainConfig, sharedStore: boolean): string | undefined {
+  if (!sharedStore || chain.remote !== undefined || chain.localChainSingleReplica) return undefined;
+  return (
+    "LEDGER_DATABASE_URL without LEDGER_RPC_URL: every replica would anchor on a private local chain of its own, and after a failover the new leader on another chain than the last; " +
+    "set LEDGER_RPC_URL, LEDGER_CHAIN_ID and LEDGER_ANCHOR_ADDRESS to a chain all replicas share (or LEDGER_CHAIN=off; or LEDGER_LOCAL_CHAIN_SINGLE_REPLICA=1 for a one-replica trial)"
+  );
 }

@@ -555,6 +555,17 @@ export class LevelStore implements LedgerStore, LedgerDump {
     });
   }
 
+  /** This process is the only writer (it holds the directory lock), so the check and the put under the write queue are atomic. */
+  putFirstToken(token: TokenRecord): Promise<boolean> {
+    return this._serialised(async () => {
+      const cache = await this._tokenCache();
+      if (cache.size > 0) return false;
+      await this._write([{ type: "put", key: strKey(T_TOKEN, token.hash), value: json(token) }], "store the first token");
+      cache.set(token.hash, { ...token });
+      return true;
+    });
+  }
+
   /**
    * Every request authenticates, so tokens are served from memory: loaded
    * once, updated by putToken. This process is the only writer (it holds

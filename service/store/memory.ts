@@ -133,6 +133,12 @@ export class MemoryStore implements LedgerStore {
     this._tokens.set(token.hash, { ...token });
   }
 
+  async putFirstToken(token: TokenRecord): Promise<boolean> {
+    if (this._tokens.size > 0) return false;
+    this._tokens.set(token.hash, { ...token });
+    return true;
+  }
+
   async tokenByHash(hash: string): Promise<TokenRecord | undefined> {
     return this._tokens.get(hash);
   }

@@ -503,6 +503,24 @@ export class PostgresStore implements LedgerStore, SharedSequencing, KeyRegistry
     });
   }
 
+  /**
+   * One statement: the claim row in log_meta is unique, so of replicas racing
+   * on an empty database one inserts it and the others wait for its commit
+   * and insert nothing; the token goes in with the claim, unless a token exists.
+   */
+  putFirstToken(token: TokenRecord): Promise<boolean> {
+    return this._write(async () => {
+      if (!storable(token.hash)) throw new PostgresStoreError("BATCH_REFUSED", "store token refused: its hash is not a storable string");
+      const result = await this._durable(
+        "store the first token",
+        `WITH claim AS (INSERT INTO log_meta (name, value) VALUES ('first-admin-token', $3) ON CONFLICT (name) DO NOTHING RETURNING 1)
+         INSERT INTO tokens (hash, record) SELECT $1, $2::json FROM claim WHERE NOT EXISTS (SELECT 1 FROM tokens)`,
+        [token.hash, jsonText(token), token.id],
+      );
+      return result.rowCount === 1;
+    });
+  }
+
   async tokenByHash(hash: string): Promise<TokenRecord | undefined> {
     if (!storable(hash)) return undefined;
     const { rows } = await this._query<{ record: TokenRecord }>("read a token", "SELECT record FROM tokens WHERE hash = $1", [hash]);

@@ -173,6 +173,14 @@ export interface IdempotencyStore {
 export interface TokenStore {
   /** Adds or replaces the token with this hash; durable once it resolves. */
   putToken(token: TokenRecord): Promise<void>;
+  /**
+   * Stores `token` only if the store holds no token at all, atomically with
+   * respect to every process writing to it, so replicas starting together on
+   * an empty store create one first admin token between them. Resolves true
+   * when it stored the token (durably), false when a token existed or
+   * another writer's first token won.
+   */
+  putFirstToken(token: TokenRecord): Promise<boolean>;
   /** Undefined, never a throw, for an unknown hash. */
   tokenByHash(hash: string): Promise<TokenRecord | undefined>;
   tokens(): Promise<TokenRecord[]>;

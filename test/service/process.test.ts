@@ -368,6 +368,8 @@ describe("the service process", function () {
       ["LEDGER_CHAIN=no", [], { LEDGER_CHAIN: "no" }, /LEDGER_CHAIN/],
       ["a misspelt setting", [], { LEDGER_DATADIR: "/srv/ledger" }, /LEDGER_DATADIR/],
       ["an empty PORT", [], { PORT: "" }, /PORT/],
+      // Replicas would each anchor on a private anvil: refused before any database is reached.
+      ["LEDGER_DATABASE_URL without LEDGER_RPC_URL", [], { LEDGER_DATABASE_URL: "postgres://ledger@db.invalid/ledger" }, /LEDGER_RPC_URL.*LEDGER_LOCAL_CHAIN_SINGLE_REPLICA=1/],
     ] as const)
       it(`stops on ${desc} with one line and exit 2, creating nothing`, async () => {
         const svc = await runService(args, dir, env);

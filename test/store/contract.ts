@@ -484,6 +484,21 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
         await store.putToken(token("t1"));
         expect(await store.tokenByHash(token("t9").hash)).to.equal(undefined);
       });
+
+      describe("put as the first token", function () {
+        it("is stored when the store holds no token, and refused (false, nothing stored) once one exists", async function () {
+          expect(await store.putFirstToken(token("t1", { role: "admin" }))).to.equal(true);
+          expect(await store.putFirstToken(token("t2", { role: "admin" }))).to.equal(false);
+          expect(idsOf(await store.tokens())).to.deep.equal(["t1"]);
+          expect(await store.tokenByHash(token("t2").hash)).to.equal(undefined);
+        });
+
+        it("is refused when a token was put the ordinary way first", async function () {
+          await store.putToken(token("t3"));
+          expect(await store.putFirstToken(token("t4", { role: "admin" }))).to.equal(false);
+          expect(idsOf(await store.tokens())).to.deep.equal(["t3"]);
+        });
+      });
     });
 
     describe("the access-code generations", function () {
