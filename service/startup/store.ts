@@ -7,7 +7,7 @@ import type { Config } from "../config";
 import { openDataDir } from "../data-dir";
 import { LevelStore } from "../store/level";
 import { describeDatabaseUrl, PostgresStore } from "../store/postgres";
-import { requireSyncStandby, SyncReplicationWatch } from "../store/postgres-ha";
+import { replicationStatus, requireSyncStandby, standbyWaitProblem, SyncReplicationWatch } from "../store/postgres-ha";
 import type { LedgerStore } from "../store/store";
 
 /**
@@ -47,16 +47,20 @@ export interface OpenedStore {
  */
 export async function openCheckedStore(config: Config, logger: Logger): Promise<OpenedStore> {
   await openDataDir(config.dataDir);
-  const store = await openStore(config);
   let replication: SyncReplicationWatch | undefined;
   if (config.databaseUrl !== undefined) {
-    try {
-      if (config.requireSyncStandby) await requireSyncStandby(config.databaseUrl);
-    } catch (e) {
-      await store.close();
-      throw e;
-    }
+    // Checked before the store's first commit, which would hang on a server waiting for a missing standby.
+    const status = config.requireSyncStandby ? await requireSyncStandby(config.databaseUrl) : await replicationStatus(config.databaseUrl).catch(() => undefined);
+    const waits = status === undefined ? undefined : standbyWaitProblem(status);
+    if (waits !== undefined) logger.error({ component: "replication" }, `writes will wait: ${waits}`);
     replication = SyncReplicationWatch.start({ url: config.databaseUrl, logger: logger.child({ component: "replication" }) });
+  }
+  let store: LedgerStore;
+  try {
+    store = await openStore(config);
+  } catch (e) {
+    await replication?.close();
+    throw e;
   }
   return {
     store,

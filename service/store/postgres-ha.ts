@@ -51,6 +51,19 @@ export function syncStandbyProblem(s: ReplicationStatus): string | undefined {
   return problems.length === 0 ? undefined : problems.join("; ");
 }
 
+/**
+ * Why commits on this server would wait with no end in sight, as one line naming the fix; undefined when they would not.
+ * A standby is named but none is connected: how a promoted standby that kept the old names behaves, and a primary whose
+ * standby is down. Said at start-up, before the store's first commit can hang.
+ */
+export function standbyWaitProblem(s: ReplicationStatus): string | undefined {
+  if (s.inRecovery || s.synchronousStandbyNames.trim() === "" || s.syncStandbys > 0 || !WAITS_FOR_STANDBY_FLUSH.has(s.synchronousCommit)) return undefined;
+  return (
+    `synchronous_standby_names is ${s.synchronousStandbyNames} but no synchronous standby is connected, so every commit waits: ` +
+    `start that standby, or, on a promoted standby with none, run ALTER SYSTEM SET synchronous_standby_names = ''; SELECT pg_reload_conf()`
+  );
+}
+
 /** The database does not replicate synchronously although LEDGER_DATABASE_REQUIRE_SYNC_STANDBY=true. Nothing was written. */
 export class SyncStandbyRequiredError extends StoreUnavailableError {
 }
