@@ -304,7 +304,7 @@ export function buildCli(): Command {
     .exitOverride()
     .action(async (o: { from: string; to: string }) => {
       const from = path.resolve(o.from);
-      if (!isPostgresUrl(o.to)) throw new CliError("--to must be a postgres:// or postgresql:// URL with a host (its value is not repeated: it may hold a password)", 2);
+      if (!isPostgresUrl(o.to)) throw new CliError("--to must be a postgres:// or postgresql:// URL with a host: postgres://USER:PASSWORD@HOST:5432/DATABASE, or over a Unix socket postgres://USER@localhost:PORT/DATABASE?host=/run/postgresql (its value is not repeated: it may hold a password)", 2);
       if (!existsSync(path.join(from, "CURRENT")))
         throw new CliError(`--from ${from} is not a ledger data directory: it holds no LevelDB (no CURRENT file)`, 2);
       const where = describeDatabaseUrl(o.to);
