@@ -49,6 +49,26 @@ const say = (line: string) => process.stderr.write(`mirror: ${line}\n`);
 const message = (e: unknown) =>
   `${typeof (e as { code?: unknown }).code === "string" ? `${(e as { code: string }).code}: ` : ""}${e instanceof Error ? e.message : String(e)}`;
 
+/**
+ * A hint for a first sync that found no checkpoint, or a body that is not a signed note at all: the usual cause
+ * is a --tlog that is not a log's /tlog prefix (the service's root, its API, a web page), which should be named.
+ */
+function notALogHint(tlog: string, e: unknown, copySize: number): string {
+  if (copySize !== 0) return "";
+  const code = (e as { code?: unknown }).code;
+  const causeCode = (e as { cause?: { code?: unknown } }).cause?.code;
+  const noCheckpoint = code === "NOT_FOUND" && e instanceof Error && /\/checkpoint\b/.test(e.message);
+  const notANote = e instanceof MirrorRefusal && code === "SIGNATURE_INVALID" && causeCode === "MALFORMED";
+  if (!noCheckpoint && !notANote) return "";
+  const base = tlog.replace(/\/+$/, "");
+  let want = "a directory written by npm run publish or by another mirror (its --dir)";
+  if (/^https?:\/\//.test(base)) {
+    const u = new URL(base);
+    want = `the log's /tlog prefix, ${u.pathname === "/" || u.pathname === "" ? `for a subsidy-ledger service ${u.origin}/tlog` : "e.g. http://127.0.0.1:8080/tlog"}`;
+  }
+  return ` (${tlog} does not look like a published log: ${base}/checkpoint must be a checkpoint signed by the log key; give --tlog ${want})`;
+}
+
 function logKey(value: string): NoteVerifier {
   const text = existsSync(value) ? readFileSync(value, "utf8").trim() : value.trim();
   return parseVerifierKey(text);
@@ -147,12 +167,13 @@ async function main(argv: string[]): Promise<number> {
         );
       return 0;
     } catch (e) {
+      const hint = notALogHint(o.tlog, e, status.size);
       if (e instanceof MirrorRefusal) {
-        status.alarm = message(e);
+        status.alarm = message(e) + hint;
         status.alarmAt = new Date().toISOString();
         return 3;
       }
-      status.lastError = message(e);
+      status.lastError = message(e) + hint;
       return 1;
     }
   };

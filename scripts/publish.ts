@@ -2,7 +2,7 @@
  * Writes a static copy of the published log (C2SP tlog-tiles) into a
  * directory, for nginx or an object store to serve:
  *
- *   npm run publish -- --dir D [--from http://localhost:8080/tlog] [--log-key <vkey> | --log-key-file F]
+ *   npm run publish -- --dir D [--from http://localhost:8080/tlog] [--log-key <vkey or file> | --log-key-file F]
  *
  * It reads the running service's /tlog/ over HTTP (the data directory is
  * locked while the service runs, and /tlog/ serves exactly what is
@@ -15,7 +15,7 @@
  * Exit codes: 0 copied, 1 refused or failed (the directory keeps its last
  * good checkpoint), 2 usage error.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { httpLogReader } from "../service/format/log-reader";
 import { parseVerifierKey } from "../service/log";
@@ -26,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
     .description("Copies the service's published log (/tlog/) into a directory, as C2SP tlog-tiles files.")
     .requiredOption("--dir <path>", "the directory to write (created if missing)")
     .option("--from <url>", "the log's /tlog prefix", `http://localhost:${process.env["PORT"] ?? "8080"}/tlog`)
-    .option("--log-key <vkey>", "the log's verifier key (as /v1/log/key serves it); the checkpoint must verify under it")
+    .option("--log-key <vkey|file>", "the log's verifier key (as /v1/log/key serves it), or a file holding it; the checkpoint must verify under it")
     .option("--log-key-file <file>", "a file holding the log's verifier key")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -39,7 +39,9 @@ async function main(argv: string[]): Promise<number> {
   const o = program.opts<{ dir: string; from: string; logKey?: string; logKeyFile?: string }>();
   let verifiers;
   try {
-    const key = o.logKey ?? (o.logKeyFile !== undefined ? readFileSync(o.logKeyFile, "utf8").trim() : undefined);
+    // --log-key takes a file too, as the mirror's does, so `curl …/v1/log/key > log.vkey` serves both.
+    const file = o.logKeyFile ?? (o.logKey !== undefined && existsSync(o.logKey) ? o.logKey : undefined);
+    const key = file !== undefined ? readFileSync(file, "utf8").trim() : o.logKey;
     verifiers = key === undefined ? undefined : parseVerifierKey(key);
   } catch (e) {
     process.stderr.write(`publish: the log key is not usable: ${e instanceof Error ? e.message : String(e)}\n`);
@@ -52,7 +54,12 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     const code = (e as { code?: unknown }).code;
-    process.stderr.write(`publish: ${typeof code === "string" ? `${code}: ` : ""}${e instanceof Error ? e.message : String(e)}\n`);
+    // No checkpoint at all: most often --from is the service's root or API rather than its /tlog prefix.
+    const hint =
+      code === "NOT_FOUND" && e instanceof Error && /\/checkpoint\b/.test(e.message)
+        ? ` (${o.from} does not look like a published log: give --from the log's /tlog prefix, e.g. http://127.0.0.1:8080/tlog)`
+        : "";
+    process.stderr.write(`publish: ${typeof code === "string" ? `${code}: ` : ""}${e instanceof Error ? e.message : String(e)}${hint}\n`);
     return 1;
   }
 }

@@ -160,8 +160,14 @@ export async function startDemoNetwork(o: DemoNetworkOptions): Promise<DemoNetwo
         out.push(
           `  demo mirror:    ${mirror.url}/tlog/checkpoint  (status ${mirror.url}/mirror/status; copy in ${mirror.dir}), checked against the log key and the witness policy`,
         );
+      // The printed commands check the cosignatures too: without --witness-policy the auditor only lists them.
       if (mirror !== undefined && chain !== undefined)
-        out.push(`                  audit it: npm run verify -- --tlog ${mirror.url}/tlog --rpc ${chain.rpcUrl} --contract ${chain.contract} --log-key '${o.logVerifierKey}'`);
+        out.push(
+          `                  audit it: npm run verify -- --tlog ${mirror.url}/tlog --rpc ${chain.rpcUrl} --contract ${chain.contract} --log-key '${o.logVerifierKey}' --witness-policy ${policyFile}`,
+        );
+      out.push(
+        `  receipts:       verify offline, with no chain: npm run verify -- --receipt receipt.json --log-key '${o.logVerifierKey}' --witness-policy ${policyFile}`,
+      );
       return out;
     },
     async close(): Promise<void> {

@@ -117,7 +117,12 @@ export function checkSavedCosigned(saved: SavedCosigned, expect: SavedCosignedEx
   let vouched: readonly string[];
   try {
     const check = checkCosignedCheckpoint(note, expect.policy);
-    if (!check.satisfied) throw new SavedCosignedError("QUORUM", `its cosignatures (${check.vouched.join(", ") || "none"}) do not satisfy the policy's quorum "${expect.policy.quorum}"`);
+    if (!check.satisfied) {
+      // Lines from keys outside the policy are the usual sign of a policy changed since the file was saved: say so.
+      const others = note.split("\n").filter((l) => l.startsWith("\u2014 ")).length - 1 - check.vouched.length;
+      const outside = others > 0 ? `; ${others} other cosignature line(s) are from keys outside this policy (saved under another policy?)` : "";
+      throw new SavedCosignedError("QUORUM", `its cosignatures from the policy's witnesses (${check.vouched.join(", ") || "none"}) do not satisfy the policy's quorum "${expect.policy.quorum}"${outside}`);
+    }
     vouched = check.vouched;
   } catch (e) {
     if (e instanceof SavedCosignedError) throw e;

@@ -95,6 +95,28 @@ function endpoint(url: string): string {
   return `${url.replace(/\/+$/, "")}/add-checkpoint`;
 }
 
+const keyIdHex = (id: number): string => id.toString(16).padStart(8, "0");
+
+/**
+ * Why a 200 carried no cosignature under the expected key, naming the keys it did sign with: most often the
+ * policy line holds another witness's key, or its URL points at another witness, and the operator must see which.
+ */
+function withoutOurCosignature(url: string, cosigner: CosignerVerifier, body: string): string {
+  const signers: string[] = [];
+  for (const line of body.split("\n")) {
+    const m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
+    if (m === null) continue;
+    const sig = Buffer.from(m[2]!, "base64");
+    signers.push(sig.length >= 4 ? `${m[1]!} (key ID ${keyIdHex(sig.readUInt32BE(0))})` : m[1]!);
+  }
+  const expected = `${cosigner.name} (key ID ${keyIdHex(cosigner.keyId)})`;
+  if (signers.length === 0) return `witness at ${url} answered 200 without any cosignature line; the policy expects one from ${expected}`;
+  return (
+    `witness at ${url} cosigned as ${signers.join(", ")}, not with the key the policy gives it, ${expected}: ` +
+    "put the witness's own vkey (it logs it when it starts) on its policy line, or correct the URL if it points at another witness"
+  );
+}
+
 /** One add-checkpoint call (c2sp.org/tlog-witness). Throws WitnessClientError for every outcome but 200 and a 409 size. */
 export async function submitCheckpoint(o: SubmitOptions): Promise<SubmitResult> {
   const size = checkpointSize(o.checkpoint);
@@ -128,7 +150,7 @@ export async function submitCheckpoint(o: SubmitOptions): Promise<SubmitResult> 
         throw new WitnessClientError("BAD_RESPONSE", `witness at ${o.url} answered with an invalid cosignature: ${e instanceof Error ? e.message : String(e)}`, { status }, { cause: e });
       }
       const mine = checked.cosignatures[0];
-      if (mine === undefined) throw new WitnessClientError("BAD_RESPONSE", `witness at ${o.url} answered 200 without a cosignature from ${o.cosigner.name}`, { status });
+      if (mine === undefined) throw new WitnessClientError("BAD_RESPONSE", withoutOurCosignature(o.url, o.cosigner, text), { status });
       // Keep only the verified line: the spec tells clients to ignore cosignatures from unknown keys.
       return { kind: "cosigned", cosignature: `\u2014 ${mine.name} ${mine.base64}\n`, timestamp: mine.timestamp };
     }

@@ -2,6 +2,7 @@
  * Starting a witness: read its key file, build the app, listen. Used by
  * scripts/witness.ts and by tests that run a witness in-process.
  */
+import { existsSync, readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
@@ -48,23 +49,42 @@ export async function generateWitnessKey(file: string, name: string): Promise<st
   return cosignerKeyOf(parseSignerKey(keys.signerKey));
 }
 
-/** Parses `--log <origin>=<vkey>` values into trusted keys by origin. An origin may be given several keys. */
+const WHERE_THE_KEY_IS = "the log's verifier key is printed by npm start (log key:) and served at GET /v1/log/key";
+
+function logKey(text: string, what: string): NoteVerifier {
+  if (text.trim() === "") throw new WitnessConfigError(`--log ${JSON.stringify(what)}: the log verifier key is empty (${WHERE_THE_KEY_IS})`);
+  try {
+    return parseVerifierKey(text.trim());
+  } catch (e) {
+    if (e instanceof CheckpointError) throw new WitnessConfigError(`--log ${JSON.stringify(what)}: ${e.message} (${WHERE_THE_KEY_IS})`);
+    throw e;
+  }
+}
+
+/**
+ * Parses `--log` values into trusted keys by origin: `<origin>=<vkey>`, or a
+ * vkey alone or a file holding one (as `curl …/v1/log/key > log.vkey` saves
+ * it), whose origin is then the key's name, as this service's logs sign. An
+ * origin may be given several keys.
+ */
 export function parseLogOptions(values: readonly string[]): Map<string, NoteVerifier[]> {
   const logs = new Map<string, NoteVerifier[]>();
   for (const v of values) {
-    const eq = v.indexOf("=");
-    if (eq <= 0) throw new WitnessConfigError(`--log ${JSON.stringify(v)}: want <origin>=<log verifier key>`);
-    const origin = v.slice(0, eq);
+    let origin: string;
     let key: NoteVerifier;
-    try {
-      key = parseVerifierKey(v.slice(eq + 1));
-    } catch (e) {
-      if (e instanceof CheckpointError) throw new WitnessConfigError(`--log ${origin}: ${e.message}`);
-      throw e;
+    const eq = v.indexOf("=");
+    if (eq < 0) {
+      // No "=": a vkey (whose base64 has no padding) or a file holding one.
+      key = logKey(existsSync(v) ? readFileSync(v, "utf8") : v, v);
+      origin = key.name;
+    } else {
+      if (eq === 0) throw new WitnessConfigError(`--log ${JSON.stringify(v)}: want <origin>=<log verifier key>, or the log verifier key alone (${WHERE_THE_KEY_IS})`);
+      origin = v.slice(0, eq);
+      key = logKey(v.slice(eq + 1), v);
     }
     logs.set(origin, [...(logs.get(origin) ?? []), key]);
   }
-  if (logs.size === 0) throw new WitnessConfigError("no log configured: give at least one --log <origin>=<log verifier key>");
+  if (logs.size === 0) throw new WitnessConfigError(`no log configured: give at least one --log <log verifier key or file> (${WHERE_THE_KEY_IS})`);
   return logs;
 }
 

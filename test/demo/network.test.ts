@@ -55,6 +55,35 @@ describe("the demo with witnesses and a mirror", function () {
       });
   });
 
+  describe("its start-up lines", function () {
+    let dir: string;
+    let network: DemoNetwork | undefined;
+    before(async function () {
+      dir = await mkdtemp(path.join(tmpdir(), "ledger-demo-lines-"));
+      const key = await loadOrCreateLogKey(path.join(dir, "log.key"), "demo.example/log");
+      network = await startDemoNetwork({ dataDir: dir, origin: "demo.example/log", logVerifierKey: key.verifierKey, witnesses: 3, logger: silent });
+    });
+    after(async function () {
+      await network?.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it("give an audit of the mirror and a receipt check that both verify the cosignatures against the demo's policy", function () {
+      const mirror: RunningDemoMirror = {
+        url: "http://127.0.0.1:9",
+        dir: path.join(dir, "mirror"),
+        last: () => ({ result: null, error: null }),
+        syncNow: () => Promise.reject(new Error("not started")),
+        close: () => Promise.resolve(),
+      };
+      const lines = network!.lines(mirror, { rpcUrl: "http://127.0.0.1:8545", contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" });
+      const audit = lines.find((l) => l.includes("npm run verify -- --tlog"));
+      expect(audit).to.contain(`--witness-policy ${network!.policyFile}`);
+      const receipt = lines.find((l) => l.includes("npm run verify -- --receipt"));
+      expect(receipt).to.contain(`--witness-policy ${network!.policyFile}`).and.not.contain("--rpc");
+    });
+  });
+
   describe("running", function () {
     this.timeout(240_000);
     let dir: string;

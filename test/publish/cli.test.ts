@@ -1,7 +1,7 @@
 /** `npm run publish` (scripts/publish.ts): copies a running service's /tlog/ into a directory; exit codes 0, 1, 2. */
 import { expect } from "chai";
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -54,6 +54,25 @@ describe("npm run publish", function () {
     expect(r.code).to.equal(1);
     expect(r.stderr).to.match(/CHECKPOINT_INVALID/);
     expect(await readFile(join(dir, "checkpoint"), "utf8")).to.equal(fx.published()!.note);
+  });
+
+  it("takes --log-key as a file holding the key, as curl saves it", async function () {
+    const keyFile = join(dir, "..", `${dir.split("/").pop()!}.vkey`);
+    await writeFile(keyFile, `${TLOG_KEYS.verifierKey}\n`);
+    try {
+      const r = await publish(["--dir", dir, "--from", prefix, "--log-key", keyFile]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.match(/^published size 1000 \(was 1000\)/);
+    } finally {
+      await rm(keyFile, { force: true });
+    }
+  });
+
+  it("exits 1 naming the /tlog prefix when --from is the service's root", async function () {
+    const r = await publish(["--dir", dir, "--from", prefix.replace(/\/tlog$/, ""), "--log-key", TLOG_KEYS.verifierKey]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr.trim().split("\n")).to.have.length(1);
+    expect(r.stderr).to.contain("does not look like a published log").and.contain("/tlog prefix");
   });
 
   it("exits 2 without --dir", async function () {

@@ -69,7 +69,12 @@ describe("witness client", () => {
       running.push(w);
       const log = new ToyLog(ORIGIN, LOG.signer).grow(3);
       const wrong = parseCosignerKey(cosignerKeyOf(witnessKey(9)));
-      await expectClientError(submitCheckpoint({ url: `http://127.0.0.1:${w.port}`, cosigner: wrong, checkpoint: log.checkpoint(), oldSize: 0, proof: async () => [] }), "BAD_RESPONSE");
+      const e = await expectClientError(submitCheckpoint({ url: `http://127.0.0.1:${w.port}`, cosigner: wrong, checkpoint: log.checkpoint(), oldSize: 0, proof: async () => [] }), "BAD_RESPONSE");
+      // The operator must see which key the witness used and which one the policy expects, to fix the policy line.
+      const used = parseCosignerKey(w.witness.cosignerKey);
+      expect(e.message).to.contain(`cosigned as ${used.name} (key ID ${used.keyId.toString(16).padStart(8, "0")})`);
+      expect(e.message).to.contain(`${wrong.name} (key ID ${wrong.keyId.toString(16).padStart(8, "0")})`);
+      expect(e.message).to.contain("policy line");
     });
     it("reports a different root at the witness's size as SPLIT_VIEW, a non-extending tree as PROOF_REFUSED", async () => {
       const w = await start(1);
