@@ -15,7 +15,7 @@ import { metricsOnlyApp } from "./http/metrics";
 import { systemClock } from "./clock";
 import { Ledger } from "./ledger/ledger";
 import { readWitnessPolicyFile, WitnessPolicyFileError } from "./publish/witnesses";
-import type { WitnessPolicy } from "./format/witness-policy";
+import { describeQuorum, type WitnessPolicy } from "./format/witness-policy";
 import { loadOrCreateLogKey, KeyFileError } from "./keys";
 import { StoreLockedError, StoreUnavailableError } from "./store/store";
 import type { ChainConfig, ChainConnection, RunningChain } from "./chain";
@@ -365,7 +365,7 @@ async function main(): Promise<void> {
       : "  chain:      off (LEDGER_CHAIN=off): entries are not anchored",
     witnessPolicy === null
       ? "  witnesses:  no witnesses configured (set LEDGER_WITNESS_POLICY_FILE to publish only checkpoints a witness quorum cosigned)"
-      : `  witnesses:  ${witnessPolicy.witnesses.map((w) => w.name).join(", ")} (quorum ${witnessPolicy.quorum}); status in /v1/health`,
+      : `  witnesses:  ${witnessPolicy.witnesses.map((w) => w.name).join(", ")} (quorum ${witnessPolicy.quorum}: ${describeQuorum(witnessPolicy)}); status in /v1/health`,
     service.metricsUrl === undefined
       ? "  metrics:    off (set LEDGER_METRICS_TOKEN or LEDGER_METRICS_ADDRESS to serve GET /metrics)"
       : `  metrics:    ${service.metricsUrl}${metricsToken !== undefined ? " (Authorization: Bearer <LEDGER_METRICS_TOKEN>)" : ""}`,

@@ -333,6 +333,24 @@ export function quorumSatisfied(policy: WitnessPolicy<unknown, unknown>, vouched
   return satisfied(policy.quorum);
 }
 
+/**
+ * The quorum spelled out in witness names, for banners and health: "2 of w1, w2, w3" for a group named
+ * two-of-three, nested groups in parentheses, "none" for {@link QUORUM_NONE}. Group names are the operator's
+ * labels and may say anything; this says what the policy actually requires.
+ */
+export function describeQuorum(policy: WitnessPolicy<unknown, unknown>): string {
+  if (policy.quorum === QUORUM_NONE) return QUORUM_NONE;
+  const groups = new Map(policy.groups.map((g) => [g.name, g]));
+  const spell = (name: string, nested: boolean): string => {
+    const g = groups.get(name);
+    if (g === undefined) return name;
+    const count = g.threshold === g.members.length && g.members.length > 1 ? "all" : String(g.threshold);
+    const text = `${count} of ${g.members.map((m) => spell(m, true)).join(", ")}`;
+    return nested ? `(${text})` : text;
+  };
+  return spell(policy.quorum, false);
+}
+
 /** The policy witnesses, by name, whose cosigner key made one of `cosignatures`. */
 export function vouchingWitnesses(
   policy: WitnessPolicy<{ name: string; keyId: number }, unknown>,

@@ -94,7 +94,7 @@ export function receiptRouter(deps: ReceiptRouteDeps): express.Router {
           409,
           "not-yet-anchored",
           "Not anchored yet",
-          `entry ${id} (leaf ${leafIndex}) is not under an anchored checkpoint yet; anchored size is ${e.anchoredSize}. Try again shortly.`,
+          `entry ${id} (leaf ${leafIndex}) is not under a published checkpoint yet (one anchored on the chain and, with a witness policy, cosigned by its quorum); the published size is ${e.anchoredSize}. Try again shortly.`,
           { headers: { "Retry-After": String(anchoring.retryAfterSeconds) } },
         );
       throw e;

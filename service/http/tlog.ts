@@ -52,7 +52,7 @@ export function tlogRouter(deps: TlogRouteDeps): express.Router {
   router.get("/tlog/checkpoint", limiter, cors, async (_req, res) => {
     const cp = await tiles.checkpoint();
     if (cp === null)
-      throw new HttpProblem(404, "not-published", "Not published", "no checkpoint is published yet: the log publishes only checkpoints anchored on the chain");
+      throw new HttpProblem(404, "not-published", "Not published", "no checkpoint is published yet: the log publishes only checkpoints anchored on the chain and, with a witness policy, cosigned by its quorum; /v1/health says what it waits for");
     res.setHeader("Cache-Control", SHORT_CACHE);
     res.type("text/plain; charset=utf-8").send(cp.note);
   });

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import {
   checkCosignedCheckpoint,
   checkCosignedCheckpointAsync,
+  describeQuorum,
   parseWitnessPolicy,
   parseWitnessPolicyAsync,
   quorumSatisfied,
@@ -156,6 +157,12 @@ describe("witness policy (c2sp.org/tlog-policy)", () => {
     });
     it("is always satisfied by quorum none", () => {
       expect(quorumSatisfied(parseWitnessPolicy("quorum none"), new Set())).to.equal(true);
+    });
+    it("is spelled out in witness names, whatever the groups are called", () => {
+      expect(describeQuorum(p)).to.equal("all of (2 of X1, X2, X3), (1 of Y1, Y2)");
+      expect(describeQuorum(parseWitnessPolicy(`witness A ${W[0]!.vkey}\nwitness B ${W[1]!.vkey}\nwitness C ${W[2]!.vkey}\ngroup two-of-three 2 A B C\nquorum two-of-three\n`))).to.equal("2 of A, B, C");
+      expect(describeQuorum(parseWitnessPolicy(`witness A ${W[0]!.vkey}\nquorum A`))).to.equal("A");
+      expect(describeQuorum(parseWitnessPolicy("quorum none"))).to.equal("none");
     });
   });
 

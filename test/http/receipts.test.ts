@@ -69,6 +69,7 @@ describe("HTTP API, receipts", function () {
       const { applicationId } = await approvedApplication(w);
       const early = expectProblem(await get(w, `/v1/entries/${applicationId}/receipt`), 409);
       expect(early["type"]).to.match(/not-yet-anchored$/);
+      expect(early["detail"]).to.match(/not under a published checkpoint yet .* the published size is \d+/);
       expect((await get(w, `/v1/entries/${applicationId}/receipt`)).headers["retry-after"]).to.equal("2");
 
       const point = anchor();

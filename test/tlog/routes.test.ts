@@ -56,7 +56,7 @@ describe("the published log under /tlog/", function () {
   describe("before any checkpoint is published", function () {
     it("answers 404 problem+json for the checkpoint and for every tile", async function () {
       fx.publish(null);
-      expect(expectProblem(await request(w.server).get("/tlog/checkpoint"), 404)["detail"]).to.match(/anchored/);
+      expect(expectProblem(await request(w.server).get("/tlog/checkpoint"), 404)["detail"]).to.match(/anchored/).and.match(/cosigned by its quorum; \/v1\/health says what it waits for/);
       expectProblem(await request(w.server).get("/tlog/tile/0/000"), 404);
       expectProblem(await request(w.server).get("/tlog/tile/entries/000.p/1"), 404);
     });
