@@ -152,7 +152,9 @@ export function createApp(deps: AppDeps): express.Express {
     res.setHeader("X-Request-Id", requestId);
     res.on("finish", () => {
       const token = res.locals["token"] as TokenRecord | undefined;
-      log.info(
+      // Mirrors, CDNs and portals poll the published log in bulk; its successful reads are counted in /metrics, not logged one by one.
+      const quiet = req.path.startsWith("/tlog/") && res.statusCode < 400;
+      log[quiet ? "debug" : "info"](
         {
           requestId,
           method: req.method,

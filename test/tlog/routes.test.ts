@@ -182,6 +182,19 @@ describe("the published log under /tlog/", function () {
       });
   });
 
+  describe("its request log", function () {
+    it("keeps successful reads at debug level, so a polling mirror does not flood the service's log, and failures at info", async function () {
+      const fresh = await createWorld({ tiles: fx.tiles });
+      expect((await request(fresh.server).get("/tlog/checkpoint")).status).to.equal(200);
+      expectProblem(await request(fresh.server).get("/tlog/tile/9/000"), 404);
+      const lines = fresh.logLines.map((l) => JSON.parse(l) as { msg: string; url: string; level: number }).filter((l) => l.msg === "request");
+      expect(lines.map((l) => [l.url, l.level])).to.deep.equal([
+        ["/tlog/checkpoint", 20],
+        ["/tlog/tile/9/000", 30],
+      ]);
+    });
+  });
+
   describe("its rate limit", function () {
     it("is its own: /tlog/ runs out at its limit while the API's budget is untouched, and the other way round", async function () {
       const limited = await createWorld({ tiles: fx.tiles, config: { rateLimit: { publicPerMinute: 2, adminPerMinute: 100, tlogPerMinute: 3 } } });
