@@ -369,11 +369,16 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
   const fixedPort = options.port !== undefined && options.port !== 0 ? options.port : undefined;
   if (fixedPort !== undefined && !(await portIsFree(host, fixedPort)))
     throw new ChainSetupError(`port ${fixedPort} on ${host} is already in use; is another chain running there?`);
+  // The port of the last start is kept, so the RPC URL printed for mirrors and auditors stays valid across restarts.
+  const portFile = path.join(files.dir, "rpc-port");
+  const lastPort = fixedPort === undefined ? Number((await readTextIfExists(portFile))?.trim()) : NaN;
   // A port picked free can be taken before anvil binds it; then pick another.
   for (let attempt = 1; ; attempt++) {
-    const port = fixedPort ?? (await freePort(host));
+    const reuse = attempt === 1 && Number.isInteger(lastPort) && lastPort > 0 && lastPort < 65536 && (await portIsFree(host, lastPort));
+    const port = fixedPort ?? (reuse ? lastPort : await freePort(host));
     try {
       const child = await launchAnvil(options, binary, host, port);
+      if (fixedPort === undefined && port !== lastPort) await writeFileDurably(portFile, `${port}\n`);
       const relaunch = options.supervise === true ? () => launchAnvil(options, binary, host, port) : undefined;
       const chain = new LocalChain(child, `http://${host}:${port}`, port, options.dataDir, stateCheck, options.logger, relaunch);
       options.logger.info({ url: chain.url, pid: chain.pid, stateFile: files.state, stateCheck }, "local chain (anvil) is running");

@@ -157,8 +157,10 @@ describe("local chain (anvil in a separate process)", function () {
     };
 
     await stop(chain);
+    const port = chain.port;
     chain = await start();
     expect(chain.stateCheck).to.equal("ok");
+    expect(chain.port, "the same RPC port, so a printed --rpc URL stays valid").to.equal(port);
     const again = await deploy(chain, key);
     expect(again, "the same deployment, not a new one").to.deep.equal(dep);
     client = new ChainClient({ transport: chain.transport(), address: dep.address, chainId: dep.chainId });
