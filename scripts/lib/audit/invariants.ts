@@ -44,7 +44,6 @@
  */
 import { EntryColumns, Flag, Kind, KIND_NAMES, type KindCode } from "./columns";
 import { CORRECTABLE, KIND_ROLES, payoutNeedsConfirmation, withinEnterpriseCap } from "../../../service/format";
-import { MalformedEntry, readEntry } from "../../../service/format/entry-reader";
 import type { LedgerEntry as AuditEntry } from "../../../service/format/entry-reader";
 
 const CST_OFFSET_MS = 8 * 3600 * 1000;
@@ -99,7 +98,7 @@ const { REVOKED, APPROVED, NEEDS_CONFIRMATION, ERASED } = Flag;
  * (about 65 bytes an entry), programmes as objects.
  */
 export class InvariantReplay {
-  private readonly _c = new EntryColumns();
+  protected readonly _c = new EntryColumns();
   private readonly _programmes = new Map<number, Programme>();
   private readonly _codes = new Set<string>();
   /** Registered agencies: code → the agency entry's id. Delegations in force, as "from>to". */
@@ -372,20 +371,6 @@ export class InvariantReplay {
     this._enterpriseApproved.set(key, before + fen);
   }
 
-  /** An application's paid amount (confirmed payouts under its live decision, net of clawbacks), or undefined for an unknown id. */
-  paidFen(applicationId: string): bigint | undefined {
-    const app = this._c.slotOf(applicationId);
-    if (app < 0 || this._c.kind[app] !== Kind.application) return undefined;
-    const dec = this._c.other[app]!;
-    return dec < 0 ? 0n : this._c.paid.get(dec);
-  }
-
-  /** Whether the private values of the entry with this id were erased. */
-  isErased(id: string): boolean {
-    const s = this._c.slotOf(id);
-    return s >= 0 && (this._c.flags[s]! & ERASED) !== 0;
-  }
-
   /** Adds to what a decision (and its programme) has paid. */
   private _addPaid(dec: number, fen: bigint): void {
     const c = this._c;
@@ -560,36 +545,4 @@ export class InvariantReplay {
     }
     c.flags[target]! |= REVOKED;
   }
-}
-
-/** A rule broken at an entry, as {@link checkEntries} lists it. */
-export interface FoundViolation {
-  readonly rule: string;
-  readonly entryId: string;
-  readonly message: string;
-}
-
-/**
- * The replay over whole parsed entries, in log order, as the audit runs it:
- * an entry that is not a version-1 entry is rule `entry-malformed`, an id
- * seen before `duplicate-id`, and every broken business rule its own. For
- * tests and tools that hold a log in memory; the audit streams instead.
- */
-export function checkEntries(values: Iterable<unknown>): { violations: FoundViolation[]; replay: InvariantReplay } {
-  const replay = new InvariantReplay();
-  const violations: FoundViolation[] = [];
-  for (const value of values) {
-    let e: AuditEntry;
-    try {
-      e = readEntry(value);
-    } catch (err) {
-      if (!(err instanceof MalformedEntry)) throw err;
-      const id = (value as { id?: unknown } | null)?.id;
-      violations.push({ rule: "entry-malformed", entryId: typeof id === "string" ? id : "", message: err.message });
-      continue;
-    }
-    if (replay.hasEntry(e)) violations.push({ rule: "duplicate-id", entryId: e.id, message: `entry id ${e.id} was already used` });
-    else replay.apply(e, (rule, message) => violations.push({ rule, entryId: e.id, message }));
-  }
-  return { violations, replay };
 }

@@ -74,22 +74,19 @@ export function entryOfLeaf(text: string): { readonly entry: AuditEntry | null; 
 
 /**
  * Reads one leaf as the audit does (a batch of one through {@link checkBatch},
- * then {@link entryOfLeaf}): valid UTF-8, JSON, exactly the canonical
- * encoding of what it parses to, then a version-1 entry. `text` is the leaf
- * as a string when the source has it already (the service's JSON); `shown`
- * is the entry the service shows beside the leaf. Never throws for bad input.
+ * then {@link entryOfLeaf}). `shown` is the entry a service shows beside the
+ * leaf, compared as ./service.ts does. Never throws for bad input.
  */
-export function readLeaf(bytes: Uint8Array, text?: string, shown?: unknown): LeafReading {
+export function readLeaf(bytes: Uint8Array, shown?: unknown): LeafReading {
   const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const batch: LeafBatch = { length: 1, indices: [0], data, starts: [0], ends: [data.length], ...(text !== undefined ? { texts: [text] } : {}), ...(shown !== undefined ? { shown: [shown] } : {}) };
-  const read = checkBatch(batch);
+  const read = checkBatch({ length: 1, indices: [0], data, starts: [0], ends: [data.length] });
   const encoding = read.faults[0]!;
   if (encoding !== null) return { entry: null, encoding, malformed: null, shownMismatch: false };
-  return { ...entryOfLeaf(read.texts[0]!), encoding: null, shownMismatch: read.shownMismatch[0]! };
+  return { ...entryOfLeaf(read.texts[0]!), encoding: null, shownMismatch: shown !== undefined && !showsLeaf(shown, bytes) };
 }
 
 /** Whether `shown` (the service's `entry` beside a leaf) is the entry the leaf bytes encode. */
-function showsLeaf(shown: unknown, bytes: Uint8Array): boolean {
+export function showsLeaf(shown: unknown, bytes: Uint8Array): boolean {
   try {
     return equalBytes(canonicalBytes(shown), bytes);
   } catch {
@@ -103,8 +100,6 @@ export interface BatchCheck {
   readonly hashes: Uint8Array;
   /** Per leaf, {@link leafEncodingFault}. */
   readonly faults: readonly (string | null)[];
-  /** Per leaf, whether the entry the service shows beside it differs from it (service only; else all false). */
-  readonly shownMismatch: readonly boolean[];
   /** Per leaf, its text when it is canonical, else "". */
   readonly texts: readonly string[];
 }
@@ -113,19 +108,16 @@ export interface BatchCheck {
 export function checkBatch(batch: LeafBatch): BatchCheck {
   const hashes = new Uint8Array(batch.length * HASH_SIZE);
   const faults: (string | null)[] = [];
-  const shownMismatch: boolean[] = [];
   const texts: string[] = [];
   for (let i = 0; i < batch.length; i++) {
     const leaf = batch.data.subarray(batch.starts[i]!, batch.ends[i]!);
     if (!Number.isNaN(batch.indices[i]!)) hashes.set(hashLeaf(leaf), i * HASH_SIZE);
-    const text = batch.texts?.[i] ?? (isUtf8(leaf) ? batch.data.toString("utf8", batch.starts[i], batch.ends[i]) : undefined);
+    const text = isUtf8(leaf) ? batch.data.toString("utf8", batch.starts[i], batch.ends[i]) : undefined;
     const fault = leafEncodingFault(leaf, text);
-    const shown = batch.shown?.[i];
     faults.push(fault);
-    shownMismatch.push(fault === null && shown !== undefined && !showsLeaf(shown, leaf));
     texts.push(fault === null ? text! : "");
   }
-  return { hashes, faults, shownMismatch, texts };
+  return { hashes, faults, texts };
 }
 
 /** A batch's part of the tree: the roots and compact ranges at the wanted sizes it reached. */
@@ -239,10 +231,10 @@ export class LeafReaders {
     if (this._workers.length === 0) return Promise.resolve(checkBatch(batch));
     if (this._failed !== null) return Promise.reject(this._failed);
     const id = this._next++;
-    const { length, indices, data, starts, ends, texts, shown } = batch;
+    const { length, indices, data, starts, ends } = batch;
     return new Promise<BatchCheck>((resolve, reject) => {
       this._pending.set(id, { resolve, reject });
-      this._workers[id % this._workers.length]!.postMessage({ id, batch: { length, indices, data, starts, ends, texts, shown } });
+      this._workers[id % this._workers.length]!.postMessage({ id, batch: { length, indices, data, starts, ends } });
     });
   }
 

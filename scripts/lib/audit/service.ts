@@ -7,7 +7,8 @@
  */
 import { fromHex, HASH_SIZE } from "../../../service/log";
 import { AuditError, messageOf } from "./errors";
-import type { EntrySource, LeafBatch, ProofOracle, PublishedCheckpoint } from "./sources";
+import { showsLeaf } from "./leaves";
+import type { EntrySource, LeafBatch, ProofOracle, PublishedCheckpoint, SourceProblem } from "./sources";
 
 /**
  * The page size asked of /v1/log/entries: the service's largest
@@ -202,7 +203,6 @@ export class ServiceClient {
     const indices = new Array<number>(n);
     const starts = new Array<number>(n);
     const ends = new Array<number>(n);
-    const texts = new Array<string>(n);
     const shown = new Array<unknown>(n);
     let at = 0;
     for (let i = 0; i < n; i++) {
@@ -215,10 +215,17 @@ export class ServiceClient {
       starts[i] = at;
       at += bytes.length;
       ends[i] = at;
-      texts[i] = item.leaf;
       shown[i] = item.entry;
     }
-    return { treeSize: body.treeSize, batch: { length: n, indices, data: Buffer.concat(parts, at), starts, ends, texts, shown } };
+    const data = Buffer.concat(parts, at);
+    // The entry shown beside a canonical leaf must be the one the leaf encodes.
+    const check = (_: Uint8Array, faults: readonly (string | null)[]): SourceProblem[] =>
+      indices.flatMap((index, i) =>
+        faults[i] === null && shown[i] !== undefined && !showsLeaf(shown[i], data.subarray(starts[i]!, ends[i]!))
+          ? [{ kind: "record-mismatch" as const, message: `leaf ${index}: the entry the service shows is not the entry in the leaf it serves`, leafIndex: index }]
+          : [],
+      );
+    return { treeSize: body.treeSize, batch: { length: n, indices, data, starts, ends, check } };
   }
 
   /**
