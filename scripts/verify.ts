@@ -101,34 +101,24 @@ Full audit (one entry source; only the chain, and a log key you got elsewhere, a
   npm run verify -- --export entries.jsonl --rpc <node url> --contract 0x… --log-key <key or file>
   npm run verify -- --tlog <url or dir> --rpc … --contract 0x… --log-key … [--witness-policy <file>]
   npm run verify -- --service <url> --rpc … --contract 0x… --log-key … [--save-export <file>]
+Every entry is proved canonical, hashed into the tree and replayed against the business
+rules; the tree is compared with every anchored checkpoint, and each published checkpoint
+is checked for its signature and a split view. Damage is located with proofs (the
+service's, the tiles'), or from an export alone to an interval. A data directory is
+audited through a service started on a copy of it, or its export, never read directly.
 
-  Every entry is read in log order, proved canonical, hashed into the tree
-  and replayed against the business rules. The tree's root is compared with
-  every checkpoint anchored on the chain; each published checkpoint (the
-  export's, the service's, --checkpoint files) is checked for its signature
-  and for a split view; late anchoring is reported. The audit never stops at
-  the first problem. Damage is located to its first leaf with proofs (the
-  service's, or the published tiles'); from an export alone, to an interval.
-  A data directory is audited through a service started on a copy of it, or
-  through an export that service wrote: never by reading the database.
+Receipts: npm run verify -- --receipt receipt.json --log-key <key or file> --rpc <url> --contract 0x…
+  RECEIPT VERIFIED                 signed with --log-key, anchored on --contract (exit 0)
+  RECEIPT VERIFIED BY LOG KEY AND WITNESS QUORUM   and cosigned by --witness-policy's quorum, offline (exit 0)
+  RECEIPT INVALID                  a check failed (exit 1)
+  RECEIPT CONSISTENT, NOT VERIFIED AGAINST ANY TRUSTED KEY OR CHAIN   no --log-key, no --rpc (exit 3)
+  RECEIPT SIGNED WITH THE TRUSTED LOG KEY, NOT VERIFIED ON THE CHAIN, or
+  RECEIPT ANCHORED ON THE CONTRACT GIVEN, SIGNATURE NOT CHECKED WITH A TRUSTED KEY   one of the two (exit 4)
 
-Receipts:
-  npm run verify -- --receipt receipt.json --log-key <key or file> --rpc <url> --contract 0x…
-    RECEIPT VERIFIED            signed with --log-key and anchored on --contract (exit 0)
-    RECEIPT VERIFIED BY LOG KEY AND WITNESS QUORUM
-                                signed with --log-key and cosigned by a quorum of the
-                                --witness-policy's witnesses, offline (exit 0)
-    RECEIPT INVALID             a check failed (exit 1)
-    RECEIPT CONSISTENT, NOT VERIFIED AGAINST ANY TRUSTED KEY OR CHAIN
-                                neither --log-key nor --rpc with --contract (exit 3)
-    RECEIPT SIGNED WITH THE TRUSTED LOG KEY, NOT VERIFIED ON THE CHAIN
-    RECEIPT ANCHORED ON THE CONTRACT GIVEN, SIGNATURE NOT CHECKED WITH A TRUSTED KEY
-                                one trust anchor of the two (exit 4)
-
-Exit codes: 0 clean (a receipt: verified), 1 at least one discrepancy (a
-receipt: invalid), 2 usage error, or the audit is incomplete (a source or the
-chain could not be read, even after retrying: no verdict), 3 a receipt checked
-against nothing trusted, 4 a receipt checked against one trust anchor only.
+Exit codes: 0 clean (a receipt: verified), 1 at least one discrepancy (a receipt: invalid),
+2 usage error, or the audit is incomplete (a source or the chain could not be read, even
+after retrying: no verdict), 3 a receipt checked against nothing trusted, 4 a receipt
+checked against one trust anchor only.
 `;
 
 function program(io: VerifyIo): Command {

@@ -67,74 +67,6 @@ export interface AuditOptions {
   readonly workers?: number;
 }
 
-export interface PublishedResult {
-  readonly label: string;
-  readonly size: number | null;
-  readonly rootHex: string | null;
-  readonly signature: "valid" | "invalid" | "not-checked";
-  /** How the checkpoint was found consistent with the chain's latest, or why not. */
-  readonly withChain: "consistent (replay)" | "consistent (proof)" | "inconsistent" | "not checked";
-  readonly witnesses: WitnessResult;
-}
-
-/** The cosignatures a published checkpoint carries. */
-export interface WitnessResult {
-  /** Signature lines from keys other than the trusted log key, as `name+keyid`: what it carries, verified or not. */
-  readonly seen: readonly string[];
-  /** With a witness policy: its quorum, the policy witnesses whose cosignature verified, and whether they meet it; null without. */
-  readonly policy: { readonly quorum: string; readonly vouched: readonly string[]; readonly satisfied: boolean } | null;
-}
-
-export interface AuditReport {
-  readonly format: typeof REPORT_FORMAT;
-  readonly version: typeof REPORT_VERSION;
-  readonly ok: boolean;
-  readonly startedAt: string;
-  readonly durationMs: number;
-  readonly source: { readonly kind: string; readonly description: string; readonly declaredSize: number | null };
-  readonly chain: {
-    readonly description: string;
-    readonly chainId: number;
-    readonly checkpoints: number;
-    readonly latest: { readonly index: number; readonly size: number; readonly rootHex: string; readonly anchoredAt: string } | null;
-  } | null;
-  readonly keys: { readonly trusted: readonly string[]; readonly source: string };
-  readonly entries: { readonly count: number; readonly byKind: Readonly<Record<LedgerKind, number>> };
-  readonly totals: InvariantTotals;
-  readonly checkpoints: {
-    readonly onChain: number;
-    /** Anchored checkpoints whose root was compared with the replayed tree. */
-    readonly checked: number;
-    readonly matched: number;
-    /** Anchored checkpoints beyond the entries the source holds (not checked). */
-    readonly beyondSource: number;
-    /** Consecutive pairs shown consistent: by the replay (both roots matched) or by a proof. */
-    readonly consecutive: { readonly byReplay: number; readonly byProof: number; readonly unconfirmed: number };
-  };
-  readonly published: readonly PublishedResult[];
-  readonly anchoring: {
-    readonly maxDelayMs: number;
-    /** Entries not under any anchored checkpoint. */
-    readonly unanchored: number;
-    /** Of those, older than the maximum delay. */
-    readonly overdue: number;
-    /** Anchored entries whose first anchoring came later than the maximum delay. */
-    readonly anchoredLate: number;
-    readonly worstDelayMs: number | null;
-  };
-  readonly discrepancies: {
-    readonly total: number;
-    readonly byKind: Readonly<Record<string, number>>;
-    /** The smallest leaf index found damaged (ordering, deletion, localised tampering), if one could be named. */
-    readonly firstBadIndex: number | null;
-    /** Where damage is known to start when it could not be located to one leaf: [begin, end). */
-    readonly firstBadRange: readonly [number, number] | null;
-    readonly listed: readonly Discrepancy[];
-    readonly omitted: Readonly<Record<string, number>>;
-  };
-  readonly notices: readonly string[];
-}
-
 /** A published checkpoint as the phases fill it in. */
 export interface PublishedState {
   readonly cp: PublishedCheckpoint;
@@ -142,10 +74,17 @@ export interface PublishedState {
   readonly fromSource: boolean;
   size: number | null;
   root: Uint8Array | null;
-  signature: PublishedResult["signature"];
+  signature: "valid" | "invalid" | "not-checked";
+  /** The root the source's entries give at this size, once the pass reached it. */
   replayRoot: Uint8Array | null;
-  withChain: PublishedResult["withChain"];
-  witnesses: WitnessResult;
+  /** How the checkpoint was found consistent with the chain's latest, or why not. */
+  withChain: "consistent (replay)" | "consistent (proof)" | "inconsistent" | "not checked";
+  witnesses: {
+    /** Signature lines from keys other than the trusted log key, as `name+keyid`: what it carries, verified or not. */
+    readonly seen: readonly string[];
+    /** With a witness policy: its quorum, the policy witnesses whose cosignature verified, and whether they meet it. */
+    readonly policy: { readonly quorum: string; readonly vouched: readonly string[]; readonly satisfied: boolean } | null;
+  };
 }
 
 /** A tree the auditor trusts (anchored on the chain, or signed with the trusted key), to locate damage against. */
@@ -171,39 +110,10 @@ export interface AuditRun {
   published: PublishedState[];
 }
 
-/** What the pass over the entries established. */
-export interface Replayed {
-  /** Leaves read. */
-  readonly count: number;
-  /** The index after the last leaf given: with a gap in the middle, more than the count. */
-  readonly reach: number;
-  readonly byKind: Record<LedgerKind, number>;
-  readonly totals: InvariantTotals;
-  readonly checked: number;
-  readonly matched: number;
-  /** The largest anchored size whose root matched, with every earlier one matching too. */
-  readonly matchedSize: number;
-  /** The first anchored checkpoint whose root did not match. */
-  readonly firstMismatch: AnchoredCheckpoint | null;
-  readonly unanchored: number;
-  readonly overdue: number;
-  readonly anchoredLate: number;
-  readonly worstDelay: number | null;
-  /** The leaves kept from the last matching checkpoint on, to locate damage with. */
-  readonly kept: KeptLeaves;
-}
-
+/** What the pass over the entries established (see replayEntries). */
+export type Replayed = Awaited<ReturnType<typeof replayEntries>>;
 /** The leaves kept from the last matching checkpoint on (leaf k is at position from + k), and the tree there. */
-export interface KeptLeaves {
-  readonly from: number;
-  readonly compact: readonly Uint8Array[];
-  readonly count: number;
-  /** The leaf index the source claimed for each. */
-  readonly index: Float64Array;
-  readonly id: readonly string[];
-  /** The leaf hash of kept leaf k. */
-  hash(k: number): Uint8Array;
-}
+export type KeptLeaves = Replayed["kept"];
 
 /** "leaf 5 is" or "leaves 5–9 are", for [from, to). */
 export function span(from: number, to: number): string {
@@ -335,7 +245,7 @@ function listCosignatures(run: AuditRun): PublishedState[] {
  * hashed (./leaves.ts), the tree's root compared at every anchored size and
  * kept at every published one, the invariants replayed, anchoring timed.
  */
-async function replayEntries(run: AuditRun): Promise<Replayed & { tree: TreeBuilder }> {
+async function replayEntries(run: AuditRun) {
   const { options, source, add, findings, checkpoints, published, maxDelayMs, locateLimit } = run;
   const anchoredSize = run.latest?.size ?? 0;
   // The sizes at which the tree's root is wanted, and what wants it.
@@ -352,10 +262,10 @@ async function replayEntries(run: AuditRun): Promise<Replayed & { tree: TreeBuil
   let expected = 0; // the next leaf index the source should give
   let [checked, matched, matchedSize] = [0, 0, 0]; // matchedSize: the largest anchored size whose root matched, with every earlier one too
   let matchedCompact: readonly Uint8Array[] = []; // the compact range at matchedSize (to rebuild prefix roots past it)
-  let firstMismatch: AnchoredCheckpoint | null = null;
+  let firstMismatch = null as AnchoredCheckpoint | null; // "as": it is set in handle(), which the compiler does not follow
   let cover = 0; // the first checkpoint with size > the current leaf
   let [unanchored, overdue, anchoredLate] = [0, 0, 0];
-  let worstDelay: number | null = null;
+  let worstDelay = null as number | null;
   let lastRecordedMs = -Infinity;
   let clockNotices = 0;
   const nowMs = (options.now ?? Date.now)();
@@ -406,11 +316,12 @@ async function replayEntries(run: AuditRun): Promise<Replayed & { tree: TreeBuil
         byKind[e.kind]++;
         if (replay.hasEntry(e)) add("duplicate-id", `leaf ${claimed}: entry id ${e.id} was already used by an earlier leaf`, { leafIndex: claimed, entryId: e.id });
         else {
-          [current.e, current.claimed] = [e, claimed];
+          current.e = e;
+          current.claimed = claimed;
           replay.apply(e, violation);
         }
         if (e.recordedMs < lastRecordedMs && clockNotices++ < 5)
-          findings.notice({ message: `leaf ${claimed} (${e.id}) was recorded at ${e.recordedAt}, before the leaf before it`, leafIndex: claimed });
+          findings.notice(`leaf ${claimed} (${e.id}) was recorded at ${e.recordedAt}, before the leaf before it`);
         lastRecordedMs = e.recordedMs;
         // Anchoring: the first checkpoint that covers this leaf.
         while (cover < checkpoints.length && checkpoints[cover]!.size < pos) cover++;
@@ -432,7 +343,10 @@ async function replayEntries(run: AuditRun): Promise<Replayed & { tree: TreeBuil
       }
       if (kept.count < locateLimit) {
         const k = kept.count++;
-        [kept.index[k], kept.at[k], kept.hashes[k], kept.id[k]] = [claimed, i * HASH_SIZE, read.hashes, e?.id ?? ""];
+        kept.index[k] = claimed;
+        kept.at[k] = i * HASH_SIZE;
+        kept.hashes[k] = read.hashes;
+        kept.id[k] = e?.id ?? "";
       }
 
       const at = step.sizes.indexOf(pos);
@@ -488,6 +402,7 @@ async function replayEntries(run: AuditRun): Promise<Replayed & { tree: TreeBuil
     overdue,
     anchoredLate,
     worstDelay,
+    /** The leaves kept from the last matching checkpoint on, to locate damage with: kept leaf k's index, id and hash. */
     kept: { from: matchedSize, compact: matchedCompact, count: kept.count, index: kept.index, id: kept.id, hash },
     tree,
   };
@@ -559,7 +474,10 @@ async function checkPublished(run: AuditRun, r: Replayed, behind: Target | null)
 }
 
 /** Consecutive anchored checkpoints shown consistent: by the replay, or (past it) by a proof. */
-async function checkConsecutive(run: AuditRun, r: Replayed): Promise<AuditReport["checkpoints"]["consecutive"]> {
+/** Consecutive pairs shown consistent: by the replay (both roots matched) or by a proof. */
+type Consecutive = { readonly byReplay: number; readonly byProof: number; readonly unconfirmed: number };
+
+async function checkConsecutive(run: AuditRun, r: Replayed): Promise<Consecutive> {
   const cps = run.checkpoints;
   const byReplay = cps.slice(1).filter((b) => b.size <= r.matchedSize).length;
   const unproved = cps.slice(1).flatMap((b, k): [AnchoredCheckpoint, AnchoredCheckpoint][] => (b.size > r.matchedSize ? [[cps[k]!, b]] : []));
@@ -574,13 +492,17 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-function report(run: AuditRun, r: Replayed, consecutive: AuditReport["checkpoints"]["consecutive"], firstBadRange: [number, number] | null, startedMs: number): AuditReport {
+/** The audit's report (JSON with --json), in the format REPORT_FORMAT names, version REPORT_VERSION. */
+export type AuditReport = ReturnType<typeof report>;
+
+function report(run: AuditRun, r: Replayed, consecutive: Consecutive, firstBadRange: readonly [number, number] | null, startedMs: number) {
   const { options, findings, notices, checkpoints, latest, maxDelayMs } = run;
-  for (const n of findings.notices) notices.push(n.message);
+  notices.push(...findings.notices);
   if (findings.noticesOmitted > 0) notices.push(`${findings.noticesOmitted} more notices omitted`);
   if (r.anchoredLate > 0) notices.push(`${r.anchoredLate} entries were anchored later than the maximum delay of ${maxDelayMs / 1000} s (worst ${Math.round((r.worstDelay ?? 0) / 1000)} s)`);
-  const total = findings.count();
+  const total = findings.total();
   const chainLatest = latest === null ? null : { index: latest.index, size: latest.size, rootHex: rootHex(latest.root), anchoredAt: iso(latest.timestamp * 1000) };
+  const { count, byKind, totals, checked, matched, unanchored, overdue, anchoredLate } = r;
   return {
     format: REPORT_FORMAT,
     version: REPORT_VERSION,
@@ -590,19 +512,15 @@ function report(run: AuditRun, r: Replayed, consecutive: AuditReport["checkpoint
     source: { kind: run.source.kind, description: run.source.description, declaredSize: run.source.declaredSize ?? null },
     chain: options.chain === null ? null : { description: options.chain.description, chainId: run.chainId, checkpoints: checkpoints.length, latest: chainLatest },
     keys: { trusted: options.verifiers.map((v) => `${v.name}+${v.keyId.toString(16).padStart(8, "0")}`), source: options.keySource ?? (options.verifiers.length > 0 ? "given" : "none") },
-    entries: { count: r.count, byKind: r.byKind },
-    totals: r.totals,
-    checkpoints: { onChain: checkpoints.length, checked: r.checked, matched: r.matched, beyondSource: checkpoints.filter((c) => c.size > r.reach).length, consecutive },
-    published: run.published.map((p) => ({
-      label: p.cp.label,
-      size: p.size,
-      rootHex: p.root === null ? null : rootHex(p.root),
-      signature: p.signature,
-      withChain: p.withChain,
-      witnesses: p.witnesses,
-    })),
-    anchoring: { maxDelayMs, unanchored: r.unanchored, overdue: r.overdue, anchoredLate: r.anchoredLate, worstDelayMs: r.worstDelay },
+    entries: { count, byKind },
+    totals,
+    // checked: compared with the rebuilt tree; beyondSource: beyond the entries the source holds, not checked.
+    checkpoints: { onChain: checkpoints.length, checked, matched, beyondSource: checkpoints.filter((c) => c.size > r.reach).length, consecutive },
+    published: run.published.map((p) => ({ label: p.cp.label, size: p.size, rootHex: p.root && rootHex(p.root), signature: p.signature, withChain: p.withChain, witnesses: p.witnesses })),
+    // unanchored: not under any anchored checkpoint; overdue: of those, older than maxDelayMs; anchoredLate: first anchored later than that.
+    anchoring: { maxDelayMs, unanchored, overdue, anchoredLate, worstDelayMs: r.worstDelay },
+    // firstBadIndex: the smallest leaf found damaged, if one could be named; else firstBadRange, [begin, end), where damage starts.
     discrepancies: { total, byKind: findings.byKind(), firstBadIndex: findings.firstBadIndex, firstBadRange, listed: findings.listed, omitted: findings.omitted() },
     notices,
-  };
+  } as const;
 }

@@ -5,9 +5,8 @@
  * replayed tree by the audit. A service that cannot be reached, or answers
  * outside its protocol, is an AuditError (exit code 2), not a finding.
  */
-import { fromHex, HASH_SIZE } from "../../../service/log";
+import { canonicalBytes, equalBytes, fromHex, HASH_SIZE } from "../../../service/log";
 import { AuditError, messageOf } from "./errors";
-import { showsLeaf } from "./leaves";
 import type { EntrySource, LeafBatch, ProofOracle, PublishedCheckpoint, SourceProblem } from "./sources";
 
 /**
@@ -57,6 +56,15 @@ function retryAfterMs(header: string | null, nowMs: number): number | null {
   if (/^[0-9]{1,9}$/.test(t)) return Number(t) * 1000;
   const at = Date.parse(t);
   return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
+}
+
+/** Whether `shown` (the service's `entry` beside a leaf) is the entry the leaf bytes encode. */
+export function showsLeaf(shown: unknown, bytes: Uint8Array): boolean {
+  try {
+    return equalBytes(canonicalBytes(shown), bytes);
+  } catch {
+    return false;
+  }
 }
 
 export class ServiceClient {

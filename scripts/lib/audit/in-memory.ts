@@ -1,11 +1,40 @@
 /**
- * The auditor's invariant replay (./invariants.ts) over a log held in
- * memory, as the audit runs it: the record-layer, HTTP and demo tests check
- * their logs with it, so there is one replay. The audit itself streams.
+ * The audit's checks for a caller that holds leaves or entries in memory
+ * (tests and tools; the audit itself streams): one leaf read as the audit
+ * reads it, and the invariant replay (./invariants.ts) over a list of
+ * entries. The record-layer, HTTP and demo tests check their logs with
+ * {@link checkEntries}, so there is one replay.
  */
 import { MalformedEntry, readEntry, type LedgerEntry } from "../../../service/format/entry-reader";
 import { Flag, Kind } from "./columns";
 import { InvariantReplay } from "./invariants";
+import { checkBatch, entryOfLeaf } from "./leaves";
+import { showsLeaf } from "./service";
+
+/** What a leaf is, once read. */
+export interface LeafReading {
+  /** The entry, or null when the leaf is not one (see `encoding` and `malformed`). */
+  readonly entry: LedgerEntry | null;
+  /** Why the leaf bytes are not canonical JSON, or null. */
+  readonly encoding: string | null;
+  /** Why the canonical JSON is not a ledger entry, or null. */
+  readonly malformed: string | null;
+  /** Given `shown`: whether the entry a service shows beside the leaf differs from it. */
+  readonly shownMismatch: boolean;
+}
+
+/**
+ * Reads one leaf as the audit does (a batch of one through checkBatch, then
+ * entryOfLeaf); `shown` is compared as ./service.ts compares the entry a
+ * service shows beside a leaf. Never throws for bad input.
+ */
+export function readLeaf(bytes: Uint8Array, shown?: unknown): LeafReading {
+  const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const read = checkBatch({ length: 1, indices: [0], data, starts: [0], ends: [data.length] });
+  const encoding = read.faults[0]!;
+  if (encoding !== null) return { entry: null, encoding, malformed: null, shownMismatch: false };
+  return { ...entryOfLeaf(read.texts[0]!), encoding: null, shownMismatch: shown !== undefined && !showsLeaf(shown, bytes) };
+}
 
 /** The replay, with what tests ask of its state afterwards. */
 export class CheckedReplay extends InvariantReplay {
