@@ -13,40 +13,26 @@
  *   recomputed (./invariants.ts);
  * - its anchoring is timed against the checkpoint that first covers it.
  * Then: what the source is missing compared to the chain and to validly
- * signed checkpoints, the published checkpoints against the chain (split
- * view), and, if a root did not match or the source ends short of a trusted
- * tree and a proof oracle is at hand, the first damaged leaf (by binary
- * search, ./README.md "Trust") and a bounded number of later ones.
+ * signed checkpoints, and the published checkpoints against the chain
+ * (split view). What needs proofs (a published checkpoint the replay could
+ * not compare, consecutive checkpoints past a mismatch) and locating damage
+ * are in ./locate.ts, loaded only then; a witness policy is checked by
+ * ./witnesses.ts, loaded only when one is given.
  *
  * Nothing found stops the audit: every discrepancy is counted (see
  * ./findings.ts). Only an unreadable source or chain throws (AuditError).
  */
-import {
-  CheckpointError,
-  CompactRange,
-  EMPTY_ROOT,
-  equalBytes,
-  HASH_SIZE,
-  parseCheckpoint,
-  splitSignedNote,
-  VerificationError,
-  verifyCheckpoint,
-  verifyConsistency,
-  verifyInclusion,
-  type NoteVerifier,
-} from "../../../service/log";
-import { checkCosignedCheckpoint, type WitnessPolicy } from "../../../service/format/witness-policy";
+import { CheckpointError, EMPTY_ROOT, equalBytes, HASH_SIZE, parseCheckpoint, splitSignedNote, verifyCheckpoint, type NoteVerifier } from "../../../service/log";
+import { LEDGER_KINDS, type LedgerEntry, type LedgerKind } from "../../../service/format";
+import type { WitnessPolicy } from "../../../service/format/witness-policy";
 import { entryOfLeaf, LeafReaders, TreeBuilder, type BatchCheck } from "./leaves";
 import { readCheckpoints, rootHex, type AnchoredCheckpoint, type ChainReader } from "./chain";
-import { LEDGER_KINDS as ENTRY_KINDS, type LedgerEntry as AuditEntry, type LedgerKind as EntryKind } from "../../../service/format";
-import { AuditError, messageOf } from "./errors";
 import { DEFAULT_MAX_LISTED, Findings, type Discrepancy, type DiscrepancyKind } from "./findings";
 import { InvariantReplay, type InvariantTotals } from "./invariants";
 import type { EntrySource, LeafBatch, ProofOracle, PublishedCheckpoint } from "./sources";
 
 export const REPORT_FORMAT = "subsidy-ledger.audit-report";
 export const REPORT_VERSION = 1;
-
 /** The service's default LEDGER_ANCHOR_MAX_DELAY_MS. */
 export const DEFAULT_MAX_DELAY_MS = 300_000;
 /** Most leaves kept past the last matching checkpoint (their hashes) to locate damage with. */
@@ -81,219 +67,35 @@ export interface AuditOptions {
   readonly workers?: number;
 }
 
-export interface PublishedResult {
-  readonly label: string;
-  readonly size: number | null;
-  readonly rootHex: string | null;
-  readonly signature: "valid" | "invalid" | "not-checked";
-  /** How the checkpoint was found consistent with the chain's latest, or why not. */
-  readonly withChain: "consistent (replay)" | "consistent (proof)" | "inconsistent" | "not checked";
-  readonly witnesses: WitnessResult;
-}
-
-/** The cosignatures a published checkpoint carries. */
-export interface WitnessResult {
-  /** Signature lines from keys other than the trusted log key, as `name+keyid`: what it carries, verified or not. */
-  readonly seen: readonly string[];
-  /** With --witness-policy: its quorum, the policy witnesses whose cosignature verified, and whether they meet it; null without. */
-  readonly policy: { readonly quorum: string; readonly vouched: readonly string[]; readonly satisfied: boolean } | null;
-}
-
-export interface AuditReport {
-  readonly format: typeof REPORT_FORMAT;
-  readonly version: typeof REPORT_VERSION;
-  readonly ok: boolean;
-  readonly startedAt: string;
-  readonly durationMs: number;
-  readonly source: { readonly kind: string; readonly description: string; readonly declaredSize: number | null };
-  readonly chain: {
-    readonly description: string;
-    readonly chainId: number;
-    readonly checkpoints: number;
-    readonly latest: { readonly index: number; readonly size: number; readonly rootHex: string; readonly anchoredAt: string } | null;
-  } | null;
-  readonly keys: { readonly trusted: readonly string[]; readonly source: string };
-  readonly entries: { readonly count: number; readonly byKind: Readonly<Record<EntryKind, number>> };
-  readonly totals: InvariantTotals;
-  readonly checkpoints: {
-    readonly onChain: number;
-    /** Anchored checkpoints whose root was compared with the replayed tree. */
-    readonly checked: number;
-    readonly matched: number;
-    /** Anchored checkpoints beyond the entries the source holds (not checked). */
-    readonly beyondSource: number;
-    /** Consecutive pairs shown consistent: by the replay (both roots matched) or by a proof. */
-    readonly consecutive: { readonly byReplay: number; readonly byProof: number; readonly unconfirmed: number };
-  };
-  readonly published: readonly PublishedResult[];
-  readonly anchoring: {
-    readonly maxDelayMs: number;
-    /** Entries not under any anchored checkpoint. */
-    readonly unanchored: number;
-    /** Of those, older than the maximum delay. */
-    readonly overdue: number;
-    /** Anchored entries whose first anchoring came later than the maximum delay. */
-    readonly anchoredLate: number;
-    readonly worstDelayMs: number | null;
-  };
-  readonly discrepancies: {
-    readonly total: number;
-    readonly byKind: Readonly<Record<string, number>>;
-    /** The smallest leaf index found damaged (ordering, deletion, localised tampering), if one could be named. */
-    readonly firstBadIndex: number | null;
-    /** Where damage is known to start when it could not be located to one leaf: [begin, end). */
-    readonly firstBadRange: readonly [number, number] | null;
-    readonly listed: readonly Discrepancy[];
-    readonly omitted: Readonly<Record<string, number>>;
-  };
-  readonly notices: readonly string[];
-}
-
-interface PublishedState {
+/** A published checkpoint as the phases fill it in. */
+export interface PublishedState {
   readonly cp: PublishedCheckpoint;
   /** Published by the source itself (the service's checkpoint when the service is the source, an export's header). */
   readonly fromSource: boolean;
   size: number | null;
   root: Uint8Array | null;
-  signature: PublishedResult["signature"];
+  signature: "valid" | "invalid" | "not-checked";
+  /** The root the source's entries give at this size, once the pass reached it. */
   replayRoot: Uint8Array | null;
-  withChain: PublishedResult["withChain"];
-  witnesses: WitnessResult;
-}
-
-/** The body of a signed note, without checking its signatures. */
-function noteBody(note: string): string {
-  const i = note.lastIndexOf("\n\n");
-  return i < 0 ? note : note.slice(0, i + 1);
-}
-
-/** "leaf 5 is" or "leaves 5–9 are", for [from, to). */
-function span(from: number, to: number): string {
-  return to - from === 1 ? `leaf ${from} is` : `leaves ${from}–${to - 1} are`;
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-async function mapLimit<T>(items: readonly T[], limit: number, f: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await f(items[next++]!);
+  /** How the checkpoint was found consistent with the chain's latest, or why not. */
+  withChain: "consistent (replay)" | "consistent (proof)" | "inconsistent" | "not checked";
+  witnesses: {
+    /** Signature lines from keys other than the trusted log key, as `name+keyid`: what it carries, verified or not. */
+    readonly seen: readonly string[];
+    /** With a witness policy: its quorum, the policy witnesses whose cosignature verified, and whether they meet it. */
+    readonly policy: { readonly quorum: string; readonly vouched: readonly string[]; readonly satisfied: boolean } | null;
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
-
-/** Most leaves checked one by one with an inclusion proof each, past the first damaged one. */
-export const LOCATE_PROOFS = 256;
 
 /** A tree the auditor trusts (anchored on the chain, or signed with the trusted key), to locate damage against. */
-interface Target {
+export interface Target {
   readonly label: string;
   readonly size: number;
   readonly root: Uint8Array;
 }
 
-/** The leaves kept from the last matching checkpoint on (leaf k is at position from + k), and the tree there. */
-interface KeptLeaves {
-  readonly from: number;
-  readonly compact: readonly Uint8Array[];
-  readonly count: number;
-  readonly index: Float64Array;
-  readonly at: Int32Array;
-  readonly hashes: readonly Uint8Array[];
-  readonly id: readonly string[];
-}
-
-type Divergence =
-  | { readonly kind: "no-proof"; readonly reason: string }
-  /** Every kept leaf within the target is consistent with it: its first `upTo` leaves. */
-  | { readonly kind: "all-consistent"; readonly upTo: number }
-  | {
-      readonly kind: "found";
-      readonly position: number;
-      readonly claimed: number;
-      readonly id: string;
-      /** "deleted": the leaf there is the target's next one; "inserted": the next leaf is the target's leaf there. */
-      readonly shift: "deleted" | "inserted" | null;
-      readonly proofs: number;
-    };
-
-/** A proof the oracle could not give (out of its tree's range, a node it lacks): it proves nothing either way. */
-function noProof(e: unknown): boolean {
-  return (e instanceof AuditError && (e.code === "REFUSED" || e.code === "PROTOCOL")) || (e instanceof Error && e.name === "LogArgumentError");
-}
-
-/**
- * The first position where the source's leaves stop being the target's,
- * by binary search over prefix lengths m: the source's root of its first m
- * leaves (rebuilt from the compact range at the last matching checkpoint
- * and the kept leaf hashes) against the target's root, with a consistency
- * proof from the oracle. "The first m leaves are the target's" holds up to
- * the first damaged leaf and fails from there on, whatever the damage (a
- * leaf changed, deleted, inserted or moved), so about log2(kept) proofs
- * find it. A proof that verifies shows the prefix is anchored; a proof
- * that does not is taken as divergence (the oracle is the audited party's:
- * it could hide a later position, never clear a damaged one).
- */
-async function firstDivergence(kept: KeptLeaves, target: Target, oracle: ProofOracle): Promise<Divergence> {
-  const hashOf = (k: number): Uint8Array => kept.hashes[k]!.subarray(kept.at[k]!, kept.at[k]! + HASH_SIZE);
-  const n = Math.min(kept.count, target.size - kept.from);
-  const range = new CompactRange(kept.from, kept.compact);
-  const roots: Uint8Array[] = [range.root()];
-  for (let k = 0; k < n; k++) {
-    range.extend(hashOf(k));
-    roots.push(range.root());
-  }
-  let proofs = 0;
-  /** Whether the source's first from + j leaves are the target's. */
-  const consistent = async (j: number): Promise<boolean> => {
-    const m = kept.from + j;
-    if (j === 0) return true; // the last matching checkpoint's size, or none
-    if (m === target.size) return equalBytes(roots[j]!, target.root);
-    proofs++;
-    const proof = await oracle.consistencyProof(m, target.size);
-    try {
-      verifyConsistency(m, target.size, roots[j]!, target.root, proof);
-      return true;
-    } catch (e) {
-      if (e instanceof VerificationError) return false;
-      throw e;
-    }
-  };
-  const proves = async (leafHash: Uint8Array, index: number): Promise<boolean> => {
-    proofs++;
-    const proof = await oracle.inclusionProof(index, target.size);
-    try {
-      verifyInclusion(leafHash, index, target.size, target.root, proof);
-      return true;
-    } catch (e) {
-      if (e instanceof VerificationError) return false;
-      throw e;
-    }
-  };
-  try {
-    if (await consistent(n)) return { kind: "all-consistent", upTo: kept.from + n };
-    let lo = 0; // consistent
-    let hi = n; // not consistent
-    while (hi - lo > 1) {
-      const mid = lo + Math.floor((hi - lo) / 2);
-      if (await consistent(mid)) lo = mid;
-      else hi = mid;
-    }
-    const position = kept.from + lo;
-    let shift: "deleted" | "inserted" | null = null;
-    if (position + 1 < target.size && (await proves(hashOf(lo), position + 1))) shift = "deleted";
-    else if (lo + 1 < kept.count && (await proves(hashOf(lo + 1), position))) shift = "inserted";
-    return { kind: "found", position, claimed: kept.index[lo]!, id: kept.id[lo]!, shift, proofs };
-  } catch (e) {
-    if (noProof(e)) return { kind: "no-proof", reason: messageOf(e) };
-    throw e;
-  }
-}
-
 /** What the phases of one audit share: its settings, the chain, the published checkpoints, and what is found. */
-interface AuditRun {
+export interface AuditRun {
   readonly options: AuditOptions;
   readonly source: EntrySource;
   readonly oracle: ProofOracle | undefined;
@@ -305,37 +107,26 @@ interface AuditRun {
   chainId: number;
   checkpoints: AnchoredCheckpoint[];
   latest: AnchoredCheckpoint | null;
-  anchoredSize: number;
   published: PublishedState[];
 }
 
-/** What the pass over the entries established. */
-interface Replayed {
-  /** Leaves read. */
-  readonly count: number;
-  /** The index after the last leaf given: with a gap in the middle, more than the count. */
-  readonly reach: number;
-  readonly byKind: Record<EntryKind, number>;
-  readonly totals: InvariantTotals;
-  readonly checked: number;
-  readonly matched: number;
-  /** The largest anchored size whose root matched, with every earlier one matching too. */
-  readonly matchedSize: number;
-  readonly firstMismatch: { index: number; from: number; to: number } | null;
-  readonly unanchored: number;
-  readonly overdue: number;
-  readonly anchoredLate: number;
-  readonly worstDelay: number | null;
-  /** The leaves kept from the last matching checkpoint on, to locate damage with. */
-  readonly kept: KeptLeaves;
-  /** The tree's node of level 8·L (L ≥ 1), for a published log's upper tiles. */
-  readonly tileNode: (level: number, index: number) => Uint8Array | undefined;
+/** What the pass over the entries established (see replayEntries). */
+export type Replayed = Awaited<ReturnType<typeof replayEntries>>;
+/** The leaves kept from the last matching checkpoint on (leaf k is at position from + k), and the tree there. */
+export type KeptLeaves = Replayed["kept"];
+
+/** "leaf 5 is" or "leaves 5–9 are", for [from, to). */
+export function span(from: number, to: number): string {
+  return to - from === 1 ? `leaf ${from} is` : `leaves ${from}–${to - 1} are`;
 }
+
+/** The phases that need proofs, and damage location. */
+const proofs = () => import("./locate");
 
 /**
  * The audit, phase by phase: the chain, the published checkpoints'
- * signatures, one pass over the entries, what the source lacks, the
- * published checkpoints against the chain, consecutive anchored
+ * signatures and cosignatures, one pass over the entries, what the source
+ * lacks, the published checkpoints against the chain, consecutive anchored
  * checkpoints, locating damage, the report.
  */
 export async function runAudit(options: AuditOptions): Promise<AuditReport> {
@@ -353,55 +144,52 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     chainId: 0,
     checkpoints: [],
     latest: null,
-    anchoredSize: 0,
     published: [],
   };
   await readChain(run);
   checkSignatures(run);
-  checkWitnesses(run);
-  const replayed = await replayEntries(run);
-  await checkUpperTiles(run, replayed);
-  const behind = checkSourceEnd(run, replayed);
-  const lost = await checkPublished(run, replayed, behind);
-  const consecutive = await checkConsecutive(run, replayed);
-  const firstBadRange = await locateDamage(run, replayed, lost);
-  return report(run, replayed, consecutive, firstBadRange, startedMs);
+  const readable = listCosignatures(run);
+  if (options.witnessPolicy !== undefined) (await import("./witnesses")).checkQuorum(run, readable, options.witnessPolicy);
+  const r = await replayEntries(run);
+  for (const p of (await run.source.checkTree?.((level, index) => r.tree.tileNode(level, index))) ?? []) run.add(p.kind, p.message, p.leafIndex === undefined ? {} : { leafIndex: p.leafIndex });
+  const behind = await checkPublished(run, r, checkSourceEnd(run, r));
+  const consecutive = await checkConsecutive(run, r);
+  // Damage is located against the first trusted tree the source disagrees with: the first
+  // anchored checkpoint whose root did not match, else the smallest trusted tree beyond its end.
+  const m = r.firstMismatch;
+  const target = m !== null ? { label: `anchored checkpoint ${m.index}`, size: m.size, root: m.root } : behind;
+  const firstBadRange = target === null ? null : await (await proofs()).locateDamage(run, r, target);
+  return report(run, r, consecutive, firstBadRange, startedMs);
 }
 
 /** The chain's checkpoints, and whether each grows from the one before. */
 async function readChain(run: AuditRun): Promise<void> {
-  const { options, add, notices } = run;
-  let checkpoints: AnchoredCheckpoint[] = [];
-  let chainId = 0;
-  if (options.chain !== null) {
-    chainId = await options.chain.chainId();
-    checkpoints = await readCheckpoints(options.chain);
-    for (let k = 1; k < checkpoints.length; k++) {
-      const a = checkpoints[k - 1]!;
-      const b = checkpoints[k]!;
-      if (!(b.size > a.size))
-        add("chain-inconsistent", `checkpoint ${k} (size ${b.size}) does not grow from checkpoint ${k - 1} (size ${a.size})`, { checkpointIndex: k });
-      if (b.timestamp < a.timestamp) notices.push(`checkpoint ${k} was anchored at an earlier block time than checkpoint ${k - 1}`);
-    }
-  } else {
-    notices.push("no chain was read: nothing was checked against anchored checkpoints");
+  const { chain } = run.options;
+  if (chain === null) {
+    run.notices.push("no chain was read: nothing was checked against anchored checkpoints");
+    return;
   }
-  const latest = checkpoints.length > 0 ? checkpoints[checkpoints.length - 1]! : null;
-  const anchoredSize = latest?.size ?? 0;
-
-  run.chainId = chainId;
-  run.checkpoints = checkpoints;
-  run.latest = latest;
-  run.anchoredSize = anchoredSize;
+  run.chainId = await chain.chainId();
+  const cps = (run.checkpoints = await readCheckpoints(chain));
+  for (let k = 1; k < cps.length; k++) {
+    const [a, b] = [cps[k - 1]!, cps[k]!];
+    if (!(b.size > a.size)) run.add("chain-inconsistent", `checkpoint ${k} (size ${b.size}) does not grow from checkpoint ${k - 1} (size ${a.size})`, { checkpointIndex: k });
+    if (b.timestamp < a.timestamp) run.notices.push(`checkpoint ${k} was anchored at an earlier block time than checkpoint ${k - 1}`);
+  }
+  run.latest = cps[cps.length - 1] ?? null;
 }
 
-/** The published checkpoints (the source's and any given), their signatures checked first. */
+/** The body of a signed note, without checking its signatures. */
+function noteBody(note: string): string {
+  const i = note.lastIndexOf("\n\n");
+  return i < 0 ? note : note.slice(0, i + 1);
+}
+
+/** The published checkpoints (the given ones, then the source's), their signatures checked first. */
 function checkSignatures(run: AuditRun): void {
-  const { options, source, add, notices } = run;
-  const published: PublishedState[] = [
-    ...(options.published ?? []).map((cp) => ({ cp, fromSource: false })),
-    ...source.published.map((cp) => ({ cp, fromSource: true })),
-  ].map(({ cp, fromSource }) => ({
+  const { options, add } = run;
+  const given = (options.published ?? []).map((cp) => ({ cp, fromSource: false }));
+  run.published = [...given, ...run.source.published.map((cp) => ({ cp, fromSource: true }))].map(({ cp, fromSource }) => ({
     cp,
     fromSource,
     size: null,
@@ -411,13 +199,11 @@ function checkSignatures(run: AuditRun): void {
     withChain: "not checked",
     witnesses: { seen: [], policy: null },
   }));
-  for (const p of published) {
+  for (const p of run.published) {
     if (options.verifiers.length > 0) {
       try {
         const c = verifyCheckpoint(p.cp.note, options.verifiers, options.origin);
-        p.signature = "valid";
-        p.size = c.size;
-        p.root = c.rootHash;
+        [p.signature, p.size, p.root] = ["valid", c.size, c.rootHash];
         continue;
       } catch (e) {
         if (!(e instanceof CheckpointError)) throw e;
@@ -427,56 +213,31 @@ function checkSignatures(run: AuditRun): void {
     }
     try {
       const c = parseCheckpoint(noteBody(p.cp.note));
-      p.size = c.size;
-      p.root = c.rootHash;
+      [p.size, p.root] = [c.size, c.rootHash];
     } catch (e) {
       if (!(e instanceof CheckpointError)) throw e;
       if (p.signature === "not-checked") add("checkpoint-signature", `the checkpoint from ${p.cp.label} is malformed: ${e.code}: ${e.message}`);
     }
   }
-  if (options.verifiers.length === 0 && published.length > 0)
-    notices.push("no trusted log key was given (--log-key): checkpoint signatures were not checked");
-
-  run.published = published;
+  if (options.verifiers.length === 0 && run.published.length > 0) run.notices.push("no trusted log key was given (--log-key): checkpoint signatures were not checked");
 }
 
-/**
- * The witness cosignatures on each published checkpoint. With a policy, the
- * source's own checkpoint (what it publishes as the log's state) must carry
- * a quorum of valid cosignatures from the policy's witnesses, and a policy
- * witness's cosignature that does not verify is a finding whatever the
- * quorum. Without a policy the cosignatures are listed, unverified.
- */
-function checkWitnesses(run: AuditRun): void {
-  const { options, add, notices } = run;
-  const policy = options.witnessPolicy;
-  const logKeys = new Set(options.verifiers.map((v) => `${v.name}+${v.keyId}`));
+/** Lists the cosignatures each published checkpoint carries (unverified); returns those whose note is well-formed. */
+function listCosignatures(run: AuditRun): PublishedState[] {
+  const logKeys = new Set(run.options.verifiers.map((v) => `${v.name}+${v.keyId}`));
+  const readable: PublishedState[] = [];
   for (const p of run.published) {
-    let seen: string[];
     try {
-      seen = splitSignedNote(p.cp.note)
-        .signatures.filter((sig) => !logKeys.has(`${sig.name}+${sig.keyId}`))
-        .map((sig) => `${sig.name}+${sig.keyId.toString(16).padStart(8, "0")}`);
+      const sigs = splitSignedNote(p.cp.note).signatures.filter((sig) => !logKeys.has(`${sig.name}+${sig.keyId}`));
+      p.witnesses = { seen: sigs.map((sig) => `${sig.name}+${sig.keyId.toString(16).padStart(8, "0")}`), policy: null };
+      readable.push(p);
     } catch (e) {
-      if (!(e instanceof CheckpointError)) throw e;
-      continue; // a malformed note is a checkpoint-signature finding already
-    }
-    p.witnesses = { seen, policy: null };
-    if (policy === undefined) continue;
-    const label = `the checkpoint from ${p.cp.label}`;
-    try {
-      const { vouched, satisfied } = checkCosignedCheckpoint(p.cp.note, policy);
-      p.witnesses = { seen, policy: { quorum: policy.quorum, vouched, satisfied } };
-      if (!satisfied && p.fromSource)
-        add("witness-cosignature", `${label} is cosigned by ${vouched.length === 0 ? "no witness of the policy" : vouched.join(", ")}: the policy's quorum ${policy.quorum} is not met`);
-    } catch (e) {
-      if (!(e instanceof CheckpointError)) throw e;
-      p.witnesses = { seen, policy: { quorum: policy.quorum, vouched: [], satisfied: false } };
-      add("witness-cosignature", `${label} carries a cosignature of a policy witness that does not verify: ${e.code}: ${e.message}`);
+      if (!(e instanceof CheckpointError)) throw e; // a malformed note is a checkpoint-signature finding already
     }
   }
-  if (policy === undefined && run.published.some((p) => p.witnesses.seen.length > 0))
-    notices.push("no --witness-policy was given: the cosignatures listed were not verified");
+  if (run.options.witnessPolicy === undefined && run.published.some((p) => p.witnesses.seen.length > 0))
+    run.notices.push("no --witness-policy was given: the cosignatures listed were not verified");
+  return readable;
 }
 
 /**
@@ -484,68 +245,50 @@ function checkWitnesses(run: AuditRun): void {
  * hashed (./leaves.ts), the tree's root compared at every anchored size and
  * kept at every published one, the invariants replayed, anchoring timed.
  */
-async function replayEntries(run: AuditRun): Promise<Replayed> {
-  const { options, source, add, findings, checkpoints, published, anchoredSize, maxDelayMs, locateLimit } = run;
-  const now = options.now ?? Date.now;
+async function replayEntries(run: AuditRun) {
+  const { options, source, add, findings, checkpoints, published, maxDelayMs, locateLimit } = run;
+  const anchoredSize = run.latest?.size ?? 0;
+  // The sizes at which the tree's root is wanted, and what wants it.
   const wanted = new Map<number, { chain: AnchoredCheckpoint[]; published: PublishedState[] }>();
-  const want = (size: number) => {
-    let w = wanted.get(size);
-    if (w === undefined) wanted.set(size, (w = { chain: [], published: [] }));
-    return w;
-  };
+  const want = (size: number) => wanted.get(size) ?? wanted.set(size, { chain: [], published: [] }).get(size)!;
   for (const c of checkpoints) want(c.size).chain.push(c);
   for (const p of published) if (p.size !== null) want(p.size).published.push(p);
-  const probes = [...wanted.keys()].sort((a, b) => a - b);
-
-  // The pass itself: what is kept while reading.
-  let size = 0; // leaves read so far
-  const replay = new InvariantReplay();
-  const byKind = Object.fromEntries(ENTRY_KINDS.map((k) => [k, 0])) as Record<EntryKind, number>;
-  let expected = 0; // the next leaf index the source should give
-  let probe = 0;
-  while (probe < probes.length && probes[probe]! === 0) probe++;
   for (const p of wanted.get(0)?.published ?? []) p.replayRoot = EMPTY_ROOT;
-  let checked = 0;
-  let matched = 0;
-  let matchedSize = 0; // the largest anchored size whose root matched, with every earlier one matching too
-  let matchedCompact: Uint8Array[] = []; // the compact range of the tree at matchedSize (to rebuild prefix roots past it)
-  let firstMismatch = null as { index: number; from: number; to: number } | null;
+  const tree = new TreeBuilder([...wanted.keys()].filter((s) => s > 0).sort((a, b) => a - b), source.checkTree !== undefined);
+
+  const replay = new InvariantReplay();
+  const byKind = Object.fromEntries(LEDGER_KINDS.map((k) => [k, 0])) as Record<LedgerKind, number>;
+  let size = 0; // leaves read so far
+  let expected = 0; // the next leaf index the source should give
+  let [checked, matched, matchedSize] = [0, 0, 0]; // matchedSize: the largest anchored size whose root matched, with every earlier one too
+  let matchedCompact: readonly Uint8Array[] = []; // the compact range at matchedSize (to rebuild prefix roots past it)
+  let firstMismatch = null as AnchoredCheckpoint | null; // "as": it is set in handle(), which the compiler does not follow
   let cover = 0; // the first checkpoint with size > the current leaf
-  let unanchored = 0;
-  let overdue = 0;
-  let anchoredLate = 0;
-  let worstDelay: number | null = null;
+  let [unanchored, overdue, anchoredLate] = [0, 0, 0];
+  let worstDelay = null as number | null;
   let lastRecordedMs = -Infinity;
   let clockNotices = 0;
-  const nowMs = now();
-  // Leaves kept to locate damage: from the last matched checkpoint on, at most locateLimit.
-  // Kept in columns (index, its batch's hash array and offset, entry id): no object per leaf,
-  // since in a clean log every one is dropped at the next matching checkpoint.
-  const locIndex = new Float64Array(locateLimit);
-  const locAt = new Int32Array(locateLimit);
-  const locHashes: Uint8Array[] = [];
-  const locId: string[] = [];
-  let locN = 0;
+  const nowMs = (options.now ?? Date.now)();
+  // Leaves kept to locate damage: from the last matched checkpoint on, at most locateLimit, in columns
+  // (no object per leaf: in a clean log every one is dropped at the next matching checkpoint).
+  const kept = { index: new Float64Array(locateLimit), at: new Int32Array(locateLimit), hashes: [] as Uint8Array[], id: [] as string[], count: 0 };
   // A service grows while it is read: read what was published or anchored when the audit began.
   const until =
     options.until ??
-    (source.kind === "service" && (checkpoints.length > 0 || published.some((p) => p.size !== null))
-      ? Math.max(anchoredSize, ...published.map((p) => p.size ?? 0))
-      : undefined);
+    (source.kind === "service" && (checkpoints.length > 0 || published.some((p) => p.size !== null)) ? Math.max(anchoredSize, ...published.map((p) => p.size ?? 0)) : undefined);
   const total = until ?? source.declaredSize;
 
   // The entry being replayed, for the one violation reporter (no closure per entry).
-  const current: { e: AuditEntry; claimed: number } = { e: null as unknown as AuditEntry, claimed: 0 };
+  const current = { e: null as unknown as LedgerEntry, claimed: 0 };
   const violation = (rule: string, message: string): void =>
     add(rule === "agency-scope" ? "agency-scope" : "invariant", `${current.e.kind} ${current.e.id} at leaf ${current.claimed}: ${message}`, { leafIndex: current.claimed, entryId: current.e.id, rule });
-  const tree = new TreeBuilder(probes, source.checkUpperTiles !== undefined);
+
   const handle = (batch: LeafBatch, read: BatchCheck): void => {
     const step = tree.add(batch.indices, read.hashes);
-    for (const p of batch.problems ?? []) {
-      add("tile-mismatch", p.message, p.leafIndex === undefined ? {} : { leafIndex: p.leafIndex });
-      if (p.leafIndex !== undefined) findings.badFrom(p.leafIndex);
+    for (const p of batch.check?.(read.hashes, read.faults) ?? []) {
+      add(p.kind, p.message, p.leafIndex === undefined ? {} : { leafIndex: p.leafIndex });
+      if (p.damagedFrom !== undefined) findings.badFrom(p.damagedFrom);
     }
-    if (batch.tileHashes !== undefined) checkLeafHashes(batch, read.hashes, add, findings);
     for (let i = 0; i < batch.length; i++) {
       const claimed = batch.indices[i]!;
       if (Number.isNaN(claimed)) {
@@ -559,10 +302,9 @@ async function replayEntries(run: AuditRun): Promise<Replayed> {
         findings.badFrom(Math.min(claimed, expected));
       }
       expected = claimed + 1;
-      const pos = ++size; // leaves so far
+      const pos = ++size;
 
-      let id = "";
-      let e: AuditEntry | null = null;
+      let e: LedgerEntry | null = null;
       const fault = read.faults[i]!;
       if (fault !== null) add("leaf-encoding", `leaf ${claimed}: ${fault}`, { leafIndex: claimed });
       else {
@@ -570,9 +312,7 @@ async function replayEntries(run: AuditRun): Promise<Replayed> {
         if (res.malformed !== null) add("entry-malformed", `leaf ${claimed}: ${res.malformed}`, { leafIndex: claimed });
         e = res.entry;
       }
-      if (read.shownMismatch[i]) add("record-mismatch", `leaf ${claimed}: the entry the service shows is not the entry in the leaf it serves`, { leafIndex: claimed });
       if (e !== null) {
-        id = e.id;
         byKind[e.kind]++;
         if (replay.hasEntry(e)) add("duplicate-id", `leaf ${claimed}: entry id ${e.id} was already used by an earlier leaf`, { leafIndex: claimed, entryId: e.id });
         else {
@@ -581,7 +321,7 @@ async function replayEntries(run: AuditRun): Promise<Replayed> {
           replay.apply(e, violation);
         }
         if (e.recordedMs < lastRecordedMs && clockNotices++ < 5)
-          findings.notice({ message: `leaf ${claimed} (${e.id}) was recorded at ${e.recordedAt}, before the leaf before it`, leafIndex: claimed });
+          findings.notice(`leaf ${claimed} (${e.id}) was recorded at ${e.recordedAt}, before the leaf before it`);
         lastRecordedMs = e.recordedMs;
         // Anchoring: the first checkpoint that covers this leaf.
         while (cover < checkpoints.length && checkpoints[cover]!.size < pos) cover++;
@@ -601,35 +341,27 @@ async function replayEntries(run: AuditRun): Promise<Replayed> {
           }
         }
       }
-      if (locN < locateLimit) {
-        locIndex[locN] = claimed;
-        locAt[locN] = i * HASH_SIZE;
-        locHashes[locN] = read.hashes;
-        locId[locN] = id;
-        locN++;
+      if (kept.count < locateLimit) {
+        const k = kept.count++;
+        kept.index[k] = claimed;
+        kept.at[k] = i * HASH_SIZE;
+        kept.hashes[k] = read.hashes;
+        kept.id[k] = e?.id ?? "";
       }
 
-      if (probe < probes.length && probes[probe] === pos) {
-        probe++;
-        const w = wanted.get(pos)!;
-        const at = step.sizes.indexOf(pos);
-        const root = step.roots[at]!;
-        for (const p of w.published) p.replayRoot = root;
-        for (const c of w.chain) {
-          checked++;
-          if (equalBytes(root, c.root)) {
-            matched++;
-            if (firstMismatch === null) {
-              matchedSize = pos;
-              matchedCompact = [...step.compacts[at]!];
-              locN = 0;
-            }
-          } else {
-            add("root-mismatch", `the first ${pos} entries give root ${rootHex(root)}, but checkpoint ${c.index} on the chain anchors ${rootHex(c.root)} for that size`, {
-              checkpointIndex: c.index,
-            });
-            firstMismatch ??= { index: c.index, from: matchedSize, to: pos };
-          }
+      const at = step.sizes.indexOf(pos);
+      if (at < 0) continue;
+      const w = wanted.get(pos)!;
+      const root = step.roots[at]!;
+      for (const p of w.published) p.replayRoot = root;
+      for (const c of w.chain) {
+        checked++;
+        if (!equalBytes(root, c.root)) {
+          add("root-mismatch", `the first ${pos} entries give root ${rootHex(root)}, but checkpoint ${c.index} on the chain anchors ${rootHex(c.root)} for that size`, { checkpointIndex: c.index });
+          firstMismatch ??= c;
+        } else {
+          matched++;
+          if (firstMismatch === null) [matchedSize, matchedCompact, kept.count] = [pos, step.compacts[at]!, 0];
         }
       }
     }
@@ -638,12 +370,11 @@ async function replayEntries(run: AuditRun): Promise<Replayed> {
   // Batches are read ahead, up to `ahead` at a time (with workers, in parallel), and handled in log order.
   const workers = options.workers ?? 0;
   const readers = new LeafReaders(workers);
-  const ahead = 1 + 2 * workers;
   const inFlight: { batch: LeafBatch; read: Promise<BatchCheck> }[] = [];
   const finish = async (): Promise<void> => {
     const { batch, read } = inFlight.shift()!;
     handle(batch, await read);
-    if (options.onBatch) await options.onBatch(batch);
+    await options.onBatch?.(batch);
     options.onProgress?.(size, total);
   };
   try {
@@ -651,19 +382,16 @@ async function replayEntries(run: AuditRun): Promise<Replayed> {
       const read = readers.read(batch);
       read.catch(() => {}); // awaited in order below; a failure surfaces there
       inFlight.push({ batch, read });
-      if (inFlight.length >= ahead) await finish();
+      if (inFlight.length >= 1 + 2 * workers) await finish();
     }
     while (inFlight.length > 0) await finish();
   } finally {
     await readers.close();
   }
-  const count = tree.size;
-  // The index after the last leaf given: with a gap in the middle, more than the count.
-  const reach = Math.max(expected, count);
-
+  const hash = (k: number) => kept.hashes[k]!.subarray(kept.at[k]!, kept.at[k]! + HASH_SIZE);
   return {
-    count,
-    reach,
+    count: tree.size,
+    reach: Math.max(expected, tree.size),
     byKind,
     totals: replay.totals(),
     checked,
@@ -674,31 +402,10 @@ async function replayEntries(run: AuditRun): Promise<Replayed> {
     overdue,
     anchoredLate,
     worstDelay,
-    kept: { from: matchedSize, compact: matchedCompact, count: locN, index: locIndex, at: locAt, hashes: locHashes, id: locId },
-    tileNode: (level, index) => tree.tileNode(level, index),
+    /** The leaves kept from the last matching checkpoint on, to locate damage with: kept leaf k's index, id and hash. */
+    kept: { from: matchedSize, compact: matchedCompact, count: kept.count, index: kept.index, id: kept.id, hash },
+    tree,
   };
-}
-
-/** A published log's hash tiles above level 0 against the tree the entries give. */
-async function checkUpperTiles(run: AuditRun, r: Replayed): Promise<void> {
-  if (run.source.checkUpperTiles === undefined) return;
-  for (const p of await run.source.checkUpperTiles(r.tileNode)) run.add("tile-mismatch", p.message, p.leafIndex === undefined ? {} : { leafIndex: p.leafIndex });
-}
-
-/** A published log's level-0 tile against the hashes of the entries it publishes beside it. */
-function checkLeafHashes(batch: LeafBatch, hashes: Uint8Array, add: AuditRun["add"], findings: Findings): void {
-  const published = batch.tileHashes!;
-  if (published.length !== batch.length * HASH_SIZE) {
-    add("tile-mismatch", `${batch.tileName}: ${published.length / HASH_SIZE} hashes for ${batch.length} entries`, { leafIndex: batch.indices[0] });
-    return;
-  }
-  for (let i = 0; i < batch.length; i++) {
-    const at = i * HASH_SIZE;
-    if (!equalBytes(published.subarray(at, at + HASH_SIZE), hashes.subarray(at, at + HASH_SIZE))) {
-      add("tile-mismatch", `${batch.tileName}: the hash published for leaf ${batch.indices[i]} is not the hash of the entry published for it`, { leafIndex: batch.indices[i] });
-      findings.badFrom(batch.indices[i]!);
-    }
-  }
 }
 
 /** An export or a published log that holds all it declares: it may simply be older than the chain or a signed checkpoint, which is not a loss. */
@@ -706,29 +413,26 @@ function holdsAllItDeclares(source: EntrySource, count: number): boolean {
   return (source.kind === "export" || source.kind === "tlog") && source.declaredSize !== undefined && count >= source.declaredSize;
 }
 
-/** What the source lacks against trusted trees, or declares and does not hold. Returns the smallest trusted tree beyond its end, if any. */
+/** What the source lacks against the chain, or declares and does not hold. Returns the smallest anchored tree beyond its end, if any. */
 function checkSourceEnd(run: AuditRun, r: Replayed): Target | null {
-  const { source, add, notices, checkpoints, anchoredSize } = run;
+  const { source, add } = run;
   const { reach, count } = r;
-  // A trusted tree larger than the source (anchored on the chain, or signed with the trusted key)
-  // proves entries were lost; the smallest such tree is where damage is located against.
+  const anchoredSize = run.latest?.size ?? 0;
+  // A trusted tree larger than the source proves entries were lost; the smallest such tree is where damage is located against.
   let behind: Target | null = null;
-  const beyond = checkpoints.filter((c) => c.size > reach);
-  const completeExport = holdsAllItDeclares(source, count);
-  if (beyond.length > 0) {
-    if (completeExport)
-      notices.push(`${beyond.length} anchored checkpoints (up to size ${anchoredSize}) are beyond the ${reach} entries of the export and were not checked`);
-    else {
-      add("source-behind-chain", `the chain anchors ${anchoredSize} entries, but the source ends at ${reach}: ${span(reach, anchoredSize)} missing (a deletion, or a database rolled back to an older copy)`, {
-        leafIndex: reach,
-        checkpointIndex: beyond[0]!.index,
-      });
-      behind = { label: `anchored checkpoint ${beyond[0]!.index}`, size: beyond[0]!.size, root: beyond[0]!.root };
-    }
+  const beyond = run.checkpoints.filter((c) => c.size > reach);
+  if (beyond.length > 0 && holdsAllItDeclares(source, count))
+    run.notices.push(`${beyond.length} anchored checkpoints (up to size ${anchoredSize}) are beyond the ${reach} entries of the export and were not checked`);
+  else if (beyond.length > 0) {
+    const first = beyond[0]!;
+    add("source-behind-chain", `the chain anchors ${anchoredSize} entries, but the source ends at ${reach}: ${span(reach, anchoredSize)} missing (a deletion, or a database rolled back to an older copy)`, {
+      leafIndex: reach,
+      checkpointIndex: first.index,
+    });
+    behind = { label: `anchored checkpoint ${first.index}`, size: first.size, root: first.root };
   }
   if (source.declaredSize !== undefined && source.declaredSize !== count)
     add("source-size-mismatch", `${source.description} declares ${source.declaredSize} entries but holds ${count}`, { leafIndex: Math.min(count, source.declaredSize) });
-
   return behind;
 }
 
@@ -737,16 +441,14 @@ function checkSourceEnd(run: AuditRun, r: Replayed): Target | null {
  * view). Returns the smallest trusted tree beyond the source's end: `behind`,
  * or a smaller one signed with the trusted key.
  */
-async function checkPublished(run: AuditRun, r: Replayed, smallestBehind: Target | null): Promise<Target | null> {
-  const { source, add, notices, latest, oracle, published, anchoredSize } = run;
-  let behind = smallestBehind;
+async function checkPublished(run: AuditRun, r: Replayed, behind: Target | null): Promise<Target | null> {
+  const { add, notices, latest } = run;
   const { reach, count, matchedSize } = r;
-  const completeExport = holdsAllItDeclares(source, count);
-  for (const p of published) {
+  const completeExport = holdsAllItDeclares(run.source, count);
+  for (const p of run.published) {
     if (p.size === null || p.root === null) continue;
     const label = `the checkpoint from ${p.cp.label} (size ${p.size})`;
-    if (p.fromSource && p.size > reach)
-      add("published-root-mismatch", `${label} claims ${p.size} entries, but the source gave only ${reach}`, { leafIndex: reach });
+    if (p.fromSource && p.size > reach) add("published-root-mismatch", `${label} claims ${p.size} entries, but the source gave only ${reach}`, { leafIndex: reach });
     else if (p.size > reach && p.signature === "valid") {
       // Chosen: a validly signed tree the source cannot reach is a loss, as an anchored one is, unless the
       // source is an export that holds all it declares (an older snapshot). Unsigned, it proves nothing.
@@ -763,201 +465,62 @@ async function checkPublished(run: AuditRun, r: Replayed, smallestBehind: Target
       if (p.size <= matchedSize) {
         add("split-view", `${label} has root ${rootHex(p.root)}, but the anchored log has ${rootHex(p.replayRoot)} at that size: it shows a tree the chain has not seen`);
         p.withChain = "inconsistent";
-      } else
-        add("published-root-mismatch", `${label} has root ${rootHex(p.root)}, but the source's entries give ${rootHex(p.replayRoot)} at that size`);
-    } else if (p.replayRoot !== null && latest !== null && matchedSize === anchoredSize && count >= p.size) {
-      p.withChain = "consistent (replay)";
-    }
-    if (p.withChain === "not checked" && latest !== null && oracle !== undefined) {
-      const [s1, r1, s2, r2] = p.size <= latest.size ? [p.size, p.root, latest.size, latest.root] : [latest.size, latest.root, p.size, p.root];
-      try {
-        verifyConsistency(s1, s2, r1, r2, s1 === s2 ? [] : await oracle.consistencyProof(s1, s2));
-        p.withChain = "consistent (proof)";
-      } catch (e) {
-        if (e instanceof VerificationError) {
-          p.withChain = "inconsistent";
-          add("split-view", `${label} is not consistent with the chain's latest checkpoint ${latest.index} (size ${latest.size}): ${e.code}: ${e.message}`, { checkpointIndex: latest.index });
-        } else if (noProof(e)) notices.push(`${label}: no consistency proof with the chain could be had from ${oracle.description}: ${messageOf(e)}`);
-        else throw e;
-      }
-    }
+      } else add("published-root-mismatch", `${label} has root ${rootHex(p.root)}, but the source's entries give ${rootHex(p.replayRoot)} at that size`);
+    } else if (p.replayRoot !== null && latest !== null && matchedSize === latest.size && count >= p.size) p.withChain = "consistent (replay)";
+    if (p.withChain === "not checked" && latest !== null && run.oracle !== undefined) await (await proofs()).provePublished(run, p, label);
     if (p.withChain === "not checked" && latest !== null) notices.push(`${label} could not be compared with the chain (no replay up to its size and no proof)`);
   }
-
   return behind;
 }
 
-/** Consecutive anchored checkpoints shown consistent: by the replay, or by a proof. */
-async function checkConsecutive(run: AuditRun, r: Replayed): Promise<{ byReplay: number; byProof: number; unconfirmed: number }> {
-  const { notices, checkpoints, oracle } = run;
-  const { matchedSize } = r;
-  let byReplay = 0;
-  let byProof = 0;
-  const unproved: [AnchoredCheckpoint, AnchoredCheckpoint][] = [];
-  for (let k = 1; k < checkpoints.length; k++) {
-    const a = checkpoints[k - 1]!;
-    const b = checkpoints[k]!;
-    if (b.size <= matchedSize) byReplay++;
-    else unproved.push([a, b]);
-  }
-  if (oracle !== undefined && unproved.length > 0) {
-    await mapLimit(unproved.slice(0, 1000), 8, async ([a, b]) => {
-      try {
-        if (b.size > a.size) {
-          verifyConsistency(a.size, b.size, a.root, b.root, await oracle.consistencyProof(a.size, b.size));
-          byProof++;
-        }
-      } catch (e) {
-        if (!(e instanceof VerificationError) && !noProof(e)) throw e;
-      }
-    });
-  }
-  const unconfirmed = checkpoints.length > 0 ? checkpoints.length - 1 - byReplay - byProof : 0;
-  if (unconfirmed > 0)
-    notices.push(`${unconfirmed} pairs of consecutive anchored checkpoints could not be shown consistent here (the replay diverged before them and no proof verified); the contract refuses inconsistent ones itself`);
+/** Consecutive anchored checkpoints shown consistent: by the replay, or (past it) by a proof. */
+/** Consecutive pairs shown consistent: by the replay (both roots matched) or by a proof. */
+type Consecutive = { readonly byReplay: number; readonly byProof: number; readonly unconfirmed: number };
 
+async function checkConsecutive(run: AuditRun, r: Replayed): Promise<Consecutive> {
+  const cps = run.checkpoints;
+  const byReplay = cps.slice(1).filter((b) => b.size <= r.matchedSize).length;
+  const unproved = cps.slice(1).flatMap((b, k): [AnchoredCheckpoint, AnchoredCheckpoint][] => (b.size > r.matchedSize ? [[cps[k]!, b]] : []));
+  const byProof = run.oracle !== undefined && unproved.length > 0 ? await (await proofs()).proveConsecutive(run, unproved) : 0;
+  const unconfirmed = cps.length > 0 ? cps.length - 1 - byReplay - byProof : 0;
+  if (unconfirmed > 0)
+    run.notices.push(`${unconfirmed} pairs of consecutive anchored checkpoints could not be shown consistent here (the replay diverged before them and no proof verified); the contract refuses inconsistent ones itself`);
   return { byReplay, byProof, unconfirmed };
 }
 
-/** The first damaged leaf, against the first trusted tree the source disagrees with; later ones one by one. */
-async function locateDamage(run: AuditRun, r: Replayed, behind: Target | null): Promise<[number, number] | null> {
-  const { add, notices, findings, checkpoints, latest, oracle, locateLimit } = run;
-  const { firstMismatch, matchedSize, reach, kept } = r;
-  const { count: locN, index: locIndex, at: locAt, hashes: locHashes, id: locId } = kept;
-  // Against the first trusted tree the source disagrees with: the first anchored checkpoint whose root
-  // did not match, else the smallest trusted tree beyond the source's end.
-  const mismatched = firstMismatch === null ? undefined : checkpoints.find((c) => c.index === firstMismatch!.index);
-  const target: Target | null = mismatched !== undefined ? { label: `anchored checkpoint ${mismatched.index}`, size: mismatched.size, root: mismatched.root } : behind;
-  let firstBadRange: [number, number] | null = null;
-  if (target !== null) {
-    // Damage starts at or after the last matching checkpoint, and at or before the source's end.
-    firstBadRange = [matchedSize, Math.min(target.size, reach + 1)];
-    if (matchedSize === reach && target.size > reach) {
-      // The source's whole tree matched an anchored root: it is the anchored log's prefix, and ends early.
-      findings.badFrom(reach);
-    } else if (oracle !== undefined) {
-      const first = await firstDivergence(kept, target, oracle);
-      if (first.kind === "no-proof") notices.push(`the first damaged leaf could not be located: ${oracle.description} gave no proof (${first.reason})`);
-      else if (first.kind === "all-consistent") {
-        if (first.upTo === reach && target.size > reach) findings.badFrom(reach);
-        else
-          notices.push(
-            `the first ${first.upTo} leaves are consistent with ${target.label} (size ${target.size})${locN >= locateLimit ? `; leaves past them were not kept (--locate-limit ${locateLimit})` : ""}`,
-          );
-      } else {
-        const p = first.position;
-        findings.badFrom(p);
-        const claimed = first.claimed !== p ? ` (the source numbers it ${first.claimed})` : "";
-        const id = first.id ? ` (${first.id})` : "";
-        const what =
-          first.shift === "deleted"
-            ? `leaf ${p} of the anchored log is missing from the source: the source's leaf ${p}${id}${claimed} is the anchored leaf ${p + 1} (a deletion)`
-            : first.shift === "inserted"
-              ? `leaf ${p}${id}${claimed} is not in the anchored log: the source's next leaf is the anchored leaf ${p} (an insertion)`
-              : `leaf ${p}${id}${claimed} is not the leaf anchored at that index: the first ${p} leaves are consistent with ${target.label}, the first ${p + 1} are not`;
-        add("leaf-not-anchored-as-is", what, { leafIndex: p, ...(first.id ? { entryId: first.id } : {}) });
-        notices.push(`located the first damaged leaf with ${first.proofs} proofs from ${oracle.description} against ${target.label} (size ${target.size})`);
-
-        // Past it: other leaves one by one against the latest checkpoint, unless the source is shifted
-        // there (then every later leaf fails, which says nothing more). At most LOCATE_PROOFS requests.
-        if (first.shift === null && latest !== null) {
-          const candidates: { index: number; hash: Uint8Array; id: string }[] = [];
-          for (let k = p - matchedSize + 1; k < locN && candidates.length < LOCATE_PROOFS; k++)
-            if (locIndex[k]! < latest.size) candidates.push({ index: locIndex[k]!, hash: locHashes[k]!.subarray(locAt[k]!, locAt[k]! + HASH_SIZE), id: locId[k]! });
-          let unavailable = 0;
-          const bad: typeof candidates = [];
-          await mapLimit(candidates, 8, async (l) => {
-            let proof: Uint8Array[];
-            try {
-              proof = await oracle.inclusionProof(l.index, latest.size);
-            } catch (e) {
-              if (!noProof(e)) throw e;
-              unavailable++;
-              return;
-            }
-            try {
-              verifyInclusion(l.hash, l.index, latest.size, latest.root, proof);
-            } catch (e) {
-              if (!(e instanceof VerificationError)) throw e;
-              bad.push(l);
-            }
-          });
-          bad.sort((a, b) => a.index - b.index);
-          for (const l of bad)
-            add("leaf-not-anchored-as-is", `leaf ${l.index}${l.id ? ` (${l.id})` : ""} is not the leaf anchored at that index: its hash does not prove into checkpoint ${latest.index}`, {
-              leafIndex: l.index,
-              ...(l.id ? { entryId: l.id } : {}),
-            });
-          if (candidates.length > 0)
-            notices.push(
-              `checked ${candidates.length} later leaves one by one against checkpoint ${latest.index}: ${bad.length} not anchored as given${unavailable > 0 ? `, ${unavailable} without a proof` : ""}${
-                candidates.length >= LOCATE_PROOFS ? ` (stopped after ${LOCATE_PROOFS})` : ""
-              }`,
-            );
-        }
-      }
-    } else {
-      notices.push(
-        `the first damaged leaf is in [${firstBadRange[0]}, ${firstBadRange[1]}) (the last matching checkpoint is at ${matchedSize}); give --service, or audit the data directory, to locate it exactly`,
-      );
-    }
-  }
-
-  return firstBadRange;
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
-function report(run: AuditRun, r: Replayed, consecutive: { byReplay: number; byProof: number; unconfirmed: number }, firstBadRange: [number, number] | null, startedMs: number): AuditReport {
-  const { options, source, findings, notices, checkpoints, latest, published, chainId, maxDelayMs } = run;
-  const { count, byKind, checked, matched, unanchored, overdue, anchoredLate, worstDelay, reach } = r;
-  const beyond = checkpoints.filter((c) => c.size > reach).length;
-  for (const n of findings.notices) notices.push(n.message);
-  if (findings.noticesOmitted > 0) notices.push(`${findings.noticesOmitted} more notices omitted`);
-  if (anchoredLate > 0) notices.push(`${anchoredLate} entries were anchored later than the maximum delay of ${maxDelayMs / 1000} s (worst ${Math.round((worstDelay ?? 0) / 1000)} s)`);
+/** The audit's report (JSON with --json), in the format REPORT_FORMAT names, version REPORT_VERSION. */
+export type AuditReport = ReturnType<typeof report>;
 
-  const totalFound = findings.count();
+function report(run: AuditRun, r: Replayed, consecutive: Consecutive, firstBadRange: readonly [number, number] | null, startedMs: number) {
+  const { options, findings, notices, checkpoints, latest, maxDelayMs } = run;
+  notices.push(...findings.notices);
+  if (findings.noticesOmitted > 0) notices.push(`${findings.noticesOmitted} more notices omitted`);
+  if (r.anchoredLate > 0) notices.push(`${r.anchoredLate} entries were anchored later than the maximum delay of ${maxDelayMs / 1000} s (worst ${Math.round((r.worstDelay ?? 0) / 1000)} s)`);
+  const total = findings.total();
+  const chainLatest = latest === null ? null : { index: latest.index, size: latest.size, rootHex: rootHex(latest.root), anchoredAt: iso(latest.timestamp * 1000) };
+  const { count, byKind, totals, checked, matched, unanchored, overdue, anchoredLate } = r;
   return {
     format: REPORT_FORMAT,
     version: REPORT_VERSION,
-    ok: totalFound === 0,
+    ok: total === 0,
     startedAt: iso(startedMs),
     durationMs: Date.now() - startedMs,
-    source: { kind: source.kind, description: source.description, declaredSize: source.declaredSize ?? null },
-    chain:
-      options.chain === null
-        ? null
-        : {
-            description: options.chain.description,
-            chainId,
-            checkpoints: checkpoints.length,
-            latest: latest === null ? null : { index: latest.index, size: latest.size, rootHex: rootHex(latest.root), anchoredAt: iso(latest.timestamp * 1000) },
-          },
+    source: { kind: run.source.kind, description: run.source.description, declaredSize: run.source.declaredSize ?? null },
+    chain: options.chain === null ? null : { description: options.chain.description, chainId: run.chainId, checkpoints: checkpoints.length, latest: chainLatest },
     keys: { trusted: options.verifiers.map((v) => `${v.name}+${v.keyId.toString(16).padStart(8, "0")}`), source: options.keySource ?? (options.verifiers.length > 0 ? "given" : "none") },
     entries: { count, byKind },
-    totals: r.totals,
-    checkpoints: {
-      onChain: checkpoints.length,
-      checked,
-      matched,
-      beyondSource: beyond,
-      consecutive,
-    },
-    published: published.map((p) => ({
-      label: p.cp.label,
-      size: p.size,
-      rootHex: p.root === null ? null : rootHex(p.root),
-      signature: p.signature,
-      withChain: p.withChain,
-      witnesses: p.witnesses,
-    })),
-    anchoring: { maxDelayMs, unanchored, overdue, anchoredLate, worstDelayMs: worstDelay },
-    discrepancies: {
-      total: totalFound,
-      byKind: findings.byKind(),
-      firstBadIndex: findings.firstBadIndex,
-      firstBadRange,
-      listed: findings.listed,
-      omitted: findings.omitted(),
-    },
+    totals,
+    // checked: compared with the rebuilt tree; beyondSource: beyond the entries the source holds, not checked.
+    checkpoints: { onChain: checkpoints.length, checked, matched, beyondSource: checkpoints.filter((c) => c.size > r.reach).length, consecutive },
+    published: run.published.map((p) => ({ label: p.cp.label, size: p.size, rootHex: p.root && rootHex(p.root), signature: p.signature, withChain: p.withChain, witnesses: p.witnesses })),
+    // unanchored: not under any anchored checkpoint; overdue: of those, older than maxDelayMs; anchoredLate: first anchored later than that.
+    anchoring: { maxDelayMs, unanchored, overdue, anchoredLate, worstDelayMs: r.worstDelay },
+    // firstBadIndex: the smallest leaf found damaged, if one could be named; else firstBadRange, [begin, end), where damage starts.
+    discrepancies: { total, byKind: findings.byKind(), firstBadIndex: findings.firstBadIndex, firstBadRange, listed: findings.listed, omitted: findings.omitted() },
     notices,
-  };
+  } as const;
 }

@@ -39,29 +39,13 @@ export class RpcChainReader implements ChainReader {
     return this._call("isAnchored", () => this._reader.isAnchored(size, `0x${toHex(root)}`));
   }
 
-  /** Whether there is a contract at the address. */
-  hasCode(): Promise<boolean> {
-    return this._call("eth_getCode", () => this._reader.hasCode());
-  }
-
+  /** Any failure to read is the node's or the path's: the audit stops, incomplete. */
   private async _call<T>(what: string, f: () => Promise<T>): Promise<T> {
     try {
       return await f();
     } catch (cause) {
       throw new AuditError("UNREACHABLE", `reading ${what} from ${this.description} failed: ${messageOf(cause).split("\n")[0]}`, { cause });
     }
-  }
-}
-
-/** The URL without credentials, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = "";
-    u.password = "";
-    return u.toString();
-  } catch {
-    return "(an invalid URL)";
   }
 }
 
@@ -80,16 +64,11 @@ export async function connectChain(rpcUrl: string, address: string, options: { t
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new AuditError("USAGE", "--rpc must be an http or https URL");
   if (!/^0x[0-9a-fA-F]{40}$/.test(address)) throw new AuditError("USAGE", `--contract ${JSON.stringify(address)} is not a 0x address`);
-  let authorization: string | undefined;
-  const user = decodeURIComponent(url.username);
-  const pass = decodeURIComponent(url.password);
-  if (user !== "" || pass !== "") {
-    authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
-    url.username = "";
-    url.password = "";
-  }
-  const shown = redactUrl(rpcUrl);
-  const provider = httpProvider(url.toString(), (u, init) => fetch(u, init), { timeoutMs: options.timeoutMs ?? 15_000, shown, ...(authorization !== undefined ? { authorization } : {}) });
+  const [user, pass] = [decodeURIComponent(url.username), decodeURIComponent(url.password)];
+  const authorization = user !== "" || pass !== "" ? `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}` : undefined;
+  url.username = url.password = "";
+  const shown = url.toString();
+  const provider = httpProvider(shown, (u, init) => fetch(u, init), { timeoutMs: options.timeoutMs ?? 15_000, shown, ...(authorization !== undefined ? { authorization } : {}) });
   const probe = new AnchorReader(provider, address);
   let chainId: number;
   let hasCode: boolean;

@@ -2,12 +2,12 @@
  * What the audit reads from the chain: LedgerAnchor's checkpoints. The only
  * thing the auditor trusts.
  *
- * {@link ChainReader} is the seam: {@link RpcChainReader}
- * (./chain-rpc.ts) reads a real contract over JSON-RPC (or Hardhat's
- * in-process network in tests), {@link MemoryChainReader} serves a list for
- * benchmarks and unit tests.
+ * {@link ChainReader} is the seam: RpcChainReader (./chain-rpc.ts) reads a
+ * real contract over JSON-RPC (or Hardhat's in-process network in tests),
+ * MemoryChainReader (./memory-chain.ts) serves a list for benchmarks and
+ * tests.
  */
-import { equalBytes, toHex } from "../../../service/log";
+import { toHex } from "../../../service/log";
 
 /** One checkpoint as LedgerAnchor holds it. */
 export interface AnchoredCheckpoint {
@@ -42,38 +42,6 @@ export async function readCheckpoints(chain: ChainReader, concurrency = 16): Pro
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
   return out;
-}
-
-/** A chain held in memory: for benchmarks and tests. */
-export class MemoryChainReader implements ChainReader {
-  readonly description: string;
-  private readonly _checkpoints: AnchoredCheckpoint[];
-
-  constructor(
-    checkpoints: readonly { size: number; root: Uint8Array; timestamp: number }[],
-    private readonly _chainId = 31337,
-  ) {
-    this._checkpoints = checkpoints.map((c, index) => ({ index, size: c.size, root: c.root, timestamp: c.timestamp }));
-    this.description = `in-memory chain (${checkpoints.length} checkpoints)`;
-  }
-
-  async chainId(): Promise<number> {
-    return this._chainId;
-  }
-
-  async checkpointCount(): Promise<number> {
-    return this._checkpoints.length;
-  }
-
-  async checkpointAt(index: number): Promise<AnchoredCheckpoint> {
-    const c = this._checkpoints[index];
-    if (c === undefined) throw new RangeError(`no checkpoint ${index}`);
-    return c;
-  }
-
-  async isAnchored(size: number, root: Uint8Array): Promise<boolean> {
-    return this._checkpoints.some((c) => c.size === size && equalBytes(c.root, root));
-  }
 }
 
 export function rootHex(root: Uint8Array): string {

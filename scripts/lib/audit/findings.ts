@@ -12,7 +12,7 @@ export type DiscrepancyKind =
   | "leaf-encoding"
   /** The leaf is canonical JSON, but not a well-formed ledger entry. */
   | "entry-malformed"
-  /** The service shows an `entry` that is not the leaf it serves beside it, or a stored record disagrees with its own leaf. */
+  /** The service shows an `entry` that is not the leaf it serves beside it. */
   | "record-mismatch"
   /** Two leaves carry the same entry id. */
   | "duplicate-id"
@@ -24,10 +24,8 @@ export type DiscrepancyKind =
   | "source-behind-chain"
   /** A checkpoint signed with the trusted log key covers more entries than the source holds (a rolled-back or truncated log). */
   | "source-behind-checkpoint"
-  /** The source says it holds more or fewer entries than it gave (export header, stored tree head). */
+  /** The source says it holds more or fewer entries than it gave (an export header, a published checkpoint). */
   | "source-size-mismatch"
-  /** The stored tree head's root is not the root of the stored entries. */
-  | "head-mismatch"
   /** On-chain checkpoints that do not extend one another. */
   | "chain-inconsistent"
   /** A signed checkpoint whose signature does not verify with the log's key, or is malformed. */
@@ -57,60 +55,38 @@ export interface Discrepancy {
   readonly checkpointIndex?: number;
 }
 
-/** Something worth knowing that is not a discrepancy (it does not change the exit code). */
-export interface Notice {
-  readonly message: string;
-  readonly leafIndex?: number;
-}
-
 export const DEFAULT_MAX_LISTED = 50;
 
 export class Findings {
-  private readonly _listed: Discrepancy[] = [];
+  /** The first `maxListed` discrepancies of each kind, in the order found. */
+  readonly listed: Discrepancy[] = [];
+  /** Things worth knowing that are not discrepancies (they do not change the exit code): the first `maxListed`. */
+  readonly notices: string[] = [];
+  noticesOmitted = 0;
+  /** The smallest leaf index found damaged, if any. */
+  firstBadIndex: number | null = null;
   private readonly _counts = new Map<DiscrepancyKind, number>();
-  private readonly _notices: Notice[] = [];
-  private _noticesOmitted = 0;
-  private _firstBadIndex: number | null = null;
 
   constructor(readonly maxListed = DEFAULT_MAX_LISTED) {}
 
   add(d: Discrepancy): void {
     const n = (this._counts.get(d.kind) ?? 0) + 1;
     this._counts.set(d.kind, n);
-    if (n <= this.maxListed) this._listed.push(d);
+    if (n <= this.maxListed) this.listed.push(d);
   }
 
-  /** Records that leaves from `index` on are damaged; the report gives the smallest such index. */
+  /** Records that leaves from `index` on are damaged. */
   badFrom(index: number): void {
-    if (this._firstBadIndex === null || index < this._firstBadIndex) this._firstBadIndex = index;
+    if (this.firstBadIndex === null || index < this.firstBadIndex) this.firstBadIndex = index;
   }
 
-  notice(n: Notice): void {
-    if (this._notices.length < this.maxListed) this._notices.push(n);
-    else this._noticesOmitted++;
+  notice(message: string): void {
+    if (this.notices.length < this.maxListed) this.notices.push(message);
+    else this.noticesOmitted++;
   }
 
-  count(kind?: DiscrepancyKind): number {
-    if (kind !== undefined) return this._counts.get(kind) ?? 0;
-    let total = 0;
-    for (const n of this._counts.values()) total += n;
-    return total;
-  }
-
-  get firstBadIndex(): number | null {
-    return this._firstBadIndex;
-  }
-
-  get listed(): readonly Discrepancy[] {
-    return this._listed;
-  }
-
-  get notices(): readonly Notice[] {
-    return this._notices;
-  }
-
-  get noticesOmitted(): number {
-    return this._noticesOmitted;
+  total(): number {
+    return [...this._counts.values()].reduce((a, b) => a + b, 0);
   }
 
   /** Counts by kind, in a stable order. */
@@ -120,8 +96,6 @@ export class Findings {
 
   /** How many of each kind were counted but not listed. */
   omitted(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [k, n] of this._counts) if (n > this.maxListed) out[k] = n - this.maxListed;
-    return out;
+    return Object.fromEntries([...this._counts].filter(([, n]) => n > this.maxListed).map(([k, n]) => [k, n - this.maxListed]));
   }
 }

@@ -1,18 +1,8 @@
-/** The readable forms of an audit report and a receipt check. */
+/** The readable form of an audit report. */
 import type { AuditReport } from "./audit";
-import type { ReceiptReport, ReceiptVerdict } from "./receipt-check";
 
-/** The first line of a receipt check, per verdict: it says what stood behind the checks. */
-export const RECEIPT_HEADLINES: Readonly<Record<ReceiptVerdict, string>> = {
-  verified: "RECEIPT VERIFIED: signed with the trusted log key and anchored on the contract given",
-  "verified-by-witnesses": "RECEIPT VERIFIED BY LOG KEY AND WITNESS QUORUM: signed with the trusted log key and cosigned by a quorum of the witness policy given",
-  invalid: "RECEIPT INVALID",
-  unverified: "RECEIPT CONSISTENT, NOT VERIFIED AGAINST ANY TRUSTED KEY OR CHAIN",
-  "trusted-key-only": "RECEIPT SIGNED WITH THE TRUSTED LOG KEY, NOT VERIFIED ON THE CHAIN",
-  "trusted-chain-only": "RECEIPT ANCHORED ON THE CONTRACT GIVEN, SIGNATURE NOT CHECKED WITH A TRUSTED KEY",
-};
-
-function n(x: number): string {
+/** A count, grouped: "1,234,567". */
+export function n(x: number): string {
   return x.toLocaleString("en-US");
 }
 
@@ -84,26 +74,5 @@ export function formatAuditReport(r: AuditReport): string {
     out.push("");
   }
   out.push(`Done in ${(r.durationMs / 1000).toFixed(1)} s.`);
-  return `${out.join("\n")}\n`;
-}
-
-export function formatReceiptReport(r: ReceiptReport): string {
-  const out: string[] = [];
-  out.push(RECEIPT_HEADLINES[r.verdict]);
-  if (r.entry) out.push(`Entry         ${r.entry.kind ?? "?"} ${r.entry.id ?? "?"} at leaf ${n(r.entry.leafIndex)}`);
-  if (r.checkpoint) out.push(`Checkpoint    ${r.checkpoint.origin}, size ${n(r.checkpoint.size)}, root ${r.checkpoint.rootHex}`);
-  out.push(`Log key       ${r.key.used ?? "none"} (${r.key.source === "given" ? "trusted, given" : r.key.source === "receipt" ? "from the receipt itself" : "none"})`);
-  out.push("");
-  for (const c of r.checks) out.push(`  ${c.ok === true ? "ok  " : c.ok === false ? "FAIL" : "--  "} ${c.check.padEnd(12)} ${c.detail}`);
-  if (r.trust.notChecked.length > 0) {
-    out.push("");
-    out.push("Not checked");
-    for (const s of r.trust.notChecked) out.push(`  - ${s}`);
-  }
-  if (r.notices.length > 0) {
-    out.push("");
-    out.push("Notes");
-    for (const s of r.notices) out.push(`  - ${s}`);
-  }
   return `${out.join("\n")}\n`;
 }

@@ -44,43 +44,34 @@
  */
 import { EntryColumns, Flag, Kind, KIND_NAMES, type KindCode } from "./columns";
 import { CORRECTABLE, KIND_ROLES, payoutNeedsConfirmation, withinEnterpriseCap } from "../../../service/format";
-import { MalformedEntry, readEntry } from "../../../service/format/entry-reader";
 import type { LedgerEntry as AuditEntry } from "../../../service/format/entry-reader";
 
-const CST_OFFSET_MS = 8 * 3600 * 1000;
-
 const DAY_MS = 86_400_000;
-/** The last day {@link cstDate} formatted: entries come in time order, so most share it. */
-let lastDay = NaN;
-let lastDate = "";
+/** The last day {@link cstDate} formatted (entries come in time order, so most share it), and its date. */
+let last = { day: NaN, date: "" };
 
-/** The civil date in China Standard Time of an instant (ms since the epoch). */
+/** The civil date in China Standard Time (UTC+8) of an instant (ms since the epoch). */
 export function cstDate(ms: number): string {
-  const day = Math.floor((ms + CST_OFFSET_MS) / DAY_MS);
-  if (day !== lastDay) {
-    lastDate = new Date(day * DAY_MS).toISOString().slice(0, 10);
-    lastDay = day;
-  }
-  return lastDate;
+  const day = Math.floor((ms + 8 * 3_600_000) / DAY_MS);
+  if (day !== last.day) last = { day, date: new Date(day * DAY_MS).toISOString().slice(0, 10) };
+  return last.date;
 }
 
 /** A programme: few per log, so an object each, with exact totals. */
-class Programme {
-  approved = 0n;
-  paid = 0n;
-  applications = 0;
-  revoked = false;
-  constructor(
-    readonly id: string,
-    /** The agency the programme belongs to: its body's `agency`, until a correction moves it. */
-    public agency: string,
-    readonly budget: bigint,
-    readonly threshold: bigint,
-    /** maxPerEnterpriseFen, or null for none. */
-    readonly cap: bigint | null,
-    readonly opensOn: string,
-    readonly closesOn: string,
-  ) {}
+interface Programme {
+  readonly id: string;
+  /** The agency the programme belongs to: its body's `agency`, until a correction moves it. */
+  agency: string;
+  readonly budget: bigint;
+  readonly threshold: bigint;
+  /** maxPerEnterpriseFen, or null for none. */
+  readonly cap: bigint | null;
+  readonly opensOn: string;
+  readonly closesOn: string;
+  approved: bigint;
+  paid: bigint;
+  applications: number;
+  revoked: boolean;
 }
 
 export type Violation = (rule: string, message: string) => void;
@@ -99,7 +90,7 @@ const { REVOKED, APPROVED, NEEDS_CONFIRMATION, ERASED } = Flag;
  * (about 65 bytes an entry), programmes as objects.
  */
 export class InvariantReplay {
-  private readonly _c = new EntryColumns();
+  protected readonly _c = new EntryColumns();
   private readonly _programmes = new Map<number, Programme>();
   private readonly _codes = new Set<string>();
   /** Registered agencies: code → the agency entry's id. Delegations in force, as "from>to". */
@@ -108,7 +99,8 @@ export class InvariantReplay {
   /** Capped programmes only: application slot → "programme slot, credit code", and each such key's live approved fen. */
   private readonly _enterpriseOf = new Map<number, string>();
   private readonly _enterpriseApproved = new Map<string, bigint>();
-  private _report: Violation = () => {};
+  /** Where this entry's broken rules are reported. */
+  private _fail: Violation = () => {};
 
   /** Whether an entry with the id of `e` was seen (its id was checked when it was read). */
   hasEntry(e: AuditEntry): boolean {
@@ -121,31 +113,16 @@ export class InvariantReplay {
    * each id once (ask {@link hasEntry} first).
    */
   apply(e: AuditEntry, report: Violation): void {
-    this._report = report;
+    this._fail = report;
     if (!KIND_ROLES[e.kind].includes(e.role)) this._fail("role-may-record", `a ${e.role} recorded a ${e.kind}; only ${KIND_ROLES[e.kind].join(", ")} may`);
-    switch (e.kind) {
-      case "correction":
-        this._correction(e);
-        break;
-      case "erasure":
-        this._erasure(e);
-        break;
-      case "agency":
-        this._agency(e);
-        break;
-      case "delegation":
-        this._delegation(e);
-        break;
-      default:
-        this._dispatch(e);
-    }
+    this._kind(e);
     if (e.committed.length > 0) {
       const s = this._c.slotOf(e.id);
       if (s >= 0) this._c.setFields(s, e.committed);
     }
   }
 
-  private _dispatch(e: AuditEntry): void {
+  private _kind(e: AuditEntry): void {
     switch (e.kind) {
       case "programme":
         return this._programme(e);
@@ -157,6 +134,14 @@ export class InvariantReplay {
         return this._payout(e);
       case "confirmation":
         return this._confirmation(e);
+      case "correction":
+        return this._correction(e);
+      case "erasure":
+        return this._erasure(e);
+      case "agency":
+        return this._agency(e);
+      case "delegation":
+        return this._delegation(e);
     }
   }
 
@@ -196,21 +181,12 @@ export class InvariantReplay {
     const s = c.add(e.id);
     if (e.committed.length > 0) this._fail("erasure-fields", "an erasure carries no commitments of its own");
     const target = c.slotOf(e.targetId);
-    if (target < 0) {
-      this._fail("reference-exists", `targetId: no earlier entry ${e.targetId}`);
-      return;
-    }
+    if (target < 0) return this._fail("reference-exists", `targetId: no earlier entry ${e.targetId}`);
     c.link[s] = target;
     this._scope(e, this._programmeSlot(target));
     const set = c.fieldSet[target]!;
-    if (set === 0) {
-      this._fail("erasure-target-private", `${c.kindName(target)} ${e.targetId} has no private values to erase`);
-      return;
-    }
-    if (c.flags[target]! & ERASED) {
-      this._fail("erasure-once", `${c.kindName(target)} ${e.targetId} was already erased`);
-      return;
-    }
+    if (set === 0) return this._fail("erasure-target-private", `${c.kindName(target)} ${e.targetId} has no private values to erase`);
+    if (c.flags[target]! & ERASED) return this._fail("erasure-once", `${c.kindName(target)} ${e.targetId} was already erased`);
     c.flags[target] = c.flags[target]! | ERASED;
     const fields = [...e.fields].sort().join(",");
     if (set !== 0xffff && fields !== c.fieldSets[set]) this._fail("erasure-fields", `fields [${e.fields.join(", ")}] are not the committed fields of ${e.targetId}, [${c.fieldSets[set]!.split(",").join(", ")}]`);
@@ -229,10 +205,6 @@ export class InvariantReplay {
         paid += p.paid;
       }
     return { programmes, budgetFen: budget.toString(), approvedFen: approved.toString(), paidFen: paid.toString() };
-  }
-
-  private _fail(rule: string, message: string): void {
-    this._report(rule, message);
   }
 
   private _refs(e: AuditEntry, expected: readonly string[]): void {
@@ -304,7 +276,9 @@ export class InvariantReplay {
     const budget = BigInt(e.budgetFen);
     if (budget <= 0n) this._fail("programme-budget-positive", "budgetFen must be greater than 0");
     const slot = this._c.add(e.id);
-    this._programmes.set(slot, new Programme(e.id, e.programmeAgency, budget, BigInt(e.fourEyesThresholdFen), e.maxPerEnterpriseFen === null ? null : BigInt(e.maxPerEnterpriseFen), e.opensOn, e.closesOn));
+    const cap = e.maxPerEnterpriseFen === null ? null : BigInt(e.maxPerEnterpriseFen);
+    const { opensOn, closesOn } = e;
+    this._programmes.set(slot, { id: e.id, agency: e.programmeAgency, budget, threshold: BigInt(e.fourEyesThresholdFen), cap, opensOn, closesOn, approved: 0n, paid: 0n, applications: 0, revoked: false });
   }
 
   private _application(e: Extract<AuditEntry, { kind: "application" }>): void {
@@ -372,20 +346,6 @@ export class InvariantReplay {
     this._enterpriseApproved.set(key, before + fen);
   }
 
-  /** An application's paid amount (confirmed payouts under its live decision, net of clawbacks), or undefined for an unknown id. */
-  paidFen(applicationId: string): bigint | undefined {
-    const app = this._c.slotOf(applicationId);
-    if (app < 0 || this._c.kind[app] !== Kind.application) return undefined;
-    const dec = this._c.other[app]!;
-    return dec < 0 ? 0n : this._c.paid.get(dec);
-  }
-
-  /** Whether the private values of the entry with this id were erased. */
-  isErased(id: string): boolean {
-    const s = this._c.slotOf(id);
-    return s >= 0 && (this._c.flags[s]! & ERASED) !== 0;
-  }
-
   /** Adds to what a decision (and its programme) has paid. */
   private _addPaid(dec: number, fen: bigint): void {
     const c = this._c;
@@ -438,14 +398,8 @@ export class InvariantReplay {
     c.link[s] = pay;
     this._live(pay, "payoutId");
     this._scope(e, this._programmeSlot(pay));
-    if (!(c.flags[pay]! & NEEDS_CONFIRMATION)) {
-      this._fail("payout-needs-confirmation", `payout ${e.payoutId} is under a decision below the four-eyes threshold and takes no confirmation`);
-      return;
-    }
-    if (c.other[pay]! >= 0) {
-      this._fail("payout-needs-confirmation", `payout ${e.payoutId} was already confirmed by ${c.id(c.other[pay]!)}`);
-      return;
-    }
+    if (!(c.flags[pay]! & NEEDS_CONFIRMATION)) return this._fail("payout-needs-confirmation", `payout ${e.payoutId} is under a decision below the four-eyes threshold and takes no confirmation`);
+    if (c.other[pay]! >= 0) return this._fail("payout-needs-confirmation", `payout ${e.payoutId} was already confirmed by ${c.id(c.other[pay]!)}`);
     if (c.who[pay] === c.official(e.official)) this._fail("confirmer-not-recorder", `${e.official} recorded payout ${e.payoutId} and confirmed it too`);
     c.other[pay] = s;
     this._addPaid(c.link[pay]!, c.amount.get(pay) - c.running.get(pay));
@@ -461,10 +415,7 @@ export class InvariantReplay {
     const c = this._c;
     const s = c.add(e.id);
     const target = c.slotOf(e.targetId);
-    if (target < 0) {
-      this._fail("reference-exists", `targetId: no earlier entry ${e.targetId}`);
-      return;
-    }
+    if (target < 0) return this._fail("reference-exists", `targetId: no earlier entry ${e.targetId}`);
     c.link[s] = target;
     const targetKind = c.kindName(target);
     const movedPrg = targetKind === "programme" && e.replacementAgency !== null ? this._programmes.get(target)! : undefined;
@@ -493,10 +444,7 @@ export class InvariantReplay {
         return;
       }
       case "clawback": {
-        if (targetKind !== "payout") {
-          this._fail("reference-kind", `targetId: a clawback targets a payout, not a ${targetKind}`);
-          return;
-        }
+        if (targetKind !== "payout") return this._fail("reference-kind", `targetId: a clawback targets a payout, not a ${targetKind}`);
         this._live(target, "targetId");
         const claw = e.clawbackFen === null ? 0n : BigInt(e.clawbackFen);
         const clawedBack = c.running.get(target);
@@ -510,8 +458,7 @@ export class InvariantReplay {
         return;
       }
       case "revoked":
-        this._revoke(target, e);
-        return;
+        return this._revoke(target, e);
     }
   }
 
@@ -555,41 +502,8 @@ export class InvariantReplay {
         return;
       }
       default:
-        refuse(`correction ${e.id}: a ${c.kindName(target)} cannot be revoked`);
-        return;
+        return refuse(`correction ${e.id}: a ${c.kindName(target)} cannot be revoked`);
     }
     c.flags[target]! |= REVOKED;
   }
-}
-
-/** A rule broken at an entry, as {@link checkEntries} lists it. */
-export interface FoundViolation {
-  readonly rule: string;
-  readonly entryId: string;
-  readonly message: string;
-}
-
-/**
- * The replay over whole parsed entries, in log order, as the audit runs it:
- * an entry that is not a version-1 entry is rule `entry-malformed`, an id
- * seen before `duplicate-id`, and every broken business rule its own. For
- * tests and tools that hold a log in memory; the audit streams instead.
- */
-export function checkEntries(values: Iterable<unknown>): { violations: FoundViolation[]; replay: InvariantReplay } {
-  const replay = new InvariantReplay();
-  const violations: FoundViolation[] = [];
-  for (const value of values) {
-    let e: AuditEntry;
-    try {
-      e = readEntry(value);
-    } catch (err) {
-      if (!(err instanceof MalformedEntry)) throw err;
-      const id = (value as { id?: unknown } | null)?.id;
-      violations.push({ rule: "entry-malformed", entryId: typeof id === "string" ? id : "", message: err.message });
-      continue;
-    }
-    if (replay.hasEntry(e)) violations.push({ rule: "duplicate-id", entryId: e.id, message: `entry id ${e.id} was already used` });
-    else replay.apply(e, (rule, message) => violations.push({ rule, entryId: e.id, message }));
-  }
-  return { violations, replay };
 }

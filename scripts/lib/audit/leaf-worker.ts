@@ -1,11 +1,20 @@
-/** Entry point of a leaf-reading worker thread (see ./leaves.ts, LeafReaders). */
+/** A leaf-reading worker thread (./leaves.ts, LeafReaders): answers each batch with checkBatch. */
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
-import { serveLeafReading } from "./leaves";
+import { checkBatch } from "./leaves";
+import type { LeafBatch } from "./sources";
 
 export function runLeafWorker(): void {
-  if (isMainThread || parentPort === null) throw new Error("runLeafWorker runs in a worker thread");
-  serveLeafReading(parentPort);
+  const port = parentPort!;
+  port.on("message", ({ id, batch }: { id: number; batch: LeafBatch }) => {
+    try {
+      // A Buffer arrives as a plain Uint8Array.
+      const result = checkBatch({ ...batch, data: Buffer.from(batch.data.buffer, batch.data.byteOffset, batch.data.byteLength) });
+      port.postMessage({ id, result }, [result.hashes.buffer as ArrayBuffer]);
+    } catch (e) {
+      port.postMessage({ id, error: e instanceof Error ? e.message : String(e) });
+    }
+  });
 }
 
-// Loaded as a worker's script by LeafReaders (compiled builds): start serving.
+// Loaded as a worker's script (compiled builds), it starts serving; under ts-node LeafReaders calls runLeafWorker.
 if (!isMainThread && (workerData as { auditLeafWorker?: unknown } | null)?.auditLeafWorker === true) runLeafWorker();

@@ -9,32 +9,19 @@
  *   the leaf texts come back: strings and bytes pass between threads
  *   cheaply, parsed objects do not.
  * - reading ({@link entryOfLeaf}): a canonical leaf parsed and read as a
- *   version-1 entry (./entries.ts), in the thread that replays the log.
+ *   version-1 entry (service/format/entry-reader.ts), in the thread that
+ *   replays the log.
  * - the tree ({@link TreeBuilder}): the leaf hashes appended in log order to
  *   the log core's CompactRange, its root taken at every size the audit
  *   wants. It stays in the thread that replays the log.
- *
- * {@link readLeaf} is the first two for one leaf, by the same code.
  */
 import { isUtf8 } from "node:buffer";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import { canonicalBytes, canonicalText, CompactRange, EncodingError, equalBytes, hashLeaf, HASH_SIZE } from "../../../service/log";
-import { MalformedEntry, readEntry, type LedgerEntry as AuditEntry } from "../../../service/format/entry-reader";
+import { canonicalText, CompactRange, EncodingError, hashLeaf, HASH_SIZE } from "../../../service/log";
+import { MalformedEntry, readEntry, type LedgerEntry } from "../../../service/format/entry-reader";
 import { TILE_HEIGHT, TILE_WIDTH } from "../../../service/format";
 import type { LeafBatch } from "./sources";
-
-/** What a leaf is, once read. */
-export interface LeafReading {
-  /** The entry, or null when the leaf is not one (see `encoding` and `malformed`). */
-  readonly entry: AuditEntry | null;
-  /** Why the leaf bytes are not canonical JSON, or null. */
-  readonly encoding: string | null;
-  /** Why the canonical JSON is not a ledger entry, or null. */
-  readonly malformed: string | null;
-  /** Service only: whether the entry shown beside the leaf differs from it. */
-  readonly shownMismatch: boolean;
-}
 
 /**
  * Why `bytes` are not the canonical JSON encoding of some value, or null
@@ -51,49 +38,22 @@ export function leafEncodingFault(bytes: Uint8Array, text?: string): string | nu
   } catch {
     return "the leaf is not JSON";
   }
-  let canonical: string;
   try {
-    canonical = canonicalText(value);
+    // Valid UTF-8 decodes one-to-one and the canonical text is well-formed, so comparing the strings compares the bytes.
+    return canonicalText(value) === text ? null : "the leaf is JSON but not in RFC 8785 canonical form";
   } catch (e) {
     if (!(e instanceof EncodingError)) throw e;
     return `the leaf has no canonical form: ${e.message}`;
   }
-  // Valid UTF-8 decodes one-to-one and the canonical text is well-formed, so comparing the strings compares the bytes.
-  return canonical === text ? null : "the leaf is JSON but not in RFC 8785 canonical form";
 }
 
 /** A canonical leaf's text read as a ledger entry: the entry, or why it is not one. */
-export function entryOfLeaf(text: string): { readonly entry: AuditEntry | null; readonly malformed: string | null } {
+export function entryOfLeaf(text: string): { readonly entry: LedgerEntry | null; readonly malformed: string | null } {
   try {
     return { entry: readEntry(JSON.parse(text)), malformed: null };
   } catch (e) {
     if (!(e instanceof MalformedEntry)) throw e;
     return { entry: null, malformed: e.message };
-  }
-}
-
-/**
- * Reads one leaf as the audit does (a batch of one through {@link checkBatch},
- * then {@link entryOfLeaf}): valid UTF-8, JSON, exactly the canonical
- * encoding of what it parses to, then a version-1 entry. `text` is the leaf
- * as a string when the source has it already (the service's JSON); `shown`
- * is the entry the service shows beside the leaf. Never throws for bad input.
- */
-export function readLeaf(bytes: Uint8Array, text?: string, shown?: unknown): LeafReading {
-  const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const batch: LeafBatch = { length: 1, indices: [0], data, starts: [0], ends: [data.length], ...(text !== undefined ? { texts: [text] } : {}), ...(shown !== undefined ? { shown: [shown] } : {}) };
-  const read = checkBatch(batch);
-  const encoding = read.faults[0]!;
-  if (encoding !== null) return { entry: null, encoding, malformed: null, shownMismatch: false };
-  return { ...entryOfLeaf(read.texts[0]!), encoding: null, shownMismatch: read.shownMismatch[0]! };
-}
-
-/** Whether `shown` (the service's `entry` beside a leaf) is the entry the leaf bytes encode. */
-function showsLeaf(shown: unknown, bytes: Uint8Array): boolean {
-  try {
-    return equalBytes(canonicalBytes(shown), bytes);
-  } catch {
-    return false;
   }
 }
 
@@ -103,8 +63,6 @@ export interface BatchCheck {
   readonly hashes: Uint8Array;
   /** Per leaf, {@link leafEncodingFault}. */
   readonly faults: readonly (string | null)[];
-  /** Per leaf, whether the entry the service shows beside it differs from it (service only; else all false). */
-  readonly shownMismatch: readonly boolean[];
   /** Per leaf, its text when it is canonical, else "". */
   readonly texts: readonly string[];
 }
@@ -113,68 +71,55 @@ export interface BatchCheck {
 export function checkBatch(batch: LeafBatch): BatchCheck {
   const hashes = new Uint8Array(batch.length * HASH_SIZE);
   const faults: (string | null)[] = [];
-  const shownMismatch: boolean[] = [];
   const texts: string[] = [];
   for (let i = 0; i < batch.length; i++) {
     const leaf = batch.data.subarray(batch.starts[i]!, batch.ends[i]!);
     if (!Number.isNaN(batch.indices[i]!)) hashes.set(hashLeaf(leaf), i * HASH_SIZE);
-    const text = batch.texts?.[i] ?? (isUtf8(leaf) ? batch.data.toString("utf8", batch.starts[i], batch.ends[i]) : undefined);
+    const text = isUtf8(leaf) ? batch.data.toString("utf8", batch.starts[i], batch.ends[i]) : undefined;
     const fault = leafEncodingFault(leaf, text);
-    const shown = batch.shown?.[i];
     faults.push(fault);
-    shownMismatch.push(fault === null && shown !== undefined && !showsLeaf(shown, leaf));
     texts.push(fault === null ? text! : "");
   }
-  return { hashes, faults, shownMismatch, texts };
-}
-
-/** A batch's part of the tree: the roots and compact ranges at the wanted sizes it reached. */
-export interface TreeStep {
-  /** The sizes reached in this batch among those wanted, ascending. */
-  readonly sizes: readonly number[];
-  /** The root at each of those sizes. */
-  readonly roots: readonly Uint8Array[];
-  /** The compact range at each of those sizes: where the audit resumes to rebuild prefix roots when it locates damage. */
-  readonly compacts: readonly (readonly Uint8Array[])[];
+  return { hashes, faults, texts };
 }
 
 /**
  * The log's tree, grown batch by batch in log order from the leaf hashes of
- * the records with an index; at each size in `wanted` its root and compact
- * range are taken.
+ * the records with an index; at each size in `wanted` (ascending) its root
+ * and compact range are taken. With `keepTileNodes` it also keeps the nodes
+ * a published log's tiles above level 0 hold: those of levels 8, 16, …
  */
 export class TreeBuilder {
   private readonly _tree = new CompactRange();
-  private readonly _wanted: readonly number[];
   private _next = 0;
-  /** With `keepTileNodes`: the nodes of levels 8, 16, … (the hashes of published tiles above level 0), by "level/index". */
-  private readonly _tileNodes: Map<string, Uint8Array> | null;
+  private readonly _tileNodes = new Map<string, Uint8Array>();
 
-  /** `wanted`: ascending sizes. `keepTileNodes`: keep the nodes a published log's upper tiles hold (one per 256 leaves). */
-  constructor(wanted: readonly number[], keepTileNodes = false) {
-    this._wanted = wanted;
-    this._tileNodes = keepTileNodes ? new Map() : null;
-  }
+  constructor(
+    private readonly _wanted: readonly number[],
+    private readonly _keepTileNodes = false,
+  ) {}
 
   /** A kept node of level 8·L (L ≥ 1), if the tree completed it. */
   tileNode(level: number, index: number): Uint8Array | undefined {
-    return this._tileNodes?.get(`${level}/${index}`);
+    return this._tileNodes.get(`${level}/${index}`);
   }
 
-  add(indices: ArrayLike<number>, hashes: Uint8Array): TreeStep {
+  /** Appends a batch's leaf hashes; returns the wanted sizes it reached, with the root and compact range at each. */
+  add(indices: ArrayLike<number>, hashes: Uint8Array): { sizes: number[]; roots: Uint8Array[]; compacts: Uint8Array[][] } {
     const step = { sizes: [] as number[], roots: [] as Uint8Array[], compacts: [] as Uint8Array[][] };
+    const tree = this._tree;
     for (let i = 0; i < indices.length; i++) {
       if (Number.isNaN(indices[i]!)) continue;
       const leaf = hashes.slice(i * HASH_SIZE, (i + 1) * HASH_SIZE);
       // A leaf that completes a tile completes its level-8 node, and maybe 16, 24, …: list them then only.
-      if (this._tileNodes !== null && (this._tree.size + 1) % TILE_WIDTH === 0) {
-        for (const n of this._tree.append(leaf)) if (n.id.level > 0 && n.id.level % TILE_HEIGHT === 0) this._tileNodes.set(`${n.id.level}/${n.id.index}`, n.hash);
-      } else this._tree.extend(leaf);
-      while (this._next < this._wanted.length && this._wanted[this._next]! < this._tree.size) this._next++;
-      if (this._wanted[this._next] === this._tree.size) {
-        step.sizes.push(this._tree.size);
-        step.roots.push(this._tree.root());
-        step.compacts.push([...this._tree.hashes]);
+      if (this._keepTileNodes && (tree.size + 1) % TILE_WIDTH === 0) {
+        for (const n of tree.append(leaf)) if (n.id.level > 0 && n.id.level % TILE_HEIGHT === 0) this._tileNodes.set(`${n.id.level}/${n.id.index}`, n.hash);
+      } else tree.extend(leaf);
+      while (this._next < this._wanted.length && this._wanted[this._next]! < tree.size) this._next++;
+      if (this._wanted[this._next] === tree.size) {
+        step.sizes.push(tree.size);
+        step.roots.push(tree.root());
+        step.compacts.push([...tree.hashes]);
         this._next++;
       }
     }
@@ -191,11 +136,11 @@ export class TreeBuilder {
 }
 
 /**
- * {@link checkBatch} in `count` worker threads, each batch to the next
- * worker in turn; with `count` 0, in this thread. Results are promises, so
- * the caller can keep a few batches in flight and take them in order.
- * Under ts-node (the npm scripts) a worker registers ts-node itself;
- * compiled, it loads leaf-worker.js from beside this file.
+ * {@link checkBatch} in `count` worker threads (./leaf-worker.ts), each
+ * batch to the next worker in turn; with `count` 0, in this thread. Results
+ * are promises, so the caller can keep a few batches in flight and take them
+ * in order. Under ts-node (the npm scripts) a worker registers ts-node
+ * itself; compiled, it loads leaf-worker.js from beside this file.
  */
 export class LeafReaders {
   private readonly _workers: Worker[] = [];
@@ -205,26 +150,19 @@ export class LeafReaders {
 
   constructor(count: number) {
     const ts = __filename.endsWith(".ts");
-    const workerFile = path.join(__dirname, `leaf-worker${ts ? ".ts" : ".js"}`);
-    const workerData = { auditLeafWorker: true };
+    const file = path.join(__dirname, `leaf-worker${ts ? ".ts" : ".js"}`);
+    const tsconfig = path.join(__dirname, "../../../tsconfig.json");
+    const register = `require("ts-node").register({ transpileOnly: true, project: ${JSON.stringify(tsconfig)} }); require(${JSON.stringify(file)}).runLeafWorker();`;
     for (let k = 0; k < count; k++) {
-      const worker = ts
-        ? new Worker(
-            `require("ts-node").register({ transpileOnly: true, project: ${JSON.stringify(path.join(__dirname, "../../../tsconfig.json"))} }); require(${JSON.stringify(workerFile)}).runLeafWorker();`,
-            { eval: true, workerData },
-          )
-        : new Worker(workerFile, { workerData });
+      const worker = ts ? new Worker(register, { eval: true }) : new Worker(file, { workerData: { auditLeafWorker: true } });
       worker.on("message", (m: { id: number; result?: BatchCheck; error?: string }) => {
         const p = this._pending.get(m.id);
-        if (p === undefined) return;
         this._pending.delete(m.id);
-        if (m.error !== undefined) p.reject(new Error(`leaf worker: ${m.error}`));
-        else p.resolve(m.result!);
+        if (m.error !== undefined) p?.reject(new Error(`leaf worker: ${m.error}`));
+        else p?.resolve(m.result!);
       });
       worker.on("error", (e) => this._fail(e));
-      worker.on("exit", (code) => {
-        if (code !== 0) this._fail(new Error(`a leaf worker exited with code ${code}`));
-      });
+      worker.on("exit", (code) => code !== 0 && this._fail(new Error(`a leaf worker exited with code ${code}`)));
       this._workers.push(worker);
     }
   }
@@ -239,28 +177,14 @@ export class LeafReaders {
     if (this._workers.length === 0) return Promise.resolve(checkBatch(batch));
     if (this._failed !== null) return Promise.reject(this._failed);
     const id = this._next++;
-    const { length, indices, data, starts, ends, texts, shown } = batch;
+    const { length, indices, data, starts, ends } = batch; // not `check`: a function does not cross threads
     return new Promise<BatchCheck>((resolve, reject) => {
       this._pending.set(id, { resolve, reject });
-      this._workers[id % this._workers.length]!.postMessage({ id, batch: { length, indices, data, starts, ends, texts, shown } });
+      this._workers[id % this._workers.length]!.postMessage({ id, batch: { length, indices, data, starts, ends } });
     });
   }
 
   async close(): Promise<void> {
     await Promise.all(this._workers.map((w) => w.terminate()));
   }
-}
-
-/** The worker side of {@link LeafReaders}: answers each batch with {@link checkBatch}. */
-export function serveLeafReading(port: { on(e: "message", f: (m: unknown) => void): void; postMessage(m: unknown, transfer?: ArrayBuffer[]): void }): void {
-  port.on("message", (m) => {
-    const { id, batch } = m as { id: number; batch: LeafBatch };
-    try {
-      const data = Buffer.from(batch.data.buffer, batch.data.byteOffset, batch.data.byteLength);
-      const result = checkBatch({ ...batch, data });
-      port.postMessage({ id, result }, [result.hashes.buffer as ArrayBuffer]);
-    } catch (e) {
-      port.postMessage({ id, error: e instanceof Error ? e.message : String(e) });
-    }
-  });
 }

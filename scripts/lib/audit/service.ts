@@ -5,9 +5,9 @@
  * replayed tree by the audit. A service that cannot be reached, or answers
  * outside its protocol, is an AuditError (exit code 2), not a finding.
  */
-import { fromHex, HASH_SIZE } from "../../../service/log";
+import { canonicalBytes, equalBytes, fromHex, HASH_SIZE } from "../../../service/log";
 import { AuditError, messageOf } from "./errors";
-import type { EntrySource, LeafBatch, ProofOracle, PublishedCheckpoint } from "./sources";
+import type { EntrySource, LeafBatch, ProofOracle, PublishedCheckpoint, SourceProblem } from "./sources";
 
 /**
  * The page size asked of /v1/log/entries: the service's largest
@@ -56,6 +56,15 @@ function retryAfterMs(header: string | null, nowMs: number): number | null {
   if (/^[0-9]{1,9}$/.test(t)) return Number(t) * 1000;
   const at = Date.parse(t);
   return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
+}
+
+/** Whether `shown` (the service's `entry` beside a leaf) is the entry the leaf bytes encode. */
+export function showsLeaf(shown: unknown, bytes: Uint8Array): boolean {
+  try {
+    return equalBytes(canonicalBytes(shown), bytes);
+  } catch {
+    return false;
+  }
 }
 
 export class ServiceClient {
@@ -202,7 +211,6 @@ export class ServiceClient {
     const indices = new Array<number>(n);
     const starts = new Array<number>(n);
     const ends = new Array<number>(n);
-    const texts = new Array<string>(n);
     const shown = new Array<unknown>(n);
     let at = 0;
     for (let i = 0; i < n; i++) {
@@ -215,10 +223,17 @@ export class ServiceClient {
       starts[i] = at;
       at += bytes.length;
       ends[i] = at;
-      texts[i] = item.leaf;
       shown[i] = item.entry;
     }
-    return { treeSize: body.treeSize, batch: { length: n, indices, data: Buffer.concat(parts, at), starts, ends, texts, shown } };
+    const data = Buffer.concat(parts, at);
+    // The entry shown beside a canonical leaf must be the one the leaf encodes.
+    const check = (_: Uint8Array, faults: readonly (string | null)[]): SourceProblem[] =>
+      indices.flatMap((index, i) =>
+        faults[i] === null && shown[i] !== undefined && !showsLeaf(shown[i], data.subarray(starts[i]!, ends[i]!))
+          ? [{ kind: "record-mismatch" as const, message: `leaf ${index}: the entry the service shows is not the entry in the leaf it serves`, leafIndex: index }]
+          : [],
+      );
+    return { treeSize: body.treeSize, batch: { length: n, indices, data, starts, ends, check } };
   }
 
   /**

@@ -1,24 +1,21 @@
 /**
- * Where the audit's entries come from, and what else a source can offer.
+ * Where the audit's entries come from: the interface every source meets,
+ * and the default one, an export file (service/format/export.ts).
  *
  * A source streams leaves in log order, in batches (never the whole log in
  * memory). A batch is columnar, so a million leaves cost a few thousand
  * objects rather than a million: leaf i is `data[starts[i], ends[i])`, and
  * `indices[i]` is the leaf index the source *claims* for it (the audit
- * checks they run 0, 1, 2, …).
- *
- * Sources: the service's API (./service.ts), a published log of tiles
- * (./tlog.ts) and an export file (here, in the format
- * service/format/export.ts describes). Never a database: a data
- * directory is audited through a service started on it, or its export.
+ * checks they run 0, 1, 2, …). The other sources, loaded only when asked
+ * for: the service's API (./service.ts) and a published log (./tlog.ts).
+ * Never a database: a data directory is audited through a service started
+ * on it, or its export.
  */
-import { createReadStream, createWriteStream } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
-import { once } from "node:events";
-import { EXPORT_FORMAT, EXPORT_VERSION, ExportFormatError, parseExportHeader, type ExportHeader } from "../../../service/format";
+import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
+import { ExportFormatError, parseExportHeader, type ExportHeader } from "../../../service/format";
 import { AuditError, messageOf } from "./errors";
-
-export { EXPORT_FORMAT, EXPORT_VERSION, type ExportHeader };
+import type { DiscrepancyKind } from "./findings";
 
 export interface LeafBatch {
   readonly length: number;
@@ -26,28 +23,28 @@ export interface LeafBatch {
   readonly data: Buffer;
   readonly starts: ArrayLike<number>;
   readonly ends: ArrayLike<number>;
-  /** The leaves as text, when the source has them as strings already. */
-  readonly texts?: readonly string[];
-  /** Service only: the `entry` object shown beside each leaf. */
-  readonly shown?: readonly unknown[];
-  /** Published logs only: the leaf hashes the log publishes for these leaves (its level-0 tile), 32 bytes each, and the tile's name. */
-  readonly tileHashes?: Uint8Array;
-  readonly tileName?: string;
-  /** What the source found wrong while reading this batch (a bundle or tile that does not parse). */
-  readonly problems?: readonly SourceProblem[];
+  /**
+   * What the source itself checks of this batch once its leaves are hashed
+   * and read (`faults[i]` null: leaf i is canonical JSON): the published
+   * hash tile beside a bundle, the entry a service shows beside a leaf.
+   */
+  readonly check?: (hashes: Uint8Array, faults: readonly (string | null)[]) => SourceProblem[];
 }
 
-/** A published file of the log that is not what the log must publish. */
+/** Something a source publishes that is not what the log must publish. */
 export interface SourceProblem {
+  readonly kind: Extract<DiscrepancyKind, "tile-mismatch" | "record-mismatch">;
   readonly message: string;
   readonly leafIndex?: number;
+  /** When the problem shows the log damaged from a leaf on (not only a published file beside it). */
+  readonly damagedFrom?: number;
 }
 
 /**
- * Proofs from an untrusted party (the service). The audit
- * uses them only against roots read from the chain, to say which leaf is
- * damaged; a proof that does not verify proves nothing either way about the
- * chain, only that the leaf as given is not the anchored one.
+ * Proofs from an untrusted party (the service, a published log's tiles).
+ * The audit uses them only against roots it trusts, to say which leaf is
+ * damaged; a proof that does not verify only shows the leaf as given is not
+ * the anchored one.
  */
 export interface ProofOracle {
   readonly description: string;
@@ -73,46 +70,15 @@ export interface EntrySource {
   leaves(until: number): AsyncIterable<LeafBatch>;
   /** Proofs to locate damage with, if the source gives them. */
   readonly oracle?: ProofOracle;
-  /** Published logs only: compares the published hash tiles above level 0 with the audit's own tree nodes (see ./tlog.ts). */
-  checkUpperTiles?(node: (level: number, index: number) => Uint8Array | undefined): Promise<SourceProblem[]>;
+  /** After the pass: what the source publishes of the tree itself, against the audit's tree (a published log's upper tiles, ./tlog.ts). */
+  checkTree?(node: (level: number, index: number) => Uint8Array | undefined): Promise<SourceProblem[]>;
   close(): Promise<void>;
-}
-
-// ---------------------------------------------------------------------------
-// Export files
-
-function parseHeader(line: string, file: string): ExportHeader {
-  try {
-    return parseExportHeader(line);
-  } catch (e) {
-    if (e instanceof ExportFormatError) throw new AuditError("PROTOCOL", `${file}: ${e.message}`);
-    throw e;
-  }
 }
 
 const CHUNK = 1 << 20;
 const NL = 0x0a;
-const OPEN_BRACKET = 0x5b;
-const COMMA = 0x2c;
-const CLOSE_BRACKET = 0x5d;
-
-/** Reads the header line only. */
-async function readHeaderLine(fh: FileHandle, file: string): Promise<{ header: ExportHeader; offset: number }> {
-  let buf = Buffer.alloc(0);
-  let pos = 0;
-  for (;;) {
-    const chunk = Buffer.allocUnsafe(64 << 10);
-    const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos);
-    if (bytesRead === 0) break;
-    buf = Buffer.concat([buf, chunk.subarray(0, bytesRead)]);
-    pos += bytesRead;
-    const nl = buf.indexOf(NL);
-    if (nl >= 0) return { header: parseHeader(buf.toString("utf8", 0, nl), file), offset: nl + 1 };
-    if (buf.length > 16 << 20) break;
-  }
-  if (buf.length === 0) throw new AuditError("PROTOCOL", `${file} is empty`);
-  return { header: parseHeader(buf.toString("utf8"), file), offset: buf.length };
-}
+/** The longest header line read: a signed note is at most 1 MiB (service/log MAX_NOTE_SIZE), escaped in JSON. */
+const HEADER_MAX = 4 << 20;
 
 /**
  * An export file as a source. A line that is not `[index,<leaf>]` is given
@@ -134,18 +100,28 @@ export class ExportSource implements EntrySource {
     this.published = header.checkpoint !== null ? [{ label: "the export header", note: header.checkpoint }] : [];
   }
 
+  /** Opens the file and reads its header line (the version tag first, then its fields). */
   static async open(file: string): Promise<ExportSource> {
-    let fh: FileHandle;
+    let head: Buffer;
     try {
-      fh = await open(file, "r");
+      const fh = await open(file, "r");
+      try {
+        head = Buffer.allocUnsafe(HEADER_MAX);
+        head = head.subarray(0, (await fh.read(head, 0, head.length, 0)).bytesRead);
+      } finally {
+        await fh.close();
+      }
     } catch (cause) {
       throw new AuditError("UNREACHABLE", `cannot read the export file ${file}: ${messageOf(cause)}`, { cause });
     }
+    if (head.length === 0) throw new AuditError("PROTOCOL", `${file} is empty`);
+    const nl = head.indexOf(NL);
     try {
-      const { header, offset } = await readHeaderLine(fh, file);
-      return new ExportSource(file, header, offset);
-    } finally {
-      await fh.close();
+      const header = parseExportHeader(head.toString("utf8", 0, nl < 0 ? head.length : nl));
+      return new ExportSource(file, header, nl < 0 ? head.length : nl + 1);
+    } catch (e) {
+      if (e instanceof ExportFormatError) throw new AuditError("PROTOCOL", `${file}: ${e.message}`);
+      throw e;
     }
   }
 
@@ -172,27 +148,21 @@ export class ExportSource implements EntrySource {
   async close(): Promise<void> {}
 }
 
-/** Splits data[0, end) into lines and each line into its index and leaf. */
+/** Splits data[0, end) into lines, and each `[digits,<leaf>]` line into its index and leaf. */
 function splitLines(data: Buffer, end: number): LeafBatch {
   const indices: number[] = [];
   const starts: number[] = [];
   const ends: number[] = [];
-  let pos = 0;
-  while (pos < end) {
+  for (let pos = 0; pos < end; ) {
     let nl = data.indexOf(NL, pos);
     if (nl < 0 || nl > end) nl = end;
     if (nl > pos) {
-      // [digits,<leaf>]
       let i = pos + 1;
       let index = 0;
-      let ok = data[pos] === OPEN_BRACKET && nl - pos >= 4 && data[nl - 1] === CLOSE_BRACKET;
-      const digitsFrom = i;
-      while (ok && i < nl && data[i]! >= 0x30 && data[i]! <= 0x39) {
-        index = index * 10 + (data[i]! - 0x30);
-        i++;
-      }
-      ok = ok && i > digitsFrom && i - digitsFrom <= 16 && data[i] === COMMA && !(data[digitsFrom] === 0x30 && i - digitsFrom > 1);
-      if (ok) {
+      while (i < nl && data[i]! >= 0x30 && data[i]! <= 0x39) index = index * 10 + (data[i++]! - 0x30);
+      const digits = i - pos - 1;
+      const framed = data[pos] === 0x5b && data[i] === 0x2c && data[nl - 1] === 0x5d && nl - pos >= 4; // "[", ",", "]"
+      if (framed && digits >= 1 && digits <= 16 && !(digits > 1 && data[pos + 1] === 0x30)) {
         indices.push(index);
         starts.push(i + 1);
         ends.push(nl - 1);
@@ -206,41 +176,4 @@ function splitLines(data: Buffer, end: number): LeafBatch {
   }
   // Typed arrays: they cross to a leaf worker as one block of bytes each.
   return { length: indices.length, indices: Float64Array.from(indices), data, starts: Uint32Array.from(starts), ends: Uint32Array.from(ends) };
-}
-
-/** Writes an export file: the header, then one `[index,<leaf>]` line per leaf. */
-export class ExportWriter {
-  private constructor(
-    private readonly _stream: ReturnType<typeof createWriteStream>,
-    readonly file: string,
-  ) {}
-
-  static async create(file: string, header: ExportHeader): Promise<ExportWriter> {
-    const stream = createWriteStream(file, { flags: "wx" });
-    try {
-      await once(stream, "open");
-    } catch (cause) {
-      throw new AuditError("UNREACHABLE", `cannot create the export file ${file}: ${messageOf(cause)} (it must not exist yet)`, { cause });
-    }
-    const w = new ExportWriter(stream, file);
-    await w._write(Buffer.from(`${JSON.stringify(header)}\n`, "utf8"));
-    return w;
-  }
-
-  async write(batch: LeafBatch): Promise<void> {
-    const parts: Buffer[] = [];
-    for (let i = 0; i < batch.length; i++) {
-      parts.push(Buffer.from(`[${batch.indices[i]},`, "latin1"), batch.data.subarray(batch.starts[i], batch.ends[i]), Buffer.from("]\n", "latin1"));
-    }
-    await this._write(Buffer.concat(parts));
-  }
-
-  private async _write(b: Buffer): Promise<void> {
-    if (!this._stream.write(b)) await once(this._stream, "drain");
-  }
-
-  async close(): Promise<void> {
-    this._stream.end();
-    await once(this._stream, "finish");
-  }
 }

@@ -8,7 +8,7 @@
  * - each level-0 hash tile is read beside its bundle, and the audit compares
  *   every published leaf hash with the hash of the published entry;
  * - after the pass, every hash tile above level 0 is compared with the nodes
- *   the audit's own tree built ({@link TlogSource.checkUpperTiles});
+ *   the audit's own tree built ({@link TlogSource.checkTree});
  * - proofs for locating damage are assembled from the published tiles: they
  *   are the log's word, checked against roots the auditor trusts.
  *
@@ -23,6 +23,7 @@ import {
   planNodeIds,
   nodeKey,
   equalBytes,
+  HASH_SIZE,
 } from "../../../service/log";
 import {
   entriesPath,
@@ -110,25 +111,26 @@ export class TlogSource implements EntrySource {
   private async _bundle(n: number, size: number): Promise<LeafBatch> {
     const width = widthAt(0, n, size);
     const first = n * TILE_WIDTH;
+    const tileName = tilePath(0, n, width);
     const [bundle, tile] = await Promise.all([settle(this._reader.readEntryBundle(n, width)), settle(this._reader.readTile(0, n, width))]);
     const problems: SourceProblem[] = [];
+    const problem = (name: string, e: unknown) => problems.push({ kind: "tile-mismatch", message: `${name}: ${messageOf(e)}`, leafIndex: first, damagedFrom: first });
     let entries: Uint8Array[] = [];
     if (!bundle.ok) {
       if (!(bundle.e instanceof LogReadError && bundle.e.code !== "UNAVAILABLE")) throw readError(bundle.e);
-      problems.push({ message: `${entriesPath(n, width)}: ${messageOf(bundle.e)}`, leafIndex: first });
+      problem(entriesPath(n, width), bundle.e);
     } else {
       try {
         entries = parseEntryBundle(bundle.v, width);
       } catch (e) {
         if (!(e instanceof TileFormatError)) throw e;
-        problems.push({ message: `${entriesPath(n, width)}: ${e.message}`, leafIndex: first });
+        problem(entriesPath(n, width), e);
       }
     }
-    let tileHashes: Uint8Array | undefined;
     if (!tile.ok) {
       if (!(tile.e instanceof LogReadError && tile.e.code !== "UNAVAILABLE")) throw readError(tile.e);
-      problems.push({ message: `${tilePath(0, n, width)}: ${messageOf(tile.e)}`, leafIndex: first });
-    } else tileHashes = tile.v;
+      problem(tileName, tile.e);
+    }
     const bytes = bundle.ok ? bundle.v : new Uint8Array(0);
     const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const starts = new Uint32Array(entries.length);
@@ -138,7 +140,8 @@ export class TlogSource implements EntrySource {
       ends[i] = starts[i]! + e.byteLength;
     });
     const indices = Float64Array.from(entries, (_, i) => first + i);
-    return { length: entries.length, indices, data, starts, ends, problems, tileHashes: entries.length > 0 ? tileHashes : undefined, tileName: tilePath(0, n, width) };
+    const published = tile.ok && entries.length > 0 ? tile.v : undefined;
+    return { length: entries.length, indices, data, starts, ends, check: (hashes) => (published === undefined ? problems : [...problems, ...leafHashProblems(tileName, published, hashes, indices)]) };
   }
 
   /**
@@ -146,7 +149,7 @@ export class TlogSource implements EntrySource {
    * built: `node(level, index)` gives its hash of a complete subtree of
    * level 8·L (L ≥ 1), or undefined if the audit did not reach it.
    */
-  async checkUpperTiles(node: (level: number, index: number) => Uint8Array | undefined): Promise<SourceProblem[]> {
+  async checkTree(node: (level: number, index: number) => Uint8Array | undefined): Promise<SourceProblem[]> {
     const size = this.declaredSize;
     const problems: SourceProblem[] = [];
     for (let level = 1; widthAt(level, 0, size) > 0; level++) {
@@ -158,7 +161,7 @@ export class TlogSource implements EntrySource {
           hashes = parseHashTile(await this._reader.readTile(level, n, width), width);
         } catch (e) {
           if (e instanceof TileFormatError || (e instanceof LogReadError && e.code !== "UNAVAILABLE")) {
-            problems.push({ message: `${name}: ${messageOf(e)}` });
+            problems.push({ kind: "tile-mismatch", message: `${name}: ${messageOf(e)}` });
             continue;
           }
           throw readError(e);
@@ -170,7 +173,7 @@ export class TlogSource implements EntrySource {
         if (j >= 0) {
           const span = TILE_WIDTH ** level;
           const from = (n * TILE_WIDTH + j) * span;
-          problems.push({ message: `${name}: hash ${j} is not the root of leaves ${from}–${from + span - 1} as the entries give it`, leafIndex: from });
+          problems.push({ kind: "tile-mismatch", message: `${name}: hash ${j} is not the root of leaves ${from}–${from + span - 1} as the entries give it`, leafIndex: from });
         }
       }
     }
@@ -178,6 +181,18 @@ export class TlogSource implements EntrySource {
   }
 
   async close(): Promise<void> {}
+}
+
+/** A published level-0 tile against the hashes of the entries published beside it. */
+function leafHashProblems(tileName: string, published: Uint8Array, hashes: Uint8Array, indices: ArrayLike<number>): SourceProblem[] {
+  if (published.length !== hashes.length) return [{ kind: "tile-mismatch", message: `${tileName}: ${published.length / HASH_SIZE} hashes for ${indices.length} entries`, leafIndex: indices[0]! }];
+  const problems: SourceProblem[] = [];
+  for (let i = 0; i < indices.length; i++) {
+    const at = i * HASH_SIZE;
+    if (!equalBytes(published.subarray(at, at + HASH_SIZE), hashes.subarray(at, at + HASH_SIZE)))
+      problems.push({ kind: "tile-mismatch", message: `${tileName}: the hash published for leaf ${indices[i]} is not the hash of the entry published for it`, leafIndex: indices[i]!, damagedFrom: indices[i]! });
+  }
+  return problems;
 }
 
 /** Proofs assembled from the published hash tiles: the nodes the log core plans, each read from its tile. */
