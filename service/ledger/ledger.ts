@@ -526,7 +526,22 @@ export class Ledger {
     const leaves: LeafWrite[] = [];
     const erasures: string[] = [];
     const outcomes: Outcome[] = [];
-    const reader: StateReader = { get: async (key) => state.get(key) ?? (await below.state(key)) };
+    // Each key is read from `below` at most once a batch, absent keys included: the rules of every request
+    // look up the same programme and agencies, and with PostgreSQL each read is a round trip. Reads of one
+    // batch may all be taken together: optimistically they are all vouched for by the same head check at
+    // commit, and under the lock they are all made in the one transaction.
+    const fetched = new Map<StateKey, Promise<StateDoc | undefined>>();
+    const fromBelow = (key: StateKey): Promise<StateDoc | undefined> => {
+      let doc = fetched.get(key);
+      if (doc === undefined) {
+        doc = below.state(key);
+        fetched.set(key, doc);
+        // A failed read is not remembered: the next request of the batch asks again.
+        doc.catch(() => fetched.delete(key));
+      }
+      return doc;
+    };
+    const reader: StateReader = { get: async (key) => state.get(key) ?? (await fromBelow(key)) };
 
     let sinceYield = 0;
     for (const p of batch) {
