@@ -3,7 +3,7 @@
  * LevelDB with one replica; PostgreSQL with one replica; PostgreSQL with two
  * replicas, the clients split between them, and a synchronous standby.
  *
- *   npm run bench:replicas -- [--entries 20000] [--clients 16] [--batch 50] [--setups leveldb,postgres,postgres-ha]
+ *   npm run bench:replicas -- [--entries 20000] [--clients 16] [--batch 50] [--setups leveldb,postgres,postgres-ha] [--cpu-prof DIR]
  *
  * Each service is the bundle `npm start` runs, as a child process with the
  * chain off. PostgreSQL is a private cluster (./lib/postgres-cluster.ts:
