@@ -34,6 +34,14 @@
  * while the head keeps moving under other replicas. With a shared store
  * every answer of a batch, refusals and replays included, waits for that
  * check, since any of them may rest on a head that was already stale.
+ *
+ * Turns (a store with {@link SequencingTurns}, PostgreSQL): a replica
+ * sequences only while it holds the turn, pipelined as above, and hands it
+ * over when another replica waits, once it has held it {@link LedgerOptions.turnMs}
+ * and its batches in flight are in; idle, it hands it back. So replicas
+ * take the log in turns of several batches instead of refusing each other's
+ * batches, and a waiting replica's queue becomes one large batch. The head
+ * check at commit still decides whether a batch is stored, turn or not.
  */
 import { randomBytes as nodeRandomBytes } from "node:crypto";
 import { rfc3339, systemClock, type Clock } from "../clock";
@@ -69,7 +77,26 @@ export { StoreUnavailableError };
  * The parts of the store the sequencer reads and writes: it commits the log, and reads state and idempotency records to check requests.
  * A store other processes commit to as well offers `sequence` (see the module comment).
  */
-export type SequencerStore = LogStore & StateStore & IdempotencyStore & Partial<SharedSequencing>;
+export type SequencerStore = LogStore & StateStore & IdempotencyStore & Partial<SharedSequencing> & Partial<SequencingTurns>;
+
+/**
+ * Turns between the replicas sharing a store (PostgreSQL: an advisory lock).
+ * A replica sequences, pipelined, while it holds the turn, and hands it over
+ * when others wait; so the replicas take the log in turns of many batches
+ * instead of refusing each other's batch after batch. Turns only save work:
+ * every commit is still checked against the head under the store's lock.
+ */
+export interface SequencingTurns {
+  /** Waits for this process's turn; undefined when it could not be had (sequence without one). */
+  turn(): Promise<SequencingTurn | undefined>;
+}
+
+export interface SequencingTurn {
+  /** Whether another process waits for the turn. */
+  othersWaiting(): Promise<boolean>;
+  /** Gives the turn up; idempotent, never rejects. */
+  release(): Promise<void>;
+}
 
 /**
  * A request was sequenced {@link MAX_ATTEMPTS} times and each time another
@@ -173,10 +200,11 @@ export interface LedgerOptions {
   /** Most requests in one commit (default 256). */
   readonly maxBatch?: number;
   /**
-   * Most records checked in one go (default 256; a single larger request is
-   * still taken whole). Checking is synchronous CPU work, so this bounds how
-   * long other work on the event loop (proof reads, the anchorer's steps)
-   * waits behind the sequencer: about 0.1 s at 256 records here.
+   * Most records in one commit (a single larger request is still taken
+   * whole). Default 256; with a shared store {@link SHARED_BATCH_RECORDS},
+   * since there each commit costs round trips, a row lock held through the
+   * flush and, with a synchronous standby, its confirmation, whatever its size.
+   * Checking yields to the event loop every {@link YIELD_EVERY_RECORDS} records either way.
    */
   readonly maxBatchRecords?: number;
   /** Most batches checked ahead of the store: 1 disables pipelining (default 2). */
@@ -190,6 +218,8 @@ export interface LedgerOptions {
   readonly observer?: LedgerObserver;
   /** With a shared store: how often the head is read to follow other replicas' commits (default 250 ms). */
   readonly followMs?: number;
+  /** With turns ({@link SequencingTurns}): how long a turn lasts at least before it is handed to a waiting replica (default 100 ms). */
+  readonly turnMs?: number;
 }
 
 /** What the sequencer reports of its commits (service/metrics implements it; the ledger knows no metrics library). */
@@ -214,6 +244,9 @@ interface Built {
   readonly erasures: string[];
   readonly outcomes: Outcome[];
 }
+
+/** Most records in one commit by default with a shared store (see {@link LedgerOptions.maxBatchRecords}). */
+export const SHARED_BATCH_RECORDS = 1024;
 
 /** Records checked between two yields to the event loop inside one batch. */
 const YIELD_EVERY_RECORDS = 64;
@@ -249,6 +282,10 @@ export class Ledger {
   private _syncRunning: Promise<void> | undefined;
   private _syncQueued: Promise<void> | undefined;
   private _running = false;
+  /** The turn this process holds, if any, and since when (see {@link SequencingTurns}). */
+  private _turn: SequencingTurn | undefined;
+  private _turnSince = 0;
+  private readonly _turnMs: number;
   private _closed = false;
   private _halted: LedgerHaltedError | null = null;
 
@@ -257,7 +294,7 @@ export class Ledger {
     this._clock = opts.clock ?? systemClock;
     this._random = opts.randomBytes ?? pooledRandomBytes();
     this._maxBatch = opts.maxBatch ?? 256;
-    this._maxBatchRecords = opts.maxBatchRecords ?? 256;
+    this._maxBatchRecords = opts.maxBatchRecords ?? (typeof opts.store.sequence === "function" ? SHARED_BATCH_RECORDS : 256);
     if (!Number.isSafeInteger(this._maxBatchRecords) || this._maxBatchRecords < 1) throw new RangeError("maxBatchRecords must be a positive integer");
     this._maxInFlight = opts.maxInFlight ?? 2;
     if (!Number.isSafeInteger(this._maxBatch) || this._maxBatch < 1) throw new RangeError("maxBatch must be a positive integer");
@@ -267,6 +304,8 @@ export class Ledger {
     this._durable = range;
     this._tip = range;
     this._shared = typeof this._store.sequence === "function";
+    this._turnMs = opts.turnMs ?? 100;
+    if (!(Number.isSafeInteger(this._turnMs) && this._turnMs >= 0)) throw new RangeError("turnMs must be a non-negative integer");
     if (this._shared) {
       const every = opts.followMs ?? 250;
       if (!(Number.isSafeInteger(every) && every >= 1)) throw new RangeError("followMs must be a positive integer");
@@ -427,54 +466,110 @@ export class Ledger {
     }
   }
 
+  private get _waiting(): boolean {
+    return this._queue.length > 0 || this._retry.length > 0;
+  }
+
   private async _drain(): Promise<void> {
     if (this._running) return;
     this._running = true;
     try {
-      while (this._queue.length > 0 || this._retry.length > 0) {
-        while (this._inFlight.length >= this._maxInFlight) await this._inFlight[0]!.done;
-        if (this._broken) {
-          // Every batch built on the failed one fails with it; wait for them,
-          // then start again from what the store really holds.
-          await this._lastCommit;
-          await this._reloadHead();
-          this._lastCommit = Promise.resolve("stored");
-          this._broken = false;
-        }
-        if (this._retry.length > 0) this._queue.unshift(...this._retry.splice(0));
-        if (this._halted !== null) {
-          for (const p of this._queue.splice(0)) p.reject(this._halted);
-          continue;
-        }
-        let take = 0;
-        let records = 0;
-        while (take < this._queue.length && take < this._maxBatch) {
-          const n = this._queue[take]!.commands.length;
-          if (take > 0 && records + n > this._maxBatchRecords) break;
-          take += 1;
-          records += n;
-        }
-        const batch = this._queue.splice(0, take);
-        if (this._locked && this._store.sequence !== undefined) {
-          // Under the lock nothing may be in flight: the batch is built on the head the lock holds.
-          const last = await this._lastCommit;
-          if (last !== "stored" || this._broken) {
-            // A batch before it was refused; its requests, queued again, come first.
-            this._retry.push(...batch);
-            continue;
-          }
-          await this._processLocked(batch, this._store.sequence.bind(this._store));
-        } else {
-          // Nothing in flight: build on the store's head, not on one another replica has already moved.
-          if (this._shared && this._inFlight.length === 0 && !this._broken) await this._adoptStoreHead("drain");
-          await this._process(batch);
-        }
-        // Let I/O callbacks run (HTTP reads, the anchorer's RPC answers) before checking the next batch:
-        // awaiting the store's promises alone only runs microtasks.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+      for (;;) {
+        await this._drainQueue();
+        if (this._turn === undefined) break;
+        // Idle: the turn is handed back once this process's commits are in, unless work arrived meanwhile.
+        await this._settle();
+        if (this._waiting) continue;
+        await this._releaseTurn();
+        if (!this._waiting) break;
       }
     } finally {
       this._running = false;
+    }
+  }
+
+  /** Waits until no batch is in flight. */
+  private async _settle(): Promise<void> {
+    while (this._inFlight.length > 0) await this._inFlight[0]!.done;
+    await this._lastCommit;
+  }
+
+  private async _releaseTurn(): Promise<void> {
+    const turn = this._turn;
+    this._turn = undefined;
+    await turn?.release().catch(() => {});
+  }
+
+  /**
+   * With turns: takes the turn before sequencing, and hands it over once it
+   * has lasted {@link LedgerOptions.turnMs} and another replica waits, after
+   * this process's batches in flight are in (so the next holder builds on a
+   * head that will not move under it).
+   */
+  private async _takeTurn(): Promise<void> {
+    const store = this._store;
+    if (!this._shared || store.turn === undefined) return;
+    if (this._turn !== undefined) {
+      if (performance.now() - this._turnSince < this._turnMs) return;
+      if (!(await this._turn.othersWaiting())) {
+        this._turnSince = performance.now();
+        return;
+      }
+      await this._settle();
+      await this._releaseTurn();
+    }
+    this._turn = await store.turn().catch(() => undefined);
+    this._turnSince = performance.now();
+    if (this._turn === undefined) return;
+    // Others wrote while we waited for the turn, and none will until we hand it back: build on their head
+    // (read before the next batch, nothing being in flight), optimistically.
+    this._locked = false;
+  }
+
+  private async _drainQueue(): Promise<void> {
+    while (this._waiting) {
+      while (this._inFlight.length >= this._maxInFlight) await this._inFlight[0]!.done;
+      // Only with turns: an await here would let every request of this tick join the first batch.
+      if (this._store.turn !== undefined && this._shared) await this._takeTurn();
+      if (this._broken) {
+        // Every batch built on the failed one fails with it; wait for them,
+        // then start again from what the store really holds.
+        await this._lastCommit;
+        await this._reloadHead();
+        this._lastCommit = Promise.resolve("stored");
+        this._broken = false;
+      }
+      if (this._retry.length > 0) this._queue.unshift(...this._retry.splice(0));
+      if (this._halted !== null) {
+        for (const p of this._queue.splice(0)) p.reject(this._halted);
+        continue;
+      }
+      let take = 0;
+      let records = 0;
+      while (take < this._queue.length && take < this._maxBatch) {
+        const n = this._queue[take]!.commands.length;
+        if (take > 0 && records + n > this._maxBatchRecords) break;
+        take += 1;
+        records += n;
+      }
+      const batch = this._queue.splice(0, take);
+      if (this._locked && this._store.sequence !== undefined) {
+        // Under the lock nothing may be in flight: the batch is built on the head the lock holds.
+        const last = await this._lastCommit;
+        if (last !== "stored" || this._broken) {
+          // A batch before it was refused; its requests, queued again, come first.
+          this._retry.push(...batch);
+          continue;
+        }
+        await this._processLocked(batch, this._store.sequence.bind(this._store));
+      } else {
+        // Nothing in flight: build on the store's head, not on one another replica has already moved.
+        if (this._shared && this._inFlight.length === 0 && !this._broken) await this._adoptStoreHead("drain");
+        await this._process(batch);
+      }
+      // Let I/O callbacks run (HTTP reads, the anchorer's RPC answers) before checking the next batch:
+      // awaiting the store's promises alone only runs microtasks.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
@@ -526,7 +621,22 @@ export class Ledger {
     const leaves: LeafWrite[] = [];
     const erasures: string[] = [];
     const outcomes: Outcome[] = [];
-    const reader: StateReader = { get: async (key) => state.get(key) ?? (await below.state(key)) };
+    // Each key is read from `below` at most once a batch, absent keys included: the rules of every request
+    // look up the same programme and agencies, and with PostgreSQL each read is a round trip. Reads of one
+    // batch may all be taken together: optimistically they are all vouched for by the same head check at
+    // commit, and under the lock they are all made in the one transaction.
+    const fetched = new Map<StateKey, Promise<StateDoc | undefined>>();
+    const fromBelow = (key: StateKey): Promise<StateDoc | undefined> => {
+      let doc = fetched.get(key);
+      if (doc === undefined) {
+        doc = below.state(key);
+        fetched.set(key, doc);
+        // A failed read is not remembered: the next request of the batch asks again.
+        doc.catch(() => fetched.delete(key));
+      }
+      return doc;
+    };
+    const reader: StateReader = { get: async (key) => state.get(key) ?? (await fromBelow(key)) };
 
     let sinceYield = 0;
     for (const p of batch) {

@@ -378,6 +378,57 @@ export class PostgresStore implements LedgerStore, SharedSequencing, KeyRegistry
     }
   }
 
+  /**
+   * Waits for this process's turn to sequence: a session advisory lock on a
+   * connection of its own, held until `release`. Turns only spare replicas
+   * from building batches on heads the others are about to move; commits
+   * stay checked under the sequence row lock, so a turn lost with its
+   * connection costs time, never correctness. Resolves undefined, holding
+   * nothing, when the turn is not had within {@link TURN_WAIT_MS} or the
+   * database cannot be reached: the caller sequences without one.
+   */
+  async turn(): Promise<SequencingTurn | undefined> {
+    if (this._closed) return undefined;
+    let client: pg.PoolClient;
+    try {
+      client = await this._connect("take the sequencing turn");
+    } catch {
+      return undefined;
+    }
+    try {
+      // The timeout is local to this transaction; the session lock outlives it.
+      await client.query(`BEGIN; SET LOCAL lock_timeout = ${TURN_WAIT_MS}; SELECT pg_advisory_lock(${TURN_LOCK}); COMMIT`);
+    } catch (cause) {
+      // A timeout leaves the connection usable once rolled back (the lock was not taken); a broken one is dropped.
+      const unreachable = isUnreachable(cause);
+      if (!unreachable) await client.query("ROLLBACK").catch(() => {});
+      client.release(unreachable ? true : undefined);
+      return undefined;
+    }
+    let released = false;
+    return {
+      othersWaiting: async () => {
+        if (released) return false;
+        try {
+          const { rows } = await client.query<{ waiting: boolean }>({ name: statementName(TURN_WAITERS), text: TURN_WAITERS });
+          return rows[0]?.waiting === true;
+        } catch {
+          return true; // the connection, and with it the turn, may be gone: hand over
+        }
+      },
+      release: async () => {
+        if (released) return;
+        released = true;
+        try {
+          await client.query(`SELECT pg_advisory_unlock(${TURN_LOCK})`);
+          client.release();
+        } catch {
+          client.release(true); // closing the session releases its locks
+        }
+      },
+    };
+  }
+
   async leaf(index: number): Promise<StoredLeaf | undefined> {
     if (!isIndex(index)) return undefined;
     const { rows } = await this._query<LeafRow>("read a leaf", "SELECT idx, entry_id, bytes, recorded_at FROM leaves WHERE idx = $1", [index]);
@@ -685,6 +736,23 @@ function statementName(text: string): string {
     statementNames.set(text, name);
   }
   return name;
+}
+
+/** The sequencing turn's advisory lock: two int4 keys, "Ledg" and 2 (apart from the exclusive lock's bigint key). */
+const TURN_LOCK = "1281713255, 2";
+/** Whether another session waits for the turn (pg_locks shows the two-key form as objsubid 2). */
+const TURN_WAITERS = `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND classid = 1281713255::bigint::oid AND objid = 2::oid AND objsubid = 2) AS waiting`;
+/** Longest wait for the sequencing turn before sequencing without it (ms). */
+export const TURN_WAIT_MS = 2000;
+
+/** A held sequencing turn (see {@link PostgresStore.turn}). */
+export interface SequencingTurn {
+  /** Whether another process is waiting for the turn. */
+  othersWaiting(): Promise<boolean>;
+  /** Gives the turn up; idempotent. */
+  release(): Promise<void>;
 }
 
 /** Rate-limit hits between two background deletions of ended windows. */

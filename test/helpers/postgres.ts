@@ -13,35 +13,16 @@
  * only matters for an operating-system crash, which these tests do not make.
  */
 import { execFile } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
 import { chown, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
+import { postgresBin, postgresIds } from "../../scripts/lib/postgres-cluster";
 
 const run = promisify(execFile);
 
-/** The bin directory of the newest installed PostgreSQL, or a thrown Error saying how to install it. */
-export function postgresBin(root = "/usr/lib/postgresql"): string {
-  const versions = existsSync(root)
-    ? readdirSync(root)
-        .filter((v) => /^[0-9]+$/.test(v) && existsSync(join(root, v, "bin", "initdb")))
-        .sort((a, b) => Number(b) - Number(a))
-    : [];
-  if (versions.length === 0)
-    throw new Error(`PostgreSQL is not installed (no ${root}/*/bin/initdb): run \`apt-get install postgresql\` (.ci/run does)`);
-  return join(root, versions[0]!, "bin");
-}
-
-async function postgresIds(): Promise<{ uid: number; gid: number }> {
-  try {
-    const [uid, gid] = await Promise.all([run("id", ["-u", "postgres"]), run("id", ["-g", "postgres"])]);
-    return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-  } catch (cause) {
-    throw new Error("there is no `postgres` system user to run test clusters as (Debian's postgresql package creates it)", { cause });
-  }
-}
+export { postgresBin };
 
 let nextPort = 20000 + (process.pid % 20000);
 

@@ -19,7 +19,7 @@ import { Ledger } from "../../service/ledger/ledger";
 import { fromHex, verifyInclusion } from "../../service/log";
 import { startService, type RunningService } from "../../service/main";
 import { RuleViolation } from "../../service/records/rules";
-import { PostgresStore } from "../../service/store/postgres";
+import { PostgresStore, TURN_WAIT_MS } from "../../service/store/postgres";
 import { StoreUnavailableError } from "../../service/store/store";
 import { ACTORS, applicationRequest, decisionRequest, FakeClock, programmeRequest, rejection, submit } from "../helpers/ledger-fixtures";
 import { databaseName, startCluster, type TestCluster } from "../helpers/postgres";
@@ -248,6 +248,51 @@ describe("Several replicas on one PostgreSQL database", function () {
       expect(message).to.include("LEDGER_ACCESS_CODE_KEY_FILE");
       expect(message).to.not.include("\n");
       expect(message).to.not.include((await readFile(other, "utf8")).trim());
+    });
+  });
+
+  describe("sequencing turns", function () {
+    let stores: PostgresStore[];
+
+    beforeEach(async function () {
+      const url = await cluster.createDatabase(databaseName("turn"));
+      stores = [await PostgresStore.open(url), await PostgresStore.open(url)];
+    });
+    afterEach(async function () {
+      for (const s of stores) await s.close();
+    });
+
+    it("are held by one store at a time; the holder sees the other waiting, and the other gets the turn once it is given up", async function () {
+      const [a, b] = stores as [PostgresStore, PostgresStore];
+      const first = await a.turn();
+      expect(first).to.not.equal(undefined);
+      expect(await first!.othersWaiting()).to.equal(false);
+      let settled = false;
+      const waiting = b.turn().finally(() => (settled = true));
+      for (let i = 0; !(await first!.othersWaiting()); i++) {
+        expect(i, "the second store waits within 5 s").to.be.below(100);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(settled).to.equal(false);
+      await first!.release();
+      const second = await waiting;
+      expect(second).to.not.equal(undefined);
+      expect(await second!.othersWaiting()).to.equal(false);
+      await second!.release();
+    });
+
+    it(`are given up waiting for after ${TURN_WAIT_MS} ms, holding nothing, and the store keeps working`, async function () {
+      const [a, b] = stores as [PostgresStore, PostgresStore];
+      const held = await a.turn();
+      const started = Date.now();
+      expect(await b.turn()).to.equal(undefined);
+      expect(Date.now() - started).to.be.at.least(TURN_WAIT_MS - 100);
+      // The connection that waited is back in the pool without the transaction's lock timeout.
+      expect((await b.head()).size).to.equal(0);
+      await held!.release();
+      const again = await b.turn();
+      expect(again).to.not.equal(undefined);
+      await again!.release();
     });
   });
 
