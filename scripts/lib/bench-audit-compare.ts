@@ -23,6 +23,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import path from "node:path";
+import { EnvSchema } from "../../service/config";
 import { prepareAuditLog, type PreparedLog } from "./bench-audit-log";
 import { checkCleanAudit, formatSummary, parseGnuTime, roundOrder, summarize, type AuditRun, type AuditSourceName } from "./bench-compare";
 
@@ -87,10 +88,33 @@ async function startServer(log: PreparedLog, o: CompareOptions): Promise<{ port:
   };
 }
 
+/** Requests the bench's service has answered so far (its /__bench/requests). */
+async function requestCount(base: string): Promise<number> {
+  const c = (await (await fetch(`${base}/__bench/requests`)).json()) as { v1: number; tlog: number; other: number };
+  return c.v1 + c.tlog + c.other;
+}
+
 function sourceArgs(source: AuditSourceName, log: PreparedLog, base: string): string[] {
   if (source === "export") return ["--export", log.exportFile];
   if (source === "tlog") return ["--tlog", `${base}/tlog`];
   return ["--service", base];
+}
+
+/**
+ * What the service's default rate limits would add: the least time the
+ * requests counted could take under them, from one client address.
+ */
+function defaultLimitFloor(rows: readonly { source: AuditSourceName; requests: number }[]): string[] {
+  const out: string[] = [];
+  for (const r of rows) {
+    if (r.source === "export") continue;
+    const setting = r.source === "service" ? "LEDGER_RATE_PUBLIC_PER_MINUTE" : "LEDGER_RATE_TLOG_PER_MINUTE";
+    const perMinute = EnvSchema.shape[setting].parse(undefined);
+    out.push(
+      `  at the default limit   --${r.source}: ${r.requests.toLocaleString("en-US")} requests at ${setting}=${perMinute} (its default) take at least ${Math.ceil((r.requests / perMinute) * 60)} s`,
+    );
+  }
+  return out;
 }
 
 export async function runCompare(o: CompareOptions): Promise<boolean> {
@@ -113,11 +137,13 @@ export async function runCompare(o: CompareOptions): Promise<boolean> {
     for (let round = 0; round < o.rounds; round++) {
       for (const source of roundOrder(o.sources, round)) {
         say(`round ${round + 1}/${o.rounds}: npm run verify -- ${sourceArgs(source, log, base).join(" ")} … `);
+        const before = await requestCount(base);
         const out = await runVerify([...sourceArgs(source, log, base), ...common], path.join(dir, "time.txt"));
+        const requests = (await requestCount(base)) - before;
         const clean = checkCleanAudit(`--${source}, round ${round + 1}`, out, log.entries);
         loads.push(loadavg()[0]!);
-        say(`${out.seconds.toFixed(1)} s, ${Math.round(out.maxRssBytes / 2 ** 20)} MiB, clean (${clean.checkpointsMatched} checkpoints matched)\n`);
-        runs.push({ source, round, seconds: out.seconds, auditSeconds: clean.auditSeconds, maxRssBytes: out.maxRssBytes });
+        say(`${out.seconds.toFixed(1)} s, ${Math.round(out.maxRssBytes / 2 ** 20)} MiB, ${requests} requests, clean (${clean.checkpointsMatched} checkpoints matched)\n`);
+        runs.push({ source, round, seconds: out.seconds, auditSeconds: clean.auditSeconds, maxRssBytes: out.maxRssBytes, requests });
       }
     }
     const rows = summarize(runs, o.sources, log.entries);
@@ -151,6 +177,7 @@ export async function runCompare(o: CompareOptions): Promise<boolean> {
         `  rate limits            LEDGER_RATE_PUBLIC_PER_MINUTE=${o.publicPerMinute} LEDGER_RATE_TLOG_PER_MINUTE=${o.tlogPerMinute} (raised, as an operator would for an auditor, so no run waits on a 429)`,
         `  CLI start-up           ${help.seconds.toFixed(1)} s (npm run -s verify -- --help; included in every run's time)`,
         `  runs                   ${o.rounds} round(s), the sources' order rotated each round; every audit exited 0, clean, all entries, all checkpoints matched`,
+        ...defaultLimitFloor(rows),
         `  load average (1 min)   ${loads.map((l) => l.toFixed(2)).join(" ")} after each run, on ${availableParallelism()} CPUs (the machine may be shared)`,
         "",
         formatSummary(rows),

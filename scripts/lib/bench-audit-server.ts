@@ -11,8 +11,11 @@
  *
  * The two limits are LEDGER_RATE_PUBLIC_PER_MINUTE and
  * LEDGER_RATE_TLOG_PER_MINUTE, as an operator sets them. Listens on a free
- * port of 127.0.0.1 and prints it.
+ * port of 127.0.0.1 and prints it. GET /__bench/requests (outside the
+ * service's app) answers how many requests the app has been asked, so the
+ * benchmark can say how many each audit made.
  */
+import express from "express";
 import pino from "pino";
 import { AccessCodes } from "../../service/auth/access-codes";
 import { systemClock } from "../../service/clock";
@@ -47,7 +50,15 @@ async function main(): Promise<void> {
     accessCodes: new AccessCodes(new Uint8Array(32).fill(1)),
     tiles: new TileQueries({ store, published: async () => published }),
   });
-  const server = app.listen(0, "127.0.0.1", () => {
+  const counts = { v1: 0, tlog: 0, other: 0 };
+  const outer = express();
+  outer.get("/__bench/requests", (_req, res) => void res.json(counts));
+  outer.use((req, _res, next) => {
+    counts[req.path.startsWith("/v1/") ? "v1" : req.path.startsWith("/tlog/") ? "tlog" : "other"]++;
+    next();
+  });
+  outer.use(app);
+  const server = outer.listen(0, "127.0.0.1", () => {
     const a = server.address();
     process.stdout.write(`${typeof a === "object" && a !== null ? a.port : 0}\n`);
   });

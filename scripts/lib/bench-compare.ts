@@ -88,6 +88,8 @@ export interface AuditRun {
   readonly seconds: number;
   readonly auditSeconds: number;
   readonly maxRssBytes: number;
+  /** HTTP requests the audit made to the service (0 for an export). */
+  readonly requests: number;
 }
 
 export interface SourceSummary {
@@ -99,6 +101,8 @@ export interface SourceSummary {
   readonly auditEntriesPerSecond: number;
   /** The largest peak RSS of its runs. */
   readonly maxRssBytes: number;
+  /** HTTP requests of its last run. */
+  readonly requests: number;
   /** entries/s over the baseline's (whole process), when the baseline was run. */
   readonly speedup: number | null;
   /** Peak RSS over the baseline's. */
@@ -127,6 +131,7 @@ export function summarize(runs: readonly AuditRun[], sources: readonly AuditSour
       medianAuditSeconds,
       auditEntriesPerSecond: entries / medianAuditSeconds,
       maxRssBytes: Math.max(...mine.map((r) => r.maxRssBytes)),
+      requests: mine[mine.length - 1]!.requests,
     };
   });
   const base = rows.find((r) => r.source === baseline);
@@ -143,12 +148,12 @@ const mib = (b: number) => `${Math.round(b / 2 ** 20).toLocaleString("en-US")} M
 /** The summary as a Markdown table, ready for the README. */
 export function formatSummary(rows: readonly SourceSummary[], baseline: AuditSourceName = "service"): string {
   const lines = [
-    `| source | runs | median s (whole process) | entries/s | audit alone: entries/s | peak RSS | vs --${baseline}: speed | vs --${baseline}: RSS |`,
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    `| source | runs | median s (whole process) | entries/s | audit alone: entries/s | peak RSS | HTTP requests | vs --${baseline}: speed | vs --${baseline}: RSS |`,
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of rows)
     lines.push(
-      `| --${r.source} | ${r.runs} | ${r.medianSeconds.toFixed(1)} | ${int(r.entriesPerSecond)} | ${int(r.auditEntriesPerSecond)} | ${mib(r.maxRssBytes)} | ${r.speedup === null ? "–" : `${r.speedup.toFixed(2)}×`} | ${r.rssRatio === null ? "–" : `${r.rssRatio.toFixed(2)}×`} |`,
+      `| --${r.source} | ${r.runs} | ${r.medianSeconds.toFixed(1)} | ${int(r.entriesPerSecond)} | ${int(r.auditEntriesPerSecond)} | ${mib(r.maxRssBytes)} | ${int(r.requests)} | ${r.speedup === null ? "–" : `${r.speedup.toFixed(2)}×`} | ${r.rssRatio === null ? "–" : `${r.rssRatio.toFixed(2)}×`} |`,
     );
   return `${lines.join("\n")}\n`;
 }

@@ -116,14 +116,14 @@ describe("the side-by-side audit benchmark", () => {
 
   describe("summarize", () => {
     const runs: AuditRun[] = [
-      { source: "tlog", round: 0, seconds: 10, auditSeconds: 8, maxRssBytes: 100 * 2 ** 20 },
-      { source: "service", round: 0, seconds: 40, auditSeconds: 38, maxRssBytes: 200 * 2 ** 20 },
-      { source: "tlog", round: 1, seconds: 30, auditSeconds: 28, maxRssBytes: 150 * 2 ** 20 },
-      { source: "service", round: 1, seconds: 20, auditSeconds: 18, maxRssBytes: 100 * 2 ** 20 },
+      { source: "tlog", round: 0, seconds: 10, auditSeconds: 8, maxRssBytes: 100 * 2 ** 20, requests: 7000 },
+      { source: "service", round: 0, seconds: 40, auditSeconds: 38, maxRssBytes: 200 * 2 ** 20, requests: 1000 },
+      { source: "tlog", round: 1, seconds: 30, auditSeconds: 28, maxRssBytes: 150 * 2 ** 20, requests: 7002 },
+      { source: "service", round: 1, seconds: 20, auditSeconds: 18, maxRssBytes: 100 * 2 ** 20, requests: 1001 },
     ];
     it("gives each source's median time, entries/s, largest peak RSS, and ratios against --service", () => {
       const [tlog, service] = summarize(runs, ["tlog", "service"], 1_000_000);
-      expect(tlog).to.include({ source: "tlog", runs: 2, medianSeconds: 20, entriesPerSecond: 50_000, medianAuditSeconds: 18, maxRssBytes: 150 * 2 ** 20 });
+      expect(tlog).to.include({ source: "tlog", runs: 2, medianSeconds: 20, entriesPerSecond: 50_000, medianAuditSeconds: 18, maxRssBytes: 150 * 2 ** 20, requests: 7002 });
       expect(service).to.include({ medianSeconds: 30, maxRssBytes: 200 * 2 ** 20, speedup: 1, rssRatio: 1 });
       expect(tlog!.speedup).to.be.closeTo(1.5, 1e-9);
       expect(tlog!.rssRatio).to.equal(0.75);
@@ -139,7 +139,7 @@ describe("the side-by-side audit benchmark", () => {
       const table = formatSummary(summarize(runs, ["tlog", "service"], 1_000_000));
       const lines = table.trim().split("\n");
       expect(lines).to.have.length(4);
-      expect(lines[2]).to.equal("| --tlog | 2 | 20.0 | 50,000 | 55,556 | 150 MiB | 1.50× | 0.75× |");
+      expect(lines[2]).to.equal("| --tlog | 2 | 20.0 | 50,000 | 55,556 | 150 MiB | 7,002 | 1.50× | 0.75× |");
     });
   });
 
