@@ -16,6 +16,11 @@
  *    the child's peak RSS; the audit must come out clean.
  * `--profile` writes a V8 CPU profile of the child (node --cpu-prof) to the
  * work directory.
+ *
+ * Side by side, one log audited from each entry source by the auditor's own
+ * CLI (scripts/lib/bench-audit-compare.ts says how):
+ *
+ *   npm run bench:verify -- --sources export,tlog,service [--entries 1000000] [--rounds 2] [--dir D] [--json]
  */
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
@@ -23,9 +28,10 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { once } from "node:events";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { canonicalBytes, CompactRange, hashLeaf, noteKeyFromSeed, parseSignerKey, signCheckpoint, toHex } from "../service/log";
+import { CompactRange, hashLeaf, noteKeyFromSeed, parseSignerKey, signCheckpoint, toHex } from "../service/log";
 import { ExportSource, MemoryChainReader, runAudit, EXPORT_FORMAT, EXPORT_VERSION, formatAuditReport, type ExportHeader } from "./lib/audit";
-import { prng } from "../service/prng";
+import { checkCanonical, ledger, LedgerRandom } from "./lib/bench-ledger";
+import { parseSources, type AuditSourceName } from "./lib/bench-compare";
 
 const ORIGIN = "bench.subsidy-ledger.local/log";
 const KEYS = noteKeyFromSeed(ORIGIN, new Uint8Array(32).fill(42));
@@ -39,154 +45,73 @@ interface Options {
   profile: boolean;
   /** Audit the export already in --dir instead of generating one. */
   reuse: boolean;
+  /** Compare these sources with the auditor's CLI instead (scripts/lib/bench-audit-compare.ts). */
+  sources?: AuditSourceName[];
+  rounds: number;
+  anchorEvery: number;
+  workersGiven: boolean;
+  publicPerMinute: number;
+  tlogPerMinute: number;
+  json: boolean;
 }
 
+const USAGE = `usage:
+  npm run bench:verify -- [--entries N] [--workers N] [--dir D [--reuse]] [--keep] [--profile]
+      the audit alone (runAudit in a child), from an export file
+  npm run bench:verify -- --sources export,tlog,service [--entries N] [--rounds N] [--anchor-every N]
+      [--workers N] [--dir D] [--rate-public N] [--rate-tlog N] [--json]
+      one log audited from each source by \`npm run verify\`, timed whole, side by side;
+      --dir keeps the log (store, export, chain) and the next run with the same
+      --entries and --anchor-every reuses it`;
+
 function parseArgs(argv: string[]): Options & { child?: { exportFile: string; chainFile: string; workers: number } } {
-  const o: Options & { child?: { exportFile: string; chainFile: string; workers: number } } = { entries: 1_000_000, workers: 2, keep: false, profile: false, reuse: false };
+  const o: Options & { child?: { exportFile: string; chainFile: string; workers: number } } = {
+    entries: 1_000_000,
+    workers: 2,
+    keep: false,
+    profile: false,
+    reuse: false,
+    rounds: 2,
+    anchorEvery: 10_000,
+    workersGiven: false,
+    publicPerMinute: 1_000_000,
+    tlogPerMinute: 1_000_000,
+    json: false,
+  };
+  const count = (flag: string, v: string | undefined, min: number): number => {
+    if (v === undefined || !/^[0-9]+$/.test(v) || !Number.isSafeInteger(Number(v)) || Number(v) < min) throw new Error(`${flag} must be a whole number of at least ${min}\n${USAGE}`);
+    return Number(v);
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--entries") o.entries = Number(argv[++i]);
     else if (a === "--dir") o.dir = argv[++i];
-    else if (a === "--workers") o.workers = Number(argv[++i]);
+    else if (a === "--workers") {
+      o.workers = Number(argv[++i]);
+      o.workersGiven = true;
+    } else if (a === "--sources") o.sources = parseSources(argv[++i] ?? "");
+    else if (a === "--rounds") o.rounds = count(a, argv[++i], 1);
+    else if (a === "--anchor-every") o.anchorEvery = count(a, argv[++i], 1);
+    else if (a === "--rate-public") o.publicPerMinute = count(a, argv[++i], 1);
+    else if (a === "--rate-tlog") o.tlogPerMinute = count(a, argv[++i], 1);
+    else if (a === "--json") o.json = true;
+    else if (a === "--help" || a === "-h") {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    }
     else if (a === "--keep") o.keep = true;
     else if (a === "--reuse") o.reuse = true;
     else if (a === "--profile") o.profile = true;
     else if (a === "--child") o.child = { exportFile: argv[++i]!, chainFile: argv[++i]!, workers: Number(argv[++i]) };
-    else throw new Error(`unknown argument ${a}; use --entries N [--workers N] [--dir D [--reuse]] [--keep] [--profile]`);
+    else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
   if (!Number.isSafeInteger(o.entries) || o.entries < 1) throw new Error("--entries must be a positive integer");
   if (!Number.isSafeInteger(o.workers) || o.workers < 0) throw new Error("--workers must be 0 or more");
   if (o.reuse && o.dir === undefined) throw new Error("--reuse needs --dir");
+  if (o.sources === undefined && (o.json || argv.some((a) => ["--rounds", "--anchor-every", "--rate-public", "--rate-tlog"].includes(a))))
+    throw new Error(`--rounds, --anchor-every, --rate-public, --rate-tlog and --json go with --sources\n${USAGE}`);
+  if (o.sources !== undefined && (o.reuse || o.profile || o.keep)) throw new Error(`--reuse, --keep and --profile are for the export-only bench; with --sources, --dir keeps and reuses the log\n${USAGE}`);
   return o;
-}
-
-// ---------------------------------------------------------------------------
-// The generator. Every object is written with its keys in sorted order, so
-// JSON.stringify gives the RFC 8785 form (checked on a sample below).
-
-class LedgerRandom {
-  readonly rnd = prng(20260310);
-  private n = 0;
-  private t: number;
-  constructor(start: number) {
-    this.t = start;
-  }
-
-  hex(len: number): string {
-    let s = "";
-    while (s.length < len) s += Math.floor(this.rnd() * 0x100000000).toString(16).padStart(8, "0");
-    return s.slice(0, len);
-  }
-  id(prefix: string): string {
-    this.n++;
-    return `${prefix}_${this.n.toString(16).padStart(8, "0")}${this.hex(16)}`;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[Math.floor(this.rnd() * xs.length)]!;
-  }
-  /** The next recordedAt: about 60 ms apart. */
-  at(): string {
-    this.t += 1 + Math.floor(this.rnd() * 120);
-    return new Date(this.t).toISOString();
-  }
-  get now(): number {
-    return this.t;
-  }
-}
-
-const CLERKS = Array.from({ length: 40 }, (_, i) => ({ agency: "北京市经济和信息化局", official: `clerk.${i}`, role: "clerk" }));
-const APPROVERS = Array.from({ length: 12 }, (_, i) => ({ agency: "北京市经济和信息化局", official: `approver.${i}`, role: "approver" }));
-const PAYERS = Array.from({ length: 8 }, (_, i) => ({ agency: "北京市财政局", official: `payer.${i}`, role: "payer" }));
-const ADMIN = { agency: "北京市财政局", official: "admin.wang", role: "admin" };
-const NAMES = ["北京示例科技有限公司", "上海智造精密机械股份有限公司", "深圳市前海数字服务有限公司", "杭州绿色能源技术有限公司", "成都高新生物医药有限公司"];
-const REGIONS = ["110101", "130123", "130181", "310104", "440305"];
-const THRESHOLD = 5_000_000;
-
-function entry(actor: object, body: object, commitments: object | undefined, id: string, kind: string, recordedAt: string, refs: string[]): string {
-  return JSON.stringify(
-    commitments === undefined ? { actor, body, id, kind, recordedAt, refs, v: 1 } : { actor, body, commitments, id, kind, recordedAt, refs, v: 1 },
-  );
-}
-
-/** Yields leaf texts of a valid ledger, forever. */
-function* ledger(g: LedgerRandom): Generator<string> {
-  const programmes: string[] = [];
-  for (let p = 0; p < 20; p++) {
-    const id = g.id("prg");
-    programmes.push(id);
-    yield entry(
-      ADMIN,
-      {
-        agency: "北京市经济和信息化局",
-        budgetFen: "900000000000000",
-        closesOn: "2099-12-31",
-        code: `BJ-2026-${p}`,
-        currency: "CNY",
-        fourEyesThresholdFen: String(THRESHOLD),
-        name: "专精特新中小企业数字化转型补贴",
-        opensOn: "2000-01-01",
-        policyDocument: { sha256: g.hex(64), url: `https://fgw.beijing.gov.cn/zcfg/2026/${p}.pdf` },
-      },
-      undefined,
-      id,
-      "programme",
-      g.at(),
-      [],
-    );
-  }
-  for (;;) {
-    const prg = g.pick(programmes);
-    const clerk = g.pick(CLERKS);
-    const app = g.id("app");
-    const requested = 100_000 + Math.floor(g.rnd() * 10_000_000);
-    yield entry(
-      clerk,
-      { creditCode: `91110101${g.hex(9).toUpperCase()}X`, enterpriseName: g.pick(NAMES), programmeId: prg, region: g.pick(REGIONS), requestedFen: String(requested) },
-      { bankAccount: g.hex(64), contactPerson: g.hex(64), phone: g.hex(64) },
-      app,
-      "application",
-      g.at(),
-      [prg],
-    );
-    if (g.rnd() < 0.05) {
-      yield entry(
-        g.pick(APPROVERS),
-        { reasonCode: "data-entry-error", reasonText: "经复核更正企业名称", replacement: { enterpriseName: g.pick(NAMES) }, targetId: app },
-        undefined,
-        g.id("cor"),
-        "correction",
-        g.at(),
-        [app],
-      );
-    }
-    const approve = g.rnd() < 0.8;
-    const dec = g.id("dec");
-    yield entry(
-      g.pick(APPROVERS),
-      { applicationId: app, approvedFen: approve ? String(requested) : "0", outcome: approve ? "approved" : "rejected", reason: approve ? "符合申报条件，予以支持" : "不符合申报条件" },
-      undefined,
-      dec,
-      "decision",
-      g.at(),
-      [app],
-    );
-    if (!approve) continue;
-    const parts = g.rnd() < 0.6 ? [requested] : [Math.floor(requested / 2), requested - Math.floor(requested / 2)];
-    for (const amount of parts) {
-      const pay = g.id("pay");
-      const needs = requested >= THRESHOLD; // four-eyes by decision: the approved amount decides
-      yield entry(
-        g.pick(PAYERS),
-        { amountFen: String(amount), decisionId: dec, needsConfirmation: needs, paidOn: "2020-01-01" },
-        { bankTransactionRef: g.hex(64) },
-        pay,
-        "payout",
-        g.at(),
-        [dec],
-      );
-      if (needs) yield entry(g.pick(APPROVERS), { payoutId: pay }, undefined, g.id("cnf"), "confirmation", g.at(), [pay]);
-    }
-  }
 }
 
 async function generate(dir: string, n: number): Promise<{ exportFile: string; chainFile: string; bytes: number; seconds: number }> {
@@ -203,8 +128,7 @@ async function generate(dir: string, n: number): Promise<{ exportFile: string; c
   let buf: string[] = [];
   for (let i = 0; i < n; i++) {
     const text = leaves.next().value as string;
-    if (i < 1000 && Buffer.compare(Buffer.from(text, "utf8"), Buffer.from(canonicalBytes(JSON.parse(text)))) !== 0)
-      throw new Error(`generated leaf ${i} is not canonical`);
+    if (i < 1000) checkCanonical(text, i);
     tree.append(hashLeaf(Buffer.from(text, "utf8")));
     buf.push(`[${i},${text}]`);
     if (tree.size % CADENCE === 0 || tree.size === n) checkpoints.push({ size: tree.size, root: toHex(tree.root()), timestamp: Math.floor(g.now / 1000) + 2 });
@@ -266,6 +190,21 @@ async function child(exportFile: string, chainFile: string, workers: number): Pr
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (o.child) return child(o.child.exportFile, o.child.chainFile, o.child.workers);
+  if (o.sources !== undefined) {
+    const { runCompare } = await import("./lib/bench-audit-compare");
+    await runCompare({
+      sources: o.sources,
+      entries: o.entries,
+      rounds: o.rounds,
+      anchorEvery: o.anchorEvery,
+      ...(o.dir !== undefined ? { dir: o.dir } : {}),
+      ...(o.workersGiven ? { workers: o.workers } : {}),
+      publicPerMinute: o.publicPerMinute,
+      tlogPerMinute: o.tlogPerMinute,
+      json: o.json,
+    });
+    return;
+  }
 
   const dir = o.dir ?? (await mkdtemp(path.join(tmpdir(), "bench-verify-")));
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
