@@ -28,7 +28,7 @@ import type { WitnessPolicy } from "../../../service/format/witness-policy";
 import { entryOfLeaf, LeafReaders, TreeBuilder, type BatchCheck } from "./leaves";
 import { readCheckpoints, rootHex, type AnchoredCheckpoint, type ChainReader } from "./chain";
 import { DEFAULT_MAX_LISTED, Findings, type Discrepancy, type DiscrepancyKind } from "./findings";
-import { InvariantReplay, type InvariantTotals } from "./invariants";
+import { InvariantReplay } from "./invariants";
 import type { EntrySource, LeafBatch, ProofOracle, PublishedCheckpoint } from "./sources";
 
 export const REPORT_FORMAT = "subsidy-ledger.audit-report";
