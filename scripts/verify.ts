@@ -215,24 +215,9 @@ async function auditMode(o: VerifyOptions, io: VerifyIo): Promise<number> {
     const bar = progress(io, o.progress && !o.json);
     let report;
     try {
-      report = await runAudit({
-        source,
-        chain,
-        verifiers: setup.verifiers,
-        keySource: setup.keySource,
-        origin: o.origin,
-        witnessPolicy,
-        published: setup.published,
-        oracle: setup.oracle,
-        until: setup.until,
-        now: io.now,
-        maxDelayMs: o.maxDelay * 1000,
-        maxListed: o.maxListed,
-        locateLimit: o.locateLimit,
-        workers: o.workers,
-        onBatch: writer && ((b) => writer.write(b)),
-        onProgress: bar.update,
-      });
+      const { origin, maxListed, locateLimit, workers } = o;
+      const limits = { origin, maxListed, locateLimit, workers, maxDelayMs: o.maxDelay * 1000 };
+      report = await runAudit({ ...setup, ...limits, source, chain, witnessPolicy, now: io.now, onBatch: writer && ((b) => writer.write(b)), onProgress: bar.update });
     } finally {
       bar.stop();
       await writer?.close();

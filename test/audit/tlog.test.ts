@@ -5,7 +5,7 @@
  * named by the tile and the leaf. Nothing here reads the store the files
  * were published from.
  */
-import { readFile, truncate, writeFile } from "node:fs/promises";
+import { mkdir, readFile, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
 import { encodeEntryBundle, entriesPath, parseEntryBundle, tilePath, widthAt } from "../../service/format";
@@ -13,6 +13,7 @@ import { tileQueriesReader } from "../../service/publish/continuous";
 import { StaticLogDir } from "../../service/publish/static-dir";
 import { TileQueries } from "../../service/queries/tiles";
 import { runAudit, type AuditReport, type ChainReader } from "../../scripts/lib/audit";
+import { AuditError } from "../../scripts/lib/audit/errors";
 import { TlogSource } from "../../scripts/lib/audit/tlog";
 import { ACTORS, applicationRequest, creditCode, submit } from "../helpers/ledger-fixtures";
 import { buildDb, signedCheckpoint, tempDir, VERIFIER, type DbWorld } from "./helpers";
@@ -55,6 +56,23 @@ describe("the audit of a published log (tiles in a directory)", function () {
   beforeEach(async () => {
     pub = path.join(tmp.dir, `pub-${Math.random().toString(16).slice(2)}`);
     await publish(w, pub);
+  });
+
+  describe("when the directory given does not exist", () => {
+    it("says there is no such directory (a usage error), not that the log publishes no checkpoint", async () => {
+      const missing = path.join(tmp.dir, "no-such-dir");
+      const err = await TlogSource.open(missing).then(() => null, (e: unknown) => e);
+      expect(err).to.be.instanceOf(AuditError);
+      expect((err as AuditError).code).to.equal("USAGE");
+      expect((err as AuditError).message).to.equal(`--tlog ${missing}: no such directory`);
+    });
+
+    it("still says an existing directory without a checkpoint publishes none", async () => {
+      const empty = path.join(tmp.dir, `empty-${Math.random().toString(16).slice(2)}`);
+      await mkdir(empty);
+      const err = await TlogSource.open(empty).then(() => null, (e: unknown) => e);
+      expect((err as AuditError).message).to.include("publishes no checkpoint");
+    });
   });
 
   describe("when the files are as published", () => {

@@ -88,26 +88,27 @@ export interface PublishedState {
 }
 
 /** A tree the auditor trusts (anchored on the chain, or signed with the trusted key), to locate damage against. */
-export interface Target {
-  readonly label: string;
-  readonly size: number;
-  readonly root: Uint8Array;
-}
+export type Target = { readonly label: string; readonly size: number; readonly root: Uint8Array };
 
 /** What the phases of one audit share: its settings, the chain, the published checkpoints, and what is found. */
-export interface AuditRun {
-  readonly options: AuditOptions;
-  readonly source: EntrySource;
-  readonly oracle: ProofOracle | undefined;
-  readonly maxDelayMs: number;
-  readonly locateLimit: number;
-  readonly findings: Findings;
-  readonly notices: string[];
-  readonly add: (kind: DiscrepancyKind, message: string, extra?: Omit<Discrepancy, "kind" | "message">) => void;
-  chainId: number;
-  checkpoints: AnchoredCheckpoint[];
-  latest: AnchoredCheckpoint | null;
-  published: PublishedState[];
+export type AuditRun = ReturnType<typeof newRun>;
+
+function newRun(options: AuditOptions) {
+  const findings = new Findings(options.maxListed ?? DEFAULT_MAX_LISTED);
+  return {
+    options,
+    source: options.source,
+    oracle: options.oracle ?? options.source.oracle,
+    maxDelayMs: options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
+    locateLimit: options.locateLimit ?? DEFAULT_LOCATE_LIMIT,
+    findings,
+    notices: [] as string[],
+    add: (kind: DiscrepancyKind, message: string, extra: Omit<Discrepancy, "kind" | "message"> = {}) => findings.add({ kind, message, ...extra }),
+    chainId: 0,
+    checkpoints: [] as AnchoredCheckpoint[],
+    latest: null as AnchoredCheckpoint | null,
+    published: [] as PublishedState[],
+  };
 }
 
 /** What the pass over the entries established (see replayEntries). */
@@ -131,21 +132,7 @@ const proofs = () => import("./locate");
  */
 export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   const startedMs = Date.now();
-  const findings = new Findings(options.maxListed ?? DEFAULT_MAX_LISTED);
-  const run: AuditRun = {
-    options,
-    source: options.source,
-    oracle: options.oracle ?? options.source.oracle,
-    maxDelayMs: options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
-    locateLimit: options.locateLimit ?? DEFAULT_LOCATE_LIMIT,
-    findings,
-    notices: [],
-    add: (kind, message, extra = {}) => findings.add({ kind, message, ...extra }),
-    chainId: 0,
-    checkpoints: [],
-    latest: null,
-    published: [],
-  };
+  const run = newRun(options);
   await readChain(run);
   checkSignatures(run);
   const readable = listCosignatures(run);
@@ -488,10 +475,6 @@ async function checkConsecutive(run: AuditRun, r: Replayed): Promise<Consecutive
   return { byReplay, byProof, unconfirmed };
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
 /** The audit's report (JSON with --json), in the format REPORT_FORMAT names, version REPORT_VERSION. */
 export type AuditReport = ReturnType<typeof report>;
 
@@ -501,13 +484,13 @@ function report(run: AuditRun, r: Replayed, consecutive: Consecutive, firstBadRa
   if (findings.noticesOmitted > 0) notices.push(`${findings.noticesOmitted} more notices omitted`);
   if (r.anchoredLate > 0) notices.push(`${r.anchoredLate} entries were anchored later than the maximum delay of ${maxDelayMs / 1000} s (worst ${Math.round((r.worstDelay ?? 0) / 1000)} s)`);
   const total = findings.total();
-  const chainLatest = latest === null ? null : { index: latest.index, size: latest.size, rootHex: rootHex(latest.root), anchoredAt: iso(latest.timestamp * 1000) };
+  const chainLatest = latest === null ? null : { index: latest.index, size: latest.size, rootHex: rootHex(latest.root), anchoredAt: new Date(latest.timestamp * 1000).toISOString() };
   const { count, byKind, totals, checked, matched, unanchored, overdue, anchoredLate } = r;
   return {
     format: REPORT_FORMAT,
     version: REPORT_VERSION,
     ok: total === 0,
-    startedAt: iso(startedMs),
+    startedAt: new Date(startedMs).toISOString(),
     durationMs: Date.now() - startedMs,
     source: { kind: run.source.kind, description: run.source.description, declaredSize: run.source.declaredSize ?? null },
     chain: options.chain === null ? null : { description: options.chain.description, chainId: run.chainId, checkpoints: checkpoints.length, latest: chainLatest },

@@ -57,21 +57,12 @@ export function cstDate(ms: number): string {
   return last.date;
 }
 
-/** A programme: few per log, so an object each, with exact totals. */
-interface Programme {
-  readonly id: string;
-  /** The agency the programme belongs to: its body's `agency`, until a correction moves it. */
-  agency: string;
-  readonly budget: bigint;
-  readonly threshold: bigint;
-  /** maxPerEnterpriseFen, or null for none. */
-  readonly cap: bigint | null;
-  readonly opensOn: string;
-  readonly closesOn: string;
-  approved: bigint;
-  paid: bigint;
-  applications: number;
+/** A programme: few per log, so an object each, with exact totals; `agency` changes when a correction moves it. */
+function newProgramme(e: Extract<AuditEntry, { kind: "programme" }>, budget: bigint) {
+  const cap = e.maxPerEnterpriseFen === null ? null : BigInt(e.maxPerEnterpriseFen);
+  return { id: e.id, agency: e.programmeAgency, budget, threshold: BigInt(e.fourEyesThresholdFen), cap, opensOn: e.opensOn, closesOn: e.closesOn, approved: 0n, paid: 0n, applications: 0 };
 }
+type Programme = ReturnType<typeof newProgramme>;
 
 export type Violation = (rule: string, message: string) => void;
 
@@ -252,10 +243,7 @@ export class InvariantReplay {
     if (e.opensOn > e.closesOn) this._fail("programme-dates-ordered", `opensOn ${e.opensOn} is after closesOn ${e.closesOn}`);
     const budget = BigInt(e.budgetFen);
     if (budget <= 0n) this._fail("programme-budget-positive", "budgetFen must be greater than 0");
-    const slot = this._c.add(e.id);
-    const cap = e.maxPerEnterpriseFen === null ? null : BigInt(e.maxPerEnterpriseFen);
-    const { opensOn, closesOn } = e;
-    this._programmes.set(slot, { id: e.id, agency: e.programmeAgency, budget, threshold: BigInt(e.fourEyesThresholdFen), cap, opensOn, closesOn, approved: 0n, paid: 0n, applications: 0 });
+    this._programmes.set(this._c.add(e.id), newProgramme(e, budget));
   }
 
   private _application(e: Extract<AuditEntry, { kind: "application" }>): void {
