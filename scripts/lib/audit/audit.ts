@@ -29,7 +29,8 @@ import { entryOfLeaf, LeafReaders, TreeBuilder, type BatchCheck } from "./leaves
 import { readCheckpoints, rootHex, type AnchoredCheckpoint, type ChainReader } from "./chain";
 import { DEFAULT_MAX_LISTED, Findings, type Discrepancy, type DiscrepancyKind } from "./findings";
 import { InvariantReplay } from "./invariants";
-import type { EntrySource, LeafBatch, ProofOracle, PublishedCheckpoint } from "./sources";
+import type { ProofOracle } from "./locate";
+import type { EntrySource, LeafBatch, PublishedCheckpoint } from "./sources";
 
 export const REPORT_FORMAT = "subsidy-ledger.audit-report";
 export const REPORT_VERSION = 1;
@@ -175,17 +176,8 @@ function noteBody(note: string): string {
 /** The published checkpoints (the given ones, then the source's), their signatures checked first. */
 function checkSignatures(run: AuditRun): void {
   const { options, add } = run;
-  const given = (options.published ?? []).map((cp) => ({ cp, fromSource: false }));
-  run.published = [...given, ...run.source.published.map((cp) => ({ cp, fromSource: true }))].map(({ cp, fromSource }) => ({
-    cp,
-    fromSource,
-    size: null,
-    root: null,
-    signature: "not-checked",
-    replayRoot: null,
-    withChain: "not checked",
-    witnesses: { seen: [], policy: null },
-  }));
+  const state = (cp: PublishedCheckpoint, fromSource: boolean): PublishedState => ({ cp, fromSource, size: null, root: null, signature: "not-checked", replayRoot: null, withChain: "not checked", witnesses: { seen: [], policy: null } });
+  run.published = [...(options.published ?? []).map((cp) => state(cp, false)), ...run.source.published.map((cp) => state(cp, true))];
   for (const p of run.published) {
     if (options.verifiers.length > 0) {
       try {
