@@ -116,6 +116,26 @@ describe("the audit of a published log (tiles in a directory)", function () {
     });
   });
 
+  describe("when an entry bundle was truncated, and later entries name entries it held", () => {
+    it("names the bundle and the missing leaves first, and sums up the entries that name a lost one in one finding", async () => {
+      const size = w.ledger.size;
+      await editBundle(pub, 0, size, (es) => es.slice(0, 200));
+      const r = await auditTlog(pub, w.chain.reader);
+      const d = r.discrepancies;
+      expect(d.listed[0]!.kind).to.equal("tile-mismatch");
+      expect(d.listed[1]!.kind).to.equal("leaf-order");
+      expect(d.listed[1]!.leafIndex).to.equal(0);
+      const refs = d.listed.filter((x) => x.rule === "reference-exists");
+      expect(refs).to.have.length(1);
+      expect(refs[0]!.kind).to.equal("invariant");
+      expect(refs[0]!.leafIndex).to.equal(0);
+      // Every entry past the bundle is an application of the programme the bundle held.
+      expect(refs[0]!.message).to.match(new RegExp(`^${size - 256} entries after the leaves missing from leaf 0 name an entry the source does not hold, as the gap implies; the first: application app_[0-9a-f]{24} at leaf 256: programmeId: no earlier entry ${w.ids.p1}$`));
+      expect(d.byKind["invariant"]).to.equal(1);
+      expect(d.total).to.be.lessThan(10);
+    });
+  });
+
   describe("when a hash tile was truncated", () => {
     it("names the tile", async () => {
       const size = w.ledger.size;

@@ -259,8 +259,13 @@ async function replayEntries(run: AuditRun) {
 
   // The entry being replayed, for the one violation reporter (no closure per entry).
   const current = { e: null as unknown as LedgerEntry, claimed: 0 };
-  const violation = (rule: string, message: string): void =>
-    add(rule === "agency-scope" ? "agency-scope" : "invariant", `${current.e.kind} ${current.e.id} at leaf ${current.claimed}: ${message}`, { leafIndex: current.claimed, entryId: current.e.id, rule });
+  // Once leaves are missing, entries naming an entry the source lacks follow from the gap: one summary finding, after the gap's own.
+  const afterGap = { from: -1, count: 0, first: "" };
+  const violation = (rule: string, message: string): void => {
+    const at = `${current.e.kind} ${current.e.id} at leaf ${current.claimed}: ${message}`;
+    if (rule !== "reference-exists" || afterGap.from < 0) add(rule === "agency-scope" ? "agency-scope" : "invariant", at, { leafIndex: current.claimed, entryId: current.e.id, rule });
+    else if (afterGap.count++ === 0) afterGap.first = at;
+  };
 
   const handle = (batch: LeafBatch, read: BatchCheck): void => {
     const step = tree.add(batch.indices, read.hashes);
@@ -273,10 +278,12 @@ async function replayEntries(run: AuditRun) {
       if (Number.isNaN(claimed)) {
         add("leaf-order", `record ${size + 1} of the source has no leaf index (not an [index,leaf] line or a malformed key); skipped`);
         findings.badFrom(expected);
+        if (afterGap.from < 0) afterGap.from = expected;
         continue;
       }
       if (claimed !== expected) {
         if (claimed > expected) add("leaf-order", `${span(expected, claimed)} missing: the source goes from leaf ${expected - 1} to leaf ${claimed}`, { leafIndex: expected });
+        if (claimed > expected && afterGap.from < 0) afterGap.from = expected;
         else add("leaf-order", `leaf ${claimed} comes again or out of order, after leaf ${expected - 1}`, { leafIndex: claimed });
         findings.badFrom(Math.min(claimed, expected));
       }
@@ -366,6 +373,10 @@ async function replayEntries(run: AuditRun) {
     while (inFlight.length > 0) await finish();
   } finally {
     await readers.close();
+  }
+  if (afterGap.count > 0) {
+    const message = `${afterGap.count} entries after the leaves missing from leaf ${afterGap.from} name an entry the source does not hold, as the gap implies; the first: ${afterGap.first}`;
+    add("invariant", message, { leafIndex: afterGap.from, rule: "reference-exists" });
   }
   const hash = (k: number) => kept.hashes[k]!.subarray(kept.at[k]!, kept.at[k]! + HASH_SIZE);
   return {
