@@ -153,8 +153,8 @@ export class InvariantReplay {
     const c = this._c;
     const s = c.add(e.id);
     if (e.committed.length > 0) this._fail("erasure-fields", "an erasure carries no commitments of its own");
-    const target = c.slotOf(e.targetId);
-    if (target < 0) return this._fail("reference-exists", `targetId: no earlier entry ${e.targetId}`);
+    const target = this._ref(e.targetId, 0, "targetId");
+    if (target < 0) return;
     c.link[s] = target;
     this._scope(e, this._programmeSlot(target));
     const set = c.fieldSet[target]!;
@@ -183,14 +183,14 @@ export class InvariantReplay {
       this._fail("refs-match-body", `refs ${JSON.stringify(e.refs)} should be ${JSON.stringify(expected)}`);
   }
 
-  /** The slot of the referenced entry, if it exists and is of `kind`; reports and answers -1 otherwise. */
-  private _ref(id: string, kind: KindCode, field: string): number {
+  /** The slot of the referenced entry, if it exists and is of `kind` (0: any); reports and answers -1 otherwise. */
+  private _ref(id: string, kind: KindCode | 0, field: string): number {
     const s = this._c.slotOf(id);
     if (s < 0) {
       this._fail("reference-exists", `${field}: no earlier entry ${id}`);
       return -1;
     }
-    if (this._c.kind[s] !== kind) {
+    if (kind !== 0 && this._c.kind[s] !== kind) {
       this._fail("reference-kind", `${field}: entry ${id} is a ${this._c.kindName(s)}, not a ${KIND_NAMES[kind]}`);
       return -1;
     }
@@ -379,8 +379,8 @@ export class InvariantReplay {
     this._refs(e, [e.targetId]);
     const c = this._c;
     const s = c.add(e.id);
-    const target = c.slotOf(e.targetId);
-    if (target < 0) return this._fail("reference-exists", `targetId: no earlier entry ${e.targetId}`);
+    const target = this._ref(e.targetId, 0, "targetId");
+    if (target < 0) return;
     c.link[s] = target;
     const targetKind = c.kindName(target);
     const movedPrg = targetKind === "programme" && e.replacementAgency !== null ? this._programmes.get(target)! : undefined;
