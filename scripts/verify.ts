@@ -26,7 +26,8 @@ import { connectChain } from "./lib/audit/chain-rpc";
 import { AuditError, messageOf } from "./lib/audit/errors";
 import { DEFAULT_MAX_LISTED } from "./lib/audit/findings";
 import { formatAuditReport } from "./lib/audit/format";
-import { ExportSource, type EntrySource, type ProofOracle, type PublishedCheckpoint } from "./lib/audit/sources";
+import type { ProofOracle } from "./lib/audit/locate";
+import { ExportSource, type EntrySource, type PublishedCheckpoint } from "./lib/audit/sources";
 
 export interface VerifyIo {
   readonly stdout: (s: string) => void;
@@ -84,17 +85,13 @@ export interface AuditSetup {
   until?: number;
 }
 
-function wholeNumber(what: string) {
-  return (v: string): number => {
-    if (!/^[0-9]+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new InvalidArgumentError(`${what} must be a whole number`);
+/** An option's value as a whole number up to `max` (commander names the option in its error). */
+const whole =
+  (max = Number.MAX_SAFE_INTEGER) =>
+  (v: string): number => {
+    if (!/^[0-9]+$/.test(v) || !(Number(v) <= max)) throw new InvalidArgumentError(`not a whole number from 0 to ${max}`);
     return Number(v);
   };
-}
-
-function workerCount(v: string): number {
-  if (!/^[0-8]$/.test(v)) throw new InvalidArgumentError("--workers is 0 to 8");
-  return Number(v);
-}
 
 const HELP = `
 Full audit (one entry source; only the chain, and a log key you got elsewhere, are trusted):
@@ -129,15 +126,15 @@ function program(io: VerifyIo): Command {
     .option("--service <url>", "the service's base URL: the source, or beside --export/--tlog its checkpoint and proofs")
     .option("--rpc <url>", "JSON-RPC URL of a chain node you trust")
     .option("--contract <address>", "the LedgerAnchor contract (default: from --service's /v1/chain, with a warning)")
-    .option("--chain-id <n>", "require this chain id", wholeNumber("--chain-id"))
+    .option("--chain-id <n>", "require this chain id", whole())
     .option("--log-key <key|file>", "the log's C2SP verifier key, or a file holding it")
     .option("--origin <origin>", "require this checkpoint origin")
     .option("--checkpoint <file...>", "also check these signed checkpoints (C2SP notes) against the chain")
-    .option("--max-delay <seconds>", "maximum anchoring delay", wholeNumber("--max-delay"), DEFAULT_MAX_DELAY_MS / 1000)
-    .option("--max-listed <n>", "list at most n discrepancies of each kind (all are counted)", wholeNumber("--max-listed"), DEFAULT_MAX_LISTED)
-    .option("--locate-limit <n>", "keep at most n leaves past the last matching checkpoint to locate damage with", wholeNumber("--locate-limit"), DEFAULT_LOCATE_LIMIT)
-    .option("--workers <n>", "worker threads that hash and check the leaves; 0: all in one thread", workerCount, availableParallelism() > 1 ? 2 : 0)
-    .option("--retry-for <seconds>", "keep retrying a failing request to the service this long before stopping as incomplete", wholeNumber("--retry-for"), 300) // service.ts DEFAULT_RETRY_FOR_MS
+    .option("--max-delay <seconds>", "maximum anchoring delay", whole(), DEFAULT_MAX_DELAY_MS / 1000)
+    .option("--max-listed <n>", "list at most n discrepancies of each kind (all are counted)", whole(), DEFAULT_MAX_LISTED)
+    .option("--locate-limit <n>", "keep at most n leaves past the last matching checkpoint to locate damage with", whole(), DEFAULT_LOCATE_LIMIT)
+    .option("--workers <n>", "worker threads that hash and check the leaves; 0: all in one thread", whole(8), availableParallelism() > 1 ? 2 : 0)
+    .option("--retry-for <seconds>", "keep retrying a failing request to the service this long before stopping as incomplete", whole(), 300) // service.ts DEFAULT_RETRY_FOR_MS
     .option("--save-export <file>", "write the entries read to a new export file")
     .option("--receipt <file>", "check one receipt instead of auditing the log")
     .option("--witness-policy <file>", "with --receipt or --tlog: the witnesses you trust and their quorum (tlog-policy text)")
@@ -198,11 +195,8 @@ async function auditMode(o: VerifyOptions, io: VerifyIo): Promise<number> {
       setup.verifiers = [parseVerifierKey(source.header.logKey)];
       setup.keySource = "from the export header: NOT independently trusted, give --log-key";
     }
-    let chain: ChainReader | null = null;
-    if (o.rpc !== undefined) {
-      if (setup.contract === undefined) throw usage("give --contract (the LedgerAnchor address)");
-      chain = await io.connectChain(o.rpc, setup.contract, o.chainId);
-    }
+    if (o.rpc !== undefined && setup.contract === undefined) throw usage("give --contract (the LedgerAnchor address)");
+    const chain = o.rpc === undefined ? null : await io.connectChain(o.rpc, setup.contract!, o.chainId);
     for (const f of o.checkpoint ?? []) {
       try {
         setup.published.push({ label: f, note: await readFile(f, "utf8") });
@@ -215,24 +209,9 @@ async function auditMode(o: VerifyOptions, io: VerifyIo): Promise<number> {
     const bar = progress(io, o.progress && !o.json);
     let report;
     try {
-      report = await runAudit({
-        source,
-        chain,
-        verifiers: setup.verifiers,
-        keySource: setup.keySource,
-        origin: o.origin,
-        witnessPolicy,
-        published: setup.published,
-        oracle: setup.oracle,
-        until: setup.until,
-        now: io.now,
-        maxDelayMs: o.maxDelay * 1000,
-        maxListed: o.maxListed,
-        locateLimit: o.locateLimit,
-        workers: o.workers,
-        onBatch: writer && ((b) => writer.write(b)),
-        onProgress: bar.update,
-      });
+      const { origin, maxListed, locateLimit, workers } = o;
+      const limits = { origin, maxListed, locateLimit, workers, maxDelayMs: o.maxDelay * 1000 };
+      report = await runAudit({ ...setup, ...limits, source, chain, witnessPolicy, now: io.now, onBatch: writer && ((b) => writer.write(b)), onProgress: bar.update });
     } finally {
       bar.stop();
       await writer?.close();

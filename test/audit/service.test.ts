@@ -241,6 +241,17 @@ describe("the verify CLI against a service", function () {
       expect((await verifyCli(["--servcie", "http://x"])).code).to.equal(2);
     });
 
+    for (const [opt, value, range] of [
+      ["--max-delay", "1.5", "0 to 9007199254740991"],
+      ["--max-listed", "-1", "0 to 9007199254740991"],
+      ["--workers", "9", "0 to 8"],
+    ] as const)
+      it(`exits 2 naming ${opt} when it is given ${value}`, async () => {
+        const r = await verifyCli(["--export", "x.jsonl", opt, value]);
+        expect(r.code).to.equal(2);
+        expect(r.err).to.include(`option '${opt} <`).and.include(`'${value}' is invalid`).and.include(`not a whole number from ${range}`);
+      });
+
     it("exits 2 when the service cannot be reached", async () => {
       const r = await verifyCli(["--service", "http://127.0.0.1:1", "--rpc", "http://x.invalid", "--contract", chain.address]);
       expect(r.code).to.equal(2);

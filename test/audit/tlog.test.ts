@@ -5,7 +5,7 @@
  * named by the tile and the leaf. Nothing here reads the store the files
  * were published from.
  */
-import { readFile, truncate, writeFile } from "node:fs/promises";
+import { mkdir, readFile, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
 import { encodeEntryBundle, entriesPath, parseEntryBundle, tilePath, widthAt } from "../../service/format";
@@ -13,6 +13,7 @@ import { tileQueriesReader } from "../../service/publish/continuous";
 import { StaticLogDir } from "../../service/publish/static-dir";
 import { TileQueries } from "../../service/queries/tiles";
 import { runAudit, type AuditReport, type ChainReader } from "../../scripts/lib/audit";
+import { AuditError } from "../../scripts/lib/audit/errors";
 import { TlogSource } from "../../scripts/lib/audit/tlog";
 import { ACTORS, applicationRequest, creditCode, submit } from "../helpers/ledger-fixtures";
 import { buildDb, signedCheckpoint, tempDir, VERIFIER, type DbWorld } from "./helpers";
@@ -57,6 +58,23 @@ describe("the audit of a published log (tiles in a directory)", function () {
     await publish(w, pub);
   });
 
+  describe("when the directory given does not exist", () => {
+    it("says there is no such directory (a usage error), not that the log publishes no checkpoint", async () => {
+      const missing = path.join(tmp.dir, "no-such-dir");
+      const err = await TlogSource.open(missing).then(() => null, (e: unknown) => e);
+      expect(err).to.be.instanceOf(AuditError);
+      expect((err as AuditError).code).to.equal("USAGE");
+      expect((err as AuditError).message).to.equal(`--tlog ${missing}: no such directory`);
+    });
+
+    it("still says an existing directory without a checkpoint publishes none", async () => {
+      const empty = path.join(tmp.dir, `empty-${Math.random().toString(16).slice(2)}`);
+      await mkdir(empty);
+      const err = await TlogSource.open(empty).then(() => null, (e: unknown) => e);
+      expect((err as AuditError).message).to.include("publishes no checkpoint");
+    });
+  });
+
   describe("when the files are as published", () => {
     it("reports clean, having replayed every entry and compared every tile", async () => {
       const r = await auditTlog(pub, w.chain.reader);
@@ -95,6 +113,26 @@ describe("the audit of a published log (tiles in a directory)", function () {
       expect(tile[0]!.message).to.include(entriesPath(0, 256)).and.include("255 entries, expected 256");
       expect(r.discrepancies.byKind["leaf-order"]).to.equal(1);
       expect(r.discrepancies.firstBadIndex).to.equal(0);
+    });
+  });
+
+  describe("when an entry bundle was truncated, and later entries name entries it held", () => {
+    it("names the bundle and the missing leaves first, and sums up the entries that name a lost one in one finding", async () => {
+      const size = w.ledger.size;
+      await editBundle(pub, 0, size, (es) => es.slice(0, 200));
+      const r = await auditTlog(pub, w.chain.reader);
+      const d = r.discrepancies;
+      expect(d.listed[0]!.kind).to.equal("tile-mismatch");
+      expect(d.listed[1]!.kind).to.equal("leaf-order");
+      expect(d.listed[1]!.leafIndex).to.equal(0);
+      const refs = d.listed.filter((x) => x.rule === "reference-exists");
+      expect(refs).to.have.length(1);
+      expect(refs[0]!.kind).to.equal("invariant");
+      expect(refs[0]!.leafIndex).to.equal(0);
+      // Every entry past the bundle is an application of the programme the bundle held.
+      expect(refs[0]!.message).to.match(new RegExp(`^${size - 256} entries after the leaves missing from leaf 0 name an entry the source does not hold, as the gap implies; the first: application app_[0-9a-f]{24} at leaf 256: programmeId: no earlier entry ${w.ids.p1}$`));
+      expect(d.byKind["invariant"]).to.equal(1);
+      expect(d.total).to.be.lessThan(10);
     });
   });
 

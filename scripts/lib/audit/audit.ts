@@ -28,8 +28,9 @@ import type { WitnessPolicy } from "../../../service/format/witness-policy";
 import { entryOfLeaf, LeafReaders, TreeBuilder, type BatchCheck } from "./leaves";
 import { readCheckpoints, rootHex, type AnchoredCheckpoint, type ChainReader } from "./chain";
 import { DEFAULT_MAX_LISTED, Findings, type Discrepancy, type DiscrepancyKind } from "./findings";
-import { InvariantReplay, type InvariantTotals } from "./invariants";
-import type { EntrySource, LeafBatch, ProofOracle, PublishedCheckpoint } from "./sources";
+import { InvariantReplay } from "./invariants";
+import type { ProofOracle } from "./locate";
+import type { EntrySource, LeafBatch, PublishedCheckpoint } from "./sources";
 
 export const REPORT_FORMAT = "subsidy-ledger.audit-report";
 export const REPORT_VERSION = 1;
@@ -88,26 +89,27 @@ export interface PublishedState {
 }
 
 /** A tree the auditor trusts (anchored on the chain, or signed with the trusted key), to locate damage against. */
-export interface Target {
-  readonly label: string;
-  readonly size: number;
-  readonly root: Uint8Array;
-}
+export type Target = { readonly label: string; readonly size: number; readonly root: Uint8Array };
 
 /** What the phases of one audit share: its settings, the chain, the published checkpoints, and what is found. */
-export interface AuditRun {
-  readonly options: AuditOptions;
-  readonly source: EntrySource;
-  readonly oracle: ProofOracle | undefined;
-  readonly maxDelayMs: number;
-  readonly locateLimit: number;
-  readonly findings: Findings;
-  readonly notices: string[];
-  readonly add: (kind: DiscrepancyKind, message: string, extra?: Omit<Discrepancy, "kind" | "message">) => void;
-  chainId: number;
-  checkpoints: AnchoredCheckpoint[];
-  latest: AnchoredCheckpoint | null;
-  published: PublishedState[];
+export type AuditRun = ReturnType<typeof newRun>;
+
+function newRun(options: AuditOptions) {
+  const findings = new Findings(options.maxListed ?? DEFAULT_MAX_LISTED);
+  return {
+    options,
+    source: options.source,
+    oracle: options.oracle ?? options.source.oracle,
+    maxDelayMs: options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
+    locateLimit: options.locateLimit ?? DEFAULT_LOCATE_LIMIT,
+    findings,
+    notices: [] as string[],
+    add: (kind: DiscrepancyKind, message: string, extra: Omit<Discrepancy, "kind" | "message"> = {}) => findings.add({ kind, message, ...extra }),
+    chainId: 0,
+    checkpoints: [] as AnchoredCheckpoint[],
+    latest: null as AnchoredCheckpoint | null,
+    published: [] as PublishedState[],
+  };
 }
 
 /** What the pass over the entries established (see replayEntries). */
@@ -131,21 +133,7 @@ const proofs = () => import("./locate");
  */
 export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   const startedMs = Date.now();
-  const findings = new Findings(options.maxListed ?? DEFAULT_MAX_LISTED);
-  const run: AuditRun = {
-    options,
-    source: options.source,
-    oracle: options.oracle ?? options.source.oracle,
-    maxDelayMs: options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
-    locateLimit: options.locateLimit ?? DEFAULT_LOCATE_LIMIT,
-    findings,
-    notices: [],
-    add: (kind, message, extra = {}) => findings.add({ kind, message, ...extra }),
-    chainId: 0,
-    checkpoints: [],
-    latest: null,
-    published: [],
-  };
+  const run = newRun(options);
   await readChain(run);
   checkSignatures(run);
   const readable = listCosignatures(run);
@@ -188,17 +176,8 @@ function noteBody(note: string): string {
 /** The published checkpoints (the given ones, then the source's), their signatures checked first. */
 function checkSignatures(run: AuditRun): void {
   const { options, add } = run;
-  const given = (options.published ?? []).map((cp) => ({ cp, fromSource: false }));
-  run.published = [...given, ...run.source.published.map((cp) => ({ cp, fromSource: true }))].map(({ cp, fromSource }) => ({
-    cp,
-    fromSource,
-    size: null,
-    root: null,
-    signature: "not-checked",
-    replayRoot: null,
-    withChain: "not checked",
-    witnesses: { seen: [], policy: null },
-  }));
+  const state = (cp: PublishedCheckpoint, fromSource: boolean): PublishedState => ({ cp, fromSource, size: null, root: null, signature: "not-checked", replayRoot: null, withChain: "not checked", witnesses: { seen: [], policy: null } });
+  run.published = [...(options.published ?? []).map((cp) => state(cp, false)), ...run.source.published.map((cp) => state(cp, true))];
   for (const p of run.published) {
     if (options.verifiers.length > 0) {
       try {
@@ -280,8 +259,13 @@ async function replayEntries(run: AuditRun) {
 
   // The entry being replayed, for the one violation reporter (no closure per entry).
   const current = { e: null as unknown as LedgerEntry, claimed: 0 };
-  const violation = (rule: string, message: string): void =>
-    add(rule === "agency-scope" ? "agency-scope" : "invariant", `${current.e.kind} ${current.e.id} at leaf ${current.claimed}: ${message}`, { leafIndex: current.claimed, entryId: current.e.id, rule });
+  // Once leaves are missing, entries naming an entry the source lacks follow from the gap: one summary finding, after the gap's own.
+  const afterGap = { from: -1, count: 0, first: "" };
+  const violation = (rule: string, message: string): void => {
+    const at = `${current.e.kind} ${current.e.id} at leaf ${current.claimed}: ${message}`;
+    if (rule !== "reference-exists" || afterGap.from < 0) add(rule === "agency-scope" ? "agency-scope" : "invariant", at, { leafIndex: current.claimed, entryId: current.e.id, rule });
+    else if (afterGap.count++ === 0) afterGap.first = at;
+  };
 
   const handle = (batch: LeafBatch, read: BatchCheck): void => {
     const step = tree.add(batch.indices, read.hashes);
@@ -294,10 +278,12 @@ async function replayEntries(run: AuditRun) {
       if (Number.isNaN(claimed)) {
         add("leaf-order", `record ${size + 1} of the source has no leaf index (not an [index,leaf] line or a malformed key); skipped`);
         findings.badFrom(expected);
+        if (afterGap.from < 0) afterGap.from = expected;
         continue;
       }
       if (claimed !== expected) {
         if (claimed > expected) add("leaf-order", `${span(expected, claimed)} missing: the source goes from leaf ${expected - 1} to leaf ${claimed}`, { leafIndex: expected });
+        if (claimed > expected && afterGap.from < 0) afterGap.from = expected;
         else add("leaf-order", `leaf ${claimed} comes again or out of order, after leaf ${expected - 1}`, { leafIndex: claimed });
         findings.badFrom(Math.min(claimed, expected));
       }
@@ -387,6 +373,10 @@ async function replayEntries(run: AuditRun) {
     while (inFlight.length > 0) await finish();
   } finally {
     await readers.close();
+  }
+  if (afterGap.count > 0) {
+    const message = `${afterGap.count} entries after the leaves missing from leaf ${afterGap.from} name an entry the source does not hold, as the gap implies; the first: ${afterGap.first}`;
+    add("invariant", message, { leafIndex: afterGap.from, rule: "reference-exists" });
   }
   const hash = (k: number) => kept.hashes[k]!.subarray(kept.at[k]!, kept.at[k]! + HASH_SIZE);
   return {
@@ -488,10 +478,6 @@ async function checkConsecutive(run: AuditRun, r: Replayed): Promise<Consecutive
   return { byReplay, byProof, unconfirmed };
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
 /** The audit's report (JSON with --json), in the format REPORT_FORMAT names, version REPORT_VERSION. */
 export type AuditReport = ReturnType<typeof report>;
 
@@ -501,13 +487,13 @@ function report(run: AuditRun, r: Replayed, consecutive: Consecutive, firstBadRa
   if (findings.noticesOmitted > 0) notices.push(`${findings.noticesOmitted} more notices omitted`);
   if (r.anchoredLate > 0) notices.push(`${r.anchoredLate} entries were anchored later than the maximum delay of ${maxDelayMs / 1000} s (worst ${Math.round((r.worstDelay ?? 0) / 1000)} s)`);
   const total = findings.total();
-  const chainLatest = latest === null ? null : { index: latest.index, size: latest.size, rootHex: rootHex(latest.root), anchoredAt: iso(latest.timestamp * 1000) };
+  const chainLatest = latest === null ? null : { index: latest.index, size: latest.size, rootHex: rootHex(latest.root), anchoredAt: new Date(latest.timestamp * 1000).toISOString() };
   const { count, byKind, totals, checked, matched, unanchored, overdue, anchoredLate } = r;
   return {
     format: REPORT_FORMAT,
     version: REPORT_VERSION,
     ok: total === 0,
-    startedAt: iso(startedMs),
+    startedAt: new Date(startedMs).toISOString(),
     durationMs: Date.now() - startedMs,
     source: { kind: run.source.kind, description: run.source.description, declaredSize: run.source.declaredSize ?? null },
     chain: options.chain === null ? null : { description: options.chain.description, chainId: run.chainId, checkpoints: checkpoints.length, latest: chainLatest },

@@ -68,8 +68,8 @@ export class FenColumn {
 }
 
 /** A copy of `a` with room for `capacity`, the new room filled with `fill`. */
-function grown<T extends Uint8Array | Uint16Array | Int32Array | Uint32Array>(a: T, capacity: number, make: (n: number) => T, fill = 0): T {
-  const b = make(capacity);
+function grown<T extends Uint8Array | Uint16Array | Int32Array | Uint32Array>(a: T, capacity: number, make: new (n: number) => T, fill = 0): T {
+  const b = new make(capacity);
   b.set(a);
   if (fill !== 0) b.fill(fill, a.length);
   return b;
@@ -84,26 +84,26 @@ function grown<T extends Uint8Array | Uint16Array | Int32Array | Uint32Array>(a:
 export class EntryColumns {
   size = 0;
   /** Per slot: the id's three 32-bit words and its kind, side by side so a lookup reads one cache line. */
-  private _idw: Uint32Array;
+  private _idw = new Uint32Array(0);
   /** The index: slot + 1 per bucket, 0 for empty; a power of two, at most half full. */
-  private _buckets: Int32Array;
-  kind: Uint8Array;
+  private _buckets = new Int32Array(0);
+  kind = new Uint8Array(0);
   /** Bit flags, see {@link Flag}. */
-  flags: Uint8Array;
+  flags = new Uint8Array(0);
   /** The slot this entry depends on: application → programme, decision → application, payout → decision; -1 for none. */
-  link: Int32Array;
+  link = new Int32Array(0);
   /** Application: its decision's slot; payout: its confirmation's slot; -1 for none. */
-  other: Int32Array;
+  other = new Int32Array(0);
   /** Application, payout: the official who recorded it (an index into `officials`). */
-  who: Int32Array;
+  who = new Int32Array(0);
   /** An entry with commitments: its committed field names (an index into `fieldSets`, 1 on); 0 for none. */
-  fieldSet: Uint16Array;
+  fieldSet = new Uint16Array(0);
   /** Application: requested; decision: approvedFen; payout: amount. */
-  readonly amount: FenColumn;
+  readonly amount = new FenColumn(0);
   /** Decision: committed (payouts net of clawbacks, unconfirmed included); payout: clawed back. */
-  readonly running: FenColumn;
+  readonly running = new FenColumn(0);
   /** Decision: paid (confirmed payouts net of clawbacks). */
-  readonly paid: FenColumn;
+  readonly paid = new FenColumn(0);
   /** Officials by canonical id (service/format officialId), numbered; and the number of each name as recorded. */
   readonly officials: string[] = [];
   private readonly _officialIds = new Map<string, number>();
@@ -113,17 +113,7 @@ export class EntryColumns {
   private readonly _fieldSets = new Map<string, number>();
 
   constructor(private _capacity = 1024) {
-    this._idw = new Uint32Array(_capacity * 4);
-    this._buckets = new Int32Array(_capacity * 2);
-    this.kind = new Uint8Array(_capacity);
-    this.flags = new Uint8Array(_capacity);
-    this.link = new Int32Array(_capacity).fill(-1);
-    this.other = new Int32Array(_capacity).fill(-1);
-    this.who = new Int32Array(_capacity);
-    this.fieldSet = new Uint16Array(_capacity);
-    this.amount = new FenColumn(_capacity);
-    this.running = new FenColumn(_capacity);
-    this.paid = new FenColumn(_capacity);
+    this._grow(_capacity);
   }
 
   /** The slot of the entry with this well-formed id, or -1. */
@@ -183,19 +173,21 @@ export class EntryColumns {
     this._buckets[b] = s + 1;
   }
 
-  private _grow(): void {
-    const c = (this._capacity *= 2);
-    this._idw = grown(this._idw, c * 4, (n) => new Uint32Array(n));
-    this.kind = grown(this.kind, c, (n) => new Uint8Array(n));
-    this.flags = grown(this.flags, c, (n) => new Uint8Array(n));
-    this.link = grown(this.link, c, (n) => new Int32Array(n), -1);
-    this.other = grown(this.other, c, (n) => new Int32Array(n), -1);
-    this.who = grown(this.who, c, (n) => new Int32Array(n));
-    this.fieldSet = grown(this.fieldSet, c, (n) => new Uint16Array(n));
+  /** Makes room for `capacity` slots (the constructor's first allocation too). */
+  private _grow(capacity = this._capacity * 2): void {
+    const c = (this._capacity = capacity);
+    this._idw = grown(this._idw, c * 4, Uint32Array);
+    this.kind = grown(this.kind, c, Uint8Array);
+    this.flags = grown(this.flags, c, Uint8Array);
+    this.link = grown(this.link, c, Int32Array, -1);
+    this.other = grown(this.other, c, Int32Array, -1);
+    this.who = grown(this.who, c, Int32Array);
+    this.fieldSet = grown(this.fieldSet, c, Uint16Array);
     for (const col of [this.amount, this.running, this.paid]) col.grow(c);
     this._buckets = new Int32Array(c * 2);
     for (let s = 0; s < this.size; s++) this._index(s);
   }
+
 }
 
 /** An id's 24 hex digits as three 32-bit words, and its kind: reused, as one id is looked up, then added. */

@@ -57,31 +57,14 @@ export function cstDate(ms: number): string {
   return last.date;
 }
 
-/** A programme: few per log, so an object each, with exact totals. */
-interface Programme {
-  readonly id: string;
-  /** The agency the programme belongs to: its body's `agency`, until a correction moves it. */
-  agency: string;
-  readonly budget: bigint;
-  readonly threshold: bigint;
-  /** maxPerEnterpriseFen, or null for none. */
-  readonly cap: bigint | null;
-  readonly opensOn: string;
-  readonly closesOn: string;
-  approved: bigint;
-  paid: bigint;
-  applications: number;
-  revoked: boolean;
+/** A programme: few per log, so an object each, with exact totals; `agency` changes when a correction moves it. */
+function newProgramme(e: Extract<AuditEntry, { kind: "programme" }>, budget: bigint) {
+  const cap = e.maxPerEnterpriseFen === null ? null : BigInt(e.maxPerEnterpriseFen);
+  return { id: e.id, agency: e.programmeAgency, budget, threshold: BigInt(e.fourEyesThresholdFen), cap, opensOn: e.opensOn, closesOn: e.closesOn, approved: 0n, paid: 0n, applications: 0 };
 }
+type Programme = ReturnType<typeof newProgramme>;
 
 export type Violation = (rule: string, message: string) => void;
-
-export interface InvariantTotals {
-  readonly programmes: number;
-  readonly budgetFen: string;
-  readonly approvedFen: string;
-  readonly paidFen: string;
-}
 
 const { REVOKED, APPROVED, NEEDS_CONFIRMATION, ERASED } = Flag;
 
@@ -115,35 +98,25 @@ export class InvariantReplay {
   apply(e: AuditEntry, report: Violation): void {
     this._fail = report;
     if (!KIND_ROLES[e.kind].includes(e.role)) this._fail("role-may-record", `a ${e.role} recorded a ${e.kind}; only ${KIND_ROLES[e.kind].join(", ")} may`);
-    this._kind(e);
+    (this._check[e.kind] as (e: AuditEntry) => void)(e);
     if (e.committed.length > 0) {
       const s = this._c.slotOf(e.id);
       if (s >= 0) this._c.setFields(s, e.committed);
     }
   }
 
-  private _kind(e: AuditEntry): void {
-    switch (e.kind) {
-      case "programme":
-        return this._programme(e);
-      case "application":
-        return this._application(e);
-      case "decision":
-        return this._decision(e);
-      case "payout":
-        return this._payout(e);
-      case "confirmation":
-        return this._confirmation(e);
-      case "correction":
-        return this._correction(e);
-      case "erasure":
-        return this._erasure(e);
-      case "agency":
-        return this._agency(e);
-      case "delegation":
-        return this._delegation(e);
-    }
-  }
+  /** Each kind's checks and effect. */
+  private readonly _check: { [K in AuditEntry["kind"]]: (e: Extract<AuditEntry, { kind: K }>) => void } = {
+    programme: (e) => this._programme(e),
+    application: (e) => this._application(e),
+    decision: (e) => this._decision(e),
+    payout: (e) => this._payout(e),
+    confirmation: (e) => this._confirmation(e),
+    correction: (e) => this._correction(e),
+    erasure: (e) => this._erasure(e),
+    agency: (e) => this._agency(e),
+    delegation: (e) => this._delegation(e),
+  };
 
   /** An agency: its code registered once, under a registered parent (named in refs) when it has one. */
   private _agency(e: Extract<AuditEntry, { kind: "agency" }>): void {
@@ -180,8 +153,8 @@ export class InvariantReplay {
     const c = this._c;
     const s = c.add(e.id);
     if (e.committed.length > 0) this._fail("erasure-fields", "an erasure carries no commitments of its own");
-    const target = c.slotOf(e.targetId);
-    if (target < 0) return this._fail("reference-exists", `targetId: no earlier entry ${e.targetId}`);
+    const target = this._ref(e.targetId, 0, "targetId");
+    if (target < 0) return;
     c.link[s] = target;
     this._scope(e, this._programmeSlot(target));
     const set = c.fieldSet[target]!;
@@ -192,13 +165,11 @@ export class InvariantReplay {
     if (set !== 0xffff && fields !== c.fieldSets[set]) this._fail("erasure-fields", `fields [${e.fields.join(", ")}] are not the committed fields of ${e.targetId}, [${c.fieldSets[set]!.split(",").join(", ")}]`);
   }
 
-  totals(): InvariantTotals {
+  totals() {
     let programmes = 0;
-    let budget = 0n;
-    let approved = 0n;
-    let paid = 0n;
-    for (const p of this._programmes.values())
-      if (!p.revoked) {
+    let [budget, approved, paid] = [0n, 0n, 0n];
+    for (const [slot, p] of this._programmes)
+      if (!(this._c.flags[slot]! & REVOKED)) {
         programmes++;
         budget += p.budget;
         approved += p.approved;
@@ -212,26 +183,23 @@ export class InvariantReplay {
       this._fail("refs-match-body", `refs ${JSON.stringify(e.refs)} should be ${JSON.stringify(expected)}`);
   }
 
-  /** The slot of the referenced entry, if it exists and is of `kind`; reports and answers -1 otherwise. */
-  private _ref(id: string, kind: KindCode, field: string): number {
+  /** The slot of the referenced entry, if it exists and is of `kind` (0: any); reports and answers -1 otherwise. */
+  private _ref(id: string, kind: KindCode | 0, field: string): number {
     const s = this._c.slotOf(id);
     if (s < 0) {
       this._fail("reference-exists", `${field}: no earlier entry ${id}`);
       return -1;
     }
-    if (this._c.kind[s] !== kind) {
+    if (kind !== 0 && this._c.kind[s] !== kind) {
       this._fail("reference-kind", `${field}: entry ${id} is a ${this._c.kindName(s)}, not a ${KIND_NAMES[kind]}`);
       return -1;
     }
     return s;
   }
 
+  /** Only applications, decisions, payouts and programmes are ever revoked. */
   private _live(slot: number, field: string): void {
     if (this._c.flags[slot]! & REVOKED) this._fail("entry-revoked", `${field}: ${this._c.kindName(slot)} ${this._c.id(slot)} had been revoked`);
-  }
-
-  private _liveProgramme(p: Programme, field: string): void {
-    if (p.revoked) this._fail("entry-revoked", `${field}: programme ${p.id} had been revoked`);
   }
 
   /** The slot of the programme an entry is filed under (following links back: a payout to its decision, …), or -1. */
@@ -275,10 +243,7 @@ export class InvariantReplay {
     if (e.opensOn > e.closesOn) this._fail("programme-dates-ordered", `opensOn ${e.opensOn} is after closesOn ${e.closesOn}`);
     const budget = BigInt(e.budgetFen);
     if (budget <= 0n) this._fail("programme-budget-positive", "budgetFen must be greater than 0");
-    const slot = this._c.add(e.id);
-    const cap = e.maxPerEnterpriseFen === null ? null : BigInt(e.maxPerEnterpriseFen);
-    const { opensOn, closesOn } = e;
-    this._programmes.set(slot, { id: e.id, agency: e.programmeAgency, budget, threshold: BigInt(e.fourEyesThresholdFen), cap, opensOn, closesOn, approved: 0n, paid: 0n, applications: 0, revoked: false });
+    this._programmes.set(this._c.add(e.id), newProgramme(e, budget));
   }
 
   private _application(e: Extract<AuditEntry, { kind: "application" }>): void {
@@ -286,7 +251,7 @@ export class InvariantReplay {
     const ps = this._ref(e.programmeId, Kind.programme, "programmeId");
     const prg = ps < 0 ? undefined : this._programmes.get(ps)!;
     if (prg !== undefined) {
-      this._liveProgramme(prg, "programmeId");
+      this._live(ps, "programmeId");
       this._scope(e, ps);
       const today = cstDate(e.recordedMs);
       if (today < prg.opensOn || today > prg.closesOn)
@@ -313,7 +278,7 @@ export class InvariantReplay {
     if (c.other[app]! >= 0) this._fail("application-pending", `application ${e.applicationId} already had decision ${c.id(c.other[app]!)}`);
     if (c.who[app] === c.official(e.official)) this._fail("decider-not-recorder", `${e.official} recorded application ${e.applicationId} and decided it too`);
     const prg = this._programmeOf(app);
-    if (prg !== undefined) this._liveProgramme(prg, "programme");
+    if (prg !== undefined) this._live(c.link[app]!, "programme");
     const approved = e.outcome === "approved";
     const approvedFen = BigInt(e.approvedFen);
     if (!approved) {
@@ -414,8 +379,8 @@ export class InvariantReplay {
     this._refs(e, [e.targetId]);
     const c = this._c;
     const s = c.add(e.id);
-    const target = c.slotOf(e.targetId);
-    if (target < 0) return this._fail("reference-exists", `targetId: no earlier entry ${e.targetId}`);
+    const target = this._ref(e.targetId, 0, "targetId");
+    if (target < 0) return;
     c.link[s] = target;
     const targetKind = c.kindName(target);
     const movedPrg = targetKind === "programme" && e.replacementAgency !== null ? this._programmes.get(target)! : undefined;
@@ -436,8 +401,7 @@ export class InvariantReplay {
         if (e.hasReplacement && fields.length === 0) this._fail("correction-fields", "the replacement changes no field");
         const refused = fields.filter((f) => !allowed.includes(f));
         if (refused.length > 0) this._fail("correction-fields", `a ${targetKind} cannot have ${refused.join(", ")} corrected`);
-        if (targetKind === "programme") this._liveProgramme(this._programmes.get(target)!, "targetId");
-        else if (targetKind === "application" || targetKind === "decision" || targetKind === "payout") this._live(target, "targetId");
+        this._live(target, "targetId");
         const today = cstDate(e.recordedMs);
         if (targetKind === "payout" && e.replacementPaidOn !== null && e.replacementPaidOn > today)
           this._fail("payout-date-not-future", `paidOn ${e.replacementPaidOn} is after the day it was recorded, ${today} (UTC+8)`);
@@ -465,9 +429,9 @@ export class InvariantReplay {
   private _revoke(target: number, e: Extract<AuditEntry, { kind: "correction" }>): void {
     const c = this._c;
     const refuse = (why: string) => this._fail("revocation-allowed", why);
+    this._live(target, "targetId");
     switch (c.kind[target]) {
       case Kind.payout: {
-        this._live(target, "targetId");
         const outstanding = c.amount.get(target) - c.running.get(target);
         if (this._effective(target) && outstanding > 0n) refuse(`payout ${e.targetId} still had ${outstanding} paid; it must be clawed back before it is revoked`);
         const dec = c.link[target]!;
@@ -475,7 +439,6 @@ export class InvariantReplay {
         break;
       }
       case Kind.decision: {
-        this._live(target, "targetId");
         const committed = c.running.get(target);
         if (committed > 0n) refuse(`decision ${e.targetId} still had ${committed} in payouts`);
         const app = c.link[target]!;
@@ -488,7 +451,6 @@ export class InvariantReplay {
         break;
       }
       case Kind.application: {
-        this._live(target, "targetId");
         if (c.other[target]! >= 0) refuse(`application ${e.targetId} still had decision ${c.id(c.other[target]!)}`);
         const prg = this._programmeOf(target);
         if (prg !== undefined) prg.applications -= 1;
@@ -496,10 +458,8 @@ export class InvariantReplay {
       }
       case Kind.programme: {
         const prg = this._programmes.get(target)!;
-        this._liveProgramme(prg, "targetId");
         if (prg.applications > 0) refuse(`programme ${prg.id} still had ${prg.applications} live applications`);
-        prg.revoked = true;
-        return;
+        break;
       }
       default:
         return refuse(`correction ${e.id}: a ${c.kindName(target)} cannot be revoked`);

@@ -15,7 +15,7 @@
  * A bundle or tile that does not parse (truncated, cut short) is a finding
  * naming it, and its leaves are missing from the pass, which says so too.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import {
   assembleProof,
   planConsistency,
@@ -37,7 +37,18 @@ import {
 } from "../../../service/format";
 import { dirLogReader, httpLogReader, LogReadError, nodeFromTiles, type LogReader } from "../../../service/format/log-reader";
 import { AuditError, messageOf } from "./errors";
-import type { EntrySource, LeafBatch, ProofOracle, PublishedCheckpoint, SourceProblem } from "./sources";
+import type { DiscrepancyKind } from "./findings";
+import type { ProofOracle } from "./locate";
+import type { EntrySource, LeafBatch, PublishedCheckpoint } from "./sources";
+
+/** Something a source publishes that is not what the log must publish. */
+export interface SourceProblem {
+  readonly kind: Extract<DiscrepancyKind, "tile-mismatch" | "record-mismatch">;
+  readonly message: string;
+  readonly leafIndex?: number;
+  /** When the problem shows the log damaged from a leaf on (not only a published file beside it). */
+  readonly damagedFrom?: number;
+}
 
 /** Bundles read ahead of the one being handed out: enough to hide an HTTP round trip. */
 const READ_AHEAD = 16;
@@ -82,7 +93,10 @@ export class TlogSource implements EntrySource {
 
   /** `location`: an http(s) URL of the log's root (where `checkpoint` is), or a directory. */
   static async open(location: string, fetch: typeof globalThis.fetch = globalThis.fetch): Promise<TlogSource> {
-    const reader = /^https?:\/\//.test(location) ? httpLogReader(location, fetch) : dirLogReader(location, readFile);
+    const http = /^https?:\/\//.test(location);
+    // A mistyped directory is the user's mistake, not a log that publishes nothing.
+    if (!http && !(await stat(location).catch(() => null))?.isDirectory()) throw new AuditError("USAGE", `--tlog ${location}: no such directory`);
+    const reader = http ? httpLogReader(location, fetch) : dirLogReader(location, readFile);
     let note: string;
     try {
       note = new TextDecoder("utf-8", { fatal: true }).decode(await reader.readCheckpoint());
