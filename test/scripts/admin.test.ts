@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { runCli } from "../../scripts/admin";
+import { runAdmin } from "../helpers/admin-cli";
 import { hashToken } from "../../service/auth/tokens";
 import { Ledger } from "../../service/ledger/ledger";
 import { LevelStore } from "../../service/store/level";
@@ -33,21 +33,7 @@ async function filesOf(dir: string): Promise<Buffer[]> {
 }
 
 /** Runs the CLI with stdout and stderr captured. */
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const o = process.stdout.write.bind(process.stdout);
-  const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => ((out += String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => ((err += String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await runCli(args);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
-}
+const run = (args: string[]) => runAdmin(args);
 
 describe("the admin CLI", () => {
   let dir: string;

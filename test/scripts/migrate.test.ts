@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { Level } from "level";
-import { runCli } from "../../scripts/admin";
+import { runAdmin } from "../helpers/admin-cli";
 import { loadOrCreateAccessCodes } from "../../service/auth/access-codes";
 import { loadConfig } from "../../service/config";
 import { Ledger } from "../../service/ledger/ledger";
@@ -29,20 +29,7 @@ import { databaseName, startCluster, type TestCluster } from "../helpers/postgre
 const silent = pino({ level: "silent" });
 
 /** Runs the CLI with stdout and stderr captured. */
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const o = process.stdout.write.bind(process.stdout);
-  const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => ((out += String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => ((err += String(s)), true)) as typeof process.stderr.write;
-  try {
-    return { code: await runCli(args), out, err };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
-}
+const run = (args: string[]) => runAdmin(args);
 
 interface Built {
   readonly ids: string[];

@@ -9,7 +9,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pino from "pino";
-import { runCli } from "../../scripts/admin";
 import { hashToken, type TokenInfo } from "../../service/auth/tokens";
 import { loadChainConfig } from "../../service/chain/config";
 import { ConfigError, loadConfig } from "../../service/config";
@@ -23,6 +22,7 @@ import { existsSync } from "node:fs";
 import type { TokenRecord } from "../../service/store/store";
 import { ACTORS, applicationRequest, programmeRequest, submit } from "../helpers/ledger-fixtures";
 import { databaseName, startCluster, type TestCluster } from "../helpers/postgres";
+import { runAdmin } from "../helpers/admin-cli";
 
 const silent = pino({ level: "silent" });
 const DB = "postgres://ledger@db.example/ledger";
@@ -38,25 +38,7 @@ function configError(f: () => unknown): string {
 }
 
 /** Runs the admin CLI with LEDGER_DATABASE_URL set to `url`, capturing stdout and stderr. */
-async function admin(url: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const o = process.stdout.write.bind(process.stdout);
-  const e = process.stderr.write.bind(process.stderr);
-  const saved = process.env.LEDGER_DATABASE_URL;
-  process.env.LEDGER_DATABASE_URL = url;
-  process.stdout.write = ((s: string | Uint8Array) => ((out += String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => ((err += String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await runCli(args);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-    if (saved === undefined) delete process.env.LEDGER_DATABASE_URL;
-    else process.env.LEDGER_DATABASE_URL = saved;
-  }
-}
+const admin = (url: string, args: string[]) => runAdmin(args, { LEDGER_DATABASE_URL: url });
 
 describe("replicas starting on one PostgreSQL database", function () {
   this.timeout(120_000);
