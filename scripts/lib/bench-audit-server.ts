@@ -16,17 +16,9 @@
  * benchmark can say how many each audit made.
  */
 import express from "express";
-import pino from "pino";
-import { AccessCodes } from "../../service/auth/access-codes";
-import { systemClock } from "../../service/clock";
-import { createApp } from "../../service/http/app";
-import { Tokens } from "../../service/http/tokens";
-import { Ledger } from "../../service/ledger/ledger";
-import { parseSignerKey, signCheckpoint } from "../../service/log";
-import { Queries } from "../../service/queries/queries";
-import { TileQueries } from "../../service/queries/tiles";
 import { LevelStore } from "../../service/store/level";
 import { BENCH_ORIGIN, benchLogKey } from "./bench-audit-log";
+import { benchApp, listenAndPrintPort } from "./bench-app";
 
 async function main(): Promise<void> {
   const [dir, publicArg, tlogArg] = process.argv.slice(2);
@@ -34,22 +26,8 @@ async function main(): Promise<void> {
   const tlogPerMinute = Number(tlogArg);
   if (dir === undefined || !(publicPerMinute > 0) || !(tlogPerMinute > 0)) throw new Error("usage: bench-audit-server.ts <store dir> <public per minute> <tlog per minute>");
   const store = await LevelStore.open(dir);
-  const ledger = await Ledger.open({ store, clock: systemClock });
-  if (ledger.size === 0) throw new Error(`${dir} holds no entries`);
-  const key = benchLogKey();
-  const note = signCheckpoint({ origin: BENCH_ORIGIN, size: ledger.size, rootHash: ledger.root(), extensions: [] }, parseSignerKey(key.signerKey));
-  const published = { size: ledger.size, note };
-  const app = createApp({
-    ledger,
-    queries: new Queries({ store, size: () => ledger.size }),
-    tokens: new Tokens(store, systemClock),
-    logger: pino({ level: "info" }, pino.destination("/dev/null")),
-    signedCheckpoint: async () => note,
-    config: { rateLimit: { publicPerMinute, adminPerMinute: 6000, tlogPerMinute } },
-    logKey: key.verifierKey,
-    accessCodes: new AccessCodes(new Uint8Array(32).fill(1)),
-    tiles: new TileQueries({ store, published: async () => published }),
-  });
+  const { app, size } = await benchApp({ store, origin: BENCH_ORIGIN, key: benchLogKey(), rateLimit: { publicPerMinute, adminPerMinute: 6000, tlogPerMinute } });
+  if (size === 0) throw new Error(`${dir} holds no entries`);
   const counts = { v1: 0, tlog: 0, other: 0 };
   const outer = express();
   outer.get("/__bench/requests", (_req, res) => void res.json(counts));
@@ -58,10 +36,7 @@ async function main(): Promise<void> {
     next();
   });
   outer.use(app);
-  const server = outer.listen(0, "127.0.0.1", () => {
-    const a = server.address();
-    process.stdout.write(`${typeof a === "object" && a !== null ? a.port : 0}\n`);
-  });
+  const server = listenAndPrintPort(outer);
   const stop = () => {
     server.close(() => void store.close().then(() => process.exit(0)));
     server.closeAllConnections();

@@ -7,17 +7,10 @@
  *
  * Builds the store when it is empty, then listens on a free port and prints it.
  */
-import pino from "pino";
-import { AccessCodes } from "../../service/auth/access-codes";
-import { systemClock } from "../../service/clock";
-import { createApp } from "../../service/http/app";
-import { Tokens } from "../../service/http/tokens";
-import { Ledger } from "../../service/ledger/ledger";
-import { CompactRange, generateNoteKey, hashLeaf, parseSignerKey, signCheckpoint } from "../../service/log";
-import { Queries } from "../../service/queries/queries";
-import { TileQueries } from "../../service/queries/tiles";
+import { CompactRange, generateNoteKey, hashLeaf } from "../../service/log";
 import { LevelStore } from "../../service/store/level";
 import type { LeafWrite } from "../../service/store/store";
+import { benchApp, listenAndPrintPort } from "./bench-app";
 
 const ORIGIN = "bench.example/log";
 
@@ -38,25 +31,8 @@ async function main(): Promise<void> {
       await store.commit({ head: { size: range.size, compact: [...range.hashes] }, leaves: batch, state: new Map(), idempotency: new Map() });
     }
   }
-  const ledger = await Ledger.open({ store, clock: systemClock });
-  const key = generateNoteKey(ORIGIN);
-  const note = signCheckpoint({ origin: ORIGIN, size: ledger.size, rootHash: ledger.root(), extensions: [] }, parseSignerKey(key.signerKey));
-  const published = { size: ledger.size, note };
-  const app = createApp({
-    ledger,
-    queries: new Queries({ store, size: () => ledger.size }),
-    tokens: new Tokens(store, systemClock),
-    logger: pino({ level: "info" }, pino.destination("/dev/null")),
-    signedCheckpoint: async () => note,
-    config: { rateLimit: { publicPerMinute: 1e9, adminPerMinute: 1e9, tlogPerMinute: 1e9 } },
-    logKey: key.verifierKey,
-    accessCodes: new AccessCodes(new Uint8Array(32).fill(1)),
-    tiles: new TileQueries({ store, published: async () => published }),
-  });
-  const server = app.listen(0, "127.0.0.1", () => {
-    const a = server.address();
-    process.stdout.write(`${typeof a === "object" && a !== null ? a.port : 0}\n`);
-  });
+  const { app } = await benchApp({ store, origin: ORIGIN, key: generateNoteKey(ORIGIN), rateLimit: { publicPerMinute: 1e9, adminPerMinute: 1e9, tlogPerMinute: 1e9 } });
+  listenAndPrintPort(app);
 }
 
 main().catch((e: unknown) => {
