@@ -4,24 +4,13 @@
  * what --tlog should be, instead of leaving a bare 404 or a signature error.
  */
 import { expect } from "chai";
-import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import express from "express";
 import { TLOG_KEYS } from "../tlog/fixture";
-import { entry, memoryLog, readerTiles, serve, tlogApp, type Served } from "./helpers";
+import { entry, memoryLog, mirror, readerTiles, serve, tlogApp, type Served } from "./helpers";
 
-const ROOT = path.resolve(__dirname, "../..");
-const ARGS = ["-r", "ts-node/register/transpile-only", "scripts/mirror.ts"];
-
-function mirror(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [...ARGS, ...args], { cwd: ROOT }, (err, stdout, stderr) =>
-      done({ code: err === null ? 0 : typeof err.code === "number" ? err.code : -1, stdout, stderr })
-    );
-  });
-}
 
 describe("npm run mirror given a --tlog that is not a published log", function () {
   this.timeout(120_000);

@@ -4,7 +4,7 @@
  * upstream answers; a fork exits 3 with one line; no log key is a usage error.
  */
 import { expect } from "chai";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,18 +14,8 @@ import { checkTiles, dirLogReader, rootFromTiles } from "../../service/format/lo
 import { parseVerifierKey, toHex } from "../../service/log";
 import { Mirror } from "../../service/mirror/mirror";
 import { TLOG_KEYS, tlogFixture, type TlogFixture } from "../tlog/fixture";
-import { entry, memoryLog, readerTiles, serve, tlogApp, type Served } from "./helpers";
+import { entry, memoryLog, mirror, MIRROR_ARGS as ARGS, MIRROR_ROOT as ROOT, readerTiles, serve, tlogApp, type Served } from "./helpers";
 
-const ROOT = path.resolve(__dirname, "../..");
-const ARGS = ["-r", "ts-node/register/transpile-only", "scripts/mirror.ts"];
-
-function mirror(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [...ARGS, ...args], { cwd: ROOT }, (err, stdout, stderr) =>
-      done({ code: err === null ? 0 : typeof err.code === "number" ? err.code : -1, stdout, stderr })
-    );
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

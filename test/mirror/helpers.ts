@@ -3,8 +3,10 @@
  * (so a test can fork it), signed with the fixture's key or another, and an
  * HTTP server for a read model behind the service's own /tlog/ router.
  */
+import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import express, { type ErrorRequestHandler } from "express";
 import { encodeEntryBundle } from "../../service/format/tiles";
 import { LogReadError, type LogReader } from "../../service/format/log-reader";
@@ -90,4 +92,17 @@ export function readerTiles(reader: LogReader & { note: string }): Pick<TileQuer
       }
     },
   };
+}
+
+/** The checkout's root, and the node arguments that run `npm run mirror` from it. */
+export const MIRROR_ROOT = path.resolve(__dirname, "../..");
+export const MIRROR_ARGS = ["-r", "ts-node/register/transpile-only", "scripts/mirror.ts"];
+
+/** Runs `npm run mirror -- <args>` as its own process (exit code, output), as a user would. */
+export function mirror(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [...MIRROR_ARGS, ...args], { cwd: MIRROR_ROOT }, (err, stdout, stderr) =>
+      done({ code: err === null ? 0 : typeof err.code === "number" ? err.code : -1, stdout, stderr }),
+    );
+  });
 }
