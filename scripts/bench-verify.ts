@@ -30,7 +30,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { CompactRange, hashLeaf, noteKeyFromSeed, parseSignerKey, signCheckpoint, toHex } from "../service/log";
 import { ExportSource, MemoryChainReader, runAudit, EXPORT_FORMAT, EXPORT_VERSION, formatAuditReport, type ExportHeader } from "./lib/audit";
-import { checkCanonical, ledger, LedgerRandom } from "./lib/bench-ledger";
+import { checkCanonical, ledger, LedgerRandom, writeExportFile } from "./lib/bench-ledger";
 import { parseSources, type AuditSourceName } from "./lib/bench-compare";
 
 const ORIGIN = "bench.subsidy-ledger.local/log";
@@ -150,14 +150,7 @@ async function generate(dir: string, n: number): Promise<{ exportFile: string; c
     checkpoint: signCheckpoint({ origin: ORIGIN, size: n, rootHash: tree.root(), extensions: [] }, parseSignerKey(KEYS.signerKey)),
     logKey: KEYS.verifierKey,
   };
-  // Header first, then the body (concatenated by streaming, never held whole).
-  const final = createWriteStream(exportFile);
-  final.write(`${JSON.stringify(header)}\n`);
-  const { createReadStream } = await import("node:fs");
-  for await (const c of createReadStream(path.join(dir, "body.tmp"))) if (!final.write(c)) await once(final, "drain");
-  final.end();
-  await once(final, "finish");
-  await rm(path.join(dir, "body.tmp"));
+  await writeExportFile(exportFile, header, path.join(dir, "body.tmp"));
   await writeFile(chainFile, JSON.stringify({ checkpoints }));
   return { exportFile, chainFile, bytes, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }

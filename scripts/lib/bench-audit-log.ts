@@ -31,7 +31,7 @@ import { consistencyProof } from "../../service/ledger/proofs";
 import { CompactRange, hashLeaf, noteKeyFromSeed, parseSignerKey, signCheckpoint, toHex } from "../../service/log";
 import { LevelStore } from "../../service/store/level";
 import type { LeafWrite } from "../../service/store/store";
-import { checkCanonical, ledger, LedgerRandom } from "./bench-ledger";
+import { checkCanonical, ledger, LedgerRandom, writeExportFile } from "./bench-ledger";
 
 export const BENCH_ORIGIN = "bench.subsidy-ledger.local/log";
 
@@ -144,14 +144,7 @@ async function generate(dir: string, entries: number, anchorEvery: number, say: 
     checkpoint: signCheckpoint({ origin: BENCH_ORIGIN, size: entries, rootHash: range.root(), extensions: [] }, parseSignerKey(key.signerKey)),
     logKey: key.verifierKey,
   };
-  // The header first, then the body, streamed (never held whole).
-  const out = createWriteStream(exportFile);
-  out.write(`${JSON.stringify(header)}\n`);
-  const { createReadStream } = await import("node:fs");
-  for await (const c of createReadStream(bodyFile)) if (!out.write(c)) await once(out, "drain");
-  out.end();
-  await once(out, "finish");
-  await rm(bodyFile);
+  await writeExportFile(exportFile, header, bodyFile);
   return { layout: LAYOUT, entries, anchorEvery, exportBytes, checkpoints };
 }
 

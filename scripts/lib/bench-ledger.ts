@@ -12,6 +12,10 @@
  */
 import { canonicalBytes } from "../../service/log";
 import { prng } from "../../service/prng";
+import { createReadStream, createWriteStream } from "node:fs";
+import { rm } from "node:fs/promises";
+import { once } from "node:events";
+import type { ExportHeader } from "../../service/format";
 
 
 export class LedgerRandom {
@@ -142,4 +146,14 @@ export function* ledger(g: LedgerRandom): Generator<string> {
 /** Throws unless `text` is exactly the canonical (RFC 8785) encoding of itself. */
 export function checkCanonical(text: string, index: number): void {
   if (Buffer.compare(Buffer.from(text, "utf8"), Buffer.from(canonicalBytes(JSON.parse(text)))) !== 0) throw new Error(`generated leaf ${index} is not canonical`);
+}
+
+/** Writes an export file: its header line, then `bodyFile` streamed after it (never held whole), which is then removed. */
+export async function writeExportFile(exportFile: string, header: ExportHeader, bodyFile: string): Promise<void> {
+  const out = createWriteStream(exportFile);
+  out.write(`${JSON.stringify(header)}\n`);
+  for await (const c of createReadStream(bodyFile)) if (!out.write(c)) await once(out, "drain");
+  out.end();
+  await once(out, "finish");
+  await rm(bodyFile);
 }
