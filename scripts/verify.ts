@@ -18,7 +18,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { Command, CommanderError, InvalidArgumentError } from "@commander-js/extra-typings";
 import { CheckpointError, parseVerifierKey, type NoteVerifier } from "../service/log";
 import { DEFAULT_LOCATE_LIMIT, DEFAULT_MAX_DELAY_MS, runAudit } from "./lib/audit/audit";
 import type { ChainReader } from "./lib/audit/chain";
@@ -45,29 +45,6 @@ const defaultIo: VerifyIo = {
   stderrIsTty: process.stderr.isTTY === true,
   connectChain: (rpc, contract, expectChainId) => connectChain(rpc, contract, { expectChainId }),
 };
-
-/** The command line, as commander parses it. */
-export interface VerifyOptions {
-  service?: string;
-  export?: string;
-  tlog?: string;
-  rpc?: string;
-  contract?: string;
-  chainId?: number;
-  logKey?: string;
-  origin?: string;
-  checkpoint?: string[];
-  maxDelay: number;
-  maxListed: number;
-  locateLimit: number;
-  workers: number;
-  retryFor: number;
-  saveExport?: string;
-  receipt?: string;
-  witnessPolicy?: string;
-  json?: boolean;
-  progress: boolean;
-}
 
 /** What the command line hands runAudit; the optional modes add to it. */
 export interface AuditSetup {
@@ -118,7 +95,10 @@ after retrying: no verdict), 3 a receipt checked against nothing trusted, 4 a re
 checked against one trust anchor only.
 `;
 
-function program(io: VerifyIo): Command {
+/** The command line, as commander parses it (the types inferred from the options below). */
+export type VerifyOptions = ReturnType<ReturnType<typeof program>["opts"]>;
+
+function program(io: VerifyIo) {
   return new Command("verify")
     .description("Audit the subsidy ledger against the chain, or check one receipt.")
     .option("--export <file>", "read the entries from an export file (JSON Lines)")
@@ -233,7 +213,7 @@ export async function runVerify(argv: readonly string[], io: VerifyIo = defaultI
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     throw e;
   }
-  const o = cmd.opts<VerifyOptions>();
+  const o = cmd.opts();
   try {
     if (o.receipt !== undefined) {
       if (o.service !== undefined || o.export !== undefined || o.saveExport !== undefined) throw usage("--receipt checks one receipt: it takes no --service, --export or --save-export");
