@@ -139,7 +139,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   const readable = listCosignatures(run);
   if (options.witnessPolicy !== undefined) (await import("./witnesses")).checkQuorum(run, readable, options.witnessPolicy);
   const r = await replayEntries(run);
-  for (const p of (await run.source.checkTree?.((level, index) => r.tree.tileNode(level, index))) ?? []) run.add(p.kind, p.message, p.leafIndex === undefined ? {} : { leafIndex: p.leafIndex });
+  for (const p of (await run.source.checkTree?.()) ?? []) run.add(p.kind, p.message, p.leafIndex === undefined ? {} : { leafIndex: p.leafIndex });
   const behind = await checkPublished(run, r, checkSourceEnd(run, r));
   const consecutive = await checkConsecutive(run, r);
   // Damage is located against the first trusted tree the source disagrees with: the first
@@ -233,7 +233,7 @@ async function replayEntries(run: AuditRun) {
   for (const c of checkpoints) want(c.size).chain.push(c);
   for (const p of published) if (p.size !== null) want(p.size).published.push(p);
   for (const p of wanted.get(0)?.published ?? []) p.replayRoot = EMPTY_ROOT;
-  const tree = new TreeBuilder([...wanted.keys()].filter((s) => s > 0).sort((a, b) => a - b), source.checkTree !== undefined);
+  const tree = new TreeBuilder([...wanted.keys()].filter((s) => s > 0).sort((a, b) => a - b));
 
   const replay = new InvariantReplay();
   const byKind = Object.fromEntries(LEDGER_KINDS.map((k) => [k, 0])) as Record<LedgerKind, number>;

@@ -20,7 +20,6 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { canonicalText, CompactRange, EncodingError, hashLeaf, HASH_SIZE } from "../../../service/log";
 import { MalformedEntry, readEntry, type LedgerEntry } from "../../../service/format/entry-reader";
-import { TILE_HEIGHT, TILE_WIDTH } from "../../../service/format";
 import type { LeafBatch } from "./sources";
 
 /**
@@ -86,23 +85,13 @@ export function checkBatch(batch: LeafBatch): BatchCheck {
 /**
  * The log's tree, grown batch by batch in log order from the leaf hashes of
  * the records with an index; at each size in `wanted` (ascending) its root
- * and compact range are taken. With `keepTileNodes` it also keeps the nodes
- * a published log's tiles above level 0 hold: those of levels 8, 16, …
+ * and compact range are taken.
  */
 export class TreeBuilder {
   private readonly _tree = new CompactRange();
   private _next = 0;
-  private readonly _tileNodes = new Map<string, Uint8Array>();
 
-  constructor(
-    private readonly _wanted: readonly number[],
-    private readonly _keepTileNodes = false,
-  ) {}
-
-  /** A kept node of level 8·L (L ≥ 1), if the tree completed it. */
-  tileNode(level: number, index: number): Uint8Array | undefined {
-    return this._tileNodes.get(`${level}/${index}`);
-  }
+  constructor(private readonly _wanted: readonly number[]) {}
 
   /** Appends a batch's leaf hashes; returns the wanted sizes it reached, with the root and compact range at each. */
   add(indices: ArrayLike<number>, hashes: Uint8Array): { sizes: number[]; roots: Uint8Array[]; compacts: Uint8Array[][] } {
@@ -110,11 +99,7 @@ export class TreeBuilder {
     const tree = this._tree;
     for (let i = 0; i < indices.length; i++) {
       if (Number.isNaN(indices[i]!)) continue;
-      const leaf = hashes.slice(i * HASH_SIZE, (i + 1) * HASH_SIZE);
-      // A leaf that completes a tile completes its level-8 node, and maybe 16, 24, …: list them then only.
-      if (this._keepTileNodes && (tree.size + 1) % TILE_WIDTH === 0) {
-        for (const n of tree.append(leaf)) if (n.id.level > 0 && n.id.level % TILE_HEIGHT === 0) this._tileNodes.set(`${n.id.level}/${n.id.index}`, n.hash);
-      } else tree.extend(leaf);
+      tree.extend(hashes.slice(i * HASH_SIZE, (i + 1) * HASH_SIZE));
       while (this._next < this._wanted.length && this._wanted[this._next]! < tree.size) this._next++;
       if (this._wanted[this._next] === tree.size) {
         step.sizes.push(tree.size);

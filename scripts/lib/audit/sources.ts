@@ -50,8 +50,8 @@ export interface EntrySource {
   leaves(until: number): AsyncIterable<LeafBatch>;
   /** Proofs to locate damage with, if the source gives them. */
   readonly oracle?: ProofOracle;
-  /** After the pass: what the source publishes of the tree itself, against the audit's tree (a published log's upper tiles, ./tlog.ts). */
-  checkTree?(node: (level: number, index: number) => Uint8Array | undefined): Promise<SourceProblem[]>;
+  /** After the pass: what the source publishes of the tree itself, against the leaf hashes the audit handed its batches' `check` (a published log's upper tiles, ./tlog.ts). */
+  checkTree?(): Promise<SourceProblem[]>;
   close(): Promise<void>;
 }
 

@@ -8,7 +8,7 @@
  * - each level-0 hash tile is read beside its bundle, and the audit compares
  *   every published leaf hash with the hash of the published entry;
  * - after the pass, every hash tile above level 0 is compared with the nodes
- *   the audit's own tree built ({@link TlogSource.checkTree});
+ *   of a tree built from the audit's own leaf hashes ({@link TlogSource.checkTree});
  * - proofs for locating damage are assembled from the published tiles: they
  *   are the log's word, checked against roots the auditor trusts.
  *
@@ -18,6 +18,7 @@
 import { readFile, stat } from "node:fs/promises";
 import {
   assembleProof,
+  CompactRange,
   planConsistency,
   planInclusion,
   planNodeIds,
@@ -79,6 +80,9 @@ export class TlogSource implements EntrySource {
   readonly declaredSize: number;
   readonly published: readonly PublishedCheckpoint[];
   readonly oracle: ProofOracle;
+  /** The tree of the leaf hashes the audit computed, in log order, and the nodes of it the upper tiles hold (levels 8, 16, …). */
+  private readonly _tree = new CompactRange();
+  private readonly _tileNodes = new Map<string, Uint8Array>();
 
   private constructor(
     private readonly _reader: LogReader,
@@ -155,15 +159,25 @@ export class TlogSource implements EntrySource {
     });
     const indices = Float64Array.from(entries, (_, i) => first + i);
     const published = tile.ok && entries.length > 0 ? tile.v : undefined;
-    return { length: entries.length, indices, data, starts, ends, check: (hashes) => (published === undefined ? problems : [...problems, ...leafHashProblems(tileName, published, hashes, indices)]) };
+    const check = (hashes: Uint8Array): SourceProblem[] => {
+      this._grow(hashes);
+      return published === undefined ? problems : [...problems, ...leafHashProblems(tileName, published, hashes, indices)];
+    };
+    return { length: entries.length, indices, data, starts, ends, check };
   }
 
-  /**
-   * Compares every published hash tile above level 0 with the tree the audit
-   * built: `node(level, index)` gives its hash of a complete subtree of
-   * level 8·L (L ≥ 1), or undefined if the audit did not reach it.
-   */
-  async checkTree(node: (level: number, index: number) => Uint8Array | undefined): Promise<SourceProblem[]> {
+  /** Appends a batch's leaf hashes (the audit hands batches over in log order), keeping each upper-tile node as it completes. */
+  private _grow(hashes: Uint8Array): void {
+    for (let at = 0; at < hashes.length; at += HASH_SIZE) {
+      const leaf = hashes.subarray(at, at + HASH_SIZE);
+      // A leaf that completes a tile completes its level-8 node, and maybe 16, 24, …: list them then only.
+      if ((this._tree.size + 1) % TILE_WIDTH !== 0) this._tree.extend(leaf);
+      else for (const n of this._tree.append(leaf)) if (n.id.level > 0 && n.id.level % TILE_HEIGHT === 0) this._tileNodes.set(`${n.id.level}/${n.id.index}`, n.hash);
+    }
+  }
+
+  /** After the pass: compares every published hash tile above level 0 with the tree of the audit's leaf hashes (a node it did not reach is not compared). */
+  async checkTree(): Promise<SourceProblem[]> {
     const size = this.declaredSize;
     const problems: SourceProblem[] = [];
     for (let level = 1; widthAt(level, 0, size) > 0; level++) {
@@ -181,7 +195,7 @@ export class TlogSource implements EntrySource {
           throw readError(e);
         }
         const j = hashes.findIndex((h, k) => {
-          const mine = node(level * TILE_HEIGHT, n * TILE_WIDTH + k);
+          const mine = this._tileNodes.get(`${level * TILE_HEIGHT}/${n * TILE_WIDTH + k}`);
           return mine !== undefined && !equalBytes(h, mine);
         });
         if (j >= 0) {
