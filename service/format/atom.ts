@@ -17,6 +17,7 @@
  * page of the entry (`/#/entry/<id>`) and its receipt
  * (`/v1/entries/<id>/receipt`).
  */
+import { yuan } from "./money";
 
 /** What the feed shows of an entry: fields of the public entry v1 view. */
 export interface FeedEntry {
@@ -66,14 +67,6 @@ const KIND_NAMES: Readonly<Record<string, readonly [zh: string, en: string]>> = 
 };
 
 const OUTCOMES: Readonly<Record<string, string>> = { approved: "批准 approved", rejected: "不予批准 rejected" };
-
-/** "¥1,234.56" for "123456" fen; the text as it is when it is not a fen amount. */
-export function yuan(fen: unknown): string {
-  if (typeof fen !== "string" || !/^(0|[1-9][0-9]*)$/.test(fen)) return String(fen);
-  const padded = fen.padStart(3, "0");
-  const whole = padded.slice(0, -2).replace(/\B(?=([0-9]{3})+(?![0-9]))/g, ",");
-  return `¥${whole}.${padded.slice(-2)}`;
-}
 
 /** The entry's title: its kind in Chinese and English, and its one telling public figure. */
 export function feedEntryTitle(e: FeedEntry): string {

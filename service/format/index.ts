@@ -12,3 +12,4 @@ export * from "./accountability";
 export * from "./officials";
 export * from "./erasure";
 export * from "./entry-reader";
+export * from "./money";

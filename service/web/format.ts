@@ -12,14 +12,8 @@ function group(digits: string): string {
   return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 
-/** Fen (integer, decimal string) as yuan with two decimals and grouping, exactly (BigInt, no floating point). */
-export function yuan(fen: string): string {
-  if (!FEN.test(fen)) return fen;
-  const neg = fen.startsWith("-");
-  const v = BigInt(neg ? fen.slice(1) : fen);
-  const cents = (v % 100n).toString().padStart(2, "0");
-  return `${neg ? "-" : ""}¥${group((v / 100n).toString())}.${cents}`;
-}
+/** Fen (integer, decimal string) as yuan with two decimals and grouping, exactly: the formats' one formatter. */
+export { yuan } from "../format/money";
 
 /** Fen as a number of yuan, for charts only (never for displayed amounts). */
 export function yuanNumber(fen: string | bigint): number {

@@ -77,6 +77,7 @@ describe("the verify CLI against a service", function () {
       expect(r.out).to.match(/^AUDIT CLEAN/);
       expect(r.out).to.include(`3 of 3 anchored checkpoints compared with the rebuilt tree: 3 matched`);
       expect(r.out).to.include("signature valid; with the chain: consistent (replay)");
+      expect(r.out).to.match(/^Totals +[1-9][0-9]* live programmes: budget ¥[0-9,]+\.[0-9]{2}, approved ¥[0-9,]+\.[0-9]{2}, paid ¥[0-9,]+\.[0-9]{2}$/m);
     });
 
     it("without --log-key, uses the service's key and says it is not independently trusted", async () => {

@@ -1,17 +1,10 @@
 /** The readable form of an audit report. */
+import { yuan } from "../../../service/format";
 import type { AuditReport } from "./audit";
 
 /** A count, grouped: "1,234,567". */
 export function n(x: number): string {
   return x.toLocaleString("en-US");
-}
-
-/** Integer fen as yuan with two decimals, grouped: "1,234.56". */
-export function yuan(fen: string): string {
-  const neg = fen.startsWith("-");
-  const digits = (neg ? fen.slice(1) : fen).padStart(3, "0");
-  const whole = digits.slice(0, -2).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return `${neg ? "-" : ""}${whole}.${digits.slice(-2)}`;
 }
 
 export function formatAuditReport(r: AuditReport): string {
@@ -35,7 +28,7 @@ export function formatAuditReport(r: AuditReport): string {
     .map(([k, c]) => `${k} ${n(c)}`)
     .join(", ");
   out.push(`Entries       ${n(r.entries.count)}${kinds ? ` (${kinds})` : ""}`);
-  out.push(`Totals        ${n(r.totals.programmes)} live programmes: budget ¥${yuan(r.totals.budgetFen)}, approved ¥${yuan(r.totals.approvedFen)}, paid ¥${yuan(r.totals.paidFen)}`);
+  out.push(`Totals        ${n(r.totals.programmes)} live programmes: budget ${yuan(r.totals.budgetFen)}, approved ${yuan(r.totals.approvedFen)}, paid ${yuan(r.totals.paidFen)}`);
   const c = r.checkpoints;
   out.push(`Checkpoints   ${n(c.checked)} of ${n(c.onChain)} anchored checkpoints compared with the rebuilt tree: ${n(c.matched)} matched${c.beyondSource > 0 ? `; ${n(c.beyondSource)} beyond the source` : ""}`);
   if (c.onChain > 1)

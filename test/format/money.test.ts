@@ -1,0 +1,18 @@
+import { expect } from "chai";
+import { yuan } from "../../service/format";
+
+describe("yuan, the formats' one money formatter", () => {
+  it("writes integer fen as grouped yuan with two decimals, exactly, negatives included", () => {
+    expect(yuan("0")).to.equal("¥0.00");
+    expect(yuan("5")).to.equal("¥0.05");
+    expect(yuan("123456")).to.equal("¥1,234.56");
+    expect(yuan("999999999999999999")).to.equal("¥9,999,999,999,999,999.99");
+    expect(yuan("-123456")).to.equal("-¥1,234.56");
+  });
+
+  it("shows anything that is not an integer fen string as it is", () => {
+    for (const v of ["1.5", "01", "-0x1", "", " 1"]) expect(yuan(v)).to.equal(v);
+    expect(yuan(12)).to.equal("12");
+    expect(yuan(null)).to.equal("null");
+  });
+});
