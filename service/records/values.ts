@@ -208,17 +208,6 @@ function bigintArg(v: bigint): bigint {
   return v;
 }
 
-/**
- * Yuan with thousands separators and two decimals, for display only:
- * "123456" → "1,234.56", "5" → "0.05". Never parse this back: records keep fen.
- */
-export function fenToYuanDisplay(s: unknown): string {
-  const digits = parseFen(s).toString().padStart(3, "0");
-  const yuan = digits.slice(0, -2);
-  const fen = digits.slice(-2);
-  return `${yuan.replace(/\B(?=(?:[0-9]{3})+$)/g, ",")}.${fen}`;
-}
-
 // ---------------------------------------------------------------------------
 // Time
 

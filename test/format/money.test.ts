@@ -1,5 +1,7 @@
 import { expect } from "chai";
+import fc from "fast-check";
 import { yuan } from "../../service/format";
+import { fcAssert } from "../helpers/fc";
 
 describe("yuan, the formats' one money formatter", () => {
   it("writes integer fen as grouped yuan with two decimals, exactly, negatives included", () => {
@@ -14,5 +16,18 @@ describe("yuan, the formats' one money formatter", () => {
     for (const v of ["1.5", "01", "-0x1", "", " 1"]) expect(yuan(v)).to.equal(v);
     expect(yuan(12)).to.equal("12");
     expect(yuan(null)).to.equal("null");
+  });
+});
+
+describe("yuan over any amount", () => {
+  it("keeps every digit: removing the sign, ¥ and separators gives the fen, padded to three digits", () => {
+    fcAssert(
+      fc.property(fc.bigInt({ min: -(10n ** 18n), max: 10n ** 18n }), (v) => {
+        const fen = v.toString();
+        const shown = yuan(fen);
+        const digits = fen.replace("-", "").padStart(3, "0");
+        return /^-?¥[0-9]{1,3}(?:,[0-9]{3})*\.[0-9]{2}$/.test(shown) && shown.startsWith("-") === v < 0n && shown.replace(/[-¥,.]/g, "") === digits;
+      }),
+    );
   });
 });

@@ -3,7 +3,6 @@ import fc from "fast-check";
 import {
   addFen,
   compareFen,
-  fenToYuanDisplay,
   formatFen,
   formatUtc,
   isValidDate,
@@ -168,36 +167,6 @@ describe("values", () => {
         expect(compareFen(2n, 2n)).to.equal(0);
         expect(compareFen(TWO_53 + 1n, TWO_53)).to.equal(1);
         fcAssert(fc.property(fc.bigInt(0n, MAX_FEN), fc.bigInt(0n, MAX_FEN), (a, b) => compareFen(a, b) === (a < b ? -1 : a > b ? 1 : 0)));
-      });
-    });
-
-    describe("fenToYuanDisplay", () => {
-      const cases: readonly [string, string][] = [
-        ["0", "0.00"],
-        ["5", "0.05"],
-        ["99", "0.99"],
-        ["100", "1.00"],
-        ["123456", "1,234.56"],
-        ["100000000", "1,000,000.00"],
-        ["999999999999999999", "9,999,999,999,999,999.99"],
-      ];
-      for (const [fen, display] of cases) {
-        it(`shows ${fen} fen as ${display}`, () => {
-          expect(fenToYuanDisplay(fen)).to.equal(display);
-        });
-      }
-
-      it("keeps every digit: removing separators gives the fen, padded to three digits", () => {
-        fcAssert(
-          fc.property(fenString, (s) => {
-            const shown = fenToYuanDisplay(s);
-            return /^[0-9]{1,3}(?:,[0-9]{3})*\.[0-9]{2}$/.test(shown) && shown.replace(/[,.]/g, "") === s.padStart(3, "0");
-          }),
-        );
-      });
-
-      it("throws like parseFen for an invalid amount", () => {
-        expect(valueError(() => fenToYuanDisplay("1.5")).code).to.equal("FEN_FORMAT");
       });
     });
 
