@@ -100,25 +100,38 @@ export interface Eip1193Provider {
 export type FetchLike = (url: string, init: { method: "POST"; headers: Record<string, string>; body: string; signal?: AbortSignal }) => Promise<{ ok: boolean; status: number; json(): Promise<unknown> }>;
 
 export interface HttpProviderOptions {
-  /** Sent as the Authorization header (e.g. HTTP Basic for credentials taken out of the URL). */
-  readonly authorization?: string;
   /** Abort each request after this many milliseconds. */
   readonly timeoutMs?: number;
-  /** How to show the URL in messages (without credentials). */
-  readonly shown?: string;
 }
 
-/** An EIP-1193 provider over JSON-RPC on HTTP. Errors are {@link AnchorReadError}: TRANSPORT, or RPC_ERROR for the node's own refusal. */
-export function httpProvider(url: string, fetchFn: FetchLike, options: HttpProviderOptions = {}): Eip1193Provider {
+/** The provider: `shown` is its URL as messages show it, without credentials. */
+export type HttpProvider = Eip1193Provider & { readonly shown: string };
+
+/**
+ * An EIP-1193 provider over JSON-RPC on HTTP. Credentials in the URL
+ * (`https://user:pass@node`) are sent as HTTP Basic authentication, since
+ * fetch refuses a URL that carries them, and are never shown in a message.
+ * Errors are {@link AnchorReadError}: TRANSPORT, or RPC_ERROR for the node's own refusal.
+ */
+export function httpProvider(rpcUrl: string, fetchFn: FetchLike, options: HttpProviderOptions = {}): HttpProvider {
   let id = 0;
-  const shown = options.shown ?? url;
+  let [url, authorization] = [rpcUrl, undefined as string | undefined];
+  const u = URL.canParse(rpcUrl) ? new URL(rpcUrl) : null;
+  if (u !== null && (u.username !== "" || u.password !== "")) {
+    const pair = new TextEncoder().encode(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`);
+    authorization = `Basic ${btoa(String.fromCharCode(...pair))}`;
+    u.username = u.password = "";
+    url = u.toString();
+  }
+  const shown = url;
   return {
+    shown,
     async request({ method, params = [] }) {
       let body: unknown;
       try {
         const res = await fetchFn(url, {
           method: "POST",
-          headers: { "content-type": "application/json", ...(options.authorization !== undefined ? { authorization: options.authorization } : {}) },
+          headers: { "content-type": "application/json", ...(authorization !== undefined ? { authorization } : {}) },
           body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }),
           ...(options.timeoutMs !== undefined ? { signal: AbortSignal.timeout(options.timeoutMs) } : {}),
         });

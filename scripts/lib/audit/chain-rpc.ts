@@ -56,19 +56,10 @@ export class RpcChainReader implements ChainReader {
  * Credentials in the URL are sent as HTTP Basic authentication and never shown.
  */
 export async function connectChain(rpcUrl: string, address: string, options: { timeoutMs?: number; expectChainId?: number } = {}): Promise<RpcChainReader> {
-  let url: URL;
-  try {
-    url = new URL(rpcUrl);
-  } catch {
-    throw new AuditError("USAGE", "--rpc is not a valid URL");
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new AuditError("USAGE", "--rpc must be an http or https URL");
+  if (!URL.canParse(rpcUrl)) throw new AuditError("USAGE", "--rpc is not a valid URL");
+  if (!/^https?:$/.test(new URL(rpcUrl).protocol)) throw new AuditError("USAGE", "--rpc must be an http or https URL");
   if (!/^0x[0-9a-fA-F]{40}$/.test(address)) throw new AuditError("USAGE", `--contract ${JSON.stringify(address)} is not a 0x address`);
-  const [user, pass] = [decodeURIComponent(url.username), decodeURIComponent(url.password)];
-  const authorization = user !== "" || pass !== "" ? `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}` : undefined;
-  url.username = url.password = "";
-  const shown = url.toString();
-  const provider = httpProvider(shown, (u, init) => fetch(u, init), { timeoutMs: options.timeoutMs ?? 15_000, shown, ...(authorization !== undefined ? { authorization } : {}) });
+  const provider = httpProvider(rpcUrl, (u, init) => fetch(u, init), { timeoutMs: options.timeoutMs ?? 15_000 });
   const probe = new AnchorReader(provider, address);
   let chainId: number;
   let hasCode: boolean;
@@ -81,6 +72,6 @@ export async function connectChain(rpcUrl: string, address: string, options: { t
   }
   if (options.expectChainId !== undefined && chainId !== options.expectChainId)
     throw new AuditError("CHAIN_SETUP", `the RPC node serves chain ${chainId}, not the expected chain ${options.expectChainId}`);
-  if (!hasCode) throw new AuditError("CHAIN_SETUP", `there is no contract at ${address} on chain ${chainId} (${shown})`);
-  return new RpcChainReader(provider, address, `LedgerAnchor at ${address} on chain ${chainId} (${shown})`);
+  if (!hasCode) throw new AuditError("CHAIN_SETUP", `there is no contract at ${address} on chain ${chainId} (${provider.shown})`);
+  return new RpcChainReader(provider, address, `LedgerAnchor at ${address} on chain ${chainId} (${provider.shown})`);
 }
