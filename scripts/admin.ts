@@ -398,18 +398,15 @@ const PROGRESS_FROM_LEAVES = 10_000;
 
 /** A progress bar on a terminal; on anything else a line at each tenth, so a log shows the migration moving. */
 function migrationProgress(): { update: (p: MigrationProgress) => void; stop: () => void } {
-  let bar: import("cli-progress").SingleBar | undefined;
+  let bar: import("./lib/progress-bar").EntriesBar | undefined;
   let lastTenth = 0;
   return {
     update: ({ leavesCopied, leavesTotal }) => {
       if (leavesTotal < PROGRESS_FROM_LEAVES) return;
       if (process.stderr.isTTY) {
-        if (bar === undefined) {
-          // eslint-disable-next-line @typescript-eslint/no-require-imports
-          const { SingleBar, Presets } = require("cli-progress") as typeof import("cli-progress");
-          bar = new SingleBar({ format: "copying {bar} {value}/{total} entries | {eta_formatted} left", hideCursor: true, stream: process.stderr, etaBuffer: 50 }, Presets.shades_classic);
-          bar.start(leavesTotal, leavesCopied);
-        } else bar.update(leavesCopied);
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        bar ??= (require("./lib/progress-bar") as typeof import("./lib/progress-bar")).entriesBar("copying");
+        bar.update(leavesCopied, leavesTotal);
         return;
       }
       const tenth = Math.floor((10 * leavesCopied) / leavesTotal);

@@ -148,17 +148,6 @@ function readKey(arg: string): NoteVerifier {
   }
 }
 
-/** "replaying n of total entries" on a terminal's stderr, redrawn at most five times a second. */
-function progress(io: VerifyIo, shown: boolean): { update: (done: number, total: number | undefined) => void; stop: () => void } {
-  let drawn = 0;
-  const update = (done: number, total: number | undefined): void => {
-    if (!shown || !io.stderrIsTty || Date.now() - drawn < 200) return;
-    drawn = Date.now();
-    io.stderr(`\rreplaying ${done.toLocaleString("en-US")}${total === undefined ? "" : ` of ${total.toLocaleString("en-US")}`} entries`);
-  };
-  return { update, stop: () => drawn > 0 && io.stderr("\r\x1b[K") };
-}
-
 async function auditMode(o: VerifyOptions, io: VerifyIo): Promise<number> {
   if (o.service === undefined && o.export === undefined && o.tlog === undefined) throw usage("give an entry source (--tlog, --service or --export), or --receipt");
   if (o.tlog !== undefined && o.export !== undefined) throw usage("give one entry source: --tlog or --export");
@@ -186,14 +175,14 @@ async function auditMode(o: VerifyOptions, io: VerifyIo): Promise<number> {
     }
     const writer = o.saveExport === undefined ? undefined : await (await import("./lib/audit/export-writer")).saveExport(o.saveExport, setup, io.now ?? Date.now);
     const witnessPolicy = o.witnessPolicy === undefined ? undefined : await (await import("./lib/audit/witnesses")).readPolicy(o.witnessPolicy);
-    const bar = progress(io, o.progress && !o.json);
+    const bar = o.progress && !o.json && io.stderrIsTty ? (await import("./lib/progress-bar")).entriesBar("replaying") : undefined;
     let report;
     try {
       const { origin, maxListed, locateLimit, workers } = o;
       const limits = { origin, maxListed, locateLimit, workers, maxDelayMs: o.maxDelay * 1000 };
-      report = await runAudit({ ...setup, ...limits, source, chain, witnessPolicy, now: io.now, onBatch: writer && ((b) => writer.write(b)), onProgress: bar.update });
+      report = await runAudit({ ...setup, ...limits, source, chain, witnessPolicy, now: io.now, onBatch: writer && ((b) => writer.write(b)), onProgress: bar && ((done, total) => bar.update(done, total)) });
     } finally {
-      bar.stop();
+      bar?.stop();
       await writer?.close();
     }
     const notices = [...setup.notes, ...report.notices, ...(writer ? [`wrote ${report.entries.count} entries to ${writer.file}`] : [])];
