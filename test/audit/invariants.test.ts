@@ -113,6 +113,19 @@ describe("the invariant replay", () => {
       entries.unshift(cor!);
       expect(replay(entries)).to.deep.equal([["reference-exists", ids.corP1]]);
     });
+
+    it("a correction or an erasure that names itself: no entry is earlier than itself (and the replay does not loop on it)", () => {
+      for (const id of [ids.cor5a!, ids.corP1!]) {
+        const entries = edited(id, (e) => {
+          e.body.targetId = id;
+          e.refs = [id];
+        });
+        expect(replay(entries), id).to.deep.equal([["reference-exists", id]]);
+      }
+      const era = { v: 1, id: "era_000000000000000000000001", kind: "erasure", recordedAt: clean[clean.length - 1]!.recordedAt, actor: { official: "admin.wang", agency: "110000-FIN", role: "admin" } };
+      const self = { ...era, refs: [era.id], body: { targetId: era.id, reasonCode: "data-subject-request", fields: ["phone"] } };
+      expect(replay([...clean, self])).to.deep.equal([["reference-exists", era.id]]);
+    });
   });
 
   it("a deleted application leaves its decision referring to nothing", () => {

@@ -149,11 +149,10 @@ export class InvariantReplay {
    * target's only one (as service/format/erasure.ts checks it).
    */
   private _erasure(e: Extract<AuditEntry, { kind: "erasure" }>): void {
-    this._refs(e, [e.targetId]);
+    const target = this._target(e, e.targetId, 0, "targetId");
     const c = this._c;
     const s = c.add(e.id);
     if (e.committed.length > 0) this._fail("erasure-fields", "an erasure carries no commitments of its own");
-    const target = this._ref(e.targetId, 0, "targetId");
     if (target < 0) return;
     c.link[s] = target;
     this._scope(e, this._programmeSlot(target));
@@ -183,8 +182,12 @@ export class InvariantReplay {
       this._fail("refs-match-body", `refs ${JSON.stringify(e.refs)} should be ${JSON.stringify(expected)}`);
   }
 
-  /** The slot of the referenced entry, if it exists and is of `kind` (0: any); reports and answers -1 otherwise. */
-  private _ref(id: string, kind: KindCode | 0, field: string): number {
+  /**
+   * For an entry whose refs name exactly one entry, `id` (its body's field `field`): checks the refs, and answers
+   * the slot of that entry if it is an earlier one of `kind` (0: any); reports and answers -1 otherwise.
+   */
+  private _target(e: AuditEntry, id: string, kind: KindCode | 0, field: string): number {
+    this._refs(e, [id]);
     const s = this._c.slotOf(id);
     if (s < 0) {
       this._fail("reference-exists", `${field}: no earlier entry ${id}`);
@@ -247,8 +250,7 @@ export class InvariantReplay {
   }
 
   private _application(e: Extract<AuditEntry, { kind: "application" }>): void {
-    this._refs(e, [e.programmeId]);
-    const ps = this._ref(e.programmeId, Kind.programme, "programmeId");
+    const ps = this._target(e, e.programmeId, Kind.programme, "programmeId");
     const prg = ps < 0 ? undefined : this._programmes.get(ps)!;
     if (prg !== undefined) {
       this._live(ps, "programmeId");
@@ -269,9 +271,8 @@ export class InvariantReplay {
   }
 
   private _decision(e: Extract<AuditEntry, { kind: "decision" }>): void {
-    this._refs(e, [e.applicationId]);
     const c = this._c;
-    const app = this._ref(e.applicationId, Kind.application, "applicationId");
+    const app = this._target(e, e.applicationId, Kind.application, "applicationId");
     if (app < 0) return;
     this._live(app, "applicationId");
     this._scope(e, c.link[app]!);
@@ -320,9 +321,8 @@ export class InvariantReplay {
   }
 
   private _payout(e: Extract<AuditEntry, { kind: "payout" }>): void {
-    this._refs(e, [e.decisionId]);
     const c = this._c;
-    const dec = this._ref(e.decisionId, Kind.decision, "decisionId");
+    const dec = this._target(e, e.decisionId, Kind.decision, "decisionId");
     if (dec < 0) return;
     this._live(dec, "decisionId");
     this._scope(e, this._programmeSlot(dec));
@@ -338,13 +338,10 @@ export class InvariantReplay {
     // Without its programme the threshold is unknown; the entry's own flag stands (the missing reference is reported).
     // Four-eyes by decision (service/format/accountability.ts): splitting a large approval into small payouts escapes nothing.
     const needsConfirmation = prg === undefined ? e.needsConfirmation : payoutNeedsConfirmation(approvedFen, prg.threshold);
-    if (prg !== undefined && e.needsConfirmation !== needsConfirmation)
-      this._fail(
-        "four-eyes-threshold",
-        needsConfirmation
-          ? `a payout under decision ${e.decisionId}, which approves ${approvedFen}, at or above the four-eyes threshold ${prg.threshold}, is not marked for confirmation`
-          : `a payout under decision ${e.decisionId}, which approves ${approvedFen}, below the four-eyes threshold ${prg.threshold}, is marked for confirmation`,
-      );
+    if (prg !== undefined && e.needsConfirmation !== needsConfirmation) {
+      const [where, not] = needsConfirmation ? ["at or above", "not "] : ["below", ""];
+      this._fail("four-eyes-threshold", `a payout under decision ${e.decisionId}, which approves ${approvedFen}, ${where} the four-eyes threshold ${prg.threshold}, is ${not}marked for confirmation`);
+    }
     c.running.set(dec, committed);
     if (!needsConfirmation) this._addPaid(dec, amount);
     const s = c.add(e.id);
@@ -355,10 +352,9 @@ export class InvariantReplay {
   }
 
   private _confirmation(e: Extract<AuditEntry, { kind: "confirmation" }>): void {
-    this._refs(e, [e.payoutId]);
+    const pay = this._target(e, e.payoutId, Kind.payout, "payoutId");
     const c = this._c;
     const s = c.add(e.id);
-    const pay = this._ref(e.payoutId, Kind.payout, "payoutId");
     if (pay < 0) return;
     c.link[s] = pay;
     this._live(pay, "payoutId");
@@ -376,10 +372,9 @@ export class InvariantReplay {
   }
 
   private _correction(e: Extract<AuditEntry, { kind: "correction" }>): void {
-    this._refs(e, [e.targetId]);
+    const target = this._target(e, e.targetId, 0, "targetId");
     const c = this._c;
     const s = c.add(e.id);
-    const target = this._ref(e.targetId, 0, "targetId");
     if (target < 0) return;
     c.link[s] = target;
     const targetKind = c.kindName(target);
