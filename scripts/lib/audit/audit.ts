@@ -306,8 +306,7 @@ async function replayEntries(run: AuditRun) {
           current.claimed = claimed;
           replay.apply(e, violation);
         }
-        if (e.recordedMs < lastRecordedMs && clockNotices++ < 5)
-          findings.notice(`leaf ${claimed} (${e.id}) was recorded at ${e.recordedAt}, before the leaf before it`);
+        if (e.recordedMs < lastRecordedMs && clockNotices++ < 5) run.notices.push(`leaf ${claimed} (${e.id}) was recorded at ${e.recordedAt}, before the leaf before it`);
         lastRecordedMs = e.recordedMs;
         // Anchoring: the first checkpoint that covers this leaf.
         while (cover < checkpoints.length && checkpoints[cover]!.size < pos) cover++;
@@ -392,6 +391,7 @@ async function replayEntries(run: AuditRun) {
     overdue,
     anchoredLate,
     worstDelay,
+    clockNotices,
     /** The leaves kept from the last matching checkpoint on, to locate damage with: kept leaf k's index, id and hash. */
     kept: { from: matchedSize, compact: matchedCompact, count: kept.count, index: kept.index, id: kept.id, hash },
     tree,
@@ -483,8 +483,7 @@ export type AuditReport = ReturnType<typeof report>;
 
 function report(run: AuditRun, r: Replayed, consecutive: Consecutive, firstBadRange: readonly [number, number] | null, startedMs: number) {
   const { options, findings, notices, checkpoints, latest, maxDelayMs } = run;
-  notices.push(...findings.notices);
-  if (findings.noticesOmitted > 0) notices.push(`${findings.noticesOmitted} more notices omitted`);
+  if (r.clockNotices > 5) notices.push(`${r.clockNotices - 5} more leaves were recorded before the leaf before them (the first 5 are listed)`);
   if (r.anchoredLate > 0) notices.push(`${r.anchoredLate} entries were anchored later than the maximum delay of ${maxDelayMs / 1000} s (worst ${Math.round((r.worstDelay ?? 0) / 1000)} s)`);
   const total = findings.total();
   const chainLatest = latest === null ? null : { index: latest.index, size: latest.size, rootHex: rootHex(latest.root), anchoredAt: new Date(latest.timestamp * 1000).toISOString() };

@@ -60,9 +60,6 @@ export const DEFAULT_MAX_LISTED = 50;
 export class Findings {
   /** The first `maxListed` discrepancies of each kind, in the order found. */
   readonly listed: Discrepancy[] = [];
-  /** Things worth knowing that are not discrepancies (they do not change the exit code): the first `maxListed`. */
-  readonly notices: string[] = [];
-  noticesOmitted = 0;
   /** The smallest leaf index found damaged, if any. */
   firstBadIndex: number | null = null;
   private readonly _counts = new Map<DiscrepancyKind, number>();
@@ -78,11 +75,6 @@ export class Findings {
   /** Records that leaves from `index` on are damaged. */
   badFrom(index: number): void {
     if (this.firstBadIndex === null || index < this.firstBadIndex) this.firstBadIndex = index;
-  }
-
-  notice(message: string): void {
-    if (this.notices.length < this.maxListed) this.notices.push(message);
-    else this.noticesOmitted++;
   }
 
   total(): number {
