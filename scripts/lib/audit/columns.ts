@@ -5,7 +5,7 @@
  *
  * A full audit must remember every entry it has seen (a correction may name
  * any earlier one, and an id must not come twice), so its memory grows with
- * the log: here about 65 bytes an entry, the id's 96 bits and kind, one slot
+ * the log: here about 57 bytes an entry, the id's 96 bits and kind, one slot
  * of fixed-width columns, and a share of an open-addressing table from id to
  * slot. Amounts are int64 fen, exact (an entry's own amounts are at most 18
  * digits); a running total a broken log pushes outside int64 is kept exactly
@@ -102,10 +102,7 @@ export class EntryColumns {
   readonly amount = new FenColumn(0);
   /** Decision: committed (payouts net of clawbacks, unconfirmed included); payout: clawed back. */
   readonly running = new FenColumn(0);
-  /** Decision: paid (confirmed payouts net of clawbacks). */
-  readonly paid = new FenColumn(0);
-  /** Officials by canonical id (service/format officialId), numbered; and the number of each name as recorded. */
-  readonly officials: string[] = [];
+  /** Officials numbered by canonical id (service/format officialId), and the number of each name as recorded. */
   private readonly _officialIds = new Map<string, number>();
   private readonly _officials = new Map<string, number>();
   /** Distinct sets of committed field names, sorted and joined by ","; index 0 is "no commitments". */
@@ -151,7 +148,7 @@ export class EntryColumns {
     let n = this._officials.get(name);
     if (n === undefined) {
       const id = officialId(name);
-      n = this._officialIds.get(id) ?? this.officials.push(id) - 1;
+      n = this._officialIds.get(id) ?? this._officialIds.size;
       this._officialIds.set(id, n);
       this._officials.set(name, n);
     }
@@ -183,7 +180,7 @@ export class EntryColumns {
     this.other = grown(this.other, c, Int32Array, -1);
     this.who = grown(this.who, c, Int32Array);
     this.fieldSet = grown(this.fieldSet, c, Uint16Array);
-    for (const col of [this.amount, this.running, this.paid]) col.grow(c);
+    for (const col of [this.amount, this.running]) col.grow(c);
     this._buckets = new Int32Array(c * 2);
     for (let s = 0; s < this.size; s++) this._index(s);
   }

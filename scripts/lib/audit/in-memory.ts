@@ -38,12 +38,20 @@ export function readLeaf(bytes: Uint8Array, shown?: unknown): LeafReading {
 
 /** The replay, with what tests ask of its state afterwards. */
 export class CheckedReplay extends InvariantReplay {
+  /** Per decision slot: confirmed payouts net of clawbacks (the audit itself keeps only programme totals). */
+  private readonly _paid = new Map<number, bigint>();
+
+  protected override _addPaid(dec: number, fen: bigint): void {
+    super._addPaid(dec, fen);
+    this._paid.set(dec, (this._paid.get(dec) ?? 0n) + fen);
+  }
+
   /** An application's paid amount (confirmed payouts under its live decision, net of clawbacks), or undefined for an unknown id. */
   paidFen(applicationId: string): bigint | undefined {
     const app = this._c.slotOf(applicationId);
     if (app < 0 || this._c.kind[app] !== Kind.application) return undefined;
     const dec = this._c.other[app]!;
-    return dec < 0 ? 0n : this._c.paid.get(dec);
+    return dec < 0 ? 0n : (this._paid.get(dec) ?? 0n);
   }
 
   /** Whether the private values of the entry with this id were erased. */

@@ -70,7 +70,7 @@ const { REVOKED, APPROVED, NEEDS_CONFIRMATION, ERASED } = Flag;
 
 /**
  * The replay. What it keeps of each entry lives in {@link EntryColumns}
- * (about 65 bytes an entry), programmes as objects.
+ * (about 57 bytes an entry), programmes as objects.
  */
 export class InvariantReplay {
   protected readonly _c = new EntryColumns();
@@ -312,11 +312,9 @@ export class InvariantReplay {
     this._enterpriseApproved.set(key, before + fen);
   }
 
-  /** Adds to what a decision (and its programme) has paid. */
-  private _addPaid(dec: number, fen: bigint): void {
-    const c = this._c;
-    c.paid.set(dec, c.paid.get(dec) + fen);
-    const prg = this._programmeOf(c.link[dec]!);
+  /** Adds to what a decision's programme has paid (a subclass may keep it per decision too). */
+  protected _addPaid(dec: number, fen: bigint): void {
+    const prg = this._programmeOf(this._c.link[dec]!);
     if (prg !== undefined) prg.paid += fen;
   }
 
