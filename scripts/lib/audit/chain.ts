@@ -2,7 +2,7 @@
  * What the audit reads from the chain: LedgerAnchor's checkpoints. The only
  * thing the auditor trusts.
  *
- * {@link ChainReader} is the seam: RpcChainReader (./chain-rpc.ts) reads a
+ * {@link ChainReader} is the seam: anchorChainReader (./chain-rpc.ts) reads a
  * real contract over JSON-RPC (or Hardhat's in-process network in tests),
  * MemoryChainReader (./memory-chain.ts) serves a list for benchmarks and
  * tests.
