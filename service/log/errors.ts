@@ -26,6 +26,11 @@ export abstract class CodedError<C extends string> extends Error {
   }
 }
 
+/** What any thrown value says: an Error's message, or the value as text. */
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 export class LogArgumentError extends Error {
   override readonly name = "LogArgumentError";
 }

@@ -37,7 +37,7 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Level } from "level";
 import { completeTiles, partialTileNodes, tileHashOffset, tileNodes, tileOf, TILE_HASHES, TILE_HEIGHT } from "../format/tiles";
-import { HASH_SIZE, nodeKey, planRoot, type NodeId } from "../log";
+import { HASH_SIZE, messageOf, nodeKey, planRoot, type NodeId } from "../log";
 import type { Openings } from "../records/entry";
 import type { IndexRef } from "../records/rules";
 import type { StateDoc, StateKey } from "../records/state";
@@ -153,9 +153,6 @@ async function copyMissingTiles(db: Db, file: TileFile, complete: number): Promi
   return copied;
 }
 
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 function isLocked(e: unknown): boolean {
   // classic-level: LEVEL_DATABASE_NOT_OPEN whose cause is LEVEL_LOCKED

@@ -25,7 +25,7 @@
  * travel as query parameters, never inside SQL text.
  */
 import pg from "pg";
-import { HASH_SIZE, planRoot, type NodeId } from "../log";
+import { HASH_SIZE, messageOf, planRoot, type NodeId } from "../log";
 import type { Openings } from "../records/entry";
 import type { IndexRef } from "../records/rules";
 import type { StateDoc, StateKey } from "../records/state";
@@ -100,9 +100,6 @@ export type CommitCheck = (tx: { readonly head: TreeHead; query: pg.ClientBase["
 
 const utf8 = new TextEncoder();
 
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 /** Carries what a commit's `check` threw past the commit's own error mapping. */
 class CheckRefused {

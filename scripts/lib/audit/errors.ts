@@ -7,6 +7,8 @@
  */
 import { CodedError } from "../../../service/log";
 
+export { messageOf } from "../../../service/log";
+
 export type AuditErrorCode =
   /** The command line or the options are wrong. */
   | "USAGE"
@@ -21,8 +23,4 @@ export type AuditErrorCode =
 
 export class AuditError extends CodedError<AuditErrorCode> {
   override readonly name = "AuditError";
-}
-
-export function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

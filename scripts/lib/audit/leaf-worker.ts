@@ -1,5 +1,6 @@
 /** A leaf-reading worker thread (./leaves.ts, LeafReaders): answers each batch with checkBatch. */
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import { messageOf } from "./errors";
 import { checkBatch } from "./leaves";
 import type { LeafBatch } from "./sources";
 
@@ -11,7 +12,7 @@ export function runLeafWorker(): void {
       const result = checkBatch({ ...batch, data: Buffer.from(batch.data.buffer, batch.data.byteOffset, batch.data.byteLength) });
       port.postMessage({ id, result }, [result.hashes.buffer as ArrayBuffer]);
     } catch (e) {
-      port.postMessage({ id, error: e instanceof Error ? e.message : String(e) });
+      port.postMessage({ id, error: messageOf(e) });
     }
   });
 }
