@@ -26,8 +26,7 @@ import { connectChain } from "./lib/audit/chain-rpc";
 import { AuditError, messageOf } from "./lib/audit/errors";
 import { DEFAULT_MAX_LISTED } from "./lib/audit/findings";
 import { formatAuditReport } from "./lib/audit/format";
-import type { ProofOracle } from "./lib/audit/locate";
-import { ExportSource, type EntrySource, type PublishedCheckpoint } from "./lib/audit/sources";
+import { ExportSource, type EntrySource, type ProofOracle, type PublishedCheckpoint } from "./lib/audit/sources";
 
 export interface VerifyIo {
   readonly stdout: (s: string) => void;

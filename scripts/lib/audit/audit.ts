@@ -29,8 +29,7 @@ import { entryOfLeaf, LeafReaders, TreeBuilder, type BatchCheck } from "./leaves
 import { readCheckpoints, rootHex, type AnchoredCheckpoint, type ChainReader } from "./chain";
 import { DEFAULT_MAX_LISTED, Findings, type Discrepancy, type DiscrepancyKind } from "./findings";
 import { InvariantReplay } from "./invariants";
-import type { ProofOracle } from "./locate";
-import type { EntrySource, LeafBatch, PublishedCheckpoint } from "./sources";
+import type { EntrySource, LeafBatch, ProofOracle, PublishedCheckpoint } from "./sources";
 
 export const REPORT_FORMAT = "subsidy-ledger.audit-report";
 export const REPORT_VERSION = 1;

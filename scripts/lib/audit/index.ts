@@ -17,8 +17,7 @@ export { readEntry, MalformedEntry, type LedgerEntry as AuditEntry } from "../..
 export { InvariantReplay, cstDate } from "./invariants";
 export { checkEntries, CheckedReplay, readLeaf, type FoundViolation, type LeafReading } from "./in-memory";
 export * from "./audit";
-export { LOCATE_PROOFS, type ProofOracle } from "./locate";
-export type { SourceProblem } from "./tlog";
+export { LOCATE_PROOFS } from "./locate";
 export * from "./receipt-check";
 export { formatReceiptReport, RECEIPT_HEADLINES } from "./receipt-mode";
 export * from "./format";

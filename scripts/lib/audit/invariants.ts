@@ -70,7 +70,7 @@ const { REVOKED, APPROVED, NEEDS_CONFIRMATION, ERASED } = Flag;
 
 /**
  * The replay. What it keeps of each entry lives in {@link EntryColumns}
- * (about 57 bytes an entry), programmes as objects.
+ * (fixed-width columns), programmes as objects.
  */
 export class InvariantReplay {
   protected readonly _c = new EntryColumns();

@@ -19,18 +19,7 @@ import { CompactRange, equalBytes, VerificationError, verifyConsistency, verifyI
 import type { AnchoredCheckpoint } from "./chain";
 import { AuditError, messageOf } from "./errors";
 import type { AuditRun, KeptLeaves, PublishedState, Replayed, Target } from "./audit";
-
-/**
- * Proofs from an untrusted party (the service, a published log's tiles).
- * The audit uses them only against roots it trusts, to say which leaf is
- * damaged; a proof that does not verify only shows the leaf as given is not
- * the anchored one.
- */
-export interface ProofOracle {
-  readonly description: string;
-  inclusionProof(index: number, size: number): Promise<Uint8Array[]>;
-  consistencyProof(size1: number, size2: number): Promise<Uint8Array[]>;
-}
+import type { ProofOracle } from "./sources";
 
 /** Most leaves checked one by one with an inclusion proof each, past the first damaged one. */
 export const LOCATE_PROOFS = 256;

@@ -7,9 +7,7 @@
  */
 import { canonicalBytes, equalBytes, fromHex, HASH_SIZE } from "../../../service/log";
 import { AuditError, messageOf } from "./errors";
-import type { ProofOracle } from "./locate";
-import type { EntrySource, LeafBatch, PublishedCheckpoint } from "./sources";
-import type { SourceProblem } from "./tlog";
+import type { EntrySource, LeafBatch, ProofOracle, PublishedCheckpoint, SourceProblem } from "./sources";
 
 /**
  * The page size asked of /v1/log/entries: the service's largest

@@ -15,8 +15,7 @@ import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { ExportFormatError, parseExportHeader, type ExportHeader } from "../../../service/format";
 import { AuditError, messageOf } from "./errors";
-import type { ProofOracle } from "./locate";
-import type { SourceProblem } from "./tlog";
+import type { DiscrepancyKind } from "./findings";
 
 export interface LeafBatch {
   readonly length: number;
@@ -30,6 +29,27 @@ export interface LeafBatch {
    * hash tile beside a bundle, the entry a service shows beside a leaf.
    */
   readonly check?: (hashes: Uint8Array, faults: readonly (string | null)[]) => SourceProblem[];
+}
+
+/** Something a source publishes that is not what the log must publish (a tile, the entry a service shows beside a leaf). */
+export interface SourceProblem {
+  readonly kind: Extract<DiscrepancyKind, "tile-mismatch" | "record-mismatch">;
+  readonly message: string;
+  readonly leafIndex?: number;
+  /** When the problem shows the log damaged from a leaf on (not only a published file beside it). */
+  readonly damagedFrom?: number;
+}
+
+/**
+ * Proofs from an untrusted party (the service, a published log's tiles).
+ * The audit uses them only against roots it trusts, to say which leaf is
+ * damaged; a proof that does not verify only shows the leaf as given is not
+ * the anchored one.
+ */
+export interface ProofOracle {
+  readonly description: string;
+  inclusionProof(index: number, size: number): Promise<Uint8Array[]>;
+  consistencyProof(size1: number, size2: number): Promise<Uint8Array[]>;
 }
 
 /** A signed checkpoint someone published, to be checked against the chain (split view). */

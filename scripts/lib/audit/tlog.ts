@@ -38,18 +38,7 @@ import {
 } from "../../../service/format";
 import { dirLogReader, httpLogReader, LogReadError, nodeFromTiles, type LogReader } from "../../../service/format/log-reader";
 import { AuditError, messageOf } from "./errors";
-import type { DiscrepancyKind } from "./findings";
-import type { ProofOracle } from "./locate";
-import type { EntrySource, LeafBatch, PublishedCheckpoint } from "./sources";
-
-/** Something a source publishes that is not what the log must publish. */
-export interface SourceProblem {
-  readonly kind: Extract<DiscrepancyKind, "tile-mismatch" | "record-mismatch">;
-  readonly message: string;
-  readonly leafIndex?: number;
-  /** When the problem shows the log damaged from a leaf on (not only a published file beside it). */
-  readonly damagedFrom?: number;
-}
+import type { EntrySource, LeafBatch, ProofOracle, PublishedCheckpoint, SourceProblem } from "./sources";
 
 /** Bundles read ahead of the one being handed out: enough to hide an HTTP round trip. */
 const READ_AHEAD = 16;
