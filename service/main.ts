@@ -403,8 +403,8 @@ if (require.main === module) {
   // load, requests wait for a group commit long enough for their objects to survive scavenges;
   // with pretenuring V8 then allocates every later object of those sites (per-request ones)
   // straight in the old generation, where they die as garbage that only a full collection
-  // reclaims, and keep young objects alive meanwhile. Off, the service holds less memory and
-  // spends less CPU per entry under `npm run bench:api` (README, Performance).
+  // reclaims, and keep young objects alive meanwhile. Off, per-request objects are allocated
+  // young and die in cheap scavenges (`npm run bench:api` measures memory and CPU per entry).
   setFlagsFromString("--no-allocation-site-pretenuring");
   main().catch((e: unknown) => {
     process.stderr.write(`subsidy-ledger: failed to start: ${e instanceof Error ? e.message : String(e)}\n`);

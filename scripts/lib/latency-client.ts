@@ -9,9 +9,9 @@
  * milliseconds, which is the size of what is measured.
  *
  * The first `warm-up` proofs are reported apart: after a start or a write
- * phase they are slower (most likely reading tiles the OS page cache does
- * not hold yet: this VM reclaims pages not used lately), so they show a
- * cold service, the rest a warm one.
+ * phase they can be slower (reading tiles the OS page cache may no longer
+ * hold: a machine under memory pressure reclaims pages not used lately), so
+ * they show a cold service, the rest a warm one.
  *
  *   (forked by scripts/bench-api.ts) argv: <base URL> <tree size> <warm-up> <count> [<connections>]
  */

@@ -5,16 +5,14 @@
  *
  * Why. Express's `app.handle` gives every request and response the app's
  * prototypes with `Object.setPrototypeOf`. On objects node:http has already
- * built, V8 pays for that change of prototype beyond the call itself: with
- * it, about a fifth of the young generation survived each scavenge here
- * (Express 5, one GET route, one client), so each scavenge copied and
- * promoted megabytes and paused the event loop 2–4 ms, every hundred or so
- * requests; that pause was the inclusion proofs' p99. When node:http
- * constructs the request and response from classes whose prototypes *are*
- * `app.request` and `app.response`, Express's `setPrototypeOf` finds the
- * prototype already in place and changes nothing: 0 % survived, 0.3–0.5 ms
- * scavenges. Measure with `npm run bench:api`; the bare experiment is in
- * the README's Performance section.
+ * built, V8 pays for that change of prototype beyond the call itself: much
+ * of the young generation then survives each scavenge, so scavenges copy and
+ * promote more and pause the event loop longer, and those pauses set the
+ * inclusion proofs' tail latency. When node:http constructs the request and
+ * response from classes whose prototypes *are* `app.request` and
+ * `app.response`, Express's `setPrototypeOf` finds the prototype already in
+ * place and changes nothing. `npm run bench:api` measures the service;
+ * `npm run bench:http-floor` runs the bare experiment beside plain Express.
  *
  * How. One subclass each of IncomingMessage and ServerResponse whose
  * prototype objects are spliced into Express's chains (`app.request` →

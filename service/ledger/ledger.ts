@@ -640,8 +640,8 @@ export class Ledger {
 
     let sinceYield = 0;
     for (const p of batch) {
-      // Let I/O callbacks in every ~64 records (~50 ms of checking here), so the anchorer's steps and
-      // proof reads never wait long behind a big batch; requests arriving meanwhile just queue.
+      // Let I/O callbacks in every YIELD_EVERY_RECORDS records, so the anchorer's steps and proof
+      // reads never wait long behind a big batch; requests arriving meanwhile just queue.
       if (sinceYield >= YIELD_EVERY_RECORDS) {
         sinceYield = 0;
         await new Promise<void>((resolve) => setImmediate(resolve));

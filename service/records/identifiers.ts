@@ -280,12 +280,12 @@ export interface DivisionInfo {
  * in Xinjiang in December 2024): bump the package and re-run the tests then.
  *
  * What we take from it, and what we drop:
- * - County-level units from dist/areas.json (228 KB, ~27 KB gzipped; with
- *   cities.json and provinces.json ~250 KB raw, ~31 KB gzipped: that is what a
- *   browser bundle of this module costs). The package as installed is ~180 MB
- *   because it also ships township and village tables and an SQLite file; only
- *   these three JSON files are ever imported. Never import the package's main
- *   entry: it loads the 85 MB village table.
+ * - County-level units from dist/areas.json, with cities.json and
+ *   provinces.json: these three files are what a browser bundle of this
+ *   module carries. The package also ships township and village tables and
+ *   an SQLite file, far larger; only these three JSON files are ever
+ *   imported. Never import the package's main entry: it loads the village
+ *   table.
  * - Codes whose 5th digit is 7 (e.g. 320576 苏州工业园区, 130171 石家庄高新区) are
  *   NBS statistical codes for development zones; they are not administrative
  *   divisions and are not in GB/T 2260, so they are rejected with

@@ -46,7 +46,7 @@ export const T_TOKEN = 0x0a;
 export const T_TILE = 0x0b;
 export const T_ACCESS_CODE = 0x0c;
 
-/** UTF-8 bytes. Buffer.from is several times faster than TextEncoder for the short strings of keys. */
+/** UTF-8 bytes. Buffer.from, not TextEncoder: it carves short strings out of a shared pool instead of allocating a new ArrayBuffer each, and every store operation encodes keys. */
 export const utf8 = (s: string): Bytes => Buffer.from(s, "utf8");
 /** Strict UTF-8 decoding: malformed bytes throw. */
 export const fromUtf8 = new TextDecoder("utf-8", { fatal: true });

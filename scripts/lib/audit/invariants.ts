@@ -4,8 +4,12 @@
  * This is a second, independent reading of the rules the service enforces
  * before it appends anything (service/records/rules.ts): a left fold over
  * the log in order, keeping per entry only what later entries are checked
- * against. Written from the rules' text, not by importing them, so a bug or
- * a change in the service does not silently change what the auditor checks.
+ * against. Written from the rules' text, not by importing service/records,
+ * so a bug or a change there does not silently change what the auditor
+ * checks. The exceptions are the pure predicates and tables of the public
+ * format (service/format: payoutNeedsConfirmation and withinEnterpriseCap in
+ * accountability.ts, KIND_ROLES and CORRECTABLE in entry.ts), shared so the
+ * service and the auditor cannot drift apart on them.
  * The rule names are the service's (`rule` in its problem+json), plus
  * `refs-match-body` and `role-may-record` for what its schemas enforce.
  *
