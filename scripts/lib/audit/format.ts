@@ -7,6 +7,13 @@ export function n(x: number): string {
   return x.toLocaleString("en-US");
 }
 
+/** Counts by name, "a 1, b 2,345", leaving out zeros. */
+const counts = (byName: Record<string, number>): string =>
+  Object.entries(byName)
+    .filter(([, c]) => c > 0)
+    .map(([k, c]) => `${k} ${n(c)}`)
+    .join(", ");
+
 export function formatAuditReport(r: AuditReport): string {
   const out: string[] = [];
   const d = r.discrepancies;
@@ -23,10 +30,7 @@ export function formatAuditReport(r: AuditReport): string {
   }
   out.push(`Log key       ${r.keys.trusted.length > 0 ? `${r.keys.trusted.join(", ")} (${r.keys.source})` : "none given: signatures not checked"}`);
   out.push("");
-  const kinds = Object.entries(r.entries.byKind)
-    .filter(([, c]) => c > 0)
-    .map(([k, c]) => `${k} ${n(c)}`)
-    .join(", ");
+  const kinds = counts(r.entries.byKind);
   out.push(`Entries       ${n(r.entries.count)}${kinds ? ` (${kinds})` : ""}`);
   out.push(`Totals        ${n(r.totals.programmes)} live programmes: budget ${yuan(r.totals.budgetFen)}, approved ${yuan(r.totals.approvedFen)}, paid ${yuan(r.totals.paidFen)}`);
   const c = r.checkpoints;
@@ -46,10 +50,7 @@ export function formatAuditReport(r: AuditReport): string {
   );
   out.push("");
   if (d.total > 0) {
-    const kinds = Object.entries(d.byKind)
-      .map(([k, v]) => `${k} ${n(v)}`)
-      .join(", ");
-    out.push(`Discrepancies ${n(d.total)}: ${kinds}`);
+    out.push(`Discrepancies ${n(d.total)}: ${counts(d.byKind)}`);
     if (d.firstBadIndex !== null) out.push(`First bad leaf index: ${n(d.firstBadIndex)}`);
     else if (d.firstBadRange !== null) out.push(`First bad leaf: somewhere in [${n(d.firstBadRange[0])}, ${n(d.firstBadRange[1])})`);
     for (const x of d.listed) {
