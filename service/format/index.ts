@@ -13,3 +13,4 @@ export * from "./officials";
 export * from "./erasure";
 export * from "./entry-reader";
 export * from "./money";
+export * from "./calendar";

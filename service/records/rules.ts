@@ -9,6 +9,7 @@
  */
 import type { JsonValue } from "../log";
 import { payoutNeedsConfirmation, withinEnterpriseCap } from "../format/accountability";
+import { cstDate } from "../format/calendar";
 import { AGENCY_CODE, CORRECTABLE } from "../format/entry";
 import { officialId, sameOfficial } from "../format/officials";
 import { governmentDivision, IdentifierError, regionType } from "./identifiers";
@@ -117,11 +118,9 @@ export interface RuleContext {
   readonly randomBytes: (n: number) => Uint8Array;
 }
 
-const CST_OFFSET_MS = 8 * 3600 * 1000;
-
-/** The civil date in China Standard Time of an RFC 3339 UTC instant. */
-export function cstDate(instant: string): string {
-  return new Date(Date.parse(instant) + CST_OFFSET_MS).toISOString().slice(0, 10);
+/** The civil date in China Standard Time (service/format/calendar.ts) of an RFC 3339 UTC instant. */
+export function cstDateOf(instant: string): string {
+  return cstDate(Date.parse(instant));
 }
 
 // Amounts reaching these helpers are canonical fen strings: request amounts
@@ -384,7 +383,7 @@ async function programme(ctx: RuleContext, tx: Tx, b: ProgrammeRequest): Promise
 async function application(ctx: RuleContext, tx: Tx, b: ApplicationRequest): Promise<Applied> {
   const prg = live(await tx.entry(b.programmeId, "programme", "programmeId"), "programmeId");
   await inScope(tx, ctx.actor, prg.agency, `programme ${prg.code}`);
-  const today = cstDate(ctx.now);
+  const today = cstDateOf(ctx.now);
   if (today < prg.opensOn || today > prg.closesOn)
     violation("programme-open", "invalid", `programme ${prg.code} is open ${prg.opensOn} to ${prg.closesOn}; today is ${today} (UTC+8)`);
   if (!gt(b.requestedFen, "0")) violation("amount-positive", "invalid", "requestedFen must be greater than 0");
@@ -485,7 +484,7 @@ async function payout(ctx: RuleContext, tx: Tx, b: PayoutRequest): Promise<Appli
   const committed = add(dec.committedFen, b.amountFen);
   if (gt(committed, dec.approvedFen))
     violation("payout-within-approved", "conflict", `payouts on decision ${dec.id} would total ${committed} of ${dec.approvedFen} approved`);
-  if (b.paidOn > cstDate(ctx.now)) violation("payout-date-not-future", "invalid", `paidOn ${b.paidOn} is in the future`);
+  if (b.paidOn > cstDateOf(ctx.now)) violation("payout-date-not-future", "invalid", `paidOn ${b.paidOn} is in the future`);
   const prg = await tx.entry(dec.programmeId, "programme", "programme");
   const app = await tx.entry(dec.applicationId, "application", "application");
   // Four eyes by decision, not by payout, so splitting a large approval into small payouts cannot avoid it.
@@ -582,7 +581,7 @@ async function correction(ctx: RuleContext, tx: Tx, b: CorrectionRequest): Promi
         }
       } else if (target.kind === "payout") {
         if (r.paidOn !== undefined) {
-          if (r.paidOn > cstDate(ctx.now)) violation("payout-date-not-future", "invalid", `paidOn ${r.paidOn} is in the future`);
+          if (r.paidOn > cstDateOf(ctx.now)) violation("payout-date-not-future", "invalid", `paidOn ${r.paidOn} is in the future`);
           target.paidOn = r.paidOn;
         }
       }

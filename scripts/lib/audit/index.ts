@@ -14,7 +14,7 @@ export { EXPORT_FORMAT, EXPORT_VERSION, type ExportHeader } from "../../../servi
 export { ExportWriter } from "./export-writer";
 export { DEFAULT_RETRY_FOR_MS, ServiceClient, ServiceSource, SERVICE_PAGE, type ServiceClientOptions } from "./service";
 export { readEntry, MalformedEntry, type LedgerEntry as AuditEntry } from "../../../service/format/entry-reader";
-export { InvariantReplay, cstDate } from "./invariants";
+export { InvariantReplay } from "./invariants";
 export { checkEntries, CheckedReplay, readLeaf, type FoundViolation, type LeafReading } from "./in-memory";
 export * from "./audit";
 export { LOCATE_PROOFS } from "./locate";

@@ -47,19 +47,8 @@
  * it, so later checks see the totals the log implies.
  */
 import { EntryColumns, Flag, Kind, KIND_NAMES, type KindCode } from "./columns";
-import { CORRECTABLE, KIND_ROLES, payoutNeedsConfirmation, withinEnterpriseCap } from "../../../service/format";
+import { CORRECTABLE, cstDate, KIND_ROLES, payoutNeedsConfirmation, withinEnterpriseCap } from "../../../service/format";
 import type { LedgerEntry as AuditEntry } from "../../../service/format/entry-reader";
-
-const DAY_MS = 86_400_000;
-/** The last day {@link cstDate} formatted (entries come in time order, so most share it), and its date. */
-let last = { day: NaN, date: "" };
-
-/** The civil date in China Standard Time (UTC+8) of an instant (ms since the epoch). */
-export function cstDate(ms: number): string {
-  const day = Math.floor((ms + 8 * 3_600_000) / DAY_MS);
-  if (day !== last.day) last = { day, date: new Date(day * DAY_MS).toISOString().slice(0, 10) };
-  return last.date;
-}
 
 /** A programme: few per log, so an object each, with exact totals; `agency` changes when a correction moves it. */
 function newProgramme(e: Extract<AuditEntry, { kind: "programme" }>, budget: bigint) {
