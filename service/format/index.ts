@@ -5,6 +5,7 @@
 export * from "./entry";
 export * from "./export";
 export * from "./anchor";
+export * from "./anchor-claim";
 export * from "./tiles";
 export * from "./witness-policy";
 export * from "./tlog-witness";

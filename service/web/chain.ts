@@ -14,15 +14,16 @@ export interface ChainCheckpoint {
   readonly rootHex: string;
 }
 
-function reader(url: string, contract: string): AnchorReader {
+/** LedgerAnchor at `contract`, read through the JSON-RPC endpoint at `url`. */
+export function anchorReader(url: string, contract: string): AnchorReader {
   return new AnchorReader(httpProvider(url, (u, init) => fetch(u, init)), contract);
 }
 
 export async function checkpointCount(url: string, contract: string): Promise<number> {
-  return reader(url, contract).checkpointCount();
+  return anchorReader(url, contract).checkpointCount();
 }
 
 export async function checkpointAt(url: string, contract: string, index: number): Promise<ChainCheckpoint> {
-  const c = await reader(url, contract).checkpointAt(index);
+  const c = await anchorReader(url, contract).checkpointAt(index);
   return { index, size: c.treeSize, timestamp: c.timestamp, rootHex: c.rootHex };
 }

@@ -4,8 +4,9 @@
  * `runReceiptChecksAsync`: the leaf hash of the entry's RFC 8785 bytes, the
  * checkpoint's Ed25519 signature under the log key, the inclusion proof to
  * that checkpoint, each private value against its commitment); this page
- * renders them, and reads the checkpoint on the chain (from the chain
- * itself when an RPC URL is configured).
+ * renders them, and checks the receipt's anchor on this ledger's contract
+ * (/v1/chain), read from the chain itself when an RPC URL is configured; a
+ * receipt naming another contract or chain is refused.
  *
  * Every outcome is final: a failure names what did not match.
  */
@@ -24,9 +25,9 @@ import {
   type ReceiptChecks,
   type WebNoteVerifier,
 } from "../log";
-import { checkCosignedCheckpointAsync, type WebWitnessPolicy } from "../format";
+import { checkAnchorClaim, checkCosignedCheckpointAsync, otherAnchor, type AnchorCheckpoint, type AnchorClaimResult, type WebWitnessPolicy } from "../format";
 import { ApiError, getJson, type ChainInfo, type EntryView, type InclusionProofView } from "./api";
-import { checkpointAt, type ChainCheckpoint } from "./chain";
+import { anchorReader, checkpointAt } from "./chain";
 import { dict, fill } from "./i18n";
 
 function fieldLabel(name: string): string {
@@ -154,7 +155,13 @@ function failInclusion(steps: Steps, e: unknown): void {
   else steps.fail("inclusion", f.inclusionOther, { detail: message(e) });
 }
 
-/** Compares the checkpoint a proof used with the chain's checkpoint at `index`. */
+/**
+ * The chain step: the receipt's anchor claim against this ledger's chain and
+ * contract (/v1/chain). A claim that names another chain or contract is
+ * refused. With an RPC URL the trusted contract itself is read, through the
+ * auditor's check (service/format `checkAnchorClaim`); without one the page
+ * has only the service's word for the chain.
+ */
 async function checkChain(
   steps: Steps,
   ctx: VerifyContext,
@@ -163,29 +170,59 @@ async function checkChain(
   rootHex: string,
 ): Promise<AnchorInfo | undefined> {
   const f = dict().failures;
-  let onChain: { size: number; rootHex: string; anchoredAt: string | null } | undefined;
-  let source: "rpc" | "service" = "service";
+  const trusted = ctx.chain;
+  if (trusted === null) {
+    steps.fail("chain", f.chainNoContract, { meaning: "chainClaim" });
+    return undefined;
+  }
+  const other = otherAnchor(claim, trusted.chainId, trusted.contract);
+  if (other !== null) {
+    refuseClaim(steps, claim, other);
+    return undefined;
+  }
   if (ctx.rpcUrl !== null) {
-    source = "rpc";
-    let cp: ChainCheckpoint;
+    let r: AnchorClaimResult;
     try {
-      cp = await checkpointAt(ctx.rpcUrl, claim.contract, claim.checkpointIndex);
+      r = await checkAnchorClaim(anchorReader(ctx.rpcUrl, trusted.contract), { chainId: claim.chainId, contract: claim.contract, checkpointIndex: claim.checkpointIndex, size, rootHex });
     } catch (e) {
       steps.fail("chain", f.chainRead, { meaning: "chainRead", detail: message(e) });
       return undefined;
     }
-    onChain = { size: cp.size, rootHex: cp.rootHex, anchoredAt: new Date(cp.timestamp * 1000).toISOString() };
-  } else if (ctx.chain?.anchored && ctx.chain.anchored.checkpointIndex === claim.checkpointIndex) {
-    onChain = { size: ctx.chain.anchored.size, rootHex: ctx.chain.anchored.rootHex, anchoredAt: ctx.chain.anchored.anchoredAt };
-  } else {
-    // Without an RPC URL the page has only the service's word for the chain.
-    onChain = { size, rootHex, anchoredAt: claim.anchoredAt };
+    const at = (c: AnchorCheckpoint): AnchorInfo => ({ ...claim, contract: trusted.contract, anchoredAt: new Date(c.timestamp * 1000).toISOString(), size: c.treeSize, rootHex: c.rootHex, source: "rpc" });
+    switch (r.verdict) {
+      case "anchored":
+        steps.ok("chain");
+        return at(r.checkpoint);
+      case "anchored-elsewhere":
+        steps.ok("chain");
+        return { ...claim, contract: trusted.contract, size, rootHex, source: "rpc" };
+      case "other-chain":
+      case "other-contract":
+        refuseClaim(steps, claim, r, r.detail);
+        return undefined;
+      case "not-anchored":
+        if (r.atIndex === null) {
+          steps.fail("chain", f.chain, { detail: fill(f.chainDetailNone, { count: r.count, size, root: rootHex }) });
+          return undefined;
+        }
+        steps.fail("chain", f.chain, { detail: fill(f.chainDetail, { chainSize: r.atIndex.treeSize, chainRoot: r.atIndex.rootHex, size, root: rootHex }) });
+        return at(r.atIndex);
+    }
   }
-  const anchor: AnchorInfo = { ...claim, anchoredAt: onChain.anchoredAt ?? claim.anchoredAt, size: onChain.size, rootHex: onChain.rootHex, source };
-  if (onChain.size !== size || onChain.rootHex.toLowerCase() !== rootHex.toLowerCase())
-    steps.fail("chain", f.chain, { detail: fill(f.chainDetail, { chainSize: onChain.size, chainRoot: onChain.rootHex, size, root: rootHex }) });
+  // Without an RPC URL: the service's anchored checkpoint when the receipt cites it, else the receipt's own word.
+  const a = trusted.anchored !== null && trusted.anchored.checkpointIndex === claim.checkpointIndex ? trusted.anchored : { size, rootHex, anchoredAt: claim.anchoredAt };
+  const anchor: AnchorInfo = { ...claim, anchoredAt: a.anchoredAt ?? claim.anchoredAt, size: a.size, rootHex: a.rootHex, source: "service" };
+  if (a.size !== size || a.rootHex.toLowerCase() !== rootHex.toLowerCase())
+    steps.fail("chain", f.chain, { detail: fill(f.chainDetail, { chainSize: a.size, chainRoot: a.rootHex, size, root: rootHex }) });
   else steps.ok("chain");
   return anchor;
+}
+
+/** A claim naming another chain or contract than this ledger's: the chain step fails, saying which. */
+function refuseClaim(steps: Steps, claim: { chainId: number; contract: string }, r: Extract<AnchorClaimResult, { verdict: "other-chain" | "other-contract" }>, detail?: string): void {
+  const f = dict().failures;
+  const failure = r.verdict === "other-chain" ? fill(f.chainOtherChain, { claimed: claim.chainId, served: r.chainId }) : fill(f.chainOtherContract, { claimed: claim.contract, trusted: r.trustedContract });
+  steps.fail("chain", failure, { meaning: "chainClaim", ...(detail !== undefined ? { detail } : {}) });
 }
 
 /** The signature and inclusion steps, as the receipt checks found them (inclusion is judged only under a valid signature). */

@@ -15,7 +15,7 @@ import { quorumSatisfied, vouchingWitnesses, type WitnessPolicy } from "../../..
 import {
   CheckpointError,
   encodeVerifierKey,
-  equalBytes,
+  fromHex,
   splitSignedNote,
   ReceiptError,
   runReceiptChecks,
@@ -26,7 +26,8 @@ import {
   type Receipt,
   type ReceiptFailure,
 } from "../../../service/log";
-import type { ChainReader } from "./chain";
+import { checkAnchorClaim, type AnchorViews } from "../../../service/format/anchor-claim";
+import { rootHex, type ChainReader } from "./chain";
 
 export const RECEIPT_REPORT_FORMAT = "subsidy-ledger.receipt-check";
 
@@ -256,28 +257,24 @@ function encodeKeyOf(v: NoteVerifier): string {
   return encodeVerifierKey(v.name, v.publicKey);
 }
 
+/**
+ * The chain check is service/format's {@link checkAnchorClaim} (the portal's
+ * too), over `chain` read as the contract given, or the receipt's own when
+ * none was (the verdict then says the contract was not a trusted one).
+ */
 async function checkAnchor(receipt: Receipt, cp: Checkpoint, chain: ChainReader, contract: string | undefined, notices: string[]): Promise<ReceiptCheckItem> {
   const a = receipt.anchor;
-  const chainId = await chain.chainId();
-  if (chainId !== a.chainId) return { check: "chain", ok: false, detail: `the receipt names chain ${a.chainId}, but the RPC node serves chain ${chainId}` };
-  if (contract !== undefined && contract.toLowerCase() !== a.contract.toLowerCase())
-    return { check: "chain", ok: false, detail: `the receipt names contract ${a.contract}, but the contract given is ${contract}` };
-  const count = await chain.checkpointCount();
-  if (a.checkpointIndex < count) {
-    const c = await chain.checkpointAt(a.checkpointIndex);
-    if (c.size === cp.size && equalBytes(c.root, cp.rootHash))
-      return { check: "chain", ok: true, detail: `checkpoint ${a.checkpointIndex} of ${a.contract} on chain ${chainId} anchors size ${cp.size} with this root (block time ${new Date(c.timestamp * 1000).toISOString()})` };
-  }
-  if (await chain.isAnchored(cp.size, cp.rootHash)) {
-    notices.push(`the checkpoint is anchored, but not at index ${a.checkpointIndex} as the receipt says`);
-    return { check: "chain", ok: true, detail: `${a.contract} on chain ${chainId} anchors size ${cp.size} with this root` };
-  }
-  return {
-    check: "chain",
-    ok: false,
-    detail:
-      a.checkpointIndex < count
-        ? `checkpoint ${a.checkpointIndex} on the chain is not this checkpoint, and no anchored checkpoint has size ${cp.size} with this root`
-        : `the contract holds ${count} checkpoints, none of them size ${cp.size} with this root`,
+  const views: AnchorViews = {
+    address: contract ?? a.contract,
+    chainId: () => chain.chainId(),
+    checkpointCount: () => chain.checkpointCount(),
+    checkpointAt: async (index) => {
+      const c = await chain.checkpointAt(index);
+      return { treeSize: c.size, timestamp: c.timestamp, rootHex: rootHex(c.root) };
+    },
+    isAnchored: (size, root) => chain.isAnchored(size, fromHex(root.slice(2))),
   };
+  const r = await checkAnchorClaim(views, { chainId: a.chainId, contract: a.contract, checkpointIndex: a.checkpointIndex, size: cp.size, rootHex: rootHex(cp.rootHash) });
+  if (r.verdict === "anchored-elsewhere") notices.push(r.notice);
+  return { check: "chain", ok: r.ok, detail: r.detail };
 }
