@@ -135,8 +135,8 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   const run = newRun(options);
   await readChain(run);
   checkSignatures(run);
-  const readable = listCosignatures(run);
-  if (options.witnessPolicy !== undefined) (await import("./witnesses")).checkQuorum(run, readable, options.witnessPolicy);
+  listCosignatures(run);
+  if (options.witnessPolicy !== undefined) (await import("./witnesses")).checkQuorum(run, options.witnessPolicy);
   const r = await replayEntries(run);
   for (const p of (await run.source.checkTree?.()) ?? []) run.add(p.kind, p.message, p.leafIndex === undefined ? {} : { leafIndex: p.leafIndex });
   const behind = await checkPublished(run, r, checkSourceEnd(run, r));
@@ -200,22 +200,19 @@ function checkSignatures(run: AuditRun): void {
   if (options.verifiers.length === 0 && run.published.length > 0) run.notices.push("no trusted log key was given (--log-key): checkpoint signatures were not checked");
 }
 
-/** Lists the cosignatures each published checkpoint carries (unverified); returns those whose note is well-formed. */
-function listCosignatures(run: AuditRun): PublishedState[] {
+/** Lists the cosignatures each published checkpoint carries (unverified). */
+function listCosignatures(run: AuditRun): void {
   const logKeys = new Set(run.options.verifiers.map((v) => `${v.name}+${v.keyId}`));
-  const readable: PublishedState[] = [];
   for (const p of run.published) {
     try {
       const sigs = splitSignedNote(p.cp.note).signatures.filter((sig) => !logKeys.has(`${sig.name}+${sig.keyId}`));
       p.witnesses = { seen: sigs.map((sig) => `${sig.name}+${sig.keyId.toString(16).padStart(8, "0")}`), policy: null };
-      readable.push(p);
     } catch (e) {
       if (!(e instanceof CheckpointError)) throw e; // a malformed note is a checkpoint-signature finding already
     }
   }
   if (run.options.witnessPolicy === undefined && run.published.some((p) => p.witnesses.seen.length > 0))
     run.notices.push("no --witness-policy was given: the cosignatures listed were not verified");
-  return readable;
 }
 
 /**

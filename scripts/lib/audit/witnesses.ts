@@ -4,9 +4,9 @@
  * the file, and checking an audit's published checkpoints against it.
  */
 import { readFile } from "node:fs/promises";
-import { CheckpointError } from "../../../service/log";
+import { CheckpointError, splitSignedNote } from "../../../service/log";
 import { checkCosignedCheckpoint, parseWitnessPolicy, WitnessPolicyError, type WitnessPolicy } from "../../../service/format/witness-policy";
-import type { AuditRun, PublishedState } from "./audit";
+import type { AuditRun } from "./audit";
 import { AuditError, messageOf } from "./errors";
 
 /** Reads --witness-policy; a missing or malformed file is a usage error. */
@@ -29,10 +29,16 @@ export async function readPolicy(file: string): Promise<WitnessPolicy> {
  * The source's own checkpoint (what it publishes as the log's state) must
  * carry a quorum of valid cosignatures from the policy's witnesses, and a
  * policy witness's cosignature that does not verify is a finding whatever
- * the quorum. `published`: the checkpoints whose note is well-formed.
+ * the quorum.
  */
-export function checkQuorum(run: AuditRun, published: readonly PublishedState[], policy: WitnessPolicy): void {
-  for (const p of published) {
+export function checkQuorum(run: AuditRun, policy: WitnessPolicy): void {
+  for (const p of run.published) {
+    try {
+      splitSignedNote(p.cp.note);
+    } catch (e) {
+      if (e instanceof CheckpointError) continue; // a malformed note is a checkpoint-signature finding already
+      throw e;
+    }
     const label = `the checkpoint from ${p.cp.label}`;
     try {
       const { vouched, satisfied } = checkCosignedCheckpoint(p.cp.note, policy);
