@@ -53,6 +53,7 @@ import { AnchorReconciler } from "./anchor-reconciler";
 import { AnchorSender, type AnchorerFailpoint } from "./anchor-sender";
 import { AnchorCadence, DEFAULT_EVERY_ENTRIES, DEFAULT_EVERY_MS } from "./cadence";
 import { backoffDelay, ChainError, type ChainClient, type TxSigner } from "./client";
+import { ANCHOR_DEFAULTS } from "./config";
 import { inFlight, type AnchoredCheckpoint, type AnchorStateStore, type PendingAnchor } from "./state";
 
 export { AnchorerError, type AnchorerErrorCode } from "./anchor-context";
@@ -80,13 +81,13 @@ export interface AnchorerOptions {
   readonly everyEntries?: number;
   /** Send a checkpoint once the oldest entry not covered by one sent has waited this long. Default 5000 ms (cadence.ts). */
   readonly everyMs?: number;
-  /** Most anchor transactions in flight at once (consecutive nonces). Default 8. */
+  /** Most anchor transactions in flight at once (consecutive nonces). Default 8 (ANCHOR_DEFAULTS, config.ts). */
   readonly maxInFlight?: number;
-  /** Blocks (the including one counted) before a checkpoint counts as anchored. Default 1 (QBFT and IBFT are final at once). */
+  /** Blocks (the including one counted) before a checkpoint counts as anchored. Default 1 (ANCHOR_DEFAULTS, config.ts): QBFT and IBFT are final at once. */
   readonly confirmations?: number;
-  /** How often to poll for a receipt. Default 1000 ms. */
+  /** How often to poll for a receipt. Default 250 ms (ANCHOR_DEFAULTS, config.ts). */
   readonly pollMs?: number;
-  /** Replace (or rebroadcast) a transaction not mined within this long. Default 60 000 ms. */
+  /** Replace (or rebroadcast) a transaction not mined within this long. Default 60 000 ms (ANCHOR_DEFAULTS, config.ts). */
   readonly replaceAfterMs?: number;
   /** Gas price bump for a replacement, in basis points; at least 1250 (12.5 %, above geth's and Besu's 10 %). Default 1250. */
   readonly bumpBasisPoints?: number;
@@ -181,10 +182,10 @@ export class Anchorer {
     this._random = options.random ?? Math.random;
     const everyEntries = positiveInt(options.everyEntries ?? DEFAULT_EVERY_ENTRIES, "everyEntries");
     this._cadence = new AnchorCadence(everyEntries, nonNegative(options.everyMs ?? DEFAULT_EVERY_MS, "everyMs"), () => this._clock.now());
-    this._maxInFlight = positiveInt(options.maxInFlight ?? 8, "maxInFlight");
-    const confirmations = positiveInt(options.confirmations ?? 1, "confirmations");
-    const pollMs = nonNegative(options.pollMs ?? 1000, "pollMs");
-    const replaceAfterMs = nonNegative(options.replaceAfterMs ?? 60_000, "replaceAfterMs");
+    this._maxInFlight = positiveInt(options.maxInFlight ?? ANCHOR_DEFAULTS.maxInFlight, "maxInFlight");
+    const confirmations = positiveInt(options.confirmations ?? ANCHOR_DEFAULTS.confirmations, "confirmations");
+    const pollMs = nonNegative(options.pollMs ?? ANCHOR_DEFAULTS.pollMs, "pollMs");
+    const replaceAfterMs = nonNegative(options.replaceAfterMs ?? ANCHOR_DEFAULTS.replaceAfterMs, "replaceAfterMs");
     const bump = options.bumpBasisPoints ?? MIN_BUMP_BASIS_POINTS;
     if (!Number.isSafeInteger(bump) || bump < MIN_BUMP_BASIS_POINTS) throw new RangeError(`bumpBasisPoints must be an integer ≥ ${MIN_BUMP_BASIS_POINTS}`);
     const headroom = 100n + BigInt(nonNegativeInt(options.gasHeadroomPercent ?? 25, "gasHeadroomPercent"));

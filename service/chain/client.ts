@@ -22,6 +22,7 @@ import { getAddress, keccak256, type BaseWallet, type Interface, type Result } f
 import type { LedgerAnchorInterface } from "../../.cache/typechain/contracts/LedgerAnchor";
 import { ledgerAnchorArtifacts } from "./contract";
 import { CodedError } from "../log/errors";
+import { systemClock, type Clock } from "../clock";
 
 // ---------------------------------------------------------------------------
 // Transport
@@ -306,8 +307,6 @@ export async function withRetry<T>(
   }
 }
 
-export const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 // ---------------------------------------------------------------------------
 // Values
 
@@ -404,8 +403,8 @@ export interface EvmRpcOptions {
   /** The chain id the node must report; transactions are signed for it. */
   readonly chainId: number;
   readonly retry?: Partial<RetryPolicy>;
-  /** Injected for tests; defaults to setTimeout. */
-  readonly sleep?: (ms: number) => Promise<void>;
+  /** Paces retries and receipt polls (only its sleep is used); injected for tests, default systemClock. */
+  readonly clock?: Pick<Clock, "sleep">;
   /** Injected for tests; defaults to Math.random. */
   readonly random?: () => number;
 }
@@ -435,7 +434,8 @@ export class EvmRpc {
     this.chainId = options.chainId;
     this._iface = ledgerAnchorArtifacts().iface;
     this._retry = { ...DEFAULT_RETRY, ...options.retry };
-    this._sleep = options.sleep ?? realSleep;
+    const clock = options.clock ?? systemClock;
+    this._sleep = (ms) => clock.sleep(ms);
     this._random = options.random ?? Math.random;
   }
 

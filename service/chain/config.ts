@@ -46,6 +46,12 @@ export function splitRpcUrls(value: string): string[] {
   return value.split(",").map((u) => u.trim());
 }
 
+/**
+ * The anchorer's defaults, here once: the LEDGER_ANCHOR_* settings below
+ * default to them, and so does an Anchorer constructed without them.
+ */
+export const ANCHOR_DEFAULTS = { maxInFlight: 8, pollMs: 250, confirmations: 1, replaceAfterMs: 60_000 } as const;
+
 /** Each setting with its default and one line of help, which --help prints (see service/config.ts). */
 export const ChainEnvSchema = z.object({
   LEDGER_RPC_URL: RpcUrls.optional().describe(
@@ -59,10 +65,10 @@ export const ChainEnvSchema = z.object({
   LEDGER_ANCHOR_EVERY_MS: PositiveInt.default(DEFAULT_EVERY_MS).describe(
     "or once the oldest such entry has waited this long (a slow trickle: checkpoints grow for this long, so the anchor's fixed gas is shared); below LEDGER_ANCHOR_MAX_DELAY_MS / 2",
   ),
-  LEDGER_ANCHOR_MAX_IN_FLIGHT: PositiveInt.default(8).describe("most anchor transactions in flight at once (consecutive nonces); 1 waits for each before sending the next"),
-  LEDGER_ANCHOR_POLL_MS: PositiveInt.default(250).describe("how often to ask the node for the oldest anchor's receipt"),
-  LEDGER_ANCHOR_CONFIRMATIONS: PositiveInt.default(1).describe("blocks (the including one counted) an anchor needs to count as done; 1 for QBFT/IBFT's immediate finality"),
-  LEDGER_ANCHOR_REPLACE_AFTER_MS: PositiveInt.default(60_000).describe("replace an anchor transaction not mined after this long"),
+  LEDGER_ANCHOR_MAX_IN_FLIGHT: PositiveInt.default(ANCHOR_DEFAULTS.maxInFlight).describe("most anchor transactions in flight at once (consecutive nonces); 1 waits for each before sending the next"),
+  LEDGER_ANCHOR_POLL_MS: PositiveInt.default(ANCHOR_DEFAULTS.pollMs).describe("how often to ask the node for the oldest anchor's receipt"),
+  LEDGER_ANCHOR_CONFIRMATIONS: PositiveInt.default(ANCHOR_DEFAULTS.confirmations).describe("blocks (the including one counted) an anchor needs to count as done; 1 for QBFT/IBFT's immediate finality"),
+  LEDGER_ANCHOR_REPLACE_AFTER_MS: PositiveInt.default(ANCHOR_DEFAULTS.replaceAfterMs).describe("replace an anchor transaction not mined after this long"),
   LEDGER_ANCHOR_MAX_GAS_PRICE_WEI: z.string().regex(/^[0-9]+$/, "a decimal number of wei").optional().describe("never pay more than this gas price (wei, decimal)"),
   LEDGER_ANCHOR_MAX_DELAY_MS: PositiveInt.default(300_000).describe("health turns bad when an entry has waited longer than this for its anchor"),
   LEDGER_LOCAL_CHAIN_REDEPLOY: z.enum(["0", "1"]).default("0").describe("1: on the local chain, deploy a new contract if the recorded one is gone"),

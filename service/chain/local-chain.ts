@@ -43,7 +43,8 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { getAddress, Wallet, ZeroAddress } from "ethers";
 import type { Logger } from "pino";
-import { ChainClient, EvmRpc, HttpJsonRpc, realSleep, type Eip1193, type TxSigner } from "./client";
+import { ChainClient, EvmRpc, HttpJsonRpc, type Eip1193, type TxSigner } from "./client";
+import { systemClock } from "../clock";
 import { ChainSetupError, ledgerAnchorArtifacts } from "./contract";
 import { writeFileDurably } from "../durable-file";
 import { readTextIfExists } from "../secret-file";
@@ -249,7 +250,7 @@ export class LocalChain {
 
   private async _restart(): Promise<void> {
     for (let attempt = 1; !this._stopping; attempt++) {
-      await realSleep(Math.min(500 * attempt, 5_000));
+      await systemClock.sleep(Math.min(500 * attempt, 5_000));
       if (this._stopping) break;
       try {
         await checkStateFile(this.dataDir, this._logger);
@@ -292,7 +293,7 @@ export class LocalChain {
       } catch {
         // Absent, or read mid-dump: look again.
       }
-      await realSleep(100);
+      await systemClock.sleep(100);
     }
     this._logger.warn({ head }, "anvil has not written the newest blocks to its state file yet");
     return false;
@@ -465,7 +466,7 @@ async function stopChainsUsing(stateFile: string, logger: Logger): Promise<void>
       signal(left, "SIGKILL");
       killed = true;
     }
-    await realSleep(50);
+    await systemClock.sleep(50);
   }
 }
 
@@ -507,7 +508,7 @@ async function launchAnvil(options: LocalChainOptions, binary: string, host: str
   const rpc = new HttpJsonRpc(url, { timeoutMs: 2_000 });
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
   for (;;) {
-    const failed = await Promise.race([spawnError, exited, realSleep(100).then(() => undefined)]);
+    const failed = await Promise.race([spawnError, exited, systemClock.sleep(100).then(() => undefined)]);
     if (failed instanceof Error) throw new ChainSetupError(`cannot start anvil (${binary}): ${failed.message}`);
     if (failed !== undefined)
       throw new EarlyExit(`anvil exited at start (code ${failed.code}, signal ${failed.signal}): ${stderr.trim().split("\n").slice(-3).join(" | ") || "no output"}`);

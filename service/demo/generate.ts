@@ -23,6 +23,7 @@
 import { prng } from "../prng";
 import { sha256, toHex } from "../log";
 import { payoutNeedsConfirmation } from "../format/accountability";
+import { yuan } from "../format/money";
 import type { Actor } from "../records/entry";
 import {
   allCountyDivisions,
@@ -229,10 +230,10 @@ function monthEarlier(date: string): string {
 
 const YUAN = 100;
 
-/** Fen as a grouped yuan amount for reason texts: 123456789 → "1,234,567.89元". */
+/** Fen (a whole number) as a grouped yuan amount for reason texts, through the one money formatter: 123456789 → "1,234,567.89元". */
 function yuanText(fen: number): string {
-  const yuan = Math.floor(fen / YUAN).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return `${yuan}.${String(fen % YUAN).padStart(2, "0")}元`;
+  invariant(Number.isSafeInteger(fen), `not a whole number of fen: ${fen}`);
+  return yuan(String(fen), { unit: "元" });
 }
 
 /** Rounds fen to whole hundreds of yuan. */

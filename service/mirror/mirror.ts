@@ -25,9 +25,9 @@
  * kept, and a validly signed checkpoint that forks is saved in `refused/` as
  * evidence (two checkpoints the log signed that cannot both be true).
  */
-import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
+import { writeOnceDurably } from "../durable-file";
 import { consistencyProofFromTiles, type LogReader } from "../format/log-reader";
 import { checkCosignedCheckpoint, type WitnessPolicy } from "../format/witness-policy";
 import { CodedError, equalBytes, toHex, verifyCheckpoint, verifyConsistency, type Checkpoint, type NoteVerifier } from "../log";
@@ -78,36 +78,6 @@ interface Held {
 const HISTORY = "checkpoints";
 const REFUSED = "refused";
 const SIZE_NAME = /^(0|[1-9][0-9]{0,15})$/;
-
-async function syncDir(dir: string): Promise<void> {
-  const h = await fs.open(dir, "r");
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-
-/** Writes `bytes` to `target` unless it exists: fsynced temp file, then link(2), which never replaces a file. */
-async function writeOnce(tmpDir: string, target: string, bytes: Uint8Array): Promise<void> {
-  await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
-  const tmp = path.join(tmpDir, `m-${randomBytes(12).toString("hex")}`);
-  const h = await fs.open(tmp, "wx", 0o644);
-  try {
-    await h.writeFile(bytes);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-  try {
-    await fs.link(tmp, target);
-  } catch (e) {
-    if ((e as { code?: unknown }).code !== "EEXIST") throw e;
-  } finally {
-    await fs.rm(tmp, { force: true });
-  }
-  await syncDir(path.dirname(target));
-}
 
 export class Mirror {
   private constructor(readonly copy: StaticLogDir, private readonly _o: MirrorOptions) {}
@@ -217,7 +187,7 @@ export class Mirror {
       }
     } else {
       if (held !== undefined && held.size > 0) await this._checkConsistent(upstream, held, cp, note);
-      await writeOnce(path.join(this.dir, ".tmp"), path.join(this.dir, HISTORY, String(cp.size)), note);
+      await writeOnceDurably(path.join(this.dir, HISTORY, String(cp.size)), note, { tmpDir: path.join(this.dir, ".tmp") });
       newCheckpoint = true;
     }
 
@@ -269,7 +239,7 @@ export class Mirror {
 
   /** Keeps a validly signed checkpoint that contradicts the history, as evidence. */
   private async _saveRefused(cp: Checkpoint, note: Uint8Array): Promise<void> {
-    await writeOnce(path.join(this.dir, ".tmp"), path.join(this.dir, REFUSED, `${cp.size}-${toHex(cp.rootHash)}`), note);
+    await writeOnceDurably(path.join(this.dir, REFUSED, `${cp.size}-${toHex(cp.rootHash)}`), note, { tmpDir: path.join(this.dir, ".tmp") });
   }
 }
 

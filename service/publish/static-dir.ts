@@ -19,9 +19,9 @@
  * Partial tiles are kept after their full tile appears (the spec allows
  * deleting them): a reader holding an older checkpoint can still use them.
  */
-import { randomBytes } from "node:crypto";
 import { constants, promises as fs } from "node:fs";
 import path from "node:path";
+import { replaceFromTempDurably, syncDirectory, writeOnceDurably } from "../durable-file";
 import { checkTiles, dirLogReader, rootFromTiles, TileMismatchError, type LogReader } from "../format/log-reader";
 import { resourcesForSize, resourcePath, TILE_WIDTH, type TlogResource } from "../format/tiles";
 import { CodedError, equalBytes, parseCheckpoint, toHex, verifyCheckpoint, type NoteVerifier } from "../log";
@@ -75,15 +75,6 @@ async function exists(file: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const h = await fs.open(dir, "r");
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
   }
 }
 
@@ -141,7 +132,7 @@ export class StaticLogDir {
       touched.add(path.dirname(target));
       written++;
     }
-    for (const d of touched) await syncDir(d);
+    for (const d of touched) await syncDirectory(d);
     if (size > 0) {
       try {
         await checkTiles(this.reader(), size, previousSize);
@@ -154,34 +145,20 @@ export class StaticLogDir {
         throw new PublishError("ROOT_MISMATCH", `the tiles here hash to ${toHex(root)}, the checkpoint of size ${size} says ${toHex(rootHash)}`);
     }
     await this._write(path.join(this.dir, "checkpoint"), note, undefined, options);
-    await syncDir(this.dir);
+    await syncDirectory(this.dir);
     return { size, previousSize, written: written + 1, skipped };
   }
 
-  /** Writes `bytes` to a temporary file, fsyncs it, then links (full tiles) or renames (the rest) it into place. */
+  /**
+   * Writes `bytes` to a temporary file under `.tmp/`, fsyncs it, then links
+   * (full tiles, never replaced) or renames (the rest) it into place. The
+   * caller fsyncs the directories touched.
+   */
   private async _write(target: string, bytes: Uint8Array, r: TlogResource | undefined, options: PublishOptions): Promise<void> {
-    await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
-    const tmp = path.join(this.dir, TMP, randomBytes(12).toString("hex"));
-    const h = await fs.open(tmp, "wx", 0o644);
-    try {
-      await h.writeFile(bytes);
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-    try {
-      await options.beforeRename?.(target);
-      if (r !== undefined && r.width === TILE_WIDTH) {
-        try {
-          await fs.link(tmp, target);
-        } catch (e) {
-          if ((e as { code?: unknown }).code !== "EEXIST") throw e;
-          const there = await fs.readFile(target);
-          if (!equalBytes(there, bytes)) throw new PublishError("CONFLICT", `${target} exists with other contents; full tiles are never rewritten`);
-        }
-      } else await fs.rename(tmp, target);
-    } finally {
-      await fs.rm(tmp, { force: true });
-    }
+    const how = { tmpDir: path.join(this.dir, TMP), beforePlace: () => options.beforeRename?.(target), syncDirectory: false };
+    if (r === undefined || r.width !== TILE_WIDTH) return replaceFromTempDurably(target, bytes, how);
+    if (await writeOnceDurably(target, bytes, how)) return;
+    const there = await fs.readFile(target);
+    if (!equalBytes(there, bytes)) throw new PublishError("CONFLICT", `${target} exists with other contents; full tiles are never rewritten`);
   }
 }

@@ -28,6 +28,7 @@ import type { Logger } from "pino";
 import { parseWitnessPolicy, quorumSatisfied, QUORUM_NONE, WitnessPolicyError, type WitnessPolicy } from "../format/witness-policy";
 import { ALARM_CODES, witnessCheckpoint, WitnessClientError, type FetchLike, type ProofSource, type WitnessClientErrorCode } from "../witness/client";
 import type { AnchoredPoint } from "../ledger/receipts";
+import { systemClock, type Clock } from "../clock";
 import type { CosignedCheckpoints, PublishedCheckpoint } from "./published";
 import { checkSavedCosigned, FileCosignedCheckpointStore, SavedCosignedError, type CosignedCheckpointStore, type SavedCosignedExpectations } from "./cosigned-store";
 import { parseVerifierKey } from "../log";
@@ -49,7 +50,8 @@ export interface WitnessingOptions {
   /** Per-call time limit (default 10 s). */
   readonly timeoutMs?: number;
   readonly fetch?: FetchLike;
-  readonly now?: () => number;
+  /** Times retries and cosignatures (only its now is used; the look-ups run on an interval timer); default systemClock. */
+  readonly clock?: Pick<Clock, "now">;
 }
 
 /** Keeping the published checkpoint across restarts: where, and what a saved one must match to be trusted. */
@@ -142,10 +144,10 @@ export class WitnessCosigner implements CosignedCheckpoints {
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
-  private readonly now: () => number;
+  private readonly clock: Pick<Clock, "now">;
 
   private constructor(private readonly o: WitnessingOptions) {
-    this.now = o.now ?? Date.now;
+    this.clock = o.clock ?? systemClock;
     this.witnesses = o.policy.witnesses.map((w) => ({
       name: w.name,
       url: w.url,
@@ -259,7 +261,7 @@ export class WitnessCosigner implements CosignedCheckpoints {
         lagEntries: Math.max(0, (anchoredSize ?? 0) - (w.cosignedSize ?? 0)),
         lastError: w.error === null ? null : `${w.error.code}: ${w.error.message}`,
         alarm: w.alarm,
-        retryAt: w.retryAt > this.now() ? new Date(w.retryAt).toISOString() : null,
+        retryAt: w.retryAt > this.clock.now() ? new Date(w.retryAt).toISOString() : null,
       })),
     };
   }
@@ -282,7 +284,7 @@ export class WitnessCosigner implements CosignedCheckpoints {
     }
     // A quorum whose save failed is saved again from here.
     this.maybePublish(this.candidates.get(point.size)!);
-    const now = this.now();
+    const now = this.clock.now();
     for (const w of this.witnesses) {
       if (w.busy || w.retryAt > now || (w.cosignedSize !== null && w.cosignedSize >= point.size)) continue;
       const run = this.submit(w, point).finally(() => this.inFlight.delete(run));
@@ -308,7 +310,7 @@ export class WitnessCosigner implements CosignedCheckpoints {
       if (w.error !== null || w.alarm !== null) this.o.logger.info({ witness: w.name, size: point.size }, "witness cosigns again");
       w.size = r.size;
       w.cosignedSize = r.size;
-      w.cosignedAt = this.now();
+      w.cosignedAt = this.clock.now();
       w.error = null;
       w.alarm = null;
       w.delayMs = 0;
@@ -331,13 +333,13 @@ export class WitnessCosigner implements CosignedCheckpoints {
         this.o.logger.error({ witness: w.name, code: e.code, url: w.url }, `ALARM: witness ${w.name} refuses our checkpoint as a split view: ${e.message}`);
       w.alarm = alarm;
       w.error = null;
-      w.retryAt = this.now() + (this.o.alarmRetryMs ?? 600_000);
+      w.retryAt = this.clock.now() + (this.o.alarmRetryMs ?? 600_000);
       return;
     }
     const min = this.o.backoffMinMs ?? 1000;
     const max = this.o.backoffMaxMs ?? 60_000;
     w.delayMs = w.delayMs === 0 ? min : Math.min(max, w.delayMs * 2);
-    w.retryAt = this.now() + w.delayMs;
+    w.retryAt = this.clock.now() + w.delayMs;
     const message = e.message + networkCause(e);
     if (w.error?.code !== e.code) this.o.logger.warn({ witness: w.name, code: e.code, retryInMs: w.delayMs }, `witness ${w.name}: ${message}`);
     w.error = { code: e.code, message };

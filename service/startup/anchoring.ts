@@ -10,7 +10,7 @@ import { connectChain, startChain, type ChainConfig, type ChainConnection, type 
 import type { ChainClient } from "../chain/client";
 import type { NoteSigner } from "../log";
 import type { Ledger } from "../ledger/ledger";
-import type { LeaderConfig } from "../leader/config";
+import { loadLeaderConfig, type LeaderConfig } from "../leader/config";
 import { openReplicas, type AnchorView, type LeaderStages, type LeaderStatus, type Replicas } from "../leader/replicas";
 import type { AnchoringInfo } from "../http/receipts";
 import type { LedgerStore } from "../store/store";
@@ -94,7 +94,8 @@ export async function startAnchoring(o: AnchoringOptions): Promise<Anchoring> {
       }
     }
     if (config.databaseUrl !== undefined) {
-      const leader = o.leader ?? { leaseMs: 5000, replicaId: `replica-${process.pid}-${Date.now().toString(36)}` };
+      // Without settings, the defaults LEDGER_LEADER_LEASE_MS and LEDGER_REPLICA_ID document.
+      const leader = o.leader ?? loadLeaderConfig({});
       replicas = await openReplicas({ databaseUrl: config.databaseUrl, leader, connection, store, halt: (rule, message) => ledger.halt(rule, message), logger });
       if (connection !== undefined && replicas.anchoring !== undefined) {
         view = replicas.anchoring;

@@ -20,7 +20,7 @@
  * The data directory's key files and anchoring state are not copied: the
  * service on PostgreSQL still reads them from LEDGER_DATA_DIR.
  */
-import { CompactRange, hashLeaf, toHex } from "../log";
+import { CodedError, CompactRange, hashLeaf, toHex } from "../log";
 import { PostgresImport, type ImportedLeaf, type LedgerTable } from "./postgres-import";
 import { PostgresStore } from "./postgres";
 import type { LedgerDump, LogStore, TokenStore } from "./store";
@@ -35,15 +35,15 @@ export type MigrationErrorCode = "SOURCE_INCONSISTENT" | "COPY_MISMATCH";
  * hash to its own head (a damaged data directory); COPY_MISMATCH: the target
  * differs from the source. Both carry the expected and the found root.
  */
-export class MigrationError extends Error {
+export class MigrationError extends CodedError<MigrationErrorCode> {
   override readonly name = "MigrationError";
   constructor(
-    readonly code: MigrationErrorCode,
+    code: MigrationErrorCode,
     message: string,
     /** Whether the copy was committed to the target before the mismatch was found (only by the final check). */
     readonly committed: boolean,
   ) {
-    super(message);
+    super(code, message);
   }
 }
 

@@ -53,7 +53,9 @@ export type PostgresStoreErrorCode = "DATABASE_UNREACHABLE" | "HEAD_MOVED" | "BA
 
 /**
  * Every failure of the PostgreSQL store. A StoreUnavailableError, as the
- * store contract requires, with a `code` to switch on.
+ * store contract requires, with a `code` to switch on. Not a CodedError (an
+ * error has one parent class): callers rely on StoreUnavailableError (503 and
+ * retry, isHeadMoved), which the other stores throw without a code.
  */
 export class PostgresStoreError extends StoreUnavailableError {
   constructor(

@@ -4,13 +4,8 @@
  * 亿元 in Chinese, "million" and "billion" in English) are for headlines and
  * chart axes and always sit next to, or in the title of, the exact amount.
  */
+import { groupDigits as group, SIGNED_FEN as FEN } from "../format/money";
 import { lang, type Lang } from "./i18n";
-
-const FEN = /^-?(0|[1-9][0-9]*)$/;
-
-function group(digits: string): string {
-  return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-}
 
 /** Fen (integer, decimal string) as yuan with two decimals and grouping, exactly: the formats' one formatter. */
 export { yuan } from "../format/money";

@@ -87,7 +87,7 @@ describe("chain client", function () {
     it("a client gives up after its attempts and reports UNAVAILABLE", async function () {
       const t = scripted(() => Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }));
       const slept: number[] = [];
-      const client = new ChainClient({ transport: t, address: ADDRESS, chainId: 31337, retry: { attempts: 3, baseDelayMs: 8, maxDelayMs: 100 }, sleep: async (ms) => void slept.push(ms), random: () => 0 });
+      const client = new ChainClient({ transport: t, address: ADDRESS, chainId: 31337, retry: { attempts: 3, baseDelayMs: 8, maxDelayMs: 100 }, clock: { sleep: async (ms) => void slept.push(ms) }, random: () => 0 });
       const e = await rejection(client.blockNumber());
       expect((e as ChainError).code).to.equal("UNAVAILABLE");
       expect(t.calls).to.deep.equal(["eth_blockNumber", "eth_blockNumber", "eth_blockNumber"]);

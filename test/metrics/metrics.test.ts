@@ -228,7 +228,7 @@ describe("GET /metrics", function () {
           return "0x10";
         },
       };
-      const client = new ChainClient({ transport, chainId: 31337, address: `0x${"11".repeat(20)}`, sleep: async () => {} });
+      const client = new ChainClient({ transport, chainId: 31337, address: `0x${"11".repeat(20)}`, clock: { sleep: async () => {} } });
       const unwatch = metrics.watchChain(client);
       expect(await client.rpc("eth_blockNumber")).to.equal("0x10");
       unwatch();

@@ -15,7 +15,7 @@ import { checkCosignedCheckpoint, parseWitnessPolicy, type WitnessPolicy } from 
 import { cosignerKeyOf, noteKeyFromSeed, parseCosignerKey, parseSignerKey, toHex, verifyCheckpoint } from "../../service/log";
 import type { AnchoredPoint } from "../../service/ledger/receipts";
 import { MemoryCosignedCheckpointStore } from "../../service/publish/cosigned-store";
-import { readWitnessPolicyFile, WitnessCosigner, witnessesHealthy, WitnessPolicyFileError } from "../../service/publish/witnesses";
+import { readWitnessPolicyFile, WitnessCosigner, witnessesHealthy, WitnessPolicyFileError, type WitnessingOptions } from "../../service/publish/witnesses";
 import { startWitness, type RunningWitness } from "../../service/witness/server";
 import { submitCheckpoint } from "../../service/witness/client";
 import { LOG, ORIGIN } from "../log/note-keys";
@@ -86,7 +86,7 @@ describe("the witness stage", function () {
 
   /** add-checkpoint calls made, by URL. */
   const calls = new Map<string, number>();
-  function stage(policy: WitnessPolicy, log: ToyLog, anchored: { current: AnchoredPoint | null }, logger = silent) {
+  function stage(policy: WitnessPolicy, log: ToyLog, anchored: { current: AnchoredPoint | null }, logger = silent, more: Partial<WitnessingOptions> = {}) {
     const c = WitnessCosigner.start({
       fetch: (url, init) => {
         calls.set(url, (calls.get(url) ?? 0) + 1);
@@ -101,6 +101,7 @@ describe("the witness stage", function () {
       backoffMaxMs: 100,
       alarmRetryMs: 50,
       timeoutMs: 2000,
+      ...more,
     });
     cosigners.push(c);
     return c;
@@ -222,6 +223,15 @@ describe("the witness stage", function () {
       expect(c.publishedPoint()).to.equal(null);
       expect(await c.cosigned({ size: 1, note: "x" })).to.equal(null);
       expect(st.waiting).to.contain("nothing is published yet");
+    });
+
+    it("times a witness's next try by the clock it is given", async function () {
+      const policy = parseWitnessPolicy(`witness w1 ${cosignerKeyOf(witnessSigner(1))} http://127.0.0.1:1\nquorum w1\n`);
+      const log = new ToyLog(ORIGIN, LOG.signer).grow(1);
+      const at = Date.UTC(2030, 0, 1);
+      const c = stage(policy, log, { current: point(log) }, silent, { clock: { now: () => at } });
+      const w = await until("w1 failing", () => (c.status().witnesses[0]!.lastError !== null ? c.status().witnesses[0]! : null));
+      expect(w.retryAt).to.equal(new Date(at + 20).toISOString());
     });
 
     it("keeps a bounded number of checkpoints awaiting the quorum however often the anchored one moves", async function () {
