@@ -23,6 +23,7 @@
 import { prng } from "../prng";
 import { sha256, toHex } from "../log";
 import { payoutNeedsConfirmation } from "../format/accountability";
+import { CST_OFFSET_MS, cstDate } from "../format/calendar";
 import { yuan } from "../format/money";
 import type { Actor } from "../records/entry";
 import {
@@ -143,15 +144,14 @@ function invariant(condition: boolean, message: string): asserts condition {
 // ---------------------------------------------------------------------------
 // Calendar (China Standard Time)
 
-const CST_OFFSET_MS = 8 * 3600_000;
 const DAY_MS = 86_400_000;
 const MONTH_START = /^([0-9]{4})-(0[1-9]|1[0-2])-01$/;
 
-/** The civil date in China Standard Time of an RFC 3339 UTC instant, YYYY-MM-DD. */
-function cstDate(instant: string): string {
+/** The civil date in China Standard Time (service/format/calendar.ts) of an RFC 3339 UTC instant. */
+function cstDateOf(instant: string): string {
   const t = Date.parse(instant);
   if (Number.isNaN(t)) throw new RangeError(`not an RFC 3339 instant: ${JSON.stringify(instant)}`);
-  return new Date(t + CST_OFFSET_MS).toISOString().slice(0, 10);
+  return cstDate(t);
 }
 
 /**
@@ -160,13 +160,13 @@ function cstDate(instant: string): string {
  * history is the last six whole months.
  */
 export function demoStart(now: string): string {
-  const [y, m] = cstDate(now).split("-").map(Number) as [number, number];
+  const [y, m] = cstDateOf(now).split("-").map(Number) as [number, number];
   return new Date(Date.UTC(y, m - 1 - DEMO_MONTHS, 1)).toISOString().slice(0, 10);
 }
 
 /** The first day of the CST month of an instant: where a history whose first entry was recorded then starts. */
 export function monthStartOf(instant: string): string {
-  return `${cstDate(instant).slice(0, 8)}01`;
+  return `${cstDateOf(instant).slice(0, 8)}01`;
 }
 
 /**

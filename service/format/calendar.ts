@@ -7,7 +7,8 @@
  */
 
 const DAY_MS = 86_400_000;
-const CST_OFFSET_MS = 8 * 3_600_000;
+/** China Standard Time is UTC+8 all year. */
+export const CST_OFFSET_MS = 8 * 3_600_000;
 /** The last day formatted, and its date: entries come in time order, so most share it (formatting a Date is slow, and this is called per entry). */
 let last = { day: NaN, date: "" };
 
