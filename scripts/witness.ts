@@ -30,7 +30,7 @@ const program = new Command()
   .option("--state-dir <dir>", "where the latest cosigned checkpoint of each log is kept")
   .option("--host <host>", "address to listen on", "127.0.0.1")
   .option("--port <port>", "port to listen on (0: any free port)")
-  .option("--log <vkey|file|origin=vkey>", "a log to witness: its verifier key or a file holding it (origin: the key's name), or origin=vkey (repeatable)", collect, [])
+  .option("--log <vkey|file|origin=vkey>", "a log to witness: its verifier key or a file holding it (origin: the key's name), or origin=<vkey or file> (repeatable)", collect, [])
   .option("--log-level <level>", "pino log level", "info")
   .exitOverride();
 
