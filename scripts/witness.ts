@@ -2,7 +2,7 @@
  * Runs a transparency log witness (c2sp.org/tlog-witness), or creates its key.
  *
  *   npm run witness -- --generate-key --name <witness name> --key-file <K>
- *   npm run witness -- --key-file <K> --state-dir <S> --port <P> --log <log vkey or file | origin=vkey> [--log …] [--host 127.0.0.1]
+ *   npm run witness -- --key-file <K> --state-dir <S> --port <P> --log <log vkey or file | origin=vkey or file> [--log …] [--host 127.0.0.1]
  *
  * A --log without "=" is the log's verifier key, or a file holding it, and the
  * origin is the key's name (this service's logs sign with their origin as name).
