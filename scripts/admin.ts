@@ -50,7 +50,7 @@ import { RuleViolation } from "../service/records/rules";
 import { Queries } from "../service/queries/queries";
 import { LevelStore } from "../service/store/level";
 import { dirLogReader } from "../service/format/log-reader";
-import { parseVerifierKey } from "../service/log";
+import { KeyArgumentError, readVerifierKeyArg } from "../service/log";
 import { rebuildFromCopy, RebuildError } from "../service/mirror/rebuild";
 import { PostgresStore } from "../service/store/postgres";
 import { StoreLockedError, type LedgerStore } from "../service/store/store";
@@ -276,9 +276,9 @@ export function buildCli(): Command {
       if (t.service !== undefined) throw new CliError("rebuild-from-mirror works on a stopped service's data directory, not through --service", 2);
       let verifier;
       try {
-        verifier = parseVerifierKey(existsSync(o.logKey) ? readFileSync(o.logKey, "utf8").trim() : o.logKey.trim());
+        verifier = readVerifierKeyArg(o.logKey, (f) => readFileSync(f, "utf8"));
       } catch (e) {
-        throw new CliError(`the log key is not usable: ${(e as Error).message}`, 2);
+        throw e instanceof KeyArgumentError ? new CliError(`--log-key: ${e.message}`, 2) : e;
       }
       const copy = dirLogReader(path.resolve(o.from), (p) => readFile(p));
       const r = await withStore(t.dataDir, async (store) => {

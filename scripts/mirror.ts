@@ -21,14 +21,14 @@
  *
  * Exit codes: 0 synced, 1 failed (upstream unreachable, I/O), 2 usage, 3 refused.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { Command, CommanderError } from "commander";
 import { AnchorReader, httpProvider } from "../service/format/anchor";
 import { dirLogReader, httpLogReader, type LogReader } from "../service/format/log-reader";
 import { parseWitnessPolicy, type WitnessPolicy } from "../service/format/witness-policy";
-import { parseVerifierKey, type NoteVerifier } from "../service/log";
+import { KeyArgumentError, readVerifierKeyArg, type NoteVerifier } from "../service/log";
 import { Mirror, MirrorRefusal, type MirrorOptions } from "../service/mirror/mirror";
 import { mirrorApp } from "../service/mirror/serve";
 
@@ -69,11 +69,6 @@ function notALogHint(tlog: string, e: unknown, copySize: number): string {
   return ` (${tlog} does not look like a published log: ${base}/checkpoint must be a checkpoint signed by the log key; give --tlog ${want})`;
 }
 
-function logKey(value: string): NoteVerifier {
-  const text = existsSync(value) ? readFileSync(value, "utf8").trim() : value.trim();
-  return parseVerifierKey(text);
-}
-
 async function main(argv: string[]): Promise<number> {
   const program = new Command("mirror")
     .description("Keeps a verified copy of a published log (C2SP tlog-tiles) in a directory, and serves it.")
@@ -102,9 +97,10 @@ async function main(argv: string[]): Promise<number> {
   }
   let verifier: NoteVerifier;
   try {
-    verifier = logKey(o.logKey);
+    verifier = readVerifierKeyArg(o.logKey, (f) => readFileSync(f, "utf8"));
   } catch (e) {
-    say(`the log key is not usable: ${message(e)}`);
+    if (!(e instanceof KeyArgumentError)) throw e;
+    say(`--log-key: ${e.message}`);
     return 2;
   }
   const options: { -readonly [K in keyof MirrorOptions]: MirrorOptions[K] } = { verifier };

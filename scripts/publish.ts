@@ -15,10 +15,10 @@
  * Exit codes: 0 copied, 1 refused or failed (the directory keeps its last
  * good checkpoint), 2 usage error.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { httpLogReader } from "../service/format/log-reader";
-import { parseVerifierKey } from "../service/log";
+import { KeyArgumentError, readVerifierKeyArg } from "../service/log";
 import { StaticLogDir } from "../service/publish/static-dir";
 
 async function main(argv: string[]): Promise<number> {
@@ -38,13 +38,13 @@ async function main(argv: string[]): Promise<number> {
   }
   const o = program.opts<{ dir: string; from: string; logKey?: string; logKeyFile?: string }>();
   let verifiers;
+  // --log-key takes a file too, as the mirror's does, so `curl …/v1/log/key > log.vkey` serves both.
+  const [option, arg] = o.logKeyFile !== undefined ? ["--log-key-file", o.logKeyFile] : ["--log-key", o.logKey];
   try {
-    // --log-key takes a file too, as the mirror's does, so `curl …/v1/log/key > log.vkey` serves both.
-    const file = o.logKeyFile ?? (o.logKey !== undefined && existsSync(o.logKey) ? o.logKey : undefined);
-    const key = file !== undefined ? readFileSync(file, "utf8").trim() : o.logKey;
-    verifiers = key === undefined ? undefined : parseVerifierKey(key);
+    verifiers = arg === undefined ? undefined : readVerifierKeyArg(arg, (f) => readFileSync(f, "utf8"));
   } catch (e) {
-    process.stderr.write(`publish: the log key is not usable: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (!(e instanceof KeyArgumentError)) throw e;
+    process.stderr.write(`publish: ${option}: ${e.message}\n`);
     return 2;
   }
   try {

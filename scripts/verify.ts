@@ -15,11 +15,11 @@
  * read, even after retrying: no verdict), 3 a receipt checked against
  * nothing trusted, 4 a receipt checked against one trust anchor of two.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { Command, CommanderError, InvalidArgumentError } from "@commander-js/extra-typings";
-import { CheckpointError, parseVerifierKey, type NoteVerifier } from "../service/log";
+import { KeyArgumentError, parseVerifierKey, readVerifierKeyArg, type NoteVerifier } from "../service/log";
 import { DEFAULT_LOCATE_LIMIT, DEFAULT_MAX_DELAY_MS, runAudit } from "./lib/audit/audit";
 import type { ChainReader } from "./lib/audit/chain";
 import { connectChain } from "./lib/audit/chain-rpc";
@@ -127,23 +127,12 @@ function program(io: VerifyIo) {
 
 const usage = (message: string) => new AuditError("USAGE", message);
 
-/** A verifier key given as a string, or a file holding one. */
+/** A verifier key given as a string, or a file holding one (service/log/key-arg.ts). */
 function readKey(arg: string): NoteVerifier {
-  let text = arg.trim();
-  if (!/^[^\s+]+\+[0-9a-fA-F]{8}\+/.test(text)) {
-    if (!existsSync(arg)) throw usage(`--log-key is neither a verifier key (<name>+<key id>+<base64>) nor a file: ${arg}`);
-    try {
-      text = readFileSync(arg, "utf8").trim();
-    } catch (e) {
-      throw usage(`cannot read --log-key file ${arg}: ${messageOf(e)}`);
-    }
-    if (text.startsWith("PRIVATE+KEY+")) throw usage(`${arg} holds a signer (private) key; give the verifier key`);
-  }
   try {
-    return parseVerifierKey(text);
+    return readVerifierKeyArg(arg, (f) => readFileSync(f, "utf8"));
   } catch (e) {
-    if (e instanceof CheckpointError) throw usage(`--log-key: ${e.message}`);
-    throw e;
+    throw e instanceof KeyArgumentError ? usage(`--log-key: ${e.message}`) : e;
   }
 }
 

@@ -2,7 +2,7 @@
  * Runs a transparency log witness (c2sp.org/tlog-witness), or creates its key.
  *
  *   npm run witness -- --generate-key --name <witness name> --key-file <K>
- *   npm run witness -- --key-file <K> --state-dir <S> --port <P> --log <log vkey or file | origin=vkey> [--log …] [--host 127.0.0.1]
+ *   npm run witness -- --key-file <K> --state-dir <S> --port <P> --log <log vkey or file | origin=vkey or file> [--log …] [--host 127.0.0.1]
  *
  * A --log without "=" is the log's verifier key, or a file holding it, and the
  * origin is the key's name (this service's logs sign with their origin as name).
@@ -30,7 +30,7 @@ const program = new Command()
   .option("--state-dir <dir>", "where the latest cosigned checkpoint of each log is kept")
   .option("--host <host>", "address to listen on", "127.0.0.1")
   .option("--port <port>", "port to listen on (0: any free port)")
-  .option("--log <vkey|file|origin=vkey>", "a log to witness: its verifier key or a file holding it (origin: the key's name), or origin=vkey (repeatable)", collect, [])
+  .option("--log <vkey|file|origin=vkey>", "a log to witness: its verifier key or a file holding it (origin: the key's name), or origin=<vkey or file> (repeatable)", collect, [])
   .option("--log-level <level>", "pino log level", "info")
   .exitOverride();
 

@@ -99,6 +99,17 @@ export class CheckpointError extends CodedError<CheckpointErrorCode> {
   override readonly name = "CheckpointError";
 }
 
+export type KeyArgumentErrorCode = "NOT_KEY_OR_FILE" | "UNREADABLE" | "SIGNER_KEY" | "KEY_INVALID";
+
+/**
+ * A verifier key given on a command line was refused (./key-arg.ts). The
+ * message is ready for the user, after the option's name, and never holds key
+ * material; `cause` keeps the CheckpointError or the reader's error.
+ */
+export class KeyArgumentError extends CodedError<KeyArgumentErrorCode> {
+  override readonly name = "KeyArgumentError";
+}
+
 /** Throws a {@link LogArgumentError} unless `condition` holds. */
 export function assertArgument(condition: unknown, message: string): asserts condition {
   if (!condition) throw new LogArgumentError(message);

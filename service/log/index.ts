@@ -37,6 +37,7 @@ export {
   type WebNoteVerifier,
 } from "./note";
 export * from "./checkpoint";
+export { readVerifierKeyArg } from "./key-arg";
 export * from "./commitment";
 export * from "./receipt";
 export {

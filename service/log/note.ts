@@ -48,7 +48,8 @@ export const ED25519_SIGNATURE_TYPE = 0x01;
 /** Prefix of every signature line: EM DASH (U+2014), SPACE. */
 export const SIGNATURE_LINE_PREFIX = "\u2014 ";
 
-const SIGNER_KEY_PREFIX = "PRIVATE+KEY+";
+/** How every signer key string starts. Within the log core. */
+export const SIGNER_KEY_PREFIX = "PRIVATE+KEY+";
 // Sizes, within the log core.
 export const ED25519_KEY_SIZE = 32;
 export const ED25519_SIGNATURE_SIZE = 64;

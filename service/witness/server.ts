@@ -2,11 +2,11 @@
  * Starting a witness: read its key file, build the app, listen. Used by
  * scripts/witness.ts and by tests that run a witness in-process.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import { CheckpointError, cosignerKeyOf, generateNoteKey, parseSignerKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from "../log";
+import { CheckpointError, cosignerKeyOf, generateNoteKey, KeyArgumentError, parseSignerKey, readVerifierKeyArg, type NoteSigner, type NoteVerifier } from "../log";
 import { createSecretFile, readSecretFile } from "../secret-file";
 import { createWitnessApp } from "./http";
 import { directoryStateStore, lockStateDir } from "./state";
@@ -51,21 +51,22 @@ export async function generateWitnessKey(file: string, name: string): Promise<st
 
 const WHERE_THE_KEY_IS = "the log's verifier key is printed by npm start (log key:) and served at GET /v1/log/key";
 
-function logKey(text: string, what: string): NoteVerifier {
-  if (text.trim() === "") throw new WitnessConfigError(`--log ${JSON.stringify(what)}: the log verifier key is empty (${WHERE_THE_KEY_IS})`);
+/** `arg` (a key or a file holding one) read by the one reader of the log core; `what` names the option, never with key material. */
+function logKey(arg: string, what: string): NoteVerifier {
+  if (arg.trim() === "") throw new WitnessConfigError(`${what}: the log verifier key is empty (${WHERE_THE_KEY_IS})`);
   try {
-    return parseVerifierKey(text.trim());
+    return readVerifierKeyArg(arg, (f) => readFileSync(f, "utf8"));
   } catch (e) {
-    if (e instanceof CheckpointError) throw new WitnessConfigError(`--log ${JSON.stringify(what)}: ${e.message} (${WHERE_THE_KEY_IS})`);
+    if (e instanceof KeyArgumentError) throw new WitnessConfigError(`${what}: ${e.message} (${WHERE_THE_KEY_IS})`);
     throw e;
   }
 }
 
 /**
- * Parses `--log` values into trusted keys by origin: `<origin>=<vkey>`, or a
- * vkey alone or a file holding one (as `curl …/v1/log/key > log.vkey` saves
- * it), whose origin is then the key's name, as this service's logs sign. An
- * origin may be given several keys.
+ * Parses `--log` values into trusted keys by origin: `<origin>=<vkey or
+ * file>`, or a vkey alone or a file holding one (as `curl …/v1/log/key >
+ * log.vkey` saves it), whose origin is then the key's name, as this service's
+ * logs sign. An origin may be given several keys.
  */
 export function parseLogOptions(values: readonly string[]): Map<string, NoteVerifier[]> {
   const logs = new Map<string, NoteVerifier[]>();
@@ -75,12 +76,12 @@ export function parseLogOptions(values: readonly string[]): Map<string, NoteVeri
     const eq = v.indexOf("=");
     if (eq < 0) {
       // No "=": a vkey (whose base64 has no padding) or a file holding one.
-      key = logKey(existsSync(v) ? readFileSync(v, "utf8") : v, v);
+      key = logKey(v, "--log");
       origin = key.name;
     } else {
-      if (eq === 0) throw new WitnessConfigError(`--log ${JSON.stringify(v)}: want <origin>=<log verifier key>, or the log verifier key alone (${WHERE_THE_KEY_IS})`);
+      if (eq === 0) throw new WitnessConfigError(`--log "=…": want <origin>=<log verifier key>, or the log verifier key alone (${WHERE_THE_KEY_IS})`);
       origin = v.slice(0, eq);
-      key = logKey(v.slice(eq + 1), v);
+      key = logKey(v.slice(eq + 1), `--log ${JSON.stringify(`${origin}=…`)}`);
     }
     logs.set(origin, [...(logs.get(origin) ?? []), key]);
   }

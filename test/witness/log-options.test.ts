@@ -1,13 +1,14 @@
 /**
  * `npm run witness -- --log …` (parseLogOptions): the log to witness is given
  * as origin=vkey, as the vkey alone, or as the file `curl …/v1/log/key`
- * saves; an empty or malformed key says where the log's key is found.
+ * saves; an empty or malformed key says where the log's key is found; a
+ * signer key or a missing file is refused in words that say what to give.
  */
 import { expect } from "chai";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { encodeVerifierKey } from "../../service/log";
+import { encodeVerifierKey, noteKeyFromSeed } from "../../service/log";
 import { parseLogOptions, WitnessConfigError } from "../../service/witness/server";
 import { LOG, ORIGIN } from "../log/note-keys";
 
@@ -56,6 +57,32 @@ describe("the witness's --log option", () => {
     it("refuses it, naming the value and where the key is found", () => {
       const e = refusal([`${ORIGIN}=${VKEY.slice(0, -6)}`]);
       expect(e.message).to.contain(ORIGIN).and.contain("GET /v1/log/key");
+    });
+  });
+  describe("when given the log's signer (private) key, or a file holding it", () => {
+    const { signerKey } = noteKeyFromSeed(ORIGIN, new Uint8Array(32).fill(1));
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "witness-log-")), "log.key");
+    writeFileSync(file, `${signerKey}\n`);
+    for (const value of [file, signerKey, `${ORIGIN}=${signerKey}`])
+      it(`refuses ${value === file ? "the file" : value === signerKey ? "the key" : "origin=key"}, saying to give the verifier key and not repeating the key`, () => {
+        const e = refusal([value]);
+        expect(e.message).to.contain("holds a signer (private) key; give the verifier key").and.contain("GET /v1/log/key");
+        expect(e.message).not.to.contain(signerKey.split("+").pop()!);
+        if (value === file) expect(e.message).to.contain(file);
+      });
+  });
+  describe("when given a file that does not exist", () => {
+    it("refuses it, naming the file", () => {
+      const missing = path.join(tmpdir(), "no-such-dir-for-witness", "log.vkey");
+      expect(refusal([missing]).message).to.contain(`neither a verifier key (<name>+<key id>+<base64>) nor a file: ${missing}`);
+    });
+  });
+  describe("when given origin=file", () => {
+    it("reads the key from the file for that origin", () => {
+      const file = path.join(mkdtempSync(path.join(tmpdir(), "witness-log-")), "log.vkey");
+      writeFileSync(file, `${VKEY}\n`);
+      const logs = parseLogOptions([`other.example/log=${file}`]);
+      expect(logs.get("other.example/log")![0]!.keyId).to.equal(LOG.verifier.keyId);
     });
   });
   describe("when no --log is given", () => {
