@@ -397,7 +397,7 @@ async function realDesign(dir: string, rpcUrl: string): Promise<RealResult> {
     const receipt = await client.getReceipt(event.transactionHash);
     if (receipt === null) throw new Error(`no receipt for ${event.transactionHash}`);
     gas.push({ size: cp.treeSize, delta: cp.treeSize - (previous?.size ?? 0), gasUsed: receipt.gasUsed, txHash: event.transactionHash, previous });
-    previous = { size: cp.treeSize, rootHex: cp.rootHash };
+    previous = { size: cp.treeSize, rootHex: cp.rootHex };
   }
   return { load: result, anchors, gas, delays, blockDelays, cpuSeconds: (used.user + used.system) / 1e6, drainMs, cadence: { everyEntries: real.everyEntries, everyMs: real.everyMs } };
 }

@@ -198,7 +198,7 @@ export async function prepareAuditLog(o: { dir: string; entries: number; anchorE
     const todo = manifest.checkpoints.filter((c) => c.size > latest.treeSize);
     if (todo.length > 0) o.say(`anchoring ${todo.length.toLocaleString("en-US")} checkpoints (one every ${o.anchorEvery.toLocaleString("en-US")} entries) on anvil …\n`);
     if (todo.length > 0) {
-      if (latest.treeSize > 0 && manifest.checkpoints.find((c) => c.size === latest.treeSize)?.rootHex !== latest.rootHash)
+      if (latest.treeSize > 0 && manifest.checkpoints.find((c) => c.size === latest.treeSize)?.rootHex !== latest.rootHex)
         throw new Error(`the chain holds a checkpoint of size ${latest.treeSize} that is not this log's; remove ${o.dir} and run again`);
       const store = await LevelStore.open(path.join(o.dir, "store"));
       try {

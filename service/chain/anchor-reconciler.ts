@@ -36,7 +36,8 @@ import { fromHex, signCheckpoint } from "../log";
 import { rootAt } from "../ledger/proofs";
 import { AnchorerError, hex0x, iso, type AnchorContext } from "./anchor-context";
 import type { AnchorSender } from "./anchor-sender";
-import { ChainError, type ChainCheckpoint } from "./client";
+import type { AnchorCheckpoint } from "../format/anchor";
+import { ChainError } from "./client";
 import { inFlight, withInFlight, type AnchoredCheckpoint, type AnchorState, type PendingAnchor } from "./state";
 
 export class AnchorReconciler {
@@ -120,7 +121,7 @@ export class AnchorReconciler {
    * Decides what becomes of the anchors in flight, the oldest of which the
    * chain does not hold: all resent, or all dropped for the chain's latest.
    */
-  private async _settlePending(flight: readonly PendingAnchor[], record: AnchorState, latest: ChainCheckpoint, onChain: boolean): Promise<void> {
+  private async _settlePending(flight: readonly PendingAnchor[], record: AnchorState, latest: AnchorCheckpoint, onChain: boolean): Promise<void> {
     const { chain, recorder, log } = this._c;
     const p = flight[0]!;
     if (latest.treeSize >= p.size) {
@@ -183,7 +184,7 @@ export class AnchorReconciler {
   }
 
   /** Fatal unless the chain's latest checkpoint is a (size, root) of this log. */
-  private async _checkChainAgainstLog(latest: ChainCheckpoint): Promise<void> {
+  private async _checkChainAgainstLog(latest: AnchorCheckpoint): Promise<void> {
     if (latest.treeSize === 0) return;
     const size = this._c.ledger.size;
     if (latest.treeSize > size)
@@ -193,10 +194,10 @@ export class AnchorReconciler {
           "the log lost entries (restored from an old backup?) or the contract belongs to another log",
       );
     const ours = hex0x(await rootAt(this._c.store, latest.treeSize));
-    if (ours !== latest.rootHash)
+    if (ours !== latest.rootHex)
       throw new AnchorerError(
         "SPLIT",
-        `SPLIT VIEW: the contract's checkpoint of ${latest.treeSize} entries has root ${latest.rootHash} but the log's root at that size is ${ours}`,
+        `SPLIT VIEW: the contract's checkpoint of ${latest.treeSize} entries has root ${latest.rootHex} but the log's root at that size is ${ours}`,
       );
   }
 
@@ -231,18 +232,18 @@ export class AnchorReconciler {
   }
 
   /** Records the chain's latest checkpoint (already checked against the log) as anchored and clears pending. */
-  private async _adoptChain(latest: ChainCheckpoint): Promise<void> {
+  private async _adoptChain(latest: AnchorCheckpoint): Promise<void> {
     let anchored: AnchoredCheckpoint | null = null;
     if (latest.treeSize > 0) {
       const index = (await this._c.chain.checkpointCount()) - 1;
       const event = await this._findEvent(index);
       anchored = {
         size: latest.treeSize,
-        rootHex: latest.rootHash,
+        rootHex: latest.rootHex,
         checkpointIndex: index,
         txHash: event?.transactionHash ?? null,
         blockNumber: event?.blockNumber ?? null,
-        signedCheckpoint: signCheckpoint({ origin: this._c.origin, size: latest.treeSize, rootHash: fromHex(latest.rootHash), extensions: [] }, this._c.noteSigner),
+        signedCheckpoint: signCheckpoint({ origin: this._c.origin, size: latest.treeSize, rootHash: fromHex(latest.rootHex), extensions: [] }, this._c.noteSigner),
         anchoredAt: iso(latest.timestamp * 1000),
       };
     }
@@ -254,6 +255,6 @@ export class AnchorReconciler {
 }
 
 /** Whether `anchored` is exactly the chain's latest checkpoint (or both are empty). */
-function recordHeld(anchored: AnchoredCheckpoint | null, latest: ChainCheckpoint): boolean {
-  return anchored === null ? latest.treeSize === 0 : anchored.size === latest.treeSize && anchored.rootHex === latest.rootHash;
+function recordHeld(anchored: AnchoredCheckpoint | null, latest: AnchorCheckpoint): boolean {
+  return anchored === null ? latest.treeSize === 0 : anchored.size === latest.treeSize && anchored.rootHex === latest.rootHex;
 }

@@ -112,7 +112,7 @@ export class AnchorSender {
     if (behind === undefined) {
       // The chain must still be where the record says, or the proof would be from the wrong tree.
       const latest = await chain.latestCheckpoint();
-      if (latest.treeSize !== baseSize || (baseSize > 0 && latest.rootHash !== base?.rootHex))
+      if (latest.treeSize !== baseSize || (baseSize > 0 && latest.rootHex !== base?.rootHex))
         throw new AnchorerError("CHAIN_MOVED", `the chain's latest checkpoint has size ${latest.treeSize}, the record says ${baseSize}`);
     }
 
@@ -255,8 +255,8 @@ export class AnchorSender {
    */
   async markAnchored(p: PendingAnchor, rest: readonly PendingAnchor[], index: number, txHash: string | null, blockNumber: number | null): Promise<void> {
     const cp = await this._c.chain.checkpointAt(index);
-    if (cp.treeSize !== p.size || cp.rootHash !== p.rootHex)
-      throw new AnchorerError("INVARIANT", `checkpoint ${index} on chain is (${cp.treeSize}, ${cp.rootHash}), expected (${p.size}, ${p.rootHex})`);
+    if (cp.treeSize !== p.size || cp.rootHex !== p.rootHex)
+      throw new AnchorerError("INVARIANT", `checkpoint ${index} on chain is (${cp.treeSize}, ${cp.rootHex}), expected (${p.size}, ${p.rootHex})`);
     const anchored: AnchoredCheckpoint = {
       size: p.size,
       rootHex: p.rootHex,

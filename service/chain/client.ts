@@ -11,7 +11,10 @@
  * - it speaks EIP-1193 (`request({ method, params })`), which Hardhat's
  *   provider implements and {@link HttpJsonRpc} implements over fetch.
  *
- * Calls are encoded and decoded with the TypeChain LedgerAnchor interface.
+ * LedgerAnchor's checkpoint views are read with the one contract reader
+ * (service/format/anchor.ts, `AnchorReader`) over this client's retrying
+ * transport; transactions, the role and pause views and events are encoded
+ * and decoded with the TypeChain LedgerAnchor interface.
  * Transient failures (the node unreachable, timeouts, HTTP 429/5xx, JSON-RPC
  * internal errors) are retried a bounded number of times with exponential
  * backoff and jitter; everything else surfaces at once as a {@link ChainError}
@@ -23,14 +26,12 @@ import type { LedgerAnchorInterface } from "../../.cache/typechain/contracts/Led
 import { ledgerAnchorArtifacts } from "./contract";
 import { CodedError } from "../log/errors";
 import { systemClock, type Clock } from "../clock";
+import { AnchorReader, AnchorReadError, httpProvider, type AnchorCheckpoint, type BlockTag, type Eip1193Provider } from "../format/anchor";
 
 // ---------------------------------------------------------------------------
 // Transport
 
-/** The EIP-1193 request interface: Hardhat's provider, {@link HttpJsonRpc}, or a test wrapper. */
-export interface Eip1193 {
-  request(args: { readonly method: string; readonly params?: readonly unknown[] }): Promise<unknown>;
-}
+export type { Eip1193Provider };
 
 /** An error answer from a JSON-RPC node, shaped like EIP-1193's ProviderRpcError. */
 export class JsonRpcError extends Error {
@@ -45,76 +46,47 @@ export class JsonRpcError extends Error {
 }
 
 /**
- * JSON-RPC 2.0 over HTTP(S) with fetch, one request per call, with a
- * per-request timeout. Credentials in the URL (https://user:pass@host/) are
- * sent as HTTP Basic authentication, since fetch refuses them in the URL, and
- * never appear in an error message.
+ * JSON-RPC 2.0 over HTTP(S): the one transport of service/format/anchor.ts
+ * ({@link httpProvider}, which sends credentials in the URL as HTTP Basic
+ * authentication), with a per-request timeout (default 15 s), its errors
+ * turned into what {@link EvmRpc} retries and classifies: no answer, a
+ * timeout or HTTP 429/5xx → ChainError UNAVAILABLE; the node's JSON-RPC error
+ * → {@link JsonRpcError} (code, message, data); an answer that is not
+ * JSON-RPC → BAD_RESPONSE, or RPC for an HTTP error status without JSON.
+ * Messages never show the URL: it may carry credentials or a key in its path.
  */
-export class HttpJsonRpc implements Eip1193 {
-  private _id = 0;
-  private readonly _url: string;
-  private readonly _headers: Readonly<Record<string, string>>;
+export class HttpJsonRpc implements Eip1193Provider {
+  private readonly _provider: Eip1193Provider;
 
-  constructor(
-    url: string,
-    private readonly _options: { readonly timeoutMs?: number; readonly headers?: Readonly<Record<string, string>> } = {},
-  ) {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new ChainError("RPC", "the RPC URL is not a valid URL");
-    }
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new ChainError("RPC", "the RPC URL must be http or https");
-    const headers: Record<string, string> = { "content-type": "application/json" };
-    if (parsed.username !== "" || parsed.password !== "") {
-      const user = decodeURIComponent(parsed.username);
-      const pass = decodeURIComponent(parsed.password);
-      headers["authorization"] = `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
-      parsed.username = "";
-      parsed.password = "";
-    }
-    this._url = parsed.toString();
-    this._headers = { ...headers, ..._options.headers };
+  constructor(url: string, options: { readonly timeoutMs?: number } = {}) {
+    if (!URL.canParse(url)) throw new ChainError("RPC", "the RPC URL is not a valid URL");
+    if (!/^https?:$/.test(new URL(url).protocol)) throw new ChainError("RPC", "the RPC URL must be http or https");
+    this._provider = httpProvider(url, (u, init) => fetch(u, init), { timeoutMs: options.timeoutMs ?? 15_000 });
   }
 
   async request(args: { readonly method: string; readonly params?: readonly unknown[] }): Promise<unknown> {
-    const { method } = args;
-    const body = JSON.stringify({ jsonrpc: "2.0", id: ++this._id, method, params: args.params ?? [] });
-    let res: Response;
     try {
-      res = await fetch(this._url, {
-        method: "POST",
-        headers: this._headers,
-        body,
-        signal: AbortSignal.timeout(this._options.timeoutMs ?? 15_000),
-      });
-    } catch (cause) {
-      // The URL may carry credentials; never put it in a message.
-      throw new ChainError("UNAVAILABLE", `${method}: cannot reach the node (${describeCause(cause)})`, { cause });
+      return await this._provider.request({ method: args.method, params: args.params ?? [] });
+    } catch (e) {
+      throw e instanceof AnchorReadError ? httpFailure(args.method, e) : e;
     }
-    let text: string;
-    try {
-      text = await res.text();
-    } catch (cause) {
-      throw new ChainError("UNAVAILABLE", `${method}: the connection failed while reading the answer`, { cause });
-    }
-    if (res.status === 429 || res.status >= 500) throw new ChainError("UNAVAILABLE", `${method}: the node answered HTTP ${res.status}`);
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new ChainError(res.ok ? "BAD_RESPONSE" : "RPC", `${method}: the node answered HTTP ${res.status} with a body that is not JSON`);
-    }
-    if (typeof json !== "object" || json === null) throw new ChainError("BAD_RESPONSE", `${method}: the answer is not a JSON-RPC object`);
-    const o = json as { error?: { code?: unknown; message?: unknown; data?: unknown }; result?: unknown };
-    if (o.error !== undefined && o.error !== null) {
-      const code = typeof o.error.code === "number" ? o.error.code : -32603;
-      const message = typeof o.error.message === "string" ? o.error.message : "unknown error";
-      throw new JsonRpcError(code, message, o.error.data);
-    }
-    if (!("result" in o)) throw new ChainError("BAD_RESPONSE", `${method}: the answer has neither result nor error`);
-    return o.result;
+  }
+}
+
+/** What {@link httpProvider}'s error means to the service, from its code and fields alone. */
+function httpFailure(method: string, e: AnchorReadError): Error {
+  const { status, rpc } = e;
+  switch (e.code) {
+    case "TRANSPORT":
+      if (status === undefined) return new ChainError("UNAVAILABLE", `${method}: cannot reach the node (${describeCause(e.cause)})`, { cause: e });
+      if (status === 429 || status >= 500) return new ChainError("UNAVAILABLE", `${method}: the node answered HTTP ${status}`, { cause: e });
+      return new ChainError("UNAVAILABLE", `${method}: the connection failed while reading the answer`, { cause: e });
+    case "RPC_ERROR":
+      // A missing code is read as an internal error (-32603), which the client retries.
+      if (rpc !== undefined) return new JsonRpcError(rpc.code ?? -32603, rpc.message ?? "unknown error", rpc.data);
+      return new ChainError("RPC", `${method}: the node answered HTTP ${status} with a body that is not JSON`, { cause: e });
+    case "BAD_ANSWER":
+      return new ChainError("BAD_RESPONSE", `${method}: the node answered HTTP ${status} with what is not a JSON-RPC answer`, { cause: e });
   }
 }
 
@@ -144,11 +116,11 @@ function describeCause(e: unknown): string {
  * recovery decides from the contract and the account nonce, which all nodes
  * of the chain agree on once a block is final.
  */
-export class FailoverJsonRpc implements Eip1193 {
+export class FailoverJsonRpc implements Eip1193Provider {
   private _current = 0;
 
   constructor(
-    private readonly _endpoints: readonly Eip1193[],
+    private readonly _endpoints: readonly Eip1193Provider[],
     /** Told when requests move to another endpoint (0-based indices); must not throw. */
     private readonly _onSwitch?: (from: number, to: number, error: ChainError) => void,
   ) {
@@ -310,15 +282,6 @@ export async function withRetry<T>(
 // ---------------------------------------------------------------------------
 // Values
 
-/** A checkpoint as the contract stores it. */
-export interface ChainCheckpoint {
-  readonly treeSize: number;
-  /** Block time, seconds since the Unix epoch. */
-  readonly timestamp: number;
-  /** 0x and 64 lowercase hex digits. */
-  readonly rootHash: string;
-}
-
 export interface ChainLog {
   readonly address: string;
   readonly topics: readonly string[];
@@ -396,10 +359,10 @@ function toQuantity(n: bigint | number): string {
 // ---------------------------------------------------------------------------
 // The client
 
-type ViewName = "latestCheckpoint" | "checkpointCount" | "checkpointAt" | "isAnchored" | "hasRole" | "RECORDER_ROLE" | "PAUSER_ROLE" | "paused";
+type ViewName = "hasRole" | "RECORDER_ROLE" | "PAUSER_ROLE" | "paused";
 
 export interface EvmRpcOptions {
-  readonly transport: Eip1193;
+  readonly transport: Eip1193Provider;
   /** The chain id the node must report; transactions are signed for it. */
   readonly chainId: number;
   readonly retry?: Partial<RetryPolicy>;
@@ -421,7 +384,7 @@ export interface ChainClientOptions extends EvmRpcOptions {
  */
 export class EvmRpc {
   readonly chainId: number;
-  private readonly _transport: Eip1193;
+  private readonly _transport: Eip1193Provider;
   protected readonly _iface: LedgerAnchorInterface;
   private readonly _retry: RetryPolicy;
   protected readonly _sleep: (ms: number) => Promise<void>;
@@ -522,7 +485,7 @@ export class EvmRpc {
     return safeNumber(quantity(await this.rpc("eth_blockNumber"), "eth_blockNumber"), "block number");
   }
 
-  async getCode(address: string, block: "latest" | number = "latest"): Promise<string> {
+  async getCode(address: string, block: BlockTag = "latest"): Promise<string> {
     return hexData(await this.rpc("eth_getCode", [getAddress(address), typeof block === "number" ? toQuantity(block) : block]), "eth_getCode");
   }
 
@@ -665,10 +628,12 @@ export class EvmRpc {
 /** The LedgerAnchor contract at one address, over {@link EvmRpc}. */
 export class ChainClient extends EvmRpc {
   readonly address: string;
+  private readonly _reader: AnchorReader;
 
   constructor(options: ChainClientOptions) {
     super(options);
     this.address = getAddress(options.address);
+    this._reader = new AnchorReader({ request: ({ method, params = [] }) => this.rpc(method, params) }, this.address);
   }
 
   /** Checks that the node is on the configured chain and that the contract exists there. */
@@ -681,14 +646,9 @@ export class ChainClient extends EvmRpc {
 
   // -- contract reads --------------------------------------------------------
 
-  private async _call(data: string, block: "latest" | number = "latest"): Promise<string> {
+  private async _call(data: string, block: BlockTag = "latest"): Promise<string> {
     const tag = typeof block === "number" ? toQuantity(block) : block;
     return hexData(await this.rpc("eth_call", [{ to: this.address, data }, tag]), "eth_call");
-  }
-
-  private _checkpoint(r: Result): ChainCheckpoint {
-    const cp = r[0] as { treeSize: bigint; timestamp: bigint; rootHash: string };
-    return { treeSize: safeNumber(cp.treeSize, "tree size"), timestamp: safeNumber(cp.timestamp, "timestamp"), rootHash: cp.rootHash.toLowerCase() };
   }
 
   private _decode<R>(fn: ViewName, data: string, pick: (r: Result) => R): R {
@@ -701,25 +661,39 @@ export class ChainClient extends EvmRpc {
     }
   }
 
+  /**
+   * A checkpoint view through the one contract reader. The reader's transport
+   * is {@link EvmRpc.rpc}, so its failures are already ChainErrors (retried,
+   * classified: a revert is REVERTED) and are thrown as they are; an answer
+   * that is not the view's ABI encoding is BAD_RESPONSE.
+   */
+  private async _view<T>(read: (reader: AnchorReader) => Promise<T>): Promise<T> {
+    try {
+      return await read(this._reader);
+    } catch (e) {
+      if (e instanceof AnchorReadError && e.cause instanceof ChainError) throw e.cause;
+      if (e instanceof AnchorReadError) throw new ChainError("BAD_RESPONSE", `${e.message} (is ${this.address} a LedgerAnchor?)`, { cause: e });
+      throw e;
+    }
+  }
+
   /** The latest checkpoint; tree size 0 and a zero root when none is anchored. */
-  async latestCheckpoint(block: "latest" | number = "latest"): Promise<ChainCheckpoint> {
-    const data = await this._call(this._iface.encodeFunctionData("latestCheckpoint"), block);
-    return this._decode("latestCheckpoint", data, (r) => this._checkpoint(r));
+  async latestCheckpoint(block: BlockTag = "latest"): Promise<AnchorCheckpoint> {
+    return this._view((r) => r.latestCheckpoint(block));
   }
 
-  async checkpointCount(): Promise<number> {
-    const data = await this._call(this._iface.encodeFunctionData("checkpointCount"));
-    return this._decode("checkpointCount", data, (r) => safeNumber(r[0] as bigint, "checkpoint count"));
+  async checkpointCount(block: BlockTag = "latest"): Promise<number> {
+    return this._view((r) => r.checkpointCount(block));
   }
 
-  async checkpointAt(index: number): Promise<ChainCheckpoint> {
-    const data = await this._call(this._iface.encodeFunctionData("checkpointAt", [index]));
-    return this._decode("checkpointAt", data, (r) => this._checkpoint(r));
+  /** ChainError REVERTED when `index` ≥ checkpointCount. */
+  async checkpointAt(index: number, block: BlockTag = "latest"): Promise<AnchorCheckpoint> {
+    return this._view((r) => r.checkpointAt(index, block));
   }
 
-  async isAnchored(treeSize: number, rootHex: string): Promise<boolean> {
-    const data = await this._call(this._iface.encodeFunctionData("isAnchored", [treeSize, rootHex]));
-    return this._decode("isAnchored", data, (r) => r[0] as boolean);
+  /** Requires `rootHex` 0x and 64 lowercase hex digits. */
+  async isAnchored(treeSize: number, rootHex: string, block: BlockTag = "latest"): Promise<boolean> {
+    return this._view((r) => r.isAnchored(treeSize, rootHex, block));
   }
 
   async hasRole(role: string, account: string): Promise<boolean> {

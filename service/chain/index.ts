@@ -19,7 +19,7 @@ import type { Logger } from "pino";
 import type { NoteSigner } from "../log";
 import type { LedgerStore } from "../store/store";
 import { Anchorer } from "./anchorer";
-import { ChainClient, ChainError, FailoverJsonRpc, HttpJsonRpc, type Eip1193 } from "./client";
+import { ChainClient, ChainError, FailoverJsonRpc, HttpJsonRpc, type Eip1193Provider } from "./client";
 import type { ChainConfig } from "./config";
 import { anvilDevAccount, chainFiles, deployOnce, startLocalChain, type LocalChain } from "./local-chain";
 import { crashingFailpoint } from "./failpoints";
@@ -83,7 +83,7 @@ export async function connectChain(options: StartChainOptions): Promise<ChainCon
   if (created) log.info({ file: config.recorderKeyFile, recorder: key.address }, "created a new recorder key");
 
   let local: LocalChain | undefined;
-  let transport: Eip1193;
+  let transport: Eip1193Provider;
   let address: string;
   let chainId: number;
   let fromBlock: number;

@@ -43,7 +43,7 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { getAddress, Wallet, ZeroAddress } from "ethers";
 import type { Logger } from "pino";
-import { ChainClient, EvmRpc, HttpJsonRpc, type Eip1193, type TxSigner } from "./client";
+import { ChainClient, EvmRpc, HttpJsonRpc, type Eip1193Provider, type TxSigner } from "./client";
 import { systemClock } from "../clock";
 import { ChainSetupError, ledgerAnchorArtifacts } from "./contract";
 import { writeFileDurably } from "../durable-file";
@@ -273,7 +273,7 @@ export class LocalChain {
     this._resolveExit(this._exit);
   }
 
-  transport(timeoutMs = 15_000): Eip1193 {
+  transport(timeoutMs = 15_000): Eip1193Provider {
     return new HttpJsonRpc(this.url, { timeoutMs });
   }
 
@@ -550,7 +550,7 @@ export class LocalChainStateLostError extends Error {
 
 export interface DeployOnceOptions {
   readonly dataDir: string;
-  readonly transport: Eip1193;
+  readonly transport: Eip1193Provider;
   /** Deploys, becomes the contract's admin, grants the roles and funds the recorder: anvil's dev account 0 on the local chain. */
   readonly deployer: TxSigner;
   /** Gets RECORDER_ROLE and PAUSER_ROLE, and ether for gas. */

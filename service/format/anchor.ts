@@ -1,7 +1,9 @@
 /**
  * LedgerAnchor's public views, and reading them over JSON-RPC: the one
- * contract reader of the portal and the auditor (the service keeps its own
- * client for sending transactions).
+ * contract reader of the portal, the auditor and the service (whose client,
+ * service/chain/client.ts, keeps TypeChain for sending transactions), and
+ * the one JSON-RPC transport over HTTP, which that client adapts to its
+ * retries and error codes.
  *
  * The codec is ABI encoding written out for four views, so the browser
  * bundle carries no ethers:
@@ -33,11 +35,36 @@ export interface AnchorCheckpoint {
   readonly rootHex: string;
 }
 
-export type AnchorReadCode = "TRANSPORT" | "RPC_ERROR" | "BAD_ANSWER";
+export type AnchorReadCode =
+  /** No complete answer: the node could not be reached, timed out, the answer's body broke off (`status` set), or it answered HTTP 429 or 5xx (`status` set). */
+  | "TRANSPORT"
+  /** The node refused: a JSON-RPC error (`rpc` set), or an HTTP error status with a body that is not JSON (`rpc` unset). */
+  | "RPC_ERROR"
+  /** The answer is not JSON-RPC, or not the view's ABI encoding. */
+  | "BAD_ANSWER";
 
-/** A view that could not be read: the node was unreachable, refused, or answered what is not the view's ABI encoding. */
+/** The JSON-RPC error object a node answered, with the fields that were of the right type. */
+export interface RpcErrorObject {
+  readonly code?: number;
+  readonly message?: string;
+  readonly data?: unknown;
+}
+
+/**
+ * A view that could not be read: the node was unreachable, refused, or
+ * answered what is not the view's ABI encoding. From {@link httpProvider},
+ * `status` is the HTTP status whenever an answer came, and `rpc` the node's
+ * JSON-RPC error, so a caller can classify without parsing messages.
+ */
 export class AnchorReadError extends CodedError<AnchorReadCode> {
   override readonly name = "AnchorReadError";
+  readonly status: number | undefined;
+  readonly rpc: RpcErrorObject | undefined;
+  constructor(code: AnchorReadCode, message: string, options: { cause?: unknown; status?: number; rpc?: RpcErrorObject } = {}) {
+    super(code, message, "cause" in options ? { cause: options.cause } : undefined);
+    this.status = options.status;
+    this.rpc = options.rpc;
+  }
 }
 
 const HEX_ANSWER = /^0x(?:[0-9a-fA-F]{64})*$/;
@@ -91,7 +118,7 @@ export function decodeIsAnchored(answer: unknown): boolean {
   return b === 1n;
 }
 
-/** The EIP-1193 request function: all the reader needs of a provider. */
+/** The EIP-1193 request function: all the reader needs of a provider, and the one provider type of the project (the service's client speaks it too). */
 export interface Eip1193Provider {
   request(args: { readonly method: string; readonly params?: readonly unknown[] }): Promise<unknown>;
 }
@@ -107,11 +134,16 @@ export interface HttpProviderOptions {
 /** The provider: `shown` is its URL as messages show it, without credentials. */
 export type HttpProvider = Eip1193Provider & { readonly shown: string };
 
+const transientStatus = (status: number) => status === 429 || status >= 500;
+
 /**
  * An EIP-1193 provider over JSON-RPC on HTTP. Credentials in the URL
  * (`https://user:pass@node`) are sent as HTTP Basic authentication, since
  * fetch refuses a URL that carries them, and are never shown in a message.
- * Errors are {@link AnchorReadError}: TRANSPORT, or RPC_ERROR for the node's own refusal.
+ * Errors are {@link AnchorReadError}: TRANSPORT when no complete answer came
+ * or the node answered HTTP 429/5xx; RPC_ERROR for the node's own refusal
+ * (with `rpc`, the JSON-RPC error object); BAD_ANSWER for an answer that is
+ * not JSON-RPC. Every error after an answer came carries its HTTP `status`.
  */
 export function httpProvider(rpcUrl: string, fetchFn: FetchLike, options: HttpProviderOptions = {}): HttpProvider {
   let id = 0;
@@ -127,41 +159,68 @@ export function httpProvider(rpcUrl: string, fetchFn: FetchLike, options: HttpPr
   return {
     shown,
     async request({ method, params = [] }) {
-      let body: unknown;
+      let res: Awaited<ReturnType<FetchLike>>;
       try {
-        const res = await fetchFn(url, {
+        res = await fetchFn(url, {
           method: "POST",
           headers: { "content-type": "application/json", ...(authorization !== undefined ? { authorization } : {}) },
           body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }),
           ...(options.timeoutMs !== undefined ? { signal: AbortSignal.timeout(options.timeoutMs) } : {}),
         });
-        try {
-          body = await res.json();
-        } catch (cause) {
-          throw new AnchorReadError("TRANSPORT", `the RPC node at ${shown} answered HTTP ${res.status} without JSON`, { cause });
-        }
       } catch (e) {
-        if (e instanceof AnchorReadError) throw e;
         throw new AnchorReadError("TRANSPORT", `cannot reach the RPC node at ${shown}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       }
-      const b = (typeof body === "object" && body !== null ? body : {}) as { result?: unknown; error?: { message?: unknown } };
-      if (b.error !== undefined || !("result" in b))
-        throw new AnchorReadError("RPC_ERROR", `the RPC node at ${shown} refused ${method}: ${typeof b.error?.message === "string" ? b.error.message : "no result"}`);
+      const { status } = res;
+      let body: unknown;
+      let notJson: SyntaxError | undefined;
+      try {
+        body = await res.json();
+      } catch (e) {
+        // Fetch's json() rejects with a SyntaxError for a body that is not JSON; anything else is the body breaking off.
+        if (!(e instanceof SyntaxError))
+          throw new AnchorReadError("TRANSPORT", `the answer of the RPC node at ${shown} broke off: ${e instanceof Error ? e.message : String(e)}`, { cause: e, status });
+        notJson = e;
+      }
+      if (transientStatus(status)) throw new AnchorReadError("TRANSPORT", `the RPC node at ${shown} answered HTTP ${status}`, { status });
+      if (notJson !== undefined) {
+        const ok = status >= 200 && status < 300;
+        throw new AnchorReadError(ok ? "BAD_ANSWER" : "RPC_ERROR", `the RPC node at ${shown} answered HTTP ${status} without JSON`, { cause: notJson, status });
+      }
+      if (typeof body !== "object" || body === null || Array.isArray(body))
+        throw new AnchorReadError("BAD_ANSWER", `the RPC node at ${shown} answered ${method} with what is not a JSON-RPC object`, { status });
+      const b = body as { result?: unknown; error?: { code?: unknown; message?: unknown; data?: unknown } | null };
+      // A null error is no error: some nodes send "error": null beside the result.
+      if (b.error !== undefined && b.error !== null) {
+        const o = typeof b.error === "object" ? b.error : {};
+        const rpc: RpcErrorObject = {
+          ...(typeof o.code === "number" ? { code: o.code } : {}),
+          ...(typeof o.message === "string" ? { message: o.message } : {}),
+          ...("data" in o ? { data: o.data } : {}),
+        };
+        throw new AnchorReadError("RPC_ERROR", `the RPC node at ${shown} refused ${method}: ${rpc.message ?? "no message"}`, { status, rpc });
+      }
+      if (!("result" in b)) throw new AnchorReadError("BAD_ANSWER", `the RPC node at ${shown} answered ${method} with neither result nor error`, { status });
       return b.result;
     },
   };
 }
 
-/** LedgerAnchor's views at `address`, read through `provider` at the latest block. */
+/** Where a view is read: the latest block, or a block number (a confirmed block, say). */
+export type BlockTag = "latest" | number;
+
+const blockParam = (block: BlockTag) => (block === "latest" ? block : `0x${block.toString(16)}`);
+
+/** LedgerAnchor's views at `address`, read through `provider`, at the latest block unless a view is given another. */
 export class AnchorReader {
   constructor(
     private readonly _provider: Eip1193Provider,
     readonly address: string,
   ) {}
 
-  private async _call(data: string, what: string): Promise<unknown> {
+  /** A provider's own error is kept as the cause, so a caller that wrapped the provider can take it back. */
+  private async _call(data: string, what: string, block: BlockTag): Promise<unknown> {
     try {
-      return await this._provider.request({ method: "eth_call", params: [{ to: this.address, data }, "latest"] });
+      return await this._provider.request({ method: "eth_call", params: [{ to: this.address, data }, blockParam(block)] });
     } catch (e) {
       if (e instanceof AnchorReadError) throw e;
       throw new AnchorReadError("RPC_ERROR", `${what}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`, { cause: e });
@@ -180,20 +239,21 @@ export class AnchorReader {
     return typeof code === "string" && code !== "0x" && code !== "0x0";
   }
 
-  async checkpointCount(): Promise<number> {
-    return decodeCheckpointCount(await this._call(encodeCheckpointCount(), "checkpointCount"));
+  async checkpointCount(block: BlockTag = "latest"): Promise<number> {
+    return decodeCheckpointCount(await this._call(encodeCheckpointCount(), "checkpointCount", block));
   }
 
-  async checkpointAt(index: number): Promise<AnchorCheckpoint> {
-    return decodeCheckpoint(await this._call(encodeCheckpointAt(index), `checkpointAt(${index})`));
+  /** Reverts (LedgerAnchorCheckpointOutOfRange) when `index` ≥ checkpointCount. */
+  async checkpointAt(index: number, block: BlockTag = "latest"): Promise<AnchorCheckpoint> {
+    return decodeCheckpoint(await this._call(encodeCheckpointAt(index), `checkpointAt(${index})`, block));
   }
 
-  /** The latest checkpoint; treeSize 0 before the first anchor. */
-  async latestCheckpoint(): Promise<AnchorCheckpoint> {
-    return decodeCheckpoint(await this._call(encodeLatestCheckpoint(), "latestCheckpoint"), "latestCheckpoint");
+  /** The latest checkpoint; treeSize 0 and a zero root before the first anchor. */
+  async latestCheckpoint(block: BlockTag = "latest"): Promise<AnchorCheckpoint> {
+    return decodeCheckpoint(await this._call(encodeLatestCheckpoint(), "latestCheckpoint", block), "latestCheckpoint");
   }
 
-  async isAnchored(treeSize: number, rootHex: string): Promise<boolean> {
-    return decodeIsAnchored(await this._call(encodeIsAnchored(treeSize, rootHex), "isAnchored"));
+  async isAnchored(treeSize: number, rootHex: string, block: BlockTag = "latest"): Promise<boolean> {
+    return decodeIsAnchored(await this._call(encodeIsAnchored(treeSize, rootHex), "isAnchored", block));
   }
 }

@@ -554,7 +554,7 @@ describe("Anchorer", function () {
     async function expectAllCitedHeld(cited: ReadonlyMap<number, { size: number; rootHex: string }>): Promise<void> {
       for (const [index, c] of cited) {
         const onChain = await w.client.checkpointAt(index);
-        expect({ size: onChain.treeSize, root: onChain.rootHash }, `cited checkpoint ${index}`).to.deep.equal({ size: c.size, root: c.rootHex });
+        expect({ size: onChain.treeSize, root: onChain.rootHex }, `cited checkpoint ${index}`).to.deep.equal({ size: c.size, root: c.rootHex });
       }
     }
 

@@ -130,7 +130,7 @@ describe("power cuts: the service and its local chain SIGKILLed together", funct
     for (let i = 0; i < count; i++) {
       const cp = await client.checkpointAt(i);
       expect(cp.treeSize, `checkpoint ${i} extends checkpoint ${i - 1}`).to.be.above(previous);
-      expect(cp.rootHash, `checkpoint ${i} is a prefix of the log`).to.equal(`0x${toHex(mth(leaves.slice(0, cp.treeSize)))}`);
+      expect(cp.rootHex, `checkpoint ${i} is a prefix of the log`).to.equal(`0x${toHex(mth(leaves.slice(0, cp.treeSize)))}`);
       previous = cp.treeSize;
     }
     expect(previous, "the chain's latest checkpoint covers the whole log").to.equal(leaves.length);

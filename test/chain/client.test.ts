@@ -18,16 +18,17 @@ import {
   HttpJsonRpc,
   JsonRpcError,
   withRetry,
-  type Eip1193,
+  type Eip1193Provider,
 } from "../../service/chain/client";
 import { freePort } from "../../service/chain/local-chain";
+import { encodeCheckpointAt, encodeLatestCheckpoint } from "../../service/format";
 import { recorderKey } from "./helpers";
 import { rejection } from "../helpers/rejection";
 
 const ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 
 /** A transport that answers from a script. */
-function scripted(answer: (method: string, params: readonly unknown[]) => unknown): Eip1193 & { calls: string[] } {
+function scripted(answer: (method: string, params: readonly unknown[]) => unknown): Eip1193Provider & { calls: string[] } {
   const calls: string[] = [];
   return {
     calls,
@@ -165,6 +166,51 @@ describe("chain client", function () {
       expect((e as Error).message).to.include("ECONNREFUSED").and.not.include("secret");
     });
 
+    it("reports HTTP 5xx as UNAVAILABLE even when the body is a JSON-RPC error", async function () {
+      respond = () => ({ status: 503, body: JSON.stringify({ jsonrpc: "2.0", id: 1, error: { code: -32000, message: "nonce too low" } }) });
+      const e = await rejection(new HttpJsonRpc(url).request({ method: "eth_sendRawTransaction" }));
+      expect(e).to.be.instanceOf(ChainError).and.to.include({ code: "UNAVAILABLE" });
+      expect((e as Error).message).to.include("HTTP 503");
+    });
+
+    it("reports an HTTP error status without JSON as RPC (not retried), and one with a JSON-RPC error as that error", async function () {
+      respond = () => ({ status: 401, body: "<html>unauthorized</html>" });
+      const e = await rejection(new HttpJsonRpc(url).request({ method: "eth_chainId" }));
+      expect(e).to.be.instanceOf(ChainError).and.to.include({ code: "RPC" });
+      expect((e as Error).message).to.include("HTTP 401");
+      respond = () => ({ status: 400, body: JSON.stringify({ jsonrpc: "2.0", id: 1, error: { code: -32602, message: "invalid params" } }) });
+      expect(await rejection(new HttpJsonRpc(url).request({ method: "eth_call" }))).to.be.instanceOf(JsonRpcError).and.to.include({ code: -32602, message: "invalid params" });
+    });
+
+    it("reads a JSON-RPC error without a code as an internal error (retried), and one without a message as 'unknown error'", async function () {
+      respond = () => ({ status: 200, body: JSON.stringify({ jsonrpc: "2.0", id: 1, error: { message: "busy" } }) });
+      expect(await rejection(new HttpJsonRpc(url).request({ method: "eth_chainId" }))).to.include({ code: -32603, message: "busy" });
+      respond = () => ({ status: 200, body: JSON.stringify({ jsonrpc: "2.0", id: 1, error: { code: 3, data: "0x12" } }) });
+      expect(await rejection(new HttpJsonRpc(url).request({ method: "eth_call" }))).to.include({ code: 3, message: "unknown error", data: "0x12" });
+    });
+
+    it("returns the result beside an error of null; refuses an answer that is not a JSON-RPC object, or has no result, as BAD_RESPONSE", async function () {
+      respond = () => ({ status: 200, body: JSON.stringify({ jsonrpc: "2.0", id: 1, result: "0x5", error: null }) });
+      expect(await new HttpJsonRpc(url).request({ method: "eth_chainId" })).to.equal("0x5");
+      for (const body of ["42", "[]", "null", JSON.stringify({ jsonrpc: "2.0", id: 1 })]) {
+        respond = () => ({ status: 200, body });
+        expect(await rejection(new HttpJsonRpc(url).request({ method: "eth_chainId" })), body).to.be.instanceOf(ChainError).and.to.include({ code: "BAD_RESPONSE" });
+      }
+    });
+
+    it("refuses a URL that is not http(s) when built", function () {
+      expect(() => new HttpJsonRpc("not a url")).to.throw(ChainError, /not a valid URL/);
+      expect(() => new HttpJsonRpc("ws://127.0.0.1:8545")).to.throw(ChainError, /http or https/);
+    });
+
+    it("a client retries HTTP 503 and gives up with UNAVAILABLE, over the real transport", async function () {
+      let hits = 0;
+      respond = () => ((hits += 1), { status: 503, body: "busy" });
+      const client = new ChainClient({ transport: new HttpJsonRpc(url), address: ADDRESS, chainId: 31337, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 } });
+      expect(((await rejection(client.blockNumber())) as ChainError).code).to.equal("UNAVAILABLE");
+      expect(hits).to.equal(3);
+    });
+
     it("sends credentials in the URL as HTTP Basic authentication", async function () {
       let auth: string | undefined;
       server.removeAllListeners("request");
@@ -205,6 +251,47 @@ describe("chain client", function () {
     }
   });
 
+  describe("checkpoint views, through the one contract reader", function () {
+    const word = (n: number | bigint) => BigInt(n).toString(16).padStart(64, "0");
+
+    it("encodes the views as service/format/anchor.ts does, at the block asked for, and decodes the checkpoint", async function () {
+      const seen: unknown[][] = [];
+      const t = scripted((method, params) => {
+        seen.push([...params]);
+        return `0x${word(7)}${word(1_700_000_000)}${"ab".repeat(32)}`;
+      });
+      const client = new ChainClient({ transport: t, address: ADDRESS, chainId: 31337 });
+      expect(await client.latestCheckpoint(255)).to.deep.equal({ treeSize: 7, timestamp: 1_700_000_000, rootHex: `0x${"ab".repeat(32)}` });
+      expect(await client.checkpointAt(2)).to.deep.equal({ treeSize: 7, timestamp: 1_700_000_000, rootHex: `0x${"ab".repeat(32)}` });
+      expect(seen).to.deep.equal([
+        [{ to: ADDRESS, data: encodeLatestCheckpoint() }, "0xff"],
+        [{ to: ADDRESS, data: encodeCheckpointAt(2) }, "latest"],
+      ]);
+    });
+
+    it("retries a view on a transient failure, like every other call", async function () {
+      let calls = 0;
+      const t = scripted(() => (++calls < 3 ? Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }) : `0x${word(4)}`));
+      const client = new ChainClient({ transport: t, address: ADDRESS, chainId: 31337, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 }, clock: { sleep: async () => {} } });
+      expect(await client.checkpointCount()).to.equal(4);
+      expect(t.calls).to.deep.equal(["eth_call", "eth_call", "eth_call"]);
+    });
+
+    it("throws the transport's ChainError as it is, and an answer that is not the view's encoding as BAD_RESPONSE", async function () {
+      const down = new ChainClient({ transport: scripted(() => new JsonRpcError(-32601, "method not found")), address: ADDRESS, chainId: 31337 });
+      const e = await rejection(down.checkpointCount());
+      expect(e).to.be.instanceOf(ChainError).and.to.include({ code: "RPC", rpcCode: -32601 });
+      for (const answer of ["0x", `0x${word(2)}`, `0x${"zz".repeat(32)}`, `0x${word(1n << 64n)}${word(0)}${word(0)}`]) {
+        const client = new ChainClient({ transport: scripted(() => answer), address: ADDRESS, chainId: 31337 });
+        const bad = await rejection(client.latestCheckpoint());
+        expect(bad, answer).to.be.instanceOf(ChainError).and.to.include({ code: "BAD_RESPONSE" });
+        expect((bad as Error).message).to.include("a LedgerAnchor?");
+      }
+      const notBool = new ChainClient({ transport: scripted(() => `0x${word(2)}`), address: ADDRESS, chainId: 31337 });
+      expect(await rejection(notBool.isAnchored(1, `0x${"00".repeat(32)}`))).to.include({ code: "BAD_RESPONSE" });
+    });
+  });
+
   describe("against LedgerAnchor on Hardhat", function () {
     async function deployed() {
       const [admin] = await ethers.getSigners();
@@ -217,11 +304,28 @@ describe("chain client", function () {
       const fx = await loadFixture(deployed);
       const client = new ChainClient({ transport: network.provider, address: fx.address, chainId: fx.chainId });
       await client.verify();
-      expect(await client.latestCheckpoint()).to.deep.equal({ treeSize: 0, timestamp: 0, rootHash: `0x${"0".repeat(64)}` });
+      expect(await client.latestCheckpoint()).to.deep.equal({ treeSize: 0, timestamp: 0, rootHex: `0x${"0".repeat(64)}` });
       expect(await client.checkpointCount()).to.equal(0);
       expect(await client.isAnchored(1, `0x${"0".repeat(64)}`)).to.equal(false);
       expect(await client.findCheckpointIndex(1)).to.equal(undefined);
-      expect((await rejection(client.checkpointAt(0))) as ChainError).to.have.property("code", "REVERTED");
+      const outOfRange = (await rejection(client.checkpointAt(0))) as ChainError;
+      expect(outOfRange).to.be.instanceOf(ChainError).and.to.have.property("code", "REVERTED");
+      expect(outOfRange.revert?.name, "the revert data is decoded").to.equal("LedgerAnchorCheckpointOutOfRange");
+    });
+
+    it("reads the views at a block: before the first anchor, the contract was empty", async function () {
+      const fx = await loadFixture(deployed);
+      const client = new ChainClient({ transport: network.provider, address: fx.address, chainId: fx.chainId });
+      await (await fx.anchor.grantRole(await fx.anchor.RECORDER_ROLE(), fx.admin.address)).wait();
+      const before = await client.blockNumber();
+      await (await fx.anchor.anchor(3, `0x${"22".repeat(32)}`, [])).wait();
+      expect(await client.checkpointCount()).to.equal(1);
+      expect(await client.checkpointCount(before)).to.equal(0);
+      expect((await client.latestCheckpoint()).treeSize).to.equal(3);
+      expect(await client.latestCheckpoint(before)).to.deep.equal({ treeSize: 0, timestamp: 0, rootHex: `0x${"0".repeat(64)}` });
+      expect(await client.isAnchored(3, `0x${"22".repeat(32)}`)).to.equal(true);
+      expect(await client.isAnchored(3, `0x${"22".repeat(32)}`, before)).to.equal(false);
+      expect(((await rejection(client.checkpointAt(0, before))) as ChainError).revert?.name).to.equal("LedgerAnchorCheckpointOutOfRange");
     });
 
     it("refuses a node on another chain, or an address without code", async function () {

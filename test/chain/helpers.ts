@@ -17,7 +17,8 @@ import type { Actor } from "../../service/records/entry";
 import { REQUEST_SCHEMAS } from "../../service/records/schemas";
 import { MemoryStore } from "../../service/store/memory";
 import { Anchorer, type AnchorerOptions } from "../../service/chain/anchorer";
-import { ChainClient, type Eip1193 } from "../../service/chain/client";
+import { ChainClient, type Eip1193Provider } from "../../service/chain/client";
+import type { AnchorCheckpoint } from "../../service/format";
 import { RecorderKey } from "../../service/chain/recorder-key";
 import { consistencyProof } from "../../service/ledger/proofs";
 import type { AnchorStateStore } from "../../service/chain/state";
@@ -91,7 +92,7 @@ export function connectionRefused(): Error {
  * that throws loses the answer of a call that did happen); `gasPrice`
  * overrides eth_gasPrice (0 simulates a free-gas chain).
  */
-export class FlakyTransport implements Eip1193 {
+export class FlakyTransport implements Eip1193Provider {
   down = false;
   calls: string[] = [];
   failedCalls = 0;
@@ -99,7 +100,7 @@ export class FlakyTransport implements Eip1193 {
   before: ((method: string, params: readonly unknown[]) => void | Promise<void>) | undefined;
   after: ((method: string, params: readonly unknown[], result: unknown) => void | Promise<void>) | undefined;
 
-  constructor(private readonly _inner: Eip1193) {}
+  constructor(private readonly _inner: Eip1193Provider) {}
 
   async request(args: { readonly method: string; readonly params?: readonly unknown[] }): Promise<unknown> {
     const params = args.params ?? [];
@@ -204,7 +205,7 @@ export interface AnchorerWorld {
 
 export const FAST: Partial<AnchorerOptions> = { pollMs: 5, retryBaseMs: 5, retryMaxMs: 40, replaceAfterMs: 3_600_000 };
 
-export function createAnchorerWorld(log: LogWorld, inner: Eip1193, address: string, chainId: number, recorder: RecorderKey = recorderKey()): AnchorerWorld {
+export function createAnchorerWorld(log: LogWorld, inner: Eip1193Provider, address: string, chainId: number, recorder: RecorderKey = recorderKey()): AnchorerWorld {
   const transport = new FlakyTransport(inner);
   const client = new ChainClient({ transport, address, chainId, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 } });
   const { logger, lines } = captureLogger();
@@ -268,15 +269,10 @@ export async function within<T>(p: Promise<T>, ms = 20_000, what = "promise"): P
   }
 }
 
-export interface ChainCheckpointView {
-  readonly treeSize: number;
-  readonly rootHash: string;
-}
-
 /** Every checkpoint on the contract, oldest first. */
-export async function chainCheckpoints(client: ChainClient): Promise<ChainCheckpointView[]> {
+export async function chainCheckpoints(client: ChainClient): Promise<AnchorCheckpoint[]> {
   const n = await client.checkpointCount();
-  const out: ChainCheckpointView[] = [];
+  const out: AnchorCheckpoint[] = [];
   for (let i = 0; i < n; i++) out.push(await client.checkpointAt(i));
   return out;
 }
@@ -286,7 +282,7 @@ export async function chainCheckpoints(client: ChainClient): Promise<ChainCheckp
  * checkpoint per size), every root is the log's root at that size, every step
  * is provably consistent, and the last one covers `size` entries.
  */
-export async function expectChainMatchesLog(client: ChainClient, log: LogWorld, size: number): Promise<ChainCheckpointView[]> {
+export async function expectChainMatchesLog(client: ChainClient, log: LogWorld, size: number): Promise<AnchorCheckpoint[]> {
   const cps = await chainCheckpoints(client);
   expect(cps.length, "checkpoints on chain").to.be.greaterThan(0);
   const sizes = cps.map((c) => c.treeSize);
@@ -294,11 +290,11 @@ export async function expectChainMatchesLog(client: ChainClient, log: LogWorld, 
   for (let i = 0; i < cps.length; i++) {
     const cp = cps[i]!;
     if (i > 0) expect(cp.treeSize, `sizes increase at ${i}`).to.be.greaterThan(cps[i - 1]!.treeSize);
-    expect(cp.rootHash, `root of checkpoint ${i} (size ${cp.treeSize})`).to.equal(`0x${toHex(await rootAt(log.store, cp.treeSize))}`);
+    expect(cp.rootHex, `root of checkpoint ${i} (size ${cp.treeSize})`).to.equal(`0x${toHex(await rootAt(log.store, cp.treeSize))}`);
     if (i > 0) {
       const prev = cps[i - 1]!;
       const { proof } = await consistencyProof(log.store, prev.treeSize, cp.treeSize, log.ledger.size);
-      verifyConsistency(prev.treeSize, cp.treeSize, fromHex(prev.rootHash), fromHex(cp.rootHash), proof);
+      verifyConsistency(prev.treeSize, cp.treeSize, fromHex(prev.rootHex), fromHex(cp.rootHex), proof);
     }
   }
   expect(cps[cps.length - 1]!.treeSize, "the last checkpoint covers the log").to.equal(size);

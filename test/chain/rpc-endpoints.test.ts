@@ -7,7 +7,7 @@
  */
 import { expect } from "chai";
 import { ConfigError } from "../../service/config";
-import { ChainError, FailoverJsonRpc, JsonRpcError, type Eip1193 } from "../../service/chain/client";
+import { ChainError, FailoverJsonRpc, JsonRpcError, type Eip1193Provider } from "../../service/chain/client";
 import { loadChainConfig } from "../../service/chain/config";
 import { loadSettings } from "../../service/settings";
 
@@ -24,7 +24,7 @@ function configError(env: NodeJS.ProcessEnv): string {
 }
 
 /** An endpoint that answers with `answer`, or fails as `fail` says, and counts its calls. */
-class Endpoint implements Eip1193 {
+class Endpoint implements Eip1193Provider {
   calls = 0;
   fail: "unreachable" | "rpc-error" | undefined;
   constructor(private readonly _answer: string) {}

@@ -465,10 +465,10 @@ export async function expectAnchoredHistory(svc: ServiceProcess, chain: External
     const to = cps[i]!.treeSize;
     const r = await svc.get(`/v1/log/proof/consistency?from=${from}&to=${to}`);
     expect(r.status).to.equal(200);
-    expect(`0x${r.body.toRootHash}`, `root at ${to}`).to.equal(cps[i]!.rootHash);
+    expect(`0x${r.body.toRootHash}`, `root at ${to}`).to.equal(cps[i]!.rootHex);
     if (i > 0) {
-      expect(`0x${r.body.fromRootHash}`, `root at ${from}`).to.equal(cps[i - 1]!.rootHash);
-      verifyConsistency(from, to, fromHex(cps[i - 1]!.rootHash), fromHex(cps[i]!.rootHash), (r.body.proof as string[]).map((h) => fromHex(h)));
+      expect(`0x${r.body.fromRootHash}`, `root at ${from}`).to.equal(cps[i - 1]!.rootHex);
+      verifyConsistency(from, to, fromHex(cps[i - 1]!.rootHex), fromHex(cps[i]!.rootHex), (r.body.proof as string[]).map((h) => fromHex(h)));
     }
   }
 
@@ -479,6 +479,6 @@ export async function expectAnchoredHistory(svc: ServiceProcess, chain: External
   expect(receipt.status, JSON.stringify(receipt.body)).to.equal(200);
   const check = verifyReceipt(receipt.body, { verifiers: verifier });
   const onChain = await chain.client.checkpointAt(check.chainClaim.checkpointIndex);
-  expect({ size: onChain.treeSize, root: onChain.rootHash }).to.deep.equal({ size: check.chainClaim.size, root: check.chainClaim.rootHex });
+  expect({ size: onChain.treeSize, root: onChain.rootHex }).to.deep.equal({ size: check.chainClaim.size, root: check.chainClaim.rootHex });
   expect(check.chainClaim.contract.toLowerCase()).to.equal(chain.address.toLowerCase());
 }

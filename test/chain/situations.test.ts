@@ -19,7 +19,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { Transaction, Wallet } from "ethers";
 import pino from "pino";
-import { ChainClient, FailoverJsonRpc, HttpJsonRpc, type Eip1193 } from "../../service/chain/client";
+import { ChainClient, FailoverJsonRpc, HttpJsonRpc, type Eip1193Provider } from "../../service/chain/client";
 import { anvilDevAccount, deployOnce, startLocalChain, type LocalChain } from "../../service/chain/local-chain";
 import { RecorderKey } from "../../service/chain/recorder-key";
 import { MemoryAnchorStateStore } from "../../service/chain/state";
@@ -74,7 +74,7 @@ describe("the anchorer on the chains people run", function () {
     return { anvil, rpc, address: d.address, chainId: d.chainId };
   }
 
-  function world(log: LogWorld, s: Situation, transport: Eip1193 = s.rpc, recorder = recorderKey()): AnchorerWorld {
+  function world(log: LogWorld, s: Situation, transport: Eip1193Provider = s.rpc, recorder = recorderKey()): AnchorerWorld {
     const w = createAnchorerWorld(log, transport, s.address, s.chainId, recorder);
     worlds.push(w);
     return w;

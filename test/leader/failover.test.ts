@@ -135,7 +135,7 @@ describe("two service replicas on one PostgreSQL database", function () {
       for (const c of cps) {
         const r = await b.get(`/v1/log/proof/consistency?from=${c.treeSize}&to=${health.treeSize}`);
         expect(r.status).to.equal(200);
-        expect(`0x${r.body.fromRootHash}`, `the chain's root at ${c.treeSize} is the log's`).to.equal(c.rootHash);
+        expect(`0x${r.body.fromRootHash}`, `the chain's root at ${c.treeSize} is the log's`).to.equal(c.rootHex);
       }
       expect(await chain.client.getTransactionCount(chain.recorderAddress, "latest"), "one transaction per checkpoint: nothing sent twice").to.equal(cps.length);
       expect(b.logs().map((l) => l.msg)).to.include("this replica leads: starting the anchorer and publishers");

@@ -151,11 +151,11 @@ describe("a PostgreSQL failover under write load", function () {
     for (let i = 0; i < count; i++) {
       const cp = await chain.client.checkpointAt(i);
       expect(cp.treeSize, `checkpoint ${i}`).to.be.at.most(size);
-      expect(`0x${rootAt.get(cp.treeSize)}`, `checkpoint ${i} at size ${cp.treeSize}`).to.equal(cp.rootHash);
+      expect(`0x${rootAt.get(cp.treeSize)}`, `checkpoint ${i} at size ${cp.treeSize}`).to.equal(cp.rootHex);
       if (cp.treeSize === size) continue;
       const proof = await second.get(`/v1/log/proof/consistency?from=${cp.treeSize}&to=${size}`);
       expect(proof.status).to.equal(200);
-      verifyConsistency(cp.treeSize, size, fromHex(cp.rootHash), tree.root(), (proof.body.proof as string[]).map((h) => fromHex(h)));
+      verifyConsistency(cp.treeSize, size, fromHex(cp.rootHex), tree.root(), (proof.body.proof as string[]).map((h) => fromHex(h)));
     }
     await second.stop();
   });
