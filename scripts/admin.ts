@@ -58,7 +58,7 @@ import { MigrationError, migrateToPostgres, type MigrationProgress } from "../se
 import { TargetNotEmptyError } from "../service/store/postgres-import";
 import { describeDatabaseUrl, PostgresStoreError } from "../service/store/postgres";
 import { FileAnchorStateStore, type AnchorState } from "../service/chain/state";
-import { contractKey } from "../service/chain/postgres-state";
+import { contractKey } from "../service/store/postgres-anchoring";
 import { chainFiles } from "../service/chain/local-chain";
 
 class CliError extends Error {

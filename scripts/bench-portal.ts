@@ -12,7 +12,7 @@
  *   npm run bench:portal [-- --runs 7]
  */
 import { Command } from "commander";
-import { launchChromium, createPortalWorld } from "../test/web/world";
+import { launchChromium, createPortalWorld } from "./lib/portal-world";
 
 interface Verification {
   cryptoMs: number;

@@ -13,7 +13,7 @@
  *
  * Deterministic: fixed leaves, no randomness, so running it twice gives the
  * same bytes. Proofs and outcomes come from the plain recursive reference in
- * test/helpers/reference.ts, not from the code under test; the expected error
+ * scripts/lib/rfc6962-reference.ts, not from the code under test; the expected error
  * code follows the order in which service/log/verify.ts documents its checks
  * (sizes, then index range, then proof length, then hash lengths, then roots).
  * test/log/vectors.test.ts checks both the verifier against these files and
@@ -24,7 +24,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { VerificationErrorCode } from "../service/log";
-import * as ref from "../test/helpers/reference";
+import * as ref from "./lib/rfc6962-reference";
 
 export interface InclusionVector {
   desc: string;

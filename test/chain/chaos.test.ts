@@ -18,7 +18,7 @@ import { ChainClient, HttpJsonRpc } from "../../service/chain/client";
 import { chainFiles, processesUsing } from "../../service/chain/local-chain";
 import { toHex } from "../../service/log";
 import { prng } from "../../service/prng";
-import { mth } from "../helpers/reference";
+import { mth } from "../../scripts/lib/rfc6962-reference";
 import { poll, programmeBody, serviceProcessSuite, ServiceProcess } from "./service-process";
 
 const KILLS = Number(process.env.LEDGER_CHAOS_KILLS ?? 20);

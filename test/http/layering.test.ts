@@ -6,18 +6,10 @@
 import { expect } from "chai";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { specifiers } from "../helpers/imports";
 
 const HTTP_DIR = resolve(__dirname, "../../service/http");
 const STORE_DIR = resolve(__dirname, "../../service/store");
-
-/** Every module specifier of a TypeScript file's import and export-from statements, and of its dynamic imports. */
-function specifiers(source: string): string[] {
-  const out: string[] = [];
-  for (const m of source.matchAll(/\b(?:import|export)\b[^;"'`]*?\bfrom\s*["']([^"']+)["']/g)) out.push(m[1]!);
-  for (const m of source.matchAll(/\bimport\s*\(\s*["']([^"']+)["']\s*\)/g)) out.push(m[1]!);
-  for (const m of source.matchAll(/^\s*import\s*["']([^"']+)["']/gm)) out.push(m[1]!);
-  return out;
-}
 
 describe("the HTTP layer", function () {
   const files = readdirSync(HTTP_DIR).filter((f) => f.endsWith(".ts"));

@@ -19,7 +19,7 @@ import {
 } from "../../service/log";
 import canonicalize from "canonicalize";
 import fc from "fast-check";
-import * as ref from "../helpers/reference";
+import * as ref from "../../scripts/lib/rfc6962-reference";
 import { fcAssert } from "../helpers/fc";
 
 const utf8 = new TextEncoder();

@@ -20,7 +20,7 @@ import {
   verifyInclusion,
 } from "../../service/log";
 import { fcAssert } from "../helpers/fc";
-import * as ref from "../helpers/reference";
+import * as ref from "../../scripts/lib/rfc6962-reference";
 
 const MAX_LEAVES = 300;
 const utf8 = new TextEncoder();

@@ -1,6 +1,6 @@
 /**
  * Tree maths cross-checked against the plain recursive RFC 6962 reference
- * (test/helpers/reference.ts) for every tree size up to 64: roots, inclusion
+ * (scripts/lib/rfc6962-reference.ts) for every tree size up to 64: roots, inclusion
  * and consistency proofs, the plan functions, rangeNodes, CompactRange and
  * MemoryTree; CompactRange.extendMany against extend. The leaves are distinct,
  * so equal hashes mean equal subtrees.
@@ -35,7 +35,7 @@ import {
   type PairHasher,
   type ProofPlan,
 } from "../../service/log";
-import * as ref from "../helpers/reference";
+import * as ref from "../../scripts/lib/rfc6962-reference";
 import { fcAssert } from "../helpers/fc";
 
 const MAX = 64;

@@ -16,7 +16,7 @@ import {
   verifyInclusion,
   type VerificationErrorCode,
 } from "../../service/log";
-import * as ref from "../helpers/reference";
+import * as ref from "../../scripts/lib/rfc6962-reference";
 
 const utf8 = new TextEncoder();
 const D: Uint8Array[] = Array.from({ length: 13 }, (_, i) => utf8.encode(`verify ${i}`));

@@ -22,7 +22,7 @@ import { leafKey } from "../../service/store/level-keys";
 import { PostgresStore } from "../../service/store/postgres";
 import { LEDGER_TABLES } from "../../service/store/postgres-import";
 import { FileAnchorStateStore, parseAnchorState, type AnchorState } from "../../service/chain/state";
-import { contractKey } from "../../service/chain/postgres-state";
+import { contractKey } from "../../service/store/postgres-anchoring";
 import { ACTORS, applicationRequest, confirmationRequest, correctionRequest, creditCode, decisionRequest, FakeClock, payoutRequest, programmeRequest, submit } from "../helpers/ledger-fixtures";
 import { databaseName, startCluster, type TestCluster } from "../helpers/postgres";
 

@@ -23,7 +23,7 @@ import { PostgresStore, TURN_WAIT_MS } from "../../service/store/postgres";
 import { StoreUnavailableError } from "../../service/store/store";
 import { ACTORS, applicationRequest, decisionRequest, FakeClock, programmeRequest, rejection, submit } from "../helpers/ledger-fixtures";
 import { databaseName, startCluster, type TestCluster } from "../helpers/postgres";
-import { hex, leafHash, mth } from "../helpers/reference";
+import { hex, leafHash, mth } from "../../scripts/lib/rfc6962-reference";
 import { recordProgramme } from "../helpers/service-http";
 
 const silent = pino({ level: "silent" });

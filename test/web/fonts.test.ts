@@ -20,7 +20,7 @@ import express from "express";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { buildWeb } from "../../scripts/build-web";
 import { portalRouter } from "../../service/http/portal";
-import { CHROMIUM, CHROMIUM_ARGS, launchChromium } from "./world";
+import { CHROMIUM, CHROMIUM_ARGS, launchChromium } from "../../scripts/lib/portal-world";
 
 interface Drawn {
   readonly text: string;

@@ -15,7 +15,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { Level } from "level";
 import type { Browser, Page } from "playwright-core";
-import { ARTIFACTS, createPortalWorld, launchChromium, type PortalWorld } from "./world";
+import { ARTIFACTS, createPortalWorld, launchChromium, type PortalWorld } from "../../scripts/lib/portal-world";
 
 describe("the transparency portal, in Chromium", function () {
   this.timeout(120_000);

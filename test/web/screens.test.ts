@@ -11,7 +11,7 @@ import { expect } from "chai";
 import type { Browser, Page } from "playwright-core";
 import { CORRECTION_REASONS, ENTRY_FIELDS, ERASURE_REASONS, ROLES } from "../../service/format";
 import { PUBLIC_BODY_FIELDS } from "../../service/http/views";
-import { createPortalWorld, launchChromium, waitAnchored, type PortalWorld } from "./world";
+import { createPortalWorld, launchChromium, waitAnchored, type PortalWorld } from "../../scripts/lib/portal-world";
 
 /** Words that must never show on a Chinese page: every schema field name, role and reason code, and booleans. */
 const RAW_NAMES = [

@@ -19,7 +19,7 @@ import { loadOrCreateLogKey } from "../../service/keys";
 import { startService, type RunningService } from "../../service/main";
 import { startWitness, type RunningWitness } from "../../service/witness/server";
 import { recordProgramme, until } from "../helpers/service-http";
-import { launchChromium } from "./world";
+import { launchChromium } from "../../scripts/lib/portal-world";
 
 const silent = pino({ level: "silent" });
 const ORIGIN = "portal.example.gov/log";

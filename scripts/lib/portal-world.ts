@@ -14,8 +14,8 @@ import { chromium, type Browser } from "playwright-core";
 import { loadChainConfig } from "../../service/chain";
 import { loadConfig } from "../../service/config";
 import { startService, type RunningService } from "../../service/main";
-import { buildWeb } from "../../scripts/build-web";
-import { creditCode, REGIONS } from "../helpers/ledger-fixtures";
+import { buildWeb } from "../build-web";
+import { creditCode } from "./bench-requests";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
@@ -45,6 +45,9 @@ export interface PortalWorld {
 }
 
 const silent = pino({ level: "silent" });
+
+/** One county-level division of each region type (NBS 2023 table): 北京市东城区, 河北省正定县, 河北省辛集市. */
+const REGIONS = { urban: "110101", rural: "130123", countyCity: "130181" } as const;
 
 function env(dir: string): Record<string, string> {
   return { PORT: "0", LEDGER_DATA_DIR: dir, LOG_LEVEL: "silent", LEDGER_ANCHOR_EVERY_ENTRIES: "1", LEDGER_ANCHOR_EVERY_MS: "200" };

@@ -1,7 +1,7 @@
 /**
  * A plain recursive reference implementation of RFC 6962 §2.1 (= RFC 9162
  * §2.1), written straight from the RFC text and used only by the tests and
- * the vector generator to cross-check the log core.
+ * the vector generator (scripts/gen-vectors.ts) to cross-check the log core.
  *
  * It deliberately shares no code with service/log: it hashes with node:crypto
  * directly, recurses exactly as the RFC's definitions do, and recomputes every
