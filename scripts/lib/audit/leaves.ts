@@ -18,7 +18,7 @@
 import { isUtf8 } from "node:buffer";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import { canonicalText, CompactRange, EncodingError, hashLeaf, HASH_SIZE } from "../../../service/log";
+import { canonicalText, CompactRange, EncodingError, hashLeaf, HASH_SIZE, isCanonicalText } from "../../../service/log";
 import { MalformedEntry, readEntry, type LedgerEntry } from "../../../service/format/entry-reader";
 import type { LeafBatch } from "./sources";
 
@@ -38,7 +38,7 @@ export function leafEncodingFault(bytes: Uint8Array, text: string): string | nul
   }
   try {
     // Valid UTF-8 decodes one-to-one and the canonical text is well-formed, so comparing the strings compares the bytes.
-    return canonicalText(value) === text ? null : "the leaf is JSON but not in RFC 8785 canonical form";
+    return isCanonicalText(value, text) || canonicalText(value) === text ? null : "the leaf is JSON but not in RFC 8785 canonical form";
   } catch (e) {
     if (!(e instanceof EncodingError)) throw e;
     return `the leaf has no canonical form: ${e.message}`;
