@@ -159,6 +159,29 @@ export function canonicalText(value: unknown): string {
   return new Canonicalizer().encode(value);
 }
 
+/**
+ * Whether `text`, which JSON.parse read as `value`, is certainly already its
+ * RFC 8785 form: JSON.stringify writes strings and numbers as RFC 8785 does,
+ * so it is when that matches `text` and every object's keys come in strictly
+ * ascending UTF-16 order. False is no verdict: then compare with
+ * {@link canonicalText}, which also says why a value has no canonical form
+ * (a `\u` escape may hide a lone surrogate; deep nesting is its to refuse).
+ */
+export function isCanonicalText(value: unknown, text: string): boolean {
+  return !text.includes("\\u") && keysAscending(value, 0) && JSON.stringify(value) === text;
+}
+
+function keysAscending(value: unknown, depth: number): boolean {
+  if (typeof value !== "object" || value === null) return true;
+  if (depth >= MAX_NESTING_DEPTH) return false;
+  if (Array.isArray(value)) return value.every((v) => keysAscending(v, depth + 1));
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    if ((i > 0 && !(keys[i - 1]! < keys[i]!)) || !keysAscending((value as Record<string, unknown>)[keys[i]!], depth + 1)) return false;
+  }
+  return true;
+}
+
 /** The RFC 8785 canonical UTF-8 bytes of a JSON value. */
 export function canonicalBytes(value: unknown): Uint8Array {
   return utf8.encode(canonicalText(value));

@@ -13,6 +13,7 @@ import {
   encodeEntry,
   EncodingError,
   entryLeafHash,
+  isCanonicalText,
   ENTRY_FORMAT_VERSION,
   MAX_NESTING_DEPTH,
   type EncodingErrorCode,
@@ -282,13 +283,14 @@ describe("canonical encoding (RFC 8785)", function () {
   });
 });
 
+// Well-formed strings only: lone surrogates are refused by us and escaped by canonicalize, a tested difference above.
+const json = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: "small" }, fc.constant(null), fc.boolean(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.string({ unit: "grapheme" }), fc.string({ unit: "binary" }).filter((s) => s.isWellFormed()), tie("array"), tie("object")),
+  array: fc.array(tie("value"), { maxLength: 6 }),
+  object: fc.dictionary(fc.string({ unit: "binary" }).filter((s) => s.isWellFormed()), tie("value"), { maxKeys: 6 }),
+}));
+
 describe("canonical encoding against the canonicalize package, an independent RFC 8785 implementation", function () {
-  // Well-formed strings only: lone surrogates are refused by us and escaped by canonicalize, a tested difference above.
-  const json = fc.letrec((tie) => ({
-    value: fc.oneof({ depthSize: "small" }, fc.constant(null), fc.boolean(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.string({ unit: "grapheme" }), fc.string({ unit: "binary" }).filter((s) => s.isWellFormed()), tie("array"), tie("object")),
-    array: fc.array(tie("value"), { maxLength: 6 }),
-    object: fc.dictionary(fc.string({ unit: "binary" }).filter((s) => s.isWellFormed()), tie("value"), { maxKeys: 6 }),
-  }));
 
   it("writes the same bytes for any JSON value", function () {
     fcAssert(
@@ -306,6 +308,32 @@ describe("canonical encoding against the canonicalize package, an independent RF
         const keys = Object.keys(body);
         const reversed = `{"body":{${keys.reverse().map((k) => `${JSON.stringify(k)}:${canonicalize(body[k])}`).join(",")}},"v":1}`;
         if (reversed !== canonicalize(entry)) expect(() => decodeEntry(utf8.encode(reversed))).to.throw(EncodingError);
+      }),
+    );
+  });
+});
+
+describe("isCanonicalText", function () {
+  const accepts = (t: string): boolean => isCanonicalText(JSON.parse(t), t);
+
+  it("accepts canonical text", function () {
+    for (const t of ['{"a":[1,{"b":"x\\n"}],"c":null,"d":-1.5e-7}', '"Ørsted"', "[]", "{}", '{"":0,"a":true}']) expect(accepts(t), t).to.equal(true);
+  });
+
+  it("never accepts text that is not canonical, or whose value has no canonical form", function () {
+    const refused = ['{"b":1,"a":2}', '{"a":1,"a":1}', '{"a": 1}', "-0", "1e999", "1.0", '"\\ud800"', '"\\u0041"', '{"10":1,"9":2}', `${"[".repeat(MAX_NESTING_DEPTH + 1)}${"]".repeat(MAX_NESTING_DEPTH + 1)}`];
+    for (const t of refused) expect(accepts(t), t).to.equal(false);
+  });
+
+  it("accepts only what canonicalText writes, for any JSON value written in any key order", function () {
+    fcAssert(
+      fc.property(json.value, (value) => {
+        for (const t of [canonicalize(value)!, JSON.stringify(value)]) {
+          const parsed: unknown = JSON.parse(t);
+          if (isCanonicalText(parsed, t)) expect(t).to.equal(text(parsed));
+        }
+        const t = canonicalize(value)!;
+        if (!t.includes("\\u")) expect(accepts(t), t).to.equal(true);
       }),
     );
   });

@@ -18,19 +18,18 @@
 import { isUtf8 } from "node:buffer";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import { canonicalText, CompactRange, EncodingError, hashLeaf, HASH_SIZE } from "../../../service/log";
+import { canonicalText, CompactRange, EncodingError, hashLeaf, HASH_SIZE, isCanonicalText } from "../../../service/log";
 import { MalformedEntry, readEntry, type LedgerEntry } from "../../../service/format/entry-reader";
 import type { LeafBatch } from "./sources";
 
 /**
  * Why `bytes` are not the canonical JSON encoding of some value, or null
  * when they are: valid UTF-8, JSON, and exactly the RFC 8785 form of what
- * they parse to. `text` is the leaf decoded, when the caller has it. Never
- * throws for bad input.
+ * they parse to. `text` is `bytes` decoded as UTF-8 (used only when they are
+ * valid UTF-8). Never throws for bad input.
  */
-export function leafEncodingFault(bytes: Uint8Array, text?: string): string | null {
+export function leafEncodingFault(bytes: Uint8Array, text: string): string | null {
   if (!isUtf8(bytes)) return "the leaf bytes are not valid UTF-8";
-  text ??= Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -39,7 +38,7 @@ export function leafEncodingFault(bytes: Uint8Array, text?: string): string | nu
   }
   try {
     // Valid UTF-8 decodes one-to-one and the canonical text is well-formed, so comparing the strings compares the bytes.
-    return canonicalText(value) === text ? null : "the leaf is JSON but not in RFC 8785 canonical form";
+    return isCanonicalText(value, text) || canonicalText(value) === text ? null : "the leaf is JSON but not in RFC 8785 canonical form";
   } catch (e) {
     if (!(e instanceof EncodingError)) throw e;
     return `the leaf has no canonical form: ${e.message}`;
@@ -74,10 +73,10 @@ export function checkBatch(batch: LeafBatch): BatchCheck {
   for (let i = 0; i < batch.length; i++) {
     const leaf = batch.data.subarray(batch.starts[i]!, batch.ends[i]!);
     if (!Number.isNaN(batch.indices[i]!)) hashes.set(hashLeaf(leaf), i * HASH_SIZE);
-    const text = isUtf8(leaf) ? batch.data.toString("utf8", batch.starts[i], batch.ends[i]) : undefined;
+    const text = batch.data.toString("utf8", batch.starts[i], batch.ends[i]);
     const fault = leafEncodingFault(leaf, text);
     faults.push(fault);
-    texts.push(fault === null ? text! : "");
+    texts.push(fault === null ? text : "");
   }
   return { hashes, faults, texts };
 }
@@ -99,7 +98,7 @@ export class TreeBuilder {
     const tree = this._tree;
     for (let i = 0; i < indices.length; i++) {
       if (Number.isNaN(indices[i]!)) continue;
-      tree.extend(hashes.slice(i * HASH_SIZE, (i + 1) * HASH_SIZE));
+      tree.extend(hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
       while (this._next < this._wanted.length && this._wanted[this._next]! < tree.size) this._next++;
       if (this._wanted[this._next] === tree.size) {
         step.sizes.push(tree.size);
