@@ -377,6 +377,8 @@ async function replayEntries(run: AuditRun) {
   return {
     count: tree.size,
     reach: Math.max(expected, tree.size),
+    /** The source (an export, a published log) holds all it declares: it may simply be older than the chain or a signed checkpoint, which is not a loss. */
+    complete: source.declaredSize !== undefined && tree.size >= source.declaredSize,
     byKind,
     totals: replay.totals(),
     checked,
@@ -394,11 +396,6 @@ async function replayEntries(run: AuditRun) {
   };
 }
 
-/** An export or a published log that holds all it declares: it may simply be older than the chain or a signed checkpoint, which is not a loss. */
-function holdsAllItDeclares(source: EntrySource, count: number): boolean {
-  return (source.kind === "export" || source.kind === "tlog") && source.declaredSize !== undefined && count >= source.declaredSize;
-}
-
 /** What the source lacks against the chain, or declares and does not hold. Returns the smallest anchored tree beyond its end, if any. */
 function checkSourceEnd(run: AuditRun, r: Replayed): Target | null {
   const { source, add } = run;
@@ -407,7 +404,7 @@ function checkSourceEnd(run: AuditRun, r: Replayed): Target | null {
   // A trusted tree larger than the source proves entries were lost; the smallest such tree is where damage is located against.
   let behind: Target | null = null;
   const beyond = run.checkpoints.filter((c) => c.size > reach);
-  if (beyond.length > 0 && holdsAllItDeclares(source, count))
+  if (beyond.length > 0 && r.complete)
     run.notices.push(`${beyond.length} anchored checkpoints (up to size ${anchoredSize}) are beyond the ${reach} entries of the export and were not checked`);
   else if (beyond.length > 0) {
     const first = beyond[0]!;
@@ -430,7 +427,6 @@ function checkSourceEnd(run: AuditRun, r: Replayed): Target | null {
 async function checkPublished(run: AuditRun, r: Replayed, behind: Target | null): Promise<Target | null> {
   const { add, notices, latest } = run;
   const { reach, count, matchedSize } = r;
-  const completeExport = holdsAllItDeclares(run.source, count);
   for (const p of run.published) {
     if (p.size === null || p.root === null) continue;
     const label = `the checkpoint from ${p.cp.label} (size ${p.size})`;
@@ -438,7 +434,7 @@ async function checkPublished(run: AuditRun, r: Replayed, behind: Target | null)
     else if (p.size > reach && p.signature === "valid") {
       // Chosen: a validly signed tree the source cannot reach is a loss, as an anchored one is, unless the
       // source is an export that holds all it declares (an older snapshot). Unsigned, it proves nothing.
-      if (completeExport) notices.push(`${label} is beyond the ${reach} entries of the export (an older snapshot) and was not compared with it`);
+      if (r.complete) notices.push(`${label} is beyond the ${reach} entries of the export (an older snapshot) and was not compared with it`);
       else {
         add("source-behind-checkpoint", `${label} is signed with the trusted log key, but the source holds only ${reach} entries: ${span(reach, p.size)} missing (a deletion, or a log rolled back to an older copy)`, {
           leafIndex: reach,
