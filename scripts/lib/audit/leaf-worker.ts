@@ -1,5 +1,5 @@
 /** A leaf-reading worker thread (./leaves.ts, LeafReaders): answers each batch with checkBatch. */
-import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
 import { messageOf } from "./errors";
 import { checkBatch } from "./leaves";
 import type { LeafBatch } from "./sources";
@@ -16,6 +16,3 @@ export function runLeafWorker(): void {
     }
   });
 }
-
-// Loaded as a worker's script (compiled builds), it starts serving; under ts-node LeafReaders calls runLeafWorker.
-if (!isMainThread && (workerData as { auditLeafWorker?: unknown } | null)?.auditLeafWorker === true) runLeafWorker();

@@ -135,10 +135,9 @@ export class LeafReaders {
   constructor(count: number) {
     const ts = __filename.endsWith(".ts");
     const file = path.join(__dirname, `leaf-worker${ts ? ".ts" : ".js"}`);
-    const tsconfig = path.join(__dirname, "../../../tsconfig.json");
-    const register = `require("ts-node").register({ transpileOnly: true, project: ${JSON.stringify(tsconfig)} }); require(${JSON.stringify(file)}).runLeafWorker();`;
+    const register = ts ? `require("ts-node").register({ transpileOnly: true, project: ${JSON.stringify(path.join(__dirname, "../../../tsconfig.json"))} });` : "";
     for (let k = 0; k < count; k++) {
-      const worker = ts ? new Worker(register, { eval: true }) : new Worker(file, { workerData: { auditLeafWorker: true } });
+      const worker = new Worker(`${register} require(${JSON.stringify(file)}).runLeafWorker();`, { eval: true });
       worker.on("message", (m: { id: number; result?: BatchCheck; error?: string }) => {
         const p = this._pending.get(m.id);
         this._pending.delete(m.id);
