@@ -105,12 +105,8 @@ export class ExportSource implements EntrySource {
     let head: Buffer;
     try {
       const fh = await open(file, "r");
-      try {
-        head = Buffer.allocUnsafe(HEADER_MAX);
-        head = head.subarray(0, (await fh.read(head, 0, head.length, 0)).bytesRead);
-      } finally {
-        await fh.close();
-      }
+      const { buffer, bytesRead } = await fh.read({ buffer: Buffer.allocUnsafe(HEADER_MAX), position: 0 }).finally(() => fh.close());
+      head = buffer.subarray(0, bytesRead);
     } catch (cause) {
       throw new AuditError("UNREACHABLE", `cannot read the export file ${file}: ${messageOf(cause)}`, { cause });
     }
