@@ -23,7 +23,7 @@ export const WORKER_ENTRIES = ["scripts/lib/audit/leaf-worker.ts"];
 /** What the auditor may import from the service: the pure core. */
 export const ALLOWED_SERVICE = ["service/log", "service/format"];
 /** The ceiling on the default path, in lines of code (not blank, not only a comment); issue 12's goal is 1,500. Lower it as the path shrinks. */
-export const BUDGET_LINES = 1502;
+export const BUDGET_LINES = 1499;
 /** Issue 12's goal for the default path. */
 export const GOAL_LINES = 1500;
 

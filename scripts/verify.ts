@@ -155,11 +155,8 @@ async function auditMode(o: VerifyOptions, io: VerifyIo): Promise<number> {
     if (o.rpc !== undefined && setup.contract === undefined) throw usage("give --contract (the LedgerAnchor address)");
     const chain = o.rpc === undefined ? null : await io.connectChain(o.rpc, setup.contract!, o.chainId);
     for (const f of o.checkpoint ?? []) {
-      try {
-        setup.published.push({ label: f, note: await readFile(f, "utf8") });
-      } catch (e) {
-        throw new AuditError("UNREACHABLE", `cannot read the checkpoint file ${f}: ${messageOf(e)}`);
-      }
+      const note = await readFile(f, "utf8").catch((e: unknown) => Promise.reject(new AuditError("UNREACHABLE", `cannot read the checkpoint file ${f}: ${messageOf(e)}`)));
+      setup.published.push({ label: f, note });
     }
     const writer = o.saveExport === undefined ? undefined : await (await import("./lib/audit/export-writer")).saveExport(o.saveExport, setup, io.now ?? Date.now);
     const witnessPolicy = o.witnessPolicy === undefined ? undefined : await (await import("./lib/audit/witnesses")).readPolicy(o.witnessPolicy);

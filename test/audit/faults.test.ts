@@ -209,6 +209,14 @@ describe("the verify CLI against a faulty or tampered service", function () {
       expect(r.code).to.equal(1);
       expect((JSON.parse(r.out) as AuditReport).discrepancies.byKind).to.have.property("split-view", 1);
     });
+
+    it("stops incomplete (exit 2), naming the file, when a --checkpoint file cannot be read", async () => {
+      const p = await proxy({});
+      const file = path.join(tmp.dir, "no-such.checkpoint");
+      const r = await verifyCli(args(p.url, "--checkpoint", file), chain.reader);
+      expect(r.code).to.equal(2);
+      expect(r.err).to.include(`cannot read the checkpoint file ${file}`).and.include("INCOMPLETE");
+    });
   });
 });
 
