@@ -51,14 +51,27 @@ export class AuthError extends CodedError<AuthErrorCode> {
   override readonly name = "AuthError";
 }
 
+/** How a token operation was refused: http/ maps each kind to a status (404, 409). */
+export type TokenErrorKind = "not-found" | "conflict";
+
+/** A token operation refused, nothing changed; `kind` says how and `reason` names the refusal (stable, for a problem type). */
+export abstract class TokenError extends Error {
+  abstract readonly kind: TokenErrorKind;
+  abstract readonly reason: "not-found" | "last-admin-token";
+}
+
 /** No token has the given id. */
-export class TokenNotFoundError extends Error {
+export class TokenNotFoundError extends TokenError {
   override readonly name = "TokenNotFoundError";
+  readonly kind = "not-found";
+  readonly reason = "not-found";
 }
 
 /** Revoking the token would leave no active admin token, locking everyone out of token management. */
-export class LastAdminTokenError extends Error {
+export class LastAdminTokenError extends TokenError {
   override readonly name = "LastAdminTokenError";
+  readonly kind = "conflict";
+  readonly reason = "last-admin-token";
 }
 
 /** What a token listing shows: everything but the hash. */
@@ -75,9 +88,18 @@ export interface TokenInfo {
 /**
  * Which tokens an admin manages: `null` for the deployment-wide admin (an
  * admin whose agency is not a registered agency; before any agency is
- * registered every admin is one), else the code of its own agency.
+ * registered every admin is one), else the code of its own agency. The
+ * operator's CLI, which holds the store itself, manages all (`null`).
  */
 export type AdminScope = string | null;
+
+/**
+ * The scope of the admin holding `caller`: its agency when `isRegistered`
+ * says that agency is registered, else deployment-wide (`null`).
+ */
+export async function adminScopeOf(caller: Pick<TokenRecord, "agency">, isRegistered: (agency: string) => Promise<boolean>): Promise<AdminScope> {
+  return (await isRegistered(caller.agency)) ? caller.agency : null;
+}
 
 /**
  * Whether the admin of `scope` may create or revoke a token of `agency`.
@@ -108,16 +130,20 @@ export function actorOf(t: Pick<TokenRecord, "official" | "name" | "agency" | "r
 }
 
 /**
- * Creates a token for an official and stores its hash. Returns the token,
- * which is not kept anywhere: the caller must hand it over now or lose it.
- * Throws a ZodError if `request` is not a valid {@link TokenRequest}.
+ * Creates a token for an official, as an admin of `scope` may, and stores its
+ * hash. Returns the token, which is not kept anywhere: the caller must hand
+ * it over now or lose it. Throws a ZodError if `request` is not a valid
+ * {@link TokenRequest}, RuleViolation agency-scope if `scope` does not manage
+ * its agency (see {@link checkTokenScope}).
  */
 export async function createToken(
   store: TokenStore,
   clock: Pick<Clock, "now">,
   request: TokenRequest,
+  scope: AdminScope = null,
   randomBytes: (n: number) => Uint8Array = (n) => new Uint8Array(nodeRandomBytes(n)),
 ): Promise<{ token: string; info: TokenInfo }> {
+  checkTokenScope(scope, TokenRequest.parse(request).agency);
   const { token, record } = newToken(clock, request, randomBytes);
   await store.putToken(record);
   return { token, info: tokenInfo(record) };
@@ -161,24 +187,27 @@ function newToken(clock: Pick<Clock, "now">, request: TokenRequest, randomBytes:
   return { token, record };
 }
 
-/** Every token, active and revoked, oldest first, without hashes. */
-export async function listTokens(store: TokenStore): Promise<TokenInfo[]> {
+/** Every token an admin of `scope` manages, active and revoked, oldest first, without hashes. */
+export async function listTokens(store: TokenStore, scope: AdminScope = null): Promise<TokenInfo[]> {
   const all = await store.tokens();
   return all
-    .slice()
+    .filter((t) => scope === null || t.agency === scope)
     .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1))
     .map(tokenInfo);
 }
 
 /**
- * Revokes the token with public id `id`. Revoking an already revoked token
- * changes nothing and returns it as it is. Throws TokenNotFoundError for an
- * unknown id and LastAdminTokenError when `id` is the last active admin token.
+ * Revokes the token with public id `id`, as an admin of `scope` may.
+ * Revoking an already revoked token changes nothing and returns it as it is.
+ * Throws, in this order: TokenNotFoundError for an unknown id (whatever the
+ * scope), RuleViolation agency-scope for a token `scope` does not manage, and
+ * LastAdminTokenError when `id` is the last active admin token.
  */
-export async function revokeToken(store: TokenStore, clock: Pick<Clock, "now">, id: string): Promise<TokenInfo> {
+export async function revokeToken(store: TokenStore, clock: Pick<Clock, "now">, id: string, scope: AdminScope = null): Promise<TokenInfo> {
   const all = await store.tokens();
   const target = all.find((t) => t.id === id);
   if (target === undefined) throw new TokenNotFoundError(`no token ${id}`);
+  checkTokenScope(scope, target.agency);
   if (target.revokedAt !== null) return tokenInfo(target);
   if (target.role === "admin" && !all.some((t) => t.id !== id && t.role === "admin" && t.revokedAt === null))
     throw new LastAdminTokenError(`token ${id} is the last active admin token; create another admin token first`);

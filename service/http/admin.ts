@@ -13,7 +13,7 @@
 import express, { type Request, type RequestHandler, type Response } from "express";
 import type { z } from "zod";
 import type { AccessCodes } from "../auth/access-codes";
-import { actorOf, checkTokenScope, TokenRequest, type AdminScope } from "../auth/tokens";
+import { actorOf, TokenRequest } from "../auth/tokens";
 import { scopedIdempotencyKey, type AcceptedBody, type Ledger } from "../ledger/ledger";
 import type { Tokens } from "./tokens";
 import { canonicalBytes, sha256, toHex } from "../log";
@@ -41,7 +41,7 @@ import { privateView, publicEntry, publicLeaf, tokenView, type AcceptedView } fr
 
 export interface AdminRouteDeps {
   readonly ledger: Ledger;
-  readonly queries: Pick<Queries, "leafOf" | "privateValues" | "committedFields" | "agency" | "checkAgencyScope">;
+  readonly queries: Pick<Queries, "leafOf" | "privateValues" | "committedFields" | "adminScope" | "checkAgencyScope">;
   readonly tokens: Tokens;
   readonly limiter: RequestHandler;
   readonly jsonBody: RequestHandler;
@@ -185,31 +185,20 @@ export function adminRouter(deps: AdminRouteDeps): express.Router {
   // Token creation takes no Idempotency-Key: a stored response would have to
   // keep the secret token, which must exist only in this one response. A
   // client that loses the response revokes the token and creates another.
-  /** The tokens the calling admin manages (see auth/tokens.ts AdminScope). */
-  async function scopeOf(res: Response): Promise<AdminScope> {
-    const caller = tokenOf(res);
-    return (await queries.agency(caller.agency)) === undefined ? null : caller.agency;
-  }
-
   router.post("/v1/admin/tokens", limiter, noStore, auth, allowRoles(["admin"]), requireJson, jsonBody, async (req, res) => {
     const parsed = TokenRequest.safeParse(req.body);
     if (!parsed.success) throw validationProblem("body", parsed.error);
-    checkTokenScope(await scopeOf(res), parsed.data.agency);
-    const { token, info } = await tokens.create(parsed.data);
+    const { token, info } = await tokens.create(parsed.data, await queries.adminScope(tokenOf(res)));
     res.status(201).json({ ...tokenView(info), token });
   });
 
   router.get("/v1/admin/tokens", limiter, noStore, auth, allowRoles(["admin"]), async (_req, res) => {
-    const scope = await scopeOf(res);
-    res.json({ tokens: (await tokens.list()).filter((t) => scope === null || t.agency === scope).map(tokenView) });
+    res.json({ tokens: (await tokens.list(await queries.adminScope(tokenOf(res)))).map(tokenView) });
   });
 
   router.delete("/v1/admin/tokens/:id", limiter, noStore, auth, allowRoles(["admin"]), async (req, res) => {
     const { id } = parseParams(req, TokenIdParam);
-    const scope = await scopeOf(res);
-    const target = (await tokens.list()).find((t) => t.id === id);
-    if (target !== undefined) checkTokenScope(scope, target.agency);
-    res.json(tokenView(await tokens.revoke(id)));
+    res.json(tokenView(await tokens.revoke(id, await queries.adminScope(tokenOf(res)))));
   });
 
   return router;

@@ -32,7 +32,8 @@ import type { ServiceMetrics } from "../metrics/metrics";
 import { countRequests, metricsRouter } from "./metrics";
 import { feedRouter } from "./feed";
 import { parseVerifierKey } from "../log";
-import { SharedRateLimitStore, type RateLimitCounters } from "./rate-limit-store";
+import { SharedRateLimitStore } from "./rate-limit-store";
+import type { RateLimitCounters } from "../rate-limits";
 
 export interface AppConfig {
   /** Largest accepted JSON body, in body-parser's syntax ("64kb"). Default "64kb". */

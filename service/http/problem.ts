@@ -9,7 +9,7 @@
  */
 import type { Response } from "express";
 import { z } from "zod";
-import { AuthError, LastAdminTokenError, TokenNotFoundError } from "../auth/tokens";
+import { AuthError, TokenError, type TokenErrorKind } from "../auth/tokens";
 import { BatchRecordRejected, IdempotencyConflict, LedgerHaltedError, SequencingContendedError, StoreUnavailableError } from "../ledger/ledger";
 import { EncodingError, LogArgumentError } from "../log";
 import { RuleViolation, type ViolationKind } from "../records/rules";
@@ -26,6 +26,12 @@ export const RULE_TYPE_PREFIX = "urn:subsidy-ledger:rule:";
  * as sent, 403 when the actor may not make it.
  */
 export const VIOLATION_STATUS: Readonly<Record<ViolationKind, 403 | 409 | 422>> = { conflict: 409, invalid: 422, forbidden: 403 };
+
+/** The status of a refused token operation: 404 for an unknown token, 409 when the tokens' state refuses it (the last admin token). */
+export const TOKEN_ERROR_STATUS: Readonly<Record<TokenErrorKind, 404 | 409>> = { "not-found": 404, conflict: 409 };
+
+/** The title of each token refusal's problem. */
+const TOKEN_ERROR_TITLE: Readonly<Record<TokenError["reason"], string>> = { "not-found": "Not found", "last-admin-token": "Last admin token" };
 
 /** One validation issue: where (a JSON-pointer-like path) and what. */
 export interface ValidationIssue {
@@ -172,11 +178,8 @@ export function toProblem(e: unknown): { problem: Omit<Problem, "instance">; hea
       { "WWW-Authenticate": e.code === "TOKEN_MISSING" ? 'Bearer realm="subsidy-ledger"' : 'Bearer realm="subsidy-ledger", error="invalid_token"' },
     );
   }
-  if (e instanceof TokenNotFoundError) {
-    return p({ type: PROBLEM_TYPE_PREFIX + "not-found", title: "Not found", status: 404, detail: e.message });
-  }
-  if (e instanceof LastAdminTokenError) {
-    return p({ type: PROBLEM_TYPE_PREFIX + "last-admin-token", title: "Last admin token", status: 409, detail: e.message });
+  if (e instanceof TokenError) {
+    return p({ type: PROBLEM_TYPE_PREFIX + e.reason, title: TOKEN_ERROR_TITLE[e.reason], status: TOKEN_ERROR_STATUS[e.kind], detail: e.message });
   }
   if (e instanceof SequencingContendedError) {
     return p({ type: PROBLEM_TYPE_PREFIX + "sequencing-contended", title: "Sequencing contended", status: 503, detail: e.message }, { "Retry-After": "1" });

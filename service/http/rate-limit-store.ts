@@ -5,26 +5,7 @@
  * aligned on the database's clock.
  */
 import type { ClientRateLimitInfo, IncrementResponse, Options, Store } from "express-rate-limit";
-
-/** One fixed window: its hits and when it ends (milliseconds since the epoch). */
-export interface RateWindow {
-  readonly hits: number;
-  readonly resetAt: number;
-}
-
-/**
- * The shared fixed-window counters the limits count in, as the HTTP layer
- * sees them (the store's RateLimitCounters satisfy it; the HTTP layer does
- * not import the store): windows of `windowMs` aligned on one clock, so
- * every replica counts into the same one.
- */
-export interface RateLimitCounters {
-  hit(limiter: string, key: string, windowMs: number): Promise<RateWindow>;
-  /** Undefined when `key` has no hits in the current window. */
-  peek(limiter: string, key: string, windowMs: number): Promise<RateWindow | undefined>;
-  unhit(limiter: string, key: string, windowMs: number): Promise<void>;
-  resetRate(limiter: string, key: string): Promise<void>;
-}
+import type { RateLimitCounters } from "../rate-limits";
 
 export class SharedRateLimitStore implements Store {
   /** Hits counted here are seen by every replica. */

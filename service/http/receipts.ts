@@ -39,10 +39,10 @@ export interface AnchoringInfo {
   /** The latest checkpoint anchored with enough confirmations, or null. */
   anchored(): AnchoredPoint | null;
   /**
-   * The checkpoint receipts cite: the published one (/tlog/checkpoint), its note carrying the witnesses'
-   * cosignatures when a witness policy gates publishing. Absent: the anchored one, which is then what is published.
+   * The checkpoint receipts cite, or null: the published one (/tlog/checkpoint). With a witness policy
+   * that is the newest one its quorum cosigned, its note carrying their cosignatures; without one, the anchored one.
    */
-  published?(): AnchoredPoint | null;
+  cited(): AnchoredPoint | null;
   /** Seconds a client should wait before asking again for an entry not yet anchored. */
   readonly retryAfterSeconds: number;
 }
@@ -84,7 +84,7 @@ export function receiptRouter(deps: ReceiptRouteDeps): express.Router {
       return await queries.receipt({
         leafIndex,
         entry: entry as unknown as Receipt["entry"],
-        anchored: anchoring.published !== undefined ? anchoring.published() : anchoring.anchored(),
+        anchored: anchoring.cited(),
         logKey: deps.logKey,
         ...(withOpenings ? { openingsOf: id } : {}),
       });

@@ -9,6 +9,7 @@
  * come back as `undefined` (or `null` where the API shows "none"), never as
  * an error; errors mean the store or an invariant failed.
  */
+import { adminScopeOf, type AdminScope } from "../auth/tokens";
 import { kindOfId } from "../format/entry";
 import { consistencyProof, inclusionProof, type ConsistencyResult, type InclusionResult } from "../ledger/proofs";
 import { buildReceipt, type ReceiptInput } from "../ledger/receipts";
@@ -408,6 +409,11 @@ export class Queries {
     const index = await this._store.indexOf(ref.id);
     if (index === undefined || index >= this.size) return undefined;
     return this._stateOf(ref.id, "agency");
+  }
+
+  /** Which tokens the admin holding `caller` manages (auth/tokens.ts AdminScope): its agency once registered, else all. */
+  adminScope(caller: Pick<Actor, "agency">): Promise<AdminScope> {
+    return adminScopeOf(caller, async (code) => (await this.agency(code)) !== undefined);
   }
 
   /**

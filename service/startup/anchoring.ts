@@ -13,21 +13,21 @@ import type { Ledger } from "../ledger/ledger";
 import { loadLeaderConfig, type LeaderConfig } from "../leader/config";
 import { openReplicas, type AnchorView, type LeaderStages, type LeaderStatus, type Replicas } from "../leader/replicas";
 import type { AnchoringInfo } from "../http/receipts";
+import type { AnchoredPoint } from "../ledger/receipts";
 import type { LedgerStore } from "../store/store";
 
-/** What the receipt routes need to know of the anchoring side. */
-function anchoringInfo(chain: { readonly client: ChainClient; readonly fromBlock: number }, view: AnchorView, everyMs: number): AnchoringInfo {
+/**
+ * What the receipt routes need to know of the anchoring side. Receipts cite
+ * the anchored checkpoint, which is what is published without a witness
+ * policy; with one, setUpPublishing has them cite the cosigned one instead.
+ */
+export function anchoringInfo(chain: { readonly client: Pick<ChainClient, "chainId" | "address">; readonly fromBlock: number }, view: Pick<AnchorView, "anchored">, everyMs: number): AnchoringInfo {
   const { chainId, address } = chain.client;
-  return {
-    chainId,
-    contract: address,
-    fromBlock: chain.fromBlock,
-    retryAfterSeconds: Math.max(1, Math.ceil(everyMs / 1000)),
-    anchored() {
-      const a = view.anchored;
-      return a === null ? null : { ...a, chainId, contract: address };
-    },
-  };
+  function anchored(): AnchoredPoint | null {
+    const a = view.anchored;
+    return a === null ? null : { ...a, chainId, contract: address };
+  }
+  return { chainId, contract: address, fromBlock: chain.fromBlock, retryAfterSeconds: Math.max(1, Math.ceil(everyMs / 1000)), anchored, cited: anchored };
 }
 
 export interface AnchoringOptions {

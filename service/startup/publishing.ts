@@ -46,6 +46,15 @@ export interface Publishing {
   readonly stages: { start(): Promise<void>; stop(): Promise<void>; publishedPoint(): AnchoredPoint | null };
 }
 
+/**
+ * `info` with receipts citing `published` (the newest checkpoint a witness
+ * quorum cosigned) instead of the anchored checkpoint; `anchored()` is still
+ * the chain's, for /v1/chain and the cosigner.
+ */
+export function citingPublished(info: AnchoringInfo, published: () => AnchoredPoint | null): AnchoringInfo {
+  return { ...info, anchored: info.anchored.bind(info), cited: published };
+}
+
 export function setUpPublishing(o: PublishingOptions): Publishing {
   const { config, policy, store, ledger, logger } = o;
   const { view, replicas } = o.anchoring;
@@ -55,7 +64,7 @@ export function setUpPublishing(o: PublishingOptions): Publishing {
   if (policy === null) logger.info("no witnesses configured (LEDGER_WITNESS_POLICY_FILE unset): anchored checkpoints are published as they are");
   else if (receipts === undefined) logger.warn("a witness policy is configured but the chain is off: nothing is anchored, so nothing is submitted or published");
   else {
-    receipts = { ...receipts, anchored: receipts.anchored.bind(receipts), published: () => publishedPoint() };
+    receipts = citingPublished(receipts, () => publishedPoint());
     logger.info({ witnesses: policy.witnesses.map((w) => w.name), quorum: policy.quorum }, "witnesses configured: checkpoints are published once the quorum cosigns them");
   }
   const anchored = receipts;

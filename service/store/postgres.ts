@@ -650,6 +650,7 @@ export class PostgresStore implements LedgerStore, SharedSequencing, KeyRegistry
     await this._query("reset a rate limit", "DELETE FROM rate_limits WHERE limiter = $1 AND key = $2", [limiter, key]);
   }
 
+  /** Deletes ended rate-limit windows; returns how many. */
   async expireRates(): Promise<number> {
     const result = await this._query("expire rate-limit windows", `DELETE FROM rate_limits WHERE expires_at <= ${DB_NOW_MS}`);
     return result.rowCount ?? 0;

@@ -62,7 +62,7 @@ describe("receipts with witness cosignatures", function () {
       retryAfterSeconds: 1,
       anchored: () => point(signed()),
       // What the witness stage publishes: the log's note with W1's and W2's cosignatures.
-      published: () => {
+      cited: () => {
         const note = signed();
         const text = splitSignedNote(note).text;
         return point(note + cosignCheckpoint(text, W1, T) + cosignCheckpoint(text, W2, T));

@@ -46,7 +46,7 @@ describe("receipt mode", function () {
       anchoredAt: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
       signedCheckpoint: signCheckpoint({ origin: HTTP_ORIGIN, size, rootHash: root, extensions: [] }, world!.noteSigner),
     });
-    const anchoring: AnchoringInfo = { chainId: 31337, contract: chain.address, fromBlock: 0, retryAfterSeconds: 1, anchored: point };
+    const anchoring: AnchoringInfo = { chainId: 31337, contract: chain.address, fromBlock: 0, retryAfterSeconds: 1, anchored: point, cited: point };
     w = world = await createWorld({ store, anchoring });
     tmp = await tempDir();
   });

@@ -255,13 +255,14 @@ describe("HTTP API, authorisation", () => {
       });
 
       it("answers 404 for an unknown id and 400 for a malformed one", async () => {
-        expectProblem(await request(w.app).delete(`/v1/admin/tokens/tok_${"0".repeat(16)}`).set("Authorization", `Bearer ${w.tokens.admin}`), 404);
+        const unknown = expectProblem(await request(w.app).delete(`/v1/admin/tokens/tok_${"0".repeat(16)}`).set("Authorization", `Bearer ${w.tokens.admin}`), 404);
+        expect(unknown).to.include({ type: "urn:subsidy-ledger:problem:not-found", title: "Not found", detail: `no token tok_${"0".repeat(16)}` });
         expectProblem(await request(w.app).delete("/v1/admin/tokens/nope").set("Authorization", `Bearer ${w.tokens.admin}`), 400);
       });
 
       it("refuses to revoke the last active admin token (409)", async () => {
         const res = await request(w.app).delete(`/v1/admin/tokens/${w.tokenIds.admin}`).set("Authorization", `Bearer ${w.tokens.admin}`);
-        expectProblem(res, 409);
+        expect(expectProblem(res, 409)).to.include({ type: "urn:subsidy-ledger:problem:last-admin-token", title: "Last admin token" });
         expect((await get(w, "/v1/admin/tokens", w.tokens.admin)).status).to.equal(200);
       });
 

@@ -52,7 +52,7 @@ describe("HTTP API, erasure of private values", () => {
   before(async () => {
     anchored = null;
     w = await createWorld({
-      anchoring: { chainId: 31337, contract: `0x${"11".repeat(20)}`, fromBlock: 0, retryAfterSeconds: 1, anchored: () => anchored },
+      anchoring: { chainId: 31337, contract: `0x${"11".repeat(20)}`, fromBlock: 0, retryAfterSeconds: 1, anchored: () => anchored, cited: () => anchored },
     });
     prg = await record(w, "/v1/programmes", "admin", programmeBody());
     const created = await post(w, "/v1/applications", w.tokens.clerk, applicationBody(prg, { private: SECRET }), appKey);

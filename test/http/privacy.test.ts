@@ -53,7 +53,7 @@ describe("HTTP API, privacy", () => {
     w = await createWorld({
       store,
       tiles,
-      anchoring: { chainId: 31337, contract: `0x${"11".repeat(20)}`, fromBlock: 0, retryAfterSeconds: 1, anchored: () => anchored },
+      anchoring: { chainId: 31337, contract: `0x${"11".repeat(20)}`, fromBlock: 0, retryAfterSeconds: 1, anchored: () => anchored, cited: () => anchored },
     });
     const rec = async (path: string, holder: Parameters<typeof record>[2], body: unknown) => {
       const id = await record(w, path, holder, body);

@@ -33,7 +33,7 @@ const CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 async function anchoredWorld(): Promise<{ w: World; anchor: () => AnchoredPoint }> {
   let anchored: AnchoredPoint | null = null;
   let index = -1;
-  const anchoring: AnchoringInfo = { chainId: 31337, contract: CONTRACT, fromBlock: 1, retryAfterSeconds: 2, anchored: () => anchored };
+  const anchoring: AnchoringInfo = { chainId: 31337, contract: CONTRACT, fromBlock: 1, retryAfterSeconds: 2, anchored: () => anchored, cited: () => anchored };
   const w = await createWorld({ anchoring });
   return {
     w,

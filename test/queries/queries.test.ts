@@ -105,6 +105,17 @@ describe("the read model", function () {
     });
   });
 
+  describe("an admin's token scope", function () {
+    it("is deployment-wide (null) until the admin's agency is registered, then that agency", async function () {
+      const { h, q } = await world();
+      const agencyAdmin = { official: "admin.hb", agency: "130000-FGW", role: "admin" } as const;
+      expect(await q.adminScope(agencyAdmin)).to.equal(null);
+      await h.record(ACTORS.admin, "agency", { code: "130000-FGW", name: "河北省发展和改革委员会" });
+      expect(await q.adminScope(agencyAdmin)).to.equal("130000-FGW");
+      expect(await q.adminScope(ACTORS.admin), "an admin of free text stays deployment-wide").to.equal(null);
+    });
+  });
+
   describe("an application's status", function () {
     it("is pending without a decision and corrected once revoked", async function () {
       const { h } = await world();
