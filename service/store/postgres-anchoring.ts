@@ -40,25 +40,13 @@ export async function readAnchorStateRow(
 
 /** Saves `state` (JSON text) as `contract`'s anchor state for `term`, fenced by the lease; see the module comment. */
 export async function saveAnchorStateRow(pool: pg.Pool, contract: ContractRef, term: LeaseTerm, stateJson: string): Promise<void> {
-  const client = await pool.connect();
-  let inTransaction = false;
-  try {
-    await client.query("BEGIN");
-    inTransaction = true;
-    await assertEpochIn(client, term.holder, term.epoch);
-    await client.query(
-      `INSERT INTO anchor_state (contract, epoch, state, saved_at) VALUES ($1, $2, $3::json, clock_timestamp())
-       ON CONFLICT (contract) DO UPDATE SET epoch = EXCLUDED.epoch, state = EXCLUDED.state, saved_at = EXCLUDED.saved_at`,
-      [contractKey(contract), term.epoch, stateJson],
-    );
-    await client.query("COMMIT");
-    inTransaction = false;
-    client.release();
-  } catch (e) {
-    if (inTransaction) await client.query("ROLLBACK").catch(() => {});
-    client.release(inTransaction ? true : undefined);
-    throw e;
-  }
+  await fencedWrite(
+    pool,
+    term,
+    `INSERT INTO anchor_state (contract, epoch, state, saved_at) VALUES ($1, $2, $3::json, clock_timestamp())
+     ON CONFLICT (contract) DO UPDATE SET epoch = EXCLUDED.epoch, state = EXCLUDED.state, saved_at = EXCLUDED.saved_at`,
+    [contractKey(contract), term.epoch, stateJson],
+  );
 }
 
 /** The published checkpoint the leader saved for `contract` (unvalidated JSON), or undefined when none was. */
@@ -69,15 +57,27 @@ export async function readPublishedRow(db: pg.Pool | pg.ClientBase, contract: Co
 
 /** Saves `point` (JSON text) as `contract`'s published checkpoint for `term`, fenced by the lease; see the module comment. */
 export async function savePublishedRow(pool: pg.Pool, contract: ContractRef, term: LeaseTerm, pointJson: string): Promise<void> {
+  await fencedWrite(
+    pool,
+    term,
+    `INSERT INTO published_checkpoint (contract, epoch, point, saved_at) VALUES ($1, $2, $3::json, clock_timestamp())
+     ON CONFLICT (contract) DO UPDATE SET epoch = EXCLUDED.epoch, point = EXCLUDED.point, saved_at = EXCLUDED.saved_at`,
+    [contractKey(contract), term.epoch, pointJson],
+  );
+}
+
+/**
+ * Runs one write in a transaction that first checks, under a lock on the
+ * lease row, that `term` still holds the lease; a deposed leader's write
+ * fails and changes nothing. On any error the connection is rolled back and
+ * discarded rather than returned to the pool in an unknown state.
+ */
+async function fencedWrite(pool: pg.Pool, term: LeaseTerm, sql: string, params: unknown[]): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query("BEGIN");
     await assertEpochIn(client, term.holder, term.epoch);
-    await client.query(
-      `INSERT INTO published_checkpoint (contract, epoch, point, saved_at) VALUES ($1, $2, $3::json, clock_timestamp())
-       ON CONFLICT (contract) DO UPDATE SET epoch = EXCLUDED.epoch, point = EXCLUDED.point, saved_at = EXCLUDED.saved_at`,
-      [contractKey(contract), term.epoch, pointJson],
-    );
+    await client.query(sql, params);
     await client.query("COMMIT");
     client.release();
   } catch (e) {
