@@ -5,18 +5,16 @@
  * that point in the log. A two-agency ledger is recorded through the real
  * Ledger, then audited from an export file as recorded and as crafted.
  */
-import { writeFile } from "node:fs/promises";
-import path from "node:path";
 import { expect } from "chai";
 import { Ledger } from "../../service/ledger/ledger";
-import { canonicalText, decodeEntry } from "../../service/log";
+import { decodeEntry } from "../../service/log";
 import type { Actor } from "../../service/records/entry";
 import { RuleViolation } from "../../service/records/rules";
 import type { RecordKind } from "../../service/records/schemas";
 import { MemoryStore } from "../../service/store/memory";
-import { ExportSource, runAudit, type AuditReport } from "../../scripts/lib/audit";
+import type { AuditReport } from "../../scripts/lib/audit";
 import { ACTORS, applicationRequest, confirmationRequest, creditCode, decisionRequest, FakeClock, payoutRequest, programmeRequest, seededRandomBytes, submit } from "../helpers/ledger-fixtures";
-import { tempDir } from "./helpers";
+import { auditEntries, tempDir } from "./helpers";
 
 type Entry = { id: string; kind: string; actor: { official: string; agency: string; role: string }; refs: string[]; body: Record<string, unknown>; [k: string]: unknown };
 
@@ -73,19 +71,8 @@ describe("the audit's replay of agency scope", function () {
   });
   after(() => tmp.remove());
 
-  let files = 0;
   /** runAudit of `entries` as an export file (no chain: only what the entries themselves show). */
-  async function audit(entries: Entry[]): Promise<AuditReport> {
-    const file = path.join(tmp.dir, `export-${files++}.jsonl`);
-    const header = { format: "subsidy-ledger.export", version: 1, exportedAt: new Date().toISOString(), service: null, treeSize: entries.length, checkpoint: null, logKey: null };
-    await writeFile(file, [JSON.stringify(header), ...entries.map((e, i) => `[${i},${canonicalText(e)}]`)].join("\n") + "\n");
-    const source = await ExportSource.open(file);
-    try {
-      return await runAudit({ source, chain: null, verifiers: [], workers: 0 });
-    } finally {
-      await source.close();
-    }
-  }
+  const audit = (entries: Entry[]) => auditEntries(tmp.dir, entries);
 
   /** The agency-scope findings as [entry id, rule]. */
   const scoped = (r: AuditReport) => r.discrepancies.listed.filter((d) => d.kind === "agency-scope").map((d) => [d.entryId, d.rule]);

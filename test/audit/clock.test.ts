@@ -3,15 +3,13 @@
  * replicas differ by a little), but the audit says so: the first few by
  * leaf, then how many more.
  */
-import { writeFile } from "node:fs/promises";
-import path from "node:path";
 import { expect } from "chai";
 import { Ledger } from "../../service/ledger/ledger";
-import { canonicalText, decodeEntry } from "../../service/log";
+import { decodeEntry } from "../../service/log";
 import { MemoryStore } from "../../service/store/memory";
-import { ExportSource, runAudit, type AuditReport } from "../../scripts/lib/audit";
+import type { AuditReport } from "../../scripts/lib/audit";
 import { FakeClock, seededRandomBytes } from "../helpers/ledger-fixtures";
-import { recordScenario, tempDir } from "./helpers";
+import { auditEntries, recordScenario, tempDir } from "./helpers";
 
 type Entry = { id: string; recordedAt: string; [k: string]: unknown };
 
@@ -30,17 +28,7 @@ describe("the audit on entries recorded out of time order", function () {
   });
   after(() => tmp.remove());
 
-  async function audit(entries: Entry[]): Promise<AuditReport> {
-    const file = path.join(tmp.dir, "export.jsonl");
-    const header = { format: "subsidy-ledger.export", version: 1, exportedAt: new Date().toISOString(), service: null, treeSize: entries.length, checkpoint: null, logKey: null };
-    await writeFile(file, [JSON.stringify(header), ...entries.map((e, i) => `[${i},${canonicalText(e)}]`)].join("\n") + "\n");
-    const source = await ExportSource.open(file);
-    try {
-      return await runAudit({ source, chain: null, verifiers: [], workers: 0 });
-    } finally {
-      await source.close();
-    }
-  }
+  const audit = (entries: Entry[]) => auditEntries(tmp.dir, entries);
 
   const backwards = (r: AuditReport) => r.notices.filter((n) => n.startsWith("leaf ") && n.endsWith("before the leaf before it"));
 

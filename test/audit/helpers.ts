@@ -16,14 +16,14 @@ import { Level } from "level";
 import { Ledger } from "../../service/ledger/ledger";
 import { MemoryStore } from "../../service/store/memory";
 import { consistencyProof, rootAt } from "../../service/ledger/proofs";
-import { noteKeyFromSeed, parseSignerKey, parseVerifierKey, signCheckpoint, type NoteSigner, type NoteVerifier } from "../../service/log";
+import { canonicalText, noteKeyFromSeed, parseSignerKey, parseVerifierKey, signCheckpoint, type NoteSigner, type NoteVerifier } from "../../service/log";
 import type { Actor } from "../../service/records/entry";
 import type { RecordKind } from "../../service/records/schemas";
 import { LevelStore } from "../../service/store/level";
 import type { LedgerStore } from "../../service/store/store";
 import type { ChainReader } from "../../scripts/lib/audit/chain";
 import { anchorChainReader } from "../../scripts/lib/audit/chain-rpc";
-import { runAudit, ServiceClient, ServiceSource, type AuditOptions, type AuditReport } from "../../scripts/lib/audit";
+import { ExportSource, runAudit, ServiceClient, ServiceSource, type AuditOptions, type AuditReport } from "../../scripts/lib/audit";
 import { runVerify } from "../../scripts/verify";
 import {
   ACTORS,
@@ -300,6 +300,20 @@ export async function auditService(url: string, options: Omit<AuditOptions, "sou
   const source = await ServiceSource.open(new ServiceClient(url, { retryForMs: 2_000 }));
   try {
     return await runAudit({ source, ...options });
+  } finally {
+    await source.close();
+  }
+}
+
+let exportFiles = 0;
+/** runAudit of parsed `entries`, in log order, written as an export file in `dir` (no chain: only what the entries themselves show). */
+export async function auditEntries(dir: string, entries: readonly object[]): Promise<AuditReport> {
+  const file = path.join(dir, `entries-${exportFiles++}.jsonl`);
+  const header = { format: "subsidy-ledger.export", version: 1, exportedAt: new Date().toISOString(), service: null, treeSize: entries.length, checkpoint: null, logKey: null };
+  await writeFile(file, [JSON.stringify(header), ...entries.map((e, i) => `[${i},${canonicalText(e)}]`)].join("\n") + "\n");
+  const source = await ExportSource.open(file);
+  try {
+    return await runAudit({ source, chain: null, verifiers: [], workers: 0 });
   } finally {
     await source.close();
   }

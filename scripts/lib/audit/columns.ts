@@ -7,7 +7,7 @@
  * any earlier one, and an id must not come twice), so its memory grows with
  * the log: here a fixed few dozen bytes an entry (the id's 96 bits and kind,
  * one slot of fixed-width columns, and a share of an open-addressing table
- * from id to slot), measured in the README's figures table. Amounts are int64 fen, exact (an entry's own amounts are at most 18
+ * from id to slot). Amounts are int64 fen, exact (an entry's own amounts are at most 18
  * digits); a running total a broken log pushes outside int64 is kept exactly
  * in a side map ({@link FenColumn}).
  */
