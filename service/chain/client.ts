@@ -73,20 +73,25 @@ export class HttpJsonRpc implements Eip1193Provider {
   }
 }
 
-/** What {@link httpProvider}'s error means to the service, from its code and fields alone. */
+/**
+ * What {@link httpProvider}'s error means to the service, from its code and fields alone.
+ * The cause kept is the transport's own (a fetch error), never `e`: its message shows the node's URL,
+ * whose path or query may hold an API key, and logged errors print their causes.
+ */
 function httpFailure(method: string, e: AnchorReadError): Error {
   const { status, rpc } = e;
+  const cause = { cause: e.cause };
   switch (e.code) {
     case "TRANSPORT":
-      if (status === undefined) return new ChainError("UNAVAILABLE", `${method}: cannot reach the node (${describeCause(e.cause)})`, { cause: e });
-      if (status === 429 || status >= 500) return new ChainError("UNAVAILABLE", `${method}: the node answered HTTP ${status}`, { cause: e });
-      return new ChainError("UNAVAILABLE", `${method}: the connection failed while reading the answer`, { cause: e });
+      if (status === undefined) return new ChainError("UNAVAILABLE", `${method}: cannot reach the node (${describeCause(e.cause)})`, cause);
+      if (status === 429 || status >= 500) return new ChainError("UNAVAILABLE", `${method}: the node answered HTTP ${status}`, cause);
+      return new ChainError("UNAVAILABLE", `${method}: the connection failed while reading the answer`, cause);
     case "RPC_ERROR":
       // A missing code is read as an internal error (-32603), which the client retries.
       if (rpc !== undefined) return new JsonRpcError(rpc.code ?? -32603, rpc.message ?? "unknown error", rpc.data);
-      return new ChainError("RPC", `${method}: the node answered HTTP ${status} with a body that is not JSON`, { cause: e });
+      return new ChainError("RPC", `${method}: the node answered HTTP ${status} with a body that is not JSON`, cause);
     case "BAD_ANSWER":
-      return new ChainError("BAD_RESPONSE", `${method}: the node answered HTTP ${status} with what is not a JSON-RPC answer`, { cause: e });
+      return new ChainError("BAD_RESPONSE", `${method}: the node answered HTTP ${status} with what is not a JSON-RPC answer`, cause);
   }
 }
 

@@ -121,6 +121,17 @@ describe("chain client", function () {
       await new Promise((resolve) => server.close(resolve));
     });
 
+    it("never shows the node's URL (whose path may hold an API key) in an error or any of its causes", async function () {
+      const messages = (e: unknown): string[] => (e instanceof Error ? [e.message, ...messages(e.cause)] : []);
+      const unreachable = await rejection(new HttpJsonRpc("http://user:secret@127.0.0.1:9/v3/APIKEY123?token=abc").request({ method: "eth_chainId" }));
+      respond = () => ({ status: 502, body: "<html>bad gateway</html>" });
+      const gateway = await rejection(new HttpJsonRpc(`${url}/v3/APIKEY123?token=abc`).request({ method: "eth_chainId" }));
+      for (const e of [unreachable, gateway]) {
+        expect(e).to.be.instanceOf(ChainError).and.include({ code: "UNAVAILABLE" });
+        expect(messages(e).join(" | ")).to.not.match(/APIKEY123|token=abc|secret/);
+      }
+    });
+
     it("sends a JSON-RPC 2.0 request and returns the result", async function () {
       let seen: { jsonrpc?: string; method?: string; params?: unknown } = {};
       respond = (body) => {
