@@ -1,7 +1,8 @@
 /**
  * A running service for the portal's browser tests and benchmark: startService
- * over a temporary data directory with the local anvil chain (anchoring every
- * entry, every 200 ms), the portal built from service/web/, a small set of
+ * over a temporary data directory with the local anvil chain (anchoring after
+ * each entry, as env() below configures it), the portal built from
+ * service/web/, a small set of
  * records made through the API (two programmes; enterprises in an urban
  * district, a rural county and a county-level city; decisions, payouts over
  * three months, a correction), and a headless Chromium from Debian.
